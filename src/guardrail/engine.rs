@@ -1,0 +1,202 @@
+//! The only file that speaks to regorus. A guardrail's `policy.rego` (plus the shared helpers
+//! in `lib/`) is compiled once into a [`Policy`]; each evaluation sets `input` and reads rule
+//! `deny` of the policy's package. Policies run in-process with no network, environment or
+//! file access (regorus is built without its `http` and `opa-runtime` features) and under a
+//! wall-clock budget, so a runaway guardrail becomes an error for that guardrail only.
+
+use super::Guardrail;
+use crate::config::ConfigError;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+/// Time one evaluation may take before it is stopped and reported as an error.
+pub const DEFAULT_TIME_BUDGET: Duration = Duration::from_secs(10);
+
+/// What a policy said about one input: one entry per `deny` element.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Violation {
+    /// Address of the offending resource, when the policy named one.
+    pub resource: Option<String>,
+    pub message: String,
+    /// Optional explicit location from a structured finding.
+    pub file: Option<String>,
+    pub line: Option<usize>,
+}
+
+/// A policy that could not be evaluated against an input (runtime error, time budget).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("guardrail `{guardrail}`: {message}")]
+pub struct EvalError {
+    pub guardrail: String,
+    pub message: String,
+}
+
+/// A compiled guardrail policy, ready to be evaluated against many inputs.
+#[derive(Clone)]
+pub struct Policy {
+    guardrail: String,
+    engine: regorus::Engine,
+    rule: String,
+}
+
+/// An `input` converted once into regorus' value type and shared across guardrails
+/// (conversion costs more than a typical evaluation).
+#[derive(Clone)]
+pub struct PreparedInput(regorus::Value);
+
+impl PreparedInput {
+    pub fn new(input: &serde_json::Value) -> Self {
+        PreparedInput(regorus::Value::from(input.clone()))
+    }
+}
+
+impl Policy {
+    /// Compiles the guardrail's policy with the shared helpers.
+    pub fn compile(g: &Guardrail, helpers: &[(String, String)]) -> Result<Policy, ConfigError> {
+        let mut engine = regorus::Engine::new();
+        engine.set_rego_v0(false);
+        engine.set_execution_timer_config(regorus::utils::limits::ExecutionTimerConfig {
+            limit: DEFAULT_TIME_BUDGET,
+            check_interval: NonZeroU32::new(64).expect("64 is not zero"),
+        });
+        for (path, src) in helpers {
+            engine.add_policy(path.clone(), src.clone()).map_err(|e| rego_error(path, &e))?;
+        }
+        let package = engine.add_policy(g.policy_path.clone(), g.policy.clone()).map_err(|e| rego_error(&g.policy_path, &e))?;
+        if helpers.iter().any(|(_, src)| package_of(src).is_some_and(|p| format!("data.{p}") == package)) {
+            return Err(ConfigError::new(&g.policy_path, 1, format!("package `{package}` is also used by a helper in lib/")));
+        }
+        Ok(Policy { guardrail: g.id.clone(), engine, rule: format!("{package}.deny") })
+    }
+
+    /// Evaluates rule `deny` against the input.
+    pub fn evaluate(&mut self, input: &PreparedInput) -> Result<Vec<Violation>, EvalError> {
+        let err = |message: String| EvalError { guardrail: self.guardrail.clone(), message };
+        self.engine.set_input(input.0.clone());
+        let value = self.engine.eval_rule(self.rule.clone()).map_err(|e| err(format!("{e:#}")))?;
+        let json: serde_json::Value = match value {
+            regorus::Value::Undefined => return Ok(Vec::new()),
+            v => serde_json::from_str(&v.to_json_str().map_err(|e| err(format!("{e:#}")))?).map_err(|e| err(e.to_string()))?,
+        };
+        let items = match json {
+            serde_json::Value::Array(items) => items,
+            serde_json::Value::Null => Vec::new(),
+            other => return Err(err(format!("rule `deny` must be a set, got {other}"))),
+        };
+        items.into_iter().map(|item| violation(item).map_err(err)).collect()
+    }
+}
+
+fn violation(item: serde_json::Value) -> Result<Violation, String> {
+    match item {
+        serde_json::Value::String(message) => Ok(Violation { resource: None, message, file: None, line: None }),
+        serde_json::Value::Object(map) => {
+            let text = |k: &str| map.get(k).and_then(|v| v.as_str()).map(str::to_string);
+            let message = text("message").or_else(|| text("msg")).ok_or_else(|| {
+                format!("a `deny` object needs a string `message`: {}", serde_json::Value::Object(map.clone()))
+            })?;
+            Ok(Violation {
+                resource: text("resource"),
+                message,
+                file: text("file"),
+                line: map.get("line").and_then(|v| v.as_u64()).map(|l| l as usize),
+            })
+        }
+        other => Err(format!("`deny` elements must be strings or {{resource, message}} objects, got {other}")),
+    }
+}
+
+/// Compiles every guardrail once to surface Rego syntax errors with file and line at load
+/// time rather than at the first evaluation.
+pub fn check_syntax(guardrails: &[Guardrail], helpers: &[(String, String)]) -> Result<(), Vec<ConfigError>> {
+    let mut errors = Vec::new();
+    for (path, src) in helpers {
+        let mut engine = regorus::Engine::new();
+        if let Err(e) = engine.add_policy(path.clone(), src.clone()) {
+            errors.push(rego_error(path, &e));
+        }
+    }
+    if errors.is_empty() {
+        for g in guardrails {
+            if let Err(e) = Policy::compile(g, helpers) {
+                errors.push(e);
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
+fn package_of(src: &str) -> Option<&str> {
+    src.lines().map(str::trim).find_map(|l| l.strip_prefix("package ")).map(str::trim)
+}
+
+/// regorus reports `path:line:col: error: …` followed by the source line; keep the first
+/// line of the message and the line number.
+fn rego_error(path: &str, e: &anyhow::Error) -> ConfigError {
+    let text = format!("{e:#}");
+    let needle = format!("{path}:");
+    let mut line = 1;
+    let mut message = text.lines().next().unwrap_or("invalid Rego").to_string();
+    if let Some(pos) = text.find(&needle) {
+        let rest = &text[pos + needle.len()..];
+        let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+        if let Ok(n) = digits.parse() {
+            line = n;
+        }
+        let first = rest.lines().next().unwrap_or("");
+        // Drop "line:col: " so the caller's "file:line:" prefix is not repeated.
+        message = first.splitn(3, ':').nth(2).unwrap_or(first).trim().to_string();
+        if let Some(detail) = text.lines().find(|l| l.contains("error:")) {
+            message = detail.split("error:").nth(1).unwrap_or(detail).trim().to_string();
+        }
+    }
+    ConfigError::new(path, line, format!("Rego: {message}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::guardrail::{load_guardrail, Metadata};
+    use crate::files::SourceFile;
+
+    fn guardrail(policy: &str) -> Guardrail {
+        let meta = "title = \"t\"\nseverity = \"high\"\nremediation = \"fix it\"\n";
+        let files = vec![SourceFile::new("guardrail.toml", meta), SourceFile::new("policy.rego", policy)];
+        let _ = std::marker::PhantomData::<Metadata>;
+        load_guardrail("g", "guardrails/g", files).unwrap()
+    }
+
+    #[test]
+    fn strings_and_objects_become_violations() {
+        let g = guardrail(
+            "package g\ndeny contains \"plain\" if input.a\ndeny contains {\"resource\": \"x.y\", \"message\": \"m\"} if input.a\n",
+        );
+        let mut p = Policy::compile(&g, &[]).unwrap();
+        let mut v = p.evaluate(&PreparedInput::new(&serde_json::json!({"a": true}))).unwrap();
+        v.sort_by(|a, b| a.message.cmp(&b.message));
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0].resource.as_deref(), Some("x.y"));
+        assert_eq!(v[1].message, "plain");
+        assert!(p.evaluate(&PreparedInput::new(&serde_json::json!({"a": false}))).unwrap().is_empty());
+    }
+
+    #[test]
+    fn syntax_errors_name_file_and_line() {
+        let g = guardrail("package g\n\ndeny contains msg if {\n  msg := \n}\n");
+        let e = Policy::compile(&g, &[]).err().expect("must fail");
+        assert_eq!(e.file, "guardrails/g/policy.rego");
+        assert!(e.line >= 4, "{e}");
+    }
+
+    #[test]
+    fn runtime_errors_are_errors_not_passes() {
+        let g = guardrail("package g\ndeny contains msg if {\n  x := input.n / 0\n  msg := sprintf(\"%v\", [x])\n}\n");
+        let mut p = Policy::compile(&g, &[]).unwrap();
+        let r = p.evaluate(&PreparedInput::new(&serde_json::json!({"n": 1})));
+        assert!(r.is_err(), "{r:?}");
+    }
+}

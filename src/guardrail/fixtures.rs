@@ -1,0 +1,1 @@
+//! `railyard test`: each guardrail's fixtures. (being written)

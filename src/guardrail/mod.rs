@@ -1,0 +1,222 @@
+//! Guardrails: one folder `guardrails/<id>/` each, holding `guardrail.toml` (metadata),
+//! `policy.rego` (the rule), `exceptions.toml` (approved waivers) and `tests/` (fixtures).
+//! Folders are loaded from a snapshot of files, so a directory on disk and a git tree read
+//! the same way. Shared Rego helpers live in `guardrails/lib/`.
+
+pub mod engine;
+pub mod exceptions;
+pub mod fixtures;
+
+use crate::config::{from_toml, ConfigError};
+use crate::date::Day;
+use crate::files::SourceFile;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub use exceptions::{Exception, ExceptionStatus};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `guardrail.toml`. Unknown keys are rejected so a typo never silently drops a setting.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Metadata {
+    /// Optional; when given it must equal the folder name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub title: String,
+    pub severity: Severity,
+    #[serde(default)]
+    pub description: String,
+    pub remediation: String,
+    #[serde(default)]
+    pub url: String,
+    #[serde(default)]
+    pub frameworks: Vec<String>,
+    /// Days a workload has, from first seen, before this guardrail fails its pipeline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grace_days: Option<u32>,
+    /// A fixed activation date instead of a grace period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<Day>,
+    /// The same check in other scanners (`checkov = ["CKV_AWS_19"]`), for migration.
+    #[serde(default)]
+    pub equivalents: BTreeMap<String, Vec<String>>,
+}
+
+/// One guardrail folder, loaded and validated.
+#[derive(Debug, Clone)]
+pub struct Guardrail {
+    pub id: String,
+    pub meta: Metadata,
+    /// Path of `policy.rego` as loaded (for error messages).
+    pub policy_path: String,
+    pub policy: String,
+    pub exceptions: Vec<Exception>,
+    /// The folder's files, paths relative to the guardrail folder (fixtures among them).
+    pub files: Vec<SourceFile>,
+}
+
+/// A set of guardrails and the shared Rego helpers they may import.
+#[derive(Debug, Clone, Default)]
+pub struct Library {
+    pub guardrails: Vec<Guardrail>,
+    /// `lib/*.rego`: (path, source).
+    pub helpers: Vec<(String, String)>,
+}
+
+impl Library {
+    pub fn get(&self, id: &str) -> Option<&Guardrail> {
+        self.guardrails.iter().find(|g| g.id == id)
+    }
+}
+
+/// Errors found while loading a library. All are collected, not just the first, so one run
+/// shows the author every broken file.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
+pub struct LoadErrors(pub Vec<ConfigError>);
+
+const HELPERS_DIR: &str = "lib";
+
+/// Loads every guardrail below `prefix` (e.g. `"guardrails/"` in a repo tree, or `""` when
+/// the snapshot was taken inside the guardrails folder itself).
+pub fn load_library(files: &[SourceFile], prefix: &str) -> Result<Library, LoadErrors> {
+    let mut folders: BTreeMap<String, Vec<SourceFile>> = BTreeMap::new();
+    let mut helpers = Vec::new();
+    for f in files {
+        let Some(rel) = f.path.strip_prefix(prefix) else { continue };
+        let Some((folder, inner)) = rel.split_once('/') else { continue };
+        if folder == HELPERS_DIR {
+            if inner.ends_with(".rego") && !inner.ends_with("_test.rego") {
+                helpers.push((f.path.clone(), String::from_utf8_lossy(&f.bytes).into_owned()));
+            }
+            continue;
+        }
+        if folder.starts_with('.') {
+            continue;
+        }
+        folders.entry(folder.to_string()).or_default().push(SourceFile::new(inner, f.bytes.clone()));
+    }
+    let mut errors = Vec::new();
+    let mut guardrails = Vec::new();
+    for (id, files) in folders {
+        // A folder without guardrail.toml or policy.rego is not a guardrail (docs, assets).
+        let has = |n: &str| files.iter().any(|f| f.path == n);
+        if !has("guardrail.toml") && !has("policy.rego") {
+            continue;
+        }
+        match load_guardrail(&id, &format!("{prefix}{id}"), files) {
+            Ok(g) => guardrails.push(g),
+            Err(mut e) => errors.append(&mut e),
+        }
+    }
+    if let Err(e) = engine::check_syntax(&guardrails, &helpers) {
+        errors.extend(e);
+    }
+    if errors.is_empty() {
+        Ok(Library { guardrails, helpers })
+    } else {
+        Err(LoadErrors(errors))
+    }
+}
+
+/// Loads one guardrail folder from its files (paths relative to the folder).
+pub fn load_guardrail(id: &str, folder: &str, files: Vec<SourceFile>) -> Result<Guardrail, Vec<ConfigError>> {
+    let mut errors = Vec::new();
+    let text_of = |name: &str| files.iter().find(|f| f.path == name).map(|f| String::from_utf8_lossy(&f.bytes).into_owned());
+    if !valid_id(id) {
+        errors.push(ConfigError::new(folder, 1, format!("guardrail id `{id}` must be lowercase letters, digits, `-` or `_`")));
+    }
+    let meta_path = format!("{folder}/guardrail.toml");
+    let meta = match text_of("guardrail.toml") {
+        None => {
+            errors.push(ConfigError::new(&meta_path, 1, "missing guardrail.toml (title, severity, remediation are required)"));
+            None
+        }
+        Some(text) => match from_toml::<Metadata>(&meta_path, &text) {
+            Err(e) => {
+                errors.push(e);
+                None
+            }
+            Ok(m) => {
+                if let Some(declared) = &m.id {
+                    if declared != id {
+                        let line = crate::config::line_of_key(&text, "id", 1);
+                        errors.push(ConfigError::new(&meta_path, line, format!("id `{declared}` differs from the folder name `{id}`")));
+                    }
+                }
+                if m.grace_days.is_some() && m.deadline.is_some() {
+                    let line = crate::config::line_of_key(&text, "deadline", 1);
+                    errors.push(ConfigError::new(&meta_path, line, "set either grace_days or deadline, not both"));
+                }
+                if m.title.trim().is_empty() {
+                    errors.push(ConfigError::new(&meta_path, crate::config::line_of_key(&text, "title", 1), "title must not be empty"));
+                }
+                Some(m)
+            }
+        },
+    };
+    let policy_path = format!("{folder}/policy.rego");
+    let policy = text_of("policy.rego");
+    if policy.is_none() {
+        errors.push(ConfigError::new(&policy_path, 1, "missing policy.rego"));
+    }
+    let exc_path = format!("{folder}/exceptions.toml");
+    let exceptions = match text_of("exceptions.toml") {
+        None => Vec::new(),
+        Some(text) => exceptions::parse(&exc_path, &text).unwrap_or_else(|mut e| {
+            errors.append(&mut e);
+            Vec::new()
+        }),
+    };
+    match (meta, policy) {
+        (Some(meta), Some(policy)) if errors.is_empty() => {
+            Ok(Guardrail { id: id.to_string(), meta, policy_path, policy, exceptions, files })
+        }
+        _ => Err(errors),
+    }
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty() && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+/// Reads a guardrails library from a directory: either the guardrails folder itself or a
+/// repository root that contains `guardrails/`.
+pub fn load_dir(dir: &std::path::Path) -> anyhow::Result<Library> {
+    use anyhow::Context;
+    let root = if dir.join("guardrails").is_dir() { dir.join("guardrails") } else { dir.to_path_buf() };
+    let (files, _) = crate::files::read_dir(&root, crate::files::ReadLimits::default())
+        .with_context(|| format!("reading guardrails from `{}`", root.display()))?;
+    let files: Vec<SourceFile> = files
+        .into_iter()
+        .map(|f| SourceFile::new(format!("{}/{}", root.display(), f.path), f.bytes))
+        .collect();
+    let prefix = format!("{}/", root.display());
+    Ok(load_library(&files, &prefix)?)
+}

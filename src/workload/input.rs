@@ -1,0 +1,75 @@
+//! The policy input: what a guardrail's Rego sees as `input`. Its shape is a public contract,
+//! documented in `docs/input.md`; extend it, never change a field's meaning.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Which parser produced a resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ResourceKind {
+    Terraform,
+    TerraformPlan,
+    Cloudformation,
+    Kubernetes,
+}
+
+impl ResourceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResourceKind::Terraform => "terraform",
+            ResourceKind::TerraformPlan => "terraform-plan",
+            ResourceKind::Cloudformation => "cloudformation",
+            ResourceKind::Kubernetes => "kubernetes",
+        }
+    }
+}
+
+/// One addressable piece of infrastructure code.
+///
+/// * Terraform: `address` is `aws_s3_bucket.logs`, `data.aws_iam_policy_document.x`,
+///   `module.vpc` or `provider.aws` (`provider.aws.west` with an alias); `mode` is
+///   `managed`, `data`, `module` or `provider`.
+/// * Terraform plan: the plan's own address (`module.x.aws_s3_bucket.y[0]`), mode from the plan.
+/// * CloudFormation: `AWS::S3::Bucket.LogicalId`; `name` is the logical id; `config` is `Properties`.
+/// * Kubernetes: `Kind.namespace.name` (namespace `default` when unset); `config` is the whole document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Resource {
+    pub address: String,
+    #[serde(rename = "type")]
+    pub r#type: String,
+    pub name: String,
+    pub kind: ResourceKind,
+    pub mode: String,
+    /// Path relative to the workload root, `/`-separated.
+    pub file: String,
+    /// First line of the resource's definition (1-based).
+    pub line: usize,
+    /// Last line of the resource's definition (1-based, inclusive).
+    pub end_line: usize,
+    pub config: serde_json::Value,
+}
+
+/// `input.workload`
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct WorkloadInfo {
+    pub name: String,
+    pub team: String,
+    pub commit: String,
+}
+
+/// The whole `input` document for one workload. Built once per workload and shared by
+/// every guardrail evaluated against it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Input {
+    pub workload: WorkloadInfo,
+    pub resources: Vec<Resource>,
+    /// Raw parsed documents by path, for Conftest-style rules that read files directly.
+    pub files: BTreeMap<String, serde_json::Value>,
+}
+
+impl Input {
+    pub fn resource(&self, address: &str) -> Option<&Resource> {
+        self.resources.iter().find(|r| r.address == address)
+    }
+}

@@ -1,0 +1,90 @@
+//! One parser per input format, each in its own file behind the small [`Parser`] trait, all
+//! listed once in [`PARSERS`]. Adding a format is one new file and one new line here.
+//!
+//! The first parser in the list that claims a file parses it; files nobody claims are skipped.
+
+mod cloudformation;
+mod kubernetes;
+mod terraform;
+mod terraform_plan;
+
+use super::input::{Resource, ResourceKind};
+use crate::files::SourceFile;
+use std::collections::BTreeMap;
+
+/// A file that could not be parsed, with the line where parsing failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error, serde::Serialize)]
+#[error("{file}:{line}: {message}")]
+pub struct ParseError {
+    pub file: String,
+    pub line: usize,
+    pub message: String,
+}
+
+impl ParseError {
+    pub fn new(file: impl Into<String>, line: usize, message: impl Into<String>) -> Self {
+        ParseError { file: file.into(), line, message: message.into() }
+    }
+}
+
+/// What parsing a group of files produced. A file with an error contributes no resources,
+/// and its error makes the workload's result *error*, never *compliant*.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    pub resources: Vec<Resource>,
+    pub documents: BTreeMap<String, serde_json::Value>,
+    pub errors: Vec<ParseError>,
+}
+
+impl Parsed {
+    pub fn extend(&mut self, other: Parsed) {
+        self.resources.extend(other.resources);
+        self.documents.extend(other.documents);
+        self.errors.extend(other.errors);
+    }
+}
+
+pub trait Parser: Sync {
+    fn kind(&self) -> ResourceKind;
+    /// Whether this parser reads the file. Decided on the path and, for ambiguous
+    /// extensions such as `.yaml` or `.json`, a cheap look at the content.
+    fn claims(&self, path: &str, bytes: &[u8]) -> bool;
+    /// Parses the claimed files of one folder together (Terraform resolves variables and
+    /// locals across the files of a module).
+    fn parse(&self, files: &[&SourceFile]) -> Parsed;
+}
+
+/// Every format Railyard reads, in order of precedence.
+pub static PARSERS: &[&dyn Parser] = &[
+    &terraform_plan::TerraformPlan,
+    &terraform::Terraform,
+    &cloudformation::CloudFormation,
+    &kubernetes::Kubernetes,
+];
+
+/// Parses a workload's files: each file goes to the first parser that claims it, grouped by
+/// folder. Resources come out sorted by (file, line).
+pub fn parse_files(files: &[SourceFile]) -> Parsed {
+    let mut groups: BTreeMap<(usize, &str), Vec<&SourceFile>> = BTreeMap::new();
+    for f in files {
+        if let Some(i) = PARSERS.iter().position(|p| p.claims(&f.path, &f.bytes)) {
+            groups.entry((i, f.dir())).or_default().push(f);
+        }
+    }
+    let mut out = Parsed::default();
+    for ((i, _), group) in &groups {
+        out.extend(PARSERS[*i].parse(group));
+    }
+    out.resources.sort_by(|a, b| (&a.file, a.line, &a.address).cmp(&(&b.file, b.line, &b.address)));
+    out
+}
+
+/// 1-based line number of a byte offset.
+pub fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())].iter().filter(|b| **b == b'\n').count() + 1
+}
+
+/// Extension test that ignores case.
+pub fn has_ext(path: &str, ext: &str) -> bool {
+    path.len() > ext.len() && path[path.len() - ext.len()..].eq_ignore_ascii_case(ext)
+}
