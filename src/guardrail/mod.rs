@@ -109,18 +109,28 @@ pub fn load_library(files: &[SourceFile], prefix: &str) -> Result<Library, LoadE
     let mut folders: BTreeMap<String, Vec<SourceFile>> = BTreeMap::new();
     let mut helpers = Vec::new();
     for f in files {
-        let Some(rel) = f.path.strip_prefix(prefix) else { continue };
-        let Some((folder, inner)) = rel.split_once('/') else { continue };
+        let Some(rel) = f.path.strip_prefix(prefix) else {
+            continue;
+        };
+        let Some((folder, inner)) = rel.split_once('/') else {
+            continue;
+        };
         if folder == HELPERS_DIR {
             if inner.ends_with(".rego") && !inner.ends_with("_test.rego") {
-                helpers.push((f.path.clone(), String::from_utf8_lossy(&f.bytes).into_owned()));
+                helpers.push((
+                    f.path.clone(),
+                    String::from_utf8_lossy(&f.bytes).into_owned(),
+                ));
             }
             continue;
         }
         if folder.starts_with('.') {
             continue;
         }
-        folders.entry(folder.to_string()).or_default().push(SourceFile::new(inner, f.bytes.clone()));
+        folders
+            .entry(folder.to_string())
+            .or_default()
+            .push(SourceFile::new(inner, f.bytes.clone()));
     }
     let mut errors = Vec::new();
     let mut guardrails = Vec::new();
@@ -139,23 +149,43 @@ pub fn load_library(files: &[SourceFile], prefix: &str) -> Result<Library, LoadE
         errors.extend(e);
     }
     if errors.is_empty() {
-        Ok(Library { guardrails, helpers })
+        Ok(Library {
+            guardrails,
+            helpers,
+        })
     } else {
         Err(LoadErrors(errors))
     }
 }
 
 /// Loads one guardrail folder from its files (paths relative to the folder).
-pub fn load_guardrail(id: &str, folder: &str, files: Vec<SourceFile>) -> Result<Guardrail, Vec<ConfigError>> {
+pub fn load_guardrail(
+    id: &str,
+    folder: &str,
+    files: Vec<SourceFile>,
+) -> Result<Guardrail, Vec<ConfigError>> {
     let mut errors = Vec::new();
-    let text_of = |name: &str| files.iter().find(|f| f.path == name).map(|f| String::from_utf8_lossy(&f.bytes).into_owned());
+    let text_of = |name: &str| {
+        files
+            .iter()
+            .find(|f| f.path == name)
+            .map(|f| String::from_utf8_lossy(&f.bytes).into_owned())
+    };
     if !valid_id(id) {
-        errors.push(ConfigError::new(folder, 1, format!("guardrail id `{id}` must be lowercase letters, digits, `-` or `_`")));
+        errors.push(ConfigError::new(
+            folder,
+            1,
+            format!("guardrail id `{id}` must be lowercase letters, digits, `-` or `_`"),
+        ));
     }
     let meta_path = format!("{folder}/guardrail.toml");
     let meta = match text_of("guardrail.toml") {
         None => {
-            errors.push(ConfigError::new(&meta_path, 1, "missing guardrail.toml (title, severity, remediation are required)"));
+            errors.push(ConfigError::new(
+                &meta_path,
+                1,
+                "missing guardrail.toml (title, severity, remediation are required)",
+            ));
             None
         }
         Some(text) => match from_toml::<Metadata>(&meta_path, &text) {
@@ -167,15 +197,27 @@ pub fn load_guardrail(id: &str, folder: &str, files: Vec<SourceFile>) -> Result<
                 if let Some(declared) = &m.id {
                     if declared != id {
                         let line = crate::config::line_of_key(&text, "id", 1);
-                        errors.push(ConfigError::new(&meta_path, line, format!("id `{declared}` differs from the folder name `{id}`")));
+                        errors.push(ConfigError::new(
+                            &meta_path,
+                            line,
+                            format!("id `{declared}` differs from the folder name `{id}`"),
+                        ));
                     }
                 }
                 if m.grace_days.is_some() && m.deadline.is_some() {
                     let line = crate::config::line_of_key(&text, "deadline", 1);
-                    errors.push(ConfigError::new(&meta_path, line, "set either grace_days or deadline, not both"));
+                    errors.push(ConfigError::new(
+                        &meta_path,
+                        line,
+                        "set either grace_days or deadline, not both",
+                    ));
                 }
                 if m.title.trim().is_empty() {
-                    errors.push(ConfigError::new(&meta_path, crate::config::line_of_key(&text, "title", 1), "title must not be empty"));
+                    errors.push(ConfigError::new(
+                        &meta_path,
+                        crate::config::line_of_key(&text, "title", 1),
+                        "title must not be empty",
+                    ));
                 }
                 Some(m)
             }
@@ -195,22 +237,34 @@ pub fn load_guardrail(id: &str, folder: &str, files: Vec<SourceFile>) -> Result<
         }),
     };
     match (meta, policy) {
-        (Some(meta), Some(policy)) if errors.is_empty() => {
-            Ok(Guardrail { id: id.to_string(), meta, policy_path, policy, exceptions, files })
-        }
+        (Some(meta), Some(policy)) if errors.is_empty() => Ok(Guardrail {
+            id: id.to_string(),
+            meta,
+            policy_path,
+            policy,
+            exceptions,
+            files,
+        }),
         _ => Err(errors),
     }
 }
 
 fn valid_id(id: &str) -> bool {
-    !id.is_empty() && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+    !id.is_empty()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
 /// Reads a guardrails library from a directory: either the guardrails folder itself or a
 /// repository root that contains `guardrails/`.
 pub fn load_dir(dir: &std::path::Path) -> anyhow::Result<Library> {
     use anyhow::Context;
-    let root = if dir.join("guardrails").is_dir() { dir.join("guardrails") } else { dir.to_path_buf() };
+    let root = if dir.join("guardrails").is_dir() {
+        dir.join("guardrails")
+    } else {
+        dir.to_path_buf()
+    };
     let (files, _) = crate::files::read_dir(&root, crate::files::ReadLimits::default())
         .with_context(|| format!("reading guardrails from `{}`", root.display()))?;
     let files: Vec<SourceFile> = files

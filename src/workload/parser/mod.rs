@@ -23,7 +23,11 @@ pub struct ParseError {
 
 impl ParseError {
     pub fn new(file: impl Into<String>, line: usize, message: impl Into<String>) -> Self {
-        ParseError { file: file.into(), line, message: message.into() }
+        ParseError {
+            file: file.into(),
+            line,
+            message: message.into(),
+        }
     }
 }
 
@@ -75,13 +79,18 @@ pub fn parse_files(files: &[SourceFile]) -> Parsed {
     for ((i, _), group) in &groups {
         out.extend(PARSERS[*i].parse(group));
     }
-    out.resources.sort_by(|a, b| (&a.file, a.line, &a.address).cmp(&(&b.file, b.line, &b.address)));
+    out.resources
+        .sort_by(|a, b| (&a.file, a.line, &a.address).cmp(&(&b.file, b.line, &b.address)));
     out
 }
 
 /// 1-based line number of a byte offset.
 pub fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())].iter().filter(|b| **b == b'\n').count() + 1
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
 }
 
 /// Extension test that ignores case.

@@ -9,7 +9,9 @@ impl Parser for Terraform {
         ResourceKind::Terraform
     }
     fn claims(&self, path: &str, _bytes: &[u8]) -> bool {
-        super::has_ext(path, ".tf") || super::has_ext(path, ".tf.json") || super::has_ext(path, ".tfvars")
+        super::has_ext(path, ".tf")
+            || super::has_ext(path, ".tf.json")
+            || super::has_ext(path, ".tfvars")
     }
     fn parse(&self, _files: &[&SourceFile]) -> Parsed {
         Parsed::default()
