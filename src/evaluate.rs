@@ -76,7 +76,7 @@ impl std::fmt::Display for EvalProblem {
 }
 
 /// The verdict of one guardrail on one workload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     Compliant,

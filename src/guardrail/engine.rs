@@ -141,26 +141,13 @@ fn violation(item: serde_json::Value) -> Result<Violation, String> {
     }
 }
 
-/// Compiles every guardrail once to surface Rego syntax errors with file and line at load
-/// time rather than at the first evaluation.
-pub fn check_syntax(
-    guardrails: &[Guardrail],
-    helpers: &[(String, String)],
-) -> Result<(), Vec<ConfigError>> {
-    let mut errors = Vec::new();
-    for (path, src) in helpers {
-        let mut engine = regorus::Engine::new();
-        if let Err(e) = engine.add_policy(path.clone(), src.clone()) {
-            errors.push(rego_error(path, &e));
-        }
-    }
-    if errors.is_empty() {
-        for g in guardrails {
-            if let Err(e) = Policy::compile(g, helpers) {
-                errors.push(e);
-            }
-        }
-    }
+/// Checks the shared helpers compile on their own, so their errors are reported against
+/// `lib/` rather than against every guardrail that imports them.
+pub fn check_helpers(helpers: &[(String, String)]) -> Result<(), Vec<ConfigError>> {
+    let errors: Vec<ConfigError> = helpers
+        .iter()
+        .filter_map(|(path, src)| regorus::Engine::new().add_policy(path.clone(), src.clone()).err().map(|e| rego_error(path, &e)))
+        .collect();
     if errors.is_empty() {
         Ok(())
     } else {

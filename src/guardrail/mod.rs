@@ -104,35 +104,38 @@ pub struct LoadErrors(pub Vec<ConfigError>);
 const HELPERS_DIR: &str = "lib";
 
 /// Loads every guardrail below `prefix` (e.g. `"guardrails/"` in a repo tree, or `""` when
-/// the snapshot was taken inside the guardrails folder itself).
+/// the snapshot was taken inside the guardrails folder itself). Any error fails the load.
 pub fn load_library(files: &[SourceFile], prefix: &str) -> Result<Library, LoadErrors> {
+    let (library, broken) = load_library_lenient(files, prefix);
+    let errors: Vec<ConfigError> = broken.into_values().flatten().collect();
+    if errors.is_empty() {
+        Ok(library)
+    } else {
+        Err(LoadErrors(errors))
+    }
+}
+
+/// Loads what loads: the valid guardrails, and the errors of each broken one by id, so one
+/// broken candidate never stops the others from being observed. A broken `lib/` helper
+/// breaks every guardrail (reported under the id `lib`).
+pub fn load_library_lenient(files: &[SourceFile], prefix: &str) -> (Library, BTreeMap<String, Vec<ConfigError>>) {
     let mut folders: BTreeMap<String, Vec<SourceFile>> = BTreeMap::new();
     let mut helpers = Vec::new();
     for f in files {
-        let Some(rel) = f.path.strip_prefix(prefix) else {
-            continue;
-        };
-        let Some((folder, inner)) = rel.split_once('/') else {
-            continue;
-        };
+        let Some(rel) = f.path.strip_prefix(prefix) else { continue };
+        let Some((folder, inner)) = rel.split_once('/') else { continue };
         if folder == HELPERS_DIR {
             if inner.ends_with(".rego") && !inner.ends_with("_test.rego") {
-                helpers.push((
-                    f.path.clone(),
-                    String::from_utf8_lossy(&f.bytes).into_owned(),
-                ));
+                helpers.push((f.path.clone(), String::from_utf8_lossy(&f.bytes).into_owned()));
             }
             continue;
         }
         if folder.starts_with('.') {
             continue;
         }
-        folders
-            .entry(folder.to_string())
-            .or_default()
-            .push(SourceFile::new(inner, f.bytes.clone()));
+        folders.entry(folder.to_string()).or_default().push(SourceFile::new(inner, f.bytes.clone()));
     }
-    let mut errors = Vec::new();
+    let mut broken: BTreeMap<String, Vec<ConfigError>> = BTreeMap::new();
     let mut guardrails = Vec::new();
     for (id, files) in folders {
         // A folder without guardrail.toml or policy.rego is not a guardrail (docs, assets).
@@ -142,20 +145,23 @@ pub fn load_library(files: &[SourceFile], prefix: &str) -> Result<Library, LoadE
         }
         match load_guardrail(&id, &format!("{prefix}{id}"), files) {
             Ok(g) => guardrails.push(g),
-            Err(mut e) => errors.append(&mut e),
+            Err(e) => {
+                broken.insert(id, e);
+            }
         }
     }
-    if let Err(e) = engine::check_syntax(&guardrails, &helpers) {
-        errors.extend(e);
+    if let Err(errors) = engine::check_helpers(&helpers) {
+        broken.insert(HELPERS_DIR.to_string(), errors);
+        return (Library { guardrails: Vec::new(), helpers }, broken);
     }
-    if errors.is_empty() {
-        Ok(Library {
-            guardrails,
-            helpers,
-        })
-    } else {
-        Err(LoadErrors(errors))
-    }
+    guardrails.retain(|g| match engine::Policy::compile(g, &helpers) {
+        Ok(_) => true,
+        Err(e) => {
+            broken.insert(g.id.clone(), vec![e]);
+            false
+        }
+    });
+    (Library { guardrails, helpers }, broken)
 }
 
 /// Loads one guardrail folder from its files (paths relative to the folder).

@@ -2,6 +2,7 @@
 
 use super::{location, Renderer};
 use crate::evaluate::Finding;
+use crate::workflow::report::Report;
 use crate::workflow::{check::CheckReport, test::TestReport};
 use std::io::{self, Write};
 
@@ -113,6 +114,51 @@ impl Renderer for Markdown {
                 c.case,
                 cell(&c.problems.join("; "))
             )?;
+        }
+        Ok(())
+    }
+
+    fn report(&self, r: &Report, out: &mut dyn Write) -> io::Result<()> {
+        if r.view == "guardrails" {
+            writeln!(out, "## Guardrails on {}\n", r.now)?;
+            writeln!(out, "| Guardrail | Severity | State | Compliant | Noncompliant | Excepted | Unknown | Earliest deadline |\n|---|---|---|---|---|---|---|---|")?;
+            for g in &r.guardrails {
+                let d = g.earliest_deadline.map(|d| d.to_string()).unwrap_or_else(|| "-".into());
+                writeln!(
+                    out,
+                    "| `{}` | {} | {:?} | {} | {} | {} | {} | {d} |",
+                    g.guardrail, g.severity, g.state, g.compliant, g.noncompliant, g.excepted, g.unknown
+                )?;
+            }
+            return Ok(());
+        }
+        writeln!(out, "## Exposure of {} `{}` on {}\n", r.view, cell(&r.subject), r.now)?;
+        if r.exposure.is_empty() {
+            return writeln!(out, "Compliant with every active and pending guardrail.");
+        }
+        writeln!(out, "| Workload | Guardrail | Severity | State | Resource | Location | Deadline | Days left |\n|---|---|---|---|---|---|---|---|")?;
+        for e in &r.exposure {
+            let d = e.deadline.map(|d| d.to_string()).unwrap_or_else(|| "-".into());
+            let left = e.days_left.map(|d| d.to_string()).unwrap_or_else(|| "-".into());
+            for f in &e.findings {
+                writeln!(
+                    out,
+                    "| `{}` | `{}` | {} | {:?} | `{}` | `{}` | {d} | {left} |",
+                    e.workload,
+                    e.guardrail,
+                    e.severity,
+                    e.state,
+                    cell(&f.resource),
+                    cell(&location(&f.file, f.line))
+                )?;
+            }
+            for f in &e.excepted {
+                let exp = f.exception_expires.map(|d| d.to_string()).unwrap_or_default();
+                writeln!(out, "| `{}` | `{}` | {} | excepted | `{}` | `{}` | until {exp} | - |", e.workload, e.guardrail, e.severity, cell(&f.resource), cell(&location(&f.file, f.line)))?;
+            }
+            for p in &e.problems {
+                writeln!(out, "| `{}` | `{}` | {} | unknown | - | {} | {d} | {left} |", e.workload, e.guardrail, e.severity, cell(p))?;
+            }
         }
         Ok(())
     }

@@ -9,6 +9,9 @@ mod sarif;
 mod table;
 
 use crate::workflow::check::CheckReport;
+use crate::workflow::enforce::EnforceReport;
+use crate::workflow::observe::ObserveReport;
+use crate::workflow::report::Report;
 use crate::workflow::test::TestReport;
 use std::io::{self, Write};
 
@@ -32,6 +35,16 @@ pub trait Renderer {
     /// Fixture results; formats without a natural shape for them print the table.
     fn test(&self, report: &TestReport, out: &mut dyn Write) -> io::Result<()> {
         table::Table.test(report, out)
+    }
+    /// Loop workflows print JSON in the formats made for findings only (SARIF, JUnit).
+    fn observe(&self, report: &ObserveReport, out: &mut dyn Write) -> io::Result<()> {
+        json::write_json(report, out)
+    }
+    fn enforce(&self, report: &EnforceReport, out: &mut dyn Write) -> io::Result<()> {
+        json::write_json(report, out)
+    }
+    fn report(&self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
+        json::write_json(report, out)
     }
 }
 
