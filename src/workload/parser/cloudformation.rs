@@ -46,9 +46,11 @@ fn looks_like_template(bytes: &[u8]) -> bool {
     let (mut version, mut resources, mut aws_type) = (false, false, false);
     for line in bytes.split(|b| *b == b'\n') {
         let trimmed = line.trim_ascii_start();
-        version |= line.starts_with(b"AWSTemplateFormatVersion") || trimmed.starts_with(b"\"AWSTemplateFormatVersion\"");
+        version |= line.starts_with(b"AWSTemplateFormatVersion")
+            || trimmed.starts_with(b"\"AWSTemplateFormatVersion\"");
         resources |= line.starts_with(b"Resources:") || trimmed.starts_with(b"\"Resources\"");
-        aws_type |= (trimmed.starts_with(b"Type:") || trimmed.starts_with(b"\"Type\"")) && contains(line, b"AWS::");
+        aws_type |= (trimmed.starts_with(b"Type:") || trimmed.starts_with(b"\"Type\""))
+            && contains(line, b"AWS::");
         if version || (resources && aws_type) {
             return true;
         }
@@ -62,7 +64,8 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 
 /// Whether the text is a JSON document (`.json`, or a `.template` that starts with `{`).
 pub(super) fn is_json(path: &str, text: &str) -> bool {
-    has_ext(path, ".json") || (!has_ext(path, ".yaml") && !has_ext(path, ".yml") && text.trim_start().starts_with('{'))
+    has_ext(path, ".json")
+        || (!has_ext(path, ".yaml") && !has_ext(path, ".yml") && text.trim_start().starts_with('{'))
 }
 
 fn parse_file(file: &SourceFile) -> Result<(serde_json::Value, Vec<Resource>), ParseError> {
@@ -119,7 +122,10 @@ mod tests {
 
     fn parse(path: &str, text: &str) -> Parsed {
         let f = SourceFile::new(path, text);
-        assert!(CloudFormation.claims(path, text.as_bytes()), "not claimed: {path}");
+        assert!(
+            CloudFormation.claims(path, text.as_bytes()),
+            "not claimed: {path}"
+        );
         CloudFormation.parse(&[&f])
     }
 
@@ -136,7 +142,10 @@ mod tests {
         assert!(CloudFormation.claims("a.template", yaml));
         assert!(!CloudFormation.claims("a.txt", yaml));
         assert!(CloudFormation.claims("a.yml", b"Resources:\n  B:\n    Type: AWS::S3::Bucket\n"));
-        assert!(CloudFormation.claims("a.json", b"{\n  \"Resources\": {\"B\": {\n    \"Type\": \"AWS::S3::Bucket\"}}}"));
+        assert!(CloudFormation.claims(
+            "a.json",
+            b"{\n  \"Resources\": {\"B\": {\n    \"Type\": \"AWS::S3::Bucket\"}}}"
+        ));
         assert!(!CloudFormation.claims("a.yaml", b"apiVersion: v1\nkind: ConfigMap\n"));
         // A template embedded in a ConfigMap is not a template.
         let cm = b"apiVersion: v1\nkind: ConfigMap\ndata:\n  t: |\n    AWSTemplateFormatVersion: x\n    Resources:\n      B:\n        Type: AWS::S3::Bucket\n";
@@ -174,22 +183,43 @@ Resources:
         let p = props(text);
         assert_eq!(p["Ref"], json!({"Ref": "Param"}));
         assert_eq!(p["GetAtt"], json!({"Fn::GetAtt": ["Role", "Arn"]}));
-        assert_eq!(p["GetAttNested"], json!({"Fn::GetAtt": ["Db", "Endpoint.Address"]}));
+        assert_eq!(
+            p["GetAttNested"],
+            json!({"Fn::GetAtt": ["Db", "Endpoint.Address"]})
+        );
         assert_eq!(p["GetAttList"], json!({"Fn::GetAtt": ["Role", "Arn"]}));
         assert_eq!(p["Sub"], json!({"Fn::Sub": "${AWS::StackName}-logs"}));
-        assert_eq!(p["SubList"], json!({"Fn::Sub": ["${A}-x", {"A": {"Ref": "B"}}]}));
-        assert_eq!(p["If"], json!({"Fn::If": ["IsProd", 1, {"Ref": "AWS::NoValue"}]}));
+        assert_eq!(
+            p["SubList"],
+            json!({"Fn::Sub": ["${A}-x", {"A": {"Ref": "B"}}]})
+        );
+        assert_eq!(
+            p["If"],
+            json!({"Fn::If": ["IsProd", 1, {"Ref": "AWS::NoValue"}]})
+        );
         assert_eq!(p["Join"], json!({"Fn::Join": [",", ["a", "b"]]}));
         assert_eq!(p["Select"], json!({"Fn::Select": [0, {"Fn::GetAZs": ""}]}));
         assert_eq!(p["Split"], json!({"Fn::Split": [",", "a,b"]}));
         assert_eq!(p["Equals"], json!({"Fn::Equals": [{"Ref": "Env"}, "prod"]}));
-        assert_eq!(p["And"], json!({"Fn::And": [{"Condition": "A"}, {"Condition": "B"}]}));
-        assert_eq!(p["Or"], json!({"Fn::Or": [{"Condition": "A"}, {"Fn::Not": [{"Condition": "B"}]}]}));
-        assert_eq!(p["FindInMap"], json!({"Fn::FindInMap": ["Map", {"Ref": "AWS::Region"}, "Ami"]}));
+        assert_eq!(
+            p["And"],
+            json!({"Fn::And": [{"Condition": "A"}, {"Condition": "B"}]})
+        );
+        assert_eq!(
+            p["Or"],
+            json!({"Fn::Or": [{"Condition": "A"}, {"Fn::Not": [{"Condition": "B"}]}]})
+        );
+        assert_eq!(
+            p["FindInMap"],
+            json!({"Fn::FindInMap": ["Map", {"Ref": "AWS::Region"}, "Ami"]})
+        );
         assert_eq!(p["GetAZs"], json!({"Fn::GetAZs": ""}));
         assert_eq!(p["Base64"], json!({"Fn::Base64": "hello"}));
         assert_eq!(p["ImportValue"], json!({"Fn::ImportValue": "shared-vpc"}));
-        assert_eq!(p["Cidr"], json!({"Fn::Cidr": [{"Fn::GetAtt": ["Vpc", "CidrBlock"]}, 6, 8]}));
+        assert_eq!(
+            p["Cidr"],
+            json!({"Fn::Cidr": [{"Fn::GetAtt": ["Vpc", "CidrBlock"]}, 6, 8]})
+        );
         assert_eq!(
             p["Transform"],
             json!({"Fn::Transform": {"Name": "AWS::Include", "Parameters": {"Location": "s3://x"}}})
@@ -200,7 +230,10 @@ Resources:
     #[test]
     fn scalars_keep_their_types() {
         let text = "Resources:\n  B:\n    Type: AWS::S3::Bucket\n    Properties:\n      A: true\n      B: \"true\"\n      C: 3\n      D: '3'\n      E: 1.5\n";
-        assert_eq!(props(text), json!({"A": true, "B": "true", "C": 3, "D": "3", "E": 1.5}));
+        assert_eq!(
+            props(text),
+            json!({"A": true, "B": "true", "C": 3, "D": "3", "E": 1.5})
+        );
     }
 
     #[test]
@@ -230,7 +263,11 @@ Outputs:
 ";
         let p = parse("t.yaml", text);
         assert!(p.errors.is_empty(), "{:?}", p.errors);
-        let got: Vec<_> = p.resources.iter().map(|r| (r.address.as_str(), r.line, r.end_line)).collect();
+        let got: Vec<_> = p
+            .resources
+            .iter()
+            .map(|r| (r.address.as_str(), r.line, r.end_line))
+            .collect();
         assert_eq!(
             got,
             vec![
@@ -241,10 +278,16 @@ Outputs:
             ]
         );
         let r = &p.resources[1];
-        assert_eq!((r.name.as_str(), r.r#type.as_str(), r.mode.as_str()), ("Queue", "AWS::SQS::Queue", "managed"));
+        assert_eq!(
+            (r.name.as_str(), r.r#type.as_str(), r.mode.as_str()),
+            ("Queue", "AWS::SQS::Queue", "managed")
+        );
         assert_eq!(r.kind, ResourceKind::Cloudformation);
         assert_eq!(r.config, json!({}));
-        assert_eq!(p.documents["t.yaml"]["Outputs"]["X"]["Value"], json!({"Ref": "Logs"}));
+        assert_eq!(
+            p.documents["t.yaml"]["Outputs"]["X"]["Value"],
+            json!({"Ref": "Logs"})
+        );
     }
 
     #[test]
@@ -264,10 +307,26 @@ Outputs:
 "#;
         let p = parse("t.json", text);
         assert!(p.errors.is_empty(), "{:?}", p.errors);
-        let got: Vec<_> = p.resources.iter().map(|r| (r.address.as_str(), r.line, r.end_line)).collect();
-        assert_eq!(got, vec![("AWS::S3::Bucket.Logs", 4, 7), ("AWS::SQS::Queue.Queue", 8, 10)]);
-        assert_eq!(p.resources[0].config, json!({"BucketName": {"Fn::Sub": "${AWS::StackName}-logs"}, "Versioning": true}));
-        assert_eq!(p.documents["t.json"]["AWSTemplateFormatVersion"], json!("2010-09-09"));
+        let got: Vec<_> = p
+            .resources
+            .iter()
+            .map(|r| (r.address.as_str(), r.line, r.end_line))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("AWS::S3::Bucket.Logs", 4, 7),
+                ("AWS::SQS::Queue.Queue", 8, 10)
+            ]
+        );
+        assert_eq!(
+            p.resources[0].config,
+            json!({"BucketName": {"Fn::Sub": "${AWS::StackName}-logs"}, "Versioning": true})
+        );
+        assert_eq!(
+            p.documents["t.json"]["AWSTemplateFormatVersion"],
+            json!("2010-09-09")
+        );
     }
 
     #[test]
@@ -290,24 +349,109 @@ Outputs:
 
     #[test]
     fn claimed_file_without_resources_is_empty() {
-        let p = parse("t.yaml", "AWSTemplateFormatVersion: '2010-09-09'\nDescription: nothing\n");
+        let p = parse(
+            "t.yaml",
+            "AWSTemplateFormatVersion: '2010-09-09'\nDescription: nothing\n",
+        );
         assert!(p.resources.is_empty() && p.errors.is_empty());
-        let p = parse("t.yaml", "AWSTemplateFormatVersion: '2010-09-09'\nResources: [1, 2]\n");
+        let p = parse(
+            "t.yaml",
+            "AWSTemplateFormatVersion: '2010-09-09'\nResources: [1, 2]\n",
+        );
         assert!(p.resources.is_empty() && p.errors.is_empty());
     }
 
     #[test]
     fn hostile_input_is_an_error_not_a_panic() {
-        let mut bomb = String::from("AWSTemplateFormatVersion: x\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        let mut bomb =
+            String::from("AWSTemplateFormatVersion: x\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
         for i in 1..10 {
             let p = format!("*a{}", i - 1);
             bomb.push_str(&format!("a{i}: &a{i} [{}]\n", vec![p; 10].join(", ")));
         }
         assert_eq!(parse("b.yaml", &bomb).errors.len(), 1);
-        let deep = format!("AWSTemplateFormatVersion: x\nResources: {}", "[".repeat(50_000));
+        let deep = format!(
+            "AWSTemplateFormatVersion: x\nResources: {}",
+            "[".repeat(50_000)
+        );
         assert_eq!(parse("d.yaml", &deep).errors.len(), 1);
-        let f = SourceFile::new("u.yaml", b"AWSTemplateFormatVersion: x\nResources:\n  \xff\xfe: 1\n".to_vec());
+        let f = SourceFile::new(
+            "u.yaml",
+            b"AWSTemplateFormatVersion: x\nResources:\n  \xff\xfe: 1\n".to_vec(),
+        );
         let p = CloudFormation.parse(&[&f]);
         assert_eq!((p.errors.len(), p.errors[0].line), (1, 3));
+    }
+
+    #[test]
+    fn fixtures_through_parse_files() {
+        let root =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cloudformation");
+        let (files, _) = crate::files::read_dir(&root, Default::default()).unwrap();
+        let p = crate::workload::parse_files(&files);
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        let got: Vec<_> = p
+            .resources
+            .iter()
+            .map(|r| (r.file.as_str(), r.address.as_str(), r.line))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "queue-worker.template",
+                    "AWS::SQS::Queue.DeadLetterQueue",
+                    5
+                ),
+                ("queue-worker.template", "AWS::SQS::Queue.WorkQueue", 12),
+                ("queue-worker.template", "AWS::IAM::Role.WorkerRole", 22),
+                ("sam-function.yml", "AWS::Serverless::Function.Function", 3),
+                ("sam-function.yml", "AWS::DynamoDB::Table.Table", 14),
+                ("static-site.yaml", "AWS::S3::Bucket.LogsBucket", 16),
+                ("static-site.yaml", "AWS::S3::Bucket.SiteBucket", 30),
+                (
+                    "static-site.yaml",
+                    "AWS::S3::BucketPolicy.SiteBucketPolicy",
+                    44
+                ),
+                (
+                    "static-site.yaml",
+                    "AWS::CloudFront::Distribution.Distribution",
+                    60
+                ),
+            ]
+        );
+        assert!(p
+            .resources
+            .iter()
+            .all(|r| r.kind == ResourceKind::Cloudformation && r.end_line > r.line));
+        let site = p.resources.iter().find(|r| r.name == "SiteBucket").unwrap();
+        assert_eq!(site.end_line, 42);
+        assert_eq!(
+            site.config["LoggingConfiguration"]["DestinationBucketName"],
+            json!({"Ref": "LogsBucket"})
+        );
+        assert_eq!(
+            site.config["VersioningConfiguration"]["Status"],
+            json!({"Fn::If": ["IsProd", "Enabled", "Suspended"]})
+        );
+        let dist = p
+            .resources
+            .iter()
+            .find(|r| r.name == "Distribution")
+            .unwrap();
+        assert_eq!(dist.end_line, 75);
+        assert_eq!(
+            dist.config["DistributionConfig"]["Origins"][0]["DomainName"],
+            json!({"Fn::GetAtt": ["SiteBucket", "RegionalDomainName"]})
+        );
+        assert_eq!(
+            p.documents.keys().collect::<Vec<_>>(),
+            [
+                "queue-worker.template",
+                "sam-function.yml",
+                "static-site.yaml"
+            ]
+        );
     }
 }

@@ -69,7 +69,10 @@ fn parse_file(file: &SourceFile) -> Result<(Json, Vec<Resource>), ParseError> {
             _ => resources.extend(resource(&file.path, doc)),
         }
     }
-    let documents = docs.iter().map(|d| yaml::to_json(d, Tags::Ignore)).collect();
+    let documents = docs
+        .iter()
+        .map(|d| yaml::to_json(d, Tags::Ignore))
+        .collect();
     Ok((Json::Array(documents), resources))
 }
 
@@ -77,7 +80,11 @@ fn resource(path: &str, doc: &Node) -> Option<Resource> {
     let kind = doc.get("kind")?.as_str()?;
     let metadata = doc.get("metadata")?;
     let name = metadata.get("name")?.as_str().filter(|n| !n.is_empty())?;
-    let namespace = metadata.get("namespace").and_then(Node::as_str).filter(|n| !n.is_empty()).unwrap_or("default");
+    let namespace = metadata
+        .get("namespace")
+        .and_then(Node::as_str)
+        .filter(|n| !n.is_empty())
+        .unwrap_or("default");
     Some(Resource {
         address: format!("{kind}.{namespace}.{name}"),
         r#type: kind.to_string(),
@@ -97,12 +104,18 @@ mod tests {
     use serde_json::json;
 
     fn parse(path: &str, text: &str) -> Parsed {
-        assert!(Kubernetes.claims(path, text.as_bytes()), "not claimed: {path}");
+        assert!(
+            Kubernetes.claims(path, text.as_bytes()),
+            "not claimed: {path}"
+        );
         Kubernetes.parse(&[&SourceFile::new(path, text)])
     }
 
     fn lines(p: &Parsed) -> Vec<(&str, usize, usize)> {
-        p.resources.iter().map(|r| (r.address.as_str(), r.line, r.end_line)).collect()
+        p.resources
+            .iter()
+            .map(|r| (r.address.as_str(), r.line, r.end_line))
+            .collect()
     }
 
     #[test]
@@ -112,9 +125,15 @@ mod tests {
         assert!(!Kubernetes.claims("a.txt", b"apiVersion: v1\nkind: Pod\n"));
         assert!(!Kubernetes.claims("a.yaml", b"name: x\n"));
         // Helm templates are skipped.
-        assert!(!Kubernetes.claims("templates/d.yaml", b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}\n"));
+        assert!(!Kubernetes.claims(
+            "templates/d.yaml",
+            b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}\n"
+        ));
         // CloudFormation wins.
-        assert!(!Kubernetes.claims("t.yaml", b"AWSTemplateFormatVersion: x\nkind: 1\napiVersion: 2\n"));
+        assert!(!Kubernetes.claims(
+            "t.yaml",
+            b"AWSTemplateFormatVersion: x\nkind: 1\napiVersion: 2\n"
+        ));
     }
 
     #[test]
@@ -150,16 +169,31 @@ data: {a: b}
 ";
         let p = parse("k.yaml", text);
         assert!(p.errors.is_empty(), "{:?}", p.errors);
-        assert_eq!(lines(&p), vec![("Deployment.shop.web", 3, 15), ("Service.default.web", 19, 23)]);
+        assert_eq!(
+            lines(&p),
+            vec![
+                ("Deployment.shop.web", 3, 15),
+                ("Service.default.web", 19, 23)
+            ]
+        );
         let d = &p.resources[0];
-        assert_eq!((d.r#type.as_str(), d.name.as_str(), d.mode.as_str()), ("Deployment", "web", "managed"));
+        assert_eq!(
+            (d.r#type.as_str(), d.name.as_str(), d.mode.as_str()),
+            ("Deployment", "web", "managed")
+        );
         assert_eq!(d.kind, ResourceKind::Kubernetes);
         assert_eq!(d.config["spec"]["replicas"], json!(2));
-        assert_eq!(d.config["spec"]["template"]["spec"]["containers"][0]["securityContext"]["privileged"], json!(false));
+        assert_eq!(
+            d.config["spec"]["template"]["spec"]["containers"][0]["securityContext"]["privileged"],
+            json!(false)
+        );
         // Documents: every non-empty document, including the one without a name.
         let docs = p.documents["k.yaml"].as_array().unwrap();
         assert_eq!(docs.len(), 3);
-        assert_eq!(docs[2], json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"a": "b"}}));
+        assert_eq!(
+            docs[2],
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"a": "b"}})
+        );
     }
 
     #[test]
@@ -179,7 +213,13 @@ items:
     rules: []
 ";
         let p = parse("list.yaml", text);
-        assert_eq!(lines(&p), vec![("Namespace.default.shop", 4, 7), ("ClusterRole.default.reader", 8, 12)]);
+        assert_eq!(
+            lines(&p),
+            vec![
+                ("Namespace.default.shop", 4, 7),
+                ("ClusterRole.default.reader", 8, 12)
+            ]
+        );
         assert_eq!(p.resources[1].config["rules"], json!([]));
     }
 
@@ -198,9 +238,15 @@ items:
         assert!(p.resources.is_empty());
         assert_eq!(p.errors.len(), 1);
         assert!(p.errors[0].line >= 9, "{:?}", p.errors);
-        let p = parse("bad.json", "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"Pod\"\n  \"metadata\": {}\n}\n");
+        let p = parse(
+            "bad.json",
+            "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"Pod\"\n  \"metadata\": {}\n}\n",
+        );
         assert_eq!((p.errors.len(), p.errors[0].line), (1, 4));
-        let p = parse("tab.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n   bad: indent\n");
+        let p = parse(
+            "tab.yaml",
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n   bad: indent\n",
+        );
         assert_eq!((p.errors.len(), p.errors[0].line), (1, 5));
     }
 
@@ -209,5 +255,45 @@ items:
         let p = parse("e.yaml", "# apiVersion kind\n---\n---\n");
         assert!(p.resources.is_empty() && p.errors.is_empty());
         assert_eq!(p.documents["e.yaml"], json!([]));
+    }
+
+    #[test]
+    fn fixtures_through_parse_files() {
+        let root =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kubernetes");
+        let (files, _) = crate::files::read_dir(&root, Default::default()).unwrap();
+        let p = crate::workload::parse_files(&files);
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        let got: Vec<_> = p
+            .resources
+            .iter()
+            .map(|r| (r.file.as_str(), r.address.as_str(), r.line, r.end_line))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("cronjob.json", "CronJob.default.cleanup", 1, 22),
+                ("rbac-list.yaml", "ServiceAccount.shop.web", 4, 8),
+                ("rbac-list.yaml", "ClusterRole.default.pod-reader", 9, 16),
+                (
+                    "rbac-list.yaml",
+                    "ClusterRoleBinding.default.web-pod-reader",
+                    17,
+                    23
+                ),
+                ("web.yaml", "Namespace.default.shop", 2, 5),
+                ("web.yaml", "Deployment.shop.web", 7, 31),
+                ("web.yaml", "Service.shop.web", 33, 42),
+                ("web.yaml", "Ingress.shop.web", 44, 59),
+            ]
+        );
+        // The Helm chart is not read at all.
+        assert!(!p.documents.keys().any(|k| k.starts_with("chart/")));
+        assert_eq!(p.documents["web.yaml"].as_array().unwrap().len(), 4);
+        let ingress = p.resources.iter().find(|r| r.r#type == "Ingress").unwrap();
+        assert_eq!(
+            ingress.config["metadata"]["annotations"]["nginx.ingress.kubernetes.io/ssl-redirect"],
+            json!("true")
+        );
     }
 }

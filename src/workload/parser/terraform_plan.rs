@@ -58,7 +58,10 @@ fn parse_file(file: &SourceFile) -> Result<(Json, Vec<Resource>), ParseError> {
         ParseError::new(&file.path, e.line().max(1), msg)
     })?;
     let mut resources = Vec::new();
-    if let Some(root) = plan.get("planned_values").and_then(|p| p.get("root_module")) {
+    if let Some(root) = plan
+        .get("planned_values")
+        .and_then(|p| p.get("root_module"))
+    {
         let from = text.find("\"planned_values\"").unwrap_or(0);
         walk_module(root, &mut |r| {
             resources.extend(resource(file, text, from, r, r.get("values")));
@@ -67,7 +70,10 @@ fn parse_file(file: &SourceFile) -> Result<(Json, Vec<Resource>), ParseError> {
         let from = text.find("\"resource_changes\"").unwrap_or(0);
         for r in changes {
             let after = r.get("change").and_then(|c| c.get("after"));
-            let deleted = r.pointer("/change/actions").and_then(Json::as_array).is_some_and(|a| a.len() == 1 && a[0] == "delete");
+            let deleted = r
+                .pointer("/change/actions")
+                .and_then(Json::as_array)
+                .is_some_and(|a| a.len() == 1 && a[0] == "delete");
             if !deleted {
                 resources.extend(resource(file, text, from, r, after));
             }
@@ -77,18 +83,39 @@ fn parse_file(file: &SourceFile) -> Result<(Json, Vec<Resource>), ParseError> {
 }
 
 fn walk_module(module: &Json, f: &mut dyn FnMut(&Json)) {
-    for r in module.get("resources").and_then(Json::as_array).into_iter().flatten() {
+    for r in module
+        .get("resources")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+    {
         f(r);
     }
-    for child in module.get("child_modules").and_then(Json::as_array).into_iter().flatten() {
+    for child in module
+        .get("child_modules")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+    {
         walk_module(child, f);
     }
 }
 
-fn resource(file: &SourceFile, text: &str, from: usize, r: &Json, values: Option<&Json>) -> Option<Resource> {
+fn resource(
+    file: &SourceFile,
+    text: &str,
+    from: usize,
+    r: &Json,
+    values: Option<&Json>,
+) -> Option<Resource> {
     let address = r.get("address")?.as_str()?;
     let line = address_line(text, from, address);
-    let str_of = |k: &str| r.get(k).and_then(Json::as_str).unwrap_or_default().to_string();
+    let str_of = |k: &str| {
+        r.get(k)
+            .and_then(Json::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
     let mode = match r.get("mode").and_then(Json::as_str) {
         Some(m) => m.to_string(),
         None => "managed".into(),
@@ -127,7 +154,9 @@ fn address_line(text: &str, from: usize, address: &str) -> usize {
         }
         None
     };
-    find(from).or_else(|| find(0)).map_or(1, |at| line_of(text, at))
+    find(from)
+        .or_else(|| find(0))
+        .map_or(1, |at| line_of(text, at))
 }
 
 #[cfg(test)]
@@ -198,7 +227,10 @@ mod tests {
 "#;
 
     fn parse(path: &str, text: &str) -> Parsed {
-        assert!(TerraformPlan.claims(path, text.as_bytes()), "not claimed: {path}");
+        assert!(
+            TerraformPlan.claims(path, text.as_bytes()),
+            "not claimed: {path}"
+        );
         TerraformPlan.parse(&[&SourceFile::new(path, text)])
     }
 
@@ -207,7 +239,10 @@ mod tests {
         assert!(TerraformPlan.claims("plan.json", PLAN.as_bytes()));
         assert!(!TerraformPlan.claims("plan.tf.json", PLAN.as_bytes()));
         assert!(!TerraformPlan.claims("plan.yaml", PLAN.as_bytes()));
-        assert!(!TerraformPlan.claims("x.json", b"{\"format_version\": \"1.0\", \"terraform_version\": \"1.9\"}"));
+        assert!(!TerraformPlan.claims(
+            "x.json",
+            b"{\"format_version\": \"1.0\", \"terraform_version\": \"1.9\"}"
+        ));
         assert!(!TerraformPlan.claims("x.json", b"{\"resource\": {}}"));
     }
 
@@ -215,23 +250,41 @@ mod tests {
     fn plan_with_child_modules_and_lines() {
         let p = parse("plans/plan.json", PLAN);
         assert!(p.errors.is_empty(), "{:?}", p.errors);
-        let got: Vec<_> = p.resources.iter().map(|r| (r.address.as_str(), r.mode.as_str(), r.line, r.end_line)).collect();
+        let got: Vec<_> = p
+            .resources
+            .iter()
+            .map(|r| (r.address.as_str(), r.mode.as_str(), r.line, r.end_line))
+            .collect();
         assert_eq!(
             got,
             vec![
                 ("aws_s3_bucket.logs", "managed", 8, 8),
                 ("data.aws_iam_policy_document.p", "data", 17, 17),
                 ("module.app.aws_s3_bucket.data[0]", "managed", 29, 29),
-                ("module.app.module.db.aws_db_instance.main[\"primary\"]", "managed", 42, 42),
+                (
+                    "module.app.module.db.aws_db_instance.main[\"primary\"]",
+                    "managed",
+                    42,
+                    42
+                ),
             ]
         );
         let r = &p.resources[0];
-        assert_eq!((r.r#type.as_str(), r.name.as_str(), r.file.as_str()), ("aws_s3_bucket", "logs", "plans/plan.json"));
+        assert_eq!(
+            (r.r#type.as_str(), r.name.as_str(), r.file.as_str()),
+            ("aws_s3_bucket", "logs", "plans/plan.json")
+        );
         assert_eq!(r.kind, ResourceKind::TerraformPlan);
-        assert_eq!(r.config, json!({"bucket": "acme-logs", "force_destroy": false, "tags": {"team": "core"}}));
+        assert_eq!(
+            r.config,
+            json!({"bucket": "acme-logs", "force_destroy": false, "tags": {"team": "core"}})
+        );
         assert_eq!(p.resources[1].config, json!({}));
         assert_eq!(p.resources[3].config, json!({"storage_encrypted": true}));
-        assert_eq!(p.documents["plans/plan.json"]["format_version"], json!("1.2"));
+        assert_eq!(
+            p.documents["plans/plan.json"]["format_version"],
+            json!("1.2")
+        );
     }
 
     #[test]
@@ -252,7 +305,11 @@ mod tests {
    "change": {"actions": ["delete"], "after": null}}
 ]}"#;
         let p = parse("plan.json", text);
-        let got: Vec<_> = p.resources.iter().map(|r| (r.address.as_str(), r.line)).collect();
+        let got: Vec<_> = p
+            .resources
+            .iter()
+            .map(|r| (r.address.as_str(), r.line))
+            .collect();
         assert_eq!(got, vec![("aws_s3_bucket.a", 3)]);
         assert_eq!(p.resources[0].config, json!({"bucket": "a"}));
     }
@@ -263,9 +320,63 @@ mod tests {
         let p = parse("plan.json", text);
         assert!(p.resources.is_empty());
         assert_eq!((p.errors.len(), p.errors[0].line), (1, 4));
-        let deep = format!("{{\"format_version\": \"1\", \"planned_values\": {}{}}}", "[".repeat(10_000), "]".repeat(10_000));
+        let deep = format!(
+            "{{\"format_version\": \"1\", \"planned_values\": {}{}}}",
+            "[".repeat(10_000),
+            "]".repeat(10_000)
+        );
         let p = parse("deep.json", &deep);
         assert_eq!(p.errors.len(), 1);
         assert!(p.errors[0].message.contains("recursion"), "{:?}", p.errors);
+    }
+
+    #[test]
+    fn fixtures_through_parse_files() {
+        let root =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/terraform-plan");
+        let (files, _) = crate::files::read_dir(&root, Default::default()).unwrap();
+        let p = crate::workload::parse_files(&files);
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        let got: Vec<_> = p
+            .resources
+            .iter()
+            .map(|r| (r.file.as_str(), r.address.as_str(), r.line))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("compact.json", "aws_iam_role.ci", 1),
+                ("network.plan.json", "aws_s3_bucket.flow_logs", 13),
+                (
+                    "network.plan.json",
+                    "data.aws_availability_zones.available",
+                    31
+                ),
+                ("network.plan.json", "module.vpc.aws_vpc.this[0]", 47),
+                (
+                    "network.plan.json",
+                    "module.vpc.aws_flow_log.this[\"all\"]",
+                    60
+                ),
+                (
+                    "network.plan.json",
+                    "module.vpc.module.endpoints.aws_vpc_endpoint.s3",
+                    78
+                ),
+            ]
+        );
+        assert!(p
+            .resources
+            .iter()
+            .all(|r| r.kind == ResourceKind::TerraformPlan));
+        let vpc = &p.resources[3];
+        assert_eq!(
+            (vpc.r#type.as_str(), vpc.name.as_str()),
+            ("aws_vpc", "this")
+        );
+        assert_eq!(
+            vpc.config,
+            json!({"cidr_block": "10.0.0.0/16", "enable_dns_hostnames": true})
+        );
     }
 }

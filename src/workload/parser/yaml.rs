@@ -36,7 +36,10 @@ pub(crate) enum Tag {
 #[derive(Debug, Clone)]
 pub(crate) enum Value {
     /// A scalar as written; `plain` is false for quoted and block scalars (always strings).
-    Scalar { text: String, plain: bool },
+    Scalar {
+        text: String,
+        plain: bool,
+    },
     Seq(Vec<Node>),
     Map(Vec<(Node, Node)>),
 }
@@ -59,7 +62,10 @@ pub(crate) struct Error {
 
 impl Error {
     fn new(line: usize, message: impl Into<String>) -> Self {
-        Error { line: line.max(1), message: message.into() }
+        Error {
+            line: line.max(1),
+            message: message.into(),
+        }
     }
 }
 
@@ -67,7 +73,11 @@ impl Node {
     /// The value of `key` in a mapping (the last one if the key repeats).
     pub fn get(&self, key: &str) -> Option<&Node> {
         match &self.value {
-            Value::Map(entries) => entries.iter().rev().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v),
+            Value::Map(entries) => entries
+                .iter()
+                .rev()
+                .find(|(k, _)| k.as_str() == Some(key))
+                .map(|(_, v)| v),
             _ => None,
         }
     }
@@ -121,8 +131,19 @@ impl Node {
 // YAML
 
 enum Frame {
-    Seq { items: Vec<Node>, line: usize, tag: Tag, anchor: usize },
-    Map { entries: Vec<(Node, Node)>, key: Option<Node>, line: usize, tag: Tag, anchor: usize },
+    Seq {
+        items: Vec<Node>,
+        line: usize,
+        tag: Tag,
+        anchor: usize,
+    },
+    Map {
+        entries: Vec<(Node, Node)>,
+        key: Option<Node>,
+        line: usize,
+        tag: Tag,
+        anchor: usize,
+    },
 }
 
 fn convert_tag(tag: Option<Cow<'_, saphyr_parser::Tag>>) -> Tag {
@@ -149,7 +170,9 @@ impl Builder<'_> {
     fn scalar_end(&self, span: &Span) -> usize {
         let (start, end) = (span.start.line(), span.end.line());
         let before_end_is_blank = || {
-            self.lines.get(end - 1).is_none_or(|l| l.chars().take(span.end.col()).all(char::is_whitespace))
+            self.lines
+                .get(end - 1)
+                .is_none_or(|l| l.chars().take(span.end.col()).all(char::is_whitespace))
         };
         if end > start && before_end_is_blank() {
             let mut line = end - 1;
@@ -192,19 +215,36 @@ impl Builder<'_> {
                     line,
                     end_line: self.scalar_end(&span),
                     tag: convert_tag(tag),
-                    value: Value::Scalar { text: text.into_owned(), plain: style == ScalarStyle::Plain },
+                    value: Value::Scalar {
+                        text: text.into_owned(),
+                        plain: style == ScalarStyle::Plain,
+                    },
                 };
                 self.add(node, anchor);
             }
             Event::SequenceStart(anchor, ref tag) | Event::MappingStart(anchor, ref tag) => {
                 if self.stack.len() >= MAX_DEPTH {
-                    return Err(Error::new(line, format!("nesting deeper than {MAX_DEPTH} levels")));
+                    return Err(Error::new(
+                        line,
+                        format!("nesting deeper than {MAX_DEPTH} levels"),
+                    ));
                 }
                 let tag = convert_tag(tag.clone());
                 let frame = if matches!(ev, Event::SequenceStart(..)) {
-                    Frame::Seq { items: Vec::new(), line, tag, anchor }
+                    Frame::Seq {
+                        items: Vec::new(),
+                        line,
+                        tag,
+                        anchor,
+                    }
                 } else {
-                    Frame::Map { entries: Vec::new(), key: None, line, tag, anchor }
+                    Frame::Map {
+                        entries: Vec::new(),
+                        key: None,
+                        line,
+                        tag,
+                        anchor,
+                    }
                 };
                 self.stack.push(frame);
             }
@@ -213,25 +253,65 @@ impl Builder<'_> {
                     return Err(Error::new(line, "unbalanced collection end"));
                 };
                 // A flow collection ends at its bracket; a block one at its last child.
-                let flow_end = if span.end.index() > span.start.index() { line } else { 0 };
+                let flow_end = if span.end.index() > span.start.index() {
+                    line
+                } else {
+                    0
+                };
                 let (node, anchor) = match frame {
-                    Frame::Seq { items, line, tag, anchor } => {
-                        let end = items.iter().map(|n| n.end_line).fold(line.max(flow_end), usize::max);
-                        (Node { line, end_line: end, tag, value: Value::Seq(items) }, anchor)
+                    Frame::Seq {
+                        items,
+                        line,
+                        tag,
+                        anchor,
+                    } => {
+                        let end = items
+                            .iter()
+                            .map(|n| n.end_line)
+                            .fold(line.max(flow_end), usize::max);
+                        (
+                            Node {
+                                line,
+                                end_line: end,
+                                tag,
+                                value: Value::Seq(items),
+                            },
+                            anchor,
+                        )
                     }
-                    Frame::Map { mut entries, key, line, tag, anchor } => {
+                    Frame::Map {
+                        mut entries,
+                        key,
+                        line,
+                        tag,
+                        anchor,
+                    } => {
                         if let Some(k) = key {
                             // A key without a value (cannot normally happen): value null.
                             let null = Node {
                                 line: k.end_line,
                                 end_line: k.end_line,
                                 tag: Tag::None,
-                                value: Value::Scalar { text: String::new(), plain: true },
+                                value: Value::Scalar {
+                                    text: String::new(),
+                                    plain: true,
+                                },
                             };
                             entries.push((k, null));
                         }
-                        let end = entries.iter().map(|(k, v)| k.end_line.max(v.end_line)).fold(line.max(flow_end), usize::max);
-                        (Node { line, end_line: end, tag, value: Value::Map(entries) }, anchor)
+                        let end = entries
+                            .iter()
+                            .map(|(k, v)| k.end_line.max(v.end_line))
+                            .fold(line.max(flow_end), usize::max);
+                        (
+                            Node {
+                                line,
+                                end_line: end,
+                                tag,
+                                value: Value::Map(entries),
+                            },
+                            anchor,
+                        )
                     }
                 };
                 self.add(node, anchor);
@@ -241,11 +321,17 @@ impl Builder<'_> {
                     return Err(Error::new(line, "alias to an unknown or unfinished anchor"));
                 };
                 if self.stack.len() + height > MAX_DEPTH {
-                    return Err(Error::new(line, format!("alias expands to nesting deeper than {MAX_DEPTH} levels")));
+                    return Err(Error::new(
+                        line,
+                        format!("alias expands to nesting deeper than {MAX_DEPTH} levels"),
+                    ));
                 }
                 self.alias_nodes += size;
                 if self.alias_nodes > MAX_ALIAS_NODES {
-                    return Err(Error::new(line, format!("aliases expand to more than {MAX_ALIAS_NODES} nodes")));
+                    return Err(Error::new(
+                        line,
+                        format!("aliases expand to more than {MAX_ALIAS_NODES} nodes"),
+                    ));
                 }
                 let mut node = node.clone();
                 node.line = line;
@@ -287,8 +373,14 @@ pub(crate) fn parse_json(text: &str) -> Result<Node, Error> {
         let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
         return Err(Error::new(e.line(), msg));
     }
-    let mut w = JsonWalker { text, bytes: text.as_bytes(), pos: 0, line: 1 };
-    w.value(0).ok_or_else(|| Error::new(w.line, "malformed JSON"))
+    let mut w = JsonWalker {
+        text,
+        bytes: text.as_bytes(),
+        pos: 0,
+        line: 1,
+    };
+    w.value(0)
+        .ok_or_else(|| Error::new(w.line, "malformed JSON"))
 }
 
 struct JsonWalker<'a> {
@@ -347,7 +439,12 @@ impl JsonWalker<'_> {
                         b'"' => {
                             let kline = self.line;
                             let k = self.string()?;
-                            let key = Node { line: kline, end_line: kline, tag: Tag::None, value: scalar(k, false) };
+                            let key = Node {
+                                line: kline,
+                                end_line: kline,
+                                tag: Tag::None,
+                                value: scalar(k, false),
+                            };
                             self.ws();
                             if self.peek()? != b':' {
                                 return None;
@@ -379,13 +476,20 @@ impl JsonWalker<'_> {
             b'"' => scalar(self.string()?, false),
             _ => {
                 let start = self.pos;
-                while self.peek().is_some_and(|c| !matches!(c, b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n')) {
+                while self.peek().is_some_and(|c| {
+                    !matches!(c, b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n')
+                }) {
                     self.pos += 1;
                 }
                 scalar(self.text.get(start..self.pos)?.to_string(), true)
             }
         };
-        Some(Node { line, end_line: self.line, tag: Tag::None, value })
+        Some(Node {
+            line,
+            end_line: self.line,
+            tag: Tag::None,
+            value,
+        })
     }
 }
 
@@ -422,7 +526,10 @@ fn key_string(key: &Node, tags: Tags) -> String {
 }
 
 fn mapping(entries: &[(Node, Node)], tags: Tags) -> Json {
-    let is_merge = |k: &Node| k.tag == Tag::None && matches!(&k.value, Value::Scalar { text, plain: true } if text == "<<");
+    let is_merge = |k: &Node| {
+        k.tag == Tag::None
+            && matches!(&k.value, Value::Scalar { text, plain: true } if text == "<<")
+    };
     let mut obj = JsonMap::new();
     for (k, v) in entries.iter().filter(|(k, _)| !is_merge(k)) {
         obj.insert(key_string(k, tags), to_json(v, tags));
@@ -451,7 +558,9 @@ fn intrinsic(name: &str, value: Json) -> Json {
         "GetAtt" => {
             let v = match value {
                 Json::String(s) => match s.split_once('.') {
-                    Some((a, b)) => Json::Array(vec![Json::String(a.into()), Json::String(b.into())]),
+                    Some((a, b)) => {
+                        Json::Array(vec![Json::String(a.into()), Json::String(b.into())])
+                    }
                     None => Json::Array(vec![Json::String(s)]),
                 },
                 other => other,
@@ -469,8 +578,12 @@ fn scalar(text: &str, plain: bool, tag: &Tag) -> Json {
     match tag {
         Tag::Core(t) => match t.as_str() {
             "null" => Json::Null,
-            "bool" => resolve_plain(text).filter(Json::is_boolean).unwrap_or_else(|| Json::String(text.into())),
-            "int" | "float" => resolve_plain(text).filter(Json::is_number).unwrap_or_else(|| Json::String(text.into())),
+            "bool" => resolve_plain(text)
+                .filter(Json::is_boolean)
+                .unwrap_or_else(|| Json::String(text.into())),
+            "int" | "float" => resolve_plain(text)
+                .filter(Json::is_number)
+                .unwrap_or_else(|| Json::String(text.into())),
             _ => Json::String(text.into()),
         },
         // `!GetAZs ''` and `!GetAZs` alike: a tagged empty scalar is the empty string.
@@ -494,10 +607,14 @@ fn resolve_plain(text: &str) -> Option<Json> {
     }
     let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
     if let Some(oct) = text.strip_prefix("0o") {
-        return u64::from_str_radix(oct, 8).ok().map(|n| Json::Number(n.into()));
+        return u64::from_str_radix(oct, 8)
+            .ok()
+            .map(|n| Json::Number(n.into()));
     }
     if let Some(hex) = text.strip_prefix("0x") {
-        return u64::from_str_radix(hex, 16).ok().map(|n| Json::Number(n.into()));
+        return u64::from_str_radix(hex, 16)
+            .ok()
+            .map(|n| Json::Number(n.into()));
     }
     if !unsigned.is_empty() && unsigned.bytes().all(|c| c.is_ascii_digit()) {
         if let Ok(n) = text.parse::<i64>() {
@@ -508,10 +625,18 @@ fn resolve_plain(text: &str) -> Option<Json> {
                 return Some(Json::Number(n.into()));
             }
         }
-        return text.parse::<f64>().ok().and_then(Number::from_f64).map(Json::Number);
+        return text
+            .parse::<f64>()
+            .ok()
+            .and_then(Number::from_f64)
+            .map(Json::Number);
     }
     if is_float(unsigned) {
-        return text.parse::<f64>().ok().and_then(Number::from_f64).map(Json::Number);
+        return text
+            .parse::<f64>()
+            .ok()
+            .and_then(Number::from_f64)
+            .map(Json::Number);
     }
     None
 }
@@ -580,7 +705,9 @@ mod tests {
         let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x]\n");
         for i in 1..12 {
             let p = i - 1;
-            text.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"));
+            text.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
         }
         let err = parse_yaml(&text).unwrap_err();
         assert!(err.message.contains("aliases expand"), "{err:?}");
@@ -594,11 +721,17 @@ mod tests {
         assert_eq!(err.line, 1, "{err:?}");
         let text = "a: ".to_string() + &"{b: ".repeat(200);
         let err = parse_yaml(&text).unwrap_err();
-        assert!(err.message.contains("nesting") || err.message.contains("recursion"), "{err:?}");
+        assert!(
+            err.message.contains("nesting") || err.message.contains("recursion"),
+            "{err:?}"
+        );
         let text = "[".repeat(100_000) + &"]".repeat(100_000);
         let err = parse_json(&text).unwrap_err();
         assert!(err.message.contains("recursion"), "{err:?}");
-        let text = "a:\n".to_string() + &(1..200).map(|i| format!("{}b:\n", "  ".repeat(i))).collect::<String>();
+        let text = "a:\n".to_string()
+            + &(1..200)
+                .map(|i| format!("{}b:\n", "  ".repeat(i)))
+                .collect::<String>();
         assert!(parse_yaml(&text).is_err());
     }
 
@@ -609,13 +742,17 @@ mod tests {
 
     #[test]
     fn json_lines_and_values() {
-        let text = "{\n\t\"a\": {\n\t\t\"b\": [1, 2.5, true, null, \"s\\\"q\"]\n\t},\n  \"c\": \"x\"\n}\n";
+        let text =
+            "{\n\t\"a\": {\n\t\t\"b\": [1, 2.5, true, null, \"s\\\"q\"]\n\t},\n  \"c\": \"x\"\n}\n";
         let node = parse_json(text).unwrap();
         assert_eq!((node.line, node.end_line), (1, 6));
         let a = node.get("a").unwrap();
         assert_eq!((a.line, a.end_line), (2, 4));
         assert_eq!(node.entries().unwrap()[1].0.line, 5);
-        assert_eq!(to_json(&node, Tags::Ignore), json!({"a": {"b": [1, 2.5, true, null, "s\"q"]}, "c": "x"}));
+        assert_eq!(
+            to_json(&node, Tags::Ignore),
+            json!({"a": {"b": [1, 2.5, true, null, "s\"q"]}, "c": "x"})
+        );
     }
 
     #[test]
