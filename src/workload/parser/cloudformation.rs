@@ -4,7 +4,7 @@
 //! `TYPE.LogicalId`; its `config` is the entry's `Properties`. Short-form tags (`!Ref X`,
 //! `!GetAtt A.B`, `!Sub ...`) are turned into their long forms (`{"Ref": "X"}`, ...).
 
-use super::yaml::{self, Node, Tags};
+use super::yaml::{self, contains, Node, Tags};
 use super::{has_ext, ParseError, Parsed, Parser};
 use crate::{
     files::SourceFile,
@@ -40,15 +40,23 @@ impl Parser for CloudFormation {
 }
 
 /// A cheap look at the bytes: a top-level `AWSTemplateFormatVersion` key, or a top-level
-/// `Resources` key together with a `Type: AWS::...` line. YAML keys must start at column 0 so
-/// that a template embedded in, say, a Kubernetes ConfigMap is not taken for one.
+/// `Resources` key together with a `Type: AWS::...` line. In YAML the keys must start at
+/// column 0, so that a template embedded in, say, a Kubernetes ConfigMap is not taken for one;
+/// a JSON document (first byte `{`, possibly minified onto one line) only needs the quoted keys.
 fn looks_like_template(bytes: &[u8]) -> bool {
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    if bytes.trim_ascii_start().starts_with(b"{") {
+        return contains(bytes, b"\"AWSTemplateFormatVersion\"")
+            || (contains(bytes, b"\"Resources\"")
+                && contains(bytes, b"\"Type\"")
+                && contains(bytes, b"\"AWS::"));
+    }
     let (mut version, mut resources, mut aws_type) = (false, false, false);
     for line in bytes.split(|b| *b == b'\n') {
         let trimmed = line.trim_ascii_start();
         version |= line.starts_with(b"AWSTemplateFormatVersion")
-            || trimmed.starts_with(b"\"AWSTemplateFormatVersion\"");
-        resources |= line.starts_with(b"Resources:") || trimmed.starts_with(b"\"Resources\"");
+            || line.starts_with(b"\"AWSTemplateFormatVersion\"");
+        resources |= line.starts_with(b"Resources:") || line.starts_with(b"\"Resources\"");
         aws_type |= (trimmed.starts_with(b"Type:") || trimmed.starts_with(b"\"Type\""))
             && contains(line, b"AWS::");
         if version || (resources && aws_type) {
@@ -58,10 +66,6 @@ fn looks_like_template(bytes: &[u8]) -> bool {
     false
 }
 
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
-}
-
 /// Whether the text is a JSON document (`.json`, or a `.template` that starts with `{`).
 pub(super) fn is_json(path: &str, text: &str) -> bool {
     has_ext(path, ".json")
@@ -69,7 +73,7 @@ pub(super) fn is_json(path: &str, text: &str) -> bool {
 }
 
 fn parse_file(file: &SourceFile) -> Result<(serde_json::Value, Vec<Resource>), ParseError> {
-    let text = file.text()?;
+    let text = yaml::strip_bom(file.text()?);
     let err = |e: yaml::Error| ParseError::new(&file.path, e.line, e.message);
     let root = yaml::guarded(|| {
         if is_json(&file.path, text) {
@@ -150,6 +154,12 @@ mod tests {
         // A template embedded in a ConfigMap is not a template.
         let cm = b"apiVersion: v1\nkind: ConfigMap\ndata:\n  t: |\n    AWSTemplateFormatVersion: x\n    Resources:\n      B:\n        Type: AWS::S3::Bucket\n";
         assert!(!CloudFormation.claims("cm.yaml", cm));
+        // Minified JSON.
+        assert!(CloudFormation.claims(
+            "m.json",
+            br#"{"Resources":{"B":{"Type":"AWS::S3::Bucket"}}}"#
+        ));
+        assert!(!CloudFormation.claims("m.json", br#"{"Resources":{"B":{"Type":"Custom"}}}"#));
     }
 
     #[test]
@@ -345,6 +355,24 @@ Outputs:
         assert!(p.resources.is_empty());
         assert_eq!(p.errors.len(), 1);
         assert_eq!(p.errors[0].line, 4);
+    }
+
+    #[test]
+    fn byte_order_mark_is_ignored() {
+        let p = parse("t.json", "\u{feff}{\"AWSTemplateFormatVersion\": \"x\",\n \"Resources\": {\"B\": {\"Type\": \"AWS::S3::Bucket\"}}}");
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        assert_eq!(
+            (p.resources[0].address.as_str(), p.resources[0].line),
+            ("AWS::S3::Bucket.B", 2)
+        );
+        let p = parse(
+            "t.yaml",
+            "\u{feff}AWSTemplateFormatVersion: x\nResources:\n  B:\n    Type: AWS::S3::Bucket\n",
+        );
+        assert_eq!(
+            (p.resources[0].address.as_str(), p.resources[0].line),
+            ("AWS::S3::Bucket.B", 3)
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! manifests until rendered.
 
 use super::cloudformation::{is_json, CloudFormation};
-use super::yaml::{self, Node, Tags};
+use super::yaml::{self, contains, Node, Tags};
 use super::{has_ext, ParseError, Parsed, Parser};
 use crate::{
     files::SourceFile,
@@ -44,12 +44,8 @@ impl Parser for Kubernetes {
     }
 }
 
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
-}
-
 fn parse_file(file: &SourceFile) -> Result<(Json, Vec<Resource>), ParseError> {
-    let text = file.text()?;
+    let text = yaml::strip_bom(file.text()?);
     let docs = yaml::guarded(|| {
         if is_json(&file.path, text) {
             yaml::parse_json(text).map(|d| vec![d])

@@ -7,6 +7,7 @@
 //! `"address": "..."` appears in the file — `terraform show -json` writes one line, so that is
 //! line 1 unless the plan was pretty-printed.
 
+use super::yaml::{self, contains};
 use super::{has_ext, line_of, ParseError, Parsed, Parser};
 use crate::{
     files::SourceFile,
@@ -44,12 +45,8 @@ impl Parser for TerraformPlan {
     }
 }
 
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
-}
-
 fn parse_file(file: &SourceFile) -> Result<(Json, Vec<Resource>), ParseError> {
-    let text = file.text()?;
+    let text = yaml::strip_bom(file.text()?);
     // serde_json refuses nesting deeper than 128 levels, so neither parsing nor the walk
     // below can overflow the stack.
     let plan: Json = serde_json::from_str(text).map_err(|e| {

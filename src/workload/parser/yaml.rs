@@ -657,6 +657,17 @@ fn is_float(s: &str) -> bool {
     mantissa_ok && exp_ok
 }
 
+/// Whether `needle` occurs in `hay` (for the parsers' cheap looks at a file's bytes).
+pub(crate) fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The text without a leading byte-order mark (editors on Windows write one; JSON parsers
+/// refuse it).
+pub(crate) fn strip_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
+}
+
 /// Runs a parse step, turning a panic in a dependency into an error instead of a crash.
 pub(crate) fn guarded<T>(f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
@@ -759,5 +770,55 @@ mod tests {
     fn json_error_line() {
         let err = parse_json("{\n  \"a\": 1,\n  \"b\": ,\n}\n").unwrap_err();
         assert_eq!(err.line, 3);
+    }
+
+    /// Mutated copies of the fixtures (bytes dropped, duplicated, replaced) go through every
+    /// parser: errors are fine, panics (caught or not) are not.
+    #[test]
+    fn mutated_fixtures_never_panic() {
+        use crate::workload::parser::PARSERS;
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let (files, _) = crate::files::read_dir(&root, Default::default()).unwrap();
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n.max(1) as u64) as usize
+        };
+        const NOISE: &[u8] = b"{}[],:-!&*'\"\n \t#|>?%@`\\\xff";
+        for file in &files {
+            for _ in 0..60 {
+                let mut bytes = file.bytes.clone();
+                for _ in 0..1 + next(4) {
+                    let at = next(bytes.len());
+                    match next(3) {
+                        0 => {
+                            bytes.remove(at.min(bytes.len().saturating_sub(1)));
+                        }
+                        1 => bytes.insert(at, NOISE[next(NOISE.len())]),
+                        _ => {
+                            let end = (at + next(40)).min(bytes.len());
+                            let chunk = bytes[at..end].to_vec();
+                            bytes.splice(at..at, chunk);
+                        }
+                    }
+                }
+                let mutated = crate::files::SourceFile::new(file.path.clone(), bytes);
+                for parser in PARSERS
+                    .iter()
+                    .filter(|p| p.kind() != crate::workload::ResourceKind::Terraform)
+                {
+                    let out = parser.parse(&[&mutated]);
+                    assert!(
+                        !out.errors
+                            .iter()
+                            .any(|e| e.message.contains("internal error")),
+                        "{:?}",
+                        out.errors
+                    );
+                }
+            }
+        }
     }
 }
