@@ -8,7 +8,7 @@
 //! line 1 unless the plan was pretty-printed.
 
 use super::yaml::{self, contains};
-use super::{has_ext, line_of, ParseError, Parsed, Parser};
+use super::{has_ext, ParseError, Parsed, Parser};
 use crate::{
     files::SourceFile,
     workload::{Resource, ResourceKind},
@@ -59,12 +59,12 @@ fn parse_file(file: &SourceFile) -> Result<(Json, Vec<Resource>), ParseError> {
         .get("planned_values")
         .and_then(|p| p.get("root_module"))
     {
-        let from = text.find("\"planned_values\"").unwrap_or(0);
+        let mut at = Locator::new(text, "\"planned_values\"");
         walk_module(root, &mut |r| {
-            resources.extend(resource(file, text, from, r, r.get("values")));
+            resources.extend(resource(file, &mut at, r, r.get("values")));
         });
     } else if let Some(changes) = plan.get("resource_changes").and_then(Json::as_array) {
-        let from = text.find("\"resource_changes\"").unwrap_or(0);
+        let mut at = Locator::new(text, "\"resource_changes\"");
         for r in changes {
             let after = r.get("change").and_then(|c| c.get("after"));
             let deleted = r
@@ -72,41 +72,33 @@ fn parse_file(file: &SourceFile) -> Result<(Json, Vec<Resource>), ParseError> {
                 .and_then(Json::as_array)
                 .is_some_and(|a| a.len() == 1 && a[0] == "delete");
             if !deleted {
-                resources.extend(resource(file, text, from, r, after));
+                resources.extend(resource(file, &mut at, r, after));
             }
         }
     }
     Ok((plan, resources))
 }
 
+/// Resources of a module and its child modules, in the order they are written (serde_json
+/// keeps key order), so that [`Locator`] finds each address after the previous one.
 fn walk_module(module: &Json, f: &mut dyn FnMut(&Json)) {
-    for r in module
-        .get("resources")
-        .and_then(Json::as_array)
-        .into_iter()
-        .flatten()
-    {
-        f(r);
-    }
-    for child in module
-        .get("child_modules")
-        .and_then(Json::as_array)
-        .into_iter()
-        .flatten()
-    {
-        walk_module(child, f);
+    for (key, value) in module.as_object().into_iter().flatten() {
+        match (key.as_str(), value.as_array()) {
+            ("resources", Some(resources)) => resources.iter().for_each(&mut *f),
+            ("child_modules", Some(children)) => children.iter().for_each(|c| walk_module(c, f)),
+            _ => {}
+        }
     }
 }
 
 fn resource(
     file: &SourceFile,
-    text: &str,
-    from: usize,
+    at: &mut Locator,
     r: &Json,
     values: Option<&Json>,
 ) -> Option<Resource> {
     let address = r.get("address")?.as_str()?;
-    let line = address_line(text, from, address);
+    let line = at.line(address);
     let str_of = |k: &str| {
         r.get(k)
             .and_then(Json::as_str)
@@ -133,15 +125,55 @@ fn resource(
     })
 }
 
-/// Line of `"address": "<address>"`, looked for from `from` on (the `planned_values` key), then
-/// anywhere; 1 when not found (e.g. an address written with unusual escapes).
-fn address_line(text: &str, from: usize, address: &str) -> usize {
-    let quoted = serde_json::to_string(address).unwrap_or_default();
-    let find = |start: usize| {
-        let mut pos = start;
-        while let Some(i) = text.get(pos..)?.find(&quoted) {
+/// Finds the line of each resource's `"address": "<address>"` in the text. Resources are
+/// looked up in the order they are written, so each search starts where the previous one
+/// ended (then from the section's key, then from the top): linear in the file's size.
+struct Locator<'t> {
+    text: &'t str,
+    section: usize,
+    cursor: usize,
+    /// A byte offset and its line, to count newlines incrementally.
+    counted: (usize, usize),
+}
+
+impl<'t> Locator<'t> {
+    fn new(text: &'t str, section_key: &str) -> Self {
+        let section = text.find(section_key).unwrap_or(0);
+        Locator {
+            text,
+            section,
+            cursor: section,
+            counted: (0, 1),
+        }
+    }
+
+    /// The line of `address`; 1 when it cannot be found (e.g. written with unusual escapes).
+    fn line(&mut self, address: &str) -> usize {
+        let quoted = serde_json::to_string(address).unwrap_or_default();
+        let found = [self.cursor, self.section, 0]
+            .into_iter()
+            .find_map(|from| self.find(from, &quoted));
+        let Some(pos) = found else {
+            return 1;
+        };
+        self.cursor = pos + quoted.len();
+        let (mut offset, mut line) = self.counted;
+        if pos < offset {
+            (offset, line) = (0, 1);
+        }
+        line += self.text.as_bytes()[offset..pos]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count();
+        self.counted = (pos, line);
+        line
+    }
+
+    fn find(&self, from: usize, quoted: &str) -> Option<usize> {
+        let mut pos = from;
+        while let Some(i) = self.text.get(pos..)?.find(quoted) {
             let at = pos + i;
-            let before = text[..at].trim_end();
+            let before = self.text[..at].trim_end();
             if let Some(b) = before.strip_suffix(':') {
                 if b.trim_end().ends_with("\"address\"") {
                     return Some(at);
@@ -150,10 +182,7 @@ fn address_line(text: &str, from: usize, address: &str) -> usize {
             pos = at + quoted.len();
         }
         None
-    };
-    find(from)
-        .or_else(|| find(0))
-        .map_or(1, |at| line_of(text, at))
+    }
 }
 
 #[cfg(test)]
@@ -375,5 +404,51 @@ mod tests {
             vpc.config,
             json!({"cidr_block": "10.0.0.0/16", "enable_dns_hostnames": true})
         );
+    }
+
+    fn sorted(v: &Json) -> Json {
+        match v {
+            Json::Object(m) => {
+                let sorted: std::collections::BTreeMap<_, _> =
+                    m.iter().map(|(k, v)| (k.clone(), sorted(v))).collect();
+                Json::Object(sorted.into_iter().collect())
+            }
+            Json::Array(a) => Json::Array(a.iter().map(sorted).collect()),
+            other => other.clone(),
+        }
+    }
+
+    #[test]
+    fn key_sorted_plan_and_many_resources() {
+        // `jq -S`: child_modules come before resources, configuration before planned_values.
+        let plan = sorted(&serde_json::from_str::<Json>(PLAN).unwrap());
+        let text = serde_json::to_string_pretty(&plan).unwrap();
+        let p = parse("plan.json", &text);
+        for r in &p.resources {
+            let needle = format!(
+                "\"address\": {}",
+                serde_json::to_string(&r.address).unwrap()
+            );
+            let expected = text.lines().position(|l| l.contains(&needle)).unwrap() + 1;
+            assert_eq!(r.line, expected, "{}", r.address);
+        }
+        assert_eq!(p.resources.len(), 4);
+
+        let resources: Vec<Json> = (0..3000)
+            .map(|i| json!({"address": format!("aws_s3_bucket.b[{i}]"), "mode": "managed", "type": "aws_s3_bucket",
+                            "name": "b", "index": i, "values": {"bucket": format!("b{i}")}}))
+            .collect();
+        let big = json!({"format_version": "1.2", "planned_values": {"root_module": {"resources": resources}}});
+        let text = serde_json::to_string_pretty(&big).unwrap();
+        let started = std::time::Instant::now();
+        let p = parse("big.json", &text);
+        assert_eq!(p.resources.len(), 3000);
+        let last = text
+            .lines()
+            .position(|l| l.contains("\"aws_s3_bucket.b[2999]\""))
+            .unwrap()
+            + 1;
+        assert_eq!(p.resources[2999].line, last);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
 }
