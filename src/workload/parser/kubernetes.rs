@@ -292,4 +292,21 @@ items:
             json!("true")
         );
     }
+
+    #[test]
+    fn many_documents() {
+        let doc = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c{i}\ndata:\n  key: |\n    value\n\n";
+        let text: String = (0..2000)
+            .map(|i| format!("---\n{}", doc.replace("{i}", &i.to_string())))
+            .collect();
+        let started = std::time::Instant::now();
+        let p = parse("many.yaml", &text);
+        assert_eq!(p.resources.len(), 2000);
+        let last = &p.resources[1999];
+        assert_eq!(
+            (last.address.as_str(), last.line, last.end_line),
+            ("ConfigMap.default.c1999", 1999 * 9 + 2, 1999 * 9 + 8)
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
 }
