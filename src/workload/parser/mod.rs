@@ -7,6 +7,7 @@ mod cloudformation;
 mod kubernetes;
 mod terraform;
 mod terraform_plan;
+mod yaml;
 
 use super::input::{Resource, ResourceKind};
 use crate::files::SourceFile;
