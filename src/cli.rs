@@ -4,7 +4,7 @@
 use crate::date::Day;
 use crate::guardrail::Severity;
 use crate::output::Format;
-use crate::workflow::{self, Outcome};
+use crate::workflow::{self, Outcome, Settings};
 use crate::workload::WorkloadInfo;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -21,9 +21,22 @@ pub struct Cli {
     /// Output format.
     #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
     pub format: Format,
-    /// The date to act on (YYYY-MM-DD) instead of today, to plan or test deadlines.
+    /// The date to act on (YYYY-MM-DD) instead of today, to plan or test deadlines. Recorded
+    /// in what the run writes; refused when behind the ledger's clock (no backdating).
     #[arg(long, global = true, value_parser = parse_day)]
     pub now: Option<Day>,
+    /// The guardrails repository (local path or URL) for observe, enforce, promote, report.
+    #[arg(long, global = true, default_value = ".")]
+    pub repo: String,
+    /// Environment variable holding an https token for a remote `--repo` (never the token itself).
+    #[arg(long, global = true, default_value = "RAILYARD_GIT_TOKEN")]
+    pub repo_token_env: String,
+    /// Where workload clones are kept between runs (default: the user's cache folder).
+    #[arg(long, global = true, env = "RAILYARD_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Print what would happen; write no commit, ledger entry or notification.
+    #[arg(long, global = true)]
+    pub dry_run: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -34,6 +47,60 @@ pub enum Command {
     Check(CheckArgs),
     /// Run every guardrail's pass/fail fixtures.
     Test(TestArgs),
+    /// Observation mode: evaluate develop's candidate guardrails on every registered workload,
+    /// record noncompliance with deadlines, promote each candidate that breaks nobody.
+    Observe,
+    /// The scheduled job: activate candidates whose deadline passed, list upcoming deadlines
+    /// and exceptions that expire soon.
+    Enforce(EnforceArgs),
+    /// Activate a guardrail now, ahead of observation (security team).
+    Promote(PromoteArgs),
+    /// Exposure per workload or team, or the per-guardrail status for the security team.
+    Report(ReportArgs),
+    /// The whole loop on bundled guardrails and example workloads, in a temporary sandbox.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct EnforceArgs {
+    /// Report exceptions that expire within this many days.
+    #[arg(long, default_value_t = 14)]
+    pub exception_window: u32,
+    /// Days before a deadline on which owners are reminded.
+    #[arg(long, value_delimiter = ',', default_value = "14,3,1")]
+    pub reminder_days: Vec<u32>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PromoteArgs {
+    /// The guardrail id (its folder name).
+    pub id: String,
+    /// Required: activate ahead of observation.
+    #[arg(long)]
+    pub force: bool,
+    /// Why the guardrail is activated now (recorded in the commit and the ledger).
+    #[arg(long, default_value = "")]
+    pub reason: String,
+    /// Who activates it (default: $RAILYARD_ACTOR, else $USER).
+    #[arg(long)]
+    pub actor: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// One workload's exposure.
+    #[arg(long)]
+    pub workload: Option<String>,
+    /// One team's exposure (all its workloads).
+    #[arg(long)]
+    pub team: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// Keep the sandbox in this folder instead of a temporary one.
+    #[arg(long)]
+    pub keep: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -41,9 +108,11 @@ pub struct CheckArgs {
     /// The workload to check: a folder (or one file) of Terraform, CloudFormation, Kubernetes code.
     #[arg(default_value = ".")]
     pub path: PathBuf,
-    /// The guardrails: a folder of guardrail folders, or a repository root containing `guardrails/`.
+    /// The guardrails: a folder of guardrail folders (or a folder containing `guardrails/`),
+    /// or a guardrails repository `REPO[@REF]` (path or URL): REF's guardrails (default `main`)
+    /// fail the build, `develop`'s pending ones are shown as warnings with their deadline.
     #[arg(long, env = "RAILYARD_GUARDRAILS", default_value = "guardrails")]
-    pub guardrails: PathBuf,
+    pub guardrails: String,
     /// The workload's name, as exceptions name it (default: the folder's name).
     #[arg(long)]
     pub workload: Option<String>,
