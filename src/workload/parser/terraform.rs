@@ -290,6 +290,7 @@ fn push_block(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn parse(files: &[(&str, &str)]) -> Parsed {
         let files: Vec<SourceFile> = files
@@ -300,13 +301,581 @@ mod tests {
         Terraform.parse(&refs)
     }
 
+    fn res<'a>(p: &'a Parsed, address: &str) -> &'a Resource {
+        p.resources
+            .iter()
+            .find(|r| r.address == address)
+            .unwrap_or_else(|| panic!("no resource {address} in {:#?}", p.resources))
+    }
+
     #[test]
-    fn smoke() {
+    fn claims_terraform_files_only() {
+        for path in [
+            "main.tf",
+            "a/b.tf.json",
+            "terraform.tfvars",
+            "x.auto.tfvars.json",
+            "M.TF",
+        ] {
+            assert!(Terraform.claims(path, b""), "{path}");
+        }
+        for path in ["main.tf.bak", "plan.json", "tf", "variables.hcl"] {
+            assert!(!Terraform.claims(path, b""), "{path}");
+        }
+    }
+
+    #[test]
+    fn addresses_modes_and_names() {
         let p = parse(&[(
             "main.tf",
-            "resource \"aws_s3_bucket\" \"b\" {\n  bucket = \"x\"\n}\n",
+            r#"
+resource "aws_s3_bucket" "logs" {}
+data "aws_iam_policy_document" "p" {}
+module "vpc" {
+  source = "./vpc"
+}
+provider "aws" {}
+provider "aws" {
+  alias = "west"
+}
+terraform {}
+"#,
         )]);
-        println!("{:#?}", p);
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        let got: Vec<_> = p
+            .resources
+            .iter()
+            .map(|r| {
+                (
+                    r.address.as_str(),
+                    r.r#type.as_str(),
+                    r.name.as_str(),
+                    r.mode.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("aws_s3_bucket.logs", "aws_s3_bucket", "logs", "managed"),
+                (
+                    "data.aws_iam_policy_document.p",
+                    "aws_iam_policy_document",
+                    "p",
+                    "data"
+                ),
+                ("module.vpc", "module", "vpc", "module"),
+                ("provider.aws", "aws", "aws", "provider"),
+                ("provider.aws.west", "aws", "aws", "provider"),
+            ]
+        );
+        assert!(p
+            .resources
+            .iter()
+            .all(|r| r.kind == ResourceKind::Terraform && r.file == "main.tf"));
+        assert_eq!(res(&p, "module.vpc").config, json!({"source": "./vpc"}));
+    }
+
+    #[test]
+    fn start_and_end_lines() {
+        let p = parse(&[(
+            "main.tf",
+            "# header\n\
+             resource \"aws_s3_bucket\" \"a\" {\n\
+             \x20 bucket = \"a\"\n\
+             }\n\
+             \n\
+             # comment before b\n\
+             resource \"aws_s3_bucket\" \"b\" {\n\
+             \x20 versioning {\n\
+             \x20   enabled = true\n\
+             \x20 }\n\
+             }\n\
+             resource \"aws_s3_bucket\" \"c\" { bucket = \"c\" }\n",
+        )]);
+        let got: Vec<_> = p
+            .resources
+            .iter()
+            .map(|r| (r.address.as_str(), r.line, r.end_line))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("aws_s3_bucket.a", 2, 4),
+                ("aws_s3_bucket.b", 7, 11),
+                ("aws_s3_bucket.c", 12, 12)
+            ]
+        );
+    }
+
+    #[test]
+    fn nested_blocks_are_always_lists() {
+        let p = parse(&[(
+            "main.tf",
+            r#"
+resource "aws_security_group" "sg" {
+  name = "web"
+  tags = { Team = "core" }
+  ingress {
+    from_port = 443
+    cidr_blocks = ["0.0.0.0/0"]
+  }
+  ingress {
+    from_port = 80
+  }
+  egress {
+    from_port = 0
+  }
+  lifecycle {
+    prevent_destroy = true
+  }
+  count = 2
+  depends_on = [aws_vpc.main]
+}
+"#,
+        )]);
+        let c = &res(&p, "aws_security_group.sg").config;
+        assert_eq!(
+            c,
+            &json!({
+                "name": "web",
+                "tags": {"Team": "core"},
+                "ingress": [{"from_port": 443, "cidr_blocks": ["0.0.0.0/0"]}, {"from_port": 80}],
+                "egress": [{"from_port": 0}],
+                "lifecycle": [{"prevent_destroy": true}],
+                "count": 2,
+                "depends_on": ["${aws_vpc.main}"],
+            })
+        );
+    }
+
+    #[test]
+    fn dynamic_block_contributes_its_content() {
+        let p = parse(&[(
+            "main.tf",
+            r#"
+resource "aws_security_group" "sg" {
+  ingress {
+    from_port = 22
+  }
+  dynamic "ingress" {
+    for_each = var.ports
+    content {
+      from_port = ingress.value
+      protocol  = "tcp"
+    }
+  }
+}
+"#,
+        )]);
+        let c = &res(&p, "aws_security_group.sg").config;
+        assert_eq!(
+            c["ingress"],
+            json!([
+                {"from_port": 22},
+                {"from_port": "${ingress.value}", "protocol": "tcp", "dynamic": true}
+            ])
+        );
+    }
+
+    #[test]
+    fn variables_from_defaults_and_tfvars() {
+        let p = parse(&[
+            (
+                "variables.tf",
+                r#"
+variable "env" {
+  default = "dev"
+}
+variable "region" {
+  default = "eu-west-1"
+}
+variable "owner" {}
+variable "versioned" {
+  type = bool
+}
+"#,
+            ),
+            (
+                "main.tf",
+                r#"
+resource "aws_s3_bucket" "b" {
+  bucket = "${var.env}-logs"
+  region = var.region
+  owner  = var.owner
+  label  = "${var.owner}-${var.env}"
+  versioning {
+    enabled = var.versioned
+  }
+}
+"#,
+            ),
+            ("terraform.tfvars", "env = \"prod\"\n"),
+            ("b.auto.tfvars.json", r#"{"versioned": true}"#),
+            (
+                "a.auto.tfvars",
+                "versioned = false\nregion = \"us-east-1\"\n",
+            ),
+            ("other.tfvars", "env = \"ignored\"\n"),
+        ]);
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        let c = &res(&p, "aws_s3_bucket.b").config;
+        assert_eq!(c["bucket"], "prod-logs");
+        assert_eq!(c["region"], "us-east-1");
+        assert_eq!(c["owner"], "${var.owner}");
+        assert_eq!(c["label"], "${var.owner}-prod");
+        assert_eq!(c["versioning"], json!([{"enabled": true}]));
+        assert_eq!(p.resources.len(), 1, "tfvars contribute no resources");
+        assert_eq!(p.documents["terraform.tfvars"], json!({"env": "prod"}));
+        assert_eq!(p.documents.len(), 6);
+    }
+
+    #[test]
+    fn locals_chain_and_cycles() {
+        let p = parse(&[(
+            "main.tf",
+            r#"
+variable "env" {
+  default = "prod"
+}
+locals {
+  full   = "${local.prefix}-${local.suffix}"
+  suffix = upper(var.env)
+}
+locals {
+  prefix = "acme"
+  tags   = merge(local.base, { Env = var.env })
+  base   = { Owner = "team-a" }
+  a      = local.b
+  b      = local.a
+  arn    = aws_s3_bucket.x.arn
+}
+resource "aws_s3_bucket" "b" {
+  bucket = local.full
+  tags   = local.tags
+  cyc    = local.a
+  arn    = local.arn
+}
+"#,
+        )]);
+        let c = &res(&p, "aws_s3_bucket.b").config;
+        assert_eq!(c["bucket"], "acme-PROD");
+        assert_eq!(c["tags"], json!({"Owner": "team-a", "Env": "prod"}));
+        assert_eq!(c["cyc"], "${local.a}");
+        assert_eq!(c["arn"], "${local.arn}");
+    }
+
+    #[test]
+    fn jsonencode_policy_becomes_json_text() {
+        let p = parse(&[(
+            "iam.tf",
+            r#"
+variable "bucket" {
+  default = "logs"
+}
+resource "aws_iam_policy" "p" {
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect   = "Allow"
+      Action   = ["s3:GetObject"]
+      Resource = "arn:aws:s3:::${var.bucket}/*"
+    }]
+  })
+  unresolved = jsonencode({ Resource = aws_s3_bucket.logs.arn })
+}
+"#,
+        )]);
+        let c = &res(&p, "aws_iam_policy.p").config;
+        let text = c["policy"].as_str().expect("policy is a string");
+        let policy: serde_json::Value = serde_json::from_str(text).expect("policy is JSON");
+        assert_eq!(policy["Statement"][0]["Resource"], "arn:aws:s3:::logs/*");
+        assert_eq!(policy["Statement"][0]["Action"], json!(["s3:GetObject"]));
+        assert_eq!(
+            c["unresolved"],
+            "${jsonencode({ Resource = aws_s3_bucket.logs.arn })}"
+        );
+    }
+
+    #[test]
+    fn references_stay_expressions() {
+        let p = parse(&[(
+            "main.tf",
+            r#"
+resource "aws_s3_bucket_server_side_encryption_configuration" "e" {
+  bucket = aws_s3_bucket.logs.id
+  quoted = "${aws_s3_bucket.logs.id}"
+  name   = each.key
+  idx    = count.index
+  mod    = path.module
+  data   = data.aws_caller_identity.me.account_id
+  list   = [aws_kms_key.k.arn, "literal", upper("x")]
+  obj    = { a = module.vpc.id, b = 1 }
+  pf     = provider::aws::arn_parse("arn:aws:s3:::x")
+  nope   = var.undeclared
+}
+"#,
+        )]);
+        let c = &res(&p, "aws_s3_bucket_server_side_encryption_configuration.e").config;
+        assert_eq!(c["bucket"], "${aws_s3_bucket.logs.id}");
+        assert_eq!(c["quoted"], "${aws_s3_bucket.logs.id}");
+        assert_eq!(c["name"], "${each.key}");
+        assert_eq!(c["idx"], "${count.index}");
+        assert_eq!(c["mod"], "${path.module}");
+        assert_eq!(c["data"], "${data.aws_caller_identity.me.account_id}");
+        assert_eq!(c["list"], json!(["${aws_kms_key.k.arn}", "literal", "X"]));
+        assert_eq!(c["obj"], json!({"a": "${module.vpc.id}", "b": 1}));
+        assert_eq!(c["pf"], "${provider::aws::arn_parse(\"arn:aws:s3:::x\")}");
+        assert_eq!(c["nope"], "${var.undeclared}");
+    }
+
+    #[test]
+    fn functions_conditionals_try_and_heredocs() {
+        let p = parse(&[(
+            "main.tf",
+            r#"
+variable "enabled" {
+  default = true
+}
+variable "settings" {
+  default = { size = 3 }
+}
+variable "unset" {}
+resource "x" "y" {
+  a = var.enabled ? "on" : aws_x.y.id
+  b = !var.enabled ? "on" : aws_x.y.id
+  c = try(var.settings.missing, "fallback")
+  d = try(var.unset.x, "fallback")
+  e = can(var.settings.size)
+  f = format("%s-%03d", "x", 7)
+  g = join(",", concat(["a"], ["b", "c"]))
+  h = length(var.settings) + 1
+  i = lookup(var.settings, "size", 0)
+  j = element(split(",", "a,b,c"), 4)
+  k = toset(["b", "a", "b"])
+  l = jsondecode("{\"x\": [1, 2]}")
+  m = coalesce("", null, "z")
+  n = <<-EOT
+    hello
+    world
+  EOT
+  o = flatten([["a"], ["b", ["c"]]])
+  p = keys({ b = 1, a = 2 })
+  q = contains(["a"], "a")
+  r = replace("a-b-c", "-", "_")
+  s = tonumber("42")
+  t = [for s in ["a", "b"] : upper(s)]
+}
+"#,
+        )]);
+        let c = &res(&p, "x.y").config;
+        assert_eq!(c["a"], "on");
+        assert_eq!(c["b"], "${aws_x.y.id}");
+        assert_eq!(c["c"], "fallback");
+        assert_eq!(c["d"], "${try(var.unset.x, \"fallback\")}");
+        assert_eq!(c["e"], true);
+        assert_eq!(c["g"], "a,b,c");
+        assert_eq!(c["h"], 2);
+        assert_eq!(c["i"], 3);
+        assert_eq!(c["j"], "b");
+        assert_eq!(c["k"], json!(["a", "b"]));
+        assert_eq!(c["l"], json!({"x": [1, 2]}));
+        assert_eq!(c["m"], "z");
+        assert_eq!(c["n"], "hello\nworld\n");
+        assert_eq!(c["o"], json!(["a", "b", "c"]));
+        assert_eq!(c["p"], json!(["a", "b"]));
+        assert_eq!(c["q"], true);
+        assert_eq!(c["r"], "a_b_c");
+        assert_eq!(c["s"], 42);
+        assert_eq!(c["t"], json!(["A", "B"]));
+    }
+
+    #[test]
+    fn syntax_error_reports_its_line_and_other_files_still_parse() {
+        let p = parse(&[
+            ("bad.tf", "resource \"a\" \"b\" {\n  x = 1\n  y = = 2\n}\n"),
+            ("good.tf", "resource \"a\" \"c\" {}\n"),
+        ]);
+        assert_eq!(p.errors.len(), 1);
+        assert_eq!(p.errors[0].file, "bad.tf");
+        assert_eq!(p.errors[0].line, 3);
         assert_eq!(p.resources.len(), 1);
+        assert_eq!(p.resources[0].address, "a.c");
+        assert!(!p.documents.contains_key("bad.tf"));
+    }
+
+    #[test]
+    fn invalid_utf8_and_hostile_input_do_not_panic() {
+        let bad = SourceFile::new("x.tf", vec![b'a', 0xff, b'\n']);
+        let p = Terraform.parse(&[&bad]);
+        assert_eq!(p.errors.len(), 1);
+        let deep = format!("x = {}1{}\n", "[".repeat(5000), "]".repeat(5000));
+        let ops = format!("x = {}1\n", "1 + ".repeat(5000));
+        let nots = format!("x = {}true\n", "!".repeat(5000));
+        let blocks = format!("{}{}", "a {\n".repeat(3000), "}\n".repeat(3000));
+        let json_deep = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
+        let p = parse(&[
+            ("a.tf", &deep),
+            ("b.tf", &ops),
+            ("c.tf", &nots),
+            ("d.tf", &blocks),
+            ("e.tf.json", &json_deep),
+            ("f.tf.json", "[1, 2]"),
+            ("g.tf", "resource \"only_one_label\" {}\n"),
+            ("h.tf", "x = \"${\"\n"),
+        ]);
+        assert!(p.resources.is_empty());
+        assert!(p.errors.len() >= 6, "{:?}", p.errors);
+    }
+
+    #[test]
+    fn tf_json_files() {
+        let text = r#"{
+  "variable": {
+    "env": { "default": "prod" }
+  },
+  "resource": {
+    "aws_s3_bucket": {
+      "logs": {
+        "bucket": "${var.env}-logs",
+        "tags": { "Team": "core" }
+      },
+      "data": {
+        "bucket": "${aws_s3_bucket.logs.id}"
+      }
+    }
+  },
+  "provider": {
+    "aws": [
+      { "region": "eu-west-1" },
+      { "alias": "west", "region": "us-west-2" }
+    ]
+  }
+}
+"#;
+        let p = parse(&[("main.tf.json", text)]);
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        let logs = res(&p, "aws_s3_bucket.logs");
+        assert_eq!((logs.line, logs.end_line), (7, 10));
+        assert_eq!(
+            logs.config,
+            json!({"bucket": "prod-logs", "tags": {"Team": "core"}})
+        );
+        let data = res(&p, "aws_s3_bucket.data");
+        assert_eq!((data.line, data.end_line), (11, 13));
+        assert_eq!(data.config["bucket"], "${aws_s3_bucket.logs.id}");
+        assert_eq!(res(&p, "provider.aws.west").config["region"], "us-west-2");
+        assert_eq!(res(&p, "provider.aws").line, 17);
+        assert_eq!(
+            p.documents["main.tf.json"]["variable"]["env"]["default"],
+            "prod"
+        );
+    }
+
+    #[test]
+    fn documents_are_hcl_as_json_with_blocks_as_lists() {
+        let p = parse(&[(
+            "main.tf",
+            r#"
+locals {
+  a = 1
+}
+resource "aws_s3_bucket" "b" {
+  bucket = var.name
+  versioning {
+    enabled = true
+  }
+}
+"#,
+        )]);
+        assert_eq!(
+            p.documents["main.tf"],
+            json!({
+                "locals": [{"a": 1}],
+                "resource": {"aws_s3_bucket": {"b": [{
+                    "bucket": "${var.name}",
+                    "versioning": [{"enabled": true}]
+                }]}}
+            })
+        );
+    }
+
+    #[test]
+    fn fixtures_parse_with_expected_lines() {
+        let root =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/terraform");
+        let (files, _) =
+            crate::files::read_dir(&root, Default::default()).expect("fixtures readable");
+        let p = crate::workload::parse_files(&files);
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        let got: Vec<_> = p
+            .resources
+            .iter()
+            .map(|r| (r.address.as_str(), r.line, r.end_line))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("aws_sqs_queue.orders", 9, 12),
+                ("aws_sqs_queue.orders_dlq", 13, 16),
+                ("aws_kms_key.queue", 19, 21),
+                ("data.aws_availability_zones.available", 10, 12),
+                ("module.vpc", 14, 20),
+                ("aws_security_group.web", 22, 42),
+                ("aws_flow_log.vpc", 44, 48),
+                ("provider.aws", 1, 3),
+                ("provider.aws.us", 5, 8),
+                ("aws_s3_bucket.logs", 9, 12),
+                ("aws_s3_bucket_versioning.logs", 14, 20),
+                (
+                    "aws_s3_bucket_server_side_encryption_configuration.logs",
+                    22,
+                    31
+                ),
+                ("aws_s3_bucket_policy.logs", 33, 48),
+                ("aws_s3_bucket_lifecycle_configuration.logs", 50, 60),
+            ]
+        );
+        let r = |a: &str| &res(&p, a).config;
+        assert_eq!(r("aws_sqs_queue.orders")["name"], "billing-orders");
+        assert_eq!(
+            r("aws_sqs_queue.orders_dlq")["kms_master_key_id"],
+            "${aws_kms_key.queue.arn}"
+        );
+        let sg = r("aws_security_group.web");
+        assert_eq!(sg["ingress"][0]["dynamic"], true);
+        assert_eq!(sg["egress"][0]["cidr_blocks"], json!(["10.0.0.0/16"]));
+        assert_eq!(r("aws_flow_log.vpc")["provider"], "${aws.us}");
+        assert_eq!(
+            r("module.vpc")["azs"],
+            "${slice(data.aws_availability_zones.available.names, 0, 2)}"
+        );
+        let bucket = r("aws_s3_bucket.logs");
+        assert_eq!(bucket["bucket"], "acme-prod-logs");
+        assert_eq!(bucket["tags"]["Name"], "acme-prod-logs");
+        assert_eq!(
+            r("aws_s3_bucket_versioning.logs")["versioning_configuration"],
+            json!([{"status": "Enabled"}])
+        );
+        let sse = r("aws_s3_bucket_server_side_encryption_configuration.logs");
+        assert_eq!(sse["bucket"], "${aws_s3_bucket.logs.id}");
+        assert_eq!(
+            sse["rule"][0]["apply_server_side_encryption_by_default"][0]["kms_master_key_id"],
+            "${var.kms_key_arn}"
+        );
+        let policy = r("aws_s3_bucket_policy.logs")["policy"]
+            .as_str()
+            .unwrap_or_default();
+        let policy: serde_json::Value = serde_json::from_str(policy).expect("policy is JSON text");
+        assert_eq!(
+            policy["Statement"][0]["Resource"][1],
+            "arn:aws:s3:::acme-prod-logs/*"
+        );
+        assert_eq!(
+            r("aws_s3_bucket_lifecycle_configuration.logs")["rule"][0]["expiration"],
+            json!([{"days": 365}])
+        );
+        assert!(p.documents.contains_key("s3-module/terraform.tfvars"));
+        assert!(p.documents.contains_key("json-stack/team.auto.tfvars.json"));
     }
 }

@@ -5,7 +5,7 @@
 //! An error whose message starts with [`UNSUPPORTED`] means "cannot decide statically", not
 //! "this call fails": `try`/`can` treat it as unknown.
 
-use hcl::eval::{Context, FuncArgs, FuncDef, ParamType};
+use hcl::eval::{Context, Func, FuncArgs, FuncDef, ParamType};
 use hcl::{Map, Number, Value};
 
 pub const UNSUPPORTED: &str = "unsupported:";
@@ -14,7 +14,7 @@ type R = Result<Value, String>;
 
 /// Registers every supported function in `ctx`.
 pub fn register(ctx: &mut Context) {
-    let table: &[(&str, fn(FuncArgs) -> R)] = &[
+    let table: &[(&str, Func)] = &[
         ("jsonencode", jsonencode),
         ("jsondecode", jsondecode),
         ("lower", lower),
