@@ -167,11 +167,11 @@ fn module_context(
         let ev = Evaluator::new(&vars, &locals, HashSet::new());
         let before = pending.len();
         pending.retain(|(k, e)| match ev.eval(e) {
-            Some(v) => {
+            Some(v) if value_size(&v, MAX_VALUE_NODES) <= MAX_VALUE_NODES => {
                 locals.insert(k.clone(), v);
                 false
             }
-            None => true,
+            _ => true,
         });
         if pending.is_empty() || pending.len() == before {
             break;
@@ -179,6 +179,28 @@ fn module_context(
     }
     unknown.extend(pending.into_iter().map(|(k, _)| k));
     Evaluator::new(&vars, &locals, unknown)
+}
+
+/// Locals larger than this stay unresolved: keeps `a = [local.b, local.b]` chains from
+/// growing exponentially.
+const MAX_VALUE_NODES: usize = 50_000;
+
+/// Number of nodes of a value, counting stops a little past `limit`.
+fn value_size(v: &Value, limit: usize) -> usize {
+    let mut n = 0;
+    let mut stack = vec![v];
+    while let Some(v) = stack.pop() {
+        n += 1;
+        if n > limit {
+            break;
+        }
+        match v {
+            Value::Array(a) => stack.extend(a.iter()),
+            Value::Object(o) => stack.extend(o.values()),
+            _ => {}
+        }
+    }
+    n
 }
 
 /// The resource of a top-level block, if it is one.
@@ -729,14 +751,40 @@ resource "x" "y" {
     }
 
     #[test]
+    fn format_verbs_and_exploding_locals() {
+        let mut locals = String::from(
+            "locals {\n  l0 = [\"x\", \"x\", \"x\", \"x\", \"x\", \"x\", \"x\", \"x\"]\n",
+        );
+        for i in 1..12 {
+            let prev = format!("local.l{}", i - 1);
+            locals.push_str(&format!("  l{i} = [{}]\n", [prev.as_str(); 8].join(", ")));
+        }
+        locals.push_str("}\n");
+        let main = r#"
+resource "x" "y" {
+  a = format("%03d|%-4s|%5.2f|%+d|%q|%v|%%", 7, "ab", 3.14159, 5, "q", [1])
+  b = format("%s", local.l2[0][0][0])
+  c = local.l11
+}
+"#;
+        let p = parse(&[("locals.tf", &locals), ("main.tf", main)]);
+        let c = &res(&p, "x.y").config;
+        assert_eq!(c["a"], "007|ab  | 3.14|+5|\"q\"|[1]|%");
+        assert_eq!(c["b"], "x");
+        assert_eq!(c["c"], "${local.l11}");
+    }
+
+    #[test]
     fn tf_json_files() {
         let text = r#"{
+  "//": "generated",
   "variable": {
     "env": { "default": "prod" }
   },
   "resource": {
     "aws_s3_bucket": {
       "logs": {
+        "//": "comment",
         "bucket": "${var.env}-logs",
         "tags": { "Team": "core" }
       },
@@ -756,16 +804,16 @@ resource "x" "y" {
         let p = parse(&[("main.tf.json", text)]);
         assert!(p.errors.is_empty(), "{:?}", p.errors);
         let logs = res(&p, "aws_s3_bucket.logs");
-        assert_eq!((logs.line, logs.end_line), (7, 10));
+        assert_eq!((logs.line, logs.end_line), (8, 12));
         assert_eq!(
             logs.config,
             json!({"bucket": "prod-logs", "tags": {"Team": "core"}})
         );
         let data = res(&p, "aws_s3_bucket.data");
-        assert_eq!((data.line, data.end_line), (11, 13));
+        assert_eq!((data.line, data.end_line), (13, 15));
         assert_eq!(data.config["bucket"], "${aws_s3_bucket.logs.id}");
         assert_eq!(res(&p, "provider.aws.west").config["region"], "us-west-2");
-        assert_eq!(res(&p, "provider.aws").line, 17);
+        assert_eq!(res(&p, "provider.aws").line, 19);
         assert_eq!(
             p.documents["main.tf.json"]["variable"]["env"]["default"],
             "prod"

@@ -257,7 +257,8 @@ fn merge(args: FuncArgs) -> R {
     Ok(Value::Object(out))
 }
 
-/// `format` with the verbs `%s %d %v %q %f %t %%` (flags and widths are not supported).
+/// `format` with the verbs `%s %d %v %q %f %t %%`, the flags `-`, `+`, `0`, a width and a
+/// precision (`%05.2f`, `%-10s`, `%03d`).
 fn format(args: FuncArgs) -> R {
     if args.is_empty() {
         return Err("format needs a format string".into());
@@ -271,22 +272,83 @@ fn format(args: FuncArgs) -> R {
             out.push(c);
             continue;
         }
+        let (mut left, mut plus, mut zero) = (false, false, false);
+        while let Some(&f) = chars.peek() {
+            match f {
+                '-' => left = true,
+                '+' => plus = true,
+                '0' => zero = true,
+                ' ' | '#' => {}
+                _ => break,
+            }
+            chars.next();
+        }
+        let mut width = String::new();
+        while let Some(&d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+            width.push(d);
+            chars.next();
+        }
+        let mut precision: Option<usize> = None;
+        if chars.peek() == Some(&'.') {
+            chars.next();
+            let mut p = String::new();
+            while let Some(&d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+                p.push(d);
+                chars.next();
+            }
+            precision = Some(p.parse().unwrap_or(0));
+        }
+        let width: usize = width.parse().unwrap_or(0).min(1024);
         let verb = chars.next().ok_or("format string ends with %")?;
         if verb == '%' {
             out.push('%');
             continue;
         }
         let arg = rest.next().ok_or("not enough arguments for format")?;
-        match verb {
-            's' | 't' => out.push_str(&string(arg)?),
-            'd' => out.push_str(&format!("{}", number(arg)?.trunc() as i64)),
-            'f' => out.push_str(&format!("{:.6}", number(arg)?)),
-            'q' => out.push_str(&serde_json::to_string(&string(arg)?).map_err(|e| e.to_string())?),
+        let sign = |n: f64, s: String| if plus && n >= 0.0 { format!("+{s}") } else { s };
+        let body = match verb {
+            's' | 't' => {
+                let s = string(arg)?;
+                match precision {
+                    Some(p) => s.chars().take(p).collect(),
+                    None => s,
+                }
+            }
+            'd' => {
+                let n = number(arg)?;
+                if n.fract() != 0.0 {
+                    return Err(format!("%d needs a whole number, got {n}"));
+                }
+                sign(n, format!("{}", n as i64))
+            }
+            'f' => {
+                let n = number(arg)?;
+                sign(n, format!("{:.*}", precision.unwrap_or(6).min(64), n))
+            }
+            'q' => serde_json::to_string(&string(arg)?).map_err(|e| e.to_string())?,
             'v' => match arg {
-                Value::String(_) | Value::Number(_) | Value::Bool(_) => out.push_str(&string(arg)?),
-                other => out.push_str(&serde_json::to_string(other).map_err(|e| e.to_string())?),
+                Value::String(_) | Value::Number(_) | Value::Bool(_) => string(arg)?,
+                other => serde_json::to_string(other).map_err(|e| e.to_string())?,
             },
             other => return Err(format!("{UNSUPPORTED} format verb %{other}")),
+        };
+        let len = body.chars().count();
+        if len >= width {
+            out.push_str(&body);
+        } else if left {
+            out.push_str(&body);
+            out.extend(std::iter::repeat_n(' ', width - len));
+        } else if zero && matches!(verb, 'd' | 'f') {
+            let (sign, digits) = match body.strip_prefix(['-', '+']) {
+                Some(d) => (&body[..1], d),
+                None => ("", body.as_str()),
+            };
+            out.push_str(sign);
+            out.extend(std::iter::repeat_n('0', width - len));
+            out.push_str(digits);
+        } else {
+            out.extend(std::iter::repeat_n(' ', width - len));
+            out.push_str(&body);
         }
     }
     Ok(Value::String(out))

@@ -197,8 +197,10 @@ impl Finder<'_> {
                 .value_end(from)
                 .map(|e| line_of(self.text, e))
                 .unwrap_or(line);
+            // "//" keys are comments in Terraform's JSON syntax.
             let items = obj
                 .iter()
+                .filter(|(k, _)| k.as_str() != "//")
                 .map(|(k, v)| Item::Attr(k.clone(), json_to_expr(v)))
                 .collect();
             out.push(Item::Block(Blk {
@@ -211,6 +213,9 @@ impl Finder<'_> {
             return;
         }
         for (label, value) in obj {
+            if label == "//" {
+                continue;
+            }
             let pos = self.key(from, label).unwrap_or(from);
             labels.push(label.clone());
             for inner in objects(value) {
