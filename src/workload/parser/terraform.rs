@@ -775,6 +775,59 @@ resource "x" "y" {
     }
 
     #[test]
+    fn odd_expressions_do_not_panic() {
+        let exprs = [
+            "1 / 0",
+            "1 % 0",
+            "-9223372036854775808 / -1",
+            "9223372036854775807 + 1",
+            "9223372036854775807 * 9223372036854775807",
+            "\"a\"[0]",
+            "[1][-1]",
+            "[1][99999999999999999999]",
+            "{ for k, v in { a = 1, b = 2 } : \"same\" => v }",
+            "[for x in 1 : x]",
+            "\"${[1]}\"",
+            "concat([1], [2]...)",
+            "substr(\"abc\", 1, 9223372036854775807)",
+            "substr(\"abc\", -9223372036854775808, 1)",
+            "element([1], -1)",
+            "format(\"%999999999999d\", 1)",
+            "format(\"%.99999999999f\", 1)",
+            "format(\"%\")",
+            "jsondecode(\"[[[[[[[[[[\")",
+            "lookup({}, \"k\")",
+            "tonumber(\"1e999\")",
+            "local.x[*].y",
+            "var.a.b.c[0]",
+            "upper()",
+            "try()",
+            "can(1, 2)",
+            "true ? 1 : aws_x.y",
+            "null ? 1 : 2",
+            "\"%{ for x in [1, 2] }${x}%{ endfor }\"",
+            "\"%{ for x in var.nope }${x}%{ endfor }\"",
+            "\"${1 + 2}-x\"",
+            "10 / 4 - -1",
+        ];
+        let body: String = exprs
+            .iter()
+            .enumerate()
+            .map(|(i, e)| format!("  a{i} = {e}\n"))
+            .collect();
+        let p = parse(&[("main.tf", &format!("resource \"x\" \"y\" {{\n{body}}}\n"))]);
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        let c = &res(&p, "x.y").config;
+        assert_eq!(c.as_object().map(|o| o.len()), Some(exprs.len()));
+        assert_eq!(c["a26"], 1);
+        assert_eq!(c["a28"], "12");
+        assert_eq!(c["a29"], "%{ for x in var.nope }${x}%{ endfor }");
+        assert_eq!(c["a30"], "3-x");
+        assert_eq!(c["a31"], 3.5);
+        assert_eq!(c["a0"], "${1 / 0}");
+    }
+
+    #[test]
     fn tf_json_files() {
         let text = r#"{
   "//": "generated",

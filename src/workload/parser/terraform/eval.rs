@@ -4,8 +4,11 @@
 
 use super::funcs;
 use hcl::eval::{Context, ErrorKind, Evaluate};
-use hcl::expr::{Expression, ObjectKey, TemplateExpr};
-use hcl::template::Element;
+use hcl::expr::{
+    BinaryOp, BinaryOperator, Expression, FuncCall, ObjectKey, Operation, TemplateExpr,
+    TraversalOperator, UnaryOp, UnaryOperator,
+};
+use hcl::template::{Directive, Element};
 use hcl::{Map, Template, Value};
 use std::collections::HashSet;
 
@@ -89,7 +92,15 @@ impl Evaluator {
             }
             Expression::Object(obj) => Expression::Object(
                 obj.iter()
-                    .map(|(k, v)| (k.clone(), self.lazy_calls(v, d)))
+                    .map(|(k, v)| {
+                        let k = match k {
+                            ObjectKey::Expression(e) => {
+                                ObjectKey::Expression(self.lazy_calls(e, d))
+                            }
+                            other => other.clone(),
+                        };
+                        (k, self.lazy_calls(v, d))
+                    })
                     .collect(),
             ),
             Expression::Parenthesis(inner) => {
@@ -102,22 +113,54 @@ impl Evaluator {
                 c.false_expr = self.lazy_calls(&c.false_expr, d);
                 Expression::Conditional(c)
             }
-            Expression::Operation(op) => {
-                let mut op = op.clone();
-                match op.as_mut() {
-                    hcl::expr::Operation::Unary(u) => u.expr = self.lazy_calls(&u.expr, d),
-                    hcl::expr::Operation::Binary(b) => {
-                        b.lhs_expr = self.lazy_calls(&b.lhs_expr, d);
-                        b.rhs_expr = self.lazy_calls(&b.rhs_expr, d);
-                    }
+            // hcl-rs's own arithmetic can overflow or divide by zero (a panic); ours cannot.
+            Expression::Operation(op) => match op.as_ref() {
+                Operation::Unary(u) if u.operator == UnaryOperator::Neg => {
+                    call("__neg", vec![self.lazy_calls(&u.expr, d)])
                 }
-                Expression::Operation(op)
-            }
+                Operation::Unary(u) => Expression::from(Operation::Unary(UnaryOp::new(
+                    u.operator,
+                    self.lazy_calls(&u.expr, d),
+                ))),
+                Operation::Binary(b) => {
+                    let lhs = self.lazy_calls(&b.lhs_expr, d);
+                    let rhs = self.lazy_calls(&b.rhs_expr, d);
+                    let f = match b.operator {
+                        BinaryOperator::Plus => "__add",
+                        BinaryOperator::Minus => "__sub",
+                        BinaryOperator::Mul => "__mul",
+                        BinaryOperator::Div => "__div",
+                        BinaryOperator::Mod => "__mod",
+                        op => {
+                            return Expression::from(Operation::Binary(BinaryOp::new(lhs, op, rhs)))
+                        }
+                    };
+                    call(f, vec![lhs, rhs])
+                }
+            },
             Expression::Traversal(t) => {
                 let mut t = t.clone();
                 t.expr = self.lazy_calls(&t.expr, d);
+                for op in t.operators.iter_mut() {
+                    if let TraversalOperator::Index(e) = op {
+                        *e = self.lazy_calls(e, d);
+                    }
+                }
                 Expression::Traversal(t)
             }
+            Expression::ForExpr(f) => {
+                let mut f = f.clone();
+                f.collection_expr = self.lazy_calls(&f.collection_expr, d);
+                f.key_expr = f.key_expr.as_ref().map(|e| self.lazy_calls(e, d));
+                f.value_expr = self.lazy_calls(&f.value_expr, d);
+                f.cond_expr = f.cond_expr.as_ref().map(|e| self.lazy_calls(e, d));
+                Expression::ForExpr(f)
+            }
+            // Templates are evaluated by hcl-rs as a whole: only when they hold no arithmetic.
+            Expression::TemplateExpr(t) => match Template::from_expr(t) {
+                Ok(tpl) if !template_has_arith(&tpl, d) => expr.clone(),
+                _ => call("__unevaluable", vec![]),
+            },
             other => other.clone(),
         }
     }
@@ -206,6 +249,86 @@ impl Evaluator {
         }
         out
     }
+}
+
+fn call(name: &str, args: Vec<Expression>) -> Expression {
+    let mut fc = FuncCall::new(name);
+    fc.args = args;
+    Expression::FuncCall(Box::new(fc))
+}
+
+fn expr_has_arith(e: &Expression, depth: usize) -> bool {
+    if depth > MAX_DEPTH {
+        return true;
+    }
+    let d = depth + 1;
+    match e {
+        Expression::Operation(op) => match op.as_ref() {
+            Operation::Unary(u) => u.operator == UnaryOperator::Neg || expr_has_arith(&u.expr, d),
+            Operation::Binary(b) => {
+                matches!(
+                    b.operator,
+                    BinaryOperator::Plus
+                        | BinaryOperator::Minus
+                        | BinaryOperator::Mul
+                        | BinaryOperator::Div
+                        | BinaryOperator::Mod
+                ) || expr_has_arith(&b.lhs_expr, d)
+                    || expr_has_arith(&b.rhs_expr, d)
+            }
+        },
+        Expression::Array(items) => items.iter().any(|e| expr_has_arith(e, d)),
+        Expression::Object(obj) => obj.iter().any(|(k, v)| {
+            matches!(k, ObjectKey::Expression(k) if expr_has_arith(k, d)) || expr_has_arith(v, d)
+        }),
+        Expression::TemplateExpr(t) => match Template::from_expr(t) {
+            Ok(tpl) => template_has_arith(&tpl, d),
+            Err(_) => true,
+        },
+        Expression::FuncCall(fc) => fc.args.iter().any(|e| expr_has_arith(e, d)),
+        Expression::Parenthesis(inner) => expr_has_arith(inner, d),
+        Expression::Conditional(c) => {
+            expr_has_arith(&c.cond_expr, d)
+                || expr_has_arith(&c.true_expr, d)
+                || expr_has_arith(&c.false_expr, d)
+        }
+        Expression::Traversal(t) => {
+            expr_has_arith(&t.expr, d)
+                || t.operators
+                    .iter()
+                    .any(|op| matches!(op, TraversalOperator::Index(e) if expr_has_arith(e, d)))
+        }
+        Expression::ForExpr(f) => {
+            expr_has_arith(&f.collection_expr, d)
+                || f.key_expr.as_ref().is_some_and(|e| expr_has_arith(e, d))
+                || expr_has_arith(&f.value_expr, d)
+                || f.cond_expr.as_ref().is_some_and(|e| expr_has_arith(e, d))
+        }
+        _ => false,
+    }
+}
+
+fn template_has_arith(t: &Template, depth: usize) -> bool {
+    if depth > MAX_DEPTH {
+        return true;
+    }
+    let d = depth + 1;
+    t.elements().iter().any(|el| match el {
+        Element::Literal(_) => false,
+        Element::Interpolation(i) => expr_has_arith(&i.expr, d),
+        Element::Directive(dir) => match dir.as_ref() {
+            Directive::If(i) => {
+                expr_has_arith(&i.cond_expr, d)
+                    || template_has_arith(&i.true_template, d)
+                    || i.false_template
+                        .as_ref()
+                        .is_some_and(|f| template_has_arith(f, d))
+            }
+            Directive::For(f) => {
+                expr_has_arith(&f.collection_expr, d) || template_has_arith(&f.template, d)
+            }
+        },
+    })
 }
 
 /// An expression as hcl-rs prints it: literals as values, templates as their text,

@@ -60,6 +60,12 @@ pub fn register(ctx: &mut Context) {
         ("floor", floor),
         ("try", try_),
         ("can", can),
+        ("__add", add),
+        ("__sub", sub),
+        ("__mul", mul),
+        ("__div", div),
+        ("__mod", rem),
+        ("__neg", neg),
     ];
     for (name, f) in table {
         ctx.declare_func(
@@ -230,7 +236,11 @@ fn substr(args: FuncArgs) -> R {
     if off < 0 || off > len {
         return Err("offset out of range".into());
     }
-    let end = if n < 0 { len } else { (off + n).min(len) };
+    let end = if n < 0 {
+        len
+    } else {
+        off.saturating_add(n).min(len)
+    };
     Ok(Value::String(
         chars[off as usize..end as usize].iter().collect(),
     ))
@@ -642,4 +652,47 @@ fn try_(args: FuncArgs) -> R {
 fn can(args: FuncArgs) -> R {
     arity(&args, 1, 1)?;
     Ok(Value::Bool(true))
+}
+
+/// Arithmetic in f64: no overflow, no division by zero (an error instead).
+fn arith(args: &FuncArgs, f: fn(f64, f64) -> f64) -> R {
+    arity(args, 2, 2)?;
+    let (a, b) = (strict_number(&args[0])?, strict_number(&args[1])?);
+    let r = f(a, b);
+    if !r.is_finite() {
+        return Err("arithmetic result is not a finite number".into());
+    }
+    Ok(num_value(r))
+}
+
+fn strict_number(v: &Value) -> Result<f64, String> {
+    match v {
+        Value::Number(n) => n.as_f64().ok_or_else(|| "invalid number".to_string()),
+        other => Err(format!("expected a number, got `{other}`")),
+    }
+}
+
+fn add(args: FuncArgs) -> R {
+    arith(&args, |a, b| a + b)
+}
+
+fn sub(args: FuncArgs) -> R {
+    arith(&args, |a, b| a - b)
+}
+
+fn mul(args: FuncArgs) -> R {
+    arith(&args, |a, b| a * b)
+}
+
+fn div(args: FuncArgs) -> R {
+    arith(&args, |a, b| if b == 0.0 { f64::NAN } else { a / b })
+}
+
+fn rem(args: FuncArgs) -> R {
+    arith(&args, |a, b| if b == 0.0 { f64::NAN } else { a % b })
+}
+
+fn neg(args: FuncArgs) -> R {
+    arity(&args, 1, 1)?;
+    Ok(num_value(-strict_number(&args[0])?))
 }
