@@ -164,7 +164,10 @@ fn module_context(
     let mut locals: Map<String, Value> = Map::new();
     let mut pending = locals_src;
     loop {
-        let ev = Evaluator::new(&vars, &locals, HashSet::new());
+        // Locals not resolved yet count as unknown, so `try` does not skip past them.
+        let mut unknown_now = unknown.clone();
+        unknown_now.extend(pending.iter().map(|(k, _)| k.clone()));
+        let ev = Evaluator::new(&vars, &locals, unknown_now);
         let before = pending.len();
         pending.retain(|(k, e)| match ev.eval(e) {
             Some(v) if value_size(&v, MAX_VALUE_NODES) <= MAX_VALUE_NODES => {
@@ -571,12 +574,17 @@ locals {
   a      = local.b
   b      = local.a
   arn    = aws_s3_bucket.x.arn
+  t1     = try(local.arn, "fallback")
+  t2     = try(local.later, "fallback")
+  later  = "${local.prefix}-later"
 }
 resource "aws_s3_bucket" "b" {
   bucket = local.full
   tags   = local.tags
   cyc    = local.a
   arn    = local.arn
+  t1     = local.t1
+  t2     = local.t2
 }
 "#,
         )]);
@@ -585,6 +593,8 @@ resource "aws_s3_bucket" "b" {
         assert_eq!(c["tags"], json!({"Owner": "team-a", "Env": "prod"}));
         assert_eq!(c["cyc"], "${local.a}");
         assert_eq!(c["arn"], "${local.arn}");
+        assert_eq!(c["t1"], "${local.t1}");
+        assert_eq!(c["t2"], "acme-later");
     }
 
     #[test]
