@@ -123,6 +123,19 @@ impl GuardrailsRepo {
         }
     }
 
+    /// Resolves a branch, tag or commit id to a commit id.
+    pub fn resolve(&self, rev: &str) -> Result<String> {
+        let candidates = [format!("refs/heads/{rev}"), format!("refs/tags/{rev}"), rev.to_string()];
+        for c in &candidates {
+            if let Ok(obj) = self.repo.revparse_single(c) {
+                if let Ok(commit) = obj.peel_to_commit() {
+                    return Ok(commit.id().to_string());
+                }
+            }
+        }
+        bail!("`{rev}` is not a branch, tag or commit of guardrails repo `{}`", self.display)
+    }
+
     /// Like [`tip`](Self::tip), but a missing branch is an error that says what to do.
     pub fn require_tip(&self, branch: &str) -> Result<String> {
         self.tip(branch)?.ok_or_else(|| {

@@ -129,3 +129,72 @@ pub fn check(opts: CheckOptions, out: &mut dyn Write) -> anyhow::Result<Outcome>
         Outcome::Clean
     })
 }
+
+/// Resolves `--guardrails`: a folder (every guardrail in it is active), or a guardrails
+/// repository `REPO[@REF]` whose REF (default `main`) holds the active guardrails and whose
+/// `develop` holds the pending ones, each with this workload's deadline from the ledger.
+pub fn guardrails_for(s: &super::Settings, spec: &str, workload: &str) -> anyhow::Result<(Library, Vec<(Library, Option<Day>)>)> {
+    use crate::gitops::{GuardrailsRepo, DEVELOP, MAIN};
+    use crate::guardrail::load_library;
+    use crate::ledger::Ledger;
+
+    let (repo_spec, reference) = split_ref(spec);
+    let path = std::path::Path::new(repo_spec);
+    let is_repo = reference.is_some() || crate::gitops::is_url(repo_spec) || path.join(".git").exists() || path.join("HEAD").is_file();
+    if !is_repo {
+        let library = crate::guardrail::load_dir(path).with_context(|| format!("loading guardrails from `{spec}`"))?;
+        return Ok((library, Vec::new()));
+    }
+    let repo = GuardrailsRepo::open(repo_spec, &s.cache_dir, s.repo_token_env.as_deref())?;
+    let active_ref = reference.unwrap_or(MAIN);
+    let active_commit = repo.resolve(active_ref)?;
+    let prefix = "guardrails/";
+    let active = load_library(&repo.read_tree(&active_commit, "guardrails")?, prefix)
+        .with_context(|| format!("loading guardrails from `{}` at `{active_ref}`", repo.display))?;
+    let mut pending = Vec::new();
+    if let (Some(develop), true) = (repo.tip(DEVELOP)?, active_ref != DEVELOP) {
+        let candidates = load_library(&repo.read_tree(&develop, "guardrails")?, prefix)
+            .with_context(|| format!("loading guardrails from `{}` at `{DEVELOP}`", repo.display))?;
+        let (ledger, _) = Ledger::load(&repo)?;
+        for g in &candidates.guardrails {
+            let path = format!("guardrails/{}", g.id);
+            if repo.tree_id(&develop, &path)? == repo.tree_id(&active_commit, &path)? {
+                continue;
+            }
+            let deadline = ledger
+                .entries
+                .get(&crate::ledger::key(&g.id, workload))
+                .and_then(|e| e.deadline)
+                .or_else(|| ledger.activation_day(&g.id))
+                .or(g.meta.deadline);
+            let mut one = candidates.clone();
+            one.guardrails.retain(|x| x.id == g.id);
+            pending.push((one, deadline));
+        }
+    }
+    Ok((active, pending))
+}
+
+/// `REPO@REF` → (REPO, Some(REF)); a `@` inside `git@host:path` is not a ref separator.
+fn split_ref(spec: &str) -> (&str, Option<&str>) {
+    match spec.rsplit_once('@') {
+        Some((repo, r)) if !repo.is_empty() && !r.is_empty() && !r.contains(':') && !r.contains('/') || spec.rsplit_once('@').is_some_and(|(_, r)| r.starts_with("refs/")) => {
+            let (repo, r) = spec.rsplit_once('@').expect("checked");
+            (repo, Some(r))
+        }
+        _ => (spec, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_ref;
+
+    #[test]
+    fn splits_refs_but_not_ssh_users() {
+        assert_eq!(split_ref("../guardrails@main"), ("../guardrails", Some("main")));
+        assert_eq!(split_ref("git@host:org/repo.git"), ("git@host:org/repo.git", None));
+        assert_eq!(split_ref("git@host:org/repo.git@v1"), ("git@host:org/repo.git", Some("v1")));
+        assert_eq!(split_ref("guardrails"), ("guardrails", None));
+    }
+}
