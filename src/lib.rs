@@ -8,6 +8,7 @@ pub mod config;
 pub mod date;
 pub mod evaluate;
 pub mod files;
+pub mod gitops;
 pub mod guardrail;
 pub mod output;
 pub mod workflow;
