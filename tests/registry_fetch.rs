@@ -267,7 +267,7 @@ fn fetches_file_urls_branches_tags_and_commit_ids() {
         assert_eq!(fetched.tree, commit.tree_id().to_string());
     }
 
-    // A full commit id, including one no branch points at any more.
+    // A full commit id, already cached or not.
     let fetched = cache
         .fetch(&spec("w", &url, Some(&second.to_string())), base)
         .unwrap();
@@ -467,4 +467,54 @@ fn credentials_never_appear_in_errors() {
         redact("could not read https://x-access-token:abc@h/r.git"),
         "could not read https://***@h/r.git"
     );
+}
+
+#[test]
+fn a_commit_no_ref_advertises_is_fetched_or_reported_cleanly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (repo, first) = workload_repo(&tmp.path().join("w"));
+    write(&repo, "infra/main.tf", "# second\n");
+    let second = commit_all(&repo, "second");
+    // Move main back: `second` stays in the object store but no ref points at it.
+    repo.reference("refs/heads/main", first, true, "rewind")
+        .unwrap();
+    let cache = Cache::new(tmp.path().join("cache"));
+    match cache.fetch(&spec("w", "w", Some(&second.to_string())), tmp.path()) {
+        Ok(f) => assert_eq!(f.commit, second.to_string()),
+        Err(e) => {
+            assert!(matches!(e, FetchError::UnknownRef { .. }), "{e:?}");
+            assert!(e.to_string().contains(&second.to_string()), "{e}");
+        }
+    }
+}
+
+#[test]
+fn concurrent_fetches_share_the_cache() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_repo, first) = workload_repo(&tmp.path().join("w"));
+    let cache = Cache::new(tmp.path().join("cache"));
+    let s = spec("w", "w", Some("main"));
+    let results: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| scope.spawn(|| cache.fetch(&s, tmp.path())))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for r in results {
+        assert_eq!(r.unwrap().commit, first.to_string());
+    }
+    assert_eq!(std::fs::read_dir(cache.dir()).unwrap().count(), 1);
+}
+
+#[test]
+fn an_older_commit_of_a_branch_is_fetched_by_id() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (repo, first) = workload_repo(&tmp.path().join("w"));
+    write(&repo, "infra/main.tf", "# second\n");
+    commit_all(&repo, "second");
+    let cache = Cache::new(tmp.path().join("cache"));
+    let f = cache
+        .fetch(&spec("w", "w", Some(&first.to_string())), tmp.path())
+        .unwrap();
+    assert_eq!(f.commit, first.to_string());
 }
