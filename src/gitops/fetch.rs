@@ -2,6 +2,20 @@
 //! single-ref fetch on every run and read straight from git objects (no checkout), so an
 //! observation over many workloads costs one incremental fetch each. Errors name the workload,
 //! repository and ref, and never carry credentials.
+//!
+//! Decisions:
+//! - The cache entry is `<sanitized name>-<12 hex of sha1(resolved URL)>.git`; local paths are
+//!   made absolute (and canonical) first, so the same relative path from two base dirs is two
+//!   entries, and a changed URL starts a fresh clone. Entries are never re-cloned or pruned.
+//! - A `ref` is resolved against the remote's advertisement: `HEAD` and `refs/…` as written,
+//!   otherwise `refs/heads/<ref>` before `refs/tags/<ref>`. Exactly that ref is fetched
+//!   (no tags, no other branches) into `refs/railyard/<ref>`, forced.
+//! - A full 40-hex commit id already in the cache needs no network. Otherwise it is fetched by
+//!   id; that works when a branch or tag reaches it, and is reported as an unknown ref when not.
+//! - The fetch uses an anonymous remote (no config write per run, so concurrent runs do not
+//!   fight over the config lock); `origin` is recorded once at creation for people inspecting
+//!   the cache.
+//! - No shallow clones and no network timeouts are set here (libgit2's are process-global).
 
 use crate::files::{ReadLimits, Skipped, SourceFile, SKIPPED_DIRS};
 use crate::workload::registry::WorkloadSpec;
