@@ -157,24 +157,28 @@ fn parse_day(s: &str) -> Result<Day, String> {
 /// Runs the parsed command, writing data to `out`.
 pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let now = cli.now.unwrap_or_else(Day::today);
+    let settings = Settings {
+        repo: cli.repo.clone(),
+        repo_token_env: Some(cli.repo_token_env.clone()),
+        cache_dir: cli.cache_dir.clone().unwrap_or_else(crate::gitops::default_cache_dir),
+        now,
+        now_explicit: cli.now.is_some(),
+        dry_run: cli.dry_run,
+        format: cli.format,
+        actor: std::env::var("RAILYARD_ACTOR").or_else(|_| std::env::var("USER")).unwrap_or_else(|_| "unknown".into()),
+    };
     match cli.command {
         Command::Check(args) => {
-            let active = crate::guardrail::load_dir(&args.guardrails).with_context(|| {
-                format!("loading guardrails from `{}`", args.guardrails.display())
-            })?;
             let name = match args.workload {
                 Some(n) => n,
                 None => folder_name(&args.path),
             };
+            let (active, pending) = workflow::check::guardrails_for(&settings, &args.guardrails, &name)?;
             let opts = workflow::check::CheckOptions {
                 path: args.path,
-                workload: WorkloadInfo {
-                    name,
-                    team: args.team,
-                    commit: String::new(),
-                },
+                workload: WorkloadInfo { name, team: args.team, commit: String::new() },
                 active,
-                pending: Vec::new(),
+                pending,
                 now,
                 fail_on: args.fail_on.into(),
                 format: cli.format,
@@ -186,6 +190,26 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
                 .with_context(|| format!("loading guardrails from `{}`", args.dir.display()))?;
             workflow::test::test(&library, cli.format, out)
         }
+        Command::Observe => workflow::observe::observe(&settings, out),
+        Command::Enforce(args) => {
+            let opts = workflow::enforce::EnforceOptions {
+                exception_window: args.exception_window,
+                reminder_days: args.reminder_days,
+            };
+            workflow::enforce::enforce(&settings, &opts, out)
+        }
+        Command::Promote(args) => {
+            let mut settings = settings;
+            if let Some(actor) = args.actor {
+                settings.actor = actor;
+            }
+            workflow::promote::promote(&settings, &args.id, args.force, &args.reason, out)
+        }
+        Command::Report(args) => {
+            let opts = workflow::report::ReportOptions { workload: args.workload, team: args.team };
+            workflow::report::report(&settings, &opts, out)
+        }
+        Command::Demo(args) => workflow::demo::demo(&settings, args.keep.as_deref(), out),
     }
 }
 
