@@ -140,9 +140,11 @@ ref_string(s, address) if {
 	regex.match(pattern, s)
 }
 
-# A separate Terraform resource (e.g. aws_s3_bucket_versioning) configures `bucket` when its
-# `bucket` attribute refers to the bucket resource or equals the bucket's known name.
-configures_bucket(cfg_resource, bucket) if refers_to(object.get(cfg_resource.config, "bucket", ""), bucket.address)
+# A separate Terraform resource (e.g. aws_s3_bucket_versioning) configures `bucket` when it
+# refers to the bucket resource (like Checkov's graph connections, any attribute counts:
+# `bucket = aws_s3_bucket.x.id`, or `target_bucket` of an aws_s3_bucket_logging) or when its
+# `bucket` equals the bucket's known name.
+configures_bucket(cfg_resource, bucket) if refers_to(cfg_resource.config, bucket.address)
 
 configures_bucket(cfg_resource, bucket) if {
 	name := cfg_resource.config.bucket
