@@ -50,7 +50,7 @@ deny contains f if {
 deny contains f if {
 	some b in railyard.resources("AWS::S3::Bucket")
 	some rule in railyard.as_list(object.get(b.config, ["BucketEncryption", "ServerSideEncryptionConfiguration"], []))
-	a := object.get(rule, ["ServerSideEncryptionByDefault", "SSEAlgorithm"], null)
+	a := railyard.get(rule, ["ServerSideEncryptionByDefault", "SSEAlgorithm"], null)
 	bad(a)
 	f := {
 		"resource": b.address,

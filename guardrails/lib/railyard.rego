@@ -106,6 +106,16 @@ block(cfg, key) := b if {
 	is_object(b)
 }
 
+# The first element of a nested block, or {} when absent (safe to pass to object.get).
+first_block(cfg, key) := b if {
+	b := block(cfg, key)
+} else := {}
+
+# `cfg` at `path` (keys), or `fallback` when absent or `cfg` is not an object.
+get(cfg, path, fallback) := object.get(cfg, path, fallback) if is_object(cfg)
+
+get(cfg, _, fallback) := fallback if not is_object(cfg)
+
 # Every object element of a nested block list.
 blocks(cfg, key) := [b | is_object(cfg); some b in as_list(object.get(cfg, key, null)); is_object(b)]
 
