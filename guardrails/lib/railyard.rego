@@ -284,3 +284,98 @@ containers(doc) := array.concat(
 main_containers(doc) := [c | some c in object.get(pod_spec(doc), "containers", []); is_object(c)]
 
 container_name(c) := object.get(c, "name", "<unnamed>")
+
+# ---------------------------------------------------------------------------------------------
+# Security group ingress rules (Terraform and CloudFormation), normalised to
+# {resource, from, to, protocol, cidrs, prefix_lists} where cidrs holds the IPv4 and IPv6 CIDRs.
+# Semantics follow Checkov's AbsSecurityGroupUnrestrictedIngress: ports 0..0 mean every port;
+# a rule that names prefix lists is not open to the world.
+
+# A number from a number or a numeric string; undefined otherwise.
+num(v) := v if is_number(v)
+
+num(v) := to_number(v) if {
+	is_string(v)
+	regex.match(`^-?[0-9]+$`, v)
+}
+
+sg_rule(r, rule, from_key, to_key, proto_key, v4_keys, v6_keys) := {
+	"resource": r,
+	"from": num(object.get(rule, from_key, null)),
+	"to": to,
+	"protocol": sprintf("%v", [object.get(rule, proto_key, "")]),
+	"cidrs": array.concat(
+		[c | some k in v4_keys; some c in as_list(object.get(rule, k, null))],
+		[c | some k in v6_keys; some c in as_list(object.get(rule, k, null))],
+	),
+	"prefix_lists": [p | some p in as_list(object.get(rule, "prefix_list_ids", null))],
+} if {
+	from := num(object.get(rule, from_key, null))
+	raw_to := num(object.get(rule, to_key, null))
+	to := all_ports_to(from, raw_to)
+}
+
+all_ports_to(from, to) := 65535 if both_zero(from, to)
+
+all_ports_to(from, to) := to if not both_zero(from, to)
+
+both_zero(from, to) if {
+	from == 0
+	to == 0
+}
+
+sg_ingress_rules contains rule if {
+	some r in resources("aws_security_group")
+	some b in blocks(r.config, "ingress")
+	rule := sg_rule(r, b, "from_port", "to_port", "protocol", ["cidr_blocks"], ["ipv6_cidr_blocks"])
+}
+
+sg_ingress_rules contains rule if {
+	some r in resources("aws_security_group_rule")
+	r.config.type == "ingress"
+	rule := sg_rule(r, r.config, "from_port", "to_port", "protocol", ["cidr_blocks"], ["ipv6_cidr_blocks"])
+}
+
+sg_ingress_rules contains rule if {
+	some r in resources("aws_vpc_security_group_ingress_rule")
+	rule := sg_rule(r, r.config, "from_port", "to_port", "ip_protocol", ["cidr_ipv4"], ["cidr_ipv6"])
+}
+
+sg_ingress_rules contains rule if {
+	some r in resources("AWS::EC2::SecurityGroup")
+	some b in as_list(object.get(r.config, "SecurityGroupIngress", []))
+	is_object(b)
+	rule := sg_rule(r, b, "FromPort", "ToPort", "IpProtocol", ["CidrIp"], ["CidrIpv6"])
+}
+
+sg_ingress_rules contains rule if {
+	some r in resources("AWS::EC2::SecurityGroupIngress")
+	rule := sg_rule(r, r.config, "FromPort", "ToPort", "IpProtocol", ["CidrIp"], ["CidrIpv6"])
+}
+
+world_cidrs := {"0.0.0.0/0", "::/0", "0000:0000:0000:0000:0000:0000:0000:0000/0"}
+
+# The rule admits the whole internet (and is not limited to prefix lists).
+open_to_world(rule) if {
+	count(rule.prefix_lists) == 0
+	some c in rule.cidrs
+	c in world_cidrs
+}
+
+# The rule's port range includes `port` (CloudFormation ports 0..0 are a literal range).
+covers_port(rule, port) if {
+	rule.from <= port
+	port <= rule.to
+}
+
+# Every port and protocol (protocol "-1" over 0..65535, or ports -1..-1).
+all_traffic(rule) if {
+	rule.protocol == "-1"
+	rule.from == 0
+	rule.to == 65535
+}
+
+all_traffic(rule) if {
+	rule.from < 0
+	rule.to >= -1
+}
