@@ -193,14 +193,16 @@ tags(r) := t if {
 	t := object.union(object_or_empty(b), object_or_empty(a))
 }
 
-tags(r) := {k: v |
+tags(r) := t if {
 	cloudformation(r)
 	is_array(r.config.Tags)
-	some e in r.config.Tags
-	is_object(e)
-	k := e.Key
-	is_string(k)
-	v := object.get(e, "Value", "")
+	t := {k: v |
+		some e in r.config.Tags
+		is_object(e)
+		k := e.Key
+		is_string(k)
+		v := object.get(e, "Value", "")
+	}
 }
 
 tags(r) := t if {
