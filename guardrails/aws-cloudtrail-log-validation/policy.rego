@@ -1,0 +1,26 @@
+# CloudTrail enable_log_file_validation (Checkov CKV_AWS_36). Missing means false; an unresolved value is not reported.
+package railyard.aws_cloudtrail_log_validation
+
+import data.lib.railyard
+
+deny contains f if {
+	some t in railyard.resources("aws_cloudtrail")
+	v := object.get(t.config, "enable_log_file_validation", false)
+	not railyard.is_true(v)
+	not railyard.unknown(v)
+	f := {
+		"resource": t.address,
+		"message": sprintf("%s: log file validation is off; set enable_log_file_validation = true", [t.address]),
+	}
+}
+
+deny contains f if {
+	some t in railyard.resources("AWS::CloudTrail::Trail")
+	v := object.get(t.config, "EnableLogFileValidation", false)
+	not railyard.is_true(v)
+	not railyard.unknown(v)
+	f := {
+		"resource": t.address,
+		"message": sprintf("%s: log file validation is off; set EnableLogFileValidation: true", [t.address]),
+	}
+}

@@ -1,0 +1,26 @@
+# CloudTrail is_multi_region_trail (Checkov CKV_AWS_67). Missing means false; an unresolved value is not reported.
+package railyard.aws_cloudtrail_multi_region
+
+import data.lib.railyard
+
+deny contains f if {
+	some t in railyard.resources("aws_cloudtrail")
+	v := object.get(t.config, "is_multi_region_trail", false)
+	not railyard.is_true(v)
+	not railyard.unknown(v)
+	f := {
+		"resource": t.address,
+		"message": sprintf("%s: the trail only records its home region; set is_multi_region_trail = true", [t.address]),
+	}
+}
+
+deny contains f if {
+	some t in railyard.resources("AWS::CloudTrail::Trail")
+	v := object.get(t.config, "IsMultiRegionTrail", false)
+	not railyard.is_true(v)
+	not railyard.unknown(v)
+	f := {
+		"resource": t.address,
+		"message": sprintf("%s: the trail only records its home region; set IsMultiRegionTrail: true", [t.address]),
+	}
+}

@@ -1,0 +1,27 @@
+# EBS volume encryption (Checkov CKV_AWS_3). Missing means unencrypted; a value only known at
+# deploy time is not reported.
+package railyard.aws_ebs_volume_encryption
+
+import data.lib.railyard
+
+deny contains f if {
+	some v in railyard.resources("aws_ebs_volume")
+	e := object.get(v.config, "encrypted", false)
+	not railyard.is_true(e)
+	not railyard.unknown(e)
+	f := {
+		"resource": v.address,
+		"message": sprintf("%s: EBS volume is not encrypted; set encrypted = true (and kms_key_id)", [v.address]),
+	}
+}
+
+deny contains f if {
+	some v in railyard.resources("AWS::EC2::Volume")
+	e := object.get(v.config, "Encrypted", false)
+	not railyard.is_true(e)
+	not railyard.unknown(e)
+	f := {
+		"resource": v.address,
+		"message": sprintf("%s: EBS volume is not encrypted; set Encrypted: true (and KmsKeyId)", [v.address]),
+	}
+}

@@ -1,0 +1,47 @@
+# EC2 instance / launch configuration block device encryption (Checkov CKV_AWS_8):
+#  * no root_block_device: reported (encryption cannot be shown);
+#  * a device with encrypted = false and no snapshot_id: reported;
+#  * a device without `encrypted` (or unresolved): unknown, not reported.
+package railyard.aws_ec2_ebs_encryption
+
+import data.lib.railyard
+
+tf_types := ["aws_instance", "aws_launch_configuration"]
+
+deny contains f if {
+	some t in tf_types
+	some r in railyard.resources(t)
+	count(railyard.blocks(r.config, "root_block_device")) == 0
+	f := {
+		"resource": r.address,
+		"message": sprintf("%s: no root_block_device declared, so the root volume is not known to be encrypted; add root_block_device { encrypted = true }", [r.address]),
+	}
+}
+
+deny contains f if {
+	some t in tf_types
+	some r in railyard.resources(t)
+	count(railyard.blocks(r.config, "root_block_device")) > 0
+	some kind in ["root_block_device", "ebs_block_device"]
+	some d in railyard.blocks(r.config, kind)
+	railyard.is_false(object.get(d, "encrypted", null))
+	object.get(d, "snapshot_id", null) == null
+	f := {
+		"resource": r.address,
+		"message": sprintf("%s: %s %v is not encrypted; set encrypted = true", [r.address, kind, object.get(d, "device_name", "(root)")]),
+	}
+}
+
+deny contains f if {
+	some lc in railyard.resources("AWS::AutoScaling::LaunchConfiguration")
+	some m in railyard.as_list(object.get(lc.config, "BlockDeviceMappings", []))
+	is_object(m)
+	ebs := object.get(m, "Ebs", null)
+	is_object(ebs)
+	not railyard.is_true(object.get(ebs, "Encrypted", false))
+	not railyard.unknown(object.get(ebs, "Encrypted", false))
+	f := {
+		"resource": lc.address,
+		"message": sprintf("%s: block device %v is not encrypted; set Ebs.Encrypted: true", [lc.address, object.get(m, "DeviceName", "")]),
+	}
+}

@@ -1,0 +1,48 @@
+# IMDSv2 required (Checkov CKV_AWS_79): metadata_options must exist and either disable the
+# endpoint or set http_tokens = "required"; an unresolved http_tokens is not reported.
+package railyard.aws_ec2_imdsv2
+
+import data.lib.railyard
+
+tf_types := ["aws_instance", "aws_launch_template", "aws_launch_configuration"]
+
+imdsv2(cfg) if {
+	mo := railyard.block(cfg, "metadata_options")
+	object.get(mo, "http_endpoint", "") == "disabled"
+}
+
+imdsv2(cfg) if {
+	mo := railyard.block(cfg, "metadata_options")
+	tokens := object.get(mo, "http_tokens", "optional")
+	tokens == "required"
+}
+
+imdsv2(cfg) if {
+	mo := railyard.block(cfg, "metadata_options")
+	railyard.unknown(object.get(mo, "http_tokens", "optional"))
+}
+
+deny contains f if {
+	some t in tf_types
+	some r in railyard.resources(t)
+	not imdsv2(r.config)
+	f := {
+		"resource": r.address,
+		"message": sprintf("%s: IMDSv1 is allowed; add metadata_options { http_tokens = \"required\" }", [r.address]),
+	}
+}
+
+cfn_imdsv2(cfg) if railyard.get(cfg, ["LaunchTemplateData", "MetadataOptions", "HttpEndpoint"], "") == "disabled"
+
+cfn_imdsv2(cfg) if railyard.get(cfg, ["LaunchTemplateData", "MetadataOptions", "HttpTokens"], "") == "required"
+
+cfn_imdsv2(cfg) if railyard.unknown(railyard.get(cfg, ["LaunchTemplateData", "MetadataOptions", "HttpTokens"], ""))
+
+deny contains f if {
+	some lt in railyard.resources("AWS::EC2::LaunchTemplate")
+	not cfn_imdsv2(lt.config)
+	f := {
+		"resource": lt.address,
+		"message": sprintf("%s: IMDSv1 is allowed; set LaunchTemplateData.MetadataOptions.HttpTokens: required", [lt.address]),
+	}
+}

@@ -1,0 +1,33 @@
+# RDS storage encryption (Checkov CKV_AWS_16). Missing means unencrypted; a value only known at
+# deploy time is not reported; CloudFormation Aurora instances are skipped (cluster-level).
+package railyard.aws_rds_encryption
+
+import data.lib.railyard
+
+deny contains f if {
+	some db in railyard.resources("aws_db_instance")
+	v := object.get(db.config, "storage_encrypted", false)
+	not railyard.is_true(v)
+	not railyard.unknown(v)
+	f := {
+		"resource": db.address,
+		"message": sprintf("%s: storage is not encrypted; set storage_encrypted = true (and kms_key_id)", [db.address]),
+	}
+}
+
+deny contains f if {
+	some db in railyard.resources("AWS::RDS::DBInstance")
+	not aurora(db.config)
+	v := object.get(db.config, "StorageEncrypted", false)
+	not railyard.is_true(v)
+	not railyard.unknown(v)
+	f := {
+		"resource": db.address,
+		"message": sprintf("%s: storage is not encrypted; set StorageEncrypted: true (and KmsKeyId)", [db.address]),
+	}
+}
+
+aurora(cfg) if {
+	is_string(cfg.Engine)
+	contains(lower(cfg.Engine), "aurora")
+}

@@ -1,0 +1,25 @@
+# RDS not publicly accessible (Checkov CKV_AWS_17): only an explicit true is reported.
+package railyard.aws_rds_not_public
+
+import data.lib.railyard
+
+tf_types := ["aws_db_instance", "aws_rds_cluster_instance"]
+
+deny contains f if {
+	some t in tf_types
+	some db in railyard.resources(t)
+	railyard.is_true(object.get(db.config, "publicly_accessible", false))
+	f := {
+		"resource": db.address,
+		"message": sprintf("%s: publicly_accessible = true exposes the database to the internet; set it to false", [db.address]),
+	}
+}
+
+deny contains f if {
+	some db in railyard.resources("AWS::RDS::DBInstance")
+	railyard.is_true(object.get(db.config, "PubliclyAccessible", false))
+	f := {
+		"resource": db.address,
+		"message": sprintf("%s: PubliclyAccessible: true exposes the database to the internet; set it to false", [db.address]),
+	}
+}

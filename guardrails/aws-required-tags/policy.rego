@@ -1,0 +1,82 @@
+# Mandatory tags `owner` and `environment` on taggable AWS resources (no Checkov equivalent).
+package railyard.aws_required_tags
+
+import data.lib.railyard
+
+required := ["owner", "environment"]
+
+taggable := {
+	"aws_s3_bucket", "aws_instance", "aws_db_instance", "aws_rds_cluster", "aws_dynamodb_table",
+	"aws_ebs_volume", "aws_security_group", "aws_vpc", "aws_subnet", "aws_lambda_function",
+	"aws_kms_key", "aws_sqs_queue", "aws_sns_topic", "aws_ecs_cluster", "aws_ecs_service",
+	"aws_eks_cluster", "aws_elasticache_cluster", "aws_elasticache_replication_group", "aws_lb",
+	"aws_alb", "aws_cloudtrail", "aws_iam_role", "aws_launch_template", "aws_ecr_repository",
+	"aws_efs_file_system", "aws_cloudwatch_log_group", "aws_secretsmanager_secret",
+	"aws_opensearch_domain", "aws_elasticsearch_domain", "aws_redshift_cluster", "aws_nat_gateway",
+	"aws_internet_gateway", "aws_eip", "aws_api_gateway_rest_api", "aws_apigatewayv2_api",
+	"aws_kinesis_stream", "aws_sfn_state_machine", "aws_codebuild_project", "aws_msk_cluster",
+	"AWS::S3::Bucket", "AWS::EC2::Instance", "AWS::RDS::DBInstance", "AWS::RDS::DBCluster",
+	"AWS::DynamoDB::Table", "AWS::EC2::Volume", "AWS::EC2::SecurityGroup", "AWS::EC2::VPC",
+	"AWS::EC2::Subnet", "AWS::Lambda::Function", "AWS::KMS::Key", "AWS::SQS::Queue",
+	"AWS::SNS::Topic", "AWS::ECS::Cluster", "AWS::EKS::Cluster",
+	"AWS::ElasticLoadBalancingV2::LoadBalancer", "AWS::CloudTrail::Trail", "AWS::IAM::Role",
+	"AWS::ECR::Repository", "AWS::Logs::LogGroup", "AWS::SecretsManager::Secret",
+	"AWS::Kinesis::Stream", "AWS::CodeBuild::Project",
+}
+
+# Address of the provider configuration a Terraform resource uses.
+provider_address(r) := sprintf("provider.%s", [trim(substring(p, 2, count(p) - 3), " ")]) if {
+	p := object.get(r.config, "provider", null)
+	is_string(p)
+	startswith(p, "${")
+	endswith(p, "}")
+}
+
+provider_address(r) := "provider.aws" if not is_string(object.get(r.config, "provider", null))
+
+# default_tags of that provider: {} when none, undefined when not known statically.
+default_tags(r) := {} if {
+	r.kind == "terraform"
+	not provider_block(r)
+}
+
+default_tags(r) := {} if r.kind != "terraform"
+
+default_tags(r) := t if {
+	p := provider_block(r)
+	dt := railyard.first_block(p.config, "default_tags")
+	t := railyard.object_or_empty(object.get(dt, "tags", {}))
+	is_object(t)
+}
+
+provider_block(r) := p if {
+	r.kind == "terraform"
+	some p in input.resources
+	p.mode == "provider"
+	p.address == provider_address(r)
+}
+
+has_tag(tags, key) if {
+	some k, v in tags
+	lower(k) == key
+	v != ""
+	v != null
+}
+
+deny contains f if {
+	some r in input.resources
+	railyard.managed(r)
+	r.type in taggable
+	own := railyard.tags(r)
+	inherited := default_tags(r)
+	missing := [k |
+		some k in required
+		not has_tag(own, k)
+		not has_tag(inherited, k)
+	]
+	count(missing) > 0
+	f := {
+		"resource": r.address,
+		"message": sprintf("%s: missing required tag(s) %s; add them to the resource's tags (or the provider's default_tags)", [r.address, concat(", ", missing)]),
+	}
+}

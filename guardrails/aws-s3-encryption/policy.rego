@@ -1,0 +1,59 @@
+# S3 default encryption, when declared, uses AES256 or aws:kms (Checkov CKV_AWS_19 semantics:
+# a bucket without any encryption configuration relies on S3's default SSE-S3 and passes).
+package railyard.aws_s3_encryption
+
+import data.lib.railyard
+
+ok_algorithms := {"AES256", "aws:kms", "aws:kms:dsse"}
+
+# Algorithms declared in a Terraform server_side_encryption_configuration (inline block or the
+# separate resource, both shaped rule -> apply_server_side_encryption_by_default).
+algorithms(cfg) := [a |
+	some rule in railyard.blocks(cfg, "rule")
+	some d in railyard.blocks(rule, "apply_server_side_encryption_by_default")
+	a := object.get(d, "sse_algorithm", null)
+]
+
+inline_algorithms(bucket) := [a |
+	some sse in railyard.blocks(bucket.config, "server_side_encryption_configuration")
+	some a in algorithms(sse)
+]
+
+bad(a) if {
+	a != null
+	not railyard.unknown(a)
+	not a in ok_algorithms
+}
+
+deny contains f if {
+	some b in railyard.resources("aws_s3_bucket")
+	some a in inline_algorithms(b)
+	bad(a)
+	f := {
+		"resource": b.address,
+		"message": sprintf("%s: server-side encryption algorithm %v is not AES256 or aws:kms; set sse_algorithm = \"aws:kms\" (or \"AES256\")", [b.address, a]),
+	}
+}
+
+deny contains f if {
+	some b in railyard.resources("aws_s3_bucket")
+	count(inline_algorithms(b)) == 0
+	some c in railyard.bucket_configs("aws_s3_bucket_server_side_encryption_configuration", b)
+	some a in algorithms(c.config)
+	bad(a)
+	f := {
+		"resource": b.address,
+		"message": sprintf("%s: %s sets encryption algorithm %v, which is not AES256 or aws:kms; set sse_algorithm = \"aws:kms\" (or \"AES256\")", [b.address, c.address, a]),
+	}
+}
+
+deny contains f if {
+	some b in railyard.resources("AWS::S3::Bucket")
+	some rule in railyard.as_list(object.get(b.config, ["BucketEncryption", "ServerSideEncryptionConfiguration"], []))
+	a := railyard.get(rule, ["ServerSideEncryptionByDefault", "SSEAlgorithm"], null)
+	bad(a)
+	f := {
+		"resource": b.address,
+		"message": sprintf("%s: BucketEncryption uses SSEAlgorithm %v, not AES256 or aws:kms; set SSEAlgorithm: aws:kms (or AES256)", [b.address, a]),
+	}
+}

@@ -1,0 +1,62 @@
+# No public S3 ACLs (Checkov CKV_AWS_20 public read, CKV_AWS_57 public write).
+package railyard.aws_s3_no_public_acl
+
+import data.lib.railyard
+
+public_canned := {"public-read", "public-read-write", "authenticated-read", "website"}
+
+public_groups := {"http://acs.amazonaws.com/groups/global/AllUsers"}
+
+deny contains f if {
+	some b in railyard.resources("aws_s3_bucket")
+	acl := object.get(b.config, "acl", null)
+	acl in public_canned
+	f := {
+		"resource": b.address,
+		"message": sprintf("%s: acl = %v makes the bucket public; use acl = \"private\"", [b.address, acl]),
+	}
+}
+
+deny contains f if {
+	some b in railyard.resources("aws_s3_bucket")
+	some a in railyard.bucket_configs("aws_s3_bucket_acl", b)
+	acl := object.get(a.config, "acl", null)
+	acl in public_canned
+	f := {
+		"resource": b.address,
+		"message": sprintf("%s: %s sets acl = %v, which makes the bucket public; use \"private\"", [b.address, a.address, acl]),
+	}
+}
+
+deny contains f if {
+	some b in railyard.resources("aws_s3_bucket")
+	some a in railyard.bucket_configs("aws_s3_bucket_acl", b)
+	some acp in railyard.blocks(a.config, "access_control_policy")
+	some g in railyard.blocks(acp, "grant")
+	some grantee in railyard.blocks(g, "grantee")
+	object.get(grantee, "uri", "") in public_groups
+	f := {
+		"resource": b.address,
+		"message": sprintf("%s: %s grants %v to AllUsers (everyone); remove the grant", [b.address, a.address, object.get(g, "permission", "access")]),
+	}
+}
+
+deny contains f if {
+	some b in railyard.resources("aws_s3_bucket")
+	some g in railyard.blocks(b.config, "grant")
+	object.get(g, "uri", "") in public_groups
+	f := {
+		"resource": b.address,
+		"message": sprintf("%s: a grant gives %v to AllUsers (everyone); remove the grant", [b.address, object.get(g, "permissions", "access")]),
+	}
+}
+
+deny contains f if {
+	some b in railyard.resources("AWS::S3::Bucket")
+	acl := object.get(b.config, "AccessControl", null)
+	acl in {"PublicRead", "PublicReadWrite"}
+	f := {
+		"resource": b.address,
+		"message": sprintf("%s: AccessControl: %s makes the bucket public; use Private", [b.address, acl]),
+	}
+}

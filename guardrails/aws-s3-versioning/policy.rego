@@ -1,0 +1,36 @@
+# S3 versioning enabled (Checkov CKV_AWS_21): inline `versioning.enabled = true`, or a connected
+# aws_s3_bucket_versioning with status "Enabled"; CloudFormation VersioningConfiguration.Status.
+package railyard.aws_s3_versioning
+
+import data.lib.railyard
+
+versioned(b) if {
+	some v in railyard.blocks(b.config, "versioning")
+	railyard.is_true(object.get(v, "enabled", false))
+}
+
+versioned(b) if {
+	some c in railyard.bucket_configs("aws_s3_bucket_versioning", b)
+	some vc in railyard.blocks(c.config, "versioning_configuration")
+	vc.status == "Enabled"
+}
+
+deny contains f if {
+	some b in railyard.resources("aws_s3_bucket")
+	not versioned(b)
+	f := {
+		"resource": b.address,
+		"message": sprintf("%s: versioning is not enabled; add an aws_s3_bucket_versioning resource with status = \"Enabled\"", [b.address]),
+	}
+}
+
+deny contains f if {
+	some b in railyard.resources("AWS::S3::Bucket")
+	status := object.get(b.config, ["VersioningConfiguration", "Status"], null)
+	status != "Enabled"
+	not railyard.unknown(status)
+	f := {
+		"resource": b.address,
+		"message": sprintf("%s: versioning is not enabled; set VersioningConfiguration.Status: Enabled", [b.address]),
+	}
+}

@@ -1,0 +1,15 @@
+# No "all traffic" ingress from 0.0.0.0/0 or ::/0 (Checkov CKV_AWS_277): protocol -1 over every
+# port (0..0 or 0..65535), or ports -1..-1.
+package railyard.aws_sg_no_public_all_ports
+
+import data.lib.railyard
+
+deny contains f if {
+	some rule in railyard.sg_ingress_rules
+	railyard.all_traffic(rule)
+	railyard.open_to_world(rule)
+	f := {
+		"resource": rule.resource.address,
+		"message": sprintf("%s: ingress allows all traffic (protocol %v, ports %v-%v) from the internet; allow only the ports and sources you need", [rule.resource.address, rule.protocol, rule.from, rule.to]),
+	}
+}

@@ -1,0 +1,15 @@
+# No RDP (3389) from 0.0.0.0/0 or ::/0 (Checkov CKV_AWS_25). Rules come normalised from
+# lib.railyard.sg_ingress_rules (Terraform inline/standalone rules, CloudFormation).
+package railyard.aws_sg_no_public_rdp
+
+import data.lib.railyard
+
+deny contains f if {
+	some rule in railyard.sg_ingress_rules
+	railyard.covers_port(rule, 3389)
+	railyard.open_to_world(rule)
+	f := {
+		"resource": rule.resource.address,
+		"message": sprintf("%s: ingress %v-%v is open to the internet and includes RDP port 3389; restrict the source CIDR or use Session Manager/VPN", [rule.resource.address, rule.from, rule.to]),
+	}
+}

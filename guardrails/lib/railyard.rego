@@ -1,0 +1,383 @@
+# Shared helpers for the Railyard starter guardrails. Import with `import data.lib.railyard`.
+# This package defines no `deny` rule: it is safe to import from every policy.
+#
+# Conventions (see docs/input.md):
+#   * Terraform nested blocks are lists of objects; `block(cfg, "x")` walks them uniformly.
+#   * Values that could not be resolved are strings starting with "${"; value checks treat
+#     them as unknown and do not report them (the same as Checkov's UNKNOWN result).
+#   * CloudFormation config is the resource's Properties, intrinsic functions in long form.
+#   * Kubernetes config is the whole manifest.
+package lib.railyard
+
+# ---------------------------------------------------------------------------------------------
+# Resources
+
+# Managed resources (Terraform `resource`, plan resources, CloudFormation and Kubernetes
+# resources) of one type.
+resources(t) := [r |
+	some r in input.resources
+	r.type == t
+	managed(r)
+]
+
+managed(r) if object.get(r, "mode", "managed") == "managed"
+
+# Terraform data sources of one type (`data "aws_iam_policy_document" "x"`).
+data_sources(t) := [r |
+	some r in input.resources
+	r.type == t
+	r.mode == "data"
+]
+
+# Terraform provider blocks of one provider name (`provider "aws"`).
+providers(name) := [r |
+	some r in input.resources
+	r.mode == "provider"
+	r.type == name
+]
+
+terraform(r) if r.kind == "terraform"
+
+terraform(r) if r.kind == "terraform-plan"
+
+cloudformation(r) if r.kind == "cloudformation"
+
+kubernetes(r) if r.kind == "kubernetes"
+
+# ---------------------------------------------------------------------------------------------
+# Values
+
+# A value the static reader could not resolve (reference, variable without default, ...).
+unresolved(v) if {
+	is_string(v)
+	startswith(v, "${")
+}
+
+# A CloudFormation intrinsic function (`{"Ref": ...}`, `{"Fn::If": ...}`) or a Terraform
+# expression: its value is only known at deploy time.
+unknown(v) if unresolved(v)
+
+unknown(v) if {
+	is_object(v)
+	some k, _ in v
+	intrinsic_key(k)
+}
+
+intrinsic_key(k) if k == "Ref"
+
+intrinsic_key(k) if startswith(k, "Fn::")
+
+intrinsic_key(k) if k == "Condition"
+
+known(v) if not unknown(v)
+
+is_true(v) if v == true
+
+is_true(v) if {
+	is_string(v)
+	lower(v) == "true"
+}
+
+is_false(v) if v == false
+
+is_false(v) if {
+	is_string(v)
+	lower(v) == "false"
+}
+
+# Explicitly set to false, or to a known value that is not true: the setting is off.
+off(v) if is_false(v)
+
+off(v) if v == null
+
+# `cfg[key]` when present and not null.
+has(cfg, key) if {
+	is_object(cfg)
+	cfg[key] != null
+}
+
+# The first element of a Terraform nested block (blocks are lists of objects), or the object
+# itself when a format gives a single object. Undefined when absent.
+block(cfg, key) := b if {
+	is_object(cfg)
+	l := as_list(object.get(cfg, key, null))
+	count(l) > 0
+	b := l[0]
+	is_object(b)
+}
+
+# The first element of a nested block, or {} when absent (safe to pass to object.get).
+first_block(cfg, key) := b if {
+	b := block(cfg, key)
+} else := {}
+
+# `cfg` at `path` (keys), or `fallback` when absent or `cfg` is not an object.
+get(cfg, path, fallback) := object.get(cfg, path, fallback) if is_object(cfg)
+
+get(cfg, _, fallback) := fallback if not is_object(cfg)
+
+# Every object element of a nested block list.
+blocks(cfg, key) := [b | is_object(cfg); some b in as_list(object.get(cfg, key, null)); is_object(b)]
+
+as_list(v) := v if is_array(v)
+
+as_list(v) := [v] if {
+	not is_array(v)
+	v != null
+}
+
+as_list(null) := []
+
+# ---------------------------------------------------------------------------------------------
+# References between Terraform resources
+
+# `value` (a string, or any structure containing strings) refers to the resource `address`:
+# "${aws_s3_bucket.logs.id}", "${aws_s3_bucket.logs.bucket}", "${aws_s3_bucket.logs[0].arn}".
+refers_to(value, address) if {
+	is_string(value)
+	ref_string(value, address)
+}
+
+refers_to(value, address) if {
+	not is_string(value)
+	value != null
+	ref_string(json.marshal(value), address)
+}
+
+ref_string(s, address) if {
+	contains(s, "${")
+	pattern := sprintf(`(^|[^A-Za-z0-9_.\-])%s(\.|\[|\})`, [replace(address, ".", `\.`)])
+	regex.match(pattern, s)
+}
+
+# A separate Terraform resource (e.g. aws_s3_bucket_versioning) configures `bucket` when it
+# refers to the bucket resource (like Checkov's graph connections, any attribute counts:
+# `bucket = aws_s3_bucket.x.id`, or `target_bucket` of an aws_s3_bucket_logging) or when its
+# `bucket` equals the bucket's known name.
+configures_bucket(cfg_resource, bucket) if refers_to(cfg_resource.config, bucket.address)
+
+configures_bucket(cfg_resource, bucket) if {
+	name := cfg_resource.config.bucket
+	is_string(name)
+	not unresolved(name)
+	name == bucket.config.bucket
+}
+
+# Plan JSON: the bucket's `id` is known in some plans (import, refresh).
+configures_bucket(cfg_resource, bucket) if {
+	bucket.kind == "terraform-plan"
+	name := cfg_resource.config.bucket
+	is_string(name)
+	name == bucket.config.id
+}
+
+# Resources of type `t` that configure the given S3 bucket.
+bucket_configs(t, bucket) := [c |
+	some c in resources(t)
+	configures_bucket(c, bucket)
+]
+
+# ---------------------------------------------------------------------------------------------
+# Tags
+
+# Tags of a resource as an object, whatever the format: Terraform `tags` map (plus
+# `tags_all` in plans), CloudFormation `Tags` list of {Key, Value} (or a map for resources
+# that use one), Kubernetes labels. Undefined when the tags are not known statically
+# (e.g. `tags = merge(var.tags, {...})` with an unresolved variable).
+tags(r) := t if {
+	terraform(r)
+	a := object.get(r.config, "tags", {})
+	b := object.get(r.config, "tags_all", {})
+	is_object(object_or_empty(a))
+	is_object(object_or_empty(b))
+	t := object.union(object_or_empty(b), object_or_empty(a))
+}
+
+tags(r) := t if {
+	cloudformation(r)
+	is_array(r.config.Tags)
+	t := {k: v |
+		some e in r.config.Tags
+		is_object(e)
+		k := e.Key
+		is_string(k)
+		v := object.get(e, "Value", "")
+	}
+}
+
+tags(r) := t if {
+	cloudformation(r)
+	t := r.config.Tags
+	is_object(t)
+	not unknown(t)
+}
+
+tags(r) := {} if {
+	cloudformation(r)
+	object.get(r.config, "Tags", null) == null
+}
+
+tags(r) := object_or_empty(object.get(r.config, ["metadata", "labels"], {})) if kubernetes(r)
+
+object_or_empty(null) := {}
+
+object_or_empty(v) := v if v != null
+
+# The value of tag `key` (case-insensitive key match).
+tag(r, key) := v if {
+	some k, v in tags(r)
+	lower(k) == lower(key)
+}
+
+# ---------------------------------------------------------------------------------------------
+# IAM policy documents
+
+# A policy given as JSON text (jsonencode, heredoc, file contents) or as an object (plan JSON
+# after decoding, CloudFormation PolicyDocument).
+policy_document(p) := doc if {
+	is_string(p)
+	json.is_valid(p)
+	doc := json.unmarshal(p)
+	is_object(doc)
+}
+
+policy_document(p) := p if is_object(p)
+
+# Statements of a policy document (Statement may be one object or a list).
+statements(doc) := [s | some s in as_list(object.get(doc, "Statement", [])); is_object(s)]
+
+# The statement allows every action on every resource.
+admin_statement(s) if {
+	object.get(s, "Effect", "Allow") == "Allow"
+	"*" in as_list(object.get(s, "Action", []))
+	"*" in as_list(object.get(s, "Resource", []))
+}
+
+# ---------------------------------------------------------------------------------------------
+# Kubernetes
+
+template_kinds := {"Deployment", "DaemonSet", "StatefulSet", "ReplicaSet", "ReplicationController", "Job", "DeploymentConfig"}
+
+workload_kinds := template_kinds | {"Pod", "CronJob", "PodTemplate"}
+
+# The pod spec of a workload manifest (Pod, controllers with a pod template, CronJob).
+pod_spec(doc) := doc.spec if doc.kind == "Pod"
+
+pod_spec(doc) := doc.spec.template.spec if doc.kind in template_kinds
+
+pod_spec(doc) := doc.spec.jobTemplate.spec.template.spec if doc.kind == "CronJob"
+
+pod_spec(doc) := doc.template.spec if doc.kind == "PodTemplate"
+
+# Kubernetes resources that run pods.
+workloads := [r |
+	some r in input.resources
+	kubernetes(r)
+	r.config.kind in workload_kinds
+]
+
+# Containers and init containers of a workload manifest.
+containers(doc) := array.concat(
+	[c | some c in object.get(pod_spec(doc), "containers", []); is_object(c)],
+	[c | some c in object.get(pod_spec(doc), "initContainers", []); is_object(c)],
+)
+
+# Only the main containers (no init containers).
+main_containers(doc) := [c | some c in object.get(pod_spec(doc), "containers", []); is_object(c)]
+
+container_name(c) := object.get(c, "name", "<unnamed>")
+
+# ---------------------------------------------------------------------------------------------
+# Security group ingress rules (Terraform and CloudFormation), normalised to
+# {resource, from, to, protocol, cidrs, prefix_lists} where cidrs holds the IPv4 and IPv6 CIDRs.
+# Semantics follow Checkov's AbsSecurityGroupUnrestrictedIngress: ports 0..0 mean every port;
+# a rule that names prefix lists is not open to the world.
+
+# A number from a number or a numeric string; undefined otherwise.
+num(v) := v if is_number(v)
+
+num(v) := to_number(v) if {
+	is_string(v)
+	regex.match(`^-?[0-9]+$`, v)
+}
+
+sg_rule(r, rule, from_key, to_key, proto_key, v4_keys, v6_keys) := {
+	"resource": r,
+	"from": num(object.get(rule, from_key, null)),
+	"to": to,
+	"protocol": sprintf("%v", [object.get(rule, proto_key, "")]),
+	"cidrs": array.concat(
+		[c | some k in v4_keys; some c in as_list(object.get(rule, k, null))],
+		[c | some k in v6_keys; some c in as_list(object.get(rule, k, null))],
+	),
+	"prefix_lists": [p | some p in as_list(object.get(rule, "prefix_list_ids", null))],
+} if {
+	from := num(object.get(rule, from_key, null))
+	raw_to := num(object.get(rule, to_key, null))
+	to := all_ports_to(from, raw_to)
+}
+
+all_ports_to(from, to) := 65535 if both_zero(from, to)
+
+all_ports_to(from, to) := to if not both_zero(from, to)
+
+both_zero(from, to) if {
+	from == 0
+	to == 0
+}
+
+sg_ingress_rules contains rule if {
+	some r in resources("aws_security_group")
+	some b in blocks(r.config, "ingress")
+	rule := sg_rule(r, b, "from_port", "to_port", "protocol", ["cidr_blocks"], ["ipv6_cidr_blocks"])
+}
+
+sg_ingress_rules contains rule if {
+	some r in resources("aws_security_group_rule")
+	r.config.type == "ingress"
+	rule := sg_rule(r, r.config, "from_port", "to_port", "protocol", ["cidr_blocks"], ["ipv6_cidr_blocks"])
+}
+
+sg_ingress_rules contains rule if {
+	some r in resources("aws_vpc_security_group_ingress_rule")
+	rule := sg_rule(r, r.config, "from_port", "to_port", "ip_protocol", ["cidr_ipv4"], ["cidr_ipv6"])
+}
+
+sg_ingress_rules contains rule if {
+	some r in resources("AWS::EC2::SecurityGroup")
+	some b in as_list(object.get(r.config, "SecurityGroupIngress", []))
+	is_object(b)
+	rule := sg_rule(r, b, "FromPort", "ToPort", "IpProtocol", ["CidrIp"], ["CidrIpv6"])
+}
+
+sg_ingress_rules contains rule if {
+	some r in resources("AWS::EC2::SecurityGroupIngress")
+	rule := sg_rule(r, r.config, "FromPort", "ToPort", "IpProtocol", ["CidrIp"], ["CidrIpv6"])
+}
+
+world_cidrs := {"0.0.0.0/0", "::/0", "0000:0000:0000:0000:0000:0000:0000:0000/0"}
+
+# The rule admits the whole internet (and is not limited to prefix lists).
+open_to_world(rule) if {
+	count(rule.prefix_lists) == 0
+	some c in rule.cidrs
+	c in world_cidrs
+}
+
+# The rule's port range includes `port` (CloudFormation ports 0..0 are a literal range).
+covers_port(rule, port) if {
+	rule.from <= port
+	port <= rule.to
+}
+
+# Every port and protocol (protocol "-1" over 0..65535, or ports -1..-1).
+all_traffic(rule) if {
+	rule.protocol == "-1"
+	rule.from == 0
+	rule.to == 65535
+}
+
+all_traffic(rule) if {
+	rule.from < 0
+	rule.to >= -1
+}
