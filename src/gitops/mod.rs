@@ -291,6 +291,64 @@ impl GuardrailsRepo {
     }
 }
 
+/// Commits `changes` on `branch` of the repository at `path` (created when missing, with
+/// `main` as its default branch): `Some(bytes)` writes a file, `None` removes a file or a
+/// folder. Trees are built from git objects; no work tree is touched. For sandboxes (demo)
+/// and tools that prepare repositories.
+pub fn commit_changes(path: &Path, branch: &str, changes: &[(String, Option<Vec<u8>>)], message: &str) -> Result<String> {
+    let repo = match Repository::open(path) {
+        Ok(r) => r,
+        Err(_) => {
+            let r = Repository::init(path).with_context(|| format!("creating repository `{}`", path.display()))?;
+            r.set_head("refs/heads/main")?;
+            r
+        }
+    };
+    let refname = format!("refs/heads/{branch}");
+    let parent = match repo.find_reference(&refname) {
+        Ok(r) => Some(r.peel_to_commit()?),
+        Err(_) => None,
+    };
+    let mut tree = parent.as_ref().map(|p| p.tree_id());
+    for (file, content) in changes {
+        let new = match content {
+            Some(bytes) => Some((repo.blob(bytes)?, 0o100644)),
+            None => None,
+        };
+        let base = tree.map(|t| repo.find_tree(t)).transpose()?;
+        let parts: Vec<&str> = file.split('/').collect();
+        tree = Some(replace_path(&repo, base.as_ref(), &parts, new)?);
+    }
+    let tree = match tree {
+        Some(t) => repo.find_tree(t)?,
+        None => repo.find_tree(repo.treebuilder(None)?.write()?)?,
+    };
+    let sig = Signature::now("Railyard demo", "demo@railyard.invalid")?;
+    let parents: Vec<&git2::Commit> = parent.iter().collect();
+    Ok(repo.commit(Some(&refname), &sig, &sig, message, &tree, &parents)?.to_string())
+}
+
+/// Creates branch `new` at the tip of `from` in the repository at `path`.
+pub fn create_branch(path: &Path, new: &str, from: &str) -> Result<()> {
+    let repo = Repository::open(path)?;
+    let commit = repo.find_reference(&format!("refs/heads/{from}"))?.peel_to_commit()?;
+    repo.branch(new, &commit, false)?;
+    Ok(())
+}
+
+/// The first line of each commit on `branch`, newest first: (short id, summary).
+pub fn log(path: &Path, branch: &str, max: usize) -> Result<Vec<(String, String)>> {
+    let repo = Repository::open(path)?;
+    let mut walk = repo.revwalk()?;
+    walk.push_ref(&format!("refs/heads/{branch}"))?;
+    let mut out = Vec::new();
+    for oid in walk.take(max) {
+        let c = repo.find_commit(oid?)?;
+        out.push((c.id().to_string()[..7].to_string(), c.summary().ok().flatten().unwrap_or("").to_string()));
+    }
+    Ok(out)
+}
+
 /// Returns the id of a tree equal to `tree` with the entry at `parts` set to `new` (or
 /// removed), creating intermediate folders as needed. Empty folders are dropped, as git does.
 fn replace_path(repo: &Repository, tree: Option<&git2::Tree>, parts: &[&str], new: Option<(Oid, i32)>) -> Result<Oid> {

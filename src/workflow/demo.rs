@@ -1,6 +1,214 @@
-//! `railyard demo` (being written)
-use super::{Outcome, Settings};
+//! `railyard demo`: the whole release loop on the bundled guardrails and example workloads,
+//! in a sandbox of real git repositories. It runs the real workflows (nothing is simulated)
+//! and checks that the story went as told, so it doubles as an end-to-end smoke test.
+//!
+//! The story: `develop` holds every bundled guardrail and `main` none. Observation promotes
+//! what breaks nobody and holds three guardrails, each broken by one example workload. The
+//! payments team fixes its code; the security team approves an exception for the web team;
+//! the data team misses its deadline, `enforce` activates the guardrail, and the data team's
+//! pipeline fails in `railyard check`.
+
+use super::{check, enforce, observe, report, Outcome, Settings};
+use crate::files::{read_dir, ReadLimits};
+use crate::gitops;
+use crate::output::Format;
+use anyhow::{bail, Context, Result};
 use std::io::Write;
-pub fn demo(_s: &Settings, _keep: Option<&std::path::Path>, _out: &mut dyn Write) -> anyhow::Result<Outcome> {
-    anyhow::bail!("demo: not yet")
+use std::path::{Path, PathBuf};
+
+/// (workload, team, example folder, the guardrail it breaks)
+const WORKLOADS: &[(&str, &str, &str, &str)] = &[
+    ("payments-api", "payments", "examples/payments-api", "aws-s3-versioning"),
+    ("web-frontend", "web", "examples/web-frontend", "k8s-image-tag-pinned"),
+    ("data-pipeline", "data", "examples/data-pipeline", "aws-dynamodb-pitr"),
+];
+
+pub fn demo(s: &Settings, keep: Option<&Path>, out: &mut dyn Write) -> Result<Outcome> {
+    let source = source_dir()?;
+    let temp;
+    let sandbox: PathBuf = match keep {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)?;
+            if std::fs::read_dir(dir)?.next().is_some() {
+                bail!("`{}` is not empty: give --keep an empty or new folder", dir.display());
+            }
+            dir.canonicalize()?
+        }
+        None => {
+            temp = tempfile::Builder::new().prefix("railyard-demo-").tempdir()?;
+            temp.path().to_path_buf()
+        }
+    };
+    let repo = sandbox.join("guardrails-repo");
+    let day0 = s.now;
+    let mut settings = Settings {
+        repo: repo.display().to_string(),
+        repo_token_env: None,
+        cache_dir: sandbox.join("cache"),
+        now: day0,
+        now_explicit: true,
+        dry_run: false,
+        format: Format::Table,
+        actor: "security-lead@example.com".into(),
+    };
+
+    // The sandbox: three workload repos and a guardrails repo (main empty, develop full).
+    let library = snapshot(&source.join("guardrails"), "guardrails")?;
+    let ids: Vec<String> = crate::guardrail::load_library(
+        &library.iter().map(|(p, b)| crate::files::SourceFile::new(p.clone(), b.clone().unwrap_or_default())).collect::<Vec<_>>(),
+        "guardrails/",
+    )?
+    .guardrails
+    .into_iter()
+    .map(|g| g.id)
+    .collect();
+    let mut registry = String::from("# Workloads observed by Railyard (the demo's registry)\n[defaults]\ngrace_days = 30\n");
+    for (name, team, folder, _) in WORKLOADS {
+        let files = snapshot(&source.join(folder), "")?;
+        gitops::commit_changes(&sandbox.join("workloads").join(name), "main", &files, &format!("{name}: infrastructure"))?;
+        registry.push_str(&format!("\n[[workload]]\nname = \"{name}\"\nrepo = \"../workloads/{name}\"\nref = \"main\"\nteam = \"{team}\"\n"));
+    }
+    for (_, team, _, _) in WORKLOADS {
+        registry.push_str(&format!("\n[team.{team}]\nowners = [\"{team}-lead@example.com\"]\n"));
+    }
+    let lib: Vec<_> = library.iter().filter(|(p, _)| p.starts_with("guardrails/lib/")).cloned().collect();
+    let mut base = lib;
+    base.push(("workloads.toml".into(), Some(registry.into_bytes())));
+    gitops::commit_changes(&repo, "main", &base, "Guardrails repo: registry and shared helpers")?;
+    gitops::create_branch(&repo, "develop", "main")?;
+    gitops::commit_changes(&repo, "develop", &library, &format!("Add {} guardrails from the starter library", ids.len()))?;
+
+    heading(out, 1, &format!("A guardrails repo in {}", sandbox.display()))?;
+    writeln!(out, "develop: {} guardrails (candidates); main: none active yet.", ids.len())?;
+    writeln!(out, "workloads.toml registers {} workload repos:", WORKLOADS.len())?;
+    for (name, team, folder, _) in WORKLOADS {
+        writeln!(out, "  {name:<14} team {team:<9} {folder}")?;
+    }
+
+    // 1. Observation: promote what breaks nobody, hold the rest with a deadline.
+    heading(out, 2, &format!("Observation on {day0}: `railyard observe`"))?;
+    observe::observe(&settings, out)?;
+    for (_, _, _, guardrail) in WORKLOADS {
+        expect(!on_main(&repo, guardrail)?, &format!("`{guardrail}` should be held by observation"))?;
+    }
+
+    // 2. The exposure report, for an application team and for the security team.
+    heading(out, 3, "The web team reads its exposure: `railyard report --team web`")?;
+    report::report(&settings, &report::ReportOptions { workload: None, team: Some("web".into()) }, out)?;
+    writeln!(out)?;
+    writeln!(out, "The security team's view: `railyard report`")?;
+    report::report(&settings, &report::ReportOptions::default(), out)?;
+
+    // 3. The payments team fixes its code; the next observation promotes the guardrail.
+    settings.now = day0.plus_days(2);
+    heading(out, 4, &format!("{}: the payments team enables S3 versioning; `railyard observe`", settings.now))?;
+    let fix = snapshot(&source.join("examples/fixes/payments-api"), "")?;
+    gitops::commit_changes(&sandbox.join("workloads/payments-api"), "main", &fix, "Enable versioning on the data bucket")?;
+    observe::observe(&settings, out)?;
+    expect(on_main(&repo, "aws-s3-versioning")?, "the fixed workload should let `aws-s3-versioning` be promoted")?;
+
+    // 4. The security team approves an exception; guardrail and exception promote together.
+    settings.now = day0.plus_days(3);
+    let expires = day0.plus_days(90);
+    heading(out, 5, &format!("{}: security approves an exception for web-frontend; `railyard observe`", settings.now))?;
+    let exception = format!(
+        "[[exception]]\nworkload = \"web-frontend\"\nresource = \"Deployment.web.*\"\nreason = \"Vendor image is re-tagged by the upstream pipeline; pinning lands with the Q1 platform upgrade\"\napproved_by = \"security-lead@example.com\"\nticket = \"SEC-1042\"\nexpires = {expires}\n"
+    );
+    writeln!(out, "guardrails/k8s-image-tag-pinned/exceptions.toml on develop:\n{exception}")?;
+    gitops::commit_changes(
+        &repo,
+        "develop",
+        &[("guardrails/k8s-image-tag-pinned/exceptions.toml".into(), Some(exception.into_bytes()))],
+        "Approve exception SEC-1042 for web-frontend",
+    )?;
+    observe::observe(&settings, out)?;
+    expect(on_main(&repo, "k8s-image-tag-pinned")?, "the exception should let `k8s-image-tag-pinned` be promoted")?;
+
+    // 5. The deadline passes: the scheduled job activates the held guardrail.
+    settings.now = day0.plus_days(30);
+    heading(out, 6, &format!("{}: the deadline passes; the scheduled job runs `railyard enforce`", settings.now))?;
+    let opts = enforce::EnforceOptions { exception_window: 14, reminder_days: vec![14, 3, 1] };
+    enforce::enforce(&settings, &opts, out)?;
+    expect(on_main(&repo, "aws-dynamodb-pitr")?, "`enforce` should activate `aws-dynamodb-pitr` at its deadline")?;
+
+    // 6. The data team's pipeline runs `railyard check` against main: the build fails.
+    heading(out, 7, "The data team's CI runs `railyard check . --guardrails <repo>`")?;
+    let checkout = sandbox.join("checkout/data-pipeline");
+    let files = snapshot(&source.join("examples/data-pipeline"), "")?;
+    for (path, bytes) in &files {
+        let p = checkout.join(path);
+        std::fs::create_dir_all(p.parent().expect("a file has a folder"))?;
+        std::fs::write(&p, bytes.as_deref().unwrap_or_default())?;
+    }
+    let (active, pending) = check::guardrails_for(&settings, &settings.repo, "data-pipeline")?;
+    let outcome = check::check(
+        check::CheckOptions {
+            path: checkout,
+            workload: crate::workload::WorkloadInfo { name: "data-pipeline".into(), team: "data".into(), commit: String::new() },
+            active,
+            pending,
+            now: settings.now,
+            fail_on: crate::guardrail::Severity::Low,
+            format: Format::Table,
+        },
+        out,
+    )?;
+    writeln!(out, "exit code {}: the pipeline fails until the table has point-in-time recovery.", outcome.exit_code())?;
+    expect(outcome == Outcome::Findings, "`check` should fail the data team's pipeline")?;
+
+    // 7. git log main tells the story of every activation.
+    heading(out, 8, "`git log main`: every activation, with its evidence")?;
+    for (id, summary) in gitops::log(&repo, gitops::MAIN, 50)? {
+        writeln!(out, "  {id} {summary}")?;
+    }
+    writeln!(out)?;
+    match keep {
+        Some(dir) => writeln!(out, "The sandbox is kept in {} (try `git -C {}/guardrails-repo log main`).", dir.display(), dir.display())?,
+        None => writeln!(out, "Done. (Use `railyard demo --keep DIR` to keep the sandbox and explore it.)")?,
+    }
+    Ok(Outcome::Clean)
+}
+
+/// Where the bundled guardrails and examples are: `$RAILYARD_HOME`, the current folder, or
+/// the source tree this binary was built from.
+fn source_dir() -> Result<PathBuf> {
+    let candidates = [
+        std::env::var_os("RAILYARD_HOME").map(PathBuf::from),
+        std::env::current_dir().ok(),
+        Some(PathBuf::from(env!("CARGO_MANIFEST_DIR"))),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .find(|d| d.join("guardrails").is_dir() && d.join("examples/payments-api").is_dir())
+        .context("the demo needs the bundled `guardrails/` and `examples/` (run it from the Railyard source tree, or set RAILYARD_HOME)")
+}
+
+/// Every file below `dir` as changes for [`gitops::commit_changes`], under `prefix`.
+fn snapshot(dir: &Path, prefix: &str) -> Result<Vec<(String, Option<Vec<u8>>)>> {
+    let (files, _) = read_dir(dir, ReadLimits::default()).with_context(|| format!("reading `{}`", dir.display()))?;
+    Ok(files
+        .into_iter()
+        .map(|f| {
+            let path = if prefix.is_empty() { f.path } else { format!("{prefix}/{}", f.path) };
+            (path, Some(f.bytes))
+        })
+        .collect())
+}
+
+fn on_main(repo: &Path, guardrail: &str) -> Result<bool> {
+    let r = gitops::GuardrailsRepo::open(&repo.display().to_string(), repo, None)?;
+    let main = r.require_tip(gitops::MAIN)?;
+    Ok(r.tree_id(&main, &format!("guardrails/{guardrail}"))?.is_some())
+}
+
+fn heading(out: &mut dyn Write, n: usize, title: &str) -> std::io::Result<()> {
+    writeln!(out, "\n== {n}. {title}\n")
+}
+
+fn expect(ok: bool, what: &str) -> Result<()> {
+    if !ok {
+        bail!("demo: {what}, but it was not (the bundled guardrails or examples changed?)");
+    }
+    Ok(())
 }
