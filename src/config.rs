@@ -12,14 +12,21 @@ pub struct ConfigError {
 
 impl ConfigError {
     pub fn new(file: impl Into<String>, line: usize, message: impl Into<String>) -> Self {
-        ConfigError { file: file.into(), line, message: message.into() }
+        ConfigError {
+            file: file.into(),
+            line,
+            message: message.into(),
+        }
     }
 }
 
 /// Reads a TOML file into `T`, turning serde's error into one that names file and line.
 pub fn from_toml<T: serde::de::DeserializeOwned>(file: &str, text: &str) -> Result<T, ConfigError> {
     toml::from_str(text).map_err(|e| {
-        let line = e.span().map(|s| crate::workload::parser::line_of(text, s.start)).unwrap_or(1);
+        let line = e
+            .span()
+            .map(|s| crate::workload::parser::line_of(text, s.start))
+            .unwrap_or(1);
         ConfigError::new(file, line, e.message().trim_end().to_string())
     })
 }

@@ -14,13 +14,20 @@ pub struct SourceFile {
 
 impl SourceFile {
     pub fn new(path: impl Into<String>, bytes: impl Into<Vec<u8>>) -> Self {
-        SourceFile { path: path.into(), bytes: bytes.into() }
+        SourceFile {
+            path: path.into(),
+            bytes: bytes.into(),
+        }
     }
 
     /// The file's text, or a message naming the line of the first invalid byte.
     pub fn text(&self) -> Result<&str, crate::workload::ParseError> {
         std::str::from_utf8(&self.bytes).map_err(|e| {
-            let line = self.bytes[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count() + 1;
+            let line = self.bytes[..e.valid_up_to()]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count()
+                + 1;
             crate::workload::ParseError::new(&self.path, line, "file is not valid UTF-8")
         })
     }
@@ -42,7 +49,14 @@ impl SourceFile {
 }
 
 /// Folders never read: VCS metadata, provider caches, dependency trees.
-pub const SKIPPED_DIRS: &[&str] = &[".git", ".terraform", "node_modules", ".venv", "vendor", "target"];
+pub const SKIPPED_DIRS: &[&str] = &[
+    ".git",
+    ".terraform",
+    "node_modules",
+    ".venv",
+    "vendor",
+    "target",
+];
 
 /// Limits that keep one hostile workload from exhausting the machine.
 #[derive(Debug, Clone, Copy)]
@@ -53,7 +67,10 @@ pub struct ReadLimits {
 
 impl Default for ReadLimits {
     fn default() -> Self {
-        ReadLimits { max_file_bytes: 8 * 1024 * 1024, max_total_bytes: 512 * 1024 * 1024 }
+        ReadLimits {
+            max_file_bytes: 8 * 1024 * 1024,
+            max_total_bytes: 512 * 1024 * 1024,
+        }
     }
 }
 
@@ -66,13 +83,19 @@ pub struct Skipped {
 
 /// Reads every regular file below `root`. Symlinks are never followed: a link is a path
 /// string, not a file to open, so a workload cannot make Railyard read outside itself.
-pub fn read_dir(root: &Path, limits: ReadLimits) -> std::io::Result<(Vec<SourceFile>, Vec<Skipped>)> {
+pub fn read_dir(
+    root: &Path,
+    limits: ReadLimits,
+) -> std::io::Result<(Vec<SourceFile>, Vec<Skipped>)> {
     let mut files = Vec::new();
     let mut skipped = Vec::new();
     let mut total = 0u64;
     let meta = std::fs::metadata(root)?;
     if meta.is_file() {
-        let name = root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = root
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         files.push(SourceFile::new(name, std::fs::read(root)?));
         return Ok((files, skipped));
     }
@@ -85,7 +108,10 @@ pub fn read_dir(root: &Path, limits: ReadLimits) -> std::io::Result<(Vec<SourceF
             let rel = relative(root, &path);
             let ft = entry.file_type()?;
             if ft.is_symlink() {
-                skipped.push(Skipped { path: rel, reason: "symbolic link (not followed)".into() });
+                skipped.push(Skipped {
+                    path: rel,
+                    reason: "symbolic link (not followed)".into(),
+                });
             } else if ft.is_dir() {
                 let name = entry.file_name();
                 if !SKIPPED_DIRS.iter().any(|s| name == std::ffi::OsStr::new(s)) {
@@ -94,12 +120,18 @@ pub fn read_dir(root: &Path, limits: ReadLimits) -> std::io::Result<(Vec<SourceF
             } else if ft.is_file() {
                 let len = entry.metadata()?.len();
                 if len > limits.max_file_bytes {
-                    skipped.push(Skipped { path: rel, reason: format!("too large ({len} bytes, limit {})", limits.max_file_bytes) });
+                    skipped.push(Skipped {
+                        path: rel,
+                        reason: format!("too large ({len} bytes, limit {})", limits.max_file_bytes),
+                    });
                     continue;
                 }
                 total += len;
                 if total > limits.max_total_bytes {
-                    skipped.push(Skipped { path: rel, reason: "workload size limit reached".into() });
+                    skipped.push(Skipped {
+                        path: rel,
+                        reason: "workload size limit reached".into(),
+                    });
                     continue;
                 }
                 files.push(SourceFile::new(rel, std::fs::read(&path)?));

@@ -3,8 +3,14 @@
 //! The library holds every workflow so tests drive it directly; `main.rs` only parses the
 //! command line and maps outcomes to exit codes.
 
+pub mod cli;
 pub mod config;
 pub mod date;
+pub mod evaluate;
 pub mod files;
+pub mod gitops;
 pub mod guardrail;
+pub mod ledger;
+pub mod output;
+pub mod workflow;
 pub mod workload;

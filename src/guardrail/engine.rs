@@ -60,40 +60,73 @@ impl Policy {
             check_interval: NonZeroU32::new(64).expect("64 is not zero"),
         });
         for (path, src) in helpers {
-            engine.add_policy(path.clone(), src.clone()).map_err(|e| rego_error(path, &e))?;
+            engine
+                .add_policy(path.clone(), src.clone())
+                .map_err(|e| rego_error(path, &e))?;
         }
-        let package = engine.add_policy(g.policy_path.clone(), g.policy.clone()).map_err(|e| rego_error(&g.policy_path, &e))?;
-        if helpers.iter().any(|(_, src)| package_of(src).is_some_and(|p| format!("data.{p}") == package)) {
-            return Err(ConfigError::new(&g.policy_path, 1, format!("package `{package}` is also used by a helper in lib/")));
+        let package = engine
+            .add_policy(g.policy_path.clone(), g.policy.clone())
+            .map_err(|e| rego_error(&g.policy_path, &e))?;
+        if helpers
+            .iter()
+            .any(|(_, src)| package_of(src).is_some_and(|p| format!("data.{p}") == package))
+        {
+            return Err(ConfigError::new(
+                &g.policy_path,
+                1,
+                format!("package `{package}` is also used by a helper in lib/"),
+            ));
         }
-        Ok(Policy { guardrail: g.id.clone(), engine, rule: format!("{package}.deny") })
+        Ok(Policy {
+            guardrail: g.id.clone(),
+            engine,
+            rule: format!("{package}.deny"),
+        })
     }
 
     /// Evaluates rule `deny` against the input.
     pub fn evaluate(&mut self, input: &PreparedInput) -> Result<Vec<Violation>, EvalError> {
-        let err = |message: String| EvalError { guardrail: self.guardrail.clone(), message };
+        let err = |message: String| EvalError {
+            guardrail: self.guardrail.clone(),
+            message,
+        };
         self.engine.set_input(input.0.clone());
-        let value = self.engine.eval_rule(self.rule.clone()).map_err(|e| err(format!("{e:#}")))?;
+        let value = self
+            .engine
+            .eval_rule(self.rule.clone())
+            .map_err(|e| err(format!("{e:#}")))?;
         let json: serde_json::Value = match value {
             regorus::Value::Undefined => return Ok(Vec::new()),
-            v => serde_json::from_str(&v.to_json_str().map_err(|e| err(format!("{e:#}")))?).map_err(|e| err(e.to_string()))?,
+            v => serde_json::from_str(&v.to_json_str().map_err(|e| err(format!("{e:#}")))?)
+                .map_err(|e| err(e.to_string()))?,
         };
         let items = match json {
             serde_json::Value::Array(items) => items,
             serde_json::Value::Null => Vec::new(),
             other => return Err(err(format!("rule `deny` must be a set, got {other}"))),
         };
-        items.into_iter().map(|item| violation(item).map_err(err)).collect()
+        items
+            .into_iter()
+            .map(|item| violation(item).map_err(err))
+            .collect()
     }
 }
 
 fn violation(item: serde_json::Value) -> Result<Violation, String> {
     match item {
-        serde_json::Value::String(message) => Ok(Violation { resource: None, message, file: None, line: None }),
+        serde_json::Value::String(message) => Ok(Violation {
+            resource: None,
+            message,
+            file: None,
+            line: None,
+        }),
         serde_json::Value::Object(map) => {
             let text = |k: &str| map.get(k).and_then(|v| v.as_str()).map(str::to_string);
             let message = text("message").or_else(|| text("msg")).ok_or_else(|| {
-                format!("a `deny` object needs a string `message`: {}", serde_json::Value::Object(map.clone()))
+                format!(
+                    "a `deny` object needs a string `message`: {}",
+                    serde_json::Value::Object(map.clone())
+                )
             })?;
             Ok(Violation {
                 resource: text("resource"),
@@ -102,27 +135,19 @@ fn violation(item: serde_json::Value) -> Result<Violation, String> {
                 line: map.get("line").and_then(|v| v.as_u64()).map(|l| l as usize),
             })
         }
-        other => Err(format!("`deny` elements must be strings or {{resource, message}} objects, got {other}")),
+        other => Err(format!(
+            "`deny` elements must be strings or {{resource, message}} objects, got {other}"
+        )),
     }
 }
 
-/// Compiles every guardrail once to surface Rego syntax errors with file and line at load
-/// time rather than at the first evaluation.
-pub fn check_syntax(guardrails: &[Guardrail], helpers: &[(String, String)]) -> Result<(), Vec<ConfigError>> {
-    let mut errors = Vec::new();
-    for (path, src) in helpers {
-        let mut engine = regorus::Engine::new();
-        if let Err(e) = engine.add_policy(path.clone(), src.clone()) {
-            errors.push(rego_error(path, &e));
-        }
-    }
-    if errors.is_empty() {
-        for g in guardrails {
-            if let Err(e) = Policy::compile(g, helpers) {
-                errors.push(e);
-            }
-        }
-    }
+/// Checks the shared helpers compile on their own, so their errors are reported against
+/// `lib/` rather than against every guardrail that imports them.
+pub fn check_helpers(helpers: &[(String, String)]) -> Result<(), Vec<ConfigError>> {
+    let errors: Vec<ConfigError> = helpers
+        .iter()
+        .filter_map(|(path, src)| regorus::Engine::new().add_policy(path.clone(), src.clone()).err().map(|e| rego_error(path, &e)))
+        .collect();
     if errors.is_empty() {
         Ok(())
     } else {
@@ -131,7 +156,10 @@ pub fn check_syntax(guardrails: &[Guardrail], helpers: &[(String, String)]) -> R
 }
 
 fn package_of(src: &str) -> Option<&str> {
-    src.lines().map(str::trim).find_map(|l| l.strip_prefix("package ")).map(str::trim)
+    src.lines()
+        .map(str::trim)
+        .find_map(|l| l.strip_prefix("package "))
+        .map(str::trim)
 }
 
 /// regorus reports `path:line:col: error: …` followed by the source line; keep the first
@@ -149,9 +177,19 @@ fn rego_error(path: &str, e: &anyhow::Error) -> ConfigError {
         }
         let first = rest.lines().next().unwrap_or("");
         // Drop "line:col: " so the caller's "file:line:" prefix is not repeated.
-        message = first.splitn(3, ':').nth(2).unwrap_or(first).trim().to_string();
+        message = first
+            .splitn(3, ':')
+            .nth(2)
+            .unwrap_or(first)
+            .trim()
+            .to_string();
         if let Some(detail) = text.lines().find(|l| l.contains("error:")) {
-            message = detail.split("error:").nth(1).unwrap_or(detail).trim().to_string();
+            message = detail
+                .split("error:")
+                .nth(1)
+                .unwrap_or(detail)
+                .trim()
+                .to_string();
         }
     }
     ConfigError::new(path, line, format!("Rego: {message}"))
@@ -160,12 +198,15 @@ fn rego_error(path: &str, e: &anyhow::Error) -> ConfigError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::guardrail::{load_guardrail, Metadata};
     use crate::files::SourceFile;
+    use crate::guardrail::{load_guardrail, Metadata};
 
     fn guardrail(policy: &str) -> Guardrail {
         let meta = "title = \"t\"\nseverity = \"high\"\nremediation = \"fix it\"\n";
-        let files = vec![SourceFile::new("guardrail.toml", meta), SourceFile::new("policy.rego", policy)];
+        let files = vec![
+            SourceFile::new("guardrail.toml", meta),
+            SourceFile::new("policy.rego", policy),
+        ];
         let _ = std::marker::PhantomData::<Metadata>;
         load_guardrail("g", "guardrails/g", files).unwrap()
     }
@@ -176,12 +217,17 @@ mod tests {
             "package g\ndeny contains \"plain\" if input.a\ndeny contains {\"resource\": \"x.y\", \"message\": \"m\"} if input.a\n",
         );
         let mut p = Policy::compile(&g, &[]).unwrap();
-        let mut v = p.evaluate(&PreparedInput::new(&serde_json::json!({"a": true}))).unwrap();
+        let mut v = p
+            .evaluate(&PreparedInput::new(&serde_json::json!({"a": true})))
+            .unwrap();
         v.sort_by(|a, b| a.message.cmp(&b.message));
         assert_eq!(v.len(), 2);
         assert_eq!(v[0].resource.as_deref(), Some("x.y"));
         assert_eq!(v[1].message, "plain");
-        assert!(p.evaluate(&PreparedInput::new(&serde_json::json!({"a": false}))).unwrap().is_empty());
+        assert!(p
+            .evaluate(&PreparedInput::new(&serde_json::json!({"a": false})))
+            .unwrap()
+            .is_empty());
     }
 
     #[test]

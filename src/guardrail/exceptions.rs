@@ -47,14 +47,27 @@ pub fn parse(path: &str, text: &str) -> Result<Vec<Exception>, Vec<ConfigError>>
     let mut errors = Vec::new();
     let mut out = Vec::new();
     // Each `[[exception]]` header starts a table; use its line for messages.
-    let headers: Vec<usize> =
-        text.lines().enumerate().filter(|(_, l)| l.trim_start().starts_with("[[exception]]")).map(|(i, _)| i + 1).collect();
+    let headers: Vec<usize> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.trim_start().starts_with("[[exception]]"))
+        .map(|(i, _)| i + 1)
+        .collect();
     for (i, mut e) in file.exception.into_iter().enumerate() {
         let line = headers.get(i).copied().unwrap_or(1);
         e.line = line;
-        for (key, value) in [("workload", &e.workload), ("resource", &e.resource), ("reason", &e.reason), ("approved_by", &e.approved_by)] {
+        for (key, value) in [
+            ("workload", &e.workload),
+            ("resource", &e.resource),
+            ("reason", &e.reason),
+            ("approved_by", &e.approved_by),
+        ] {
             if value.trim().is_empty() {
-                errors.push(ConfigError::new(path, line_of_key(text, key, line), format!("exception `{key}` must not be empty")));
+                errors.push(ConfigError::new(
+                    path,
+                    line_of_key(text, key, line),
+                    format!("exception `{key}` must not be empty"),
+                ));
             }
         }
         match (Glob::new(&e.workload), Glob::new(&e.resource)) {
@@ -111,8 +124,14 @@ expires = 2027-03-01
         assert!(e.covers("payments-api", "aws_db_instance.legacy_db"));
         assert!(!e.covers("payments-api", "aws_db_instance.main"));
         assert!(!e.covers("other", "aws_db_instance.legacy_db"));
-        assert_eq!(e.status(Day::parse("2027-03-01").unwrap()), ExceptionStatus::Active);
-        assert_eq!(e.status(Day::parse("2027-03-02").unwrap()), ExceptionStatus::Expired);
+        assert_eq!(
+            e.status(Day::parse("2027-03-01").unwrap()),
+            ExceptionStatus::Active
+        );
+        assert_eq!(
+            e.status(Day::parse("2027-03-02").unwrap()),
+            ExceptionStatus::Expired
+        );
         assert_eq!(e.line, 2);
     }
 

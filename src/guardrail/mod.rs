@@ -104,8 +104,21 @@ pub struct LoadErrors(pub Vec<ConfigError>);
 const HELPERS_DIR: &str = "lib";
 
 /// Loads every guardrail below `prefix` (e.g. `"guardrails/"` in a repo tree, or `""` when
-/// the snapshot was taken inside the guardrails folder itself).
+/// the snapshot was taken inside the guardrails folder itself). Any error fails the load.
 pub fn load_library(files: &[SourceFile], prefix: &str) -> Result<Library, LoadErrors> {
+    let (library, broken) = load_library_lenient(files, prefix);
+    let errors: Vec<ConfigError> = broken.into_values().flatten().collect();
+    if errors.is_empty() {
+        Ok(library)
+    } else {
+        Err(LoadErrors(errors))
+    }
+}
+
+/// Loads what loads: the valid guardrails, and the errors of each broken one by id, so one
+/// broken candidate never stops the others from being observed. A broken `lib/` helper
+/// breaks every guardrail (reported under the id `lib`).
+pub fn load_library_lenient(files: &[SourceFile], prefix: &str) -> (Library, BTreeMap<String, Vec<ConfigError>>) {
     let mut folders: BTreeMap<String, Vec<SourceFile>> = BTreeMap::new();
     let mut helpers = Vec::new();
     for f in files {
@@ -122,7 +135,7 @@ pub fn load_library(files: &[SourceFile], prefix: &str) -> Result<Library, LoadE
         }
         folders.entry(folder.to_string()).or_default().push(SourceFile::new(inner, f.bytes.clone()));
     }
-    let mut errors = Vec::new();
+    let mut broken: BTreeMap<String, Vec<ConfigError>> = BTreeMap::new();
     let mut guardrails = Vec::new();
     for (id, files) in folders {
         // A folder without guardrail.toml or policy.rego is not a guardrail (docs, assets).
@@ -132,30 +145,53 @@ pub fn load_library(files: &[SourceFile], prefix: &str) -> Result<Library, LoadE
         }
         match load_guardrail(&id, &format!("{prefix}{id}"), files) {
             Ok(g) => guardrails.push(g),
-            Err(mut e) => errors.append(&mut e),
+            Err(e) => {
+                broken.insert(id, e);
+            }
         }
     }
-    if let Err(e) = engine::check_syntax(&guardrails, &helpers) {
-        errors.extend(e);
+    if let Err(errors) = engine::check_helpers(&helpers) {
+        broken.insert(HELPERS_DIR.to_string(), errors);
+        return (Library { guardrails: Vec::new(), helpers }, broken);
     }
-    if errors.is_empty() {
-        Ok(Library { guardrails, helpers })
-    } else {
-        Err(LoadErrors(errors))
-    }
+    guardrails.retain(|g| match engine::Policy::compile(g, &helpers) {
+        Ok(_) => true,
+        Err(e) => {
+            broken.insert(g.id.clone(), vec![e]);
+            false
+        }
+    });
+    (Library { guardrails, helpers }, broken)
 }
 
 /// Loads one guardrail folder from its files (paths relative to the folder).
-pub fn load_guardrail(id: &str, folder: &str, files: Vec<SourceFile>) -> Result<Guardrail, Vec<ConfigError>> {
+pub fn load_guardrail(
+    id: &str,
+    folder: &str,
+    files: Vec<SourceFile>,
+) -> Result<Guardrail, Vec<ConfigError>> {
     let mut errors = Vec::new();
-    let text_of = |name: &str| files.iter().find(|f| f.path == name).map(|f| String::from_utf8_lossy(&f.bytes).into_owned());
+    let text_of = |name: &str| {
+        files
+            .iter()
+            .find(|f| f.path == name)
+            .map(|f| String::from_utf8_lossy(&f.bytes).into_owned())
+    };
     if !valid_id(id) {
-        errors.push(ConfigError::new(folder, 1, format!("guardrail id `{id}` must be lowercase letters, digits, `-` or `_`")));
+        errors.push(ConfigError::new(
+            folder,
+            1,
+            format!("guardrail id `{id}` must be lowercase letters, digits, `-` or `_`"),
+        ));
     }
     let meta_path = format!("{folder}/guardrail.toml");
     let meta = match text_of("guardrail.toml") {
         None => {
-            errors.push(ConfigError::new(&meta_path, 1, "missing guardrail.toml (title, severity, remediation are required)"));
+            errors.push(ConfigError::new(
+                &meta_path,
+                1,
+                "missing guardrail.toml (title, severity, remediation are required)",
+            ));
             None
         }
         Some(text) => match from_toml::<Metadata>(&meta_path, &text) {
@@ -167,15 +203,27 @@ pub fn load_guardrail(id: &str, folder: &str, files: Vec<SourceFile>) -> Result<
                 if let Some(declared) = &m.id {
                     if declared != id {
                         let line = crate::config::line_of_key(&text, "id", 1);
-                        errors.push(ConfigError::new(&meta_path, line, format!("id `{declared}` differs from the folder name `{id}`")));
+                        errors.push(ConfigError::new(
+                            &meta_path,
+                            line,
+                            format!("id `{declared}` differs from the folder name `{id}`"),
+                        ));
                     }
                 }
                 if m.grace_days.is_some() && m.deadline.is_some() {
                     let line = crate::config::line_of_key(&text, "deadline", 1);
-                    errors.push(ConfigError::new(&meta_path, line, "set either grace_days or deadline, not both"));
+                    errors.push(ConfigError::new(
+                        &meta_path,
+                        line,
+                        "set either grace_days or deadline, not both",
+                    ));
                 }
                 if m.title.trim().is_empty() {
-                    errors.push(ConfigError::new(&meta_path, crate::config::line_of_key(&text, "title", 1), "title must not be empty"));
+                    errors.push(ConfigError::new(
+                        &meta_path,
+                        crate::config::line_of_key(&text, "title", 1),
+                        "title must not be empty",
+                    ));
                 }
                 Some(m)
             }
@@ -195,22 +243,34 @@ pub fn load_guardrail(id: &str, folder: &str, files: Vec<SourceFile>) -> Result<
         }),
     };
     match (meta, policy) {
-        (Some(meta), Some(policy)) if errors.is_empty() => {
-            Ok(Guardrail { id: id.to_string(), meta, policy_path, policy, exceptions, files })
-        }
+        (Some(meta), Some(policy)) if errors.is_empty() => Ok(Guardrail {
+            id: id.to_string(),
+            meta,
+            policy_path,
+            policy,
+            exceptions,
+            files,
+        }),
         _ => Err(errors),
     }
 }
 
 fn valid_id(id: &str) -> bool {
-    !id.is_empty() && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+    !id.is_empty()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
 /// Reads a guardrails library from a directory: either the guardrails folder itself or a
 /// repository root that contains `guardrails/`.
 pub fn load_dir(dir: &std::path::Path) -> anyhow::Result<Library> {
     use anyhow::Context;
-    let root = if dir.join("guardrails").is_dir() { dir.join("guardrails") } else { dir.to_path_buf() };
+    let root = if dir.join("guardrails").is_dir() {
+        dir.join("guardrails")
+    } else {
+        dir.to_path_buf()
+    };
     let (files, _) = crate::files::read_dir(&root, crate::files::ReadLimits::default())
         .with_context(|| format!("reading guardrails from `{}`", root.display()))?;
     let files: Vec<SourceFile> = files

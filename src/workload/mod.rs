@@ -3,6 +3,7 @@
 
 pub mod input;
 pub mod parser;
+pub mod registry;
 
 pub use input::{Input, Resource, ResourceKind, WorkloadInfo};
 pub use parser::{parse_files, ParseError, Parsed};

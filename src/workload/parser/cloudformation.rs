@@ -1,17 +1,485 @@
-//! CloudFormation templates (YAML and JSON, short-form intrinsic tags). (stub: being written)
-use super::{Parsed, Parser};
-use crate::{files::SourceFile, workload::ResourceKind};
+//! CloudFormation templates (YAML and JSON, short-form intrinsic tags).
+//!
+//! Each entry of the template's `Resources` map with a `Type` becomes a resource
+//! `TYPE.LogicalId`; its `config` is the entry's `Properties`. Short-form tags (`!Ref X`,
+//! `!GetAtt A.B`, `!Sub ...`) are turned into their long forms (`{"Ref": "X"}`, ...).
+
+use super::yaml::{self, contains, Node, Tags};
+use super::{has_ext, ParseError, Parsed, Parser};
+use crate::{
+    files::SourceFile,
+    workload::{Resource, ResourceKind},
+};
 
 pub struct CloudFormation;
+
+const EXTENSIONS: &[&str] = &[".yaml", ".yml", ".json", ".template"];
 
 impl Parser for CloudFormation {
     fn kind(&self) -> ResourceKind {
         ResourceKind::Cloudformation
     }
-    fn claims(&self, _path: &str, _bytes: &[u8]) -> bool {
-        false
+
+    fn claims(&self, path: &str, bytes: &[u8]) -> bool {
+        EXTENSIONS.iter().any(|e| has_ext(path, e)) && looks_like_template(bytes)
     }
-    fn parse(&self, _files: &[&SourceFile]) -> Parsed {
-        Parsed::default()
+
+    fn parse(&self, files: &[&SourceFile]) -> Parsed {
+        let mut out = Parsed::default();
+        for file in files {
+            match parse_file(file) {
+                Ok((document, resources)) => {
+                    out.documents.insert(file.path.clone(), document);
+                    out.resources.extend(resources);
+                }
+                Err(e) => out.errors.push(e),
+            }
+        }
+        out
+    }
+}
+
+/// A cheap look at the bytes: a top-level `AWSTemplateFormatVersion` key, or a top-level
+/// `Resources` key together with a `Type: AWS::...` line. In YAML the keys must start at
+/// column 0, so that a template embedded in, say, a Kubernetes ConfigMap is not taken for one;
+/// a JSON document (first byte `{`, possibly minified onto one line) only needs the quoted keys.
+fn looks_like_template(bytes: &[u8]) -> bool {
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    if bytes.trim_ascii_start().starts_with(b"{") {
+        return contains(bytes, b"\"AWSTemplateFormatVersion\"")
+            || (contains(bytes, b"\"Resources\"")
+                && contains(bytes, b"\"Type\"")
+                && contains(bytes, b"\"AWS::"));
+    }
+    let (mut version, mut resources, mut aws_type) = (false, false, false);
+    for line in bytes.split(|b| *b == b'\n') {
+        let trimmed = line.trim_ascii_start();
+        version |= line.starts_with(b"AWSTemplateFormatVersion")
+            || line.starts_with(b"\"AWSTemplateFormatVersion\"");
+        resources |= line.starts_with(b"Resources:") || line.starts_with(b"\"Resources\"");
+        aws_type |= (trimmed.starts_with(b"Type:") || trimmed.starts_with(b"\"Type\""))
+            && contains(line, b"AWS::");
+        if version || (resources && aws_type) {
+            return true;
+        }
+    }
+    false
+}
+
+/// Whether the text is a JSON document (`.json`, or a `.template` that starts with `{`).
+pub(super) fn is_json(path: &str, text: &str) -> bool {
+    has_ext(path, ".json")
+        || (!has_ext(path, ".yaml") && !has_ext(path, ".yml") && text.trim_start().starts_with('{'))
+}
+
+fn parse_file(file: &SourceFile) -> Result<(serde_json::Value, Vec<Resource>), ParseError> {
+    let text = yaml::strip_bom(file.text()?);
+    let err = |e: yaml::Error| ParseError::new(&file.path, e.line, e.message);
+    let root = yaml::guarded(|| {
+        if is_json(&file.path, text) {
+            yaml::parse_json(text).map(Some)
+        } else {
+            // A template is one document; anything after a second `---` is ignored.
+            yaml::parse_yaml(text).map(|docs| docs.into_iter().next())
+        }
+    })
+    .map_err(err)?;
+    let Some(root) = root else {
+        return Ok((serde_json::Value::Null, Vec::new()));
+    };
+    let document = yaml::to_json(&root, Tags::CloudFormation);
+    Ok((document, resources(&file.path, &root)))
+}
+
+fn resources(path: &str, root: &Node) -> Vec<Resource> {
+    let Some(entries) = root.get("Resources").and_then(Node::entries) else {
+        return Vec::new();
+    };
+    entries
+        .iter()
+        .filter_map(|(key, value)| {
+            let logical_id = key.as_str()?;
+            let r#type = value.get("Type")?.as_str()?;
+            let config = match value.get("Properties") {
+                Some(p) if !p.is_null() => yaml::to_json(p, Tags::CloudFormation),
+                _ => serde_json::json!({}),
+            };
+            Some(Resource {
+                address: format!("{type}.{logical_id}", type = r#type),
+                r#type: r#type.to_string(),
+                name: logical_id.to_string(),
+                kind: ResourceKind::Cloudformation,
+                mode: "managed".into(),
+                file: path.to_string(),
+                line: key.line,
+                end_line: value.end_line.max(key.line),
+                config,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(path: &str, text: &str) -> Parsed {
+        let f = SourceFile::new(path, text);
+        assert!(
+            CloudFormation.claims(path, text.as_bytes()),
+            "not claimed: {path}"
+        );
+        CloudFormation.parse(&[&f])
+    }
+
+    fn props(text: &str) -> serde_json::Value {
+        let p = parse("t.yaml", text);
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        p.resources[0].config.clone()
+    }
+
+    #[test]
+    fn claims_templates_only() {
+        let yaml = b"AWSTemplateFormatVersion: '2010-09-09'\nResources: {}\n";
+        assert!(CloudFormation.claims("a.yaml", yaml));
+        assert!(CloudFormation.claims("a.template", yaml));
+        assert!(!CloudFormation.claims("a.txt", yaml));
+        assert!(CloudFormation.claims("a.yml", b"Resources:\n  B:\n    Type: AWS::S3::Bucket\n"));
+        assert!(CloudFormation.claims(
+            "a.json",
+            b"{\n  \"Resources\": {\"B\": {\n    \"Type\": \"AWS::S3::Bucket\"}}}"
+        ));
+        assert!(!CloudFormation.claims("a.yaml", b"apiVersion: v1\nkind: ConfigMap\n"));
+        // A template embedded in a ConfigMap is not a template.
+        let cm = b"apiVersion: v1\nkind: ConfigMap\ndata:\n  t: |\n    AWSTemplateFormatVersion: x\n    Resources:\n      B:\n        Type: AWS::S3::Bucket\n";
+        assert!(!CloudFormation.claims("cm.yaml", cm));
+        // Minified JSON.
+        assert!(CloudFormation.claims(
+            "m.json",
+            br#"{"Resources":{"B":{"Type":"AWS::S3::Bucket"}}}"#
+        ));
+        assert!(!CloudFormation.claims("m.json", br#"{"Resources":{"B":{"Type":"Custom"}}}"#));
+    }
+
+    #[test]
+    fn every_short_form_tag() {
+        let text = r#"AWSTemplateFormatVersion: "2010-09-09"
+Resources:
+  R:
+    Type: AWS::Test::Thing
+    Properties:
+      Ref: !Ref Param
+      GetAtt: !GetAtt Role.Arn
+      GetAttNested: !GetAtt Db.Endpoint.Address
+      GetAttList: !GetAtt [Role, Arn]
+      Sub: !Sub "${AWS::StackName}-logs"
+      SubList: !Sub ["${A}-x", {A: !Ref B}]
+      If: !If [IsProd, 1, !Ref "AWS::NoValue"]
+      Join: !Join [",", [a, b]]
+      Select: !Select [0, !GetAZs ""]
+      Split: !Split [",", "a,b"]
+      Equals: !Equals [!Ref Env, prod]
+      And: !And [!Condition A, !Condition B]
+      Or: !Or [!Condition A, !Not [!Condition B]]
+      FindInMap: !FindInMap [Map, !Ref "AWS::Region", Ami]
+      GetAZs: !GetAZs
+      Base64: !Base64 "hello"
+      ImportValue: !ImportValue shared-vpc
+      Cidr: !Cidr [!GetAtt Vpc.CidrBlock, 6, 8]
+      Transform: !Transform {Name: AWS::Include, Parameters: {Location: s3://x}}
+      Condition: !Condition IsProd
+"#;
+        let p = props(text);
+        assert_eq!(p["Ref"], json!({"Ref": "Param"}));
+        assert_eq!(p["GetAtt"], json!({"Fn::GetAtt": ["Role", "Arn"]}));
+        assert_eq!(
+            p["GetAttNested"],
+            json!({"Fn::GetAtt": ["Db", "Endpoint.Address"]})
+        );
+        assert_eq!(p["GetAttList"], json!({"Fn::GetAtt": ["Role", "Arn"]}));
+        assert_eq!(p["Sub"], json!({"Fn::Sub": "${AWS::StackName}-logs"}));
+        assert_eq!(
+            p["SubList"],
+            json!({"Fn::Sub": ["${A}-x", {"A": {"Ref": "B"}}]})
+        );
+        assert_eq!(
+            p["If"],
+            json!({"Fn::If": ["IsProd", 1, {"Ref": "AWS::NoValue"}]})
+        );
+        assert_eq!(p["Join"], json!({"Fn::Join": [",", ["a", "b"]]}));
+        assert_eq!(p["Select"], json!({"Fn::Select": [0, {"Fn::GetAZs": ""}]}));
+        assert_eq!(p["Split"], json!({"Fn::Split": [",", "a,b"]}));
+        assert_eq!(p["Equals"], json!({"Fn::Equals": [{"Ref": "Env"}, "prod"]}));
+        assert_eq!(
+            p["And"],
+            json!({"Fn::And": [{"Condition": "A"}, {"Condition": "B"}]})
+        );
+        assert_eq!(
+            p["Or"],
+            json!({"Fn::Or": [{"Condition": "A"}, {"Fn::Not": [{"Condition": "B"}]}]})
+        );
+        assert_eq!(
+            p["FindInMap"],
+            json!({"Fn::FindInMap": ["Map", {"Ref": "AWS::Region"}, "Ami"]})
+        );
+        assert_eq!(p["GetAZs"], json!({"Fn::GetAZs": ""}));
+        assert_eq!(p["Base64"], json!({"Fn::Base64": "hello"}));
+        assert_eq!(p["ImportValue"], json!({"Fn::ImportValue": "shared-vpc"}));
+        assert_eq!(
+            p["Cidr"],
+            json!({"Fn::Cidr": [{"Fn::GetAtt": ["Vpc", "CidrBlock"]}, 6, 8]})
+        );
+        assert_eq!(
+            p["Transform"],
+            json!({"Fn::Transform": {"Name": "AWS::Include", "Parameters": {"Location": "s3://x"}}})
+        );
+        assert_eq!(p["Condition"], json!({"Condition": "IsProd"}));
+    }
+
+    #[test]
+    fn scalars_keep_their_types() {
+        let text = "Resources:\n  B:\n    Type: AWS::S3::Bucket\n    Properties:\n      A: true\n      B: \"true\"\n      C: 3\n      D: '3'\n      E: 1.5\n";
+        assert_eq!(
+            props(text),
+            json!({"A": true, "B": "true", "C": 3, "D": "3", "E": 1.5})
+        );
+    }
+
+    #[test]
+    fn lines_of_several_resources() {
+        let text = "\
+AWSTemplateFormatVersion: '2010-09-09'
+Parameters:
+  Env: {Type: String}
+Resources:
+  Logs:
+    Type: AWS::S3::Bucket
+    Properties:
+      BucketName: logs
+
+  Queue:
+    Type: AWS::SQS::Queue
+  Topic: {Type: AWS::SNS::Topic, Properties: {TopicName: t}}
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      Policy: |
+        line one
+        line two
+
+Outputs:
+  X: {Value: !Ref Logs}
+";
+        let p = parse("t.yaml", text);
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        let got: Vec<_> = p
+            .resources
+            .iter()
+            .map(|r| (r.address.as_str(), r.line, r.end_line))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("AWS::S3::Bucket.Logs", 5, 8),
+                ("AWS::SQS::Queue.Queue", 10, 11),
+                ("AWS::SNS::Topic.Topic", 12, 12),
+                ("AWS::IAM::Role.Role", 13, 18),
+            ]
+        );
+        let r = &p.resources[1];
+        assert_eq!(
+            (r.name.as_str(), r.r#type.as_str(), r.mode.as_str()),
+            ("Queue", "AWS::SQS::Queue", "managed")
+        );
+        assert_eq!(r.kind, ResourceKind::Cloudformation);
+        assert_eq!(r.config, json!({}));
+        assert_eq!(
+            p.documents["t.yaml"]["Outputs"]["X"]["Value"],
+            json!({"Ref": "Logs"})
+        );
+    }
+
+    #[test]
+    fn json_template() {
+        let text = r#"{
+  "AWSTemplateFormatVersion": "2010-09-09",
+  "Resources": {
+    "Logs": {
+      "Type": "AWS::S3::Bucket",
+      "Properties": {"BucketName": {"Fn::Sub": "${AWS::StackName}-logs"}, "Versioning": true}
+    },
+    "Queue": {
+	"Type": "AWS::SQS::Queue"
+    }
+  }
+}
+"#;
+        let p = parse("t.json", text);
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        let got: Vec<_> = p
+            .resources
+            .iter()
+            .map(|r| (r.address.as_str(), r.line, r.end_line))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("AWS::S3::Bucket.Logs", 4, 7),
+                ("AWS::SQS::Queue.Queue", 8, 10)
+            ]
+        );
+        assert_eq!(
+            p.resources[0].config,
+            json!({"BucketName": {"Fn::Sub": "${AWS::StackName}-logs"}, "Versioning": true})
+        );
+        assert_eq!(
+            p.documents["t.json"]["AWSTemplateFormatVersion"],
+            json!("2010-09-09")
+        );
+    }
+
+    #[test]
+    fn yaml_syntax_error_has_its_line() {
+        let text = "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  B:\n    Type: AWS::S3::Bucket\n    Properties: {a: [1, 2}\n";
+        let p = parse("t.yaml", text);
+        assert!(p.resources.is_empty());
+        assert_eq!(p.errors.len(), 1);
+        assert_eq!((p.errors[0].file.as_str(), p.errors[0].line), ("t.yaml", 5));
+    }
+
+    #[test]
+    fn json_syntax_error_has_its_line() {
+        let text = "{\n  \"AWSTemplateFormatVersion\": \"2010-09-09\",\n  \"Resources\": {\n    \"B\": {\"Type\": \"AWS::S3::Bucket\",}\n  }\n}\n";
+        let p = parse("t.json", text);
+        assert!(p.resources.is_empty());
+        assert_eq!(p.errors.len(), 1);
+        assert_eq!(p.errors[0].line, 4);
+    }
+
+    #[test]
+    fn byte_order_mark_is_ignored() {
+        let p = parse("t.json", "\u{feff}{\"AWSTemplateFormatVersion\": \"x\",\n \"Resources\": {\"B\": {\"Type\": \"AWS::S3::Bucket\"}}}");
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        assert_eq!(
+            (p.resources[0].address.as_str(), p.resources[0].line),
+            ("AWS::S3::Bucket.B", 2)
+        );
+        let p = parse(
+            "t.yaml",
+            "\u{feff}AWSTemplateFormatVersion: x\nResources:\n  B:\n    Type: AWS::S3::Bucket\n",
+        );
+        assert_eq!(
+            (p.resources[0].address.as_str(), p.resources[0].line),
+            ("AWS::S3::Bucket.B", 3)
+        );
+    }
+
+    #[test]
+    fn claimed_file_without_resources_is_empty() {
+        let p = parse(
+            "t.yaml",
+            "AWSTemplateFormatVersion: '2010-09-09'\nDescription: nothing\n",
+        );
+        assert!(p.resources.is_empty() && p.errors.is_empty());
+        let p = parse(
+            "t.yaml",
+            "AWSTemplateFormatVersion: '2010-09-09'\nResources: [1, 2]\n",
+        );
+        assert!(p.resources.is_empty() && p.errors.is_empty());
+    }
+
+    #[test]
+    fn hostile_input_is_an_error_not_a_panic() {
+        let mut bomb =
+            String::from("AWSTemplateFormatVersion: x\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            let p = format!("*a{}", i - 1);
+            bomb.push_str(&format!("a{i}: &a{i} [{}]\n", vec![p; 10].join(", ")));
+        }
+        assert_eq!(parse("b.yaml", &bomb).errors.len(), 1);
+        let deep = format!(
+            "AWSTemplateFormatVersion: x\nResources: {}",
+            "[".repeat(50_000)
+        );
+        assert_eq!(parse("d.yaml", &deep).errors.len(), 1);
+        let f = SourceFile::new(
+            "u.yaml",
+            b"AWSTemplateFormatVersion: x\nResources:\n  \xff\xfe: 1\n".to_vec(),
+        );
+        let p = CloudFormation.parse(&[&f]);
+        assert_eq!((p.errors.len(), p.errors[0].line), (1, 3));
+    }
+
+    #[test]
+    fn fixtures_through_parse_files() {
+        let root =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cloudformation");
+        let (files, _) = crate::files::read_dir(&root, Default::default()).unwrap();
+        let p = crate::workload::parse_files(&files);
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        let got: Vec<_> = p
+            .resources
+            .iter()
+            .map(|r| (r.file.as_str(), r.address.as_str(), r.line))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "queue-worker.template",
+                    "AWS::SQS::Queue.DeadLetterQueue",
+                    5
+                ),
+                ("queue-worker.template", "AWS::SQS::Queue.WorkQueue", 12),
+                ("queue-worker.template", "AWS::IAM::Role.WorkerRole", 22),
+                ("sam-function.yml", "AWS::Serverless::Function.Function", 3),
+                ("sam-function.yml", "AWS::DynamoDB::Table.Table", 14),
+                ("static-site.yaml", "AWS::S3::Bucket.LogsBucket", 16),
+                ("static-site.yaml", "AWS::S3::Bucket.SiteBucket", 30),
+                (
+                    "static-site.yaml",
+                    "AWS::S3::BucketPolicy.SiteBucketPolicy",
+                    44
+                ),
+                (
+                    "static-site.yaml",
+                    "AWS::CloudFront::Distribution.Distribution",
+                    60
+                ),
+            ]
+        );
+        assert!(p
+            .resources
+            .iter()
+            .all(|r| r.kind == ResourceKind::Cloudformation && r.end_line > r.line));
+        let site = p.resources.iter().find(|r| r.name == "SiteBucket").unwrap();
+        assert_eq!(site.end_line, 42);
+        assert_eq!(
+            site.config["LoggingConfiguration"]["DestinationBucketName"],
+            json!({"Ref": "LogsBucket"})
+        );
+        assert_eq!(
+            site.config["VersioningConfiguration"]["Status"],
+            json!({"Fn::If": ["IsProd", "Enabled", "Suspended"]})
+        );
+        let dist = p
+            .resources
+            .iter()
+            .find(|r| r.name == "Distribution")
+            .unwrap();
+        assert_eq!(dist.end_line, 75);
+        assert_eq!(
+            dist.config["DistributionConfig"]["Origins"][0]["DomainName"],
+            json!({"Fn::GetAtt": ["SiteBucket", "RegionalDomainName"]})
+        );
+        assert_eq!(
+            p.documents.keys().collect::<Vec<_>>(),
+            [
+                "queue-worker.template",
+                "sam-function.yml",
+                "static-site.yaml"
+            ]
+        );
     }
 }

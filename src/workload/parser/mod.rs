@@ -7,6 +7,7 @@ mod cloudformation;
 mod kubernetes;
 mod terraform;
 mod terraform_plan;
+mod yaml;
 
 use super::input::{Resource, ResourceKind};
 use crate::files::SourceFile;
@@ -23,7 +24,11 @@ pub struct ParseError {
 
 impl ParseError {
     pub fn new(file: impl Into<String>, line: usize, message: impl Into<String>) -> Self {
-        ParseError { file: file.into(), line, message: message.into() }
+        ParseError {
+            file: file.into(),
+            line,
+            message: message.into(),
+        }
     }
 }
 
@@ -75,13 +80,18 @@ pub fn parse_files(files: &[SourceFile]) -> Parsed {
     for ((i, _), group) in &groups {
         out.extend(PARSERS[*i].parse(group));
     }
-    out.resources.sort_by(|a, b| (&a.file, a.line, &a.address).cmp(&(&b.file, b.line, &b.address)));
+    out.resources
+        .sort_by(|a, b| (&a.file, a.line, &a.address).cmp(&(&b.file, b.line, &b.address)));
     out
 }
 
 /// 1-based line number of a byte offset.
 pub fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())].iter().filter(|b| **b == b'\n').count() + 1
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
 }
 
 /// Extension test that ignores case.

@@ -1,0 +1,221 @@
+//! The command line, defined once. Doc comments become `--help`. Arguments are resolved into
+//! workflow options in `run`, so no workflow reads argv or the environment itself.
+
+use crate::date::Day;
+use crate::guardrail::Severity;
+use crate::output::Format;
+use crate::workflow::{self, Outcome, Settings};
+use crate::workload::WorkloadInfo;
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Railyard: a git-driven release manager for security guardrails.
+///
+/// Guardrails (Rego policies) are developed on `develop`, observed against every registered
+/// workload, and promoted to `main` one at a time, where application pipelines enforce them.
+#[derive(Debug, Parser)]
+#[command(name = "railyard", version, about, long_about = None)]
+pub struct Cli {
+    /// Output format.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// The date to act on (YYYY-MM-DD) instead of today, to plan or test deadlines. Recorded
+    /// in what the run writes; refused when behind the ledger's clock (no backdating).
+    #[arg(long, global = true, value_parser = parse_day)]
+    pub now: Option<Day>,
+    /// The guardrails repository (local path or URL) for observe, enforce, promote, report.
+    #[arg(long, global = true, default_value = ".")]
+    pub repo: String,
+    /// Environment variable holding an https token for a remote `--repo` (never the token itself).
+    #[arg(long, global = true, default_value = "RAILYARD_GIT_TOKEN")]
+    pub repo_token_env: String,
+    /// Where workload clones are kept between runs (default: the user's cache folder).
+    #[arg(long, global = true, env = "RAILYARD_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Print what would happen; write no commit, ledger entry or notification.
+    #[arg(long, global = true)]
+    pub dry_run: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Evaluate guardrails on a local workload; fail on findings (an application pipeline's gate).
+    Check(CheckArgs),
+    /// Run every guardrail's pass/fail fixtures.
+    Test(TestArgs),
+    /// Observation mode: evaluate develop's candidate guardrails on every registered workload,
+    /// record noncompliance with deadlines, promote each candidate that breaks nobody.
+    Observe,
+    /// The scheduled job: activate candidates whose deadline passed, list upcoming deadlines
+    /// and exceptions that expire soon.
+    Enforce(EnforceArgs),
+    /// Activate a guardrail now, ahead of observation (security team).
+    Promote(PromoteArgs),
+    /// Exposure per workload or team, or the per-guardrail status for the security team.
+    Report(ReportArgs),
+    /// The whole loop on bundled guardrails and example workloads, in a temporary sandbox.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct EnforceArgs {
+    /// Report exceptions that expire within this many days.
+    #[arg(long, default_value_t = 14)]
+    pub exception_window: u32,
+    /// Days before a deadline on which owners are reminded.
+    #[arg(long, value_delimiter = ',', default_value = "14,3,1")]
+    pub reminder_days: Vec<u32>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PromoteArgs {
+    /// The guardrail id (its folder name).
+    pub id: String,
+    /// Required: activate ahead of observation.
+    #[arg(long)]
+    pub force: bool,
+    /// Why the guardrail is activated now (recorded in the commit and the ledger).
+    #[arg(long, default_value = "")]
+    pub reason: String,
+    /// Who activates it (default: $RAILYARD_ACTOR, else $USER).
+    #[arg(long)]
+    pub actor: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// One workload's exposure.
+    #[arg(long)]
+    pub workload: Option<String>,
+    /// One team's exposure (all its workloads).
+    #[arg(long)]
+    pub team: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// Keep the sandbox in this folder instead of a temporary one.
+    #[arg(long)]
+    pub keep: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// The workload to check: a folder (or one file) of Terraform, CloudFormation, Kubernetes code.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// The guardrails: a folder of guardrail folders (or a folder containing `guardrails/`),
+    /// or a guardrails repository `REPO[@REF]` (path or URL): REF's guardrails (default `main`)
+    /// fail the build, `develop`'s pending ones are shown as warnings with their deadline.
+    #[arg(long, env = "RAILYARD_GUARDRAILS", default_value = "guardrails")]
+    pub guardrails: String,
+    /// The workload's name, as exceptions name it (default: the folder's name).
+    #[arg(long)]
+    pub workload: Option<String>,
+    /// The owning team, passed to policies as `input.workload.team`.
+    #[arg(long, default_value = "")]
+    pub team: String,
+    /// Only findings of this severity or above fail the build (all are reported).
+    #[arg(long, value_enum, default_value = "low")]
+    pub fail_on: SeverityArg,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TestArgs {
+    /// The guardrails folder (or a repository root containing `guardrails/`).
+    #[arg(default_value = "guardrails")]
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum SeverityArg {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl From<SeverityArg> for Severity {
+    fn from(s: SeverityArg) -> Severity {
+        match s {
+            SeverityArg::Low => Severity::Low,
+            SeverityArg::Medium => Severity::Medium,
+            SeverityArg::High => Severity::High,
+            SeverityArg::Critical => Severity::Critical,
+        }
+    }
+}
+
+fn parse_day(s: &str) -> Result<Day, String> {
+    Day::parse(s)
+}
+
+/// Runs the parsed command, writing data to `out`.
+pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let now = cli.now.unwrap_or_else(Day::today);
+    let settings = Settings {
+        repo: cli.repo.clone(),
+        repo_token_env: Some(cli.repo_token_env.clone()),
+        cache_dir: cli.cache_dir.clone().unwrap_or_else(crate::gitops::default_cache_dir),
+        now,
+        now_explicit: cli.now.is_some(),
+        dry_run: cli.dry_run,
+        format: cli.format,
+        actor: std::env::var("RAILYARD_ACTOR").or_else(|_| std::env::var("USER")).unwrap_or_else(|_| "unknown".into()),
+    };
+    match cli.command {
+        Command::Check(args) => {
+            let name = match args.workload {
+                Some(n) => n,
+                None => folder_name(&args.path),
+            };
+            let (active, pending) = workflow::check::guardrails_for(&settings, &args.guardrails, &name)?;
+            let opts = workflow::check::CheckOptions {
+                path: args.path,
+                workload: WorkloadInfo { name, team: args.team, commit: String::new() },
+                active,
+                pending,
+                now,
+                fail_on: args.fail_on.into(),
+                format: cli.format,
+            };
+            workflow::check::check(opts, out)
+        }
+        Command::Test(args) => {
+            let library = crate::guardrail::load_dir(&args.dir)
+                .with_context(|| format!("loading guardrails from `{}`", args.dir.display()))?;
+            workflow::test::test(&library, cli.format, out)
+        }
+        Command::Observe => workflow::observe::observe(&settings, out),
+        Command::Enforce(args) => {
+            let opts = workflow::enforce::EnforceOptions {
+                exception_window: args.exception_window,
+                reminder_days: args.reminder_days,
+            };
+            workflow::enforce::enforce(&settings, &opts, out)
+        }
+        Command::Promote(args) => {
+            let mut settings = settings;
+            if let Some(actor) = args.actor {
+                settings.actor = actor;
+            }
+            workflow::promote::promote(&settings, &args.id, args.force, &args.reason, out)
+        }
+        Command::Report(args) => {
+            let opts = workflow::report::ReportOptions { workload: args.workload, team: args.team };
+            workflow::report::report(&settings, &opts, out)
+        }
+        Command::Demo(args) => workflow::demo::demo(&settings, args.keep.as_deref(), out),
+    }
+}
+
+fn folder_name(path: &std::path::Path) -> String {
+    let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    abs.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "workload".into())
+}

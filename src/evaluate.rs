@@ -1,0 +1,350 @@
+//! (guardrail × workload) → findings. A workload is parsed once and its `input` prepared
+//! once; every guardrail is evaluated against it; exceptions are applied to the findings.
+//! A workload that could not be read completely, or a policy that errored, gives an
+//! evaluation with an error: it is never counted as compliant.
+
+use crate::date::Day;
+use crate::files::{Skipped, SourceFile};
+use crate::guardrail::engine::{Policy, PreparedInput};
+use crate::guardrail::{ExceptionStatus, Guardrail, Library, Severity};
+use crate::workload::{parse_files, Input, ParseError, WorkloadInfo};
+use serde::Serialize;
+
+/// One resource of one workload that one guardrail rejects.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub guardrail: String,
+    pub title: String,
+    pub severity: Severity,
+    pub resource: String,
+    /// Path relative to the workload root.
+    pub file: String,
+    pub line: usize,
+    pub end_line: usize,
+    pub message: String,
+    pub remediation: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub url: String,
+    /// For a pending guardrail: the day it starts failing this workload.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<Day>,
+    /// The exception that waives this finding, when one does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exception: Option<ExceptionRef>,
+}
+
+/// Enough of an exception to explain it in a report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExceptionRef {
+    pub guardrail: String,
+    pub workload: String,
+    pub resource: String,
+    pub reason: String,
+    pub approved_by: String,
+    pub expires: Day,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<String>,
+    pub status: ExceptionStatus,
+    /// `guardrails/<id>/exceptions.toml:<line>`
+    pub source: String,
+}
+
+/// Why a (guardrail, workload) pair has no trustworthy verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EvalProblem {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guardrail: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl std::fmt::Display for EvalProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(g) = &self.guardrail {
+            write!(f, "guardrail `{g}`: ")?;
+        }
+        match (&self.file, self.line) {
+            (Some(file), Some(line)) => write!(f, "{file}:{line}: ")?,
+            (Some(file), None) => write!(f, "{file}: ")?,
+            _ => {}
+        }
+        f.write_str(&self.message)
+    }
+}
+
+/// The verdict of one guardrail on one workload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Compliant,
+    Excepted,
+    Noncompliant,
+    /// Could not be evaluated (unreadable workload, policy error): never compliant.
+    Unknown,
+}
+
+/// One guardrail evaluated on one workload.
+#[derive(Debug, Clone, Serialize)]
+pub struct Evaluation {
+    pub guardrail: String,
+    pub workload: String,
+    /// Findings no active exception covers.
+    pub findings: Vec<Finding>,
+    /// Findings an active exception waives.
+    pub excepted: Vec<Finding>,
+    pub problems: Vec<EvalProblem>,
+}
+
+impl Evaluation {
+    pub fn verdict(&self) -> Verdict {
+        if !self.problems.is_empty() {
+            Verdict::Unknown
+        } else if !self.findings.is_empty() {
+            Verdict::Noncompliant
+        } else if !self.excepted.is_empty() {
+            Verdict::Excepted
+        } else {
+            Verdict::Compliant
+        }
+    }
+}
+
+/// A workload parsed and ready for evaluation.
+pub struct PreparedWorkload {
+    pub input: Input,
+    prepared: PreparedInput,
+    /// Problems reading the workload; they make every evaluation on it *unknown*.
+    pub problems: Vec<EvalProblem>,
+    pub skipped: Vec<Skipped>,
+}
+
+impl PreparedWorkload {
+    /// Parses the files and builds the policy input once.
+    pub fn new(info: WorkloadInfo, files: &[SourceFile], skipped: Vec<Skipped>) -> Self {
+        let parsed = parse_files(files);
+        let problems = parsed.errors.iter().map(parse_problem).collect();
+        let input = Input {
+            workload: info,
+            resources: parsed.resources,
+            files: parsed.documents,
+        };
+        let json = serde_json::to_value(&input).expect("the input model always serialises");
+        PreparedWorkload {
+            prepared: PreparedInput::new(&json),
+            input,
+            problems,
+            skipped,
+        }
+    }
+
+    /// A workload that could not be read at all (unreachable repo, unknown ref).
+    pub fn unreadable(info: WorkloadInfo, message: String) -> Self {
+        let mut w = PreparedWorkload::new(info, &[], Vec::new());
+        w.problems.push(EvalProblem {
+            guardrail: None,
+            file: None,
+            line: None,
+            message,
+        });
+        w
+    }
+
+    pub fn name(&self) -> &str {
+        &self.input.workload.name
+    }
+}
+
+fn parse_problem(e: &ParseError) -> EvalProblem {
+    EvalProblem {
+        guardrail: None,
+        file: Some(e.file.clone()),
+        line: Some(e.line),
+        message: e.message.clone(),
+    }
+}
+
+/// Compiled policies of a library, one per guardrail, reused across workloads.
+pub struct Evaluator<'a> {
+    pub library: &'a Library,
+    policies: Vec<Result<Policy, String>>,
+}
+
+impl<'a> Evaluator<'a> {
+    pub fn new(library: &'a Library) -> Self {
+        let policies = library
+            .guardrails
+            .iter()
+            .map(|g| Policy::compile(g, &library.helpers).map_err(|e| e.to_string()))
+            .collect();
+        Evaluator { library, policies }
+    }
+
+    /// Evaluates every guardrail of the library on the workload.
+    pub fn evaluate_all(&mut self, workload: &PreparedWorkload, today: Day) -> Vec<Evaluation> {
+        (0..self.library.guardrails.len())
+            .map(|i| self.evaluate_one(i, workload, today))
+            .collect()
+    }
+
+    /// Evaluates the guardrail at `index` on the workload and applies its exceptions.
+    pub fn evaluate_one(
+        &mut self,
+        index: usize,
+        workload: &PreparedWorkload,
+        today: Day,
+    ) -> Evaluation {
+        let g = &self.library.guardrails[index];
+        let mut eval = Evaluation {
+            guardrail: g.id.clone(),
+            workload: workload.name().to_string(),
+            findings: Vec::new(),
+            excepted: Vec::new(),
+            problems: workload.problems.clone(),
+        };
+        let violations = match &mut self.policies[index] {
+            Err(message) => {
+                eval.problems.push(EvalProblem {
+                    guardrail: Some(g.id.clone()),
+                    file: None,
+                    line: None,
+                    message: message.clone(),
+                });
+                return eval;
+            }
+            Ok(policy) => match policy.evaluate(&workload.prepared) {
+                Ok(v) => v,
+                Err(e) => {
+                    eval.problems.push(EvalProblem {
+                        guardrail: Some(g.id.clone()),
+                        file: Some(g.policy_path.clone()),
+                        line: None,
+                        message: format!("policy error: {}", e.message),
+                    });
+                    return eval;
+                }
+            },
+        };
+        let mut findings: Vec<Finding> = violations
+            .into_iter()
+            .map(|v| locate(g, &workload.input, v))
+            .collect();
+        findings.sort_by(|a, b| {
+            (&a.file, a.line, &a.resource, &a.message).cmp(&(
+                &b.file,
+                b.line,
+                &b.resource,
+                &b.message,
+            ))
+        });
+        findings.dedup();
+        for mut f in findings {
+            match exception_for(g, workload.name(), &f.resource, today) {
+                Some(e) if e.status == ExceptionStatus::Active => {
+                    f.exception = Some(e);
+                    eval.excepted.push(f);
+                }
+                other => {
+                    f.exception = other; // an expired exception is shown, but no longer waives
+                    eval.findings.push(f);
+                }
+            }
+        }
+        eval
+    }
+}
+
+/// The exception of `g` covering the resource, preferring one still active.
+pub fn exception_for(
+    g: &Guardrail,
+    workload: &str,
+    resource: &str,
+    today: Day,
+) -> Option<ExceptionRef> {
+    let mut covering: Vec<_> = g
+        .exceptions
+        .iter()
+        .filter(|e| e.covers(workload, resource))
+        .collect();
+    covering.sort_by_key(|e| std::cmp::Reverse(e.expires));
+    covering.first().map(|e| ExceptionRef {
+        guardrail: g.id.clone(),
+        workload: e.workload.clone(),
+        resource: e.resource.clone(),
+        reason: e.reason.clone(),
+        approved_by: e.approved_by.clone(),
+        expires: e.expires,
+        ticket: e.ticket.clone(),
+        status: e.status(today),
+        source: format!(
+            "{}:{}",
+            g.policy_path.trim_end_matches("policy.rego").to_string() + "exceptions.toml",
+            e.line
+        ),
+    })
+}
+
+/// Turns a policy's violation into a finding that points at code: the named resource's file
+/// and lines, or for a plain string message the resource whose address the message names.
+fn locate(g: &Guardrail, input: &Input, v: crate::guardrail::engine::Violation) -> Finding {
+    let resource = match &v.resource {
+        Some(addr) => input.resource(addr),
+        None => input
+            .resources
+            .iter()
+            .filter(|r| mentions(&v.message, &r.address))
+            .max_by_key(|r| r.address.len()),
+    };
+    let (address, file, line, end_line) = match resource {
+        Some(r) => (r.address.clone(), r.file.clone(), r.line, r.end_line),
+        None => (v.resource.clone().unwrap_or_default(), String::new(), 0, 0),
+    };
+    let file = v.file.unwrap_or(file);
+    let line = v.line.unwrap_or(line);
+    Finding {
+        guardrail: g.id.clone(),
+        title: g.meta.title.clone(),
+        severity: g.meta.severity,
+        resource: address,
+        file,
+        line,
+        end_line: end_line.max(line),
+        message: v.message,
+        remediation: g.meta.remediation.clone(),
+        url: g.meta.url.clone(),
+        deadline: None,
+        exception: None,
+    }
+}
+
+/// Whether `message` names `address` as a whole word (so `aws_s3_bucket.a` is not found
+/// inside `aws_s3_bucket.ab`).
+fn mentions(message: &str, address: &str) -> bool {
+    let is_word = |c: char| c.is_alphanumeric() || c == '_' || c == '-' || c == '.';
+    message.match_indices(address).any(|(i, _)| {
+        let before = message[..i].chars().next_back();
+        let after = message[i + address.len()..].chars().next();
+        !before.is_some_and(is_word) && !after.is_some_and(|c| is_word(c) && c != '.')
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mentions;
+
+    #[test]
+    fn mentions_whole_addresses_only() {
+        assert!(mentions(
+            "bucket aws_s3_bucket.a is public",
+            "aws_s3_bucket.a"
+        ));
+        assert!(mentions("aws_s3_bucket.a.", "aws_s3_bucket.a"));
+        assert!(!mentions(
+            "bucket aws_s3_bucket.ab is public",
+            "aws_s3_bucket.a"
+        ));
+        assert!(!mentions("xaws_s3_bucket.a", "aws_s3_bucket.a"));
+    }
+}

@@ -1,0 +1,561 @@
+//! Workload fetching: one bare repository per workload in a persistent cache, updated with a
+//! single-ref fetch on every run and read straight from git objects (no checkout), so an
+//! observation over many workloads costs one incremental fetch each. Errors name the workload,
+//! repository and ref, and never carry credentials.
+//!
+//! Decisions:
+//! - The cache entry is `<sanitized name>-<12 hex of sha1(resolved URL)>.git`; local paths are
+//!   made absolute (and canonical) first, so the same relative path from two base dirs is two
+//!   entries, and a changed URL starts a fresh clone. Entries are never re-cloned or pruned.
+//! - A `ref` is resolved against the remote's advertisement: `HEAD` and `refs/…` as written,
+//!   otherwise `refs/heads/<ref>` before `refs/tags/<ref>`. Exactly that ref is fetched
+//!   (no tags, no other branches) into `refs/railyard/<ref>`, forced.
+//! - A full 40-hex commit id already in the cache needs no network. Otherwise it is fetched by
+//!   id; that works when a branch or tag reaches it, and is reported as an unknown ref when not.
+//! - The fetch uses an anonymous remote (no config write per run, so concurrent runs do not
+//!   fight over the config lock); `origin` is recorded once at creation for people inspecting
+//!   the cache.
+//! - No shallow clones and no network timeouts are set here (libgit2's are process-global).
+
+use crate::files::{ReadLimits, Skipped, SourceFile, SKIPPED_DIRS};
+use crate::workload::registry::WorkloadSpec;
+use git2::{
+    AutotagOption, Cred, CredentialType, Direction, ErrorCode, FetchOptions, ObjectType, Oid,
+    RemoteCallbacks, Repository,
+};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Namespace of the refs Railyard writes in cached repositories.
+pub const REF_PREFIX: &str = "refs/railyard/";
+/// Attempts made when another run holds a lock in the same cached repository.
+const LOCK_ATTEMPTS: u32 = 6;
+
+/// A fetch or read that failed. Messages are safe to print: URLs are redacted.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("workload `{workload}`: cannot fetch `{reference}` from {repo}: {message}")]
+    Unreachable {
+        workload: String,
+        repo: String,
+        reference: String,
+        message: String,
+    },
+    #[error("workload `{workload}`: {repo} has no branch, tag or commit `{reference}`{hint}")]
+    UnknownRef {
+        workload: String,
+        repo: String,
+        reference: String,
+        hint: String,
+    },
+    #[error("workload cache {path}: {message}")]
+    Cache { path: PathBuf, message: String },
+    #[error("reading commit {commit} in {repo_path}: {message}")]
+    Read {
+        repo_path: PathBuf,
+        commit: String,
+        message: String,
+    },
+}
+
+/// A workload's requested ref, fetched into the cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fetched {
+    /// The bare repository in the cache.
+    pub repo_path: PathBuf,
+    /// The commit the ref points at (hex).
+    pub commit: String,
+    /// That commit's tree (hex).
+    pub tree: String,
+}
+
+/// The persistent clone cache (by default `~/.cache/railyard/workloads`).
+#[derive(Debug, Clone)]
+pub struct Cache {
+    dir: PathBuf,
+}
+
+impl Cache {
+    pub fn new(dir: impl Into<PathBuf>) -> Cache {
+        Cache { dir: dir.into() }
+    }
+
+    /// `<user cache dir>/railyard/workloads`, or `None` when the platform has no cache
+    /// directory (no `HOME`): the caller then picks one explicitly.
+    pub fn default_dir() -> Option<PathBuf> {
+        dirs::cache_dir().map(|d| d.join("railyard").join("workloads"))
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Where the bare repository of a workload lives: the sanitized name plus a short hash of
+    /// the resolved repository location, so a changed URL starts a fresh clone.
+    pub fn repo_path(&self, spec: &WorkloadSpec, base_dir: &Path) -> PathBuf {
+        let url = resolve_url(&spec.repo, base_dir);
+        self.path_for(&spec.name, &url)
+    }
+
+    fn path_for(&self, name: &str, url: &str) -> PathBuf {
+        let hash = Oid::hash_object(ObjectType::Blob, url.as_bytes())
+            .map(|o| o.to_string()[..12].to_string())
+            .unwrap_or_else(|_| "0".repeat(12));
+        self.dir.join(format!("{}-{hash}.git", sanitize(name)))
+    }
+
+    /// Fetches the workload's ref into its cached bare repository (creating it on first use)
+    /// and returns the commit it points at.
+    pub fn fetch(&self, spec: &WorkloadSpec, base_dir: &Path) -> Result<Fetched, FetchError> {
+        let reference = spec.ref_or_head().to_string();
+        let url = resolve_url(&spec.repo, base_dir);
+        let shown = redact(&url);
+        let unreachable = |message: String| FetchError::Unreachable {
+            workload: spec.name.clone(),
+            repo: shown.clone(),
+            reference: reference.clone(),
+            message,
+        };
+        let unknown = |hint: &str| FetchError::UnknownRef {
+            workload: spec.name.clone(),
+            repo: shown.clone(),
+            reference: reference.clone(),
+            hint: hint.to_string(),
+        };
+        if !git2::Reference::is_valid_name(&format!("{REF_PREFIX}{reference}")) {
+            return Err(unknown(" (not a valid ref name)"));
+        }
+        if is_local_path(&spec.repo) && !Path::new(&url).exists() {
+            return Err(unreachable("no such directory".into()));
+        }
+        let token = spec
+            .token_env
+            .as_deref()
+            .and_then(|var| std::env::var(var).ok())
+            .filter(|t| !t.is_empty());
+        let clean = |e: git2::Error| unreachable(clean_message(&e, token.as_deref()));
+
+        let repo_path = self.path_for(&spec.name, &url);
+        let repo = self.open_or_init(&repo_path, &url)?;
+        let local_ref = format!("{REF_PREFIX}{reference}");
+
+        // A full commit id already in the cache needs no network: commits never change.
+        let wanted_oid = full_oid(&reference);
+        let have = wanted_oid.filter(|oid| repo.find_commit(*oid).is_ok());
+        if have.is_none() {
+            let mut remote = repo.remote_anonymous(&url).map_err(clean)?;
+            let auth = callbacks(spec.token_env.as_deref(), token.clone());
+            let mut conn = remote
+                .connect_auth(Direction::Fetch, Some(auth), None)
+                .map_err(clean)?;
+            let advertised: Vec<(String, Oid)> = conn
+                .list()
+                .map_err(clean)?
+                .iter()
+                .map(|h| (h.name().to_string(), h.oid()))
+                .collect();
+            let source = match wanted_oid {
+                Some(oid) => advertised
+                    .iter()
+                    .find(|(_, o)| *o == oid)
+                    .map(|(n, _)| n.clone())
+                    .unwrap_or_else(|| oid.to_string()),
+                None => match pick_advertised(&advertised, &reference) {
+                    Some(name) => name,
+                    None if reference == "HEAD" => {
+                        return Err(unknown(
+                            " (the repository is empty or has no default branch)",
+                        ))
+                    }
+                    None => return Err(unknown("")),
+                },
+            };
+            let refspec = format!("+{source}:{local_ref}");
+            let remote = conn.remote();
+            retry_locked(|| {
+                let mut opts = FetchOptions::new();
+                opts.remote_callbacks(callbacks(spec.token_env.as_deref(), token.clone()))
+                    .download_tags(AutotagOption::None);
+                remote.fetch(&[refspec.as_str()], Some(&mut opts), None)
+            })
+            .map_err(|e| {
+                if wanted_oid.is_some() {
+                    unknown(" (servers often refuse commits that no branch or tag points at)")
+                } else {
+                    clean(e)
+                }
+            })?;
+        }
+
+        let commit = match have {
+            Some(oid) => repo.find_commit(oid),
+            None => repo
+                .find_reference(&local_ref)
+                .and_then(|r| r.peel_to_commit()),
+        }
+        .map_err(|_| unknown(" (it does not point at a commit)"))?;
+        if let Some(oid) = have {
+            // Keep the ref for humans inspecting the cache; not needed to read the commit.
+            let _ = retry_locked(|| {
+                repo.reference(&local_ref, oid, true, "railyard: cached commit")
+                    .map(|_| ())
+            });
+        }
+        Ok(Fetched {
+            repo_path,
+            commit: commit.id().to_string(),
+            tree: commit.tree_id().to_string(),
+        })
+    }
+
+    fn open_or_init(&self, path: &Path, url: &str) -> Result<Repository, FetchError> {
+        let cache_err = |message: String| FetchError::Cache {
+            path: path.to_path_buf(),
+            message,
+        };
+        if let Ok(repo) = Repository::open_bare(path) {
+            return Ok(repo);
+        }
+        std::fs::create_dir_all(&self.dir).map_err(|e| cache_err(e.to_string()))?;
+        let repo = retry_locked(|| Repository::init_bare(path))
+            .map_err(|e| cache_err(e.message().to_string()))?;
+        // Record where the clone comes from, for people inspecting the cache. Another run may
+        // have created it at the same moment: that is fine.
+        match retry_locked(|| repo.remote("origin", url).map(|_| ())) {
+            Err(e) if e.code() != ErrorCode::Exists => {
+                return Err(cache_err(clean_message(&e, None)))
+            }
+            _ => {}
+        }
+        Ok(repo)
+    }
+}
+
+/// Reads the files of `commit` below `paths` (everything when empty) straight from git
+/// objects. Paths in the result are relative to the repository root (`infra/main.tf`).
+/// Symbolic links, submodules and files over the limits are listed in `Skipped`; folders in
+/// [`SKIPPED_DIRS`] are not entered. A `paths` entry missing from the commit is an error.
+pub fn read_tree(
+    repo_path: &Path,
+    commit: &str,
+    paths: &[String],
+    limits: ReadLimits,
+) -> Result<(Vec<SourceFile>, Vec<Skipped>), FetchError> {
+    let read_err = |message: String| FetchError::Read {
+        repo_path: repo_path.to_path_buf(),
+        commit: commit.to_string(),
+        message,
+    };
+    let git = |e: git2::Error| read_err(e.message().to_string());
+    let repo = Repository::open(repo_path).map_err(git)?;
+    let oid = Oid::from_str(commit).map_err(git)?;
+    let root = repo.find_commit(oid).map_err(git)?.tree().map_err(git)?;
+    let odb = repo.odb().map_err(git)?;
+
+    let mut files: Vec<SourceFile> = Vec::new();
+    let mut skipped = Vec::new();
+    let mut total = 0u64;
+    // (path relative to the root, object, file mode)
+    let mut stack: Vec<(String, Oid, i32)> = Vec::new();
+    if paths.is_empty() {
+        stack.push((String::new(), root.id(), MODE_TREE));
+    }
+    for p in paths {
+        let p = p.trim_start_matches("./").trim_matches('/');
+        let entry = root
+            .get_path(Path::new(p))
+            .map_err(|_| read_err(format!("`paths` entry `{p}` does not exist in this commit")))?;
+        stack.push((p.to_string(), entry.id(), entry.filemode()));
+    }
+    // Overlapping `paths` (`infra`, `infra/modules`) would otherwise read files twice.
+    let mut seen = std::collections::BTreeSet::new();
+    stack.reverse();
+    while let Some((path, id, mode)) = stack.pop() {
+        if !seen.insert(path.clone()) {
+            continue;
+        }
+        match mode {
+            MODE_TREE => {
+                let tree = repo.find_tree(id).map_err(git)?;
+                let mut children = Vec::new();
+                for entry in tree.iter() {
+                    let Ok(name) = entry.name() else {
+                        skipped.push(Skipped {
+                            path: join(&path, &String::from_utf8_lossy(entry.name_bytes())),
+                            reason: "file name is not valid UTF-8".into(),
+                        });
+                        continue;
+                    };
+                    if entry.filemode() == MODE_TREE && SKIPPED_DIRS.contains(&name) {
+                        continue;
+                    }
+                    children.push((join(&path, name), entry.id(), entry.filemode()));
+                }
+                // Pop in name order.
+                children.reverse();
+                stack.extend(children);
+            }
+            MODE_LINK => skipped.push(Skipped {
+                path,
+                reason: "symbolic link (not followed)".into(),
+            }),
+            MODE_SUBMODULE => skipped.push(Skipped {
+                path,
+                reason: "submodule (not read)".into(),
+            }),
+            _ => {
+                let (size, _) = odb.read_header(id).map_err(git)?;
+                let len = size as u64;
+                if len > limits.max_file_bytes {
+                    skipped.push(Skipped {
+                        path,
+                        reason: format!("too large ({len} bytes, limit {})", limits.max_file_bytes),
+                    });
+                    continue;
+                }
+                total += len;
+                if total > limits.max_total_bytes {
+                    skipped.push(Skipped {
+                        path,
+                        reason: "workload size limit reached".into(),
+                    });
+                    continue;
+                }
+                let blob = repo.find_blob(id).map_err(git)?;
+                files.push(SourceFile::new(path, blob.content()));
+            }
+        }
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok((files, skipped))
+}
+
+const MODE_TREE: i32 = 0o040000;
+const MODE_LINK: i32 = 0o120000;
+const MODE_SUBMODULE: i32 = 0o160000;
+
+fn join(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_string()
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+/// Hides credentials in URLs inside `text`: `https://user:token@host` → `https://***@host`.
+/// A bare user name is kept for ssh (`ssh://git@host`), where it is not a secret, and hidden
+/// for http(s), where tokens are often passed as the user name.
+pub fn redact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let scheme_start = rest[..i]
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || "+.-".contains(c)))
+            .map_or(0, |j| j + 1);
+        let scheme = rest[scheme_start..i].to_ascii_lowercase();
+        out.push_str(&rest[..i + 3]);
+        rest = &rest[i + 3..];
+        let end = rest
+            .find(|c: char| "/?#".contains(c) || c.is_whitespace())
+            .unwrap_or(rest.len());
+        if let Some(at) = rest[..end].rfind('@') {
+            let userinfo = &rest[..at];
+            if userinfo.contains(':') || scheme.starts_with("http") {
+                out.push_str("***");
+                rest = &rest[at..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// libgit2's message, with URLs redacted and the token itself removed should it appear.
+fn clean_message(e: &git2::Error, token: Option<&str>) -> String {
+    let mut message = redact(e.message());
+    if let Some(token) = token.filter(|t| t.len() >= 4) {
+        message = message.replace(token, "***");
+    }
+    message
+}
+
+fn callbacks<'a>(token_env: Option<&'a str>, token: Option<String>) -> RemoteCallbacks<'a> {
+    let mut attempts = 0;
+    let mut cb = RemoteCallbacks::new();
+    cb.credentials(move |_url, username, allowed| {
+        // libgit2 asks again after a rejected credential: give up instead of looping.
+        attempts += 1;
+        if attempts > 3 {
+            return Err(git2::Error::from_str("authentication failed"));
+        }
+        if allowed.contains(CredentialType::SSH_KEY) {
+            Cred::ssh_key_from_agent(username.unwrap_or("git"))
+        } else if allowed.contains(CredentialType::USER_PASS_PLAINTEXT) {
+            match (&token, token_env) {
+                (Some(token), _) if attempts == 1 => {
+                    Cred::userpass_plaintext("x-access-token", token)
+                }
+                (Some(_), Some(var)) => Err(git2::Error::from_str(&format!(
+                    "authentication failed with the token in ${var}"
+                ))),
+                (None, Some(var)) => Err(git2::Error::from_str(&format!(
+                    "authentication required and ${var} is not set"
+                ))),
+                _ => Err(git2::Error::from_str(
+                    "authentication required: name an environment variable holding a token \
+                     with `token_env`",
+                )),
+            }
+        } else if allowed.contains(CredentialType::USERNAME) {
+            Cred::username(username.unwrap_or("git"))
+        } else {
+            Err(git2::Error::from_str("no supported authentication method"))
+        }
+    });
+    cb
+}
+
+/// Runs `f` again after a short sleep while another process holds a lock in the repository.
+fn retry_locked<T>(mut f: impl FnMut() -> Result<T, git2::Error>) -> Result<T, git2::Error> {
+    let mut attempt = 1;
+    loop {
+        match f() {
+            Err(e)
+                if attempt < LOCK_ATTEMPTS
+                    && (e.code() == ErrorCode::Locked
+                        || e.message().to_ascii_lowercase().contains("lock")) =>
+            {
+                std::thread::sleep(Duration::from_millis(50 * u64::from(attempt)));
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// The advertised ref a user's `ref` means: `HEAD` and full names as written, otherwise a
+/// branch, then a tag.
+fn pick_advertised(advertised: &[(String, Oid)], reference: &str) -> Option<String> {
+    let candidates = if reference == "HEAD" || reference.starts_with("refs/") {
+        vec![reference.to_string()]
+    } else {
+        vec![
+            format!("refs/heads/{reference}"),
+            format!("refs/tags/{reference}"),
+        ]
+    };
+    candidates
+        .into_iter()
+        .find(|c| advertised.iter().any(|(n, _)| n == c))
+}
+
+fn full_oid(reference: &str) -> Option<Oid> {
+    let hex = reference.len() == 40 && reference.chars().all(|c| c.is_ascii_hexdigit());
+    hex.then(|| Oid::from_str(reference).ok()).flatten()
+}
+
+fn is_local_path(repo: &str) -> bool {
+    if repo.contains("://") {
+        return false;
+    }
+    // scp-like `host:path` / `user@host:path`: a colon before the first slash.
+    match (repo.find(':'), repo.find('/')) {
+        (Some(c), Some(s)) => c > s || is_windows_drive(repo),
+        (Some(_), None) => is_windows_drive(repo),
+        _ => true,
+    }
+}
+
+fn is_windows_drive(repo: &str) -> bool {
+    let b = repo.as_bytes();
+    b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':'
+}
+
+/// The location libgit2 is given: URLs as written, local paths made absolute against
+/// `base_dir` (and canonical when they exist, so the cache key is stable).
+fn resolve_url(repo: &str, base_dir: &Path) -> String {
+    let repo = repo.trim();
+    if !is_local_path(repo) {
+        return repo.to_string();
+    }
+    let path = match repo.strip_prefix("~/") {
+        Some(rest) => dirs::home_dir().unwrap_or_default().join(rest),
+        None => base_dir.join(repo),
+    };
+    let path = path.canonicalize().unwrap_or(path);
+    path.to_string_lossy().into_owned()
+}
+
+fn sanitize(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(64)
+        .collect();
+    if s.is_empty() {
+        "workload".into()
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_credentials_in_urls() {
+        assert_eq!(
+            redact("failed https://bob:s3cret@git.example.com/a.git: 401"),
+            "failed https://***@git.example.com/a.git: 401"
+        );
+        assert_eq!(
+            redact("https://ghp_token@github.com/a"),
+            "https://***@github.com/a"
+        );
+        assert_eq!(redact("ssh://git@host/a"), "ssh://git@host/a");
+        assert_eq!(redact("ssh://git:pw@host/a"), "ssh://***@host/a");
+        assert_eq!(redact("git@host:org/a.git"), "git@host:org/a.git");
+        assert_eq!(
+            redact("https://host/a?x=y@z and http://u:p@h/"),
+            "https://host/a?x=y@z and http://***@h/"
+        );
+    }
+
+    #[test]
+    fn classifies_locations() {
+        assert!(is_local_path("../apps/payments"));
+        assert!(is_local_path("/srv/git/a"));
+        assert!(!is_local_path("host:org/a"));
+        assert!(is_local_path("dir/with:colon"));
+        assert!(!is_local_path("git@github.com:org/a.git"));
+        assert!(!is_local_path("file:///srv/a"));
+        assert_eq!(
+            resolve_url("https://h/a.git", Path::new("/x")),
+            "https://h/a.git"
+        );
+        assert_eq!(resolve_url("nope/a", Path::new("/x")), "/x/nope/a");
+        assert_eq!(sanitize("payments.api/v2"), "payments_api_v2");
+    }
+
+    #[test]
+    fn picks_branch_before_tag() {
+        let oid = Oid::ZERO_SHA1;
+        let adv = vec![
+            ("HEAD".to_string(), oid),
+            ("refs/heads/main".to_string(), oid),
+            ("refs/tags/main".to_string(), oid),
+            ("refs/tags/v1".to_string(), oid),
+        ];
+        assert_eq!(pick_advertised(&adv, "main").unwrap(), "refs/heads/main");
+        assert_eq!(pick_advertised(&adv, "v1").unwrap(), "refs/tags/v1");
+        assert_eq!(pick_advertised(&adv, "HEAD").unwrap(), "HEAD");
+        assert!(pick_advertised(&adv, "nope").is_none());
+    }
+}

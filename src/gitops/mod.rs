@@ -1,0 +1,428 @@
+//! Git plumbing for the guardrails repository, the only place besides `fetch.rs` that
+//! speaks git2. Trees are read straight from git objects (no checkout); promotion builds one
+//! commit on `main` whose tree is `main`'s tree with one guardrail folder taken from
+//! `develop`; every ref moves only by compare-and-swap, and a run that loses a race re-reads
+//! and retries. With a remote guardrails repo, a mirror in the cache is the working copy and
+//! every ref update is pushed without force: a rejected push means someone moved the branch,
+//! so the run re-fetches and recomputes instead of overwriting.
+
+pub mod fetch;
+
+use crate::files::{ReadLimits, Skipped, SourceFile, SKIPPED_DIRS};
+use anyhow::{anyhow, bail, Context, Result};
+use git2::{ErrorCode, ObjectType, Oid, Repository, Signature};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Branch names of the release loop.
+pub const DEVELOP: &str = "develop";
+pub const MAIN: &str = "main";
+pub const LEDGER: &str = "railyard/ledger";
+
+const RETRIES: usize = 50;
+
+/// The guardrails repository: a local repository, or a mirror of a remote one.
+pub struct GuardrailsRepo {
+    repo: Repository,
+    /// Where the repository came from, as the user wrote it (credentials redacted).
+    pub display: String,
+    remote_url: Option<String>,
+    token_env: Option<String>,
+}
+
+impl GuardrailsRepo {
+    /// Opens `spec`: a local path (work tree or bare), or a URL (`https://`, `ssh://`,
+    /// `git@host:path`, `file://`) mirrored into `cache_dir`.
+    pub fn open(spec: &str, cache_dir: &Path, token_env: Option<&str>) -> Result<GuardrailsRepo> {
+        if is_url(spec) {
+            let dir = cache_dir.join(format!("guardrails-{}", short_hash(spec)));
+            let repo = match Repository::open_bare(&dir) {
+                Ok(r) => r,
+                Err(_) => {
+                    std::fs::create_dir_all(&dir).with_context(|| format!("creating cache `{}`", dir.display()))?;
+                    Repository::init_bare(&dir).with_context(|| format!("creating mirror in `{}`", dir.display()))?
+                }
+            };
+            let r = GuardrailsRepo {
+                repo,
+                display: redact_url(spec),
+                remote_url: Some(spec.to_string()),
+                token_env: token_env.map(str::to_string),
+            };
+            r.refresh()?;
+            Ok(r)
+        } else {
+            let repo = Repository::open(spec)
+                .with_context(|| format!("`{spec}` is not a git repository (hint: `--repo` takes the guardrails repository)"))?;
+            Ok(GuardrailsRepo { repo, display: spec.to_string(), remote_url: None, token_env: None })
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.repo.path()
+    }
+
+    /// The folder relative workload paths in `workloads.toml` resolve against: the work
+    /// tree of a local repo (its parent for a bare one); the current folder for a remote.
+    pub fn base_dir(&self) -> PathBuf {
+        if self.is_remote() {
+            return std::env::current_dir().unwrap_or_default();
+        }
+        match self.repo.workdir() {
+            Some(w) => w.to_path_buf(),
+            None => self.repo.path().parent().map(Path::to_path_buf).unwrap_or_default(),
+        }
+    }
+
+    pub fn is_remote(&self) -> bool {
+        self.remote_url.is_some()
+    }
+
+    /// With a remote: fetch every branch into the mirror, overwriting local state (the
+    /// remote is the truth; local commits not pushed are recomputed).
+    pub fn refresh(&self) -> Result<()> {
+        let Some(url) = &self.remote_url else { return Ok(()) };
+        let mut remote = self.repo.remote_anonymous(url)?;
+        let mut opts = git2::FetchOptions::new();
+        opts.remote_callbacks(callbacks(self.token_env.clone()));
+        remote
+            .fetch(&["+refs/heads/*:refs/heads/*"], Some(&mut opts), None)
+            .map_err(|e| anyhow!("fetching guardrails repo `{}`: {}", self.display, redact_text(e.message())))?;
+        Ok(())
+    }
+
+    /// Pushes `branch` without force. `Ok(false)` when the remote rejected it because the
+    /// branch moved meanwhile.
+    fn publish(&self, branch: &str) -> Result<bool> {
+        let Some(url) = &self.remote_url else { return Ok(true) };
+        let mut remote = self.repo.remote_anonymous(url)?;
+        let rejected = std::cell::RefCell::new(None::<String>);
+        let mut cb = callbacks(self.token_env.clone());
+        cb.push_update_reference(|_, status| {
+            if let Some(s) = status {
+                *rejected.borrow_mut() = Some(s.to_string());
+            }
+            Ok(())
+        });
+        let mut opts = git2::PushOptions::new();
+        opts.remote_callbacks(cb);
+        let spec = format!("refs/heads/{branch}:refs/heads/{branch}");
+        match remote.push(&[spec.as_str()], Some(&mut opts)) {
+            Ok(()) => {}
+            Err(e) if e.code() == ErrorCode::NotFastForward || e.message().contains("non-fast-forward") => return Ok(false),
+            Err(e) => bail!("pushing `{branch}` to `{}`: {}", self.display, redact_text(e.message())),
+        }
+        drop(opts);
+        Ok(rejected.into_inner().is_none())
+    }
+
+    /// The commit id at the tip of `branch`, if the branch exists.
+    pub fn tip(&self, branch: &str) -> Result<Option<String>> {
+        match self.repo.find_reference(&format!("refs/heads/{branch}")) {
+            Ok(r) => Ok(Some(r.peel_to_commit()?.id().to_string())),
+            Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Resolves a branch, tag or commit id to a commit id.
+    pub fn resolve(&self, rev: &str) -> Result<String> {
+        let candidates = [format!("refs/heads/{rev}"), format!("refs/tags/{rev}"), rev.to_string()];
+        for c in &candidates {
+            if let Ok(obj) = self.repo.revparse_single(c) {
+                if let Ok(commit) = obj.peel_to_commit() {
+                    return Ok(commit.id().to_string());
+                }
+            }
+        }
+        bail!("`{rev}` is not a branch, tag or commit of guardrails repo `{}`", self.display)
+    }
+
+    /// Like [`tip`](Self::tip), but a missing branch is an error that says what to do.
+    pub fn require_tip(&self, branch: &str) -> Result<String> {
+        self.tip(branch)?.ok_or_else(|| {
+            anyhow!("branch `{branch}` does not exist in guardrails repo `{}` (hint: Railyard needs `develop` for candidates and `main` for active guardrails)", self.display)
+        })
+    }
+
+    /// Files below `prefix` (`""` for all) in a commit's tree, paths relative to the root.
+    pub fn read_tree(&self, commit: &str, prefix: &str) -> Result<Vec<SourceFile>> {
+        let commit = self.repo.find_commit(Oid::from_str(commit)?)?;
+        let root = commit.tree()?;
+        let tree = if prefix.is_empty() {
+            root
+        } else {
+            match root.get_path(Path::new(prefix)) {
+                Ok(entry) if entry.kind() == Some(ObjectType::Tree) => entry.to_object(&self.repo)?.peel_to_tree()?,
+                Ok(_) => bail!("`{prefix}` is not a folder in {}", &commit.id().to_string()[..12]),
+                Err(e) if e.code() == ErrorCode::NotFound => return Ok(Vec::new()),
+                Err(e) => return Err(e.into()),
+            }
+        };
+        let base = if prefix.is_empty() { String::new() } else { format!("{}/", prefix.trim_end_matches('/')) };
+        let (files, _) = walk_tree(&self.repo, &tree, &base, ReadLimits::default())?;
+        Ok(files)
+    }
+
+    /// One file of a commit, if present.
+    pub fn read_file(&self, commit: &str, path: &str) -> Result<Option<Vec<u8>>> {
+        let tree = self.repo.find_commit(Oid::from_str(commit)?)?.tree()?;
+        match tree.get_path(Path::new(path)) {
+            Ok(entry) => Ok(Some(entry.to_object(&self.repo)?.peel_to_blob()?.content().to_vec())),
+            Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Tree id of a folder in a commit (None when absent): equal ids mean equal contents.
+    pub fn tree_id(&self, commit: &str, path: &str) -> Result<Option<String>> {
+        let tree = self.repo.find_commit(Oid::from_str(commit)?)?.tree()?;
+        match tree.get_path(Path::new(path)) {
+            Ok(entry) => Ok(Some(entry.id().to_string())),
+            Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Names of the sub-folders of `path` in a commit.
+    pub fn folders(&self, commit: &str, path: &str) -> Result<Vec<String>> {
+        let tree = self.repo.find_commit(Oid::from_str(commit)?)?.tree()?;
+        let sub = match tree.get_path(Path::new(path)) {
+            Ok(entry) => entry.to_object(&self.repo)?.peel_to_tree()?,
+            Err(e) if e.code() == ErrorCode::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e.into()),
+        };
+        Ok(sub
+            .iter()
+            .filter(|e| e.kind() == Some(ObjectType::Tree))
+            .filter_map(|e| e.name().ok().map(str::to_string))
+            .collect())
+    }
+
+    /// Commit message of a commit.
+    pub fn message(&self, commit: &str) -> Result<String> {
+        Ok(self.repo.find_commit(Oid::from_str(commit)?)?.message().unwrap_or("").to_string())
+    }
+
+    /// Moves `branch` by compare-and-swap. `change` receives the current tip and returns
+    /// the new commit to point at (built on that tip), or `None` when there is nothing to do.
+    /// When another run moved the branch first, the tip is re-read and `change` runs again.
+    pub fn update_branch<F>(&self, branch: &str, mut change: F) -> Result<Option<String>>
+    where
+        F: FnMut(&Self, Option<&str>) -> Result<Option<String>>,
+    {
+        let name = format!("refs/heads/{branch}");
+        for attempt in 0..RETRIES {
+            if attempt > 0 {
+                self.refresh()?;
+                std::thread::sleep(Duration::from_millis(5 + (attempt as u64 * 7) % 50));
+            }
+            let tip = self.tip(branch)?;
+            let Some(new) = change(self, tip.as_deref())? else { return Ok(None) };
+            let new_oid = Oid::from_str(&new)?;
+            let msg = format!("railyard: update {branch}");
+            let moved = match &tip {
+                Some(old) => self.repo.reference_matching(&name, new_oid, true, Oid::from_str(old)?, &msg),
+                None => self.repo.reference(&name, new_oid, false, &msg),
+            };
+            match moved {
+                Ok(_) => {}
+                Err(e) if matches!(e.code(), ErrorCode::Modified | ErrorCode::Locked | ErrorCode::Exists) => continue,
+                Err(e) => return Err(e).with_context(|| format!("updating `{branch}`")),
+            }
+            if self.publish(branch)? {
+                return Ok(Some(new));
+            }
+        }
+        bail!("`{branch}` kept moving while Railyard tried to update it ({RETRIES} attempts); run again")
+    }
+
+    /// Writes a commit whose tree is `base`'s tree with `path` replaced by the object at
+    /// `path` in `source` (or removed when `source` has none). Returns the new commit id, or
+    /// `None` when the trees are already equal.
+    pub fn commit_carrying(&self, base: &str, source: &str, paths: &[&str], message: &str) -> Result<Option<String>> {
+        let base_commit = self.repo.find_commit(Oid::from_str(base)?)?;
+        let source_tree = self.repo.find_commit(Oid::from_str(source)?)?.tree()?;
+        let mut tree_oid = base_commit.tree_id();
+        for path in paths {
+            let new = match source_tree.get_path(Path::new(path)) {
+                Ok(e) => Some((e.id(), e.filemode())),
+                Err(e) if e.code() == ErrorCode::NotFound => None,
+                Err(e) => return Err(e.into()),
+            };
+            let tree = self.repo.find_tree(tree_oid)?;
+            let parts: Vec<&str> = path.split('/').collect();
+            tree_oid = replace_path(&self.repo, Some(&tree), &parts, new)?;
+        }
+        if tree_oid == base_commit.tree_id() {
+            return Ok(None);
+        }
+        let tree = self.repo.find_tree(tree_oid)?;
+        let sig = self.signature()?;
+        let oid = self.repo.commit(None, &sig, &sig, message, &tree, &[&base_commit])?;
+        Ok(Some(oid.to_string()))
+    }
+
+    /// Writes a commit on top of `parent` (or a root commit) whose tree holds exactly `files`.
+    pub fn commit_files(&self, parent: Option<&str>, files: &[(&str, &[u8])], message: &str) -> Result<String> {
+        let mut tree_oid = None;
+        for (path, bytes) in files {
+            let blob = self.repo.blob(bytes)?;
+            let parts: Vec<&str> = path.split('/').collect();
+            let base = tree_oid.map(|t| self.repo.find_tree(t)).transpose()?;
+            tree_oid = Some(replace_path(&self.repo, base.as_ref(), &parts, Some((blob, 0o100644)))?);
+        }
+        let tree = match tree_oid {
+            Some(t) => self.repo.find_tree(t)?,
+            None => self.repo.find_tree(self.repo.treebuilder(None)?.write()?)?,
+        };
+        let sig = self.signature()?;
+        let parent = parent.map(|p| self.repo.find_commit(Oid::from_str(p)?)).transpose()?;
+        let parents: Vec<&git2::Commit> = parent.iter().collect();
+        Ok(self.repo.commit(None, &sig, &sig, message, &tree, &parents)?.to_string())
+    }
+
+    fn signature(&self) -> Result<Signature<'static>> {
+        let cfg = self.repo.config().ok();
+        let get = |k: &str| cfg.as_ref().and_then(|c| c.get_string(k).ok());
+        let name = std::env::var("RAILYARD_COMMITTER_NAME").ok().or_else(|| get("user.name")).unwrap_or_else(|| "Railyard".into());
+        let email = std::env::var("RAILYARD_COMMITTER_EMAIL").ok().or_else(|| get("user.email")).unwrap_or_else(|| "railyard@localhost".into());
+        Ok(Signature::now(&name, &email)?)
+    }
+}
+
+/// Returns the id of a tree equal to `tree` with the entry at `parts` set to `new` (or
+/// removed), creating intermediate folders as needed. Empty folders are dropped, as git does.
+fn replace_path(repo: &Repository, tree: Option<&git2::Tree>, parts: &[&str], new: Option<(Oid, i32)>) -> Result<Oid> {
+    let mut builder = repo.treebuilder(tree)?;
+    let (first, rest) = parts.split_first().ok_or_else(|| anyhow!("empty path"))?;
+    if rest.is_empty() {
+        match new {
+            Some((oid, mode)) => {
+                builder.insert(first, oid, mode)?;
+            }
+            None => {
+                if builder.get(first)?.is_some() {
+                    builder.remove(first)?;
+                }
+            }
+        }
+    } else {
+        let sub = match tree.and_then(|t| t.get_name(first)) {
+            Some(e) if e.kind() == Some(ObjectType::Tree) => Some(repo.find_tree(e.id())?),
+            _ => None,
+        };
+        let sub_oid = replace_path(repo, sub.as_ref(), rest, new)?;
+        if repo.find_tree(sub_oid)?.is_empty() {
+            if builder.get(first)?.is_some() {
+                builder.remove(first)?;
+            }
+        } else {
+            builder.insert(first, sub_oid, 0o040000)?;
+        }
+    }
+    Ok(builder.write()?)
+}
+
+/// Reads every blob below `tree`, never following symlinks and honouring size limits.
+pub fn walk_tree(repo: &Repository, tree: &git2::Tree, base: &str, limits: ReadLimits) -> Result<(Vec<SourceFile>, Vec<Skipped>)> {
+    let mut files = Vec::new();
+    let mut skipped = Vec::new();
+    let mut total = 0u64;
+    let mut stack = vec![(tree.clone(), base.to_string())];
+    while let Some((tree, prefix)) = stack.pop() {
+        for entry in tree.iter() {
+            let Ok(name) = entry.name() else { continue };
+            let path = format!("{prefix}{name}");
+            match (entry.kind(), entry.filemode()) {
+                (Some(ObjectType::Tree), _) => {
+                    if !SKIPPED_DIRS.contains(&name) {
+                        stack.push((repo.find_tree(entry.id())?, format!("{path}/")));
+                    }
+                }
+                (Some(ObjectType::Blob), 0o120000) => skipped.push(Skipped { path, reason: "symbolic link (not followed)".into() }),
+                (Some(ObjectType::Blob), _) => {
+                    let blob = repo.find_blob(entry.id())?;
+                    let len = blob.size() as u64;
+                    if len > limits.max_file_bytes {
+                        skipped.push(Skipped { path, reason: format!("too large ({len} bytes, limit {})", limits.max_file_bytes) });
+                    } else if total + len > limits.max_total_bytes {
+                        skipped.push(Skipped { path, reason: "workload size limit reached".into() });
+                    } else {
+                        total += len;
+                        files.push(SourceFile::new(path, blob.content().to_vec()));
+                    }
+                }
+                _ => skipped.push(Skipped { path, reason: "submodule (not read)".into() }),
+            }
+        }
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok((files, skipped))
+}
+
+/// Credentials for https (a token from an environment variable) and ssh (the agent).
+pub fn callbacks(token_env: Option<String>) -> git2::RemoteCallbacks<'static> {
+    let mut cb = git2::RemoteCallbacks::new();
+    let mut tries = 0;
+    cb.credentials(move |_url, user, allowed| {
+        tries += 1;
+        if tries > 3 {
+            return Err(git2::Error::from_str("authentication failed"));
+        }
+        if allowed.contains(git2::CredentialType::SSH_KEY) {
+            return git2::Cred::ssh_key_from_agent(user.unwrap_or("git"));
+        }
+        if allowed.contains(git2::CredentialType::USER_PASS_PLAINTEXT) {
+            if let Some(token) = token_env.as_deref().and_then(|v| std::env::var(v).ok()) {
+                return git2::Cred::userpass_plaintext("x-access-token", &token);
+            }
+        }
+        git2::Cred::default()
+    });
+    cb
+}
+
+pub fn is_url(spec: &str) -> bool {
+    spec.contains("://") || (spec.contains('@') && spec.contains(':') && !Path::new(spec).exists())
+}
+
+/// Removes `user:password@` from URLs so credentials never reach output or logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://***@{}", &url[..s], &url[at + 1..]),
+        _ => url.to_string(),
+    }
+}
+
+/// Redacts every URL with credentials inside a free text (e.g. a git error message).
+pub fn redact_text(text: &str) -> String {
+    text.split(' ').map(|w| if w.contains("://") { redact_url(w) } else { w.to_string() }).collect::<Vec<_>>().join(" ")
+}
+
+/// A short stable hash (FNV-1a) for cache folder names.
+pub fn short_hash(s: &str) -> String {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in s.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    format!("{:012x}", h & 0xffff_ffff_ffff)
+}
+
+/// The default cache directory (`~/.cache/railyard`).
+pub fn default_cache_dir() -> PathBuf {
+    dirs::cache_dir().unwrap_or_else(std::env::temp_dir).join("railyard")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_credentials() {
+        assert_eq!(redact_url("https://user:tok@host/x.git"), "https://***@host/x.git");
+        assert_eq!(redact_url("https://host/x.git"), "https://host/x.git");
+        assert!(!redact_text("failed https://a:secret@h/r").contains("secret"));
+    }
+}

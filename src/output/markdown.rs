@@ -1,0 +1,165 @@
+//! `--format markdown`: for CI job summaries (`$GITHUB_STEP_SUMMARY`) and PR comments.
+
+use super::{location, Renderer};
+use crate::evaluate::Finding;
+use crate::workflow::report::Report;
+use crate::workflow::{check::CheckReport, test::TestReport};
+use std::io::{self, Write};
+
+pub struct Markdown;
+
+/// Table cells may not contain `|` or newlines.
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+fn table(out: &mut dyn Write, findings: &[Finding], deadline: bool) -> io::Result<()> {
+    if deadline {
+        writeln!(out, "| Severity | Guardrail | Resource | Location | Deadline | Message |\n|---|---|---|---|---|---|")?;
+    } else {
+        writeln!(
+            out,
+            "| Severity | Guardrail | Resource | Location | Message |\n|---|---|---|---|---|"
+        )?;
+    }
+    for f in findings {
+        let d = f.deadline.map(|d| d.to_string()).unwrap_or_default();
+        let dl = if deadline {
+            format!(" {d} |")
+        } else {
+            String::new()
+        };
+        writeln!(
+            out,
+            "| {} | `{}` | `{}` | `{}` |{dl} {} |",
+            f.severity,
+            f.guardrail,
+            cell(&f.resource),
+            cell(&location(&f.file, f.line)),
+            cell(&f.message)
+        )?;
+    }
+    writeln!(out)
+}
+
+impl Renderer for Markdown {
+    fn check(&self, r: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
+        let s = &r.summary;
+        let verdict = if !r.errors.is_empty() {
+            "could not be fully evaluated"
+        } else if s.failing > 0 {
+            "fails"
+        } else {
+            "passes"
+        };
+        writeln!(out, "## Railyard: `{}` {verdict}\n", cell(&r.workload))?;
+        writeln!(
+            out,
+            "{} guardrails on {} resources: **{} findings**, {} warnings from pending guardrails, {} excepted, {} errors.\n",
+            s.guardrails, s.resources, s.findings, s.warnings, s.excepted, s.errors
+        )?;
+        if !r.findings.is_empty() {
+            writeln!(out, "### Findings\n")?;
+            table(out, &r.findings, false)?;
+        }
+        if !r.warnings.is_empty() {
+            writeln!(
+                out,
+                "### Pending guardrails (warnings until their deadline)\n"
+            )?;
+            table(out, &r.warnings, true)?;
+        }
+        if !r.excepted.is_empty() {
+            writeln!(out, "### Exceptions\n\n| Guardrail | Resource | Reason | Approved by | Expires |\n|---|---|---|---|---|")?;
+            for f in &r.excepted {
+                if let Some(e) = &f.exception {
+                    writeln!(
+                        out,
+                        "| `{}` | `{}` | {} | {} | {} |",
+                        f.guardrail,
+                        cell(&f.resource),
+                        cell(&e.reason),
+                        cell(&e.approved_by),
+                        e.expires
+                    )?;
+                }
+            }
+            writeln!(out)?;
+        }
+        if !r.errors.is_empty() {
+            writeln!(out, "### Errors\n")?;
+            for e in &r.errors {
+                writeln!(out, "- {}", cell(&e.to_string()))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn test(&self, r: &TestReport, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(
+            out,
+            "## Guardrail fixtures: {} passed, {} failed\n",
+            r.passed, r.failed
+        )?;
+        writeln!(
+            out,
+            "| Result | Guardrail | Case | Problems |\n|---|---|---|---|"
+        )?;
+        for c in &r.cases {
+            let status = if c.passed { "pass" } else { "**FAIL**" };
+            writeln!(
+                out,
+                "| {status} | `{}` | `{}` | {} |",
+                c.guardrail,
+                c.case,
+                cell(&c.problems.join("; "))
+            )?;
+        }
+        Ok(())
+    }
+
+    fn report(&self, r: &Report, out: &mut dyn Write) -> io::Result<()> {
+        if r.view == "guardrails" {
+            writeln!(out, "## Guardrails on {}\n", r.now)?;
+            writeln!(out, "| Guardrail | Severity | State | Compliant | Noncompliant | Excepted | Unknown | Earliest deadline |\n|---|---|---|---|---|---|---|---|")?;
+            for g in &r.guardrails {
+                let d = g.earliest_deadline.map(|d| d.to_string()).unwrap_or_else(|| "-".into());
+                writeln!(
+                    out,
+                    "| `{}` | {} | {:?} | {} | {} | {} | {} | {d} |",
+                    g.guardrail, g.severity, g.state, g.compliant, g.noncompliant, g.excepted, g.unknown
+                )?;
+            }
+            return Ok(());
+        }
+        writeln!(out, "## Exposure of {} `{}` on {}\n", r.view, cell(&r.subject), r.now)?;
+        if r.exposure.is_empty() {
+            return writeln!(out, "Compliant with every active and pending guardrail.");
+        }
+        writeln!(out, "| Workload | Guardrail | Severity | State | Resource | Location | Deadline | Days left |\n|---|---|---|---|---|---|---|---|")?;
+        for e in &r.exposure {
+            let d = e.deadline.map(|d| d.to_string()).unwrap_or_else(|| "-".into());
+            let left = e.days_left.map(|d| d.to_string()).unwrap_or_else(|| "-".into());
+            for f in &e.findings {
+                writeln!(
+                    out,
+                    "| `{}` | `{}` | {} | {:?} | `{}` | `{}` | {d} | {left} |",
+                    e.workload,
+                    e.guardrail,
+                    e.severity,
+                    e.state,
+                    cell(&f.resource),
+                    cell(&location(&f.file, f.line))
+                )?;
+            }
+            for f in &e.excepted {
+                let exp = f.exception_expires.map(|d| d.to_string()).unwrap_or_default();
+                writeln!(out, "| `{}` | `{}` | {} | excepted | `{}` | `{}` | until {exp} | - |", e.workload, e.guardrail, e.severity, cell(&f.resource), cell(&location(&f.file, f.line)))?;
+            }
+            for p in &e.problems {
+                writeln!(out, "| `{}` | `{}` | {} | unknown | - | {} | {d} | {left} |", e.workload, e.guardrail, e.severity, cell(p))?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,200 @@
+//! `railyard check [PATH]`: an application pipeline's gate. Evaluates the active guardrails
+//! on a local workload and fails on findings; pending guardrails are shown as warnings with
+//! their deadline and never fail the build.
+
+use super::Outcome;
+use crate::date::Day;
+use crate::evaluate::{EvalProblem, Evaluator, Finding, PreparedWorkload};
+use crate::files::{read_dir, ReadLimits, Skipped};
+use crate::guardrail::{Library, Severity};
+use crate::output::Format;
+use crate::workload::WorkloadInfo;
+use anyhow::Context;
+use serde::Serialize;
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Everything `check` needs, resolved from the command line once.
+pub struct CheckOptions {
+    pub path: PathBuf,
+    pub workload: WorkloadInfo,
+    /// Active guardrails: their findings fail the build.
+    pub active: Library,
+    /// Pending guardrails and each one's deadline for this workload: warnings only.
+    pub pending: Vec<(Library, Option<Day>)>,
+    pub now: Day,
+    /// Findings below this severity are reported but do not fail the build.
+    pub fail_on: Severity,
+    pub format: Format,
+}
+
+/// What `check` found, as every renderer receives it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    pub version: u32,
+    pub workload: String,
+    pub path: String,
+    pub now: Day,
+    pub summary: Summary,
+    /// Active guardrails' findings with no active exception.
+    pub findings: Vec<Finding>,
+    /// Pending guardrails' findings, with the day they start failing the build.
+    pub warnings: Vec<Finding>,
+    /// Findings waived by an active exception.
+    pub excepted: Vec<Finding>,
+    /// Files, folders or guardrails that could not be evaluated.
+    pub errors: Vec<EvalProblem>,
+    pub skipped: Vec<Skipped>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub guardrails: usize,
+    pub pending_guardrails: usize,
+    pub resources: usize,
+    pub files: usize,
+    pub findings: usize,
+    pub failing: usize,
+    pub warnings: usize,
+    pub excepted: usize,
+    pub errors: usize,
+}
+
+pub fn check(opts: CheckOptions, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    // Read the workload from disk (symlinks are never followed) and parse it once.
+    let (files, skipped) = read_dir(&opts.path, ReadLimits::default())
+        .with_context(|| format!("reading workload `{}`", opts.path.display()))?;
+    let file_count = files.len();
+    let workload = PreparedWorkload::new(opts.workload.clone(), &files, skipped);
+
+    // Evaluate the active guardrails: their findings fail the build.
+    let mut findings = Vec::new();
+    let mut excepted = Vec::new();
+    let mut errors: Vec<EvalProblem> = workload.problems.clone();
+    let mut evaluator = Evaluator::new(&opts.active);
+    for eval in evaluator.evaluate_all(&workload, opts.now) {
+        findings.extend(eval.findings);
+        excepted.extend(eval.excepted);
+        errors.extend(eval.problems.into_iter().filter(|p| p.guardrail.is_some()));
+    }
+
+    // Evaluate the pending guardrails: warnings that carry their deadline.
+    let mut warnings = Vec::new();
+    let mut pending_count = 0;
+    for (library, deadline) in &opts.pending {
+        pending_count += library.guardrails.len();
+        let mut evaluator = Evaluator::new(library);
+        for eval in evaluator.evaluate_all(&workload, opts.now) {
+            warnings.extend(eval.findings.into_iter().map(|mut f| {
+                f.deadline = *deadline;
+                f
+            }));
+            errors.extend(eval.problems.into_iter().filter(|p| p.guardrail.is_some()));
+        }
+    }
+
+    // Decide the outcome: errors first (never read as compliant), then failing findings.
+    let failing = findings
+        .iter()
+        .filter(|f| f.severity >= opts.fail_on)
+        .count();
+    let report = CheckReport {
+        version: 1,
+        workload: opts.workload.name.clone(),
+        path: opts.path.display().to_string(),
+        now: opts.now,
+        summary: Summary {
+            guardrails: opts.active.guardrails.len(),
+            pending_guardrails: pending_count,
+            resources: workload.input.resources.len(),
+            files: file_count,
+            findings: findings.len(),
+            failing,
+            warnings: warnings.len(),
+            excepted: excepted.len(),
+            errors: errors.len(),
+        },
+        findings,
+        warnings,
+        excepted,
+        errors,
+        skipped: workload.skipped.clone(),
+    };
+    crate::output::renderer(opts.format).check(&report, out)?;
+    Ok(if !report.errors.is_empty() {
+        Outcome::Error
+    } else if failing > 0 {
+        Outcome::Findings
+    } else {
+        Outcome::Clean
+    })
+}
+
+/// Resolves `--guardrails`: a folder (every guardrail in it is active), or a guardrails
+/// repository `REPO[@REF]` whose REF (default `main`) holds the active guardrails and whose
+/// `develop` holds the pending ones, each with this workload's deadline from the ledger.
+pub fn guardrails_for(s: &super::Settings, spec: &str, workload: &str) -> anyhow::Result<(Library, Vec<(Library, Option<Day>)>)> {
+    use crate::gitops::{GuardrailsRepo, DEVELOP, MAIN};
+    use crate::guardrail::load_library;
+    use crate::ledger::Ledger;
+
+    let (repo_spec, reference) = split_ref(spec);
+    let path = std::path::Path::new(repo_spec);
+    let is_repo = reference.is_some() || crate::gitops::is_url(repo_spec) || path.join(".git").exists() || path.join("HEAD").is_file();
+    if !is_repo {
+        let library = crate::guardrail::load_dir(path).with_context(|| format!("loading guardrails from `{spec}`"))?;
+        return Ok((library, Vec::new()));
+    }
+    let repo = GuardrailsRepo::open(repo_spec, &s.cache_dir, s.repo_token_env.as_deref())?;
+    let active_ref = reference.unwrap_or(MAIN);
+    let active_commit = repo.resolve(active_ref)?;
+    let prefix = "guardrails/";
+    let active = load_library(&repo.read_tree(&active_commit, "guardrails")?, prefix)
+        .with_context(|| format!("loading guardrails from `{}` at `{active_ref}`", repo.display))?;
+    let mut pending = Vec::new();
+    if let (Some(develop), true) = (repo.tip(DEVELOP)?, active_ref != DEVELOP) {
+        let candidates = load_library(&repo.read_tree(&develop, "guardrails")?, prefix)
+            .with_context(|| format!("loading guardrails from `{}` at `{DEVELOP}`", repo.display))?;
+        let (ledger, _) = Ledger::load(&repo)?;
+        for g in &candidates.guardrails {
+            let path = format!("guardrails/{}", g.id);
+            if repo.tree_id(&develop, &path)? == repo.tree_id(&active_commit, &path)? {
+                continue;
+            }
+            let deadline = ledger
+                .entries
+                .get(&crate::ledger::key(&g.id, workload))
+                .and_then(|e| e.deadline)
+                .or_else(|| ledger.activation_day(&g.id))
+                .or(g.meta.deadline);
+            let mut one = candidates.clone();
+            one.guardrails.retain(|x| x.id == g.id);
+            pending.push((one, deadline));
+        }
+    }
+    Ok((active, pending))
+}
+
+/// `REPO@REF` → (REPO, Some(REF)); a `@` inside `git@host:path` is not a ref separator.
+fn split_ref(spec: &str) -> (&str, Option<&str>) {
+    match spec.rsplit_once('@') {
+        Some((repo, r)) if !repo.is_empty() && !r.is_empty() && !r.contains(':') && !r.contains('/') || spec.rsplit_once('@').is_some_and(|(_, r)| r.starts_with("refs/")) => {
+            let (repo, r) = spec.rsplit_once('@').expect("checked");
+            (repo, Some(r))
+        }
+        _ => (spec, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_ref;
+
+    #[test]
+    fn splits_refs_but_not_ssh_users() {
+        assert_eq!(split_ref("../guardrails@main"), ("../guardrails", Some("main")));
+        assert_eq!(split_ref("git@host:org/repo.git"), ("git@host:org/repo.git", None));
+        assert_eq!(split_ref("git@host:org/repo.git@v1"), ("git@host:org/repo.git", Some("v1")));
+        assert_eq!(split_ref("guardrails"), ("guardrails", None));
+    }
+}

@@ -1,0 +1,339 @@
+//! `railyard observe`: observation mode. Evaluates every candidate guardrail on `develop`
+//! against every registered workload without breaking anyone, records noncompliance in the
+//! ledger with a deadline, and promotes each candidate that breaks nobody to `main`.
+
+use super::promote::{carry, record_activation, trailer};
+use super::release::{Change, Release};
+use super::{Outcome, Settings};
+use crate::date::Day;
+use crate::evaluate::{Evaluation, Evaluator, PreparedWorkload, Verdict};
+use crate::files::ReadLimits;
+use crate::gitops::fetch::{read_tree, Cache};
+use crate::guardrail::Severity;
+use crate::ledger::{Activation, GuardrailRecord, GuardrailState, Ledger};
+use crate::workload::WorkloadInfo;
+use anyhow::Result;
+use serde::Serialize;
+use std::io::Write;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// Broke nobody: now on `main`.
+    Promoted,
+    /// Dry run: would have been promoted.
+    WouldPromote,
+    /// Noncompliant workloads: held until the deadline.
+    Held,
+    /// Some workload could not be evaluated: not promoted, never read as compliant.
+    Blocked,
+    /// The guardrail on develop does not load.
+    Broken,
+    /// Removed on develop: removed from main.
+    Removed,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CandidateResult {
+    pub id: String,
+    pub change: Change,
+    pub title: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub severity: Option<Severity>,
+    pub compliant: usize,
+    pub noncompliant: usize,
+    pub excepted: usize,
+    pub unknown: usize,
+    pub action: Action,
+    /// When `enforce` activates it (held candidates).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<Day>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkloadResult {
+    pub name: String,
+    pub team: String,
+    pub commit: String,
+    pub resources: usize,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
+}
+
+/// What to fix, where, and by when, for the owning team.
+#[derive(Debug, Clone, Serialize)]
+pub struct ToFix {
+    pub workload: String,
+    pub team: String,
+    pub guardrail: String,
+    pub severity: Severity,
+    pub resource: String,
+    pub file: String,
+    pub line: usize,
+    pub message: String,
+    pub remediation: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<Day>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ObserveReport {
+    pub version: u32,
+    pub now: Day,
+    pub dry_run: bool,
+    pub develop: String,
+    pub main: String,
+    pub candidates: Vec<CandidateResult>,
+    pub workloads: Vec<WorkloadResult>,
+    pub to_fix: Vec<ToFix>,
+    pub ledger_committed: bool,
+}
+
+pub fn observe(s: &Settings, out: &mut dyn Write) -> Result<Outcome> {
+    // 1. Read develop and main; the ledger's clock may not go back.
+    let release = Release::open(s)?;
+    release.ledger.clone().advance_clock(s.now)?;
+
+    // 2. Candidates are the guardrail folders that differ between develop and main. Every
+    //    guardrail on develop is evaluated (the active ones keep the exposure report
+    //    current); only candidates can be promoted.
+    let library = release.develop_lib.clone();
+
+    // 3. Fetch every workload into the cache and parse it once. An unreachable workload
+    //    or unknown ref becomes *unknown* for every candidate; the run goes on.
+    let cache = Cache::new(s.cache_dir.join("workloads"));
+    let base_dir = release.repo.base_dir();
+    let mut workloads = Vec::new();
+    if !library.guardrails.is_empty() {
+        for spec in &release.registry.workloads {
+            let info = |commit: String| WorkloadInfo { name: spec.name.clone(), team: spec.team.clone(), commit };
+            let prepared = match cache.fetch(spec, &base_dir) {
+                Err(e) => PreparedWorkload::unreadable(info(String::new()), e.to_string()),
+                Ok(fetched) => match read_tree(&fetched.repo_path, &fetched.commit, &spec.paths, ReadLimits::default()) {
+                    Err(e) => PreparedWorkload::unreadable(info(fetched.commit.clone()), e.to_string()),
+                    Ok((files, skipped)) => PreparedWorkload::new(info(fetched.commit.clone()), &files, skipped),
+                },
+            };
+            workloads.push(prepared);
+        }
+    }
+
+    // 4. Evaluate every candidate against every workload, exceptions applied.
+    let mut evaluator = Evaluator::new(&library);
+    let evaluations: Vec<Vec<Evaluation>> = workloads.iter().map(|w| evaluator.evaluate_all(w, s.now)).collect();
+    let by_guardrail = |id: &str| -> Vec<&Evaluation> { evaluations.iter().flatten().filter(|e| e.guardrail == id).collect() };
+
+    // 5. Record what was seen in the ledger (compare-and-swap; re-applied on a lost race).
+    let deadline_for = |id: &str| {
+        let fixed = library.get(id).and_then(|g| g.meta.deadline);
+        let grace = release.grace_days(id) as i64;
+        move |first_seen: Day| fixed.unwrap_or_else(|| first_seen.plus_days(grace))
+    };
+    let apply_observations = |ledger: &mut Ledger| -> Result<()> {
+        ledger.advance_clock(s.now)?;
+        release.reconcile(ledger)?;
+        for g in &library.guardrails {
+            let Some(c) = release.candidate(&g.id) else {
+                // Already on main: record its findings as active.
+                let rec = ledger.guardrails.entry(g.id.clone()).or_insert_with(|| GuardrailRecord {
+                    state: GuardrailState::Active,
+                    title: g.meta.title.clone(),
+                    severity: g.meta.severity,
+                    develop_tree: String::new(),
+                    first_observed: s.now,
+                    fixed_deadline: g.meta.deadline,
+                    grace_days: release.grace_days(&g.id),
+                    activation: None,
+                });
+                rec.state = GuardrailState::Active;
+                let activated = rec.activation.as_ref().map(|a| a.on).unwrap_or(rec.first_observed);
+                for (w, eval) in workloads.iter().zip(&evaluations).filter_map(|(w, evals)| evals.iter().find(|e| e.guardrail == g.id).map(|e| (w, e))) {
+                    ledger.record(eval, &w.input.workload.team, &w.input.workload.commit, |_| activated, s.now);
+                    if let Some(e) = ledger.entries.get_mut(&crate::ledger::key(&g.id, &eval.workload)) {
+                        e.activated.get_or_insert(activated);
+                    }
+                }
+                continue;
+            };
+            let tree = c.develop_tree.clone().unwrap_or_default();
+            let rec = ledger.guardrails.entry(g.id.clone()).or_insert_with(|| GuardrailRecord {
+                state: GuardrailState::Pending,
+                title: g.meta.title.clone(),
+                severity: g.meta.severity,
+                develop_tree: tree.clone(),
+                first_observed: s.now,
+                fixed_deadline: g.meta.deadline,
+                grace_days: release.grace_days(&g.id),
+                activation: None,
+            });
+            if rec.develop_tree != tree || rec.state != GuardrailState::Pending {
+                // A new version of the guardrail is being observed.
+                rec.state = GuardrailState::Pending;
+                rec.develop_tree = tree;
+                rec.activation = None;
+            }
+            rec.title = g.meta.title.clone();
+            rec.severity = g.meta.severity;
+            rec.fixed_deadline = g.meta.deadline;
+            rec.grace_days = release.grace_days(&g.id);
+            for (w, eval) in workloads.iter().zip(&evaluations).filter_map(|(w, evals)| evals.iter().find(|e| e.guardrail == g.id).map(|e| (w, e))) {
+                ledger.record(eval, &w.input.workload.team, &w.input.workload.commit, deadline_for(&g.id), s.now);
+            }
+        }
+        Ok(())
+    };
+    let mut ledger = release.ledger.clone();
+    apply_observations(&mut ledger)?;
+    let mut ledger_committed = false;
+    if !s.dry_run && !library.guardrails.is_empty() {
+        let msg = format!(
+            "railyard: observe {} candidate(s) on {} workload(s)\n\nDevelop-Commit: {}\n{}\n",
+            release.candidates.len(),
+            workloads.len(),
+            release.develop,
+            trailer(s)
+        );
+        let (l, committed) = Ledger::update(&release.repo, &msg, apply_observations)?;
+        ledger = l;
+        ledger_committed = committed;
+    }
+
+    // 6. Promote each candidate with zero unexcepted findings and no unknowns, one commit
+    //    each; removed guardrails are removed from main (removing breaks nobody).
+    let mut results = Vec::new();
+    let mut activations = Vec::new();
+    for c in &release.candidates {
+        let evals = by_guardrail(&c.id);
+        let count = |v: Verdict| evals.iter().filter(|e| e.verdict() == v).count();
+        let g = library.get(&c.id);
+        let mut r = CandidateResult {
+            id: c.id.clone(),
+            change: c.change,
+            title: g.map(|g| g.meta.title.clone()).unwrap_or_default(),
+            severity: g.map(|g| g.meta.severity),
+            compliant: count(Verdict::Compliant),
+            noncompliant: count(Verdict::Noncompliant),
+            excepted: count(Verdict::Excepted),
+            unknown: count(Verdict::Unknown),
+            action: Action::Held,
+            deadline: None,
+            commit: None,
+            problems: Vec::new(),
+        };
+        if let Some(errors) = release.broken.get(&c.id).or_else(|| release.broken.get("lib")) {
+            r.action = Action::Broken;
+            r.problems = errors.iter().map(|e| e.to_string()).collect();
+            results.push(r);
+            continue;
+        }
+        let evidence = evals
+            .iter()
+            .map(|e| {
+                let commit = workloads.iter().find(|w| w.name() == e.workload).map(|w| w.input.workload.commit.as_str()).unwrap_or("");
+                format!("Workload: {}@{} {:?} ({} findings, {} excepted)", e.workload, short(commit), e.verdict(), e.findings.len(), e.excepted.len())
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let (ready, how) = match c.change {
+            Change::Removed => (true, "removed"),
+            _ => (r.noncompliant == 0 && r.unknown == 0, "observed"),
+        };
+        if !ready {
+            r.action = if r.unknown > 0 { Action::Blocked } else { Action::Held };
+            r.deadline = ledger.activation_day(&c.id);
+            r.problems = evals.iter().flat_map(|e| e.problems.iter().map(|p| format!("{}: {p}", e.workload))).collect();
+            results.push(r);
+            continue;
+        }
+        let message = match c.change {
+            Change::Removed => format!("railyard: remove guardrail {}\n\nGuardrail: {}\nDevelop-Commit: {}\n{}\n", c.id, c.id, release.develop, trailer(s)),
+            _ => format!(
+                "railyard: activate guardrail {} (observed, breaks no workload)\n\nGuardrail: {}\nChange: {:?}\nDevelop-Commit: {}\nEvidence: {} workloads observed: {} compliant, {} excepted, 0 noncompliant, 0 unknown; {} findings\n{}\n{}\n",
+                c.id,
+                c.id,
+                c.change,
+                release.develop,
+                evals.len(),
+                r.compliant,
+                r.excepted,
+                evals.iter().map(|e| e.findings.len()).sum::<usize>(),
+                evidence,
+                trailer(s)
+            ),
+        };
+        if s.dry_run {
+            r.action = Action::WouldPromote;
+        } else {
+            let commit = carry(&release, &c.id, &message)?;
+            r.action = if c.change == Change::Removed { Action::Removed } else { Action::Promoted };
+            r.commit = commit.clone();
+            activations.push((c.id.clone(), Activation { on: s.now, how: how.into(), commit: commit.unwrap_or_default(), by: None, reason: None }));
+        }
+        results.push(r);
+    }
+
+    // 7. Record the activations.
+    if !activations.is_empty() {
+        let msg = format!("railyard: record {} activation(s)\n\n{}\n", activations.len(), trailer(s));
+        let (_, _) = Ledger::update(&release.repo, &msg, |ledger| {
+            ledger.advance_clock(s.now)?;
+            for (id, a) in &activations {
+                record_activation(ledger, &release, id, a.clone());
+            }
+            Ok(())
+        })?;
+    }
+
+    // 8. Tell each owning team what to fix, where, and by when.
+    let mut to_fix = Vec::new();
+    for eval in evaluations.iter().flatten() {
+        let held = results.iter().any(|r| r.id == eval.guardrail && matches!(r.action, Action::Held | Action::Blocked));
+        let deadline = ledger.entries.get(&crate::ledger::key(&eval.guardrail, &eval.workload)).and_then(|e| e.deadline);
+        let team = workloads.iter().find(|w| w.name() == eval.workload).map(|w| w.input.workload.team.clone()).unwrap_or_default();
+        for f in &eval.findings {
+            to_fix.push(ToFix {
+                workload: eval.workload.clone(),
+                team: team.clone(),
+                guardrail: f.guardrail.clone(),
+                severity: f.severity,
+                resource: f.resource.clone(),
+                file: f.file.clone(),
+                line: f.line,
+                message: f.message.clone(),
+                remediation: f.remediation.clone(),
+                deadline: if held { deadline.or(ledger.activation_day(&eval.guardrail)) } else { None },
+            });
+        }
+    }
+    let report = ObserveReport {
+        version: 1,
+        now: s.now,
+        dry_run: s.dry_run,
+        develop: release.develop.clone(),
+        main: release.repo.require_tip(crate::gitops::MAIN)?,
+        workloads: workloads
+            .iter()
+            .map(|w| WorkloadResult {
+                name: w.name().to_string(),
+                team: w.input.workload.team.clone(),
+                commit: w.input.workload.commit.clone(),
+                resources: w.input.resources.len(),
+                problems: w.problems.iter().map(|p| p.to_string()).collect(),
+            })
+            .collect(),
+        candidates: results,
+        to_fix,
+        ledger_committed,
+    };
+    crate::output::renderer(s.format).observe(&report, out)?;
+    let unknown = report.candidates.iter().any(|c| matches!(c.action, Action::Blocked | Action::Broken));
+    Ok(if unknown { Outcome::Error } else { Outcome::Clean })
+}
+
+pub fn short(commit: &str) -> &str {
+    &commit[..commit.len().min(12)]
+}

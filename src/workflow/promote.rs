@@ -1,0 +1,123 @@
+//! Promotion: carries one guardrail folder from `develop` to `main` as a single commit whose
+//! message records the evidence; `main` moves only by compare-and-swap. Also `railyard
+//! promote <id> --force --reason …`: the security team activates a guardrail now.
+
+use super::release::{Change, Release};
+use super::{Outcome, Settings};
+use crate::gitops::MAIN;
+use crate::ledger::{Activation, GuardrailState, Ledger};
+use anyhow::{bail, Result};
+use std::io::Write;
+
+/// Commits the candidate's folder (and `guardrails/lib` when it changed) onto `main`.
+/// Returns the new `main` commit, or `None` when `main` already had it (another run won).
+pub fn carry(release: &Release, id: &str, message: &str) -> Result<Option<String>> {
+    let paths = release.promotion_paths(id);
+    let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
+    release.repo.update_branch(MAIN, |repo, tip| {
+        let tip = tip.ok_or_else(|| anyhow::anyhow!("branch `{MAIN}` disappeared"))?;
+        repo.commit_carrying(tip, &release.develop, &paths, message)
+    })
+}
+
+/// The trailer every commit Railyard makes carries: the date it acted on.
+pub fn trailer(s: &Settings) -> String {
+    let mut t = format!("Railyard-Now: {}", s.now);
+    if s.now_explicit {
+        t.push_str(" (set with --now)");
+    }
+    t
+}
+
+/// Marks a guardrail active in the ledger.
+pub fn record_activation(ledger: &mut Ledger, release: &Release, id: &str, activation: Activation) {
+    let develop_tree = release.candidate(id).and_then(|c| c.develop_tree.clone()).unwrap_or_default();
+    let removed = release.candidate(id).is_some_and(|c| c.change == Change::Removed);
+    let on = activation.on;
+    if let Some(rec) = ledger.guardrails.get_mut(id) {
+        rec.state = if removed { GuardrailState::Removed } else { GuardrailState::Active };
+        rec.develop_tree = develop_tree;
+        rec.activation = Some(activation);
+    } else if let Some(g) = release.develop_lib.get(id) {
+        ledger.guardrails.insert(
+            id.to_string(),
+            crate::ledger::GuardrailRecord {
+                state: GuardrailState::Active,
+                title: g.meta.title.clone(),
+                severity: g.meta.severity,
+                develop_tree,
+                first_observed: on,
+                fixed_deadline: g.meta.deadline,
+                grace_days: release.grace_days(id),
+                activation: Some(activation),
+            },
+        );
+    }
+    for e in ledger.entries.values_mut().filter(|e| e.guardrail == id) {
+        if !removed && e.activated.is_none() {
+            e.activated = Some(on);
+        }
+    }
+}
+
+/// `railyard promote <id> --force --reason TEXT`
+pub fn promote(s: &Settings, id: &str, force: bool, reason: &str, out: &mut dyn Write) -> Result<Outcome> {
+    // Read develop, main and the ledger; the clock may not go back.
+    let release = Release::open(s)?;
+    release.ledger.clone().advance_clock(s.now)?;
+    if !force {
+        bail!("promoting `{id}` ahead of observation needs --force and --reason (hint: `railyard observe` promotes guardrails that break nobody)");
+    }
+    if reason.trim().is_empty() {
+        bail!("--reason must say why `{id}` is activated now");
+    }
+    if let Some(errors) = release.broken.get(id) {
+        bail!("guardrail `{id}` on develop does not load:\n{}", errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"));
+    }
+    let Some(candidate) = release.candidate(id) else {
+        if release.main_lib.get(id).is_some() {
+            writeln!(out, "`{id}` is already active: main has the same folder as develop")?;
+            return Ok(Outcome::Clean);
+        }
+        bail!("no guardrail `{id}` on develop (known candidates: {})", release.candidates.iter().map(|c| c.id.as_str()).collect::<Vec<_>>().join(", "));
+    };
+
+    // Name the workloads that will now fail, from the latest observation.
+    let failing: Vec<String> = release
+        .ledger
+        .entries_of(id)
+        .filter(|e| e.status == crate::evaluate::Verdict::Noncompliant)
+        .map(|e| format!("{} ({} findings)", e.workload, e.findings.len()))
+        .collect();
+    let message = format!(
+        "railyard: activate guardrail {id} (forced)\n\nGuardrail: {id}\nChange: {:?}\nDevelop-Commit: {}\nForced-By: {}\nReason: {}\nWorkloads-Now-Failing: {}\n{}\n",
+        candidate.change,
+        release.develop,
+        s.actor,
+        reason.trim(),
+        if failing.is_empty() { "none known".to_string() } else { failing.join(", ") },
+        trailer(s)
+    );
+    if s.dry_run {
+        writeln!(out, "dry run: would commit on main:\n\n{message}")?;
+        return Ok(Outcome::Clean);
+    }
+
+    // Commit on main, then record the activation in the ledger.
+    let commit = carry(&release, id, &message)?;
+    let commit = match commit {
+        Some(c) => c,
+        None => release.repo.require_tip(MAIN)?,
+    };
+    let activation = Activation { on: s.now, how: "forced".into(), commit: commit.clone(), by: Some(s.actor.clone()), reason: Some(reason.trim().to_string()) };
+    Ledger::update(&release.repo, &format!("railyard: record forced activation of {id}\n\n{}\n", trailer(s)), |ledger| {
+        ledger.advance_clock(s.now)?;
+        record_activation(ledger, &release, id, activation.clone());
+        Ok(())
+    })?;
+    writeln!(out, "activated `{id}` on main in {} (forced by {}: {})", &commit[..12], s.actor, reason.trim())?;
+    if !failing.is_empty() {
+        writeln!(out, "workloads that now fail: {}", failing.join(", "))?;
+    }
+    Ok(Outcome::Clean)
+}

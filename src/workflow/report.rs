@@ -1,0 +1,175 @@
+//! `railyard report`: exposure as the ledger records it. For an application team (by
+//! `--workload` or `--team`): active findings, pending guardrails with deadline and days
+//! left, exceptions and their expiry. For the security team (no filter): per guardrail,
+//! pending or active, compliant / noncompliant / excepted / unknown counts, earliest deadline.
+
+use super::release::Release;
+use super::{Outcome, Settings};
+use crate::date::Day;
+use crate::evaluate::Verdict;
+use crate::guardrail::Severity;
+use crate::ledger::{GuardrailState, LedgerEntry};
+use anyhow::{bail, Result};
+use serde::Serialize;
+use std::io::Write;
+
+#[derive(Debug, Clone, Default)]
+pub struct ReportOptions {
+    pub workload: Option<String>,
+    pub team: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExposureItem {
+    pub workload: String,
+    pub team: String,
+    pub guardrail: String,
+    pub title: String,
+    pub severity: Severity,
+    /// `active` (fails the pipeline now) or `pending` (will, at the deadline).
+    pub state: GuardrailState,
+    pub status: Verdict,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<Day>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub days_left: Option<i64>,
+    pub findings: Vec<crate::ledger::RecordedFinding>,
+    pub excepted: Vec<crate::ledger::RecordedFinding>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GuardrailStatus {
+    pub guardrail: String,
+    pub title: String,
+    pub severity: Severity,
+    pub state: GuardrailState,
+    pub compliant: usize,
+    pub noncompliant: usize,
+    pub excepted: usize,
+    pub unknown: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub earliest_deadline: Option<Day>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activation_day: Option<Day>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub version: u32,
+    pub now: Day,
+    /// `workload`, `team` or `guardrails`.
+    pub view: String,
+    pub subject: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub exposure: Vec<ExposureItem>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub guardrails: Vec<GuardrailStatus>,
+}
+
+pub fn report(s: &Settings, opts: &ReportOptions, out: &mut dyn Write) -> Result<Outcome> {
+    // Read the ledger and the release state (what is pending, what is active).
+    let release = Release::open(s)?;
+    let ledger = &release.ledger;
+    let state_of = |id: &str| {
+        if release.candidate(id).is_some() {
+            GuardrailState::Pending
+        } else {
+            ledger.guardrails.get(id).map(|r| r.state).unwrap_or(GuardrailState::Active)
+        }
+    };
+
+    // An application team's exposure, or the security team's per-guardrail view.
+    let report = match (&opts.workload, &opts.team) {
+        (Some(_), Some(_)) => bail!("give --workload or --team, not both"),
+        (Some(w), None) => {
+            if !release.registry.workloads.iter().any(|x| &x.name == w) {
+                bail!("no workload `{w}` in workloads.toml");
+            }
+            exposure(s, &release, "workload", w, |e| &e.workload == w, &state_of)
+        }
+        (None, Some(t)) => {
+            if !release.registry.workloads.iter().any(|x| &x.team == t) {
+                bail!("no workload of team `{t}` in workloads.toml");
+            }
+            exposure(s, &release, "team", t, |e| &e.team == t, &state_of)
+        }
+        (None, None) => {
+            let mut ids: Vec<&String> = ledger.guardrails.keys().collect();
+            for c in &release.candidates {
+                if !ids.contains(&&c.id) {
+                    ids.push(&c.id);
+                }
+            }
+            ids.sort();
+            let guardrails = ids
+                .into_iter()
+                .filter_map(|id| {
+                    let rec = ledger.guardrails.get(id);
+                    let g = release.develop_lib.get(id).or_else(|| release.main_lib.get(id));
+                    let state = state_of(id);
+                    if state == GuardrailState::Removed {
+                        return None;
+                    }
+                    let entries: Vec<&LedgerEntry> = ledger.entries_of(id).collect();
+                    let count = |v: Verdict| entries.iter().filter(|e| e.status == v).count();
+                    Some(GuardrailStatus {
+                        guardrail: id.clone(),
+                        title: g.map(|g| g.meta.title.clone()).or_else(|| rec.map(|r| r.title.clone())).unwrap_or_default(),
+                        severity: g.map(|g| g.meta.severity).or_else(|| rec.map(|r| r.severity)).unwrap_or(Severity::Medium),
+                        state,
+                        compliant: count(Verdict::Compliant),
+                        noncompliant: count(Verdict::Noncompliant),
+                        excepted: count(Verdict::Excepted),
+                        unknown: count(Verdict::Unknown),
+                        earliest_deadline: entries.iter().filter(|e| e.status == Verdict::Noncompliant).filter_map(|e| e.deadline).min(),
+                        activation_day: if state == GuardrailState::Pending { ledger.activation_day(id) } else { None },
+                    })
+                })
+                .collect();
+            Report { version: 1, now: s.now, view: "guardrails".into(), subject: "all".into(), exposure: Vec::new(), guardrails }
+        }
+    };
+    crate::output::renderer(s.format).report(&report, out)?;
+    Ok(Outcome::Clean)
+}
+
+fn exposure(
+    s: &Settings,
+    release: &Release,
+    view: &str,
+    subject: &str,
+    keep: impl Fn(&LedgerEntry) -> bool,
+    state_of: &dyn Fn(&str) -> GuardrailState,
+) -> Report {
+    let mut exposure: Vec<ExposureItem> = release
+        .ledger
+        .entries
+        .values()
+        .filter(|e| keep(e))
+        .filter(|e| e.status != Verdict::Compliant)
+        .filter(|e| state_of(&e.guardrail) != GuardrailState::Removed)
+        .map(|e| {
+            let state = state_of(&e.guardrail);
+            let rec = release.ledger.guardrails.get(&e.guardrail);
+            let deadline = if state == GuardrailState::Pending { e.deadline } else { None };
+            ExposureItem {
+                workload: e.workload.clone(),
+                team: e.team.clone(),
+                guardrail: e.guardrail.clone(),
+                title: rec.map(|r| r.title.clone()).unwrap_or_default(),
+                severity: rec.map(|r| r.severity).unwrap_or(Severity::Medium),
+                state,
+                status: e.status,
+                deadline,
+                days_left: deadline.map(|d| s.now.days_until(d)),
+                findings: e.findings.clone(),
+                excepted: e.excepted.clone(),
+                problems: e.problems.clone(),
+            }
+        })
+        .collect();
+    exposure.sort_by(|a, b| (a.state != GuardrailState::Active, a.deadline, &a.workload, &a.guardrail).cmp(&(b.state != GuardrailState::Active, b.deadline, &b.workload, &b.guardrail)));
+    Report { version: 1, now: s.now, view: view.into(), subject: subject.into(), exposure, guardrails: Vec::new() }
+}

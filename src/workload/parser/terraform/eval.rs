@@ -1,0 +1,369 @@
+//! Static evaluation of Terraform expressions: `var.*` and `local.*` with known values and the
+//! pure functions of [`super::funcs`]. What cannot be resolved honestly stays the expression's
+//! text as `"${…}"`, exactly as hcl-rs prints it.
+
+use super::funcs;
+use hcl::eval::{Context, ErrorKind, Evaluate};
+use hcl::expr::{
+    BinaryOp, BinaryOperator, Expression, FuncCall, ObjectKey, Operation, TemplateExpr,
+    TraversalOperator, UnaryOp, UnaryOperator,
+};
+use hcl::template::{Directive, Element};
+use hcl::{Map, Template, Value};
+use std::collections::HashSet;
+
+/// Deeper expressions than this are left unevaluated (the parser already limits nesting).
+pub const MAX_DEPTH: usize = 128;
+
+/// An evaluation context: known variables and locals, and the names known to be unknown.
+pub struct Evaluator {
+    ctx: Context<'static>,
+    /// Variables and locals that exist but have no known value.
+    unknown: HashSet<String>,
+}
+
+impl Evaluator {
+    pub fn new(
+        vars: &Map<String, Value>,
+        locals: &Map<String, Value>,
+        unknown: HashSet<String>,
+    ) -> Self {
+        let mut ctx = Context::new();
+        ctx.declare_var("var", Value::Object(vars.clone()));
+        ctx.declare_var("local", Value::Object(locals.clone()));
+        funcs::register(&mut ctx);
+        Evaluator { ctx, unknown }
+    }
+
+    /// Evaluates the whole expression, or fails.
+    pub fn eval(&self, expr: &Expression) -> Option<Value> {
+        let expr = self.lazy_calls(expr, 0);
+        expr.evaluate(&self.ctx).ok()
+    }
+
+    /// Whether an evaluation error means "not known statically" rather than "fails".
+    fn is_unknown(&self, err: &hcl::eval::Error) -> bool {
+        match err.kind() {
+            ErrorKind::UndefinedVar(_) | ErrorKind::UndefinedFunc(_) => true,
+            ErrorKind::NoSuchKey(k) => self.unknown.contains(k.as_str()),
+            ErrorKind::FuncCall(_, msg) => msg.starts_with(funcs::UNSUPPORTED),
+            ErrorKind::Message(msg) => msg.contains(funcs::UNSUPPORTED),
+            _ => false,
+        }
+    }
+
+    /// Rewrites `try(…)` and `can(…)` calls whose outcome is decidable into their value:
+    /// they must not evaluate all arguments eagerly.
+    fn lazy_calls(&self, expr: &Expression, depth: usize) -> Expression {
+        if depth > MAX_DEPTH {
+            return expr.clone();
+        }
+        let d = depth + 1;
+        match expr {
+            Expression::FuncCall(fc) => {
+                let mut fc = fc.clone();
+                for a in fc.args.iter_mut() {
+                    *a = self.lazy_calls(a, d);
+                }
+                let name = fc.name.name.as_str();
+                if fc.name.is_namespaced() || fc.expand_final || !(name == "try" || name == "can") {
+                    return Expression::FuncCall(fc);
+                }
+                if name == "can" && fc.args.len() == 1 {
+                    return match fc.args[0].evaluate(&self.ctx) {
+                        Ok(_) => Expression::Bool(true),
+                        Err(e) if self.is_unknown(&e) => Expression::FuncCall(fc),
+                        Err(_) => Expression::Bool(false),
+                    };
+                }
+                if name == "try" {
+                    for a in &fc.args {
+                        match a.evaluate(&self.ctx) {
+                            Ok(v) => return Expression::from(v),
+                            Err(e) if self.is_unknown(&e) => break,
+                            Err(_) => continue,
+                        }
+                    }
+                }
+                Expression::FuncCall(fc)
+            }
+            Expression::Array(items) => {
+                Expression::Array(items.iter().map(|e| self.lazy_calls(e, d)).collect())
+            }
+            Expression::Object(obj) => Expression::Object(
+                obj.iter()
+                    .map(|(k, v)| {
+                        let k = match k {
+                            ObjectKey::Expression(e) => {
+                                ObjectKey::Expression(self.lazy_calls(e, d))
+                            }
+                            other => other.clone(),
+                        };
+                        (k, self.lazy_calls(v, d))
+                    })
+                    .collect(),
+            ),
+            Expression::Parenthesis(inner) => {
+                Expression::Parenthesis(Box::new(self.lazy_calls(inner, d)))
+            }
+            Expression::Conditional(c) => {
+                let mut c = c.clone();
+                c.cond_expr = self.lazy_calls(&c.cond_expr, d);
+                c.true_expr = self.lazy_calls(&c.true_expr, d);
+                c.false_expr = self.lazy_calls(&c.false_expr, d);
+                Expression::Conditional(c)
+            }
+            // hcl-rs's own arithmetic can overflow or divide by zero (a panic); ours cannot.
+            Expression::Operation(op) => match op.as_ref() {
+                Operation::Unary(u) if u.operator == UnaryOperator::Neg => {
+                    call("__neg", vec![self.lazy_calls(&u.expr, d)])
+                }
+                Operation::Unary(u) => Expression::from(Operation::Unary(UnaryOp::new(
+                    u.operator,
+                    self.lazy_calls(&u.expr, d),
+                ))),
+                Operation::Binary(b) => {
+                    let lhs = self.lazy_calls(&b.lhs_expr, d);
+                    let rhs = self.lazy_calls(&b.rhs_expr, d);
+                    let f = match b.operator {
+                        BinaryOperator::Plus => "__add",
+                        BinaryOperator::Minus => "__sub",
+                        BinaryOperator::Mul => "__mul",
+                        BinaryOperator::Div => "__div",
+                        BinaryOperator::Mod => "__mod",
+                        op => {
+                            return Expression::from(Operation::Binary(BinaryOp::new(lhs, op, rhs)))
+                        }
+                    };
+                    call(f, vec![lhs, rhs])
+                }
+            },
+            Expression::Traversal(t) => {
+                let mut t = t.clone();
+                t.expr = self.lazy_calls(&t.expr, d);
+                for op in t.operators.iter_mut() {
+                    if let TraversalOperator::Index(e) = op {
+                        *e = self.lazy_calls(e, d);
+                    }
+                }
+                Expression::Traversal(t)
+            }
+            Expression::ForExpr(f) => {
+                let mut f = f.clone();
+                f.collection_expr = self.lazy_calls(&f.collection_expr, d);
+                f.key_expr = f.key_expr.as_ref().map(|e| self.lazy_calls(e, d));
+                f.value_expr = self.lazy_calls(&f.value_expr, d);
+                f.cond_expr = f.cond_expr.as_ref().map(|e| self.lazy_calls(e, d));
+                Expression::ForExpr(f)
+            }
+            // Templates are evaluated by hcl-rs as a whole: only when they hold no arithmetic.
+            Expression::TemplateExpr(t) => match Template::from_expr(t) {
+                Ok(tpl) if !template_has_arith(&tpl, d) => expr.clone(),
+                _ => call("__unevaluable", vec![]),
+            },
+            other => other.clone(),
+        }
+    }
+
+    /// Resolves what can be resolved, element by element; the rest stays `"${…}"` text.
+    pub fn resolve(&self, expr: &Expression, depth: usize) -> serde_json::Value {
+        if depth > MAX_DEPTH {
+            return raw(expr);
+        }
+        let d = depth + 1;
+        match expr {
+            Expression::Null => serde_json::Value::Null,
+            Expression::Bool(b) => serde_json::Value::Bool(*b),
+            Expression::Number(_) | Expression::String(_) => raw(expr),
+            Expression::Array(items) => {
+                serde_json::Value::Array(items.iter().map(|e| self.resolve(e, d)).collect())
+            }
+            Expression::Object(obj) => {
+                let mut out = serde_json::Map::new();
+                for (k, v) in obj.iter() {
+                    out.insert(self.key(k), self.resolve(v, d));
+                }
+                serde_json::Value::Object(out)
+            }
+            Expression::Parenthesis(inner) => self.resolve(inner, d),
+            Expression::TemplateExpr(t) => match self.eval(expr) {
+                Some(v) => to_json(&v),
+                None => serde_json::Value::String(self.partial_template(t)),
+            },
+            Expression::Conditional(c) => match self.eval(expr) {
+                Some(v) => to_json(&v),
+                None => match self.eval(&c.cond_expr) {
+                    Some(Value::Bool(true)) => self.resolve(&c.true_expr, d),
+                    Some(Value::Bool(false)) => self.resolve(&c.false_expr, d),
+                    _ => raw(expr),
+                },
+            },
+            other => match self.eval(other) {
+                Some(v) => to_json(&v),
+                None => raw(other),
+            },
+        }
+    }
+
+    fn key(&self, k: &ObjectKey) -> String {
+        match k {
+            ObjectKey::Identifier(id) => id.to_string(),
+            ObjectKey::Expression(Expression::String(s)) => s.clone(),
+            ObjectKey::Expression(e) => match self.eval(e) {
+                Some(Value::String(s)) => s,
+                Some(v @ (Value::Number(_) | Value::Bool(_))) => v.to_string(),
+                _ => match raw(e) {
+                    serde_json::Value::String(s) => s,
+                    other => other.to_string(),
+                },
+            },
+            other => other.to_string(),
+        }
+    }
+
+    /// Interpolates the known parts of a template; unknown interpolations stay `${…}`.
+    /// Templates with directives are all-or-nothing.
+    fn partial_template(&self, t: &TemplateExpr) -> String {
+        let original = t.to_string();
+        if matches!(t, TemplateExpr::Heredoc(_)) {
+            return original;
+        }
+        let Ok(template) = Template::from_expr(t) else {
+            return original;
+        };
+        let mut out = String::new();
+        for el in template.elements() {
+            match el {
+                Element::Literal(s) => out.push_str(s),
+                Element::Interpolation(i) => match self.eval(&i.expr) {
+                    Some(Value::String(s)) => out.push_str(&s),
+                    Some(v @ (Value::Number(_) | Value::Bool(_))) => out.push_str(&v.to_string()),
+                    Some(_) => return original,
+                    None => match raw(&i.expr) {
+                        serde_json::Value::String(s) => out.push_str(&s),
+                        _ => return original,
+                    },
+                },
+                Element::Directive(_) => return original,
+            }
+        }
+        out
+    }
+}
+
+fn call(name: &str, args: Vec<Expression>) -> Expression {
+    let mut fc = FuncCall::new(name);
+    fc.args = args;
+    Expression::FuncCall(Box::new(fc))
+}
+
+fn expr_has_arith(e: &Expression, depth: usize) -> bool {
+    if depth > MAX_DEPTH {
+        return true;
+    }
+    let d = depth + 1;
+    match e {
+        Expression::Operation(op) => match op.as_ref() {
+            Operation::Unary(u) => u.operator == UnaryOperator::Neg || expr_has_arith(&u.expr, d),
+            Operation::Binary(b) => {
+                matches!(
+                    b.operator,
+                    BinaryOperator::Plus
+                        | BinaryOperator::Minus
+                        | BinaryOperator::Mul
+                        | BinaryOperator::Div
+                        | BinaryOperator::Mod
+                ) || expr_has_arith(&b.lhs_expr, d)
+                    || expr_has_arith(&b.rhs_expr, d)
+            }
+        },
+        Expression::Array(items) => items.iter().any(|e| expr_has_arith(e, d)),
+        Expression::Object(obj) => obj.iter().any(|(k, v)| {
+            matches!(k, ObjectKey::Expression(k) if expr_has_arith(k, d)) || expr_has_arith(v, d)
+        }),
+        Expression::TemplateExpr(t) => match Template::from_expr(t) {
+            Ok(tpl) => template_has_arith(&tpl, d),
+            Err(_) => true,
+        },
+        Expression::FuncCall(fc) => fc.args.iter().any(|e| expr_has_arith(e, d)),
+        Expression::Parenthesis(inner) => expr_has_arith(inner, d),
+        Expression::Conditional(c) => {
+            expr_has_arith(&c.cond_expr, d)
+                || expr_has_arith(&c.true_expr, d)
+                || expr_has_arith(&c.false_expr, d)
+        }
+        Expression::Traversal(t) => {
+            expr_has_arith(&t.expr, d)
+                || t.operators
+                    .iter()
+                    .any(|op| matches!(op, TraversalOperator::Index(e) if expr_has_arith(e, d)))
+        }
+        Expression::ForExpr(f) => {
+            expr_has_arith(&f.collection_expr, d)
+                || f.key_expr.as_ref().is_some_and(|e| expr_has_arith(e, d))
+                || expr_has_arith(&f.value_expr, d)
+                || f.cond_expr.as_ref().is_some_and(|e| expr_has_arith(e, d))
+        }
+        _ => false,
+    }
+}
+
+fn template_has_arith(t: &Template, depth: usize) -> bool {
+    if depth > MAX_DEPTH {
+        return true;
+    }
+    let d = depth + 1;
+    t.elements().iter().any(|el| match el {
+        Element::Literal(_) => false,
+        Element::Interpolation(i) => expr_has_arith(&i.expr, d),
+        Element::Directive(dir) => match dir.as_ref() {
+            Directive::If(i) => {
+                expr_has_arith(&i.cond_expr, d)
+                    || template_has_arith(&i.true_template, d)
+                    || i.false_template
+                        .as_ref()
+                        .is_some_and(|f| template_has_arith(f, d))
+            }
+            Directive::For(f) => {
+                expr_has_arith(&f.collection_expr, d) || template_has_arith(&f.template, d)
+            }
+        },
+    })
+}
+
+/// An expression as hcl-rs prints it: literals as values, templates as their text,
+/// everything else as `"${…}"`.
+pub fn raw(expr: &Expression) -> serde_json::Value {
+    to_json(&Value::from(expr.clone()))
+}
+
+pub fn to_json(v: &Value) -> serde_json::Value {
+    serde_json::to_value(v).unwrap_or(serde_json::Value::Null)
+}
+
+/// A JSON value (from `.tf.json` or `.tfvars.json`) as an expression: strings with `${` or
+/// `%{` are templates, as Terraform's JSON syntax reads them.
+pub fn json_to_expr(v: &serde_json::Value) -> Expression {
+    match v {
+        serde_json::Value::Null => Expression::Null,
+        serde_json::Value::Bool(b) => Expression::Bool(*b),
+        serde_json::Value::Number(n) => hcl::to_value(n)
+            .map(Expression::from)
+            .unwrap_or(Expression::Null),
+        serde_json::Value::String(s) if s.contains("${") || s.contains("%{") => {
+            Expression::TemplateExpr(Box::new(TemplateExpr::QuotedString(s.clone())))
+        }
+        serde_json::Value::String(s) => Expression::String(s.clone()),
+        serde_json::Value::Array(a) => Expression::Array(a.iter().map(json_to_expr).collect()),
+        serde_json::Value::Object(o) => Expression::Object(
+            o.iter()
+                .map(|(k, v)| {
+                    (
+                        ObjectKey::Expression(Expression::String(k.clone())),
+                        json_to_expr(v),
+                    )
+                })
+                .collect(),
+        ),
+    }
+}

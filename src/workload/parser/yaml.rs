@@ -1,0 +1,824 @@
+//! A small YAML/JSON document model shared by the CloudFormation and Kubernetes parsers.
+//!
+//! YAML is read from `saphyr-parser`'s event stream rather than through a ready-made loader so
+//! that we keep what policies and reports need and nothing that can hurt us:
+//!
+//! * every node knows its first and last line (1-based, inclusive);
+//! * tags are kept (`!Ref`, `!GetAtt`, ...), so CloudFormation short forms can become long forms;
+//! * nesting deeper than [`MAX_DEPTH`] and alias expansion beyond [`MAX_ALIAS_NODES`] nodes are
+//!   errors, not a stack overflow or a "billion laughs" memory blow-up.
+//!
+//! JSON documents are validated by `serde_json` (which reports the line of a syntax error and
+//! refuses nesting deeper than 128) and then walked once more to record lines.
+
+use saphyr_parser::{Event, Parser as EventParser, ScalarStyle, Span};
+use serde_json::{Map as JsonMap, Number, Value as Json};
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+/// Deepest nesting of collections accepted in one document.
+pub(crate) const MAX_DEPTH: usize = 128;
+/// Most nodes that alias (`*name`) expansion may add to one file.
+pub(crate) const MAX_ALIAS_NODES: usize = 100_000;
+
+/// A YAML tag as far as we care.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Tag {
+    None,
+    /// A local tag such as `!Ref` (the suffix, `Ref`).
+    Local(String),
+    /// A core-schema tag such as `!!str` (the suffix, `str`).
+    Core(String),
+    /// Any other tag.
+    Other,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Value {
+    /// A scalar as written; `plain` is false for quoted and block scalars (always strings).
+    Scalar {
+        text: String,
+        plain: bool,
+    },
+    Seq(Vec<Node>),
+    Map(Vec<(Node, Node)>),
+}
+
+/// One node of a document with its lines.
+#[derive(Debug, Clone)]
+pub(crate) struct Node {
+    pub line: usize,
+    pub end_line: usize,
+    pub tag: Tag,
+    pub value: Value,
+}
+
+/// A syntax error or an exceeded limit, with its line.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Error {
+    pub line: usize,
+    pub message: String,
+}
+
+impl Error {
+    fn new(line: usize, message: impl Into<String>) -> Self {
+        Error {
+            line: line.max(1),
+            message: message.into(),
+        }
+    }
+}
+
+impl Node {
+    /// The value of `key` in a mapping (the last one if the key repeats).
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        match &self.value {
+            Value::Map(entries) => entries
+                .iter()
+                .rev()
+                .find(|(k, _)| k.as_str() == Some(key))
+                .map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// The text of a scalar.
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            Value::Scalar { text, .. } => Some(text),
+            _ => None,
+        }
+    }
+
+    pub fn entries(&self) -> Option<&[(Node, Node)]> {
+        match &self.value {
+            Value::Map(entries) => Some(entries),
+            _ => None,
+        }
+    }
+
+    pub fn items(&self) -> Option<&[Node]> {
+        match &self.value {
+            Value::Seq(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    /// Whether this is the null scalar of an empty document (or an explicit `~`/`null`).
+    pub fn is_null(&self) -> bool {
+        matches!(&self.value, Value::Scalar { text, plain: true }
+            if self.tag == Tag::None && matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL"))
+    }
+
+    /// (number of nodes, height) of this subtree.
+    fn measure(&self) -> (usize, usize) {
+        match &self.value {
+            Value::Scalar { .. } => (1, 0),
+            Value::Seq(items) => items.iter().fold((1, 1), |(n, h), c| {
+                let (cn, ch) = c.measure();
+                (n + cn, h.max(ch + 1))
+            }),
+            Value::Map(entries) => entries.iter().fold((1, 1), |(n, h), (k, v)| {
+                let (kn, kh) = k.measure();
+                let (vn, vh) = v.measure();
+                (n + kn + vn, h.max(kh.max(vh) + 1))
+            }),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// YAML
+
+enum Frame {
+    Seq {
+        items: Vec<Node>,
+        line: usize,
+        tag: Tag,
+        anchor: usize,
+    },
+    Map {
+        entries: Vec<(Node, Node)>,
+        key: Option<Node>,
+        line: usize,
+        tag: Tag,
+        anchor: usize,
+    },
+}
+
+fn convert_tag(tag: Option<Cow<'_, saphyr_parser::Tag>>) -> Tag {
+    match tag {
+        None => Tag::None,
+        Some(t) if t.handle == "!" => Tag::Local(t.suffix.clone()),
+        Some(t) if t.handle == "tag:yaml.org,2002:" => Tag::Core(t.suffix.clone()),
+        Some(_) => Tag::Other,
+    }
+}
+
+struct Builder<'t> {
+    lines: Vec<&'t str>,
+    stack: Vec<Frame>,
+    root: Option<Node>,
+    docs: Vec<Node>,
+    anchors: HashMap<usize, (Node, usize, usize)>,
+    alias_nodes: usize,
+}
+
+impl Builder<'_> {
+    /// Last line of a scalar: its end marker, or the last non-blank line before it when the
+    /// marker sits at the start of a line (block scalars end on the next line).
+    fn scalar_end(&self, span: &Span) -> usize {
+        let (start, end) = (span.start.line(), span.end.line());
+        let before_end_is_blank = || {
+            self.lines
+                .get(end - 1)
+                .is_none_or(|l| l.chars().take(span.end.col()).all(char::is_whitespace))
+        };
+        if end > start && before_end_is_blank() {
+            let mut line = end - 1;
+            while line > start && self.lines.get(line - 1).is_none_or(|l| l.trim().is_empty()) {
+                line -= 1;
+            }
+            line
+        } else {
+            end.max(start)
+        }
+    }
+
+    fn add(&mut self, node: Node, anchor: usize) {
+        if anchor > 0 {
+            let (size, height) = node.measure();
+            self.anchors.insert(anchor, (node.clone(), size, height));
+        }
+        match self.stack.last_mut() {
+            None => self.root = Some(node),
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map { entries, key, .. }) => match key.take() {
+                None => *key = Some(node),
+                Some(k) => entries.push((k, node)),
+            },
+        }
+    }
+
+    fn event(&mut self, ev: Event<'_>, span: Span) -> Result<(), Error> {
+        let line = span.start.line();
+        match ev {
+            Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
+            Event::DocumentStart(_) => self.root = None,
+            Event::DocumentEnd => {
+                if let Some(root) = self.root.take() {
+                    self.docs.push(root);
+                }
+            }
+            Event::Scalar(text, style, anchor, tag) => {
+                let node = Node {
+                    line,
+                    end_line: self.scalar_end(&span),
+                    tag: convert_tag(tag),
+                    value: Value::Scalar {
+                        text: text.into_owned(),
+                        plain: style == ScalarStyle::Plain,
+                    },
+                };
+                self.add(node, anchor);
+            }
+            Event::SequenceStart(anchor, ref tag) | Event::MappingStart(anchor, ref tag) => {
+                if self.stack.len() >= MAX_DEPTH {
+                    return Err(Error::new(
+                        line,
+                        format!("nesting deeper than {MAX_DEPTH} levels"),
+                    ));
+                }
+                let tag = convert_tag(tag.clone());
+                let frame = if matches!(ev, Event::SequenceStart(..)) {
+                    Frame::Seq {
+                        items: Vec::new(),
+                        line,
+                        tag,
+                        anchor,
+                    }
+                } else {
+                    Frame::Map {
+                        entries: Vec::new(),
+                        key: None,
+                        line,
+                        tag,
+                        anchor,
+                    }
+                };
+                self.stack.push(frame);
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let Some(frame) = self.stack.pop() else {
+                    return Err(Error::new(line, "unbalanced collection end"));
+                };
+                // A flow collection ends at its bracket; a block one at its last child.
+                let flow_end = if span.end.index() > span.start.index() {
+                    line
+                } else {
+                    0
+                };
+                let (node, anchor) = match frame {
+                    Frame::Seq {
+                        items,
+                        line,
+                        tag,
+                        anchor,
+                    } => {
+                        let end = items
+                            .iter()
+                            .map(|n| n.end_line)
+                            .fold(line.max(flow_end), usize::max);
+                        (
+                            Node {
+                                line,
+                                end_line: end,
+                                tag,
+                                value: Value::Seq(items),
+                            },
+                            anchor,
+                        )
+                    }
+                    Frame::Map {
+                        mut entries,
+                        key,
+                        line,
+                        tag,
+                        anchor,
+                    } => {
+                        if let Some(k) = key {
+                            // A key without a value (cannot normally happen): value null.
+                            let null = Node {
+                                line: k.end_line,
+                                end_line: k.end_line,
+                                tag: Tag::None,
+                                value: Value::Scalar {
+                                    text: String::new(),
+                                    plain: true,
+                                },
+                            };
+                            entries.push((k, null));
+                        }
+                        let end = entries
+                            .iter()
+                            .map(|(k, v)| k.end_line.max(v.end_line))
+                            .fold(line.max(flow_end), usize::max);
+                        (
+                            Node {
+                                line,
+                                end_line: end,
+                                tag,
+                                value: Value::Map(entries),
+                            },
+                            anchor,
+                        )
+                    }
+                };
+                self.add(node, anchor);
+            }
+            Event::Alias(id) => {
+                let Some((node, size, height)) = self.anchors.get(&id) else {
+                    return Err(Error::new(line, "alias to an unknown or unfinished anchor"));
+                };
+                if self.stack.len() + height > MAX_DEPTH {
+                    return Err(Error::new(
+                        line,
+                        format!("alias expands to nesting deeper than {MAX_DEPTH} levels"),
+                    ));
+                }
+                self.alias_nodes += size;
+                if self.alias_nodes > MAX_ALIAS_NODES {
+                    return Err(Error::new(
+                        line,
+                        format!("aliases expand to more than {MAX_ALIAS_NODES} nodes"),
+                    ));
+                }
+                let mut node = node.clone();
+                node.line = line;
+                node.end_line = span.end.line().max(line);
+                self.add(node, 0);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Parses a YAML stream into its documents (empty documents are dropped).
+pub(crate) fn parse_yaml(text: &str) -> Result<Vec<Node>, Error> {
+    let mut b = Builder {
+        lines: text.split('\n').collect(),
+        stack: Vec::new(),
+        root: None,
+        docs: Vec::new(),
+        anchors: HashMap::new(),
+        alias_nodes: 0,
+    };
+    for ev in EventParser::new_from_str(text) {
+        match ev {
+            Ok((ev, span)) => b.event(ev, span)?,
+            Err(e) => return Err(Error::new(e.marker().line(), e.info().to_string())),
+        }
+    }
+    Ok(b.docs.into_iter().filter(|d| !d.is_null()).collect())
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON
+
+/// Parses a JSON document: `serde_json` checks it (error line, depth limit), then a light walk
+/// over the already valid text records lines.
+pub(crate) fn parse_json(text: &str) -> Result<Node, Error> {
+    if let Err(e) = serde_json::from_str::<Json>(text) {
+        let msg = e.to_string();
+        let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+        return Err(Error::new(e.line(), msg));
+    }
+    let mut w = JsonWalker {
+        text,
+        bytes: text.as_bytes(),
+        pos: 0,
+        line: 1,
+    };
+    w.value(0)
+        .ok_or_else(|| Error::new(w.line, "malformed JSON"))
+}
+
+struct JsonWalker<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    pos: usize,
+    line: usize,
+}
+
+impl JsonWalker<'_> {
+    fn ws(&mut self) {
+        while let Some(&c) = self.bytes.get(self.pos) {
+            match c {
+                b'\n' => self.line += 1,
+                b' ' | b'\t' | b'\r' => {}
+                _ => break,
+            }
+            self.pos += 1;
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    fn string(&mut self) -> Option<String> {
+        let start = self.pos;
+        self.pos += 1;
+        loop {
+            match self.peek()? {
+                b'"' => break,
+                b'\\' => self.pos += 2,
+                _ => self.pos += 1,
+            }
+        }
+        self.pos += 1;
+        serde_json::from_str(self.text.get(start..self.pos)?).ok()
+    }
+
+    fn value(&mut self, depth: usize) -> Option<Node> {
+        if depth > MAX_DEPTH + 1 {
+            return None;
+        }
+        self.ws();
+        let line = self.line;
+        let scalar = |text: String, plain: bool| Value::Scalar { text, plain };
+        let value = match self.peek()? {
+            b'{' => {
+                self.pos += 1;
+                let mut entries = Vec::new();
+                loop {
+                    self.ws();
+                    match self.peek()? {
+                        b'}' => break,
+                        b',' => self.pos += 1,
+                        b'"' => {
+                            let kline = self.line;
+                            let k = self.string()?;
+                            let key = Node {
+                                line: kline,
+                                end_line: kline,
+                                tag: Tag::None,
+                                value: scalar(k, false),
+                            };
+                            self.ws();
+                            if self.peek()? != b':' {
+                                return None;
+                            }
+                            self.pos += 1;
+                            let v = self.value(depth + 1)?;
+                            entries.push((key, v));
+                        }
+                        _ => return None,
+                    }
+                }
+                self.pos += 1;
+                Value::Map(entries)
+            }
+            b'[' => {
+                self.pos += 1;
+                let mut items = Vec::new();
+                loop {
+                    self.ws();
+                    match self.peek()? {
+                        b']' => break,
+                        b',' => self.pos += 1,
+                        _ => items.push(self.value(depth + 1)?),
+                    }
+                }
+                self.pos += 1;
+                Value::Seq(items)
+            }
+            b'"' => scalar(self.string()?, false),
+            _ => {
+                let start = self.pos;
+                while self.peek().is_some_and(|c| {
+                    !matches!(c, b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n')
+                }) {
+                    self.pos += 1;
+                }
+                scalar(self.text.get(start..self.pos)?.to_string(), true)
+            }
+        };
+        Some(Node {
+            line,
+            end_line: self.line,
+            tag: Tag::None,
+            value,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// To plain JSON
+
+/// How local tags (`!Ref`) are turned into JSON.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Tags {
+    /// CloudFormation short forms become their long forms.
+    CloudFormation,
+    /// Tags are dropped; the tagged value stays.
+    Ignore,
+}
+
+/// The node as plain JSON.
+pub(crate) fn to_json(node: &Node, tags: Tags) -> Json {
+    let value = match &node.value {
+        Value::Scalar { text, plain } => scalar(text, *plain, &node.tag),
+        Value::Seq(items) => Json::Array(items.iter().map(|n| to_json(n, tags)).collect()),
+        Value::Map(entries) => mapping(entries, tags),
+    };
+    match (&node.tag, tags) {
+        (Tag::Local(name), Tags::CloudFormation) => intrinsic(name, value),
+        _ => value,
+    }
+}
+
+fn key_string(key: &Node, tags: Tags) -> String {
+    match &key.value {
+        Value::Scalar { text, .. } => text.clone(),
+        _ => to_json(key, tags).to_string(),
+    }
+}
+
+fn mapping(entries: &[(Node, Node)], tags: Tags) -> Json {
+    let is_merge = |k: &Node| {
+        k.tag == Tag::None
+            && matches!(&k.value, Value::Scalar { text, plain: true } if text == "<<")
+    };
+    let mut obj = JsonMap::new();
+    for (k, v) in entries.iter().filter(|(k, _)| !is_merge(k)) {
+        obj.insert(key_string(k, tags), to_json(v, tags));
+    }
+    // YAML merge keys (`<<: *defaults`): explicit keys win, earlier merged maps win.
+    for (_, v) in entries.iter().filter(|(k, _)| is_merge(k)) {
+        let sources: Vec<&Node> = match &v.value {
+            Value::Seq(items) => items.iter().collect(),
+            _ => vec![v],
+        };
+        for source in sources {
+            if let Json::Object(m) = to_json(source, tags) {
+                for (mk, mv) in m {
+                    obj.entry(mk).or_insert(mv);
+                }
+            }
+        }
+    }
+    Json::Object(obj)
+}
+
+fn intrinsic(name: &str, value: Json) -> Json {
+    let (key, value) = match name {
+        "Ref" => ("Ref".to_string(), value),
+        "Condition" => ("Condition".to_string(), value),
+        "GetAtt" => {
+            let v = match value {
+                Json::String(s) => match s.split_once('.') {
+                    Some((a, b)) => {
+                        Json::Array(vec![Json::String(a.into()), Json::String(b.into())])
+                    }
+                    None => Json::Array(vec![Json::String(s)]),
+                },
+                other => other,
+            };
+            ("Fn::GetAtt".to_string(), v)
+        }
+        other => (format!("Fn::{other}"), value),
+    };
+    let mut m = JsonMap::new();
+    m.insert(key, value);
+    Json::Object(m)
+}
+
+fn scalar(text: &str, plain: bool, tag: &Tag) -> Json {
+    match tag {
+        Tag::Core(t) => match t.as_str() {
+            "null" => Json::Null,
+            "bool" => resolve_plain(text)
+                .filter(Json::is_boolean)
+                .unwrap_or_else(|| Json::String(text.into())),
+            "int" | "float" => resolve_plain(text)
+                .filter(Json::is_number)
+                .unwrap_or_else(|| Json::String(text.into())),
+            _ => Json::String(text.into()),
+        },
+        // `!GetAZs ''` and `!GetAZs` alike: a tagged empty scalar is the empty string.
+        Tag::Local(_) if text.is_empty() => Json::String(String::new()),
+        _ if plain => resolve_plain(text).unwrap_or_else(|| Json::String(text.into())),
+        _ => Json::String(text.into()),
+    }
+}
+
+/// YAML 1.2 core schema resolution of a plain scalar; `None` means "a string".
+fn resolve_plain(text: &str) -> Option<Json> {
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return Some(Json::Null),
+        "true" | "True" | "TRUE" => return Some(Json::Bool(true)),
+        "false" | "False" | "FALSE" => return Some(Json::Bool(false)),
+        _ => {}
+    }
+    let first = *text.as_bytes().first()?;
+    if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {
+        return None;
+    }
+    let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
+    if let Some(oct) = text.strip_prefix("0o") {
+        return u64::from_str_radix(oct, 8)
+            .ok()
+            .map(|n| Json::Number(n.into()));
+    }
+    if let Some(hex) = text.strip_prefix("0x") {
+        return u64::from_str_radix(hex, 16)
+            .ok()
+            .map(|n| Json::Number(n.into()));
+    }
+    if !unsigned.is_empty() && unsigned.bytes().all(|c| c.is_ascii_digit()) {
+        if let Ok(n) = text.parse::<i64>() {
+            return Some(Json::Number(n.into()));
+        }
+        if let Ok(n) = unsigned.parse::<u64>() {
+            if !text.starts_with('-') {
+                return Some(Json::Number(n.into()));
+            }
+        }
+        return text
+            .parse::<f64>()
+            .ok()
+            .and_then(Number::from_f64)
+            .map(Json::Number);
+    }
+    if is_float(unsigned) {
+        return text
+            .parse::<f64>()
+            .ok()
+            .and_then(Number::from_f64)
+            .map(Json::Number);
+    }
+    None
+}
+
+/// `( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )?`
+fn is_float(s: &str) -> bool {
+    let (mantissa, exp) = match s.find(['e', 'E']) {
+        Some(i) => (&s[..i], Some(&s[i + 1..])),
+        None => (s, None),
+    };
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|c| c.is_ascii_digit());
+    let mantissa_ok = match mantissa.split_once('.') {
+        Some(("", frac)) => digits(frac),
+        Some((int, frac)) => digits(int) && (frac.is_empty() || digits(frac)),
+        None => digits(mantissa),
+    };
+    let exp_ok = exp.is_none_or(|e| digits(e.strip_prefix(['-', '+']).unwrap_or(e)));
+    mantissa_ok && exp_ok
+}
+
+/// Whether `needle` occurs in `hay` (for the parsers' cheap looks at a file's bytes).
+pub(crate) fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The text without a leading byte-order mark (editors on Windows write one; JSON parsers
+/// refuse it).
+pub(crate) fn strip_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
+}
+
+/// Runs a parse step, turning a panic in a dependency into an error instead of a crash.
+pub(crate) fn guarded<T>(f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .unwrap_or_else(|_| Err(Error::new(1, "internal error while parsing this file")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn one(text: &str) -> Json {
+        let docs = parse_yaml(text).unwrap();
+        to_json(&docs[0], Tags::CloudFormation)
+    }
+
+    #[test]
+    fn scalars_follow_the_core_schema() {
+        let v = one("a: true\nb: 'true'\nc: 12\nd: 1.5\ne: ~\nf: 0o17\ng: 0x1f\nh: 1e3\ni: hello\nj: !!str 12\nk: '12'\nl: -3\nm: .inf\nn: 1.2.3\n");
+        assert_eq!(
+            v,
+            json!({"a": true, "b": "true", "c": 12, "d": 1.5, "e": null, "f": 15, "g": 31, "h": 1000.0,
+                   "i": "hello", "j": "12", "k": "12", "l": -3, "m": ".inf", "n": "1.2.3"})
+        );
+    }
+
+    #[test]
+    fn lines_of_nodes() {
+        let text = "# c\na: 1\nb:\n  c: |\n    x\n    y\n\n  d: [1,\n    2]\ne: 3\n";
+        let doc = &parse_yaml(text).unwrap()[0];
+        assert_eq!((doc.line, doc.end_line), (2, 10));
+        let b = doc.get("b").unwrap();
+        assert_eq!((b.line, b.end_line), (4, 9));
+        let c = b.get("c").unwrap();
+        assert_eq!(c.end_line, 6);
+    }
+
+    #[test]
+    fn merge_keys() {
+        let v = one("base: &b {x: 1, y: 2}\nm:\n  <<: *b\n  y: 3\n");
+        assert_eq!(v["m"], json!({"y": 3, "x": 1}));
+    }
+
+    #[test]
+    fn alias_bomb_is_an_error() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..12 {
+            let p = i - 1;
+            text.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        let err = parse_yaml(&text).unwrap_err();
+        assert!(err.message.contains("aliases expand"), "{err:?}");
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error() {
+        let text = "[".repeat(100_000);
+        // saphyr-parser has its own limit; either way it is an error on line 1.
+        let err = parse_yaml(&text).unwrap_err();
+        assert_eq!(err.line, 1, "{err:?}");
+        let text = "a: ".to_string() + &"{b: ".repeat(200);
+        let err = parse_yaml(&text).unwrap_err();
+        assert!(
+            err.message.contains("nesting") || err.message.contains("recursion"),
+            "{err:?}"
+        );
+        let text = "[".repeat(100_000) + &"]".repeat(100_000);
+        let err = parse_json(&text).unwrap_err();
+        assert!(err.message.contains("recursion"), "{err:?}");
+        let text = "a:\n".to_string()
+            + &(1..200)
+                .map(|i| format!("{}b:\n", "  ".repeat(i)))
+                .collect::<String>();
+        assert!(parse_yaml(&text).is_err());
+    }
+
+    #[test]
+    fn self_referencing_alias_is_an_error() {
+        assert!(parse_yaml("a: &x\n  b: *x\n").is_err());
+    }
+
+    #[test]
+    fn json_lines_and_values() {
+        let text =
+            "{\n\t\"a\": {\n\t\t\"b\": [1, 2.5, true, null, \"s\\\"q\"]\n\t},\n  \"c\": \"x\"\n}\n";
+        let node = parse_json(text).unwrap();
+        assert_eq!((node.line, node.end_line), (1, 6));
+        let a = node.get("a").unwrap();
+        assert_eq!((a.line, a.end_line), (2, 4));
+        assert_eq!(node.entries().unwrap()[1].0.line, 5);
+        assert_eq!(
+            to_json(&node, Tags::Ignore),
+            json!({"a": {"b": [1, 2.5, true, null, "s\"q"]}, "c": "x"})
+        );
+    }
+
+    #[test]
+    fn json_error_line() {
+        let err = parse_json("{\n  \"a\": 1,\n  \"b\": ,\n}\n").unwrap_err();
+        assert_eq!(err.line, 3);
+    }
+
+    /// Mutated copies of the fixtures (bytes dropped, duplicated, replaced) go through every
+    /// parser: errors are fine, panics (caught or not) are not.
+    #[test]
+    fn mutated_fixtures_never_panic() {
+        use crate::workload::parser::PARSERS;
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let (files, _) = crate::files::read_dir(&root, Default::default()).unwrap();
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n.max(1) as u64) as usize
+        };
+        const NOISE: &[u8] = b"{}[],:-!&*'\"\n \t#|>?%@`\\\xff";
+        for file in &files {
+            for _ in 0..60 {
+                let mut bytes = file.bytes.clone();
+                for _ in 0..1 + next(4) {
+                    let at = next(bytes.len());
+                    match next(3) {
+                        0 => {
+                            bytes.remove(at.min(bytes.len().saturating_sub(1)));
+                        }
+                        1 => bytes.insert(at, NOISE[next(NOISE.len())]),
+                        _ => {
+                            let end = (at + next(40)).min(bytes.len());
+                            let chunk = bytes[at..end].to_vec();
+                            bytes.splice(at..at, chunk);
+                        }
+                    }
+                }
+                let mutated = crate::files::SourceFile::new(file.path.clone(), bytes);
+                for parser in PARSERS
+                    .iter()
+                    .filter(|p| p.kind() != crate::workload::ResourceKind::Terraform)
+                {
+                    let out = parser.parse(&[&mutated]);
+                    assert!(
+                        !out.errors
+                            .iter()
+                            .any(|e| e.message.contains("internal error")),
+                        "{:?}",
+                        out.errors
+                    );
+                }
+            }
+        }
+    }
+}
