@@ -278,12 +278,12 @@ workloads := [r |
 
 # Containers and init containers of a workload manifest.
 containers(doc) := array.concat(
-	[c | some c in object.get(pod_spec(doc), "containers", []); is_object(c)],
-	[c | some c in object.get(pod_spec(doc), "initContainers", []); is_object(c)],
+	[c | some c in as_list(get(pod_spec(doc), "containers", null)); is_object(c)],
+	[c | some c in as_list(get(pod_spec(doc), "initContainers", null)); is_object(c)],
 )
 
 # Only the main containers (no init containers).
-main_containers(doc) := [c | some c in object.get(pod_spec(doc), "containers", []); is_object(c)]
+main_containers(doc) := main_containers_of(pod_spec(doc))
 
 container_name(c) := object.get(c, "name", "<unnamed>")
 
@@ -380,4 +380,26 @@ all_traffic(rule) if {
 all_traffic(rule) if {
 	rule.from < 0
 	rule.to >= -1
+}
+
+# Kinds whose pod spec Checkov's pod-level checks (hostNetwork, hostPID, root) read.
+pod_controller_kinds := {"Pod", "Deployment", "DaemonSet", "StatefulSet", "ReplicaSet", "ReplicationController", "Job", "CronJob"}
+
+# Main containers of a pod spec (not a whole manifest).
+main_containers_of(spec) := [c | some c in as_list(get(spec, "containers", null)); is_object(c)]
+
+# Python-style truthiness for YAML values: false, null, 0, "" and empty collections are false.
+truthy(v) if {
+	v != false
+	v != null
+	v != 0
+	v != ""
+	v != []
+	v != {}
+}
+
+# A container's `resources` that is present but not a map cannot be judged.
+unknown_resources(res) if {
+	res != null
+	not is_object(res)
 }

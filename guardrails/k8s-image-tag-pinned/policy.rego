@@ -1,0 +1,43 @@
+# Fixed image tags (Checkov CKV_K8S_14): a digest passes; no tag or `latest` fails; a container
+# without an image fails; a non-string image is not judged. The first path segment of a
+# reference is the registry (`localhost:5000/app` has no tag).
+package railyard.k8s_image_tag_pinned
+
+import data.lib.railyard
+
+tag_of(image) := tag if {
+	parts := split(image, "/")
+	rest := concat("/", array.slice(parts, min([1, count(parts) - 1]), count(parts)))
+	tag := tag_after_colon(rest)
+}
+
+tag_after_colon(s) := substring(s, indexof(s, ":") + 1, -1) if contains(s, ":")
+
+tag_after_colon(s) := "" if not contains(s, ":")
+
+problem(c) := "has no image" if {
+	object.get(c, "image", "") in {"", null}
+}
+
+problem(c) := sprintf("uses image %v without a tag", [c.image]) if {
+	is_string(c.image)
+	trim_space(c.image) != ""
+	not contains(c.image, "@")
+	tag_of(trim_space(c.image)) == ""
+}
+
+problem(c) := sprintf("uses image %v with the mutable tag latest", [c.image]) if {
+	is_string(c.image)
+	not contains(c.image, "@")
+	tag_of(trim_space(c.image)) == "latest"
+}
+
+deny contains f if {
+	some r in railyard.workloads
+	some c in railyard.containers(r.config)
+	p := problem(c)
+	f := {
+		"resource": r.address,
+		"message": sprintf("%s: container %v %s; pin a version tag or a digest (@sha256:...)", [r.address, railyard.container_name(c), p]),
+	}
+}

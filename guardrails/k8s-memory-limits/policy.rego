@@ -1,0 +1,16 @@
+# Memory limits (Checkov CKV_K8S_13): every container and init container sets resources.limits.memory.
+package railyard.k8s_memory_limits
+
+import data.lib.railyard
+
+deny contains f if {
+	some r in railyard.workloads
+	some c in railyard.containers(r.config)
+	res := object.get(c, "resources", null)
+	not railyard.unknown_resources(res)
+	not railyard.truthy(railyard.get(res, ["limits", "memory"], null))
+	f := {
+		"resource": r.address,
+		"message": sprintf("%s: container %v has no memory limit; set resources.limits.memory", [r.address, railyard.container_name(c)]),
+	}
+}

@@ -1,0 +1,14 @@
+# No privileged containers (Checkov CKV_K8S_16): containers and init containers.
+package railyard.k8s_no_privileged_containers
+
+import data.lib.railyard
+
+deny contains f if {
+	some r in railyard.workloads
+	some c in railyard.containers(r.config)
+	railyard.is_true(railyard.get(c, ["securityContext", "privileged"], false))
+	f := {
+		"resource": r.address,
+		"message": sprintf("%s: container %v runs privileged; remove securityContext.privileged and add only the capabilities it needs", [r.address, railyard.container_name(c)]),
+	}
+}
