@@ -112,7 +112,9 @@ pub fn report(s: &Settings, opts: &ReportOptions, out: &mut dyn Write) -> Result
                     if state == GuardrailState::Removed {
                         return None;
                     }
-                    let entries: Vec<&LedgerEntry> = ledger.entries_of(id).collect();
+                    // Workloads no longer registered keep their history but no longer count.
+                    let entries: Vec<&LedgerEntry> =
+                        ledger.entries_of(id).filter(|e| release.registry.workload(&e.workload).is_some()).collect();
                     let count = |v: Verdict| entries.iter().filter(|e| e.status == v).count();
                     Some(GuardrailStatus {
                         guardrail: id.clone(),
@@ -148,6 +150,7 @@ fn exposure(
         .entries
         .values()
         .filter(|e| keep(e))
+        .filter(|e| release.registry.workload(&e.workload).is_some())
         .filter(|e| e.status != Verdict::Compliant)
         .filter(|e| state_of(&e.guardrail) != GuardrailState::Removed)
         .map(|e| {
