@@ -165,7 +165,9 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         now_explicit: cli.now.is_some(),
         dry_run: cli.dry_run,
         format: cli.format,
-        actor: std::env::var("RAILYARD_ACTOR").or_else(|_| std::env::var("USER")).unwrap_or_else(|_| "unknown".into()),
+        actor: std::env::var("RAILYARD_ACTOR")
+            .or_else(|_| std::env::var("USER"))
+            .unwrap_or_else(|_| "unknown".into()),
     };
     match cli.command {
         Command::Check(args) => {
@@ -176,7 +178,11 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
             let (active, pending) = workflow::check::guardrails_for(&settings, &args.guardrails, &name)?;
             let opts = workflow::check::CheckOptions {
                 path: args.path,
-                workload: WorkloadInfo { name, team: args.team, commit: String::new() },
+                workload: WorkloadInfo {
+                    name,
+                    team: args.team,
+                    commit: String::new(),
+                },
                 active,
                 pending,
                 now,
@@ -206,7 +212,10 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
             workflow::promote::promote(&settings, &args.id, args.force, &args.reason, out)
         }
         Command::Report(args) => {
-            let opts = workflow::report::ReportOptions { workload: args.workload, team: args.team };
+            let opts = workflow::report::ReportOptions {
+                workload: args.workload,
+                team: args.team,
+            };
             workflow::report::report(&settings, &opts, out)
         }
         Command::Demo(args) => workflow::demo::demo(&settings, args.keep.as_deref(), out),

@@ -190,12 +190,7 @@ impl<'a> Evaluator<'a> {
     }
 
     /// Evaluates the guardrail at `index` on the workload and applies its exceptions.
-    pub fn evaluate_one(
-        &mut self,
-        index: usize,
-        workload: &PreparedWorkload,
-        today: Day,
-    ) -> Evaluation {
+    pub fn evaluate_one(&mut self, index: usize, workload: &PreparedWorkload, today: Day) -> Evaluation {
         let g = &self.library.guardrails[index];
         let mut eval = Evaluation {
             guardrail: g.id.clone(),
@@ -227,17 +222,9 @@ impl<'a> Evaluator<'a> {
                 }
             },
         };
-        let mut findings: Vec<Finding> = violations
-            .into_iter()
-            .map(|v| locate(g, &workload.input, v))
-            .collect();
+        let mut findings: Vec<Finding> = violations.into_iter().map(|v| locate(g, &workload.input, v)).collect();
         findings.sort_by(|a, b| {
-            (&a.file, a.line, &a.resource, &a.message).cmp(&(
-                &b.file,
-                b.line,
-                &b.resource,
-                &b.message,
-            ))
+            (&a.file, a.line, &a.resource, &a.message).cmp(&(&b.file, b.line, &b.resource, &b.message))
         });
         findings.dedup();
         for mut f in findings {
@@ -257,17 +244,8 @@ impl<'a> Evaluator<'a> {
 }
 
 /// The exception of `g` covering the resource, preferring one still active.
-pub fn exception_for(
-    g: &Guardrail,
-    workload: &str,
-    resource: &str,
-    today: Day,
-) -> Option<ExceptionRef> {
-    let mut covering: Vec<_> = g
-        .exceptions
-        .iter()
-        .filter(|e| e.covers(workload, resource))
-        .collect();
+pub fn exception_for(g: &Guardrail, workload: &str, resource: &str, today: Day) -> Option<ExceptionRef> {
+    let mut covering: Vec<_> = g.exceptions.iter().filter(|e| e.covers(workload, resource)).collect();
     covering.sort_by_key(|e| std::cmp::Reverse(e.expires));
     covering.first().map(|e| ExceptionRef {
         guardrail: g.id.clone(),
@@ -336,15 +314,9 @@ mod tests {
 
     #[test]
     fn mentions_whole_addresses_only() {
-        assert!(mentions(
-            "bucket aws_s3_bucket.a is public",
-            "aws_s3_bucket.a"
-        ));
+        assert!(mentions("bucket aws_s3_bucket.a is public", "aws_s3_bucket.a"));
         assert!(mentions("aws_s3_bucket.a.", "aws_s3_bucket.a"));
-        assert!(!mentions(
-            "bucket aws_s3_bucket.ab is public",
-            "aws_s3_bucket.a"
-        ));
+        assert!(!mentions("bucket aws_s3_bucket.ab is public", "aws_s3_bucket.a"));
         assert!(!mentions("xaws_s3_bucket.a", "aws_s3_bucket.a"));
     }
 }

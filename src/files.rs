@@ -23,11 +23,7 @@ impl SourceFile {
     /// The file's text, or a message naming the line of the first invalid byte.
     pub fn text(&self) -> Result<&str, crate::workload::ParseError> {
         std::str::from_utf8(&self.bytes).map_err(|e| {
-            let line = self.bytes[..e.valid_up_to()]
-                .iter()
-                .filter(|b| **b == b'\n')
-                .count()
-                + 1;
+            let line = self.bytes[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count() + 1;
             crate::workload::ParseError::new(&self.path, line, "file is not valid UTF-8")
         })
     }
@@ -49,14 +45,7 @@ impl SourceFile {
 }
 
 /// Folders never read: VCS metadata, provider caches, dependency trees.
-pub const SKIPPED_DIRS: &[&str] = &[
-    ".git",
-    ".terraform",
-    "node_modules",
-    ".venv",
-    "vendor",
-    "target",
-];
+pub const SKIPPED_DIRS: &[&str] = &[".git", ".terraform", "node_modules", ".venv", "vendor", "target"];
 
 /// Limits that keep one hostile workload from exhausting the machine.
 #[derive(Debug, Clone, Copy)]
@@ -83,10 +72,7 @@ pub struct Skipped {
 
 /// Reads every regular file below `root`. Symlinks are never followed: a link is a path
 /// string, not a file to open, so a workload cannot make Railyard read outside itself.
-pub fn read_dir(
-    root: &Path,
-    limits: ReadLimits,
-) -> std::io::Result<(Vec<SourceFile>, Vec<Skipped>)> {
+pub fn read_dir(root: &Path, limits: ReadLimits) -> std::io::Result<(Vec<SourceFile>, Vec<Skipped>)> {
     let mut files = Vec::new();
     let mut skipped = Vec::new();
     let mut total = 0u64;

@@ -131,7 +131,10 @@ pub fn key(guardrail: &str, workload: &str) -> String {
 
 impl Ledger {
     pub fn new() -> Ledger {
-        Ledger { version: VERSION, ..Default::default() }
+        Ledger {
+            version: VERSION,
+            ..Default::default()
+        }
     }
 
     /// Parses `ledger.json`; a ledger that is not Railyard's is an error, never reset.
@@ -143,7 +146,10 @@ impl Ledger {
             )
         })?;
         if ledger.version != VERSION {
-            bail!("{LEDGER}:{FILE}: ledger version {} is not supported by this Railyard (expects {VERSION})", ledger.version);
+            bail!(
+                "{LEDGER}:{FILE}: ledger version {} is not supported by this Railyard (expects {VERSION})",
+                ledger.version
+            );
         }
         Ok(ledger)
     }
@@ -167,7 +173,14 @@ impl Ledger {
     }
 
     /// Records one evaluation of a candidate guardrail on a workload.
-    pub fn record(&mut self, eval: &Evaluation, team: &str, workload_commit: &str, deadline_for: impl Fn(Day) -> Day, now: Day) {
+    pub fn record(
+        &mut self,
+        eval: &Evaluation,
+        team: &str,
+        workload_commit: &str,
+        deadline_for: impl Fn(Day) -> Day,
+        now: Day,
+    ) {
         let k = key(&eval.guardrail, &eval.workload);
         let previous = self.entries.get(&k).cloned();
         let verdict = eval.verdict();
@@ -198,7 +211,9 @@ impl Ledger {
             self.entries.insert(k, e);
             return;
         }
-        let earlier = |resource: &str, list: &[RecordedFinding]| list.iter().find(|f| f.resource == resource).map(|f| f.first_seen);
+        let earlier = |resource: &str, list: &[RecordedFinding]| {
+            list.iter().find(|f| f.resource == resource).map(|f| f.first_seen)
+        };
         let record = |f: &Finding, old: &[RecordedFinding]| RecordedFinding {
             resource: f.resource.clone(),
             file: f.file.clone(),
@@ -238,7 +253,11 @@ impl Ledger {
         if let Some(d) = rec.fixed_deadline {
             return Some(d);
         }
-        let open = self.entries_of(guardrail).filter(|e| e.status == Verdict::Noncompliant).filter_map(|e| e.deadline).max();
+        let open = self
+            .entries_of(guardrail)
+            .filter(|e| e.status == Verdict::Noncompliant)
+            .filter_map(|e| e.deadline)
+            .max();
         Some(open.unwrap_or(rec.first_observed.plus_days(rec.grace_days as i64)))
     }
 
@@ -247,9 +266,11 @@ impl Ledger {
         match repo.tip(LEDGER)? {
             None => Ok((Ledger::new(), None)),
             Some(tip) => {
-                let bytes = repo
-                    .read_file(&tip, FILE)?
-                    .with_context(|| format!("branch `{LEDGER}` has no `{FILE}`: it was not written by Railyard; refusing to overwrite it"))?;
+                let bytes = repo.read_file(&tip, FILE)?.with_context(|| {
+                    format!(
+                        "branch `{LEDGER}` has no `{FILE}`: it was not written by Railyard; refusing to overwrite it"
+                    )
+                })?;
                 let text = String::from_utf8(bytes).context("the ledger is not UTF-8")?;
                 Ok((Ledger::parse(&text)?, Some(tip)))
             }
@@ -267,7 +288,9 @@ impl Ledger {
             let mut ledger = match tip {
                 None => Ledger::new(),
                 Some(tip) => {
-                    let bytes = repo.read_file(tip, FILE)?.with_context(|| format!("branch `{LEDGER}` has no `{FILE}`; refusing to overwrite it"))?;
+                    let bytes = repo
+                        .read_file(tip, FILE)?
+                        .with_context(|| format!("branch `{LEDGER}` has no `{FILE}`; refusing to overwrite it"))?;
                     Ledger::parse(&String::from_utf8_lossy(&bytes))?
                 }
             };

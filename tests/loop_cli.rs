@@ -38,7 +38,8 @@ fn commit(repo: &Repository, branch: &str, changes: &[(&str, Option<&str>)], mes
     let tree = repo.find_tree(build_tree(repo, &files, "")).unwrap();
     let sig = Signature::now("Test", "test@example.com").unwrap();
     let parents: Vec<&git2::Commit> = parent.iter().collect();
-    repo.commit(Some(&refname), &sig, &sig, message, &tree, &parents).unwrap()
+    repo.commit(Some(&refname), &sig, &sig, message, &tree, &parents)
+        .unwrap()
 }
 
 fn build_tree(repo: &Repository, files: &BTreeMap<String, Oid>, prefix: &str) -> Oid {
@@ -89,7 +90,9 @@ struct Sandbox {
 
 impl Sandbox {
     fn new() -> Sandbox {
-        Sandbox { dir: tempfile::tempdir().unwrap() }
+        Sandbox {
+            dir: tempfile::tempdir().unwrap(),
+        }
     }
     fn path(&self, rel: &str) -> PathBuf {
         self.dir.path().join(rel)
@@ -116,7 +119,11 @@ impl Sandbox {
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 const COMPLIANT_TF: &str = r#"resource "aws_s3_bucket" "data" {
@@ -167,7 +174,12 @@ owners = ["bob@example.com"]
 fn standard() -> Sandbox {
     let sb = Sandbox::new();
     let payments = sb.repo("payments");
-    commit(&payments, "main", &[("infra/main.tf", Some(COMPLIANT_TF))], "payments infra");
+    commit(
+        &payments,
+        "main",
+        &[("infra/main.tf", Some(COMPLIANT_TF))],
+        "payments infra",
+    );
     let web = sb.repo("web");
     commit(&web, "main", &[("main.tf", Some(UNVERSIONED_TF))], "web infra");
     let g = sb.repo("guardrails");
@@ -186,8 +198,20 @@ fn standard() -> Sandbox {
 
 fn ledger(sb: &Sandbox) -> serde_json::Value {
     let g = sb.repo("guardrails");
-    let tip = g.find_reference("refs/heads/railyard/ledger").unwrap().peel_to_commit().unwrap();
-    let blob = tip.tree().unwrap().get_path(Path::new("ledger.json")).unwrap().to_object(&g).unwrap().peel_to_blob().unwrap();
+    let tip = g
+        .find_reference("refs/heads/railyard/ledger")
+        .unwrap()
+        .peel_to_commit()
+        .unwrap();
+    let blob = tip
+        .tree()
+        .unwrap()
+        .get_path(Path::new("ledger.json"))
+        .unwrap()
+        .to_object(&g)
+        .unwrap()
+        .peel_to_blob()
+        .unwrap();
     serde_json::from_slice(blob.content()).unwrap()
 }
 
@@ -195,17 +219,29 @@ fn main_log(sb: &Sandbox) -> Vec<String> {
     let g = sb.repo("guardrails");
     let mut walk = g.revwalk().unwrap();
     walk.push_ref("refs/heads/main").unwrap();
-    walk.map(|oid| g.find_commit(oid.unwrap()).unwrap().message().unwrap().to_string()).collect()
+    walk.map(|oid| g.find_commit(oid.unwrap()).unwrap().message().unwrap().to_string())
+        .collect()
 }
 
 fn on_main(sb: &Sandbox, path: &str) -> bool {
     let g = sb.repo("guardrails");
-    let tree = g.find_reference("refs/heads/main").unwrap().peel_to_commit().unwrap().tree().unwrap();
+    let tree = g
+        .find_reference("refs/heads/main")
+        .unwrap()
+        .peel_to_commit()
+        .unwrap()
+        .tree()
+        .unwrap();
     tree.get_path(Path::new(path)).is_ok()
 }
 
 fn fsck(sb: &Sandbox) {
-    let out = Command::new("git").arg("-C").arg(sb.path("guardrails")).args(["fsck", "--strict"]).output().unwrap();
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(sb.path("guardrails"))
+        .args(["fsck", "--strict"])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "git fsck failed: {}", text(&out));
 }
 
@@ -222,7 +258,11 @@ fn observe_promotes_what_breaks_nobody_and_holds_the_rest_with_a_deadline() {
     assert!(!on_main(&sb, "guardrails/aws-s3-versioning"));
     let log = main_log(&sb);
     assert_eq!(log.len(), 2, "{log:?}");
-    assert!(log[0].contains("activate guardrail aws-ebs-volume-encryption"), "{}", log[0]);
+    assert!(
+        log[0].contains("activate guardrail aws-ebs-volume-encryption"),
+        "{}",
+        log[0]
+    );
     assert!(log[0].contains("Develop-Commit: "), "{}", log[0]);
     assert!(log[0].contains("Workload: payments-api@"), "{}", log[0]);
     assert!(log[0].contains("Railyard-Now: 2026-11-01"), "{}", log[0]);
@@ -230,10 +270,19 @@ fn observe_promotes_what_breaks_nobody_and_holds_the_rest_with_a_deadline() {
     // The promotion changed nothing on main but that folder.
     let g = sb.repo("guardrails");
     let head = g.find_reference("refs/heads/main").unwrap().peel_to_commit().unwrap();
-    let diff = g.diff_tree_to_tree(Some(&head.parent(0).unwrap().tree().unwrap()), Some(&head.tree().unwrap()), None).unwrap();
+    let diff = g
+        .diff_tree_to_tree(
+            Some(&head.parent(0).unwrap().tree().unwrap()),
+            Some(&head.tree().unwrap()),
+            None,
+        )
+        .unwrap();
     for d in diff.deltas() {
         let p = d.new_file().path().unwrap().to_string_lossy().to_string();
-        assert!(p.starts_with("guardrails/aws-ebs-volume-encryption/"), "unexpected change on main: {p}");
+        assert!(
+            p.starts_with("guardrails/aws-ebs-volume-encryption/"),
+            "unexpected change on main: {p}"
+        );
     }
 
     let l = ledger(&sb);
@@ -260,7 +309,11 @@ fn observe_promotes_what_breaks_nobody_and_holds_the_rest_with_a_deadline() {
     commit(&web, "main", &[("main.tf", Some(COMPLIANT_TF))], "enable versioning");
     let out = sb.run(&["observe", "--now", "2026-11-06"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(on_main(&sb, "guardrails/aws-s3-versioning/policy.rego"), "{}", text(&out));
+    assert!(
+        on_main(&sb, "guardrails/aws-s3-versioning/policy.rego"),
+        "{}",
+        text(&out)
+    );
     let l = ledger(&sb);
     assert_eq!(l["entries"]["aws-s3-versioning/web"]["resolved"], "2026-11-06");
     assert_eq!(l["guardrails"]["aws-s3-versioning"]["activation"]["how"], "observed");
@@ -271,15 +324,26 @@ fn dry_run_writes_nothing_and_the_clock_never_goes_back() {
     let sb = standard();
     let out = sb.run(&["observe", "--dry-run", "--now", "2026-11-01"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(text(&out).contains("would-promote") || text(&out).contains("wouldpromote"), "{}", text(&out));
+    assert!(
+        text(&out).contains("would-promote") || text(&out).contains("wouldpromote"),
+        "{}",
+        text(&out)
+    );
     let g = sb.repo("guardrails");
-    assert!(g.find_reference("refs/heads/railyard/ledger").is_err(), "dry run wrote a ledger");
+    assert!(
+        g.find_reference("refs/heads/railyard/ledger").is_err(),
+        "dry run wrote a ledger"
+    );
     assert_eq!(main_log(&sb).len(), 1);
 
     assert_eq!(sb.run(&["observe", "--now", "2026-11-10"]).status.code(), Some(0));
     let out = sb.run(&["observe", "--now", "2026-11-09"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out).contains("before the ledger's clock 2026-11-10"), "{}", text(&out));
+    assert!(
+        text(&out).contains("before the ledger's clock 2026-11-10"),
+        "{}",
+        text(&out)
+    );
     let out = sb.run(&["enforce", "--now", "2026-10-01"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
 }
@@ -288,19 +352,26 @@ fn dry_run_writes_nothing_and_the_clock_never_goes_back() {
 fn an_unreachable_workload_is_unknown_and_blocks_promotion() {
     let sb = standard();
     let g = sb.repo("guardrails");
-    let registry = format!("{REGISTRY}\n[[workload]]\nname = \"ghost\"\nrepo = \"../does-not-exist\"\nteam = \"web\"\n");
+    let registry =
+        format!("{REGISTRY}\n[[workload]]\nname = \"ghost\"\nrepo = \"../does-not-exist\"\nteam = \"web\"\n");
     commit(&g, "develop", &[("workloads.toml", Some(&registry))], "register ghost");
     let out = sb.run(&["observe", "--now", "2026-11-01"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let t = text(&out);
     assert!(t.contains("blocked"), "{t}");
     assert!(t.contains("ghost"), "{t}");
-    assert!(!on_main(&sb, "guardrails/aws-ebs-volume-encryption"), "promoted despite an unknown workload");
+    assert!(
+        !on_main(&sb, "guardrails/aws-ebs-volume-encryption"),
+        "promoted despite an unknown workload"
+    );
     let l = ledger(&sb);
     assert_eq!(l["entries"]["aws-ebs-volume-encryption/ghost"]["status"], "unknown");
     // The reachable workloads were still evaluated and recorded.
     assert_eq!(l["entries"]["aws-s3-versioning/web"]["status"], "noncompliant");
-    assert_eq!(l["entries"]["aws-ebs-volume-encryption/payments-api"]["status"], "compliant");
+    assert_eq!(
+        l["entries"]["aws-ebs-volume-encryption/payments-api"]["status"],
+        "compliant"
+    );
 }
 
 #[test]
@@ -312,7 +383,10 @@ fn a_policy_that_errors_is_never_compliant() {
     commit(
         &g,
         "develop",
-        &[("guardrails/divides/policy.rego", Some(policy)), ("guardrails/divides/guardrail.toml", Some(meta))],
+        &[
+            ("guardrails/divides/policy.rego", Some(policy)),
+            ("guardrails/divides/guardrail.toml", Some(meta)),
+        ],
         "a broken policy",
     );
     let out = sb.run(&["observe", "--now", "2026-11-01"]);
@@ -320,7 +394,10 @@ fn a_policy_that_errors_is_never_compliant() {
     assert!(!on_main(&sb, "guardrails/divides"), "a policy that errors was promoted");
     let l = ledger(&sb);
     assert_eq!(l["entries"]["divides/payments-api"]["status"], "unknown");
-    assert!(l["entries"]["divides/payments-api"]["problems"][0].as_str().unwrap().contains("policy error"));
+    assert!(l["entries"]["divides/payments-api"]["problems"][0]
+        .as_str()
+        .unwrap()
+        .contains("policy error"));
     // The other candidates were unaffected.
     assert!(on_main(&sb, "guardrails/aws-ebs-volume-encryption/policy.rego"));
 }
@@ -330,13 +407,24 @@ fn exceptions_waive_findings_until_they_expire() {
     let sb = standard();
     let g = sb.repo("guardrails");
     let exc = "[[exception]]\nworkload = \"web\"\nresource = \"aws_s3_bucket.log*\"\nreason = \"Logs bucket is recreated in Q1\"\napproved_by = \"security@example.com\"\nticket = \"SEC-1\"\nexpires = 2026-11-20\n";
-    commit(&g, "develop", &[("guardrails/aws-s3-versioning/exceptions.toml", Some(exc))], "approve exception");
+    commit(
+        &g,
+        "develop",
+        &[("guardrails/aws-s3-versioning/exceptions.toml", Some(exc))],
+        "approve exception",
+    );
     let out = sb.run(&["observe", "--now", "2026-11-01"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(on_main(&sb, "guardrails/aws-s3-versioning/exceptions.toml"), "guardrail and exception promote together");
+    assert!(
+        on_main(&sb, "guardrails/aws-s3-versioning/exceptions.toml"),
+        "guardrail and exception promote together"
+    );
     let l = ledger(&sb);
     assert_eq!(l["entries"]["aws-s3-versioning/web"]["status"], "excepted");
-    assert_eq!(l["entries"]["aws-s3-versioning/web"]["excepted"][0]["exception_expires"], "2026-11-20");
+    assert_eq!(
+        l["entries"]["aws-s3-versioning/web"]["excepted"][0]["exception_expires"],
+        "2026-11-20"
+    );
 
     // The application pipeline passes while the exception holds, and fails after.
     let web_checkout = sb.path("web-checkout");
@@ -344,7 +432,16 @@ fn exceptions_waive_findings_until_they_expire() {
     std::fs::write(web_checkout.join("main.tf"), UNVERSIONED_TF).unwrap();
     let check = |now: &str| {
         Command::new(BIN)
-            .args(["check", web_checkout.to_str().unwrap(), "--workload", "web", "--format", "json", "--now", now])
+            .args([
+                "check",
+                web_checkout.to_str().unwrap(),
+                "--workload",
+                "web",
+                "--format",
+                "json",
+                "--now",
+                now,
+            ])
             .arg("--guardrails")
             .arg(sb.path("guardrails"))
             .arg("--cache-dir")
@@ -375,12 +472,20 @@ fn enforce_activates_at_the_deadline_and_check_then_fails() {
     assert_eq!(sb.run(&["observe", "--now", "2026-11-01"]).status.code(), Some(0));
     let out = sb.run(&["enforce", "--now", "2026-11-30"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(text(&out).contains("29 days left") || text(&out).contains("1 days left"), "{}", text(&out));
+    assert!(
+        text(&out).contains("29 days left") || text(&out).contains("1 days left"),
+        "{}",
+        text(&out)
+    );
     assert!(!on_main(&sb, "guardrails/aws-s3-versioning"));
 
     // Dry run on the deadline: the plan, nothing written.
     let out = sb.run(&["enforce", "--dry-run", "--now", "2026-12-01"]);
-    assert!(text(&out).contains("would activate `aws-s3-versioning`"), "{}", text(&out));
+    assert!(
+        text(&out).contains("would activate `aws-s3-versioning`"),
+        "{}",
+        text(&out)
+    );
     assert!(!on_main(&sb, "guardrails/aws-s3-versioning"));
 
     // A pipeline before the deadline: a warning with the deadline, not a failure.
@@ -389,7 +494,16 @@ fn enforce_activates_at_the_deadline_and_check_then_fails() {
     std::fs::write(checkout.join("main.tf"), UNVERSIONED_TF).unwrap();
     let check = |now: &str| {
         Command::new(BIN)
-            .args(["check", checkout.to_str().unwrap(), "--workload", "web", "--format", "json", "--now", now])
+            .args([
+                "check",
+                checkout.to_str().unwrap(),
+                "--workload",
+                "web",
+                "--format",
+                "json",
+                "--now",
+                now,
+            ])
             .arg("--guardrails")
             .arg(sb.path("guardrails"))
             .output()
@@ -409,7 +523,10 @@ fn enforce_activates_at_the_deadline_and_check_then_fails() {
     let log = main_log(&sb);
     assert!(log[0].contains("deadline 2026-12-01 passed"), "{}", log[0]);
     assert!(log[0].contains("Workloads-Now-Failing: web"), "{}", log[0]);
-    assert_eq!(ledger(&sb)["guardrails"]["aws-s3-versioning"]["activation"]["how"], "deadline");
+    assert_eq!(
+        ledger(&sb)["guardrails"]["aws-s3-versioning"]["activation"]["how"],
+        "deadline"
+    );
 
     let after = check("2026-12-01");
     assert_eq!(after.status.code(), Some(1), "{}", text(&after));
@@ -423,8 +540,21 @@ fn promote_force_records_who_and_why() {
     let sb = standard();
     assert_eq!(sb.run(&["observe", "--now", "2026-11-01"]).status.code(), Some(0));
     let out = sb.run(&["promote", "aws-s3-versioning", "--now", "2026-11-02"]);
-    assert_eq!(out.status.code(), Some(2), "promote without --force must be refused: {}", text(&out));
-    let out = sb.run(&["promote", "aws-s3-versioning", "--force", "--reason", "Ransomware advisory SEC-9", "--now", "2026-11-02"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "promote without --force must be refused: {}",
+        text(&out)
+    );
+    let out = sb.run(&[
+        "promote",
+        "aws-s3-versioning",
+        "--force",
+        "--reason",
+        "Ransomware advisory SEC-9",
+        "--now",
+        "2026-11-02",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let log = main_log(&sb);
     assert!(log[0].contains("(forced)"), "{}", log[0]);
@@ -432,7 +562,10 @@ fn promote_force_records_who_and_why() {
     assert!(log[0].contains("Reason: Ransomware advisory SEC-9"), "{}", log[0]);
     let l = ledger(&sb);
     assert_eq!(l["guardrails"]["aws-s3-versioning"]["activation"]["how"], "forced");
-    assert_eq!(l["guardrails"]["aws-s3-versioning"]["activation"]["reason"], "Ransomware advisory SEC-9");
+    assert_eq!(
+        l["guardrails"]["aws-s3-versioning"]["activation"]["reason"],
+        "Ransomware advisory SEC-9"
+    );
     assert_eq!(l["entries"]["aws-s3-versioning/web"]["activated"], "2026-11-02");
 }
 
@@ -460,7 +593,10 @@ fn report_shows_exposure_per_workload_team_and_guardrail() {
     assert_eq!(versioning["noncompliant"], 1);
     assert_eq!(versioning["compliant"], 1);
     assert_eq!(versioning["earliest_deadline"], "2026-12-01");
-    let ebs = rows.iter().find(|r| r["guardrail"] == "aws-ebs-volume-encryption").unwrap();
+    let ebs = rows
+        .iter()
+        .find(|r| r["guardrail"] == "aws-ebs-volume-encryption")
+        .unwrap();
     assert_eq!(ebs["state"], "active");
 
     let out = sb.run(&["report", "--format", "markdown", "--now", "2026-11-11"]);
@@ -489,11 +625,18 @@ fn concurrent_observe_runs_lose_nothing() {
     assert_eq!(a.status.code(), Some(0), "{}", text(&a));
     assert_eq!(b.status.code(), Some(0), "{}", text(&b));
     let l = ledger(&sb);
-    for key in ["aws-s3-versioning/web", "aws-s3-versioning/payments-api", "aws-ebs-volume-encryption/web"] {
+    for key in [
+        "aws-s3-versioning/web",
+        "aws-s3-versioning/payments-api",
+        "aws-ebs-volume-encryption/web",
+    ] {
         assert!(l["entries"][key].is_object(), "lost {key}: {l}");
     }
     // Exactly one promotion commit, however the race went.
-    let promotions = main_log(&sb).iter().filter(|m| m.contains("activate guardrail aws-ebs-volume-encryption")).count();
+    let promotions = main_log(&sb)
+        .iter()
+        .filter(|m| m.contains("activate guardrail aws-ebs-volume-encryption"))
+        .count();
     assert_eq!(promotions, 1);
     assert_eq!(l["guardrails"]["aws-ebs-volume-encryption"]["state"], "active");
     fsck(&sb);
@@ -524,7 +667,10 @@ fn a_killed_run_leaves_consistent_state_and_the_next_run_completes_it() {
     assert_eq!(l["entries"]["aws-s3-versioning/web"]["status"], "noncompliant");
     assert_eq!(l["guardrails"]["aws-ebs-volume-encryption"]["state"], "active");
     assert!(on_main(&sb, "guardrails/aws-ebs-volume-encryption/policy.rego"));
-    let promotions = main_log(&sb).iter().filter(|m| m.contains("activate guardrail aws-ebs-volume-encryption")).count();
+    let promotions = main_log(&sb)
+        .iter()
+        .filter(|m| m.contains("activate guardrail aws-ebs-volume-encryption"))
+        .count();
     assert_eq!(promotions, 1);
     fsck(&sb);
 }
@@ -552,7 +698,34 @@ fn a_remote_guardrails_repo_is_pushed_to() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let origin = Repository::open_bare(&bare).unwrap();
-    let main = origin.find_reference("refs/heads/main").unwrap().peel_to_commit().unwrap();
-    assert!(main.message().unwrap().contains("activate guardrail aws-ebs-volume-encryption"));
-    assert!(origin.find_reference("refs/heads/railyard/ledger").is_ok(), "ledger was not pushed");
+    let main = origin
+        .find_reference("refs/heads/main")
+        .unwrap()
+        .peel_to_commit()
+        .unwrap();
+    assert!(main
+        .message()
+        .unwrap()
+        .contains("activate guardrail aws-ebs-volume-encryption"));
+    assert!(
+        origin.find_reference("refs/heads/railyard/ledger").is_ok(),
+        "ledger was not pushed"
+    );
+}
+
+#[test]
+fn demo_walks_the_whole_loop() {
+    let keep = tempfile::tempdir().unwrap();
+    let dir = keep.path().join("sandbox");
+    let out = Command::new(BIN).args(["demo", "--now", "2026-11-01", "--keep"]).arg(&dir).output().unwrap();
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(t.contains("held until 2026-12-01"), "{t}");
+    assert!(t.contains("activated `aws-dynamodb-pitr` (deadline 2026-12-01)"), "{t}");
+    assert!(t.contains("exit code 1: the pipeline fails"), "{t}");
+    // The kept sandbox is a real guardrails repo whose main tells the story.
+    let g = Repository::open(dir.join("guardrails-repo")).unwrap();
+    let main = g.find_reference("refs/heads/main").unwrap().peel_to_commit().unwrap();
+    assert!(main.message().unwrap().contains("activate guardrail aws-dynamodb-pitr (deadline 2026-12-01 passed)"));
+    assert!(g.find_reference("refs/heads/railyard/ledger").is_ok());
 }

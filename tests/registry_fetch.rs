@@ -75,10 +75,7 @@ fn validation_errors_carry_their_line() {
 
     let (line, msg) = one_error(&FULL.replace("name = \"search\"", "name = \"payments-api\""));
     assert_eq!(line, 12, "the duplicate's [[workload]] line");
-    assert!(
-        msg.contains("declared twice") && msg.contains("line 4"),
-        "{msg}"
-    );
+    assert!(msg.contains("declared twice") && msg.contains("line 4"), "{msg}");
 
     let (line, msg) = one_error(&FULL.replace("name = \"search\"", "name = \"search api\""));
     assert_eq!(line, 13);
@@ -86,32 +83,22 @@ fn validation_errors_carry_their_line() {
 
     let (line, msg) = one_error(&FULL.replace("team = \"search\"", "team = \"serach\""));
     assert_eq!(line, 15);
-    assert!(
-        msg.contains("serach") && msg.contains("[team.serach]"),
-        "{msg}"
-    );
+    assert!(msg.contains("serach") && msg.contains("[team.serach]"), "{msg}");
 
     let (line, msg) = one_error(&FULL.replace("git@github.com:acme/search.git", ""));
     assert_eq!(line, 14);
     assert!(msg.contains("empty"), "{msg}");
 
-    let (line, msg) =
-        one_error(&FULL.replace("git@github.com:acme/search.git", "ftp://example.com/search"));
+    let (line, msg) = one_error(&FULL.replace("git@github.com:acme/search.git", "ftp://example.com/search"));
     assert_eq!(line, 14);
     assert!(msg.contains("ftp://"), "{msg}");
 
-    let (line, msg) = one_error(&FULL.replace(
-        "https://git.example.com",
-        "https://bob:ghp_s3cret@git.example.com",
-    ));
+    let (line, msg) = one_error(&FULL.replace("https://git.example.com", "https://bob:ghp_s3cret@git.example.com"));
     assert_eq!(line, 6);
     assert!(msg.contains("token_env"), "{msg}");
     assert!(!msg.contains("ghp_s3cret"), "{msg}");
 
-    let (line, msg) = one_error(&FULL.replace(
-        "\"PAYMENTS_WEBHOOK_URL\"",
-        "\"https://hooks.example.com/T000/B000\"",
-    ));
+    let (line, msg) = one_error(&FULL.replace("\"PAYMENTS_WEBHOOK_URL\"", "\"https://hooks.example.com/T000/B000\""));
     assert_eq!(line, 20);
     assert!(msg.contains("NAME"), "{msg}");
 
@@ -163,18 +150,13 @@ fn commit_all(repo: &Repository, message: &str) -> Oid {
     let sig = Signature::now("Test", "test@example.com").unwrap();
     let parent = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
     let parents: Vec<&Commit> = parent.iter().collect();
-    repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
-        .unwrap()
+    repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents).unwrap()
 }
 
 /// A workload repo: `infra/main.tf`, `infra/.terraform/x.tf`, `app/app.py`, `README.md`.
 fn workload_repo(path: &Path) -> (Repository, Oid) {
     let repo = init(path);
-    write(
-        &repo,
-        "infra/main.tf",
-        "resource \"aws_s3_bucket\" \"b\" {}\n",
-    );
+    write(&repo, "infra/main.tf", "resource \"aws_s3_bucket\" \"b\" {}\n");
     write(&repo, "infra/modules/net/net.tf", "# net\n");
     write(&repo, "infra/.terraform/cached.tf", "# provider cache\n");
     write(&repo, "app/app.py", "print('hi')\n");
@@ -212,21 +194,10 @@ fn fetches_a_relative_local_path_and_reads_the_tree() {
     let name = fetched.repo_path.file_name().unwrap().to_string_lossy();
     assert!(name.starts_with("payments-api-"), "{name}");
 
-    let (files, skipped) = read_tree(
-        &fetched.repo_path,
-        &fetched.commit,
-        &[],
-        ReadLimits::default(),
-    )
-    .unwrap();
+    let (files, skipped) = read_tree(&fetched.repo_path, &fetched.commit, &[], ReadLimits::default()).unwrap();
     assert_eq!(
         paths_of(&files),
-        vec![
-            "README.md",
-            "app/app.py",
-            "infra/main.tf",
-            "infra/modules/net/net.tf"
-        ]
+        vec!["README.md", "app/app.py", "infra/main.tf", "infra/modules/net/net.tf"]
     );
     assert!(skipped.is_empty(), "{skipped:?}");
     assert_eq!(files[2].bytes, b"resource \"aws_s3_bucket\" \"b\" {}\n");
@@ -268,14 +239,10 @@ fn fetches_file_urls_branches_tags_and_commit_ids() {
     }
 
     // A full commit id, already cached or not.
-    let fetched = cache
-        .fetch(&spec("w", &url, Some(&second.to_string())), base)
-        .unwrap();
+    let fetched = cache.fetch(&spec("w", &url, Some(&second.to_string())), base).unwrap();
     assert_eq!(fetched.commit, second.to_string());
     let fresh = Cache::new(tmp.path().join("cache2"));
-    let fetched = fresh
-        .fetch(&spec("w", &url, Some(&first.to_string())), base)
-        .unwrap();
+    let fetched = fresh.fetch(&spec("w", &url, Some(&first.to_string())), base).unwrap();
     assert_eq!(fetched.commit, first.to_string());
 }
 
@@ -302,20 +269,14 @@ fn second_fetch_reuses_the_cache_and_sees_new_commits() {
     let cached = Repository::open_bare(&b.repo_path).unwrap();
     assert!(cached.find_reference("refs/test/marker").is_ok());
     assert_eq!(
-        cached
-            .find_reference("refs/railyard/main")
-            .unwrap()
-            .target()
-            .unwrap(),
+        cached.find_reference("refs/railyard/main").unwrap().target().unwrap(),
         second
     );
     assert_eq!(std::fs::read_dir(cache.dir()).unwrap().count(), 1);
 
     // Another URL for the same workload name gets its own clone.
     let (_other, _) = workload_repo(&tmp.path().join("w2"));
-    let c = cache
-        .fetch(&spec("w", "w2", Some("main")), tmp.path())
-        .unwrap();
+    let c = cache.fetch(&spec("w", "w2", Some("main")), tmp.path()).unwrap();
     assert_ne!(c.repo_path, a.repo_path);
 }
 
@@ -338,13 +299,7 @@ fn paths_filter_skipped_dirs_and_missing_paths() {
         vec!["README.md", "infra/main.tf", "infra/modules/net/net.tf"]
     );
 
-    let err = read_tree(
-        &f.repo_path,
-        &f.commit,
-        &["deploy".into()],
-        ReadLimits::default(),
-    )
-    .unwrap_err();
+    let err = read_tree(&f.repo_path, &f.commit, &["deploy".into()], ReadLimits::default()).unwrap_err();
     assert!(matches!(err, FetchError::Read { .. }));
     assert!(err.to_string().contains("`deploy` does not exist"), "{err}");
 }
@@ -365,14 +320,8 @@ fn symlinks_are_skipped_and_limits_honoured() {
         max_total_bytes: 1_000_000,
     };
     let (files, skipped) = read_tree(&f.repo_path, &f.commit, &["infra".into()], limits).unwrap();
-    assert_eq!(
-        paths_of(&files),
-        vec!["infra/main.tf", "infra/modules/net/net.tf"]
-    );
-    let reasons: Vec<(&str, &str)> = skipped
-        .iter()
-        .map(|s| (s.path.as_str(), s.reason.as_str()))
-        .collect();
+    assert_eq!(paths_of(&files), vec!["infra/main.tf", "infra/modules/net/net.tf"]);
+    let reasons: Vec<(&str, &str)> = skipped.iter().map(|s| (s.path.as_str(), s.reason.as_str())).collect();
     assert_eq!(reasons.len(), 2, "{reasons:?}");
     assert!(reasons
         .iter()
@@ -402,10 +351,7 @@ fn unknown_ref_names_workload_repo_and_ref() {
     let msg = err.to_string();
     assert!(msg.contains("payments-api"), "{msg}");
     assert!(msg.contains("release/9"), "{msg}");
-    assert!(
-        msg.contains(&tmp.path().join("w").display().to_string()),
-        "{msg}"
-    );
+    assert!(msg.contains(&tmp.path().join("w").display().to_string()), "{msg}");
 
     let missing = "0123456789abcdef0123456789abcdef01234567";
     let err = cache
@@ -427,16 +373,12 @@ fn unreachable_repositories_are_errors() {
 
     // A directory that is not a git repository.
     std::fs::create_dir_all(tmp.path().join("plain")).unwrap();
-    let err = cache
-        .fetch(&spec("plain", "plain", None), tmp.path())
-        .unwrap_err();
+    let err = cache.fetch(&spec("plain", "plain", None), tmp.path()).unwrap_err();
     assert!(matches!(err, FetchError::Unreachable { .. }), "{err:?}");
 
     // An empty repository has no default branch.
     init(&tmp.path().join("empty"));
-    let err = cache
-        .fetch(&spec("empty", "empty", None), tmp.path())
-        .unwrap_err();
+    let err = cache.fetch(&spec("empty", "empty", None), tmp.path()).unwrap_err();
     assert!(err.to_string().contains("HEAD"), "{err}");
 }
 
@@ -455,14 +397,8 @@ fn credentials_never_appear_in_errors() {
     let msg = err.to_string();
     assert!(!msg.contains("ghp_s3cret"), "{msg}");
     assert!(!msg.contains("bob:"), "{msg}");
-    assert!(
-        msg.contains("https://***@127.0.0.1:1/payments/api.git"),
-        "{msg}"
-    );
-    assert!(
-        msg.contains("payments-api") && msg.contains("main"),
-        "{msg}"
-    );
+    assert!(msg.contains("https://***@127.0.0.1:1/payments/api.git"), "{msg}");
+    assert!(msg.contains("payments-api") && msg.contains("main"), "{msg}");
     assert_eq!(
         redact("could not read https://x-access-token:abc@h/r.git"),
         "could not read https://***@h/r.git"
@@ -476,8 +412,7 @@ fn a_commit_no_ref_advertises_is_fetched_or_reported_cleanly() {
     write(&repo, "infra/main.tf", "# second\n");
     let second = commit_all(&repo, "second");
     // Move main back: `second` stays in the object store but no ref points at it.
-    repo.reference("refs/heads/main", first, true, "rewind")
-        .unwrap();
+    repo.reference("refs/heads/main", first, true, "rewind").unwrap();
     let cache = Cache::new(tmp.path().join("cache"));
     match cache.fetch(&spec("w", "w", Some(&second.to_string())), tmp.path()) {
         Ok(f) => assert_eq!(f.commit, second.to_string()),
@@ -495,9 +430,7 @@ fn concurrent_fetches_share_the_cache() {
     let cache = Cache::new(tmp.path().join("cache"));
     let s = spec("w", "w", Some("main"));
     let results: Vec<_> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..8)
-            .map(|_| scope.spawn(|| cache.fetch(&s, tmp.path())))
-            .collect();
+        let handles: Vec<_> = (0..8).map(|_| scope.spawn(|| cache.fetch(&s, tmp.path()))).collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     for r in results {

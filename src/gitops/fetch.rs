@@ -20,8 +20,8 @@
 use crate::files::{ReadLimits, Skipped, SourceFile, SKIPPED_DIRS};
 use crate::workload::registry::WorkloadSpec;
 use git2::{
-    AutotagOption, Cred, CredentialType, Direction, ErrorCode, FetchOptions, ObjectType, Oid,
-    RemoteCallbacks, Repository,
+    AutotagOption, Cred, CredentialType, Direction, ErrorCode, FetchOptions, ObjectType, Oid, RemoteCallbacks,
+    Repository,
 };
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -145,9 +145,7 @@ impl Cache {
         if have.is_none() {
             let mut remote = repo.remote_anonymous(&url).map_err(clean)?;
             let auth = callbacks(spec.token_env.as_deref(), token.clone());
-            let mut conn = remote
-                .connect_auth(Direction::Fetch, Some(auth), None)
-                .map_err(clean)?;
+            let mut conn = remote.connect_auth(Direction::Fetch, Some(auth), None).map_err(clean)?;
             let advertised: Vec<(String, Oid)> = conn
                 .list()
                 .map_err(clean)?
@@ -163,9 +161,7 @@ impl Cache {
                 None => match pick_advertised(&advertised, &reference) {
                     Some(name) => name,
                     None if reference == "HEAD" => {
-                        return Err(unknown(
-                            " (the repository is empty or has no default branch)",
-                        ))
+                        return Err(unknown(" (the repository is empty or has no default branch)"))
                     }
                     None => return Err(unknown("")),
                 },
@@ -189,9 +185,7 @@ impl Cache {
 
         let commit = match have {
             Some(oid) => repo.find_commit(oid),
-            None => repo
-                .find_reference(&local_ref)
-                .and_then(|r| r.peel_to_commit()),
+            None => repo.find_reference(&local_ref).and_then(|r| r.peel_to_commit()),
         }
         .map_err(|_| unknown(" (it does not point at a commit)"))?;
         if let Some(oid) = have {
@@ -217,14 +211,11 @@ impl Cache {
             return Ok(repo);
         }
         std::fs::create_dir_all(&self.dir).map_err(|e| cache_err(e.to_string()))?;
-        let repo = retry_locked(|| Repository::init_bare(path))
-            .map_err(|e| cache_err(e.message().to_string()))?;
+        let repo = retry_locked(|| Repository::init_bare(path)).map_err(|e| cache_err(e.message().to_string()))?;
         // Record where the clone comes from, for people inspecting the cache. Another run may
         // have created it at the same moment: that is fine.
         match retry_locked(|| repo.remote("origin", url).map(|_| ())) {
-            Err(e) if e.code() != ErrorCode::Exists => {
-                return Err(cache_err(clean_message(&e, None)))
-            }
+            Err(e) if e.code() != ErrorCode::Exists => return Err(cache_err(clean_message(&e, None))),
             _ => {}
         }
         Ok(repo)
@@ -392,9 +383,7 @@ fn callbacks<'a>(token_env: Option<&'a str>, token: Option<String>) -> RemoteCal
             Cred::ssh_key_from_agent(username.unwrap_or("git"))
         } else if allowed.contains(CredentialType::USER_PASS_PLAINTEXT) {
             match (&token, token_env) {
-                (Some(token), _) if attempts == 1 => {
-                    Cred::userpass_plaintext("x-access-token", token)
-                }
+                (Some(token), _) if attempts == 1 => Cred::userpass_plaintext("x-access-token", token),
                 (Some(_), Some(var)) => Err(git2::Error::from_str(&format!(
                     "authentication failed with the token in ${var}"
                 ))),
@@ -422,8 +411,7 @@ fn retry_locked<T>(mut f: impl FnMut() -> Result<T, git2::Error>) -> Result<T, g
         match f() {
             Err(e)
                 if attempt < LOCK_ATTEMPTS
-                    && (e.code() == ErrorCode::Locked
-                        || e.message().to_ascii_lowercase().contains("lock")) =>
+                    && (e.code() == ErrorCode::Locked || e.message().to_ascii_lowercase().contains("lock")) =>
             {
                 std::thread::sleep(Duration::from_millis(50 * u64::from(attempt)));
                 attempt += 1;
@@ -439,14 +427,9 @@ fn pick_advertised(advertised: &[(String, Oid)], reference: &str) -> Option<Stri
     let candidates = if reference == "HEAD" || reference.starts_with("refs/") {
         vec![reference.to_string()]
     } else {
-        vec![
-            format!("refs/heads/{reference}"),
-            format!("refs/tags/{reference}"),
-        ]
+        vec![format!("refs/heads/{reference}"), format!("refs/tags/{reference}")]
     };
-    candidates
-        .into_iter()
-        .find(|c| advertised.iter().any(|(n, _)| n == c))
+    candidates.into_iter().find(|c| advertised.iter().any(|(n, _)| n == c))
 }
 
 fn full_oid(reference: &str) -> Option<Oid> {
@@ -515,10 +498,7 @@ mod tests {
             redact("failed https://bob:s3cret@git.example.com/a.git: 401"),
             "failed https://***@git.example.com/a.git: 401"
         );
-        assert_eq!(
-            redact("https://ghp_token@github.com/a"),
-            "https://***@github.com/a"
-        );
+        assert_eq!(redact("https://ghp_token@github.com/a"), "https://***@github.com/a");
         assert_eq!(redact("ssh://git@host/a"), "ssh://git@host/a");
         assert_eq!(redact("ssh://git:pw@host/a"), "ssh://***@host/a");
         assert_eq!(redact("git@host:org/a.git"), "git@host:org/a.git");
@@ -536,10 +516,7 @@ mod tests {
         assert!(is_local_path("dir/with:colon"));
         assert!(!is_local_path("git@github.com:org/a.git"));
         assert!(!is_local_path("file:///srv/a"));
-        assert_eq!(
-            resolve_url("https://h/a.git", Path::new("/x")),
-            "https://h/a.git"
-        );
+        assert_eq!(resolve_url("https://h/a.git", Path::new("/x")), "https://h/a.git");
         assert_eq!(resolve_url("nope/a", Path::new("/x")), "/x/nope/a");
         assert_eq!(sanitize("payments.api/v2"), "payments_api_v2");
     }

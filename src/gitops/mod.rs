@@ -52,9 +52,15 @@ impl GuardrailsRepo {
             r.refresh()?;
             Ok(r)
         } else {
-            let repo = Repository::open(spec)
-                .with_context(|| format!("`{spec}` is not a git repository (hint: `--repo` takes the guardrails repository)"))?;
-            Ok(GuardrailsRepo { repo, display: spec.to_string(), remote_url: None, token_env: None })
+            let repo = Repository::open(spec).with_context(|| {
+                format!("`{spec}` is not a git repository (hint: `--repo` takes the guardrails repository)")
+            })?;
+            Ok(GuardrailsRepo {
+                repo,
+                display: spec.to_string(),
+                remote_url: None,
+                token_env: None,
+            })
         }
     }
 
@@ -87,7 +93,13 @@ impl GuardrailsRepo {
         opts.remote_callbacks(callbacks(self.token_env.clone()));
         remote
             .fetch(&["+refs/heads/*:refs/heads/*"], Some(&mut opts), None)
-            .map_err(|e| anyhow!("fetching guardrails repo `{}`: {}", self.display, redact_text(e.message())))?;
+            .map_err(|e| {
+                anyhow!(
+                    "fetching guardrails repo `{}`: {}",
+                    self.display,
+                    redact_text(e.message())
+                )
+            })?;
         Ok(())
     }
 
@@ -109,7 +121,9 @@ impl GuardrailsRepo {
         let spec = format!("refs/heads/{branch}:refs/heads/{branch}");
         match remote.push(&[spec.as_str()], Some(&mut opts)) {
             Ok(()) => {}
-            Err(e) if e.code() == ErrorCode::NotFastForward || e.message().contains("non-fast-forward") => return Ok(false),
+            Err(e) if e.code() == ErrorCode::NotFastForward || e.message().contains("non-fast-forward") => {
+                return Ok(false)
+            }
             Err(e) => bail!("pushing `{branch}` to `{}`: {}", self.display, redact_text(e.message())),
         }
         drop(opts);
@@ -135,7 +149,10 @@ impl GuardrailsRepo {
                 }
             }
         }
-        bail!("`{rev}` is not a branch, tag or commit of guardrails repo `{}`", self.display)
+        bail!(
+            "`{rev}` is not a branch, tag or commit of guardrails repo `{}`",
+            self.display
+        )
     }
 
     /// Like [`tip`](Self::tip), but a missing branch is an error that says what to do.
@@ -159,7 +176,11 @@ impl GuardrailsRepo {
                 Err(e) => return Err(e.into()),
             }
         };
-        let base = if prefix.is_empty() { String::new() } else { format!("{}/", prefix.trim_end_matches('/')) };
+        let base = if prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", prefix.trim_end_matches('/'))
+        };
         let (files, _) = walk_tree(&self.repo, &tree, &base, ReadLimits::default())?;
         Ok(files)
     }
@@ -201,7 +222,12 @@ impl GuardrailsRepo {
 
     /// Commit message of a commit.
     pub fn message(&self, commit: &str) -> Result<String> {
-        Ok(self.repo.find_commit(Oid::from_str(commit)?)?.message().unwrap_or("").to_string())
+        Ok(self
+            .repo
+            .find_commit(Oid::from_str(commit)?)?
+            .message()
+            .unwrap_or("")
+            .to_string())
     }
 
     /// Moves `branch` by compare-and-swap. `change` receives the current tip and returns
@@ -218,11 +244,15 @@ impl GuardrailsRepo {
                 std::thread::sleep(Duration::from_millis(5 + (attempt as u64 * 7) % 50));
             }
             let tip = self.tip(branch)?;
-            let Some(new) = change(self, tip.as_deref())? else { return Ok(None) };
+            let Some(new) = change(self, tip.as_deref())? else {
+                return Ok(None);
+            };
             let new_oid = Oid::from_str(&new)?;
             let msg = format!("railyard: update {branch}");
             let moved = match &tip {
-                Some(old) => self.repo.reference_matching(&name, new_oid, true, Oid::from_str(old)?, &msg),
+                Some(old) => self
+                    .repo
+                    .reference_matching(&name, new_oid, true, Oid::from_str(old)?, &msg),
                 None => self.repo.reference(&name, new_oid, false, &msg),
             };
             match moved {
@@ -279,14 +309,23 @@ impl GuardrailsRepo {
         let sig = self.signature()?;
         let parent = parent.map(|p| self.repo.find_commit(Oid::from_str(p)?)).transpose()?;
         let parents: Vec<&git2::Commit> = parent.iter().collect();
-        Ok(self.repo.commit(None, &sig, &sig, message, &tree, &parents)?.to_string())
+        Ok(self
+            .repo
+            .commit(None, &sig, &sig, message, &tree, &parents)?
+            .to_string())
     }
 
     fn signature(&self) -> Result<Signature<'static>> {
         let cfg = self.repo.config().ok();
         let get = |k: &str| cfg.as_ref().and_then(|c| c.get_string(k).ok());
-        let name = std::env::var("RAILYARD_COMMITTER_NAME").ok().or_else(|| get("user.name")).unwrap_or_else(|| "Railyard".into());
-        let email = std::env::var("RAILYARD_COMMITTER_EMAIL").ok().or_else(|| get("user.email")).unwrap_or_else(|| "railyard@localhost".into());
+        let name = std::env::var("RAILYARD_COMMITTER_NAME")
+            .ok()
+            .or_else(|| get("user.name"))
+            .unwrap_or_else(|| "Railyard".into());
+        let email = std::env::var("RAILYARD_COMMITTER_EMAIL")
+            .ok()
+            .or_else(|| get("user.email"))
+            .unwrap_or_else(|| "railyard@localhost".into());
         Ok(Signature::now(&name, &email)?)
     }
 }
@@ -295,7 +334,12 @@ impl GuardrailsRepo {
 /// `main` as its default branch): `Some(bytes)` writes a file, `None` removes a file or a
 /// folder. Trees are built from git objects; no work tree is touched. For sandboxes (demo)
 /// and tools that prepare repositories.
-pub fn commit_changes(path: &Path, branch: &str, changes: &[(String, Option<Vec<u8>>)], message: &str) -> Result<String> {
+pub fn commit_changes(
+    path: &Path,
+    branch: &str,
+    changes: &[(String, Option<Vec<u8>>)],
+    message: &str,
+) -> Result<String> {
     let repo = match Repository::open(path) {
         Ok(r) => r,
         Err(_) => {
@@ -325,7 +369,9 @@ pub fn commit_changes(path: &Path, branch: &str, changes: &[(String, Option<Vec<
     };
     let sig = Signature::now("Railyard demo", "demo@railyard.invalid")?;
     let parents: Vec<&git2::Commit> = parent.iter().collect();
-    Ok(repo.commit(Some(&refname), &sig, &sig, message, &tree, &parents)?.to_string())
+    Ok(repo
+        .commit(Some(&refname), &sig, &sig, message, &tree, &parents)?
+        .to_string())
 }
 
 /// Creates branch `new` at the tip of `from` in the repository at `path`.
@@ -344,7 +390,10 @@ pub fn log(path: &Path, branch: &str, max: usize) -> Result<Vec<(String, String)
     let mut out = Vec::new();
     for oid in walk.take(max) {
         let c = repo.find_commit(oid?)?;
-        out.push((c.id().to_string()[..7].to_string(), c.summary().ok().flatten().unwrap_or("").to_string()));
+        out.push((
+            c.id().to_string()[..7].to_string(),
+            c.summary().ok().flatten().unwrap_or("").to_string(),
+        ));
     }
     Ok(out)
 }
@@ -383,7 +432,12 @@ fn replace_path(repo: &Repository, tree: Option<&git2::Tree>, parts: &[&str], ne
 }
 
 /// Reads every blob below `tree`, never following symlinks and honouring size limits.
-pub fn walk_tree(repo: &Repository, tree: &git2::Tree, base: &str, limits: ReadLimits) -> Result<(Vec<SourceFile>, Vec<Skipped>)> {
+pub fn walk_tree(
+    repo: &Repository,
+    tree: &git2::Tree,
+    base: &str,
+    limits: ReadLimits,
+) -> Result<(Vec<SourceFile>, Vec<Skipped>)> {
     let mut files = Vec::new();
     let mut skipped = Vec::new();
     let mut total = 0u64;
@@ -398,20 +452,32 @@ pub fn walk_tree(repo: &Repository, tree: &git2::Tree, base: &str, limits: ReadL
                         stack.push((repo.find_tree(entry.id())?, format!("{path}/")));
                     }
                 }
-                (Some(ObjectType::Blob), 0o120000) => skipped.push(Skipped { path, reason: "symbolic link (not followed)".into() }),
+                (Some(ObjectType::Blob), 0o120000) => skipped.push(Skipped {
+                    path,
+                    reason: "symbolic link (not followed)".into(),
+                }),
                 (Some(ObjectType::Blob), _) => {
                     let blob = repo.find_blob(entry.id())?;
                     let len = blob.size() as u64;
                     if len > limits.max_file_bytes {
-                        skipped.push(Skipped { path, reason: format!("too large ({len} bytes, limit {})", limits.max_file_bytes) });
+                        skipped.push(Skipped {
+                            path,
+                            reason: format!("too large ({len} bytes, limit {})", limits.max_file_bytes),
+                        });
                     } else if total + len > limits.max_total_bytes {
-                        skipped.push(Skipped { path, reason: "workload size limit reached".into() });
+                        skipped.push(Skipped {
+                            path,
+                            reason: "workload size limit reached".into(),
+                        });
                     } else {
                         total += len;
                         files.push(SourceFile::new(path, blob.content().to_vec()));
                     }
                 }
-                _ => skipped.push(Skipped { path, reason: "submodule (not read)".into() }),
+                _ => skipped.push(Skipped {
+                    path,
+                    reason: "submodule (not read)".into(),
+                }),
             }
         }
     }
@@ -455,7 +521,16 @@ pub fn redact_url(url: &str) -> String {
 
 /// Redacts every URL with credentials inside a free text (e.g. a git error message).
 pub fn redact_text(text: &str) -> String {
-    text.split(' ').map(|w| if w.contains("://") { redact_url(w) } else { w.to_string() }).collect::<Vec<_>>().join(" ")
+    text.split(' ')
+        .map(|w| {
+            if w.contains("://") {
+                redact_url(w)
+            } else {
+                w.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A short stable hash (FNV-1a) for cache folder names.

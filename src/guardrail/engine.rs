@@ -105,10 +105,7 @@ impl Policy {
             serde_json::Value::Null => Vec::new(),
             other => return Err(err(format!("rule `deny` must be a set, got {other}"))),
         };
-        items
-            .into_iter()
-            .map(|item| violation(item).map_err(err))
-            .collect()
+        items.into_iter().map(|item| violation(item).map_err(err)).collect()
     }
 }
 
@@ -146,7 +143,12 @@ fn violation(item: serde_json::Value) -> Result<Violation, String> {
 pub fn check_helpers(helpers: &[(String, String)]) -> Result<(), Vec<ConfigError>> {
     let errors: Vec<ConfigError> = helpers
         .iter()
-        .filter_map(|(path, src)| regorus::Engine::new().add_policy(path.clone(), src.clone()).err().map(|e| rego_error(path, &e)))
+        .filter_map(|(path, src)| {
+            regorus::Engine::new()
+                .add_policy(path.clone(), src.clone())
+                .err()
+                .map(|e| rego_error(path, &e))
+        })
         .collect();
     if errors.is_empty() {
         Ok(())
@@ -177,19 +179,9 @@ fn rego_error(path: &str, e: &anyhow::Error) -> ConfigError {
         }
         let first = rest.lines().next().unwrap_or("");
         // Drop "line:col: " so the caller's "file:line:" prefix is not repeated.
-        message = first
-            .splitn(3, ':')
-            .nth(2)
-            .unwrap_or(first)
-            .trim()
-            .to_string();
+        message = first.splitn(3, ':').nth(2).unwrap_or(first).trim().to_string();
         if let Some(detail) = text.lines().find(|l| l.contains("error:")) {
-            message = detail
-                .split("error:")
-                .nth(1)
-                .unwrap_or(detail)
-                .trim()
-                .to_string();
+            message = detail.split("error:").nth(1).unwrap_or(detail).trim().to_string();
         }
     }
     ConfigError::new(path, line, format!("Rego: {message}"))

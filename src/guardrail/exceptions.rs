@@ -124,14 +124,8 @@ expires = 2027-03-01
         assert!(e.covers("payments-api", "aws_db_instance.legacy_db"));
         assert!(!e.covers("payments-api", "aws_db_instance.main"));
         assert!(!e.covers("other", "aws_db_instance.legacy_db"));
-        assert_eq!(
-            e.status(Day::parse("2027-03-01").unwrap()),
-            ExceptionStatus::Active
-        );
-        assert_eq!(
-            e.status(Day::parse("2027-03-02").unwrap()),
-            ExceptionStatus::Expired
-        );
+        assert_eq!(e.status(Day::parse("2027-03-01").unwrap()), ExceptionStatus::Active);
+        assert_eq!(e.status(Day::parse("2027-03-02").unwrap()), ExceptionStatus::Expired);
         assert_eq!(e.line, 2);
     }
 

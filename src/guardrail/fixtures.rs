@@ -50,37 +50,32 @@ pub fn run(library: &Library) -> Vec<CaseResult> {
 fn run_guardrail(evaluator: &mut Evaluator, index: usize, g: &Guardrail) -> Vec<CaseResult> {
     let mut results = Vec::new();
     let mut fail_error = None;
-    let expected: BTreeMap<String, Vec<String>> = match g
-        .files
-        .iter()
-        .find(|f| f.path == format!("tests/fail/{EXPECTED}"))
-    {
-        None => BTreeMap::new(),
-        Some(f) => {
-            let path = format!(
-                "{}/tests/fail/{EXPECTED}",
-                g.policy_path.trim_end_matches("/policy.rego")
-            );
-            from_toml(&path, &String::from_utf8_lossy(&f.bytes)).unwrap_or_else(|e| {
-                fail_error = Some(e.to_string());
-                BTreeMap::new()
-            })
-        }
-    };
+    let expected: BTreeMap<String, Vec<String>> =
+        match g.files.iter().find(|f| f.path == format!("tests/fail/{EXPECTED}")) {
+            None => BTreeMap::new(),
+            Some(f) => {
+                let path = format!(
+                    "{}/tests/fail/{EXPECTED}",
+                    g.policy_path.trim_end_matches("/policy.rego")
+                );
+                from_toml(&path, &String::from_utf8_lossy(&f.bytes)).unwrap_or_else(|e| {
+                    fail_error = Some(e.to_string());
+                    BTreeMap::new()
+                })
+            }
+        };
     let pass = cases(g, "tests/pass/");
     let fail = cases(g, "tests/fail/");
     if pass.is_empty() || fail.is_empty() {
-        let which = if pass.is_empty() {
-            "tests/pass/"
-        } else {
-            "tests/fail/"
-        };
+        let which = if pass.is_empty() { "tests/pass/" } else { "tests/fail/" };
         results.push(CaseResult {
             guardrail: g.id.clone(),
             expect: if pass.is_empty() { Expect::Pass } else { Expect::Fail },
             case: which.to_string(),
             passed: false,
-            problems: vec![format!("no fixtures in {which}: every guardrail needs at least one passing and one failing case")],
+            problems: vec![format!(
+                "no fixtures in {which}: every guardrail needs at least one passing and one failing case"
+            )],
         });
     }
     for name in expected.keys().filter(|k| !fail.contains_key(k.as_str())) {
@@ -89,9 +84,7 @@ fn run_guardrail(evaluator: &mut Evaluator, index: usize, g: &Guardrail) -> Vec<
             expect: Expect::Fail,
             case: format!("tests/fail/{name}"),
             passed: false,
-            problems: vec![format!(
-                "{EXPECTED} lists `{name}` but there is no such fixture"
-            )],
+            problems: vec![format!("{EXPECTED} lists `{name}` but there is no such fixture")],
         });
     }
     for (expect, group) in [(Expect::Pass, pass), (Expect::Fail, fail)] {
@@ -115,11 +108,7 @@ fn run_guardrail(evaluator: &mut Evaluator, index: usize, g: &Guardrail) -> Vec<
             };
             let workload = PreparedWorkload::new(info, &files, Vec::new());
             // Fixtures are judged without exceptions, and with a fixed clock.
-            let eval = evaluator.evaluate_one(
-                index,
-                &workload,
-                Day::parse("2000-01-01").expect("valid date"),
-            );
+            let eval = evaluator.evaluate_one(index, &workload, Day::parse("2000-01-01").expect("valid date"));
             problems.extend(eval.problems.iter().map(|p| p.to_string()));
             let got: BTreeSet<String> = eval
                 .findings
@@ -128,16 +117,25 @@ fn run_guardrail(evaluator: &mut Evaluator, index: usize, g: &Guardrail) -> Vec<
                 .map(|f| f.resource.clone())
                 .collect();
             match want {
-                None => problems.push(format!("no entry for `{case}` in tests/fail/{EXPECTED}: list the resources it must flag")),
+                None => problems.push(format!(
+                    "no entry for `{case}` in tests/fail/{EXPECTED}: list the resources it must flag"
+                )),
                 Some(want) => {
                     if expect == Expect::Fail && want.is_empty() {
-                        problems.push(format!("`{case}` lists no resources in {EXPECTED}: a failing case must flag at least one"));
+                        problems.push(format!(
+                            "`{case}` lists no resources in {EXPECTED}: a failing case must flag at least one"
+                        ));
                     }
                     for missing in want.difference(&got) {
                         problems.push(format!("expected a finding on `{missing}`, got none"));
                     }
                     for extra in got.difference(&want) {
-                        let msg = eval.findings.iter().find(|f| &f.resource == extra).map(|f| f.message.as_str()).unwrap_or("");
+                        let msg = eval
+                            .findings
+                            .iter()
+                            .find(|f| &f.resource == extra)
+                            .map(|f| f.message.as_str())
+                            .unwrap_or("");
                         problems.push(format!("unexpected finding on `{extra}`: {msg}"));
                     }
                 }

@@ -122,8 +122,12 @@ pub fn load_library_lenient(files: &[SourceFile], prefix: &str) -> (Library, BTr
     let mut folders: BTreeMap<String, Vec<SourceFile>> = BTreeMap::new();
     let mut helpers = Vec::new();
     for f in files {
-        let Some(rel) = f.path.strip_prefix(prefix) else { continue };
-        let Some((folder, inner)) = rel.split_once('/') else { continue };
+        let Some(rel) = f.path.strip_prefix(prefix) else {
+            continue;
+        };
+        let Some((folder, inner)) = rel.split_once('/') else {
+            continue;
+        };
         if folder == HELPERS_DIR {
             if inner.ends_with(".rego") && !inner.ends_with("_test.rego") {
                 helpers.push((f.path.clone(), String::from_utf8_lossy(&f.bytes).into_owned()));
@@ -133,7 +137,10 @@ pub fn load_library_lenient(files: &[SourceFile], prefix: &str) -> (Library, BTr
         if folder.starts_with('.') {
             continue;
         }
-        folders.entry(folder.to_string()).or_default().push(SourceFile::new(inner, f.bytes.clone()));
+        folders
+            .entry(folder.to_string())
+            .or_default()
+            .push(SourceFile::new(inner, f.bytes.clone()));
     }
     let mut broken: BTreeMap<String, Vec<ConfigError>> = BTreeMap::new();
     let mut guardrails = Vec::new();
@@ -152,7 +159,13 @@ pub fn load_library_lenient(files: &[SourceFile], prefix: &str) -> (Library, BTr
     }
     if let Err(errors) = engine::check_helpers(&helpers) {
         broken.insert(HELPERS_DIR.to_string(), errors);
-        return (Library { guardrails: Vec::new(), helpers }, broken);
+        return (
+            Library {
+                guardrails: Vec::new(),
+                helpers,
+            },
+            broken,
+        );
     }
     guardrails.retain(|g| match engine::Policy::compile(g, &helpers) {
         Ok(_) => true,
@@ -165,11 +178,7 @@ pub fn load_library_lenient(files: &[SourceFile], prefix: &str) -> (Library, BTr
 }
 
 /// Loads one guardrail folder from its files (paths relative to the folder).
-pub fn load_guardrail(
-    id: &str,
-    folder: &str,
-    files: Vec<SourceFile>,
-) -> Result<Guardrail, Vec<ConfigError>> {
+pub fn load_guardrail(id: &str, folder: &str, files: Vec<SourceFile>) -> Result<Guardrail, Vec<ConfigError>> {
     let mut errors = Vec::new();
     let text_of = |name: &str| {
         files

@@ -99,11 +99,7 @@ impl Renderer for Junit {
                     )
                 })
                 .collect();
-            writeln!(
-                out,
-                "    <system-out>{}</system-out>",
-                esc(&lines.join("\n"))
-            )?;
+            writeln!(out, "    <system-out>{}</system-out>", esc(&lines.join("\n")))?;
         }
         writeln!(out, "  </testsuite>\n</testsuites>")
     }
@@ -130,19 +126,9 @@ impl Renderer for Junit {
             )?;
             for c in cases {
                 if c.passed {
-                    writeln!(
-                        out,
-                        r#"    <testcase classname="{}" name="{}"/>"#,
-                        esc(g),
-                        esc(&c.case)
-                    )?;
+                    writeln!(out, r#"    <testcase classname="{}" name="{}"/>"#, esc(g), esc(&c.case))?;
                 } else {
-                    writeln!(
-                        out,
-                        r#"    <testcase classname="{}" name="{}">"#,
-                        esc(g),
-                        esc(&c.case)
-                    )?;
+                    writeln!(out, r#"    <testcase classname="{}" name="{}">"#, esc(g), esc(&c.case))?;
                     writeln!(
                         out,
                         r#"      <failure message="fixture failed">{}</failure>"#,

@@ -15,7 +15,10 @@ fn cell(s: &str) -> String {
 
 fn table(out: &mut dyn Write, findings: &[Finding], deadline: bool) -> io::Result<()> {
     if deadline {
-        writeln!(out, "| Severity | Guardrail | Resource | Location | Deadline | Message |\n|---|---|---|---|---|---|")?;
+        writeln!(
+            out,
+            "| Severity | Guardrail | Resource | Location | Deadline | Message |\n|---|---|---|---|---|---|"
+        )?;
     } else {
         writeln!(
             out,
@@ -24,11 +27,7 @@ fn table(out: &mut dyn Write, findings: &[Finding], deadline: bool) -> io::Resul
     }
     for f in findings {
         let d = f.deadline.map(|d| d.to_string()).unwrap_or_default();
-        let dl = if deadline {
-            format!(" {d} |")
-        } else {
-            String::new()
-        };
+        let dl = if deadline { format!(" {d} |") } else { String::new() };
         writeln!(
             out,
             "| {} | `{}` | `{}` | `{}` |{dl} {} |",
@@ -63,14 +62,14 @@ impl Renderer for Markdown {
             table(out, &r.findings, false)?;
         }
         if !r.warnings.is_empty() {
-            writeln!(
-                out,
-                "### Pending guardrails (warnings until their deadline)\n"
-            )?;
+            writeln!(out, "### Pending guardrails (warnings until their deadline)\n")?;
             table(out, &r.warnings, true)?;
         }
         if !r.excepted.is_empty() {
-            writeln!(out, "### Exceptions\n\n| Guardrail | Resource | Reason | Approved by | Expires |\n|---|---|---|---|---|")?;
+            writeln!(
+                out,
+                "### Exceptions\n\n| Guardrail | Resource | Reason | Approved by | Expires |\n|---|---|---|---|---|"
+            )?;
             for f in &r.excepted {
                 if let Some(e) = &f.exception {
                     writeln!(
@@ -96,15 +95,8 @@ impl Renderer for Markdown {
     }
 
     fn test(&self, r: &TestReport, out: &mut dyn Write) -> io::Result<()> {
-        writeln!(
-            out,
-            "## Guardrail fixtures: {} passed, {} failed\n",
-            r.passed, r.failed
-        )?;
-        writeln!(
-            out,
-            "| Result | Guardrail | Case | Problems |\n|---|---|---|---|"
-        )?;
+        writeln!(out, "## Guardrail fixtures: {} passed, {} failed\n", r.passed, r.failed)?;
+        writeln!(out, "| Result | Guardrail | Case | Problems |\n|---|---|---|---|")?;
         for c in &r.cases {
             let status = if c.passed { "pass" } else { "**FAIL**" };
             writeln!(
@@ -154,10 +146,25 @@ impl Renderer for Markdown {
             }
             for f in &e.excepted {
                 let exp = f.exception_expires.map(|d| d.to_string()).unwrap_or_default();
-                writeln!(out, "| `{}` | `{}` | {} | excepted | `{}` | `{}` | until {exp} | - |", e.workload, e.guardrail, e.severity, cell(&f.resource), cell(&location(&f.file, f.line)))?;
+                writeln!(
+                    out,
+                    "| `{}` | `{}` | {} | excepted | `{}` | `{}` | until {exp} | - |",
+                    e.workload,
+                    e.guardrail,
+                    e.severity,
+                    cell(&f.resource),
+                    cell(&location(&f.file, f.line))
+                )?;
             }
             for p in &e.problems {
-                writeln!(out, "| `{}` | `{}` | {} | unknown | - | {} | {d} | {left} |", e.workload, e.guardrail, e.severity, cell(p))?;
+                writeln!(
+                    out,
+                    "| `{}` | `{}` | {} | unknown | - | {} | {d} | {left} |",
+                    e.workload,
+                    e.guardrail,
+                    e.severity,
+                    cell(p)
+                )?;
             }
         }
         Ok(())

@@ -161,12 +161,7 @@ impl Renderer for Sarif {
     fn check(&self, r: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
         let mut findings: Vec<&Finding> = r.findings.iter().collect();
         findings.sort_by(|a, b| {
-            (&a.guardrail, &a.file, a.line, &a.resource).cmp(&(
-                &b.guardrail,
-                &b.file,
-                b.line,
-                &b.resource,
-            ))
+            (&a.guardrail, &a.file, a.line, &a.resource).cmp(&(&b.guardrail, &b.file, b.line, &b.resource))
         });
         let mut rules: Vec<Rule> = Vec::new();
         let mut index: BTreeMap<&str, usize> = BTreeMap::new();
@@ -176,12 +171,8 @@ impl Renderer for Sarif {
                 rules.push(Rule {
                     id: &f.guardrail,
                     name: &f.guardrail,
-                    short_description: Text {
-                        text: f.title.clone(),
-                    },
-                    full_description: Text {
-                        text: f.title.clone(),
-                    },
+                    short_description: Text { text: f.title.clone() },
+                    full_description: Text { text: f.title.clone() },
                     help_uri: (!f.url.is_empty()).then_some(f.url.as_str()),
                     help: Text {
                         text: format!("{}\n{}", f.remediation, f.url).trim().to_string(),
@@ -248,9 +239,7 @@ impl Renderer for Sarif {
                         .iter()
                         .map(|e| Notification {
                             level: "error",
-                            message: Text {
-                                text: e.to_string(),
-                            },
+                            message: Text { text: e.to_string() },
                         })
                         .collect(),
                 }],

@@ -60,11 +60,7 @@ impl Renderer for Table {
                 }
             }
         }
-        for f in r
-            .findings
-            .iter()
-            .filter_map(|f| f.exception.as_ref().map(|e| (f, e)))
-        {
+        for f in r.findings.iter().filter_map(|f| f.exception.as_ref().map(|e| (f, e))) {
             writeln!(
                 out,
                 "Expired exception: {} {} expired {} ({})",
@@ -93,12 +89,7 @@ impl Renderer for Table {
                 writeln!(out, "       {p}")?;
             }
         }
-        writeln!(
-            out,
-            "{} guardrails, {} fixtures",
-            r.guardrails,
-            r.cases.len()
-        )?;
+        writeln!(out, "{} guardrails, {} fixtures", r.guardrails, r.cases.len())?;
         writeln!(out, "{} passed, {} failed", r.passed, r.failed)
     }
 
@@ -148,13 +139,20 @@ impl Table {
             excepted: c.excepted,
             unknown: c.unknown,
             action: match (c.action, c.deadline, &c.commit) {
-                (Action::Promoted, _, Some(commit)) => format!("promoted to main ({})", &commit[..commit.len().min(12)]),
+                (Action::Promoted, _, Some(commit)) => {
+                    format!("promoted to main ({})", &commit[..commit.len().min(12)])
+                }
                 (Action::Held, Some(d), _) => format!("held until {d}"),
                 (Action::Blocked, _, _) => "blocked: not every workload could be evaluated".into(),
                 (a, _, _) => format!("{a:?}").to_lowercase(),
             },
         });
-        writeln!(out, "Observation on {}{}:", r.now, if r.dry_run { " (dry run: nothing written)" } else { "" })?;
+        writeln!(
+            out,
+            "Observation on {}{}:",
+            r.now,
+            if r.dry_run { " (dry run: nothing written)" } else { "" }
+        )?;
         writeln!(out, "{}", Tabled::new(rows).with(Style::sharp()))?;
         for c in r.candidates.iter().filter(|c| !c.problems.is_empty()) {
             for p in &c.problems {
@@ -238,11 +236,23 @@ impl Table {
         writeln!(out, "{}", Tabled::new(rows).with(Style::sharp()))?;
         for e in &r.exposure {
             for f in &e.findings {
-                writeln!(out, "  {} {} {} at {}: {}", e.workload, e.guardrail, f.resource, location(&f.file, f.line), f.message)?;
+                writeln!(
+                    out,
+                    "  {} {} {} at {}: {}",
+                    e.workload,
+                    e.guardrail,
+                    f.resource,
+                    location(&f.file, f.line),
+                    f.message
+                )?;
             }
             for f in &e.excepted {
                 let exp = f.exception_expires.map(|d| d.to_string()).unwrap_or_default();
-                writeln!(out, "  {} {} {} excepted until {exp}", e.workload, e.guardrail, f.resource)?;
+                writeln!(
+                    out,
+                    "  {} {} {} excepted until {exp}",
+                    e.workload, e.guardrail, f.resource
+                )?;
             }
             for p in &e.problems {
                 writeln!(out, "  {} {} could not be evaluated: {p}", e.workload, e.guardrail)?;
@@ -253,12 +263,21 @@ impl Table {
 
     pub(crate) fn enforce_text(&self, r: &EnforceReport, out: &mut dyn Write) -> io::Result<()> {
         let verb = if r.dry_run { "would activate" } else { "activated" };
-        writeln!(out, "Enforcement on {}{}:", r.now, if r.dry_run { " (dry run: nothing written)" } else { "" })?;
+        writeln!(
+            out,
+            "Enforcement on {}{}:",
+            r.now,
+            if r.dry_run { " (dry run: nothing written)" } else { "" }
+        )?;
         if r.activated.is_empty() {
             writeln!(out, "  no pending guardrail has reached its deadline")?;
         }
         for a in &r.activated {
-            let commit = a.commit.as_deref().map(|c| format!(" in {}", &c[..c.len().min(12)])).unwrap_or_default();
+            let commit = a
+                .commit
+                .as_deref()
+                .map(|c| format!(" in {}", &c[..c.len().min(12)]))
+                .unwrap_or_default();
             writeln!(out, "  {verb} `{}` (deadline {}){commit}", a.guardrail, a.deadline)?;
             if !a.now_failing.is_empty() {
                 writeln!(out, "    workloads that now fail: {}", a.now_failing.join(", "))?;
@@ -266,14 +285,29 @@ impl Table {
         }
         for u in &r.upcoming {
             let remind = if u.remind { " [reminder due today]" } else { "" };
-            writeln!(out, "  upcoming: `{}` fails `{}` ({}) from {}: {} days left, {} findings{remind}", u.guardrail, u.workload, u.team, u.deadline, u.days_left, u.findings)?;
+            writeln!(
+                out,
+                "  upcoming: `{}` fails `{}` ({}) from {}: {} days left, {} findings{remind}",
+                u.guardrail, u.workload, u.team, u.deadline, u.days_left, u.findings
+            )?;
         }
         for x in &r.exceptions {
-            let when = if x.expired { format!("expired {}", x.expires) } else { format!("expires {} ({} days)", x.expires, x.days_left) };
-            writeln!(out, "  exception {when}: `{}` {} {} ({})", x.guardrail, x.workload, x.resource, x.source)?;
+            let when = if x.expired {
+                format!("expired {}", x.expires)
+            } else {
+                format!("expires {} ({} days)", x.expires, x.days_left)
+            };
+            writeln!(
+                out,
+                "  exception {when}: `{}` {} {} ({})",
+                x.guardrail, x.workload, x.resource, x.source
+            )?;
         }
         for id in &r.not_observed {
-            writeln!(out, "  `{id}` has not been observed in its current version: run `railyard observe` first")?;
+            writeln!(
+                out,
+                "  `{id}` has not been observed in its current version: run `railyard observe` first"
+            )?;
         }
         Ok(())
     }

@@ -14,6 +14,9 @@ use serde::Serialize;
 use std::io::Write;
 use std::path::PathBuf;
 
+/// A pending guardrail (as a one-guardrail library) and its deadline for this workload.
+pub type Pending = (Library, Option<Day>);
+
 /// Everything `check` needs, resolved from the command line once.
 pub struct CheckOptions {
     pub path: PathBuf,
@@ -21,7 +24,7 @@ pub struct CheckOptions {
     /// Active guardrails: their findings fail the build.
     pub active: Library,
     /// Pending guardrails and each one's deadline for this workload: warnings only.
-    pub pending: Vec<(Library, Option<Day>)>,
+    pub pending: Vec<Pending>,
     pub now: Day,
     /// Findings below this severity are reported but do not fail the build.
     pub fail_on: Severity,
@@ -94,10 +97,7 @@ pub fn check(opts: CheckOptions, out: &mut dyn Write) -> anyhow::Result<Outcome>
     }
 
     // Decide the outcome: errors first (never read as compliant), then failing findings.
-    let failing = findings
-        .iter()
-        .filter(|f| f.severity >= opts.fail_on)
-        .count();
+    let failing = findings.iter().filter(|f| f.severity >= opts.fail_on).count();
     let report = CheckReport {
         version: 1,
         workload: opts.workload.name.clone(),
@@ -133,14 +133,21 @@ pub fn check(opts: CheckOptions, out: &mut dyn Write) -> anyhow::Result<Outcome>
 /// Resolves `--guardrails`: a folder (every guardrail in it is active), or a guardrails
 /// repository `REPO[@REF]` whose REF (default `main`) holds the active guardrails and whose
 /// `develop` holds the pending ones, each with this workload's deadline from the ledger.
-pub fn guardrails_for(s: &super::Settings, spec: &str, workload: &str) -> anyhow::Result<(Library, Vec<(Library, Option<Day>)>)> {
+pub fn guardrails_for(
+    s: &super::Settings,
+    spec: &str,
+    workload: &str,
+) -> anyhow::Result<(Library, Vec<Pending>)> {
     use crate::gitops::{GuardrailsRepo, DEVELOP, MAIN};
     use crate::guardrail::load_library;
     use crate::ledger::Ledger;
 
     let (repo_spec, reference) = split_ref(spec);
     let path = std::path::Path::new(repo_spec);
-    let is_repo = reference.is_some() || crate::gitops::is_url(repo_spec) || path.join(".git").exists() || path.join("HEAD").is_file();
+    let is_repo = reference.is_some()
+        || crate::gitops::is_url(repo_spec)
+        || path.join(".git").exists()
+        || path.join("HEAD").is_file();
     if !is_repo {
         let library = crate::guardrail::load_dir(path).with_context(|| format!("loading guardrails from `{spec}`"))?;
         return Ok((library, Vec::new()));
@@ -178,7 +185,10 @@ pub fn guardrails_for(s: &super::Settings, spec: &str, workload: &str) -> anyhow
 /// `REPO@REF` → (REPO, Some(REF)); a `@` inside `git@host:path` is not a ref separator.
 fn split_ref(spec: &str) -> (&str, Option<&str>) {
     match spec.rsplit_once('@') {
-        Some((repo, r)) if !repo.is_empty() && !r.is_empty() && !r.contains(':') && !r.contains('/') || spec.rsplit_once('@').is_some_and(|(_, r)| r.starts_with("refs/")) => {
+        Some((repo, r))
+            if !repo.is_empty() && !r.is_empty() && !r.contains(':') && !r.contains('/')
+                || spec.rsplit_once('@').is_some_and(|(_, r)| r.starts_with("refs/")) =>
+        {
             let (repo, r) = spec.rsplit_once('@').expect("checked");
             (repo, Some(r))
         }
@@ -194,7 +204,10 @@ mod tests {
     fn splits_refs_but_not_ssh_users() {
         assert_eq!(split_ref("../guardrails@main"), ("../guardrails", Some("main")));
         assert_eq!(split_ref("git@host:org/repo.git"), ("git@host:org/repo.git", None));
-        assert_eq!(split_ref("git@host:org/repo.git@v1"), ("git@host:org/repo.git", Some("v1")));
+        assert_eq!(
+            split_ref("git@host:org/repo.git@v1"),
+            ("git@host:org/repo.git", Some("v1"))
+        );
         assert_eq!(split_ref("guardrails"), ("guardrails", None));
     }
 }

@@ -55,31 +55,55 @@ pub fn demo(s: &Settings, keep: Option<&Path>, out: &mut dyn Write) -> Result<Ou
     // The sandbox: three workload repos and a guardrails repo (main empty, develop full).
     let library = snapshot(&source.join("guardrails"), "guardrails")?;
     let ids: Vec<String> = crate::guardrail::load_library(
-        &library.iter().map(|(p, b)| crate::files::SourceFile::new(p.clone(), b.clone().unwrap_or_default())).collect::<Vec<_>>(),
+        &library
+            .iter()
+            .map(|(p, b)| crate::files::SourceFile::new(p.clone(), b.clone().unwrap_or_default()))
+            .collect::<Vec<_>>(),
         "guardrails/",
     )?
     .guardrails
     .into_iter()
     .map(|g| g.id)
     .collect();
-    let mut registry = String::from("# Workloads observed by Railyard (the demo's registry)\n[defaults]\ngrace_days = 30\n");
+    let mut registry =
+        String::from("# Workloads observed by Railyard (the demo's registry)\n[defaults]\ngrace_days = 30\n");
     for (name, team, folder, _) in WORKLOADS {
         let files = snapshot(&source.join(folder), "")?;
-        gitops::commit_changes(&sandbox.join("workloads").join(name), "main", &files, &format!("{name}: infrastructure"))?;
-        registry.push_str(&format!("\n[[workload]]\nname = \"{name}\"\nrepo = \"../workloads/{name}\"\nref = \"main\"\nteam = \"{team}\"\n"));
+        gitops::commit_changes(
+            &sandbox.join("workloads").join(name),
+            "main",
+            &files,
+            &format!("{name}: infrastructure"),
+        )?;
+        registry.push_str(&format!(
+            "\n[[workload]]\nname = \"{name}\"\nrepo = \"../workloads/{name}\"\nref = \"main\"\nteam = \"{team}\"\n"
+        ));
     }
     for (_, team, _, _) in WORKLOADS {
         registry.push_str(&format!("\n[team.{team}]\nowners = [\"{team}-lead@example.com\"]\n"));
     }
-    let lib: Vec<_> = library.iter().filter(|(p, _)| p.starts_with("guardrails/lib/")).cloned().collect();
+    let lib: Vec<_> = library
+        .iter()
+        .filter(|(p, _)| p.starts_with("guardrails/lib/"))
+        .cloned()
+        .collect();
     let mut base = lib;
     base.push(("workloads.toml".into(), Some(registry.into_bytes())));
     gitops::commit_changes(&repo, "main", &base, "Guardrails repo: registry and shared helpers")?;
     gitops::create_branch(&repo, "develop", "main")?;
-    gitops::commit_changes(&repo, "develop", &library, &format!("Add {} guardrails from the starter library", ids.len()))?;
+    gitops::commit_changes(
+        &repo,
+        "develop",
+        &library,
+        &format!("Add {} guardrails from the starter library", ids.len()),
+    )?;
 
     heading(out, 1, &format!("A guardrails repo in {}", sandbox.display()))?;
-    writeln!(out, "develop: {} guardrails (candidates); main: none active yet.", ids.len())?;
+    writeln!(
+        out,
+        "develop: {} guardrails (candidates); main: none active yet.",
+        ids.len()
+    )?;
     writeln!(out, "workloads.toml registers {} workload repos:", WORKLOADS.len())?;
     for (name, team, folder, _) in WORKLOADS {
         writeln!(out, "  {name:<14} team {team:<9} {folder}")?;
@@ -89,47 +113,101 @@ pub fn demo(s: &Settings, keep: Option<&Path>, out: &mut dyn Write) -> Result<Ou
     heading(out, 2, &format!("Observation on {day0}: `railyard observe`"))?;
     observe::observe(&settings, out)?;
     for (_, _, _, guardrail) in WORKLOADS {
-        expect(!on_main(&repo, guardrail)?, &format!("`{guardrail}` should be held by observation"))?;
+        expect(
+            !on_main(&repo, guardrail)?,
+            &format!("`{guardrail}` should be held by observation"),
+        )?;
     }
 
     // 2. The exposure report, for an application team and for the security team.
     heading(out, 3, "The web team reads its exposure: `railyard report --team web`")?;
-    report::report(&settings, &report::ReportOptions { workload: None, team: Some("web".into()) }, out)?;
+    report::report(
+        &settings,
+        &report::ReportOptions {
+            workload: None,
+            team: Some("web".into()),
+        },
+        out,
+    )?;
     writeln!(out)?;
     writeln!(out, "The security team's view: `railyard report`")?;
     report::report(&settings, &report::ReportOptions::default(), out)?;
 
     // 3. The payments team fixes its code; the next observation promotes the guardrail.
     settings.now = day0.plus_days(2);
-    heading(out, 4, &format!("{}: the payments team enables S3 versioning; `railyard observe`", settings.now))?;
+    heading(
+        out,
+        4,
+        &format!(
+            "{}: the payments team enables S3 versioning; `railyard observe`",
+            settings.now
+        ),
+    )?;
     let fix = snapshot(&source.join("examples/fixes/payments-api"), "")?;
-    gitops::commit_changes(&sandbox.join("workloads/payments-api"), "main", &fix, "Enable versioning on the data bucket")?;
+    gitops::commit_changes(
+        &sandbox.join("workloads/payments-api"),
+        "main",
+        &fix,
+        "Enable versioning on the data bucket",
+    )?;
     observe::observe(&settings, out)?;
-    expect(on_main(&repo, "aws-s3-versioning")?, "the fixed workload should let `aws-s3-versioning` be promoted")?;
+    expect(
+        on_main(&repo, "aws-s3-versioning")?,
+        "the fixed workload should let `aws-s3-versioning` be promoted",
+    )?;
 
     // 4. The security team approves an exception; guardrail and exception promote together.
     settings.now = day0.plus_days(3);
     let expires = day0.plus_days(90);
-    heading(out, 5, &format!("{}: security approves an exception for web-frontend; `railyard observe`", settings.now))?;
+    heading(
+        out,
+        5,
+        &format!(
+            "{}: security approves an exception for web-frontend; `railyard observe`",
+            settings.now
+        ),
+    )?;
     let exception = format!(
         "[[exception]]\nworkload = \"web-frontend\"\nresource = \"Deployment.web.*\"\nreason = \"Vendor image is re-tagged by the upstream pipeline; pinning lands with the Q1 platform upgrade\"\napproved_by = \"security-lead@example.com\"\nticket = \"SEC-1042\"\nexpires = {expires}\n"
     );
-    writeln!(out, "guardrails/k8s-image-tag-pinned/exceptions.toml on develop:\n{exception}")?;
+    writeln!(
+        out,
+        "guardrails/k8s-image-tag-pinned/exceptions.toml on develop:\n{exception}"
+    )?;
     gitops::commit_changes(
         &repo,
         "develop",
-        &[("guardrails/k8s-image-tag-pinned/exceptions.toml".into(), Some(exception.into_bytes()))],
+        &[(
+            "guardrails/k8s-image-tag-pinned/exceptions.toml".into(),
+            Some(exception.into_bytes()),
+        )],
         "Approve exception SEC-1042 for web-frontend",
     )?;
     observe::observe(&settings, out)?;
-    expect(on_main(&repo, "k8s-image-tag-pinned")?, "the exception should let `k8s-image-tag-pinned` be promoted")?;
+    expect(
+        on_main(&repo, "k8s-image-tag-pinned")?,
+        "the exception should let `k8s-image-tag-pinned` be promoted",
+    )?;
 
     // 5. The deadline passes: the scheduled job activates the held guardrail.
     settings.now = day0.plus_days(30);
-    heading(out, 6, &format!("{}: the deadline passes; the scheduled job runs `railyard enforce`", settings.now))?;
-    let opts = enforce::EnforceOptions { exception_window: 14, reminder_days: vec![14, 3, 1] };
+    heading(
+        out,
+        6,
+        &format!(
+            "{}: the deadline passes; the scheduled job runs `railyard enforce`",
+            settings.now
+        ),
+    )?;
+    let opts = enforce::EnforceOptions {
+        exception_window: 14,
+        reminder_days: vec![14, 3, 1],
+    };
     enforce::enforce(&settings, &opts, out)?;
-    expect(on_main(&repo, "aws-dynamodb-pitr")?, "`enforce` should activate `aws-dynamodb-pitr` at its deadline")?;
+    expect(
+        on_main(&repo, "aws-dynamodb-pitr")?,
+        "`enforce` should activate `aws-dynamodb-pitr` at its deadline",
+    )?;
 
     // 6. The data team's pipeline runs `railyard check` against main: the build fails.
     heading(out, 7, "The data team's CI runs `railyard check . --guardrails <repo>`")?;
@@ -144,7 +222,11 @@ pub fn demo(s: &Settings, keep: Option<&Path>, out: &mut dyn Write) -> Result<Ou
     let outcome = check::check(
         check::CheckOptions {
             path: checkout,
-            workload: crate::workload::WorkloadInfo { name: "data-pipeline".into(), team: "data".into(), commit: String::new() },
+            workload: crate::workload::WorkloadInfo {
+                name: "data-pipeline".into(),
+                team: "data".into(),
+                commit: String::new(),
+            },
             active,
             pending,
             now: settings.now,
@@ -153,8 +235,15 @@ pub fn demo(s: &Settings, keep: Option<&Path>, out: &mut dyn Write) -> Result<Ou
         },
         out,
     )?;
-    writeln!(out, "exit code {}: the pipeline fails until the table has point-in-time recovery.", outcome.exit_code())?;
-    expect(outcome == Outcome::Findings, "`check` should fail the data team's pipeline")?;
+    writeln!(
+        out,
+        "exit code {}: the pipeline fails until the table has point-in-time recovery.",
+        outcome.exit_code()
+    )?;
+    expect(
+        outcome == Outcome::Findings,
+        "`check` should fail the data team's pipeline",
+    )?;
 
     // 7. git log main tells the story of every activation.
     heading(out, 8, "`git log main`: every activation, with its evidence")?;
@@ -163,8 +252,16 @@ pub fn demo(s: &Settings, keep: Option<&Path>, out: &mut dyn Write) -> Result<Ou
     }
     writeln!(out)?;
     match keep {
-        Some(dir) => writeln!(out, "The sandbox is kept in {} (try `git -C {}/guardrails-repo log main`).", dir.display(), dir.display())?,
-        None => writeln!(out, "Done. (Use `railyard demo --keep DIR` to keep the sandbox and explore it.)")?,
+        Some(dir) => writeln!(
+            out,
+            "The sandbox is kept in {} (try `git -C {}/guardrails-repo log main`).",
+            dir.display(),
+            dir.display()
+        )?,
+        None => writeln!(
+            out,
+            "Done. (Use `railyard demo --keep DIR` to keep the sandbox and explore it.)"
+        )?,
     }
     Ok(Outcome::Clean)
 }
@@ -190,7 +287,11 @@ fn snapshot(dir: &Path, prefix: &str) -> Result<Vec<(String, Option<Vec<u8>>)>> 
     Ok(files
         .into_iter()
         .map(|f| {
-            let path = if prefix.is_empty() { f.path } else { format!("{prefix}/{}", f.path) };
+            let path = if prefix.is_empty() {
+                f.path
+            } else {
+                format!("{prefix}/{}", f.path)
+            };
             (path, Some(f.bytes))
         })
         .collect())

@@ -77,8 +77,15 @@ pub fn enforce(s: &Settings, opts: &EnforceOptions, out: &mut dyn Write) -> Resu
     // 2. Activate each observed candidate whose deadline has passed.
     let mut activated = Vec::new();
     let mut not_observed = Vec::new();
-    for c in release.candidates.iter().filter(|c| c.change != Change::Removed && !release.broken.contains_key(&c.id)) {
-        let observed = ledger.guardrails.get(&c.id).is_some_and(|r| Some(&r.develop_tree) == c.develop_tree.as_ref());
+    for c in release
+        .candidates
+        .iter()
+        .filter(|c| c.change != Change::Removed && !release.broken.contains_key(&c.id))
+    {
+        let observed = ledger
+            .guardrails
+            .get(&c.id)
+            .is_some_and(|r| Some(&r.develop_tree) == c.develop_tree.as_ref());
         let Some(deadline) = ledger.activation_day(&c.id).filter(|_| observed) else {
             not_observed.push(c.id.clone());
             continue;
@@ -100,15 +107,34 @@ pub fn enforce(s: &Settings, opts: &EnforceOptions, out: &mut dyn Write) -> Resu
             if now_failing.is_empty() { "none".to_string() } else { now_failing.join(", ") },
             trailer(s)
         );
-        let commit = if s.dry_run { None } else { carry(&release, &c.id, &message)? };
-        activated.push(Activated { guardrail: c.id.clone(), deadline, now_failing, commit });
+        let commit = if s.dry_run {
+            None
+        } else {
+            carry(&release, &c.id, &message)?
+        };
+        activated.push(Activated {
+            guardrail: c.id.clone(),
+            deadline,
+            now_failing,
+            commit,
+        });
     }
     if !s.dry_run && !activated.is_empty() {
-        let msg = format!("railyard: record {} activation(s) at deadline\n\n{}\n", activated.len(), trailer(s));
+        let msg = format!(
+            "railyard: record {} activation(s) at deadline\n\n{}\n",
+            activated.len(),
+            trailer(s)
+        );
         Ledger::update(&release.repo, &msg, |ledger| {
             ledger.advance_clock(s.now)?;
             for a in &activated {
-                let activation = Activation { on: s.now, how: "deadline".into(), commit: a.commit.clone().unwrap_or_default(), by: None, reason: None };
+                let activation = Activation {
+                    on: s.now,
+                    how: "deadline".into(),
+                    commit: a.commit.clone().unwrap_or_default(),
+                    by: None,
+                    reason: None,
+                };
                 record_activation(ledger, &release, &a.guardrail, activation);
             }
             Ok(())
@@ -156,7 +182,15 @@ pub fn enforce(s: &Settings, opts: &EnforceOptions, out: &mut dyn Write) -> Resu
         }
     }
 
-    let report = EnforceReport { version: 1, now: s.now, dry_run: s.dry_run, activated, upcoming, exceptions, not_observed };
+    let report = EnforceReport {
+        version: 1,
+        now: s.now,
+        dry_run: s.dry_run,
+        activated,
+        upcoming,
+        exceptions,
+        not_observed,
+    };
     crate::output::renderer(s.format).enforce(&report, out)?;
     Ok(Outcome::Clean)
 }

@@ -110,10 +110,15 @@ pub fn observe(s: &Settings, out: &mut dyn Write) -> Result<Outcome> {
     let mut workloads = Vec::new();
     if !library.guardrails.is_empty() {
         for spec in &release.registry.workloads {
-            let info = |commit: String| WorkloadInfo { name: spec.name.clone(), team: spec.team.clone(), commit };
+            let info = |commit: String| WorkloadInfo {
+                name: spec.name.clone(),
+                team: spec.team.clone(),
+                commit,
+            };
             let prepared = match cache.fetch(spec, &base_dir) {
                 Err(e) => PreparedWorkload::unreadable(info(String::new()), e.to_string()),
-                Ok(fetched) => match read_tree(&fetched.repo_path, &fetched.commit, &spec.paths, ReadLimits::default()) {
+                Ok(fetched) => match read_tree(&fetched.repo_path, &fetched.commit, &spec.paths, ReadLimits::default())
+                {
                     Err(e) => PreparedWorkload::unreadable(info(fetched.commit.clone()), e.to_string()),
                     Ok((files, skipped)) => PreparedWorkload::new(info(fetched.commit.clone()), &files, skipped),
                 },
@@ -125,7 +130,8 @@ pub fn observe(s: &Settings, out: &mut dyn Write) -> Result<Outcome> {
     // 4. Evaluate every candidate against every workload, exceptions applied.
     let mut evaluator = Evaluator::new(&library);
     let evaluations: Vec<Vec<Evaluation>> = workloads.iter().map(|w| evaluator.evaluate_all(w, s.now)).collect();
-    let by_guardrail = |id: &str| -> Vec<&Evaluation> { evaluations.iter().flatten().filter(|e| e.guardrail == id).collect() };
+    let by_guardrail =
+        |id: &str| -> Vec<&Evaluation> { evaluations.iter().flatten().filter(|e| e.guardrail == id).collect() };
 
     // 5. Record what was seen in the ledger (compare-and-swap; re-applied on a lost race).
     let deadline_for = |id: &str| {
@@ -139,20 +145,33 @@ pub fn observe(s: &Settings, out: &mut dyn Write) -> Result<Outcome> {
         for g in &library.guardrails {
             let Some(c) = release.candidate(&g.id) else {
                 // Already on main: record its findings as active.
-                let rec = ledger.guardrails.entry(g.id.clone()).or_insert_with(|| GuardrailRecord {
-                    state: GuardrailState::Active,
-                    title: g.meta.title.clone(),
-                    severity: g.meta.severity,
-                    develop_tree: String::new(),
-                    first_observed: s.now,
-                    fixed_deadline: g.meta.deadline,
-                    grace_days: release.grace_days(&g.id),
-                    activation: None,
-                });
+                let rec = ledger
+                    .guardrails
+                    .entry(g.id.clone())
+                    .or_insert_with(|| GuardrailRecord {
+                        state: GuardrailState::Active,
+                        title: g.meta.title.clone(),
+                        severity: g.meta.severity,
+                        develop_tree: String::new(),
+                        first_observed: s.now,
+                        fixed_deadline: g.meta.deadline,
+                        grace_days: release.grace_days(&g.id),
+                        activation: None,
+                    });
                 rec.state = GuardrailState::Active;
                 let activated = rec.activation.as_ref().map(|a| a.on).unwrap_or(rec.first_observed);
-                for (w, eval) in workloads.iter().zip(&evaluations).filter_map(|(w, evals)| evals.iter().find(|e| e.guardrail == g.id).map(|e| (w, e))) {
-                    ledger.record(eval, &w.input.workload.team, &w.input.workload.commit, |_| activated, s.now);
+                for (w, eval) in workloads
+                    .iter()
+                    .zip(&evaluations)
+                    .filter_map(|(w, evals)| evals.iter().find(|e| e.guardrail == g.id).map(|e| (w, e)))
+                {
+                    ledger.record(
+                        eval,
+                        &w.input.workload.team,
+                        &w.input.workload.commit,
+                        |_| activated,
+                        s.now,
+                    );
                     if let Some(e) = ledger.entries.get_mut(&crate::ledger::key(&g.id, &eval.workload)) {
                         e.activated.get_or_insert(activated);
                     }
@@ -160,16 +179,19 @@ pub fn observe(s: &Settings, out: &mut dyn Write) -> Result<Outcome> {
                 continue;
             };
             let tree = c.develop_tree.clone().unwrap_or_default();
-            let rec = ledger.guardrails.entry(g.id.clone()).or_insert_with(|| GuardrailRecord {
-                state: GuardrailState::Pending,
-                title: g.meta.title.clone(),
-                severity: g.meta.severity,
-                develop_tree: tree.clone(),
-                first_observed: s.now,
-                fixed_deadline: g.meta.deadline,
-                grace_days: release.grace_days(&g.id),
-                activation: None,
-            });
+            let rec = ledger
+                .guardrails
+                .entry(g.id.clone())
+                .or_insert_with(|| GuardrailRecord {
+                    state: GuardrailState::Pending,
+                    title: g.meta.title.clone(),
+                    severity: g.meta.severity,
+                    develop_tree: tree.clone(),
+                    first_observed: s.now,
+                    fixed_deadline: g.meta.deadline,
+                    grace_days: release.grace_days(&g.id),
+                    activation: None,
+                });
             if rec.develop_tree != tree || rec.state != GuardrailState::Pending {
                 // A new version of the guardrail is being observed.
                 rec.state = GuardrailState::Pending;
@@ -180,8 +202,18 @@ pub fn observe(s: &Settings, out: &mut dyn Write) -> Result<Outcome> {
             rec.severity = g.meta.severity;
             rec.fixed_deadline = g.meta.deadline;
             rec.grace_days = release.grace_days(&g.id);
-            for (w, eval) in workloads.iter().zip(&evaluations).filter_map(|(w, evals)| evals.iter().find(|e| e.guardrail == g.id).map(|e| (w, e))) {
-                ledger.record(eval, &w.input.workload.team, &w.input.workload.commit, deadline_for(&g.id), s.now);
+            for (w, eval) in workloads
+                .iter()
+                .zip(&evaluations)
+                .filter_map(|(w, evals)| evals.iter().find(|e| e.guardrail == g.id).map(|e| (w, e)))
+            {
+                ledger.record(
+                    eval,
+                    &w.input.workload.team,
+                    &w.input.workload.commit,
+                    deadline_for(&g.id),
+                    s.now,
+                );
             }
         }
         Ok(())
@@ -233,8 +265,19 @@ pub fn observe(s: &Settings, out: &mut dyn Write) -> Result<Outcome> {
         let evidence = evals
             .iter()
             .map(|e| {
-                let commit = workloads.iter().find(|w| w.name() == e.workload).map(|w| w.input.workload.commit.as_str()).unwrap_or("");
-                format!("Workload: {}@{} {:?} ({} findings, {} excepted)", e.workload, short(commit), e.verdict(), e.findings.len(), e.excepted.len())
+                let commit = workloads
+                    .iter()
+                    .find(|w| w.name() == e.workload)
+                    .map(|w| w.input.workload.commit.as_str())
+                    .unwrap_or("");
+                format!(
+                    "Workload: {}@{} {:?} ({} findings, {} excepted)",
+                    e.workload,
+                    short(commit),
+                    e.verdict(),
+                    e.findings.len(),
+                    e.excepted.len()
+                )
             })
             .collect::<Vec<_>>()
             .join("\n");
@@ -245,7 +288,10 @@ pub fn observe(s: &Settings, out: &mut dyn Write) -> Result<Outcome> {
         if !ready {
             r.action = if r.unknown > 0 { Action::Blocked } else { Action::Held };
             r.deadline = ledger.activation_day(&c.id);
-            r.problems = evals.iter().flat_map(|e| e.problems.iter().map(|p| format!("{}: {p}", e.workload))).collect();
+            r.problems = evals
+                .iter()
+                .flat_map(|e| e.problems.iter().map(|p| format!("{}: {p}", e.workload)))
+                .collect();
             results.push(r);
             continue;
         }
@@ -269,16 +315,33 @@ pub fn observe(s: &Settings, out: &mut dyn Write) -> Result<Outcome> {
             r.action = Action::WouldPromote;
         } else {
             let commit = carry(&release, &c.id, &message)?;
-            r.action = if c.change == Change::Removed { Action::Removed } else { Action::Promoted };
+            r.action = if c.change == Change::Removed {
+                Action::Removed
+            } else {
+                Action::Promoted
+            };
             r.commit = commit.clone();
-            activations.push((c.id.clone(), Activation { on: s.now, how: how.into(), commit: commit.unwrap_or_default(), by: None, reason: None }));
+            activations.push((
+                c.id.clone(),
+                Activation {
+                    on: s.now,
+                    how: how.into(),
+                    commit: commit.unwrap_or_default(),
+                    by: None,
+                    reason: None,
+                },
+            ));
         }
         results.push(r);
     }
 
     // 7. Record the activations.
     if !activations.is_empty() {
-        let msg = format!("railyard: record {} activation(s)\n\n{}\n", activations.len(), trailer(s));
+        let msg = format!(
+            "railyard: record {} activation(s)\n\n{}\n",
+            activations.len(),
+            trailer(s)
+        );
         let (_, _) = Ledger::update(&release.repo, &msg, |ledger| {
             ledger.advance_clock(s.now)?;
             for (id, a) in &activations {
@@ -291,9 +354,18 @@ pub fn observe(s: &Settings, out: &mut dyn Write) -> Result<Outcome> {
     // 8. Tell each owning team what to fix, where, and by when.
     let mut to_fix = Vec::new();
     for eval in evaluations.iter().flatten() {
-        let held = results.iter().any(|r| r.id == eval.guardrail && matches!(r.action, Action::Held | Action::Blocked));
-        let deadline = ledger.entries.get(&crate::ledger::key(&eval.guardrail, &eval.workload)).and_then(|e| e.deadline);
-        let team = workloads.iter().find(|w| w.name() == eval.workload).map(|w| w.input.workload.team.clone()).unwrap_or_default();
+        let held = results
+            .iter()
+            .any(|r| r.id == eval.guardrail && matches!(r.action, Action::Held | Action::Blocked));
+        let deadline = ledger
+            .entries
+            .get(&crate::ledger::key(&eval.guardrail, &eval.workload))
+            .and_then(|e| e.deadline);
+        let team = workloads
+            .iter()
+            .find(|w| w.name() == eval.workload)
+            .map(|w| w.input.workload.team.clone())
+            .unwrap_or_default();
         for f in &eval.findings {
             to_fix.push(ToFix {
                 workload: eval.workload.clone(),
@@ -305,7 +377,11 @@ pub fn observe(s: &Settings, out: &mut dyn Write) -> Result<Outcome> {
                 line: f.line,
                 message: f.message.clone(),
                 remediation: f.remediation.clone(),
-                deadline: if held { deadline.or(ledger.activation_day(&eval.guardrail)) } else { None },
+                deadline: if held {
+                    deadline.or(ledger.activation_day(&eval.guardrail))
+                } else {
+                    None
+                },
             });
         }
     }
@@ -330,7 +406,10 @@ pub fn observe(s: &Settings, out: &mut dyn Write) -> Result<Outcome> {
         ledger_committed,
     };
     crate::output::renderer(s.format).observe(&report, out)?;
-    let unknown = report.candidates.iter().any(|c| matches!(c.action, Action::Blocked | Action::Broken));
+    let unknown = report
+        .candidates
+        .iter()
+        .any(|c| matches!(c.action, Action::Blocked | Action::Broken));
     Ok(if unknown { Outcome::Error } else { Outcome::Clean })
 }
 

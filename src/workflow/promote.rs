@@ -31,11 +31,18 @@ pub fn trailer(s: &Settings) -> String {
 
 /// Marks a guardrail active in the ledger.
 pub fn record_activation(ledger: &mut Ledger, release: &Release, id: &str, activation: Activation) {
-    let develop_tree = release.candidate(id).and_then(|c| c.develop_tree.clone()).unwrap_or_default();
+    let develop_tree = release
+        .candidate(id)
+        .and_then(|c| c.develop_tree.clone())
+        .unwrap_or_default();
     let removed = release.candidate(id).is_some_and(|c| c.change == Change::Removed);
     let on = activation.on;
     if let Some(rec) = ledger.guardrails.get_mut(id) {
-        rec.state = if removed { GuardrailState::Removed } else { GuardrailState::Active };
+        rec.state = if removed {
+            GuardrailState::Removed
+        } else {
+            GuardrailState::Active
+        };
         rec.develop_tree = develop_tree;
         rec.activation = Some(activation);
     } else if let Some(g) = release.develop_lib.get(id) {
@@ -72,14 +79,25 @@ pub fn promote(s: &Settings, id: &str, force: bool, reason: &str, out: &mut dyn 
         bail!("--reason must say why `{id}` is activated now");
     }
     if let Some(errors) = release.broken.get(id) {
-        bail!("guardrail `{id}` on develop does not load:\n{}", errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"));
+        bail!(
+            "guardrail `{id}` on develop does not load:\n{}",
+            errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")
+        );
     }
     let Some(candidate) = release.candidate(id) else {
         if release.main_lib.get(id).is_some() {
             writeln!(out, "`{id}` is already active: main has the same folder as develop")?;
             return Ok(Outcome::Clean);
         }
-        bail!("no guardrail `{id}` on develop (known candidates: {})", release.candidates.iter().map(|c| c.id.as_str()).collect::<Vec<_>>().join(", "));
+        bail!(
+            "no guardrail `{id}` on develop (known candidates: {})",
+            release
+                .candidates
+                .iter()
+                .map(|c| c.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     };
 
     // Name the workloads that will now fail, from the latest observation.
@@ -109,13 +127,29 @@ pub fn promote(s: &Settings, id: &str, force: bool, reason: &str, out: &mut dyn 
         Some(c) => c,
         None => release.repo.require_tip(MAIN)?,
     };
-    let activation = Activation { on: s.now, how: "forced".into(), commit: commit.clone(), by: Some(s.actor.clone()), reason: Some(reason.trim().to_string()) };
-    Ledger::update(&release.repo, &format!("railyard: record forced activation of {id}\n\n{}\n", trailer(s)), |ledger| {
-        ledger.advance_clock(s.now)?;
-        record_activation(ledger, &release, id, activation.clone());
-        Ok(())
-    })?;
-    writeln!(out, "activated `{id}` on main in {} (forced by {}: {})", &commit[..12], s.actor, reason.trim())?;
+    let activation = Activation {
+        on: s.now,
+        how: "forced".into(),
+        commit: commit.clone(),
+        by: Some(s.actor.clone()),
+        reason: Some(reason.trim().to_string()),
+    };
+    Ledger::update(
+        &release.repo,
+        &format!("railyard: record forced activation of {id}\n\n{}\n", trailer(s)),
+        |ledger| {
+            ledger.advance_clock(s.now)?;
+            record_activation(ledger, &release, id, activation.clone());
+            Ok(())
+        },
+    )?;
+    writeln!(
+        out,
+        "activated `{id}` on main in {} (forced by {}: {})",
+        &commit[..12],
+        s.actor,
+        reason.trim()
+    )?;
     if !failing.is_empty() {
         writeln!(out, "workloads that now fail: {}", failing.join(", "))?;
     }

@@ -55,13 +55,24 @@ impl Release {
         let repo = GuardrailsRepo::open(&s.repo, &s.cache_dir, s.repo_token_env.as_deref())?;
         let develop = repo.require_tip(DEVELOP)?;
         let main = repo.require_tip(MAIN)?;
-        let (develop_lib, broken) = load_library_lenient(&repo.read_tree(&develop, GUARDRAILS_DIR)?, &format!("{GUARDRAILS_DIR}/"));
-        let (main_lib, _) = load_library_lenient(&repo.read_tree(&main, GUARDRAILS_DIR)?, &format!("{GUARDRAILS_DIR}/"));
-        let registry_text = repo
-            .read_file(&develop, REGISTRY_FILE)?
-            .with_context(|| format!("`{REGISTRY_FILE}` is missing on `{DEVELOP}` of `{}` (hint: register workloads there)", repo.display))?;
-        let registry = registry::parse(REGISTRY_FILE, &String::from_utf8_lossy(&registry_text))
-            .map_err(|errors| anyhow::anyhow!("{}", errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")))?;
+        let (develop_lib, broken) = load_library_lenient(
+            &repo.read_tree(&develop, GUARDRAILS_DIR)?,
+            &format!("{GUARDRAILS_DIR}/"),
+        );
+        let (main_lib, _) =
+            load_library_lenient(&repo.read_tree(&main, GUARDRAILS_DIR)?, &format!("{GUARDRAILS_DIR}/"));
+        let registry_text = repo.read_file(&develop, REGISTRY_FILE)?.with_context(|| {
+            format!(
+                "`{REGISTRY_FILE}` is missing on `{DEVELOP}` of `{}` (hint: register workloads there)",
+                repo.display
+            )
+        })?;
+        let registry = registry::parse(REGISTRY_FILE, &String::from_utf8_lossy(&registry_text)).map_err(|errors| {
+            anyhow::anyhow!(
+                "{}",
+                errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")
+            )
+        })?;
         let (ledger, _) = Ledger::load(&repo)?;
 
         let mut ids: BTreeSet<String> = BTreeSet::new();
@@ -76,7 +87,8 @@ impl Release {
             if d == m {
                 continue;
             }
-            let is_guardrail = develop_lib.get(&id).is_some() || broken.contains_key(&id) || main_lib.get(&id).is_some();
+            let is_guardrail =
+                develop_lib.get(&id).is_some() || broken.contains_key(&id) || main_lib.get(&id).is_some();
             if !is_guardrail {
                 continue;
             }
@@ -85,10 +97,26 @@ impl Release {
                 (None, Some(_)) => Change::Removed,
                 _ => Change::Changed,
             };
-            candidates.push(Candidate { id, change, develop_tree: d, main_tree: m });
+            candidates.push(Candidate {
+                id,
+                change,
+                develop_tree: d,
+                main_tree: m,
+            });
         }
         let lib_changed = repo.tree_id(&develop, LIB_DIR)? != repo.tree_id(&main, LIB_DIR)?;
-        Ok(Release { repo, develop, main, develop_lib, broken, main_lib, candidates, lib_changed, registry, ledger })
+        Ok(Release {
+            repo,
+            develop,
+            main,
+            develop_lib,
+            broken,
+            main_lib,
+            candidates,
+            lib_changed,
+            registry,
+            ledger,
+        })
     }
 
     pub fn candidate(&self, id: &str) -> Option<&Candidate> {
@@ -98,13 +126,17 @@ impl Release {
     /// The develop library restricted to the candidates (what observation evaluates).
     pub fn candidate_library(&self) -> Library {
         let mut lib = self.develop_lib.clone();
-        lib.guardrails.retain(|g| self.candidate(&g.id).is_some_and(|c| c.change != Change::Removed));
+        lib.guardrails
+            .retain(|g| self.candidate(&g.id).is_some_and(|c| c.change != Change::Removed));
         lib
     }
 
     /// Grace period for a guardrail: its own `grace_days`, else the registry default.
     pub fn grace_days(&self, id: &str) -> u32 {
-        self.develop_lib.get(id).and_then(|g| g.meta.grace_days).unwrap_or(self.registry.defaults.grace_days)
+        self.develop_lib
+            .get(id)
+            .and_then(|g| g.meta.grace_days)
+            .unwrap_or(self.registry.defaults.grace_days)
     }
 
     /// Paths a promotion of `id` carries from develop to main.

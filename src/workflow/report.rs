@@ -76,7 +76,11 @@ pub fn report(s: &Settings, opts: &ReportOptions, out: &mut dyn Write) -> Result
         if release.candidate(id).is_some() {
             GuardrailState::Pending
         } else {
-            ledger.guardrails.get(id).map(|r| r.state).unwrap_or(GuardrailState::Active)
+            ledger
+                .guardrails
+                .get(id)
+                .map(|r| r.state)
+                .unwrap_or(GuardrailState::Active)
         }
     };
 
@@ -113,24 +117,47 @@ pub fn report(s: &Settings, opts: &ReportOptions, out: &mut dyn Write) -> Result
                         return None;
                     }
                     // Workloads no longer registered keep their history but no longer count.
-                    let entries: Vec<&LedgerEntry> =
-                        ledger.entries_of(id).filter(|e| release.registry.workload(&e.workload).is_some()).collect();
+                    let entries: Vec<&LedgerEntry> = ledger
+                        .entries_of(id)
+                        .filter(|e| release.registry.workload(&e.workload).is_some())
+                        .collect();
                     let count = |v: Verdict| entries.iter().filter(|e| e.status == v).count();
                     Some(GuardrailStatus {
                         guardrail: id.clone(),
-                        title: g.map(|g| g.meta.title.clone()).or_else(|| rec.map(|r| r.title.clone())).unwrap_or_default(),
-                        severity: g.map(|g| g.meta.severity).or_else(|| rec.map(|r| r.severity)).unwrap_or(Severity::Medium),
+                        title: g
+                            .map(|g| g.meta.title.clone())
+                            .or_else(|| rec.map(|r| r.title.clone()))
+                            .unwrap_or_default(),
+                        severity: g
+                            .map(|g| g.meta.severity)
+                            .or_else(|| rec.map(|r| r.severity))
+                            .unwrap_or(Severity::Medium),
                         state,
                         compliant: count(Verdict::Compliant),
                         noncompliant: count(Verdict::Noncompliant),
                         excepted: count(Verdict::Excepted),
                         unknown: count(Verdict::Unknown),
-                        earliest_deadline: entries.iter().filter(|e| e.status == Verdict::Noncompliant).filter_map(|e| e.deadline).min(),
-                        activation_day: if state == GuardrailState::Pending { ledger.activation_day(id) } else { None },
+                        earliest_deadline: entries
+                            .iter()
+                            .filter(|e| e.status == Verdict::Noncompliant)
+                            .filter_map(|e| e.deadline)
+                            .min(),
+                        activation_day: if state == GuardrailState::Pending {
+                            ledger.activation_day(id)
+                        } else {
+                            None
+                        },
                     })
                 })
                 .collect();
-            Report { version: 1, now: s.now, view: "guardrails".into(), subject: "all".into(), exposure: Vec::new(), guardrails }
+            Report {
+                version: 1,
+                now: s.now,
+                view: "guardrails".into(),
+                subject: "all".into(),
+                exposure: Vec::new(),
+                guardrails,
+            }
         }
     };
     crate::output::renderer(s.format).report(&report, out)?;
@@ -156,7 +183,11 @@ fn exposure(
         .map(|e| {
             let state = state_of(&e.guardrail);
             let rec = release.ledger.guardrails.get(&e.guardrail);
-            let deadline = if state == GuardrailState::Pending { e.deadline } else { None };
+            let deadline = if state == GuardrailState::Pending {
+                e.deadline
+            } else {
+                None
+            };
             ExposureItem {
                 workload: e.workload.clone(),
                 team: e.team.clone(),
@@ -173,6 +204,20 @@ fn exposure(
             }
         })
         .collect();
-    exposure.sort_by(|a, b| (a.state != GuardrailState::Active, a.deadline, &a.workload, &a.guardrail).cmp(&(b.state != GuardrailState::Active, b.deadline, &b.workload, &b.guardrail)));
-    Report { version: 1, now: s.now, view: view.into(), subject: subject.into(), exposure, guardrails: Vec::new() }
+    exposure.sort_by(|a, b| {
+        (a.state != GuardrailState::Active, a.deadline, &a.workload, &a.guardrail).cmp(&(
+            b.state != GuardrailState::Active,
+            b.deadline,
+            &b.workload,
+            &b.guardrail,
+        ))
+    });
+    Report {
+        version: 1,
+        now: s.now,
+        view: view.into(),
+        subject: subject.into(),
+        exposure,
+        guardrails: Vec::new(),
+    }
 }

@@ -210,11 +210,7 @@ pub fn parse(file: &str, text: &str) -> Result<Registry, Vec<ConfigError>> {
                 );
             }
         }
-        if let Some(d) = team
-            .reminder_days
-            .iter()
-            .find(|d| **d as i64 > MAX_GRACE_DAYS)
-        {
+        if let Some(d) = team.reminder_days.iter().find(|d| **d as i64 > MAX_GRACE_DAYS) {
             err(
                 line_of_key(text, "reminder_days", header),
                 format!("`reminder_days` value {d} is larger than {MAX_GRACE_DAYS}"),
@@ -239,17 +235,12 @@ pub fn parse(file: &str, text: &str) -> Result<Registry, Vec<ConfigError>> {
         if !is_name(&name) {
             err(
                 name_line,
-                format!(
-                    "workload name `{name}` may only contain letters, digits, `.`, `_` and `-`"
-                ),
+                format!("workload name `{name}` may only contain letters, digits, `.`, `_` and `-`"),
             );
         } else if let Some(first) = workloads.iter().find(|o| o.name == name) {
             err(
                 header,
-                format!(
-                    "workload `{name}` is declared twice (first at line {})",
-                    first.line
-                ),
+                format!("workload `{name}` is declared twice (first at line {})", first.line),
             );
         }
         if let Some(message) = check_repo(w.repo.get_ref()) {
@@ -343,9 +334,7 @@ fn check_env_name(key: &str, value: &str) -> Option<String> {
         ));
     }
     let mut chars = value.chars();
-    let valid = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
     if valid {
         None
@@ -395,12 +384,8 @@ fn check_repo(repo: &str) -> Option<String> {
         }
         if scheme == "ssh" {
             let authority = repo[6..].split('/').next().unwrap_or("");
-            if authority.split('@').next().is_some_and(|u| u.contains(':'))
-                && authority.contains('@')
-            {
-                return Some(
-                    "workload `repo` must not contain a password: ssh uses the ssh agent".into(),
-                );
+            if authority.split('@').next().is_some_and(|u| u.contains(':')) && authority.contains('@') {
+                return Some("workload `repo` must not contain a password: ssh uses the ssh agent".into());
             }
         }
     }

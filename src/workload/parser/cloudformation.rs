@@ -47,18 +47,14 @@ fn looks_like_template(bytes: &[u8]) -> bool {
     let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
     if bytes.trim_ascii_start().starts_with(b"{") {
         return contains(bytes, b"\"AWSTemplateFormatVersion\"")
-            || (contains(bytes, b"\"Resources\"")
-                && contains(bytes, b"\"Type\"")
-                && contains(bytes, b"\"AWS::"));
+            || (contains(bytes, b"\"Resources\"") && contains(bytes, b"\"Type\"") && contains(bytes, b"\"AWS::"));
     }
     let (mut version, mut resources, mut aws_type) = (false, false, false);
     for line in bytes.split(|b| *b == b'\n') {
         let trimmed = line.trim_ascii_start();
-        version |= line.starts_with(b"AWSTemplateFormatVersion")
-            || line.starts_with(b"\"AWSTemplateFormatVersion\"");
+        version |= line.starts_with(b"AWSTemplateFormatVersion") || line.starts_with(b"\"AWSTemplateFormatVersion\"");
         resources |= line.starts_with(b"Resources:") || line.starts_with(b"\"Resources\"");
-        aws_type |= (trimmed.starts_with(b"Type:") || trimmed.starts_with(b"\"Type\""))
-            && contains(line, b"AWS::");
+        aws_type |= (trimmed.starts_with(b"Type:") || trimmed.starts_with(b"\"Type\"")) && contains(line, b"AWS::");
         if version || (resources && aws_type) {
             return true;
         }
@@ -68,8 +64,7 @@ fn looks_like_template(bytes: &[u8]) -> bool {
 
 /// Whether the text is a JSON document (`.json`, or a `.template` that starts with `{`).
 pub(super) fn is_json(path: &str, text: &str) -> bool {
-    has_ext(path, ".json")
-        || (!has_ext(path, ".yaml") && !has_ext(path, ".yml") && text.trim_start().starts_with('{'))
+    has_ext(path, ".json") || (!has_ext(path, ".yaml") && !has_ext(path, ".yml") && text.trim_start().starts_with('{'))
 }
 
 fn parse_file(file: &SourceFile) -> Result<(serde_json::Value, Vec<Resource>), ParseError> {
@@ -126,10 +121,7 @@ mod tests {
 
     fn parse(path: &str, text: &str) -> Parsed {
         let f = SourceFile::new(path, text);
-        assert!(
-            CloudFormation.claims(path, text.as_bytes()),
-            "not claimed: {path}"
-        );
+        assert!(CloudFormation.claims(path, text.as_bytes()), "not claimed: {path}");
         CloudFormation.parse(&[&f])
     }
 
@@ -155,10 +147,7 @@ mod tests {
         let cm = b"apiVersion: v1\nkind: ConfigMap\ndata:\n  t: |\n    AWSTemplateFormatVersion: x\n    Resources:\n      B:\n        Type: AWS::S3::Bucket\n";
         assert!(!CloudFormation.claims("cm.yaml", cm));
         // Minified JSON.
-        assert!(CloudFormation.claims(
-            "m.json",
-            br#"{"Resources":{"B":{"Type":"AWS::S3::Bucket"}}}"#
-        ));
+        assert!(CloudFormation.claims("m.json", br#"{"Resources":{"B":{"Type":"AWS::S3::Bucket"}}}"#));
         assert!(!CloudFormation.claims("m.json", br#"{"Resources":{"B":{"Type":"Custom"}}}"#));
     }
 
@@ -193,28 +182,16 @@ Resources:
         let p = props(text);
         assert_eq!(p["Ref"], json!({"Ref": "Param"}));
         assert_eq!(p["GetAtt"], json!({"Fn::GetAtt": ["Role", "Arn"]}));
-        assert_eq!(
-            p["GetAttNested"],
-            json!({"Fn::GetAtt": ["Db", "Endpoint.Address"]})
-        );
+        assert_eq!(p["GetAttNested"], json!({"Fn::GetAtt": ["Db", "Endpoint.Address"]}));
         assert_eq!(p["GetAttList"], json!({"Fn::GetAtt": ["Role", "Arn"]}));
         assert_eq!(p["Sub"], json!({"Fn::Sub": "${AWS::StackName}-logs"}));
-        assert_eq!(
-            p["SubList"],
-            json!({"Fn::Sub": ["${A}-x", {"A": {"Ref": "B"}}]})
-        );
-        assert_eq!(
-            p["If"],
-            json!({"Fn::If": ["IsProd", 1, {"Ref": "AWS::NoValue"}]})
-        );
+        assert_eq!(p["SubList"], json!({"Fn::Sub": ["${A}-x", {"A": {"Ref": "B"}}]}));
+        assert_eq!(p["If"], json!({"Fn::If": ["IsProd", 1, {"Ref": "AWS::NoValue"}]}));
         assert_eq!(p["Join"], json!({"Fn::Join": [",", ["a", "b"]]}));
         assert_eq!(p["Select"], json!({"Fn::Select": [0, {"Fn::GetAZs": ""}]}));
         assert_eq!(p["Split"], json!({"Fn::Split": [",", "a,b"]}));
         assert_eq!(p["Equals"], json!({"Fn::Equals": [{"Ref": "Env"}, "prod"]}));
-        assert_eq!(
-            p["And"],
-            json!({"Fn::And": [{"Condition": "A"}, {"Condition": "B"}]})
-        );
+        assert_eq!(p["And"], json!({"Fn::And": [{"Condition": "A"}, {"Condition": "B"}]}));
         assert_eq!(
             p["Or"],
             json!({"Fn::Or": [{"Condition": "A"}, {"Fn::Not": [{"Condition": "B"}]}]})
@@ -240,10 +217,7 @@ Resources:
     #[test]
     fn scalars_keep_their_types() {
         let text = "Resources:\n  B:\n    Type: AWS::S3::Bucket\n    Properties:\n      A: true\n      B: \"true\"\n      C: 3\n      D: '3'\n      E: 1.5\n";
-        assert_eq!(
-            props(text),
-            json!({"A": true, "B": "true", "C": 3, "D": "3", "E": 1.5})
-        );
+        assert_eq!(props(text), json!({"A": true, "B": "true", "C": 3, "D": "3", "E": 1.5}));
     }
 
     #[test]
@@ -294,10 +268,7 @@ Outputs:
         );
         assert_eq!(r.kind, ResourceKind::Cloudformation);
         assert_eq!(r.config, json!({}));
-        assert_eq!(
-            p.documents["t.yaml"]["Outputs"]["X"]["Value"],
-            json!({"Ref": "Logs"})
-        );
+        assert_eq!(p.documents["t.yaml"]["Outputs"]["X"]["Value"], json!({"Ref": "Logs"}));
     }
 
     #[test]
@@ -324,19 +295,13 @@ Outputs:
             .collect();
         assert_eq!(
             got,
-            vec![
-                ("AWS::S3::Bucket.Logs", 4, 7),
-                ("AWS::SQS::Queue.Queue", 8, 10)
-            ]
+            vec![("AWS::S3::Bucket.Logs", 4, 7), ("AWS::SQS::Queue.Queue", 8, 10)]
         );
         assert_eq!(
             p.resources[0].config,
             json!({"BucketName": {"Fn::Sub": "${AWS::StackName}-logs"}, "Versioning": true})
         );
-        assert_eq!(
-            p.documents["t.json"]["AWSTemplateFormatVersion"],
-            json!("2010-09-09")
-        );
+        assert_eq!(p.documents["t.json"]["AWSTemplateFormatVersion"], json!("2010-09-09"));
     }
 
     #[test]
@@ -359,7 +324,10 @@ Outputs:
 
     #[test]
     fn byte_order_mark_is_ignored() {
-        let p = parse("t.json", "\u{feff}{\"AWSTemplateFormatVersion\": \"x\",\n \"Resources\": {\"B\": {\"Type\": \"AWS::S3::Bucket\"}}}");
+        let p = parse(
+            "t.json",
+            "\u{feff}{\"AWSTemplateFormatVersion\": \"x\",\n \"Resources\": {\"B\": {\"Type\": \"AWS::S3::Bucket\"}}}",
+        );
         assert!(p.errors.is_empty(), "{:?}", p.errors);
         assert_eq!(
             (p.resources[0].address.as_str(), p.resources[0].line),
@@ -382,26 +350,19 @@ Outputs:
             "AWSTemplateFormatVersion: '2010-09-09'\nDescription: nothing\n",
         );
         assert!(p.resources.is_empty() && p.errors.is_empty());
-        let p = parse(
-            "t.yaml",
-            "AWSTemplateFormatVersion: '2010-09-09'\nResources: [1, 2]\n",
-        );
+        let p = parse("t.yaml", "AWSTemplateFormatVersion: '2010-09-09'\nResources: [1, 2]\n");
         assert!(p.resources.is_empty() && p.errors.is_empty());
     }
 
     #[test]
     fn hostile_input_is_an_error_not_a_panic() {
-        let mut bomb =
-            String::from("AWSTemplateFormatVersion: x\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        let mut bomb = String::from("AWSTemplateFormatVersion: x\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
         for i in 1..10 {
             let p = format!("*a{}", i - 1);
             bomb.push_str(&format!("a{i}: &a{i} [{}]\n", vec![p; 10].join(", ")));
         }
         assert_eq!(parse("b.yaml", &bomb).errors.len(), 1);
-        let deep = format!(
-            "AWSTemplateFormatVersion: x\nResources: {}",
-            "[".repeat(50_000)
-        );
+        let deep = format!("AWSTemplateFormatVersion: x\nResources: {}", "[".repeat(50_000));
         assert_eq!(parse("d.yaml", &deep).errors.len(), 1);
         let f = SourceFile::new(
             "u.yaml",
@@ -413,8 +374,7 @@ Outputs:
 
     #[test]
     fn fixtures_through_parse_files() {
-        let root =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cloudformation");
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cloudformation");
         let (files, _) = crate::files::read_dir(&root, Default::default()).unwrap();
         let p = crate::workload::parse_files(&files);
         assert!(p.errors.is_empty(), "{:?}", p.errors);
@@ -426,27 +386,15 @@ Outputs:
         assert_eq!(
             got,
             vec![
-                (
-                    "queue-worker.template",
-                    "AWS::SQS::Queue.DeadLetterQueue",
-                    5
-                ),
+                ("queue-worker.template", "AWS::SQS::Queue.DeadLetterQueue", 5),
                 ("queue-worker.template", "AWS::SQS::Queue.WorkQueue", 12),
                 ("queue-worker.template", "AWS::IAM::Role.WorkerRole", 22),
                 ("sam-function.yml", "AWS::Serverless::Function.Function", 3),
                 ("sam-function.yml", "AWS::DynamoDB::Table.Table", 14),
                 ("static-site.yaml", "AWS::S3::Bucket.LogsBucket", 16),
                 ("static-site.yaml", "AWS::S3::Bucket.SiteBucket", 30),
-                (
-                    "static-site.yaml",
-                    "AWS::S3::BucketPolicy.SiteBucketPolicy",
-                    44
-                ),
-                (
-                    "static-site.yaml",
-                    "AWS::CloudFront::Distribution.Distribution",
-                    60
-                ),
+                ("static-site.yaml", "AWS::S3::BucketPolicy.SiteBucketPolicy", 44),
+                ("static-site.yaml", "AWS::CloudFront::Distribution.Distribution", 60),
             ]
         );
         assert!(p
@@ -463,11 +411,7 @@ Outputs:
             site.config["VersioningConfiguration"]["Status"],
             json!({"Fn::If": ["IsProd", "Enabled", "Suspended"]})
         );
-        let dist = p
-            .resources
-            .iter()
-            .find(|r| r.name == "Distribution")
-            .unwrap();
+        let dist = p.resources.iter().find(|r| r.name == "Distribution").unwrap();
         assert_eq!(dist.end_line, 75);
         assert_eq!(
             dist.config["DistributionConfig"]["Origins"][0]["DomainName"],
@@ -475,11 +419,7 @@ Outputs:
         );
         assert_eq!(
             p.documents.keys().collect::<Vec<_>>(),
-            [
-                "queue-worker.template",
-                "sam-function.yml",
-                "static-site.yaml"
-            ]
+            ["queue-worker.template", "sam-function.yml", "static-site.yaml"]
         );
     }
 }

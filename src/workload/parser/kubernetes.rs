@@ -65,10 +65,7 @@ fn parse_file(file: &SourceFile) -> Result<(Json, Vec<Resource>), ParseError> {
             _ => resources.extend(resource(&file.path, doc)),
         }
     }
-    let documents = docs
-        .iter()
-        .map(|d| yaml::to_json(d, Tags::Ignore))
-        .collect();
+    let documents = docs.iter().map(|d| yaml::to_json(d, Tags::Ignore)).collect();
     Ok((Json::Array(documents), resources))
 }
 
@@ -100,10 +97,7 @@ mod tests {
     use serde_json::json;
 
     fn parse(path: &str, text: &str) -> Parsed {
-        assert!(
-            Kubernetes.claims(path, text.as_bytes()),
-            "not claimed: {path}"
-        );
+        assert!(Kubernetes.claims(path, text.as_bytes()), "not claimed: {path}");
         Kubernetes.parse(&[&SourceFile::new(path, text)])
     }
 
@@ -126,10 +120,7 @@ mod tests {
             b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}\n"
         ));
         // CloudFormation wins.
-        assert!(!Kubernetes.claims(
-            "t.yaml",
-            b"AWSTemplateFormatVersion: x\nkind: 1\napiVersion: 2\n"
-        ));
+        assert!(!Kubernetes.claims("t.yaml", b"AWSTemplateFormatVersion: x\nkind: 1\napiVersion: 2\n"));
     }
 
     #[test]
@@ -167,10 +158,7 @@ data: {a: b}
         assert!(p.errors.is_empty(), "{:?}", p.errors);
         assert_eq!(
             lines(&p),
-            vec![
-                ("Deployment.shop.web", 3, 15),
-                ("Service.default.web", 19, 23)
-            ]
+            vec![("Deployment.shop.web", 3, 15), ("Service.default.web", 19, 23)]
         );
         let d = &p.resources[0];
         assert_eq!(
@@ -211,10 +199,7 @@ items:
         let p = parse("list.yaml", text);
         assert_eq!(
             lines(&p),
-            vec![
-                ("Namespace.default.shop", 4, 7),
-                ("ClusterRole.default.reader", 8, 12)
-            ]
+            vec![("Namespace.default.shop", 4, 7), ("ClusterRole.default.reader", 8, 12)]
         );
         assert_eq!(p.resources[1].config["rules"], json!([]));
     }
@@ -255,8 +240,7 @@ items:
 
     #[test]
     fn fixtures_through_parse_files() {
-        let root =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kubernetes");
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kubernetes");
         let (files, _) = crate::files::read_dir(&root, Default::default()).unwrap();
         let p = crate::workload::parse_files(&files);
         assert!(p.errors.is_empty(), "{:?}", p.errors);
@@ -271,12 +255,7 @@ items:
                 ("cronjob.json", "CronJob.default.cleanup", 1, 22),
                 ("rbac-list.yaml", "ServiceAccount.shop.web", 4, 8),
                 ("rbac-list.yaml", "ClusterRole.default.pod-reader", 9, 16),
-                (
-                    "rbac-list.yaml",
-                    "ClusterRoleBinding.default.web-pod-reader",
-                    17,
-                    23
-                ),
+                ("rbac-list.yaml", "ClusterRoleBinding.default.web-pod-reader", 17, 23),
                 ("web.yaml", "Namespace.default.shop", 2, 5),
                 ("web.yaml", "Deployment.shop.web", 7, 31),
                 ("web.yaml", "Service.shop.web", 33, 42),

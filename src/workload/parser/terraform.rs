@@ -102,10 +102,7 @@ impl Parser for Terraform {
 
 /// Variable values (defaults, then tfvars in Terraform's order) and locals resolved to a
 /// fixpoint, as one evaluation context for the module.
-fn module_context(
-    configs: &[(&SourceFile, FileModel)],
-    tfvars: &[(&SourceFile, FileModel)],
-) -> Evaluator {
+fn module_context(configs: &[(&SourceFile, FileModel)], tfvars: &[(&SourceFile, FileModel)]) -> Evaluator {
     let empty = Evaluator::new(&Map::new(), &Map::new(), HashSet::new());
     let mut declared: Vec<String> = Vec::new();
     let mut vars: Map<String, Value> = Map::new();
@@ -157,10 +154,7 @@ fn module_context(
         }
     }
 
-    let mut unknown: HashSet<String> = declared
-        .into_iter()
-        .filter(|n| !vars.contains_key(n))
-        .collect();
+    let mut unknown: HashSet<String> = declared.into_iter().filter(|n| !vars.contains_key(n)).collect();
     let mut locals: Map<String, Value> = Map::new();
     let mut pending = locals_src;
     loop {
@@ -211,12 +205,7 @@ fn resource_of(ev: &Evaluator, f: &SourceFile, b: &Blk) -> Result<Option<Resourc
     let (address, r#type, name, mode) = match (b.ident.as_str(), b.labels.as_slice()) {
         ("resource", [t, n]) => (format!("{t}.{n}"), t.clone(), n.clone(), "managed"),
         ("data", [t, n]) => (format!("data.{t}.{n}"), t.clone(), n.clone(), "data"),
-        ("module", [n]) => (
-            format!("module.{n}"),
-            "module".to_string(),
-            n.clone(),
-            "module",
-        ),
+        ("module", [n]) => (format!("module.{n}"), "module".to_string(), n.clone(), "module"),
         ("provider", [p]) => {
             let alias = b.attr("alias").and_then(|a| ev.eval(a));
             let address = match alias {
@@ -234,11 +223,7 @@ fn resource_of(ev: &Evaluator, f: &SourceFile, b: &Blk) -> Result<Option<Resourc
             return Err(ParseError::new(
                 &f.path,
                 b.line,
-                format!(
-                    "a {} block needs {want} label(s), found {}",
-                    b.ident,
-                    labels.len()
-                ),
+                format!("a {} block needs {want} label(s), found {}", b.ident, labels.len()),
             ));
         }
         _ => return Ok(None),
@@ -273,9 +258,7 @@ fn config_of(ev: &Evaluator, items: &[Item], depth: usize) -> serde_json::Value 
                     .items
                     .iter()
                     .find_map(|i| match i {
-                        Item::Block(c) if c.ident == "content" => {
-                            Some(config_of(ev, &c.items, depth + 1))
-                        }
+                        Item::Block(c) if c.ident == "content" => Some(config_of(ev, &c.items, depth + 1)),
                         _ => None,
                     })
                     .unwrap_or_else(|| serde_json::json!({}));
@@ -299,11 +282,7 @@ fn config_of(ev: &Evaluator, items: &[Item], depth: usize) -> serde_json::Value 
     serde_json::Value::Object(out)
 }
 
-fn push_block(
-    out: &mut serde_json::Map<String, serde_json::Value>,
-    key: &str,
-    value: serde_json::Value,
-) {
+fn push_block(out: &mut serde_json::Map<String, serde_json::Value>, key: &str, value: serde_json::Value) {
     match out.get_mut(key) {
         Some(serde_json::Value::Array(list)) => list.push(value),
         _ => {
@@ -318,10 +297,7 @@ mod tests {
     use serde_json::json;
 
     fn parse(files: &[(&str, &str)]) -> Parsed {
-        let files: Vec<SourceFile> = files
-            .iter()
-            .map(|(p, t)| SourceFile::new(*p, t.as_bytes()))
-            .collect();
+        let files: Vec<SourceFile> = files.iter().map(|(p, t)| SourceFile::new(*p, t.as_bytes())).collect();
         let refs: Vec<&SourceFile> = files.iter().collect();
         Terraform.parse(&refs)
     }
@@ -370,25 +346,13 @@ terraform {}
         let got: Vec<_> = p
             .resources
             .iter()
-            .map(|r| {
-                (
-                    r.address.as_str(),
-                    r.r#type.as_str(),
-                    r.name.as_str(),
-                    r.mode.as_str(),
-                )
-            })
+            .map(|r| (r.address.as_str(), r.r#type.as_str(), r.name.as_str(), r.mode.as_str()))
             .collect();
         assert_eq!(
             got,
             vec![
                 ("aws_s3_bucket.logs", "aws_s3_bucket", "logs", "managed"),
-                (
-                    "data.aws_iam_policy_document.p",
-                    "aws_iam_policy_document",
-                    "p",
-                    "data"
-                ),
+                ("data.aws_iam_policy_document.p", "aws_iam_policy_document", "p", "data"),
                 ("module.vpc", "module", "vpc", "module"),
                 ("provider.aws", "aws", "aws", "provider"),
                 ("provider.aws.west", "aws", "aws", "provider"),
@@ -537,10 +501,7 @@ resource "aws_s3_bucket" "b" {
             ),
             ("terraform.tfvars", "env = \"prod\"\n"),
             ("b.auto.tfvars.json", r#"{"versioned": true}"#),
-            (
-                "a.auto.tfvars",
-                "versioned = false\nregion = \"us-east-1\"\n",
-            ),
+            ("a.auto.tfvars", "versioned = false\nregion = \"us-east-1\"\n"),
             ("other.tfvars", "env = \"ignored\"\n"),
         ]);
         assert!(p.errors.is_empty(), "{:?}", p.errors);
@@ -623,10 +584,7 @@ resource "aws_iam_policy" "p" {
         let policy: serde_json::Value = serde_json::from_str(text).expect("policy is JSON");
         assert_eq!(policy["Statement"][0]["Resource"], "arn:aws:s3:::logs/*");
         assert_eq!(policy["Statement"][0]["Action"], json!(["s3:GetObject"]));
-        assert_eq!(
-            c["unresolved"],
-            "${jsonencode({ Resource = aws_s3_bucket.logs.arn })}"
-        );
+        assert_eq!(c["unresolved"], "${jsonencode({ Resource = aws_s3_bucket.logs.arn })}");
     }
 
     #[test]
@@ -762,9 +720,7 @@ resource "x" "y" {
 
     #[test]
     fn format_verbs_and_exploding_locals() {
-        let mut locals = String::from(
-            "locals {\n  l0 = [\"x\", \"x\", \"x\", \"x\", \"x\", \"x\", \"x\", \"x\"]\n",
-        );
+        let mut locals = String::from("locals {\n  l0 = [\"x\", \"x\", \"x\", \"x\", \"x\", \"x\", \"x\", \"x\"]\n");
         for i in 1..12 {
             let prev = format!("local.l{}", i - 1);
             locals.push_str(&format!("  l{i} = [{}]\n", [prev.as_str(); 8].join(", ")));
@@ -868,19 +824,13 @@ resource "x" "y" {
         assert!(p.errors.is_empty(), "{:?}", p.errors);
         let logs = res(&p, "aws_s3_bucket.logs");
         assert_eq!((logs.line, logs.end_line), (8, 12));
-        assert_eq!(
-            logs.config,
-            json!({"bucket": "prod-logs", "tags": {"Team": "core"}})
-        );
+        assert_eq!(logs.config, json!({"bucket": "prod-logs", "tags": {"Team": "core"}}));
         let data = res(&p, "aws_s3_bucket.data");
         assert_eq!((data.line, data.end_line), (13, 15));
         assert_eq!(data.config["bucket"], "${aws_s3_bucket.logs.id}");
         assert_eq!(res(&p, "provider.aws.west").config["region"], "us-west-2");
         assert_eq!(res(&p, "provider.aws").line, 19);
-        assert_eq!(
-            p.documents["main.tf.json"]["variable"]["env"]["default"],
-            "prod"
-        );
+        assert_eq!(p.documents["main.tf.json"]["variable"]["env"]["default"], "prod");
     }
 
     #[test]
@@ -913,10 +863,8 @@ resource "aws_s3_bucket" "b" {
 
     #[test]
     fn fixtures_parse_with_expected_lines() {
-        let root =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/terraform");
-        let (files, _) =
-            crate::files::read_dir(&root, Default::default()).expect("fixtures readable");
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/terraform");
+        let (files, _) = crate::files::read_dir(&root, Default::default()).expect("fixtures readable");
         let p = crate::workload::parse_files(&files);
         assert!(p.errors.is_empty(), "{:?}", p.errors);
         let got: Vec<_> = p
@@ -938,11 +886,7 @@ resource "aws_s3_bucket" "b" {
                 ("provider.aws.us", 5, 8),
                 ("aws_s3_bucket.logs", 9, 12),
                 ("aws_s3_bucket_versioning.logs", 14, 20),
-                (
-                    "aws_s3_bucket_server_side_encryption_configuration.logs",
-                    22,
-                    31
-                ),
+                ("aws_s3_bucket_server_side_encryption_configuration.logs", 22, 31),
                 ("aws_s3_bucket_policy.logs", 33, 48),
                 ("aws_s3_bucket_lifecycle_configuration.logs", 50, 60),
             ]
@@ -974,14 +918,9 @@ resource "aws_s3_bucket" "b" {
             sse["rule"][0]["apply_server_side_encryption_by_default"][0]["kms_master_key_id"],
             "${var.kms_key_arn}"
         );
-        let policy = r("aws_s3_bucket_policy.logs")["policy"]
-            .as_str()
-            .unwrap_or_default();
+        let policy = r("aws_s3_bucket_policy.logs")["policy"].as_str().unwrap_or_default();
         let policy: serde_json::Value = serde_json::from_str(policy).expect("policy is JSON text");
-        assert_eq!(
-            policy["Statement"][0]["Resource"][1],
-            "arn:aws:s3:::acme-prod-logs/*"
-        );
+        assert_eq!(policy["Statement"][0]["Resource"][1], "arn:aws:s3:::acme-prod-logs/*");
         assert_eq!(
             r("aws_s3_bucket_lifecycle_configuration.logs")["rule"][0]["expiration"],
             json!([{"days": 365}])

@@ -55,10 +55,7 @@ fn parse_file(file: &SourceFile) -> Result<(Json, Vec<Resource>), ParseError> {
         ParseError::new(&file.path, e.line().max(1), msg)
     })?;
     let mut resources = Vec::new();
-    if let Some(root) = plan
-        .get("planned_values")
-        .and_then(|p| p.get("root_module"))
-    {
+    if let Some(root) = plan.get("planned_values").and_then(|p| p.get("root_module")) {
         let mut at = Locator::new(text, "\"planned_values\"");
         walk_module(root, &mut |r| {
             resources.extend(resource(file, &mut at, r, r.get("values")));
@@ -91,20 +88,10 @@ fn walk_module(module: &Json, f: &mut dyn FnMut(&Json)) {
     }
 }
 
-fn resource(
-    file: &SourceFile,
-    at: &mut Locator,
-    r: &Json,
-    values: Option<&Json>,
-) -> Option<Resource> {
+fn resource(file: &SourceFile, at: &mut Locator, r: &Json, values: Option<&Json>) -> Option<Resource> {
     let address = r.get("address")?.as_str()?;
     let line = at.line(address);
-    let str_of = |k: &str| {
-        r.get(k)
-            .and_then(Json::as_str)
-            .unwrap_or_default()
-            .to_string()
-    };
+    let str_of = |k: &str| r.get(k).and_then(Json::as_str).unwrap_or_default().to_string();
     let mode = match r.get("mode").and_then(Json::as_str) {
         Some(m) => m.to_string(),
         None => "managed".into(),
@@ -253,10 +240,7 @@ mod tests {
 "#;
 
     fn parse(path: &str, text: &str) -> Parsed {
-        assert!(
-            TerraformPlan.claims(path, text.as_bytes()),
-            "not claimed: {path}"
-        );
+        assert!(TerraformPlan.claims(path, text.as_bytes()), "not claimed: {path}");
         TerraformPlan.parse(&[&SourceFile::new(path, text)])
     }
 
@@ -307,10 +291,7 @@ mod tests {
         );
         assert_eq!(p.resources[1].config, json!({}));
         assert_eq!(p.resources[3].config, json!({"storage_encrypted": true}));
-        assert_eq!(
-            p.documents["plans/plan.json"]["format_version"],
-            json!("1.2")
-        );
+        assert_eq!(p.documents["plans/plan.json"]["format_version"], json!("1.2"));
     }
 
     #[test]
@@ -331,11 +312,7 @@ mod tests {
    "change": {"actions": ["delete"], "after": null}}
 ]}"#;
         let p = parse("plan.json", text);
-        let got: Vec<_> = p
-            .resources
-            .iter()
-            .map(|r| (r.address.as_str(), r.line))
-            .collect();
+        let got: Vec<_> = p.resources.iter().map(|r| (r.address.as_str(), r.line)).collect();
         assert_eq!(got, vec![("aws_s3_bucket.a", 3)]);
         assert_eq!(p.resources[0].config, json!({"bucket": "a"}));
     }
@@ -358,8 +335,7 @@ mod tests {
 
     #[test]
     fn fixtures_through_parse_files() {
-        let root =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/terraform-plan");
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/terraform-plan");
         let (files, _) = crate::files::read_dir(&root, Default::default()).unwrap();
         let p = crate::workload::parse_files(&files);
         assert!(p.errors.is_empty(), "{:?}", p.errors);
@@ -373,17 +349,9 @@ mod tests {
             vec![
                 ("compact.json", "aws_iam_role.ci", 1),
                 ("network.plan.json", "aws_s3_bucket.flow_logs", 13),
-                (
-                    "network.plan.json",
-                    "data.aws_availability_zones.available",
-                    31
-                ),
+                ("network.plan.json", "data.aws_availability_zones.available", 31),
                 ("network.plan.json", "module.vpc.aws_vpc.this[0]", 47),
-                (
-                    "network.plan.json",
-                    "module.vpc.aws_flow_log.this[\"all\"]",
-                    60
-                ),
+                ("network.plan.json", "module.vpc.aws_flow_log.this[\"all\"]", 60),
                 (
                     "network.plan.json",
                     "module.vpc.module.endpoints.aws_vpc_endpoint.s3",
@@ -391,15 +359,9 @@ mod tests {
                 ),
             ]
         );
-        assert!(p
-            .resources
-            .iter()
-            .all(|r| r.kind == ResourceKind::TerraformPlan));
+        assert!(p.resources.iter().all(|r| r.kind == ResourceKind::TerraformPlan));
         let vpc = &p.resources[3];
-        assert_eq!(
-            (vpc.r#type.as_str(), vpc.name.as_str()),
-            ("aws_vpc", "this")
-        );
+        assert_eq!((vpc.r#type.as_str(), vpc.name.as_str()), ("aws_vpc", "this"));
         assert_eq!(
             vpc.config,
             json!({"cidr_block": "10.0.0.0/16", "enable_dns_hostnames": true})
@@ -409,8 +371,7 @@ mod tests {
     fn sorted(v: &Json) -> Json {
         match v {
             Json::Object(m) => {
-                let sorted: std::collections::BTreeMap<_, _> =
-                    m.iter().map(|(k, v)| (k.clone(), sorted(v))).collect();
+                let sorted: std::collections::BTreeMap<_, _> = m.iter().map(|(k, v)| (k.clone(), sorted(v))).collect();
                 Json::Object(sorted.into_iter().collect())
             }
             Json::Array(a) => Json::Array(a.iter().map(sorted).collect()),
@@ -425,18 +386,17 @@ mod tests {
         let text = serde_json::to_string_pretty(&plan).unwrap();
         let p = parse("plan.json", &text);
         for r in &p.resources {
-            let needle = format!(
-                "\"address\": {}",
-                serde_json::to_string(&r.address).unwrap()
-            );
+            let needle = format!("\"address\": {}", serde_json::to_string(&r.address).unwrap());
             let expected = text.lines().position(|l| l.contains(&needle)).unwrap() + 1;
             assert_eq!(r.line, expected, "{}", r.address);
         }
         assert_eq!(p.resources.len(), 4);
 
         let resources: Vec<Json> = (0..3000)
-            .map(|i| json!({"address": format!("aws_s3_bucket.b[{i}]"), "mode": "managed", "type": "aws_s3_bucket",
-                            "name": "b", "index": i, "values": {"bucket": format!("b{i}")}}))
+            .map(|i| {
+                json!({"address": format!("aws_s3_bucket.b[{i}]"), "mode": "managed", "type": "aws_s3_bucket",
+                            "name": "b", "index": i, "values": {"bucket": format!("b{i}")}})
+            })
             .collect();
         let big = json!({"format_version": "1.2", "planned_values": {"root_module": {"resources": resources}}});
         let text = serde_json::to_string_pretty(&big).unwrap();

@@ -224,10 +224,7 @@ impl Builder<'_> {
             }
             Event::SequenceStart(anchor, ref tag) | Event::MappingStart(anchor, ref tag) => {
                 if self.stack.len() >= MAX_DEPTH {
-                    return Err(Error::new(
-                        line,
-                        format!("nesting deeper than {MAX_DEPTH} levels"),
-                    ));
+                    return Err(Error::new(line, format!("nesting deeper than {MAX_DEPTH} levels")));
                 }
                 let tag = convert_tag(tag.clone());
                 let frame = if matches!(ev, Event::SequenceStart(..)) {
@@ -253,11 +250,7 @@ impl Builder<'_> {
                     return Err(Error::new(line, "unbalanced collection end"));
                 };
                 // A flow collection ends at its bracket; a block one at its last child.
-                let flow_end = if span.end.index() > span.start.index() {
-                    line
-                } else {
-                    0
-                };
+                let flow_end = if span.end.index() > span.start.index() { line } else { 0 };
                 let (node, anchor) = match frame {
                     Frame::Seq {
                         items,
@@ -265,10 +258,7 @@ impl Builder<'_> {
                         tag,
                         anchor,
                     } => {
-                        let end = items
-                            .iter()
-                            .map(|n| n.end_line)
-                            .fold(line.max(flow_end), usize::max);
+                        let end = items.iter().map(|n| n.end_line).fold(line.max(flow_end), usize::max);
                         (
                             Node {
                                 line,
@@ -379,8 +369,7 @@ pub(crate) fn parse_json(text: &str) -> Result<Node, Error> {
         pos: 0,
         line: 1,
     };
-    w.value(0)
-        .ok_or_else(|| Error::new(w.line, "malformed JSON"))
+    w.value(0).ok_or_else(|| Error::new(w.line, "malformed JSON"))
 }
 
 struct JsonWalker<'a> {
@@ -476,9 +465,10 @@ impl JsonWalker<'_> {
             b'"' => scalar(self.string()?, false),
             _ => {
                 let start = self.pos;
-                while self.peek().is_some_and(|c| {
-                    !matches!(c, b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n')
-                }) {
+                while self
+                    .peek()
+                    .is_some_and(|c| !matches!(c, b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n'))
+                {
                     self.pos += 1;
                 }
                 scalar(self.text.get(start..self.pos)?.to_string(), true)
@@ -526,10 +516,8 @@ fn key_string(key: &Node, tags: Tags) -> String {
 }
 
 fn mapping(entries: &[(Node, Node)], tags: Tags) -> Json {
-    let is_merge = |k: &Node| {
-        k.tag == Tag::None
-            && matches!(&k.value, Value::Scalar { text, plain: true } if text == "<<")
-    };
+    let is_merge =
+        |k: &Node| k.tag == Tag::None && matches!(&k.value, Value::Scalar { text, plain: true } if text == "<<");
     let mut obj = JsonMap::new();
     for (k, v) in entries.iter().filter(|(k, _)| !is_merge(k)) {
         obj.insert(key_string(k, tags), to_json(v, tags));
@@ -558,9 +546,7 @@ fn intrinsic(name: &str, value: Json) -> Json {
         "GetAtt" => {
             let v = match value {
                 Json::String(s) => match s.split_once('.') {
-                    Some((a, b)) => {
-                        Json::Array(vec![Json::String(a.into()), Json::String(b.into())])
-                    }
+                    Some((a, b)) => Json::Array(vec![Json::String(a.into()), Json::String(b.into())]),
                     None => Json::Array(vec![Json::String(s)]),
                 },
                 other => other,
@@ -607,14 +593,10 @@ fn resolve_plain(text: &str) -> Option<Json> {
     }
     let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
     if let Some(oct) = text.strip_prefix("0o") {
-        return u64::from_str_radix(oct, 8)
-            .ok()
-            .map(|n| Json::Number(n.into()));
+        return u64::from_str_radix(oct, 8).ok().map(|n| Json::Number(n.into()));
     }
     if let Some(hex) = text.strip_prefix("0x") {
-        return u64::from_str_radix(hex, 16)
-            .ok()
-            .map(|n| Json::Number(n.into()));
+        return u64::from_str_radix(hex, 16).ok().map(|n| Json::Number(n.into()));
     }
     if !unsigned.is_empty() && unsigned.bytes().all(|c| c.is_ascii_digit()) {
         if let Ok(n) = text.parse::<i64>() {
@@ -625,18 +607,10 @@ fn resolve_plain(text: &str) -> Option<Json> {
                 return Some(Json::Number(n.into()));
             }
         }
-        return text
-            .parse::<f64>()
-            .ok()
-            .and_then(Number::from_f64)
-            .map(Json::Number);
+        return text.parse::<f64>().ok().and_then(Number::from_f64).map(Json::Number);
     }
     if is_float(unsigned) {
-        return text
-            .parse::<f64>()
-            .ok()
-            .and_then(Number::from_f64)
-            .map(Json::Number);
+        return text.parse::<f64>().ok().and_then(Number::from_f64).map(Json::Number);
     }
     None
 }
@@ -739,10 +713,7 @@ mod tests {
         let text = "[".repeat(100_000) + &"]".repeat(100_000);
         let err = parse_json(&text).unwrap_err();
         assert!(err.message.contains("recursion"), "{err:?}");
-        let text = "a:\n".to_string()
-            + &(1..200)
-                .map(|i| format!("{}b:\n", "  ".repeat(i)))
-                .collect::<String>();
+        let text = "a:\n".to_string() + &(1..200).map(|i| format!("{}b:\n", "  ".repeat(i))).collect::<String>();
         assert!(parse_yaml(&text).is_err());
     }
 
@@ -753,8 +724,7 @@ mod tests {
 
     #[test]
     fn json_lines_and_values() {
-        let text =
-            "{\n\t\"a\": {\n\t\t\"b\": [1, 2.5, true, null, \"s\\\"q\"]\n\t},\n  \"c\": \"x\"\n}\n";
+        let text = "{\n\t\"a\": {\n\t\t\"b\": [1, 2.5, true, null, \"s\\\"q\"]\n\t},\n  \"c\": \"x\"\n}\n";
         let node = parse_json(text).unwrap();
         assert_eq!((node.line, node.end_line), (1, 6));
         let a = node.get("a").unwrap();
@@ -811,9 +781,7 @@ mod tests {
                 {
                     let out = parser.parse(&[&mutated]);
                     assert!(
-                        !out.errors
-                            .iter()
-                            .any(|e| e.message.contains("internal error")),
+                        !out.errors.iter().any(|e| e.message.contains("internal error")),
                         "{:?}",
                         out.errors
                     );

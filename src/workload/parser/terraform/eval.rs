@@ -5,8 +5,8 @@
 use super::funcs;
 use hcl::eval::{Context, ErrorKind, Evaluate};
 use hcl::expr::{
-    BinaryOp, BinaryOperator, Expression, FuncCall, ObjectKey, Operation, TemplateExpr,
-    TraversalOperator, UnaryOp, UnaryOperator,
+    BinaryOp, BinaryOperator, Expression, FuncCall, ObjectKey, Operation, TemplateExpr, TraversalOperator, UnaryOp,
+    UnaryOperator,
 };
 use hcl::template::{Directive, Element};
 use hcl::{Map, Template, Value};
@@ -23,11 +23,7 @@ pub struct Evaluator {
 }
 
 impl Evaluator {
-    pub fn new(
-        vars: &Map<String, Value>,
-        locals: &Map<String, Value>,
-        unknown: HashSet<String>,
-    ) -> Self {
+    pub fn new(vars: &Map<String, Value>, locals: &Map<String, Value>, unknown: HashSet<String>) -> Self {
         let mut ctx = Context::new();
         ctx.declare_var("var", Value::Object(vars.clone()));
         ctx.declare_var("local", Value::Object(locals.clone()));
@@ -87,25 +83,19 @@ impl Evaluator {
                 }
                 Expression::FuncCall(fc)
             }
-            Expression::Array(items) => {
-                Expression::Array(items.iter().map(|e| self.lazy_calls(e, d)).collect())
-            }
+            Expression::Array(items) => Expression::Array(items.iter().map(|e| self.lazy_calls(e, d)).collect()),
             Expression::Object(obj) => Expression::Object(
                 obj.iter()
                     .map(|(k, v)| {
                         let k = match k {
-                            ObjectKey::Expression(e) => {
-                                ObjectKey::Expression(self.lazy_calls(e, d))
-                            }
+                            ObjectKey::Expression(e) => ObjectKey::Expression(self.lazy_calls(e, d)),
                             other => other.clone(),
                         };
                         (k, self.lazy_calls(v, d))
                     })
                     .collect(),
             ),
-            Expression::Parenthesis(inner) => {
-                Expression::Parenthesis(Box::new(self.lazy_calls(inner, d)))
-            }
+            Expression::Parenthesis(inner) => Expression::Parenthesis(Box::new(self.lazy_calls(inner, d))),
             Expression::Conditional(c) => {
                 let mut c = c.clone();
                 c.cond_expr = self.lazy_calls(&c.cond_expr, d);
@@ -118,10 +108,9 @@ impl Evaluator {
                 Operation::Unary(u) if u.operator == UnaryOperator::Neg => {
                     call("__neg", vec![self.lazy_calls(&u.expr, d)])
                 }
-                Operation::Unary(u) => Expression::from(Operation::Unary(UnaryOp::new(
-                    u.operator,
-                    self.lazy_calls(&u.expr, d),
-                ))),
+                Operation::Unary(u) => {
+                    Expression::from(Operation::Unary(UnaryOp::new(u.operator, self.lazy_calls(&u.expr, d))))
+                }
                 Operation::Binary(b) => {
                     let lhs = self.lazy_calls(&b.lhs_expr, d);
                     let rhs = self.lazy_calls(&b.rhs_expr, d);
@@ -131,9 +120,7 @@ impl Evaluator {
                         BinaryOperator::Mul => "__mul",
                         BinaryOperator::Div => "__div",
                         BinaryOperator::Mod => "__mod",
-                        op => {
-                            return Expression::from(Operation::Binary(BinaryOp::new(lhs, op, rhs)))
-                        }
+                        op => return Expression::from(Operation::Binary(BinaryOp::new(lhs, op, rhs))),
                     };
                     call(f, vec![lhs, rhs])
                 }
@@ -175,9 +162,7 @@ impl Evaluator {
             Expression::Null => serde_json::Value::Null,
             Expression::Bool(b) => serde_json::Value::Bool(*b),
             Expression::Number(_) | Expression::String(_) => raw(expr),
-            Expression::Array(items) => {
-                serde_json::Value::Array(items.iter().map(|e| self.resolve(e, d)).collect())
-            }
+            Expression::Array(items) => serde_json::Value::Array(items.iter().map(|e| self.resolve(e, d)).collect()),
             Expression::Object(obj) => {
                 let mut out = serde_json::Map::new();
                 for (k, v) in obj.iter() {
@@ -278,9 +263,9 @@ fn expr_has_arith(e: &Expression, depth: usize) -> bool {
             }
         },
         Expression::Array(items) => items.iter().any(|e| expr_has_arith(e, d)),
-        Expression::Object(obj) => obj.iter().any(|(k, v)| {
-            matches!(k, ObjectKey::Expression(k) if expr_has_arith(k, d)) || expr_has_arith(v, d)
-        }),
+        Expression::Object(obj) => obj
+            .iter()
+            .any(|(k, v)| matches!(k, ObjectKey::Expression(k) if expr_has_arith(k, d)) || expr_has_arith(v, d)),
         Expression::TemplateExpr(t) => match Template::from_expr(t) {
             Ok(tpl) => template_has_arith(&tpl, d),
             Err(_) => true,
@@ -288,9 +273,7 @@ fn expr_has_arith(e: &Expression, depth: usize) -> bool {
         Expression::FuncCall(fc) => fc.args.iter().any(|e| expr_has_arith(e, d)),
         Expression::Parenthesis(inner) => expr_has_arith(inner, d),
         Expression::Conditional(c) => {
-            expr_has_arith(&c.cond_expr, d)
-                || expr_has_arith(&c.true_expr, d)
-                || expr_has_arith(&c.false_expr, d)
+            expr_has_arith(&c.cond_expr, d) || expr_has_arith(&c.true_expr, d) || expr_has_arith(&c.false_expr, d)
         }
         Expression::Traversal(t) => {
             expr_has_arith(&t.expr, d)
@@ -320,13 +303,9 @@ fn template_has_arith(t: &Template, depth: usize) -> bool {
             Directive::If(i) => {
                 expr_has_arith(&i.cond_expr, d)
                     || template_has_arith(&i.true_template, d)
-                    || i.false_template
-                        .as_ref()
-                        .is_some_and(|f| template_has_arith(f, d))
+                    || i.false_template.as_ref().is_some_and(|f| template_has_arith(f, d))
             }
-            Directive::For(f) => {
-                expr_has_arith(&f.collection_expr, d) || template_has_arith(&f.template, d)
-            }
+            Directive::For(f) => expr_has_arith(&f.collection_expr, d) || template_has_arith(&f.template, d),
         },
     })
 }
@@ -347,9 +326,7 @@ pub fn json_to_expr(v: &serde_json::Value) -> Expression {
     match v {
         serde_json::Value::Null => Expression::Null,
         serde_json::Value::Bool(b) => Expression::Bool(*b),
-        serde_json::Value::Number(n) => hcl::to_value(n)
-            .map(Expression::from)
-            .unwrap_or(Expression::Null),
+        serde_json::Value::Number(n) => hcl::to_value(n).map(Expression::from).unwrap_or(Expression::Null),
         serde_json::Value::String(s) if s.contains("${") || s.contains("%{") => {
             Expression::TemplateExpr(Box::new(TemplateExpr::QuotedString(s.clone())))
         }
@@ -357,12 +334,7 @@ pub fn json_to_expr(v: &serde_json::Value) -> Expression {
         serde_json::Value::Array(a) => Expression::Array(a.iter().map(json_to_expr).collect()),
         serde_json::Value::Object(o) => Expression::Object(
             o.iter()
-                .map(|(k, v)| {
-                    (
-                        ObjectKey::Expression(Expression::String(k.clone())),
-                        json_to_expr(v),
-                    )
-                })
+                .map(|(k, v)| (ObjectKey::Expression(Expression::String(k.clone())), json_to_expr(v)))
                 .collect(),
         ),
     }

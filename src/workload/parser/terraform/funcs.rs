@@ -68,19 +68,13 @@ pub fn register(ctx: &mut Context) {
         ("__neg", neg),
     ];
     for (name, f) in table {
-        ctx.declare_func(
-            *name,
-            FuncDef::builder().variadic_param(ParamType::Any).build(*f),
-        );
+        ctx.declare_func(*name, FuncDef::builder().variadic_param(ParamType::Any).build(*f));
     }
 }
 
 fn arity(args: &FuncArgs, min: usize, max: usize) -> Result<(), String> {
     if args.len() < min || args.len() > max {
-        return Err(format!(
-            "expected {min}..={max} arguments, got {}",
-            args.len()
-        ));
+        return Err(format!("expected {min}..={max} arguments, got {}", args.len()));
     }
     Ok(())
 }
@@ -95,22 +89,17 @@ fn string(v: &Value) -> Result<String, String> {
 }
 
 fn list(v: &Value) -> Result<&Vec<Value>, String> {
-    v.as_array()
-        .ok_or_else(|| format!("expected a list, got `{v}`"))
+    v.as_array().ok_or_else(|| format!("expected a list, got `{v}`"))
 }
 
 fn object(v: &Value) -> Result<&Map<String, Value>, String> {
-    v.as_object()
-        .ok_or_else(|| format!("expected a map, got `{v}`"))
+    v.as_object().ok_or_else(|| format!("expected a map, got `{v}`"))
 }
 
 fn number(v: &Value) -> Result<f64, String> {
     match v {
         Value::Number(n) => n.as_f64().ok_or_else(|| "invalid number".to_string()),
-        Value::String(s) => s
-            .trim()
-            .parse::<f64>()
-            .map_err(|_| format!("`{s}` is not a number")),
+        Value::String(s) => s.trim().parse::<f64>().map_err(|_| format!("`{s}` is not a number")),
         other => Err(format!("expected a number, got `{other}`")),
     }
 }
@@ -119,9 +108,7 @@ fn num_value(f: f64) -> Value {
     if f.fract() == 0.0 && f.abs() < 9.0e15 {
         Value::from(f as i64)
     } else {
-        Number::from_f64(f)
-            .map(Value::Number)
-            .unwrap_or(Value::Null)
+        Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null)
     }
 }
 
@@ -130,16 +117,9 @@ fn sorted_json(v: serde_json::Value) -> serde_json::Value {
         serde_json::Value::Object(m) => {
             let mut entries: Vec<_> = m.into_iter().collect();
             entries.sort_by(|a, b| a.0.cmp(&b.0));
-            serde_json::Value::Object(
-                entries
-                    .into_iter()
-                    .map(|(k, v)| (k, sorted_json(v)))
-                    .collect(),
-            )
+            serde_json::Value::Object(entries.into_iter().map(|(k, v)| (k, sorted_json(v))).collect())
         }
-        serde_json::Value::Array(a) => {
-            serde_json::Value::Array(a.into_iter().map(sorted_json).collect())
-        }
+        serde_json::Value::Array(a) => serde_json::Value::Array(a.into_iter().map(sorted_json).collect()),
         other => other,
     }
 }
@@ -194,24 +174,18 @@ fn trimspace(args: FuncArgs) -> R {
 fn trimprefix(args: FuncArgs) -> R {
     arity(&args, 2, 2)?;
     let (s, p) = (string(&args[0])?, string(&args[1])?);
-    Ok(Value::String(
-        s.strip_prefix(p.as_str()).unwrap_or(&s).to_string(),
-    ))
+    Ok(Value::String(s.strip_prefix(p.as_str()).unwrap_or(&s).to_string()))
 }
 
 fn trimsuffix(args: FuncArgs) -> R {
     arity(&args, 2, 2)?;
     let (s, p) = (string(&args[0])?, string(&args[1])?);
-    Ok(Value::String(
-        s.strip_suffix(p.as_str()).unwrap_or(&s).to_string(),
-    ))
+    Ok(Value::String(s.strip_suffix(p.as_str()).unwrap_or(&s).to_string()))
 }
 
 fn startswith(args: FuncArgs) -> R {
     arity(&args, 2, 2)?;
-    Ok(Value::Bool(
-        string(&args[0])?.starts_with(&string(&args[1])?),
-    ))
+    Ok(Value::Bool(string(&args[0])?.starts_with(&string(&args[1])?)))
 }
 
 fn endswith(args: FuncArgs) -> R {
@@ -236,14 +210,8 @@ fn substr(args: FuncArgs) -> R {
     if off < 0 || off > len {
         return Err("offset out of range".into());
     }
-    let end = if n < 0 {
-        len
-    } else {
-        off.saturating_add(n).min(len)
-    };
-    Ok(Value::String(
-        chars[off as usize..end as usize].iter().collect(),
-    ))
+    let end = if n < 0 { len } else { off.saturating_add(n).min(len) };
+    Ok(Value::String(chars[off as usize..end as usize].iter().collect()))
 }
 
 fn concat(args: FuncArgs) -> R {
@@ -385,9 +353,7 @@ fn split(args: FuncArgs) -> R {
         return Ok(Value::Array(vec![]));
     }
     Ok(Value::Array(
-        s.split(sep.as_str())
-            .map(|p| Value::String(p.to_string()))
-            .collect(),
+        s.split(sep.as_str()).map(|p| Value::String(p.to_string())).collect(),
     ))
 }
 
@@ -578,17 +544,12 @@ fn contains(args: FuncArgs) -> R {
 
 fn reverse(args: FuncArgs) -> R {
     arity(&args, 1, 1)?;
-    Ok(Value::Array(
-        list(&args[0])?.iter().rev().cloned().collect(),
-    ))
+    Ok(Value::Array(list(&args[0])?.iter().rev().cloned().collect()))
 }
 
 fn sort(args: FuncArgs) -> R {
     arity(&args, 1, 1)?;
-    let mut items = list(&args[0])?
-        .iter()
-        .map(string)
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut items = list(&args[0])?.iter().map(string).collect::<Result<Vec<_>, _>>()?;
     items.sort();
     Ok(Value::Array(items.into_iter().map(Value::String).collect()))
 }
@@ -614,17 +575,11 @@ fn numbers(args: &FuncArgs) -> Result<Vec<f64>, String> {
 }
 
 fn min(args: FuncArgs) -> R {
-    Ok(num_value(
-        numbers(&args)?.into_iter().fold(f64::INFINITY, f64::min),
-    ))
+    Ok(num_value(numbers(&args)?.into_iter().fold(f64::INFINITY, f64::min)))
 }
 
 fn max(args: FuncArgs) -> R {
-    Ok(num_value(
-        numbers(&args)?
-            .into_iter()
-            .fold(f64::NEG_INFINITY, f64::max),
-    ))
+    Ok(num_value(numbers(&args)?.into_iter().fold(f64::NEG_INFINITY, f64::max)))
 }
 
 fn abs(args: FuncArgs) -> R {
@@ -644,9 +599,7 @@ fn floor(args: FuncArgs) -> R {
 
 /// Reached only when every argument evaluated (the evaluator handles the lazy cases first).
 fn try_(args: FuncArgs) -> R {
-    args.first()
-        .cloned()
-        .ok_or_else(|| "try needs an argument".to_string())
+    args.first().cloned().ok_or_else(|| "try needs an argument".to_string())
 }
 
 fn can(args: FuncArgs) -> R {

@@ -43,8 +43,7 @@ pub struct FileModel {
 
 /// Parses HCL text. Errors are (line, message).
 pub fn from_hcl(text: &str) -> Result<FileModel, (usize, String)> {
-    let body = hcl::edit::parser::parse_body(text)
-        .map_err(|e| (e.location().line(), e.message().to_string()))?;
+    let body = hcl::edit::parser::parse_body(text).map_err(|e| (e.location().line(), e.message().to_string()))?;
     let items = convert_body(text, body, 0)?;
     let document = document_of(&items, 0);
     Ok(FileModel { items, document })
@@ -54,10 +53,7 @@ fn convert_body(text: &str, body: Body, depth: usize) -> Result<Vec<Item>, (usiz
     let mut items = Vec::new();
     for s in body.into_iter() {
         match s {
-            Structure::Attribute(a) => items.push(Item::Attr(
-                a.key.as_str().to_string(),
-                Expression::from(a.value),
-            )),
+            Structure::Attribute(a) => items.push(Item::Attr(a.key.as_str().to_string(), Expression::from(a.value))),
             Structure::Block(b) => {
                 let (line, end_line) = lines(text, b.span());
                 if depth >= MAX_BLOCK_DEPTH {
@@ -140,8 +136,7 @@ fn empty_for(labeled: bool) -> serde_json::Value {
 /// Parses a `.tf.json` or `.tfvars.json` file. Lines are found by looking for the block's
 /// keys in the text; `end_line` is the line of the body's closing brace.
 pub fn from_json(text: &str, tfvars: bool) -> Result<FileModel, (usize, String)> {
-    let document: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| (e.line().max(1), e.to_string()))?;
+    let document: serde_json::Value = serde_json::from_str(text).map_err(|e| (e.line().max(1), e.to_string()))?;
     let Some(top) = document.as_object() else {
         return Err((1, "expected a JSON object at the top level".into()));
     };
@@ -193,10 +188,7 @@ impl Finder<'_> {
     ) {
         if remaining == 0 {
             let line = line_of(self.text, from);
-            let end = self
-                .value_end(from)
-                .map(|e| line_of(self.text, e))
-                .unwrap_or(line);
+            let end = self.value_end(from).map(|e| line_of(self.text, e)).unwrap_or(line);
             // "//" keys are comments in Terraform's JSON syntax.
             let items = obj
                 .iter()
