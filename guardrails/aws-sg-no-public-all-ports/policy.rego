@@ -1,11 +1,13 @@
 # No "all traffic" ingress from 0.0.0.0/0 or ::/0 (Checkov CKV_AWS_277): protocol -1 over every
-# port (0..0 or 0..65535), or ports -1..-1.
+# port (0..0 or 0..65535), or ports -1..-1. Terraform only, like Checkov (CloudFormation has no
+# CKV_AWS_277); the SSH and RDP guardrails cover CloudFormation port ranges.
 package railyard.aws_sg_no_public_all_ports
 
 import data.lib.railyard
 
 deny contains f if {
 	some rule in railyard.sg_ingress_rules
+	railyard.terraform(rule.resource)
 	railyard.all_traffic(rule)
 	railyard.open_to_world(rule)
 	f := {

@@ -290,7 +290,7 @@ container_name(c) := object.get(c, "name", "<unnamed>")
 # ---------------------------------------------------------------------------------------------
 # Security group ingress rules (Terraform and CloudFormation), normalised to
 # {resource, from, to, protocol, cidrs, prefix_lists} where cidrs holds the IPv4 and IPv6 CIDRs.
-# Semantics follow Checkov's AbsSecurityGroupUnrestrictedIngress: ports 0..0 mean every port;
+# Semantics follow Checkov's AbsSecurityGroupUnrestrictedIngress: Terraform ports 0..0 mean every port;
 # a rule that names prefix lists is not open to the world.
 
 # A number from a number or a numeric string; undefined otherwise.
@@ -314,8 +314,13 @@ sg_rule(r, rule, from_key, to_key, proto_key, v4_keys, v6_keys) := {
 } if {
 	from := num(object.get(rule, from_key, null))
 	raw_to := num(object.get(rule, to_key, null))
-	to := all_ports_to(from, raw_to)
+	to := range_end(r, from, raw_to)
 }
+
+# Terraform ports 0..0 mean every port; CloudFormation ranges are taken literally (as Checkov).
+range_end(r, from, to) := all_ports_to(from, to) if terraform(r)
+
+range_end(r, _, to) := to if not terraform(r)
 
 all_ports_to(from, to) := 65535 if both_zero(from, to)
 
