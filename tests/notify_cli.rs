@@ -93,7 +93,6 @@ fn bundled(id: &str) -> Vec<(String, String)> {
     out
 }
 
-
 // ---- a tiny HTTP server ------------------------------------------------------------------
 
 #[derive(Debug, Clone)]
@@ -310,7 +309,14 @@ impl Sandbox {
             .env("WEB_HOOK_KEY", SIGNING_KEY)
             .env("WEB_GH_TOKEN", "ghp_secret_token")
             .env("RAILYARD_NOTIFY_TIMEOUT_MS", "3000");
-        for var in ["HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"] {
+        for var in [
+            "HTTP_PROXY",
+            "http_proxy",
+            "HTTPS_PROXY",
+            "https_proxy",
+            "ALL_PROXY",
+            "all_proxy",
+        ] {
             cmd.env_remove(var);
         }
         for (k, v) in env {
@@ -361,7 +367,10 @@ impl Sandbox {
             assert!(!t.contains(secret), "output leaks `{secret}`: {t}");
         }
         let l = self.ledger().to_string();
-        assert!(!l.contains(&self.server.addr) && !l.contains("secret-"), "ledger leaks a secret");
+        assert!(
+            !l.contains(&self.server.addr) && !l.contains("secret-"),
+            "ledger leaks a secret"
+        );
         let g = self.repo("guardrails");
         let mut walk = g.revwalk().unwrap();
         walk.push_ref("refs/heads/railyard/ledger").unwrap();
@@ -398,7 +407,8 @@ fn verify(req: &Req) {
     let mut mac = Hmac::<Sha256>::new_from_slice(SIGNING_KEY.as_bytes()).unwrap();
     mac.update(req.body.as_bytes());
     let hex = sig.strip_prefix("sha256=").expect("sha256= prefix");
-    mac.verify_slice(&hex::decode(hex).unwrap()).expect("signature verifies");
+    mac.verify_slice(&hex::decode(hex).unwrap())
+        .expect("signature verifies");
 }
 
 // ---- tests ---------------------------------------------------------------------------------
@@ -414,7 +424,14 @@ fn every_channel_gets_one_digest_with_attribution_and_nothing_twice() {
     assert_eq!(fix["file"], "main.tf");
     assert_eq!(fix["last_changed"]["author"], "Dana Dev", "{fix}");
     assert_eq!(fix["last_changed"]["commit"].as_str().unwrap().len(), 40);
-    assert!(j["notifications"].as_array().unwrap().iter().all(|n| n["status"] == "sent"), "{j}");
+    assert!(
+        j["notifications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n["status"] == "sent"),
+        "{j}"
+    );
 
     // Slack: text and blocks, file:line and who last changed it.
     let slack = sb.server.to("/slack/");
@@ -484,7 +501,12 @@ fn every_channel_gets_one_digest_with_attribution_and_nothing_twice() {
                 .into(),
         )),
     );
-    commit_as(&sb.repo("web"), "Dana Dev", &[("main.tf", Some(COMPLIANT_TF))], "enable versioning");
+    commit_as(
+        &sb.repo("web"),
+        "Dana Dev",
+        &[("main.tf", Some(COMPLIANT_TF))],
+        "enable versioning",
+    );
     let out = sb.run(&["observe", "--now", "2026-11-03"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     sb.assert_no_secrets(&out);
@@ -502,8 +524,10 @@ fn every_channel_gets_one_digest_with_attribution_and_nothing_twice() {
 #[test]
 fn retries_429_with_retry_after_and_500_then_delivers_once() {
     let sb = Sandbox::new();
-    sb.server
-        .then("/slack/", Some((429, vec![("retry-after", "1".into())], "slow down".into())));
+    sb.server.then(
+        "/slack/",
+        Some((429, vec![("retry-after", "1".into())], "slow down".into())),
+    );
     sb.server.then("/hook/", Some((500, vec![], "oops".into())));
     let start = Instant::now();
     let out = sb.run(&["observe", "--now", "2026-11-01"]);
@@ -530,14 +554,23 @@ fn a_server_that_never_answers_times_out_and_the_next_run_retries() {
         sb.server.then("/slack/", None);
     }
     let start = Instant::now();
-    let out = sb.run_env(&["observe", "--now", "2026-11-01"], &[("RAILYARD_NOTIFY_TIMEOUT_MS", "300")]);
+    let out = sb.run_env(
+        &["observe", "--now", "2026-11-01"],
+        &[("RAILYARD_NOTIFY_TIMEOUT_MS", "300")],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(start.elapsed() < Duration::from_secs(15), "the run waited too long");
     sb.assert_no_secrets(&out);
     let err = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(err.contains("FAILED") && err.contains("$WEB_SLACK_URL") && err.contains("timed out"), "{err}");
+    assert!(
+        err.contains("FAILED") && err.contains("$WEB_SLACK_URL") && err.contains("timed out"),
+        "{err}"
+    );
     // The observation is recorded; the failed channel is not marked, the others are.
-    assert_eq!(sb.ledger()["entries"]["aws-s3-versioning/web"]["status"], "noncompliant");
+    assert_eq!(
+        sb.ledger()["entries"]["aws-s3-versioning/web"]["status"],
+        "noncompliant"
+    );
     let notified = sb.notified();
     assert!(!notified.iter().any(|k| k.ends_with("@slack")), "{notified:?}");
     assert!(notified.contains(&"new:2026-11-01@teams".to_string()), "{notified:?}");
@@ -549,7 +582,10 @@ fn a_server_that_never_answers_times_out_and_the_next_run_retries() {
     assert!(sb.notified().contains(&"new:2026-11-01@slack".to_string()));
     assert_eq!(sb.server.to("/teams/").len(), teams_before);
     let slack = sb.server.to("/slack/");
-    assert!(slack.last().unwrap().json()["text"].as_str().unwrap().contains("aws-s3-versioning"));
+    assert!(slack.last().unwrap().json()["text"]
+        .as_str()
+        .unwrap()
+        .contains("aws-s3-versioning"));
 }
 
 #[test]
@@ -557,7 +593,11 @@ fn dry_run_and_no_notify_print_and_send_nothing() {
     let sb = Sandbox::new();
     let out = sb.run(&["observe", "--now", "2026-11-01", "--dry-run"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("would send"), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("would send"),
+        "{}",
+        text(&out)
+    );
     assert_eq!(sb.server.count(), 0);
 
     let out = sb.run(&["observe", "--now", "2026-11-01", "--no-notify", "--format", "json"]);
@@ -567,7 +607,10 @@ fn dry_run_and_no_notify_print_and_send_nothing() {
     let j: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(j["notifications"][0]["status"], "would-send", "{j}");
     assert_eq!(j["notifications"][0]["env"], "WEB_SLACK_URL");
-    assert_eq!(sb.ledger()["entries"]["aws-s3-versioning/web"]["status"], "noncompliant");
+    assert_eq!(
+        sb.ledger()["entries"]["aws-s3-versioning/web"]["status"],
+        "noncompliant"
+    );
     assert!(sb.notified().is_empty());
 }
 
@@ -606,4 +649,33 @@ fn enforce_reminds_before_the_deadline_then_announces_the_activation() {
     assert_eq!(e["kind"], "activated");
     assert_eq!(e["key"], "activated:2026-12-01");
     assert!(sb.notified().contains(&"activated:2026-12-01@webhook".to_string()));
+}
+
+#[test]
+fn enforce_tells_the_team_about_an_exception_expiring_then_expired() {
+    let sb = Sandbox::new();
+    let exc = "[[exception]]\nworkload = \"web\"\nresource = \"aws_s3_bucket.log*\"\nreason = \"Recreated in Q1\"\napproved_by = \"security@example.com\"\nexpires = 2026-11-20\n";
+    commit(
+        &sb.repo("guardrails"),
+        "develop",
+        &[("guardrails/aws-s3-versioning/exceptions.toml", Some(exc))],
+        "exception",
+    );
+    assert_eq!(sb.run(&["observe", "--now", "2026-11-01"]).status.code(), Some(0));
+    let hooks = || sb.server.to("/hook/");
+    let before = hooks().len();
+    let out = sb.run(&["enforce", "--now", "2026-11-10"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let h = hooks();
+    assert_eq!(h.len(), before + 1);
+    let e = &h.last().unwrap().json()["events"][0];
+    assert_eq!(e["kind"], "exception-expiring", "{e}");
+    assert_eq!(e["key"], "exception-expiring:2026-11-20:aws_s3_bucket.log*");
+    assert_eq!(e["exception"]["approved_by"], "security@example.com");
+    assert_eq!(sb.run(&["enforce", "--now", "2026-11-11"]).status.code(), Some(0));
+    assert_eq!(hooks().len(), before + 1, "sent twice");
+    assert_eq!(sb.run(&["enforce", "--now", "2026-11-21"]).status.code(), Some(0));
+    let h = hooks();
+    assert_eq!(h.len(), before + 2);
+    assert_eq!(h.last().unwrap().json()["events"][0]["kind"], "exception-expired");
 }

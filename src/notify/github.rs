@@ -24,7 +24,10 @@ impl Channel for GitHub {
 
     fn deliver<'a>(&'a self, d: &'a Delivery) -> BoxFuture<'a, Result<(), SendError>> {
         Box::pin(async move {
-            let first = d.events.first().ok_or_else(|| SendError::Other("nothing to send".into()))?;
+            let first = d
+                .events
+                .first()
+                .ok_or_else(|| SendError::Other("nothing to send".into()))?;
             let (owner, name) = owner_and_name(&first.repo).ok_or_else(|| {
                 SendError::Other(format!(
                     "cannot tell the GitHub owner/name of workload `{}`'s repository",
@@ -52,8 +55,14 @@ impl Channel for GitHub {
                 .and_then(|i| i["number"].as_u64());
             let text = body(&d.events);
             let (url, payload) = match number {
-                Some(n) => (format!("{api}/repos/{owner}/{name}/issues/{n}/comments"), json!({"body": text})),
-                None => (format!("{api}/repos/{owner}/{name}/issues"), json!({"title": title, "body": text})),
+                Some(n) => (
+                    format!("{api}/repos/{owner}/{name}/issues/{n}/comments"),
+                    json!({"body": text}),
+                ),
+                None => (
+                    format!("{api}/repos/{owner}/{name}/issues"),
+                    json!({"title": title, "body": text}),
+                ),
             };
             let payload = serde_json::to_vec(&payload).map_err(|e| SendError::Other(e.to_string()))?;
             d.http

@@ -94,7 +94,10 @@ impl Http {
                         format!("request failed ({})", e.without_url())
                     };
                     if last {
-                        return Err(SendError::Transport { what, attempts: attempt });
+                        return Err(SendError::Transport {
+                            what,
+                            attempts: attempt,
+                        });
                     }
                     tokio::time::sleep(backoff(self.base_backoff, attempt)).await;
                 }
@@ -111,7 +114,8 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
 
 /// The wait before attempt `attempt + 1`: base × 2^(attempt-1), capped.
 pub fn backoff(base: Duration, attempt: u32) -> Duration {
-    base.saturating_mul(1 << attempt.saturating_sub(1).min(16)).min(MAX_WAIT)
+    base.saturating_mul(1 << attempt.saturating_sub(1).min(16))
+        .min(MAX_WAIT)
 }
 
 #[cfg(test)]

@@ -154,10 +154,16 @@ impl Event {
         let mut out = vec![self.summary.clone()];
         for r in &self.resources {
             let at = crate::output::location(&r.file, r.line);
-            let who = r.last_changed.as_ref().map(|c| format!(" ({})", c.describe())).unwrap_or_default();
+            let who = r
+                .last_changed
+                .as_ref()
+                .map(|c| format!(" ({})", c.describe()))
+                .unwrap_or_default();
             out.push(format!("• {} at {at}{who}", r.resource));
         }
-        if !self.remediation.is_empty() && matches!(self.kind, EventKind::New | EventKind::Reminder | EventKind::Activated) {
+        if !self.remediation.is_empty()
+            && matches!(self.kind, EventKind::New | EventKind::Reminder | EventKind::Activated)
+        {
             out.push(format!("Fix: {}", self.remediation));
         }
         out
@@ -274,7 +280,14 @@ pub fn delivered(ledger: &Ledger, event: &Event, channel: &str) -> bool {
 
 /// Plans and (in [`Mode::Send`]) delivers the events; returns how each message fared. Never
 /// fails: problems are reported per message.
-pub fn notify(events: &[Event], registry: &Registry, ledger: &Ledger, run: RunInfo, mode: Mode, timeout: Duration) -> Vec<Sent> {
+pub fn notify(
+    events: &[Event],
+    registry: &Registry,
+    ledger: &Ledger,
+    run: RunInfo,
+    mode: Mode,
+    timeout: Duration,
+) -> Vec<Sent> {
     let planned = plan(events, registry, ledger);
     if planned.is_empty() {
         return Vec::new();
@@ -319,7 +332,10 @@ pub fn notify(events: &[Event], registry: &Registry, ledger: &Ledger, run: RunIn
             continue;
         };
         let signing_secret = if channel.name() == "webhook" {
-            team.webhook_secret_env.as_deref().and_then(|v| std::env::var(v).ok()).filter(|v| !v.is_empty())
+            team.webhook_secret_env
+                .as_deref()
+                .and_then(|v| std::env::var(v).ok())
+                .filter(|v| !v.is_empty())
         } else {
             None
         };
@@ -469,8 +485,8 @@ pub fn heading(team: &str, events: &[Event]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::{LedgerEntry, Ledger};
     use crate::evaluate::Verdict;
+    use crate::ledger::{Ledger, LedgerEntry};
 
     fn event(team: &str, guardrail: &str, workload: &str, key: &str) -> Event {
         Event {
@@ -524,7 +540,10 @@ mod tests {
 
     #[test]
     fn delivered_events_are_not_planned_again_per_channel() {
-        let events = vec![event("web", "g1", "a", "new:2026-11-01"), event("web", "g2", "a", "new:2026-11-01")];
+        let events = vec![
+            event("web", "g1", "a", "new:2026-11-01"),
+            event("web", "g2", "a", "new:2026-11-01"),
+        ];
         let mut ledger = Ledger::new();
         let mut e = LedgerEntry {
             guardrail: "g1".into(),
@@ -543,7 +562,8 @@ mod tests {
             workload_commit: String::new(),
             notified: Default::default(),
         };
-        e.notified.insert("new:2026-11-01@slack".into(), Day::parse("2026-11-01").unwrap());
+        e.notified
+            .insert("new:2026-11-01@slack".into(), Day::parse("2026-11-01").unwrap());
         ledger.entries.insert("g1/a".into(), e);
         let plan = plan(&events, &registry(), &ledger);
         let slack = plan.iter().find(|(_, c, _)| c.name() == "slack").unwrap();

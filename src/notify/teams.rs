@@ -33,7 +33,9 @@ impl Channel for Teams {
 }
 
 pub fn payload(d: &Delivery) -> Value {
-    let mut body = vec![json!({"type": "TextBlock", "size": "Large", "weight": "Bolder", "wrap": true, "text": heading(&d.team, &d.events)})];
+    let mut body = vec![
+        json!({"type": "TextBlock", "size": "Large", "weight": "Bolder", "wrap": true, "text": heading(&d.team, &d.events)}),
+    ];
     for e in &d.events {
         let lines = e.lines();
         body.push(json!({"type": "TextBlock", "weight": "Bolder", "wrap": true, "separator": true, "text": lines[0]}));

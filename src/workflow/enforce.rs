@@ -326,7 +326,9 @@ fn attribute(s: &Settings, release: &Release, ledger: &Ledger, events: &mut [Eve
             ev.remediation = g.meta.remediation.clone();
             ev.url = g.meta.url.clone();
         }
-        let Some(spec) = release.registry.workload(&ev.workload) else { continue };
+        let Some(spec) = release.registry.workload(&ev.workload) else {
+            continue;
+        };
         ev.repo = spec.repo.clone();
         let commit = ledger
             .entries

@@ -68,7 +68,11 @@ pub(crate) fn tell_owners(
     events: &[Event],
     command: &str,
 ) -> Vec<Sent> {
-    let mode = if s.dry_run || s.no_notify { Mode::Preview } else { Mode::Send };
+    let mode = if s.dry_run || s.no_notify {
+        Mode::Preview
+    } else {
+        Mode::Send
+    };
     let run = RunInfo {
         command: command.to_string(),
         now: s.now,

@@ -10,9 +10,9 @@ use crate::evaluate::{Evaluation, Evaluator, PreparedWorkload, Verdict};
 use crate::files::ReadLimits;
 use crate::gitops::blame::{Blamer, LastChange};
 use crate::gitops::fetch::{read_tree, Cache};
-use crate::notify::{Event, EventKind, EventResource, Sent};
 use crate::guardrail::Severity;
 use crate::ledger::{Activation, GuardrailRecord, GuardrailState, Ledger};
+use crate::notify::{Event, EventKind, EventResource, Sent};
 use crate::workload::WorkloadInfo;
 use anyhow::Result;
 use serde::Serialize;
@@ -376,7 +376,9 @@ pub fn observe(s: &Settings, out: &mut dyn Write) -> Result<Outcome> {
         let team = index
             .map(|i| workloads[i].input.workload.team.clone())
             .unwrap_or_default();
-        let commit = index.map(|i| workloads[i].input.workload.commit.clone()).unwrap_or_default();
+        let commit = index
+            .map(|i| workloads[i].input.workload.commit.clone())
+            .unwrap_or_default();
         for f in &eval.findings {
             let last_changed = index
                 .and_then(|i| blamers[i].as_mut())
@@ -460,7 +462,13 @@ fn events(
         };
         match (entry.status, entry.first_seen, entry.resolved) {
             (crate::evaluate::Verdict::Noncompliant, Some(first), _) => {
-                let mut e = Event::basic(EventKind::New, format!("new:{first}"), &eval.guardrail, &eval.workload, &entry.team);
+                let mut e = Event::basic(
+                    EventKind::New,
+                    format!("new:{first}"),
+                    &eval.guardrail,
+                    &eval.workload,
+                    &entry.team,
+                );
                 fill(&mut e);
                 let fixes: Vec<&ToFix> = to_fix
                     .iter()
@@ -494,9 +502,18 @@ fn events(
             (crate::evaluate::Verdict::Compliant | crate::evaluate::Verdict::Excepted, Some(first), Some(resolved))
                 if entry.notified.keys().any(|k| k.starts_with(&format!("new:{first}@"))) =>
             {
-                let mut e = Event::basic(EventKind::Resolved, format!("resolved:{resolved}"), &eval.guardrail, &eval.workload, &entry.team);
+                let mut e = Event::basic(
+                    EventKind::Resolved,
+                    format!("resolved:{resolved}"),
+                    &eval.guardrail,
+                    &eval.workload,
+                    &entry.team,
+                );
                 fill(&mut e);
-                e.summary = format!("Resolved: `{}` no longer flags `{}` (since {resolved})", e.guardrail, e.workload);
+                e.summary = format!(
+                    "Resolved: `{}` no longer flags `{}` (since {resolved})",
+                    e.guardrail, e.workload
+                );
                 out.push(e);
             }
             _ => {}
@@ -504,9 +521,18 @@ fn events(
     }
     for (id, a) in activations {
         for entry in ledger.entries_of(id).filter(|e| {
-            matches!(e.status, crate::evaluate::Verdict::Noncompliant | crate::evaluate::Verdict::Excepted)
+            matches!(
+                e.status,
+                crate::evaluate::Verdict::Noncompliant | crate::evaluate::Verdict::Excepted
+            )
         }) {
-            let mut e = Event::basic(EventKind::Activated, format!("activated:{}", a.on), id, &entry.workload, &entry.team);
+            let mut e = Event::basic(
+                EventKind::Activated,
+                format!("activated:{}", a.on),
+                id,
+                &entry.workload,
+                &entry.team,
+            );
             fill(&mut e);
             e.summary = format!(
                 "Activated: `{id}` is now enforced; `{}` pipelines fail on its findings ({} open, {} excepted)",
