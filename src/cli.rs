@@ -37,6 +37,9 @@ pub struct Cli {
     /// Print what would happen; write no commit, ledger entry or notification.
     #[arg(long, global = true)]
     pub dry_run: bool,
+    /// Send no notification: print what would be sent (on stderr and in JSON output).
+    #[arg(long, global = true)]
+    pub no_notify: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -164,6 +167,12 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         now,
         now_explicit: cli.now.is_some(),
         dry_run: cli.dry_run,
+        no_notify: cli.no_notify,
+        notify_timeout: std::env::var("RAILYARD_NOTIFY_TIMEOUT_MS")
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(std::time::Duration::from_millis)
+            .unwrap_or(crate::notify::DEFAULT_TIMEOUT),
         format: cli.format,
         actor: std::env::var("RAILYARD_ACTOR")
             .or_else(|_| std::env::var("USER"))

@@ -717,7 +717,11 @@ fn a_remote_guardrails_repo_is_pushed_to() {
 fn demo_walks_the_whole_loop() {
     let keep = tempfile::tempdir().unwrap();
     let dir = keep.path().join("sandbox");
-    let out = Command::new(BIN).args(["demo", "--now", "2026-11-01", "--keep"]).arg(&dir).output().unwrap();
+    let out = Command::new(BIN)
+        .args(["demo", "--now", "2026-11-01", "--keep"])
+        .arg(&dir)
+        .output()
+        .unwrap();
     let t = text(&out);
     assert_eq!(out.status.code(), Some(0), "{t}");
     assert!(t.contains("held until 2026-12-01"), "{t}");
@@ -726,6 +730,9 @@ fn demo_walks_the_whole_loop() {
     // The kept sandbox is a real guardrails repo whose main tells the story.
     let g = Repository::open(dir.join("guardrails-repo")).unwrap();
     let main = g.find_reference("refs/heads/main").unwrap().peel_to_commit().unwrap();
-    assert!(main.message().unwrap().contains("activate guardrail aws-dynamodb-pitr (deadline 2026-12-01 passed)"));
+    assert!(main
+        .message()
+        .unwrap()
+        .contains("activate guardrail aws-dynamodb-pitr (deadline 2026-12-01 passed)"));
     assert!(g.find_reference("refs/heads/railyard/ledger").is_ok());
 }

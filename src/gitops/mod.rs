@@ -6,6 +6,7 @@
 //! every ref update is pushed without force: a rejected push means someone moved the branch,
 //! so the run re-fetches and recomputes instead of overwriting.
 
+pub mod blame;
 pub mod fetch;
 
 use crate::files::{ReadLimits, Skipped, SourceFile, SKIPPED_DIRS};

@@ -123,6 +123,8 @@ struct FixRow {
     resource: String,
     location: String,
     deadline: String,
+    #[tabled(rename = "last changed")]
+    last_changed: String,
 }
 
 impl Table {
@@ -168,6 +170,11 @@ impl Table {
                 resource: f.resource.clone(),
                 location: location(&f.file, f.line),
                 deadline: f.deadline.map(|d| d.to_string()).unwrap_or_else(|| "-".into()),
+                last_changed: f
+                    .last_changed
+                    .as_ref()
+                    .map(|c| c.describe().trim_start_matches("last changed ").to_string())
+                    .unwrap_or_else(|| "-".into()),
             });
             writeln!(out, "{}", Tabled::new(rows).with(Style::sharp()))?;
         }

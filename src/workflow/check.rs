@@ -133,11 +133,7 @@ pub fn check(opts: CheckOptions, out: &mut dyn Write) -> anyhow::Result<Outcome>
 /// Resolves `--guardrails`: a folder (every guardrail in it is active), or a guardrails
 /// repository `REPO[@REF]` whose REF (default `main`) holds the active guardrails and whose
 /// `develop` holds the pending ones, each with this workload's deadline from the ledger.
-pub fn guardrails_for(
-    s: &super::Settings,
-    spec: &str,
-    workload: &str,
-) -> anyhow::Result<(Library, Vec<Pending>)> {
+pub fn guardrails_for(s: &super::Settings, spec: &str, workload: &str) -> anyhow::Result<(Library, Vec<Pending>)> {
     use crate::gitops::{GuardrailsRepo, DEVELOP, MAIN};
     use crate::guardrail::load_library;
     use crate::ledger::Ledger;

@@ -48,6 +48,9 @@ pub fn demo(s: &Settings, keep: Option<&Path>, out: &mut dyn Write) -> Result<Ou
         now: day0,
         now_explicit: true,
         dry_run: false,
+        // The sandbox's teams have no real channels: show what would be sent.
+        no_notify: true,
+        notify_timeout: crate::notify::DEFAULT_TIMEOUT,
         format: Format::Table,
         actor: "security-lead@example.com".into(),
     };

@@ -7,7 +7,10 @@ use super::release::{Change, Release};
 use super::{Outcome, Settings};
 use crate::date::Day;
 use crate::evaluate::Verdict;
-use crate::ledger::{Activation, Ledger};
+use crate::gitops::blame::Blamer;
+use crate::gitops::fetch::Cache;
+use crate::ledger::{Activation, Ledger, LedgerEntry};
+use crate::notify::{Event, EventException, EventKind, EventResource, Sent};
 use anyhow::Result;
 use serde::Serialize;
 use std::io::Write;
@@ -65,6 +68,8 @@ pub struct EnforceReport {
     pub exceptions: Vec<ExpiringException>,
     /// Candidates enforce cannot judge yet (never observed in their current version).
     pub not_observed: Vec<String>,
+    /// Notifications sent, failed, or (dry run, `--no-notify`) that would be sent.
+    pub notifications: Vec<Sent>,
 }
 
 pub fn enforce(s: &Settings, opts: &EnforceOptions, out: &mut dyn Write) -> Result<Outcome> {
@@ -150,6 +155,13 @@ pub fn enforce(s: &Settings, opts: &EnforceOptions, out: &mut dyn Write) -> Resu
         for e in ledger.entries_of(&c.id).filter(|e| e.status == Verdict::Noncompliant) {
             let Some(deadline) = e.deadline else { continue };
             let days_left = s.now.days_until(deadline);
+            // A team's own `reminder_days` replaces the command's.
+            let reminder_days = release
+                .registry
+                .team(&e.team)
+                .map(|t| &t.reminder_days)
+                .filter(|d| !d.is_empty())
+                .unwrap_or(&opts.reminder_days);
             upcoming.push(Upcoming {
                 guardrail: c.id.clone(),
                 workload: e.workload.clone(),
@@ -157,17 +169,62 @@ pub fn enforce(s: &Settings, opts: &EnforceOptions, out: &mut dyn Write) -> Resu
                 deadline,
                 days_left,
                 findings: e.findings.len(),
-                remind: days_left >= 0 && opts.reminder_days.contains(&(days_left as u32)),
+                remind: days_left >= 0 && reminder_days.contains(&(days_left as u32)),
             });
         }
     }
 
     // 4. Exceptions that expire within the window, or have expired.
     let mut exceptions = Vec::new();
+    let mut exception_events = Vec::new();
     for g in &release.develop_lib.guardrails {
         for x in &g.exceptions {
             let days_left = s.now.days_until(x.expires);
             if days_left <= opts.exception_window as i64 {
+                // Tell the teams of the workloads whose findings it waives.
+                for entry in ledger.entries_of(&g.id) {
+                    let covered: Vec<&crate::ledger::RecordedFinding> = entry
+                        .excepted
+                        .iter()
+                        .chain(&entry.findings)
+                        .filter(|f| x.covers(&entry.workload, &f.resource))
+                        .collect();
+                    if covered.is_empty() {
+                        continue;
+                    }
+                    let (kind, word) = if days_left < 0 {
+                        (EventKind::ExceptionExpired, "exception-expired")
+                    } else {
+                        (EventKind::ExceptionExpiring, "exception-expiring")
+                    };
+                    let mut ev = Event::basic(
+                        kind,
+                        format!("{word}:{}:{}", x.expires, x.resource),
+                        &g.id,
+                        &entry.workload,
+                        &entry.team,
+                    );
+                    ev.exception = Some(EventException {
+                        resource: x.resource.clone(),
+                        expires: x.expires,
+                        approved_by: x.approved_by.clone(),
+                        source: format!("guardrails/{}/exceptions.toml:{}", g.id, x.line),
+                    });
+                    ev.days_left = Some(days_left);
+                    ev.resources = covered.iter().map(|f| resource(f)).collect();
+                    ev.summary = if days_left < 0 {
+                        format!(
+                            "Exception expired: `{}` on `{}` for `{}` expired {}; its findings count again",
+                            g.id, entry.workload, x.resource, x.expires
+                        )
+                    } else {
+                        format!(
+                            "Exception expiring: `{}` on `{}` for `{}` expires {} ({days_left} days)",
+                            g.id, entry.workload, x.resource, x.expires
+                        )
+                    };
+                    exception_events.push(ev);
+                }
                 exceptions.push(ExpiringException {
                     guardrail: g.id.clone(),
                     workload: x.workload.clone(),
@@ -182,6 +239,56 @@ pub fn enforce(s: &Settings, opts: &EnforceOptions, out: &mut dyn Write) -> Resu
         }
     }
 
+    // 5. Tell each owning team: activations, reminders due today, exceptions.
+    let mut events = Vec::new();
+    for a in &activated {
+        for entry in ledger
+            .entries_of(&a.guardrail)
+            .filter(|e| matches!(e.status, Verdict::Noncompliant | Verdict::Excepted))
+        {
+            let mut ev = Event::basic(
+                EventKind::Activated,
+                format!("activated:{}", s.now),
+                &a.guardrail,
+                &entry.workload,
+                &entry.team,
+            );
+            ev.deadline = Some(a.deadline);
+            ev.resources = entry.findings.iter().map(resource).collect();
+            ev.summary = format!(
+                "Activated: `{}` (deadline {}) now fails `{}`'s pipeline on {} finding(s)",
+                a.guardrail,
+                a.deadline,
+                entry.workload,
+                entry.findings.len()
+            );
+            events.push(ev);
+        }
+    }
+    for u in upcoming.iter().filter(|u| u.remind) {
+        let Some(entry) = ledger.entries.get(&crate::ledger::key(&u.guardrail, &u.workload)) else {
+            continue;
+        };
+        let mut ev = Event::basic(
+            EventKind::Reminder,
+            format!("remind:{}:{}", u.deadline, u.days_left),
+            &u.guardrail,
+            &u.workload,
+            &u.team,
+        );
+        ev.deadline = Some(u.deadline);
+        ev.days_left = Some(u.days_left);
+        ev.resources = entry.findings.iter().map(resource).collect();
+        ev.summary = format!(
+            "Reminder: `{}` fails `{}`'s pipeline from {} ({} days left, {} finding(s))",
+            u.guardrail, u.workload, u.deadline, u.days_left, u.findings
+        );
+        events.push(ev);
+    }
+    events.extend(exception_events);
+    attribute(s, &release, &ledger, &mut events);
+    let notifications = super::tell_owners(s, &release, &ledger, &events, "enforce");
+
     let report = EnforceReport {
         version: 1,
         now: s.now,
@@ -190,7 +297,51 @@ pub fn enforce(s: &Settings, opts: &EnforceOptions, out: &mut dyn Write) -> Resu
         upcoming,
         exceptions,
         not_observed,
+        notifications,
     };
     crate::output::renderer(s.format).enforce(&report, out)?;
     Ok(Outcome::Clean)
+}
+
+fn resource(f: &crate::ledger::RecordedFinding) -> EventResource {
+    EventResource {
+        resource: f.resource.clone(),
+        file: f.file.clone(),
+        line: f.line,
+        message: f.message.clone(),
+        last_changed: None,
+    }
+}
+
+/// Fills in titles, remediation, repositories and (from the workload caches left by
+/// `observe`, at the commit last observed) who last changed each resource.
+fn attribute(s: &Settings, release: &Release, ledger: &Ledger, events: &mut [Event]) {
+    let cache = Cache::new(s.cache_dir.join("workloads"));
+    let base_dir = release.repo.base_dir();
+    let mut blamers: std::collections::BTreeMap<String, Option<Blamer>> = Default::default();
+    for ev in events.iter_mut() {
+        if let Some(g) = release.develop_lib.get(&ev.guardrail) {
+            ev.title = g.meta.title.clone();
+            ev.severity = Some(g.meta.severity);
+            ev.remediation = g.meta.remediation.clone();
+            ev.url = g.meta.url.clone();
+        }
+        let Some(spec) = release.registry.workload(&ev.workload) else {
+            continue;
+        };
+        ev.repo = spec.repo.clone();
+        let commit = ledger
+            .entries
+            .get(&ev.ledger_key())
+            .map(|e: &LedgerEntry| e.workload_commit.clone())
+            .unwrap_or_default();
+        let blamer = blamers
+            .entry(spec.name.clone())
+            .or_insert_with(|| Blamer::open(&cache.repo_path(spec, &base_dir)));
+        if let Some(b) = blamer.as_mut() {
+            for r in &mut ev.resources {
+                r.last_changed = b.last_change(&commit, &r.file, r.line, r.line);
+            }
+        }
+    }
 }

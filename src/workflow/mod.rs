@@ -10,6 +10,7 @@ pub mod report;
 pub mod test;
 
 use crate::date::Day;
+use crate::notify::{self, Event, Mode, RunInfo, Sent};
 use crate::output::Format;
 use std::path::PathBuf;
 
@@ -26,6 +27,10 @@ pub struct Settings {
     /// Whether `--now` was given (recorded in what the run causes).
     pub now_explicit: bool,
     pub dry_run: bool,
+    /// `--no-notify`: print the notifications that would be sent, send none.
+    pub no_notify: bool,
+    /// Per-request timeout of notifications (`RAILYARD_NOTIFY_TIMEOUT_MS`).
+    pub notify_timeout: std::time::Duration,
     pub format: Format,
     /// Who runs this (recorded in forced promotions).
     pub actor: String,
@@ -50,4 +55,43 @@ impl Outcome {
             Outcome::Error => 2,
         }
     }
+}
+
+/// Step "tell each owning team": sends the events not yet delivered (or, with `--dry-run` /
+/// `--no-notify`, prints them), then records what was delivered in the ledger in a second
+/// update, after the run's observations are already committed. Never fails the run: a failed
+/// send is reported and retried by the next run.
+pub(crate) fn tell_owners(
+    s: &Settings,
+    release: &release::Release,
+    ledger: &crate::ledger::Ledger,
+    events: &[Event],
+    command: &str,
+) -> Vec<Sent> {
+    let mode = if s.dry_run || s.no_notify {
+        Mode::Preview
+    } else {
+        Mode::Send
+    };
+    let run = RunInfo {
+        command: command.to_string(),
+        now: s.now,
+        railyard_version: env!("CARGO_PKG_VERSION").to_string(),
+    };
+    let sent = notify::notify(events, &release.registry, ledger, run, mode, s.notify_timeout);
+    notify::print_summary(&sent);
+    let delivered: usize = sent.iter().filter(|x| x.status == "sent").map(|x| x.record.len()).sum();
+    if mode == Mode::Send && delivered > 0 {
+        let msg = format!(
+            "railyard: record {delivered} notification(s) sent\n\n{}\n",
+            promote::trailer(s)
+        );
+        if let Err(e) = crate::ledger::Ledger::update(&release.repo, &msg, |l| {
+            notify::record(l, &sent, s.now);
+            Ok(())
+        }) {
+            eprintln!("notify: could not record the notifications sent in the ledger ({e:#}); they may be sent again");
+        }
+    }
+    sent
 }

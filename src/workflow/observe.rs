@@ -8,9 +8,11 @@ use super::{Outcome, Settings};
 use crate::date::Day;
 use crate::evaluate::{Evaluation, Evaluator, PreparedWorkload, Verdict};
 use crate::files::ReadLimits;
+use crate::gitops::blame::{Blamer, LastChange};
 use crate::gitops::fetch::{read_tree, Cache};
 use crate::guardrail::Severity;
 use crate::ledger::{Activation, GuardrailRecord, GuardrailState, Ledger};
+use crate::notify::{Event, EventKind, EventResource, Sent};
 use crate::workload::WorkloadInfo;
 use anyhow::Result;
 use serde::Serialize;
@@ -78,6 +80,9 @@ pub struct ToFix {
     pub remediation: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deadline: Option<Day>,
+    /// Who last changed the resource's lines (git blame at the evaluated commit).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_changed: Option<LastChange>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -91,6 +96,8 @@ pub struct ObserveReport {
     pub workloads: Vec<WorkloadResult>,
     pub to_fix: Vec<ToFix>,
     pub ledger_committed: bool,
+    /// Notifications sent, failed, or (dry run, `--no-notify`) that would be sent.
+    pub notifications: Vec<Sent>,
 }
 
 pub fn observe(s: &Settings, out: &mut dyn Write) -> Result<Outcome> {
@@ -108,6 +115,7 @@ pub fn observe(s: &Settings, out: &mut dyn Write) -> Result<Outcome> {
     let cache = Cache::new(s.cache_dir.join("workloads"));
     let base_dir = release.repo.base_dir();
     let mut workloads = Vec::new();
+    let mut repo_paths = Vec::new();
     if !library.guardrails.is_empty() {
         for spec in &release.registry.workloads {
             let info = |commit: String| WorkloadInfo {
@@ -115,7 +123,9 @@ pub fn observe(s: &Settings, out: &mut dyn Write) -> Result<Outcome> {
                 team: spec.team.clone(),
                 commit,
             };
-            let prepared = match cache.fetch(spec, &base_dir) {
+            let fetched = cache.fetch(spec, &base_dir);
+            repo_paths.push(fetched.as_ref().ok().map(|f| f.repo_path.clone()));
+            let prepared = match fetched {
                 Err(e) => PreparedWorkload::unreadable(info(String::new()), e.to_string()),
                 Ok(fetched) => match read_tree(&fetched.repo_path, &fetched.commit, &spec.paths, ReadLimits::default())
                 {
@@ -353,6 +363,7 @@ pub fn observe(s: &Settings, out: &mut dyn Write) -> Result<Outcome> {
 
     // 8. Tell each owning team what to fix, where, and by when.
     let mut to_fix = Vec::new();
+    let mut blamers: Vec<Option<Blamer>> = repo_paths.iter().map(|p| p.as_deref().and_then(Blamer::open)).collect();
     for eval in evaluations.iter().flatten() {
         let held = results
             .iter()
@@ -361,12 +372,17 @@ pub fn observe(s: &Settings, out: &mut dyn Write) -> Result<Outcome> {
             .entries
             .get(&crate::ledger::key(&eval.guardrail, &eval.workload))
             .and_then(|e| e.deadline);
-        let team = workloads
-            .iter()
-            .find(|w| w.name() == eval.workload)
-            .map(|w| w.input.workload.team.clone())
+        let index = workloads.iter().position(|w| w.name() == eval.workload);
+        let team = index
+            .map(|i| workloads[i].input.workload.team.clone())
+            .unwrap_or_default();
+        let commit = index
+            .map(|i| workloads[i].input.workload.commit.clone())
             .unwrap_or_default();
         for f in &eval.findings {
+            let last_changed = index
+                .and_then(|i| blamers[i].as_mut())
+                .and_then(|b| b.last_change(&commit, &f.file, f.line, f.end_line));
             to_fix.push(ToFix {
                 workload: eval.workload.clone(),
                 team: team.clone(),
@@ -382,9 +398,12 @@ pub fn observe(s: &Settings, out: &mut dyn Write) -> Result<Outcome> {
                 } else {
                     None
                 },
+                last_changed,
             });
         }
     }
+    let events = events(&release, &ledger, &evaluations, &to_fix, &activations, s.now);
+    let notifications = super::tell_owners(s, &release, &ledger, &events, "observe");
     let report = ObserveReport {
         version: 1,
         now: s.now,
@@ -404,6 +423,7 @@ pub fn observe(s: &Settings, out: &mut dyn Write) -> Result<Outcome> {
         candidates: results,
         to_fix,
         ledger_committed,
+        notifications,
     };
     crate::output::renderer(s.format).observe(&report, out)?;
     let unknown = report
@@ -411,6 +431,119 @@ pub fn observe(s: &Settings, out: &mut dyn Write) -> Result<Outcome> {
         .iter()
         .any(|c| matches!(c.action, Action::Blocked | Action::Broken));
     Ok(if unknown { Outcome::Error } else { Outcome::Clean })
+}
+
+/// What the owning teams hear about from this observation: new noncompliance (with what to
+/// fix), guardrails now enforced on their workloads, and noncompliance they resolved.
+fn events(
+    release: &Release,
+    ledger: &Ledger,
+    evaluations: &[Vec<Evaluation>],
+    to_fix: &[ToFix],
+    activations: &[(String, Activation)],
+    now: Day,
+) -> Vec<Event> {
+    let mut out = Vec::new();
+    let lib = &release.develop_lib;
+    let fill = |e: &mut Event| {
+        if let Some(g) = lib.get(&e.guardrail) {
+            e.title = g.meta.title.clone();
+            e.severity = Some(g.meta.severity);
+            e.remediation = g.meta.remediation.clone();
+            e.url = g.meta.url.clone();
+        }
+        if let Some(w) = release.registry.workload(&e.workload) {
+            e.repo = w.repo.clone();
+        }
+    };
+    for eval in evaluations.iter().flatten() {
+        let Some(entry) = ledger.entries.get(&crate::ledger::key(&eval.guardrail, &eval.workload)) else {
+            continue;
+        };
+        match (entry.status, entry.first_seen, entry.resolved) {
+            (crate::evaluate::Verdict::Noncompliant, Some(first), _) => {
+                let mut e = Event::basic(
+                    EventKind::New,
+                    format!("new:{first}"),
+                    &eval.guardrail,
+                    &eval.workload,
+                    &entry.team,
+                );
+                fill(&mut e);
+                let fixes: Vec<&ToFix> = to_fix
+                    .iter()
+                    .filter(|f| f.guardrail == eval.guardrail && f.workload == eval.workload)
+                    .collect();
+                e.deadline = fixes.iter().find_map(|f| f.deadline);
+                e.days_left = e.deadline.map(|d| now.days_until(d));
+                e.resources = fixes
+                    .iter()
+                    .map(|f| EventResource {
+                        resource: f.resource.clone(),
+                        file: f.file.clone(),
+                        line: f.line,
+                        message: f.message.clone(),
+                        last_changed: f.last_changed.clone(),
+                    })
+                    .collect();
+                let when = match e.deadline {
+                    Some(d) => format!("your pipeline fails on it from {d}"),
+                    None => "the guardrail is active: your pipeline fails on it now".into(),
+                };
+                e.summary = format!(
+                    "New: `{}` ({}) flags {} resource(s) in `{}`; {when}",
+                    e.guardrail,
+                    e.severity.map(|s| format!("{s:?}").to_lowercase()).unwrap_or_default(),
+                    e.resources.len(),
+                    e.workload
+                );
+                out.push(e);
+            }
+            (crate::evaluate::Verdict::Compliant | crate::evaluate::Verdict::Excepted, Some(first), Some(resolved))
+                if entry.notified.keys().any(|k| k.starts_with(&format!("new:{first}@"))) =>
+            {
+                let mut e = Event::basic(
+                    EventKind::Resolved,
+                    format!("resolved:{resolved}"),
+                    &eval.guardrail,
+                    &eval.workload,
+                    &entry.team,
+                );
+                fill(&mut e);
+                e.summary = format!(
+                    "Resolved: `{}` no longer flags `{}` (since {resolved})",
+                    e.guardrail, e.workload
+                );
+                out.push(e);
+            }
+            _ => {}
+        }
+    }
+    for (id, a) in activations {
+        for entry in ledger.entries_of(id).filter(|e| {
+            matches!(
+                e.status,
+                crate::evaluate::Verdict::Noncompliant | crate::evaluate::Verdict::Excepted
+            )
+        }) {
+            let mut e = Event::basic(
+                EventKind::Activated,
+                format!("activated:{}", a.on),
+                id,
+                &entry.workload,
+                &entry.team,
+            );
+            fill(&mut e);
+            e.summary = format!(
+                "Activated: `{id}` is now enforced; `{}` pipelines fail on its findings ({} open, {} excepted)",
+                entry.workload,
+                entry.findings.len(),
+                entry.excepted.len()
+            );
+            out.push(e);
+        }
+    }
+    out
 }
 
 pub fn short(commit: &str) -> &str {

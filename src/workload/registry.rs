@@ -73,6 +73,9 @@ pub struct Team {
     /// Name of the env var holding a generic webhook URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook_env: Option<String>,
+    /// Name of the env var holding the HMAC-SHA256 key that signs generic webhook bodies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_secret_env: Option<String>,
     /// Name of the env var holding an https token for this team's repositories.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_env: Option<String>,
@@ -186,6 +189,7 @@ pub fn parse(file: &str, text: &str) -> Result<Registry, Vec<ConfigError>> {
         }
         for (key, value) in [
             ("webhook_env", &team.webhook_env),
+            ("webhook_secret_env", &team.webhook_secret_env),
             ("token_env", &team.token_env),
             ("slack_webhook_env", &team.slack_webhook_env),
             ("teams_webhook_env", &team.teams_webhook_env),

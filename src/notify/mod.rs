@@ -1,0 +1,594 @@
+//! Notifications: tell each owning team what changed, once. Workflows turn what they saw
+//! into [`Event`]s, each with a stable key (`new:<first_seen>`, `remind:<deadline>:<days>`,
+//! `activated:<day>`, `resolved:<day>`, `exception-expiring:<expires>:<resource>`,
+//! `exception-expired:<expires>:<resource>`). Events already delivered on a channel are
+//! skipped (the ledger entry's `notified` map holds `<key>@<channel>`); the rest become one
+//! digest per team and channel (per issue for GitHub), sent concurrently under a bound, with
+//! retries on 429 and 5xx. A failed send is reported and retried by the next run; it never
+//! fails the run. Secrets come from environment variables named in `workloads.toml` and
+//! never appear in output, errors or the ledger.
+//!
+//! Channels live one per file behind [`Channel`] and are listed once in [`CHANNELS`].
+
+mod github;
+mod http;
+mod slack;
+mod teams;
+mod webhook;
+
+use crate::date::Day;
+use crate::gitops::blame::LastChange;
+use crate::guardrail::Severity;
+use crate::ledger::Ledger;
+use crate::workload::registry::{Registry, Team};
+pub use http::{parse_retry_after, Http, SendError};
+use serde::Serialize;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Version tag of the generic webhook payload (docs/notifications.md).
+pub const SCHEMA: &str = "railyard.notification/v1";
+/// Deliveries in flight at once.
+pub const CONCURRENCY: usize = 8;
+/// Default per-request timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Every channel, listed once. Adding one is one new file and one line here.
+pub static CHANNELS: &[&dyn Channel] = &[&slack::Slack, &teams::Teams, &webhook::Webhook, &github::GitHub];
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A way of reaching a team.
+pub trait Channel: Sync {
+    /// Short name used in event keys (`<key>@<name>`) and messages.
+    fn name(&self) -> &'static str;
+    /// The environment variable (named in `workloads.toml`) holding this channel's secret.
+    fn secret_env<'t>(&self, team: &'t Team) -> Option<&'t str>;
+    /// Whether events go out one message per (guardrail, workload) instead of one digest per team.
+    fn per_issue(&self) -> bool {
+        false
+    }
+    /// Sends one message. Errors must not carry the secret (use [`Http`], which redacts).
+    fn deliver<'a>(&'a self, ctx: &'a Delivery) -> BoxFuture<'a, Result<(), SendError>>;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EventKind {
+    /// A workload started breaking a guardrail.
+    New,
+    /// A deadline is N days away.
+    Reminder,
+    /// The guardrail now fails the workload's pipeline.
+    Activated,
+    /// An exception expires within the window.
+    ExceptionExpiring,
+    /// An exception has expired: its findings fail again.
+    ExceptionExpired,
+    /// The workload is compliant again.
+    Resolved,
+}
+
+/// One resource of a finding, with where it is and who last changed it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventResource {
+    pub resource: String,
+    pub file: String,
+    pub line: usize,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_changed: Option<LastChange>,
+}
+
+/// An exception an event is about.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventException {
+    pub resource: String,
+    pub expires: Day,
+    pub approved_by: String,
+    pub source: String,
+}
+
+/// Something a team should hear about, once.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Event {
+    /// Stable key: the same event gets the same key on every run.
+    pub key: String,
+    pub kind: EventKind,
+    pub guardrail: String,
+    pub title: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub severity: Option<Severity>,
+    pub workload: String,
+    pub team: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<Day>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub days_left: Option<i64>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub remediation: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub url: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<EventResource>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exception: Option<EventException>,
+    /// One line for people.
+    pub summary: String,
+    /// The workload's repository (for GitHub issues); not part of the payload.
+    #[serde(skip)]
+    pub repo: String,
+}
+
+impl Event {
+    /// An event with only its identity set; the caller fills in the rest.
+    pub fn basic(kind: EventKind, key: String, guardrail: &str, workload: &str, team: &str) -> Event {
+        Event {
+            key,
+            kind,
+            guardrail: guardrail.to_string(),
+            title: String::new(),
+            severity: None,
+            workload: workload.to_string(),
+            team: team.to_string(),
+            deadline: None,
+            days_left: None,
+            remediation: String::new(),
+            url: String::new(),
+            resources: Vec::new(),
+            exception: None,
+            summary: String::new(),
+            repo: String::new(),
+        }
+    }
+
+    /// The ledger entry this event belongs to.
+    pub fn ledger_key(&self) -> String {
+        crate::ledger::key(&self.guardrail, &self.workload)
+    }
+
+    /// A few lines for chat messages: summary, resources with attribution, remediation.
+    pub fn lines(&self) -> Vec<String> {
+        let mut out = vec![self.summary.clone()];
+        for r in &self.resources {
+            let at = crate::output::location(&r.file, r.line);
+            let who = r
+                .last_changed
+                .as_ref()
+                .map(|c| format!(" ({})", c.describe()))
+                .unwrap_or_default();
+            out.push(format!("• {} at {at}{who}", r.resource));
+        }
+        if !self.remediation.is_empty()
+            && matches!(self.kind, EventKind::New | EventKind::Reminder | EventKind::Activated)
+        {
+            out.push(format!("Fix: {}", self.remediation));
+        }
+        out
+    }
+}
+
+/// What the run is (for payloads).
+#[derive(Debug, Clone, Serialize)]
+pub struct RunInfo {
+    /// `observe` or `enforce`.
+    pub command: String,
+    pub now: Day,
+    pub railyard_version: String,
+}
+
+/// One message to send: a team, a channel, the events not yet delivered there.
+pub struct Delivery {
+    pub team: String,
+    pub channel: &'static dyn Channel,
+    /// Name of the env var holding the secret (shown in messages instead of the secret).
+    pub env: String,
+    /// The secret; never printed.
+    secret: String,
+    /// For the generic webhook: HMAC secret, if `webhook_secret_env` is set.
+    pub signing_secret: Option<String>,
+    /// For GitHub: API base URL.
+    pub github_api: String,
+    pub events: Vec<Event>,
+    pub run: RunInfo,
+    pub http: Arc<Http>,
+}
+
+impl Delivery {
+    pub fn secret(&self) -> &str {
+        &self.secret
+    }
+}
+
+/// How one message fared (part of `observe`/`enforce` output).
+#[derive(Debug, Clone, Serialize)]
+pub struct Sent {
+    pub team: String,
+    pub channel: String,
+    /// The env var naming the destination (never the destination itself).
+    pub env: String,
+    /// `sent`, `failed`, `would-send` (dry run / --no-notify), `not-configured` (env var unset).
+    pub status: String,
+    pub events: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// (ledger key, `<event key>@<channel>`) pairs to record on success.
+    #[serde(skip)]
+    pub record: Vec<(String, String)>,
+}
+
+/// How a run treats notifications.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Send,
+    /// `--dry-run` or `--no-notify`: print what would be sent.
+    Preview,
+}
+
+/// Groups undelivered events into messages: one per team and channel (per (guardrail,
+/// workload) for per-issue channels). Events already delivered on a channel, per the ledger,
+/// are left out. Events of teams without any channel are dropped.
+pub fn plan(events: &[Event], registry: &Registry, ledger: &Ledger) -> Vec<(String, &'static dyn Channel, Vec<Event>)> {
+    let mut out: Vec<(String, &'static dyn Channel, Vec<Event>)> = Vec::new();
+    let mut teams: Vec<&str> = events.iter().map(|e| e.team.as_str()).collect();
+    teams.sort();
+    teams.dedup();
+    for team_name in teams {
+        let Some(team) = registry.team(team_name) else { continue };
+        for &channel in CHANNELS {
+            if channel.secret_env(team).is_none() {
+                continue;
+            }
+            let pending: Vec<Event> = events
+                .iter()
+                .filter(|e| e.team == team_name)
+                .filter(|e| !delivered(ledger, e, channel.name()))
+                .cloned()
+                .collect();
+            if pending.is_empty() {
+                continue;
+            }
+            if channel.per_issue() {
+                let mut groups: Vec<Vec<Event>> = Vec::new();
+                for e in pending {
+                    match groups
+                        .iter_mut()
+                        .find(|g| g[0].guardrail == e.guardrail && g[0].workload == e.workload)
+                    {
+                        Some(g) => g.push(e),
+                        None => groups.push(vec![e]),
+                    }
+                }
+                out.extend(groups.into_iter().map(|g| (team_name.to_string(), channel, g)));
+            } else {
+                out.push((team_name.to_string(), channel, pending));
+            }
+        }
+    }
+    out
+}
+
+/// Whether the ledger says `event` went out on `channel`.
+pub fn delivered(ledger: &Ledger, event: &Event, channel: &str) -> bool {
+    ledger
+        .entries
+        .get(&event.ledger_key())
+        .is_some_and(|e| e.notified.contains_key(&format!("{}@{channel}", event.key)))
+}
+
+/// Plans and (in [`Mode::Send`]) delivers the events; returns how each message fared. Never
+/// fails: problems are reported per message.
+pub fn notify(
+    events: &[Event],
+    registry: &Registry,
+    ledger: &Ledger,
+    run: RunInfo,
+    mode: Mode,
+    timeout: Duration,
+) -> Vec<Sent> {
+    let planned = plan(events, registry, ledger);
+    if planned.is_empty() {
+        return Vec::new();
+    }
+    let mut results = Vec::new();
+    let mut deliveries = Vec::new();
+    let http = match mode {
+        Mode::Send => match Http::new(timeout) {
+            Ok(h) => Some(Arc::new(h)),
+            Err(e) => {
+                eprintln!("notify: cannot start an HTTP client: {e}");
+                None
+            }
+        },
+        Mode::Preview => None,
+    };
+    for (team_name, channel, events) in planned {
+        let team = registry.team(&team_name).expect("planned teams exist");
+        let env = channel.secret_env(team).unwrap_or_default().to_string();
+        let mut sent = Sent {
+            team: team_name.clone(),
+            channel: channel.name().to_string(),
+            env: env.clone(),
+            status: String::new(),
+            events: events.iter().map(|e| format!("{} {}", e.ledger_key(), e.key)).collect(),
+            error: None,
+            record: events
+                .iter()
+                .map(|e| (e.ledger_key(), format!("{}@{}", e.key, channel.name())))
+                .collect(),
+        };
+        let secret = std::env::var(&env).ok().filter(|v| !v.trim().is_empty());
+        if mode == Mode::Preview {
+            sent.status = "would-send".into();
+            results.push(sent);
+            continue;
+        }
+        let (Some(secret), Some(http)) = (secret, http.clone()) else {
+            sent.status = "not-configured".into();
+            sent.error = Some(format!("${env} is not set"));
+            results.push(sent);
+            continue;
+        };
+        let signing_secret = if channel.name() == "webhook" {
+            team.webhook_secret_env
+                .as_deref()
+                .and_then(|v| std::env::var(v).ok())
+                .filter(|v| !v.is_empty())
+        } else {
+            None
+        };
+        if channel.name() == "webhook" && team.webhook_secret_env.is_some() && signing_secret.is_none() {
+            sent.status = "not-configured".into();
+            sent.error = Some(format!(
+                "${} (webhook_secret_env) is not set: refusing to send unsigned",
+                team.webhook_secret_env.as_deref().unwrap_or_default()
+            ));
+            results.push(sent);
+            continue;
+        }
+        deliveries.push((
+            sent,
+            Delivery {
+                team: team_name,
+                channel,
+                env,
+                secret,
+                signing_secret,
+                github_api: team
+                    .github_api
+                    .clone()
+                    .unwrap_or_else(|| "https://api.github.com".into())
+                    .trim_end_matches('/')
+                    .to_string(),
+                events,
+                run: run.clone(),
+                http,
+            },
+        ));
+    }
+    if !deliveries.is_empty() {
+        results.extend(send_all(deliveries));
+    }
+    results
+}
+
+/// Sends concurrently (at most [`CONCURRENCY`] at once) on a small runtime of its own.
+fn send_all(deliveries: Vec<(Sent, Delivery)>) -> Vec<Sent> {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            return deliveries
+                .into_iter()
+                .map(|(mut s, _)| {
+                    s.status = "failed".into();
+                    s.error = Some(format!("cannot start the async runtime: {e}"));
+                    s
+                })
+                .collect()
+        }
+    };
+    runtime.block_on(async move {
+        let limit = Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
+        let mut set = tokio::task::JoinSet::new();
+        for (i, (sent, delivery)) in deliveries.into_iter().enumerate() {
+            let limit = limit.clone();
+            set.spawn(async move {
+                let _permit = limit.acquire_owned().await;
+                let mut sent = sent;
+                match delivery.channel.deliver(&delivery).await {
+                    Ok(()) => sent.status = "sent".into(),
+                    Err(e) => {
+                        sent.status = "failed".into();
+                        sent.error = Some(redact(&e.to_string(), delivery.secret()));
+                    }
+                }
+                (i, sent)
+            });
+        }
+        let mut out = Vec::new();
+        while let Some(r) = set.join_next().await {
+            if let Ok(r) = r {
+                out.push(r);
+            }
+        }
+        out.sort_by_key(|(i, _)| *i);
+        out.into_iter().map(|(_, s)| s).collect()
+    })
+}
+
+/// Records successful deliveries in the ledger (`<key>@<channel>` → today). Returns how many
+/// markers were added.
+pub fn record(ledger: &mut Ledger, sent: &[Sent], now: Day) -> usize {
+    let mut n = 0;
+    for s in sent.iter().filter(|s| s.status == "sent") {
+        for (entry, marker) in &s.record {
+            if let Some(e) = ledger.entries.get_mut(entry) {
+                if e.notified.insert(marker.clone(), now).is_none() {
+                    n += 1;
+                }
+            }
+        }
+    }
+    n
+}
+
+/// Prints how each message fared (or would) on stderr, naming env vars, never their values.
+pub fn print_summary(sent: &[Sent]) {
+    for s in sent {
+        let what = match s.status.as_str() {
+            "would-send" => "would send",
+            "sent" => "sent",
+            "not-configured" => "not sent",
+            _ => "FAILED to send",
+        };
+        eprintln!(
+            "notify: {what} {} event(s) to team `{}` via {} (${}){}",
+            s.events.len(),
+            s.team,
+            s.channel,
+            s.env,
+            s.error
+                .as_deref()
+                .map(|e| format!(": {e}; will retry on the next run"))
+                .unwrap_or_default()
+        );
+        if s.status == "would-send" {
+            for e in &s.events {
+                eprintln!("notify:   {e}");
+            }
+        }
+    }
+}
+
+/// Removes a secret (and, for URLs, its path and query) from a text.
+pub fn redact(text: &str, secret: &str) -> String {
+    if secret.len() < 4 {
+        return text.to_string();
+    }
+    let mut t = text.replace(secret, "***");
+    // A URL secret may show up without its query, or with a different scheme case.
+    if let Some((_, rest)) = secret.split_once("://") {
+        if rest.len() >= 4 {
+            t = t.replace(rest, "***");
+        }
+    }
+    t
+}
+
+/// Plain-text heading of a digest.
+pub fn heading(team: &str, events: &[Event]) -> String {
+    format!("Railyard: {} guardrail event(s) for team {team}", events.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evaluate::Verdict;
+    use crate::ledger::{Ledger, LedgerEntry};
+
+    fn event(team: &str, guardrail: &str, workload: &str, key: &str) -> Event {
+        Event {
+            key: key.into(),
+            kind: EventKind::New,
+            guardrail: guardrail.into(),
+            title: "t".into(),
+            severity: None,
+            workload: workload.into(),
+            team: team.into(),
+            deadline: None,
+            days_left: None,
+            remediation: String::new(),
+            url: String::new(),
+            resources: Vec::new(),
+            exception: None,
+            summary: "s".into(),
+            repo: String::new(),
+        }
+    }
+
+    fn registry() -> Registry {
+        crate::workload::registry::parse(
+            "workloads.toml",
+            "[[workload]]\nname = \"a\"\nrepo = \"./a\"\nteam = \"web\"\n[[workload]]\nname = \"b\"\nrepo = \"./b\"\nteam = \"pay\"\n\
+             [team.web]\nslack_webhook_env = \"WEB_SLACK\"\ngithub_token_env = \"WEB_GH\"\n[team.pay]\nwebhook_env = \"PAY_HOOK\"\n[team.quiet]\n",
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn digest_groups_per_team_and_channel_and_per_issue_for_github() {
+        let events = vec![
+            event("web", "g1", "a", "new:2026-11-01"),
+            event("web", "g2", "a", "new:2026-11-01"),
+            event("pay", "g1", "b", "new:2026-11-01"),
+            event("quiet", "g1", "c", "new:2026-11-01"),
+        ];
+        let plan = plan(&events, &registry(), &Ledger::new());
+        let summary: Vec<(String, &str, usize)> = plan.iter().map(|(t, c, e)| (t.clone(), c.name(), e.len())).collect();
+        assert_eq!(
+            summary,
+            vec![
+                ("pay".to_string(), "webhook", 1),
+                ("web".to_string(), "slack", 2),
+                ("web".to_string(), "github", 1),
+                ("web".to_string(), "github", 1),
+            ]
+        );
+    }
+
+    #[test]
+    fn delivered_events_are_not_planned_again_per_channel() {
+        let events = vec![
+            event("web", "g1", "a", "new:2026-11-01"),
+            event("web", "g2", "a", "new:2026-11-01"),
+        ];
+        let mut ledger = Ledger::new();
+        let mut e = LedgerEntry {
+            guardrail: "g1".into(),
+            workload: "a".into(),
+            team: "web".into(),
+            status: Verdict::Noncompliant,
+            findings: vec![],
+            excepted: vec![],
+            problems: vec![],
+            first_seen: None,
+            deadline: None,
+            last_seen: None,
+            last_observed: Day::parse("2026-11-01").unwrap(),
+            resolved: None,
+            activated: None,
+            workload_commit: String::new(),
+            notified: Default::default(),
+        };
+        e.notified
+            .insert("new:2026-11-01@slack".into(), Day::parse("2026-11-01").unwrap());
+        ledger.entries.insert("g1/a".into(), e);
+        let plan = plan(&events, &registry(), &ledger);
+        let slack = plan.iter().find(|(_, c, _)| c.name() == "slack").unwrap();
+        assert_eq!(slack.2.len(), 1);
+        assert_eq!(slack.2[0].guardrail, "g2");
+        // GitHub never delivered g1: still planned there.
+        assert_eq!(plan.iter().filter(|(_, c, _)| c.name() == "github").count(), 2);
+
+        let sent = vec![Sent {
+            team: "web".into(),
+            channel: "slack".into(),
+            env: "WEB_SLACK".into(),
+            status: "sent".into(),
+            events: vec![],
+            error: None,
+            record: vec![("g1/a".into(), "x@slack".into()), ("nope/a".into(), "y@slack".into())],
+        }];
+        assert_eq!(record(&mut ledger, &sent, Day::parse("2026-11-02").unwrap()), 1);
+        assert!(ledger.entries["g1/a"].notified.contains_key("x@slack"));
+    }
+
+    #[test]
+    fn redacts_secrets() {
+        let url = "http://127.0.0.1:9/hooks/T000/secret-token";
+        assert_eq!(redact(&format!("error sending to {url}"), url), "error sending to ***");
+        assert!(!redact("to HTTP://127.0.0.1:9/hooks/T000/secret-token", url).contains("secret-token"));
+    }
+}
