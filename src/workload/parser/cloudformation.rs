@@ -25,17 +25,7 @@ impl Parser for CloudFormation {
     }
 
     fn parse(&self, files: &[&SourceFile]) -> Parsed {
-        let mut out = Parsed::default();
-        for file in files {
-            match parse_file(file) {
-                Ok((document, resources)) => {
-                    out.documents.insert(file.path.clone(), document);
-                    out.resources.extend(resources);
-                }
-                Err(e) => out.errors.push(e),
-            }
-        }
-        out
+        super::parse_each(files, parse_file)
     }
 }
 
@@ -374,10 +364,7 @@ Outputs:
 
     #[test]
     fn fixtures_through_parse_files() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cloudformation");
-        let (files, _) = crate::files::read_dir(&root, Default::default()).unwrap();
-        let p = crate::workload::parse_files(&files);
-        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        let p = crate::workload::parser::parse_fixture_dir("cloudformation");
         let got: Vec<_> = p
             .resources
             .iter()

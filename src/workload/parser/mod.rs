@@ -85,6 +85,38 @@ pub fn parse_files(files: &[SourceFile]) -> Parsed {
     out
 }
 
+/// One file's plain document and resources.
+pub type FileResult = (serde_json::Value, Vec<Resource>);
+
+/// For formats where each file stands alone: parses every file with `parse_file`, keeping
+/// its document and resources, or its error.
+pub fn parse_each(files: &[&SourceFile], parse_file: fn(&SourceFile) -> Result<FileResult, ParseError>) -> Parsed {
+    let mut out = Parsed::default();
+    for file in files {
+        match parse_file(file) {
+            Ok((document, resources)) => {
+                out.documents.insert(file.path.clone(), document);
+                out.resources.extend(resources);
+            }
+            Err(e) => out.errors.push(e),
+        }
+    }
+    out
+}
+
+/// Test support: parses a fixture folder under `tests/fixtures/` through [`parse_files`] and
+/// returns the result, asserting it parsed without errors.
+#[cfg(test)]
+pub fn parse_fixture_dir(name: &str) -> Parsed {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    let (files, _) = crate::files::read_dir(&root, Default::default()).expect("fixtures readable");
+    let p = parse_files(&files);
+    assert!(p.errors.is_empty(), "{:?}", p.errors);
+    p
+}
+
 /// 1-based line number of a byte offset.
 pub fn line_of(text: &str, offset: usize) -> usize {
     text.as_bytes()[..offset.min(text.len())]

@@ -863,10 +863,7 @@ resource "aws_s3_bucket" "b" {
 
     #[test]
     fn fixtures_parse_with_expected_lines() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/terraform");
-        let (files, _) = crate::files::read_dir(&root, Default::default()).expect("fixtures readable");
-        let p = crate::workload::parse_files(&files);
-        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        let p = crate::workload::parser::parse_fixture_dir("terraform");
         let got: Vec<_> = p
             .resources
             .iter()

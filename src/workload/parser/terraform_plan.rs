@@ -31,17 +31,7 @@ impl Parser for TerraformPlan {
     }
 
     fn parse(&self, files: &[&SourceFile]) -> Parsed {
-        let mut out = Parsed::default();
-        for file in files {
-            match parse_file(file) {
-                Ok((document, resources)) => {
-                    out.documents.insert(file.path.clone(), document);
-                    out.resources.extend(resources);
-                }
-                Err(e) => out.errors.push(e),
-            }
-        }
-        out
+        super::parse_each(files, parse_file)
     }
 }
 
@@ -335,10 +325,7 @@ mod tests {
 
     #[test]
     fn fixtures_through_parse_files() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/terraform-plan");
-        let (files, _) = crate::files::read_dir(&root, Default::default()).unwrap();
-        let p = crate::workload::parse_files(&files);
-        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        let p = crate::workload::parser::parse_fixture_dir("terraform-plan");
         let got: Vec<_> = p
             .resources
             .iter()
