@@ -124,7 +124,8 @@ pub struct PreparedWorkload {
 impl PreparedWorkload {
     /// Parses the files and builds the policy input once.
     pub fn new(info: WorkloadInfo, files: &[SourceFile], skipped: Vec<Skipped>) -> Self {
-        let parsed = parse_files(files);
+        let mut parsed = parse_files(files);
+        crate::workload::links::link(&mut parsed.resources);
         let problems = parsed.errors.iter().map(parse_problem).collect();
         let input = Input {
             workload: info,

@@ -14,11 +14,14 @@ package lib.railyard
 
 # Managed resources (Terraform `resource`, plan resources, CloudFormation and Kubernetes
 # resources) of one type.
-resources(t) := [r |
-	some r in input.resources
-	r.type == t
-	managed(r)
-]
+resources(t) := object.get(managed_by_type, t, [])
+
+# Managed resources grouped by type. A rule without arguments is evaluated once per
+# evaluation, so `resources(t)` is a lookup, not a scan of every resource.
+managed_by_type := {t: rs |
+	some t in {r.type | some r in input.resources; managed(r)}
+	rs := [r | some r in input.resources; r.type == t; managed(r)]
+}
 
 managed(r) if object.get(r, "mode", "managed") == "managed"
 
@@ -154,7 +157,7 @@ ref_string(s, address) if {
 # refers to the bucket resource (like Checkov's graph connections, any attribute counts:
 # `bucket = aws_s3_bucket.x.id`, or `target_bucket` of an aws_s3_bucket_logging) or when its
 # `bucket` equals the bucket's known name.
-configures_bucket(cfg_resource, bucket) if refers_to(cfg_resource.config, bucket.address)
+configures_bucket(cfg_resource, bucket) if cfg_resource.address in object.get(bucket, "referenced_by", [])
 
 configures_bucket(cfg_resource, bucket) if {
 	name := cfg_resource.config.bucket
@@ -172,10 +175,21 @@ configures_bucket(cfg_resource, bucket) if {
 }
 
 # Resources of type `t` that configure the given S3 bucket.
-bucket_configs(t, bucket) := [c |
-	some c in resources(t)
-	configures_bucket(c, bucket)
-]
+# The references come precomputed with the input (`referenced_by_index`, see docs/input.md):
+# following them costs the number of referring resources, not the number of resources.
+bucket_configs(t, bucket) := array.concat(
+	[c |
+		some i in object.get(bucket, "referenced_by_index", [])
+		c := input.resources[i]
+		c.type == t
+		managed(c)
+	],
+	[c |
+		some c in resources(t)
+		not c.address in object.get(bucket, "referenced_by", [])
+		configures_bucket(c, bucket)
+	],
+)
 
 # ---------------------------------------------------------------------------------------------
 # Tags

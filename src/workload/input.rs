@@ -48,6 +48,15 @@ pub struct Resource {
     /// Last line of the resource's definition (1-based, inclusive).
     pub end_line: usize,
     pub config: serde_json::Value,
+    /// Addresses of the resources this one's configuration refers to (see `links.rs`).
+    #[serde(default)]
+    pub refs: Vec<String>,
+    /// Addresses of the resources whose configuration refers to this one.
+    #[serde(default)]
+    pub referenced_by: Vec<String>,
+    /// Their positions in `input.resources`.
+    #[serde(default)]
+    pub referenced_by_index: Vec<usize>,
 }
 
 /// `input.workload`

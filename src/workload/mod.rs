@@ -2,6 +2,7 @@
 //! documented policy input (`docs/input.md`): every resource with its file and line.
 
 pub mod input;
+pub mod links;
 pub mod parser;
 pub mod registry;
 

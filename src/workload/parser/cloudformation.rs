@@ -90,6 +90,9 @@ fn resources(path: &str, root: &Node) -> Vec<Resource> {
                 _ => serde_json::json!({}),
             };
             Some(Resource {
+                refs: Vec::new(),
+                referenced_by: Vec::new(),
+                referenced_by_index: Vec::new(),
                 address: format!("{type}.{logical_id}", type = r#type),
                 r#type: r#type.to_string(),
                 name: logical_id.to_string(),

@@ -69,6 +69,9 @@ fn resource(path: &str, doc: &Node) -> Option<Resource> {
         .filter(|n| !n.is_empty())
         .unwrap_or("default");
     Some(Resource {
+        refs: Vec::new(),
+        referenced_by: Vec::new(),
+        referenced_by_index: Vec::new(),
         address: format!("{kind}.{namespace}.{name}"),
         r#type: kind.to_string(),
         name: name.to_string(),

@@ -229,6 +229,9 @@ fn resource_of(ev: &Evaluator, f: &SourceFile, b: &Blk) -> Result<Option<Resourc
         _ => return Ok(None),
     };
     Ok(Some(Resource {
+        refs: Vec::new(),
+        referenced_by: Vec::new(),
+        referenced_by_index: Vec::new(),
         address,
         r#type,
         name,

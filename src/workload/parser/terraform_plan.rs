@@ -87,6 +87,9 @@ fn resource(file: &SourceFile, at: &mut Locator, r: &Json, values: Option<&Json>
         None => "managed".into(),
     };
     Some(Resource {
+        refs: Vec::new(),
+        referenced_by: Vec::new(),
+        referenced_by_index: Vec::new(),
         address: address.to_string(),
         r#type: str_of("type"),
         name: str_of("name"),
