@@ -297,8 +297,13 @@ fn check_workload(out: &Path, files: usize) -> Result<()> {
         for (path, content) in all.into_iter().take(files - written) {
             let rel = path.replacen("infra/", &format!("stack-{s:03}/"), 1);
             let p = out.join(rel);
+            let mut text = String::from_utf8(content.unwrap_or_default())?;
+            if s > 0 {
+                // One provider block for the whole folder, as in a real root module.
+                text = text.replace("provider \"aws\" {\n  region = var.region\n}\n", "");
+            }
             std::fs::create_dir_all(p.parent().expect("has a parent"))?;
-            std::fs::write(&p, content.unwrap_or_default())?;
+            std::fs::write(&p, text)?;
             written += 1;
         }
         s += 1;
