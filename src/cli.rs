@@ -52,7 +52,7 @@ pub enum Command {
     Test(TestArgs),
     /// Observation mode: evaluate develop's candidate guardrails on every registered workload,
     /// record noncompliance with deadlines, promote each candidate that breaks nobody.
-    Observe,
+    Observe(ObserveArgs),
     /// The scheduled job: activate candidates whose deadline passed, list upcoming deadlines
     /// and exceptions that expire soon.
     Enforce(EnforceArgs),
@@ -62,6 +62,24 @@ pub enum Command {
     Report(ReportArgs),
     /// The whole loop on bundled guardrails and example workloads, in a temporary sandbox.
     Demo(DemoArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ObserveArgs {
+    /// Worker threads fetching and evaluating workloads (default: every core).
+    #[arg(long, env = "RAILYARD_JOBS")]
+    pub jobs: Option<usize>,
+    /// Evaluate only slice K of N of the workloads (1-based) and write the results to
+    /// `--shard-dir`; no ledger, promotion or notification (see docs/fleet.md).
+    #[arg(long, value_name = "K/N", requires = "shard_dir")]
+    pub shard: Option<String>,
+    /// Where `--shard` writes `shard-K-of-N.json`.
+    #[arg(long, value_name = "DIR")]
+    pub shard_dir: Option<PathBuf>,
+    /// Merge the shard files in DIR instead of evaluating: ledger, promotions and
+    /// notifications as a single run would make them.
+    #[arg(long, value_name = "DIR", conflicts_with = "shard")]
+    pub merge_shards: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -205,7 +223,20 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
                 .with_context(|| format!("loading guardrails from `{}`", args.dir.display()))?;
             workflow::test::test(&library, cli.format, out)
         }
-        Command::Observe => workflow::observe::observe(&settings, out),
+        Command::Observe(args) => {
+            let shard = match (&args.shard, &args.shard_dir) {
+                (Some(k), Some(dir)) => {
+                    Some(workflow::shard::Shard::parse(k, dir.clone()).map_err(|e| anyhow::anyhow!("--shard {e}"))?)
+                }
+                _ => None,
+            };
+            let opts = workflow::observe::ObserveOptions {
+                jobs: args.jobs,
+                shard,
+                merge_shards: args.merge_shards,
+            };
+            workflow::observe::observe_with(&settings, &opts, out)
+        }
         Command::Enforce(args) => {
             let opts = workflow::enforce::EnforceOptions {
                 exception_window: args.exception_window,

@@ -2,16 +2,22 @@
 //! once; every guardrail is evaluated against it; exceptions are applied to the findings.
 //! A workload that could not be read completely, or a policy that errored, gives an
 //! evaluation with an error: it is never counted as compliant.
+//!
+//! Evaluation is split in two: [`Evaluator::evaluate_raw`] gives the policy's located findings
+//! before exceptions (a pure function of the guardrail's policy and metadata, the helpers and
+//! the workload's files: what the result cache in [`crate::results`] stores), and
+//! [`apply_exceptions`] waives findings per the guardrail's `exceptions.toml` on a given day
+//! (cheap, never cached, so approving an exception needs no re-evaluation).
 
 use crate::date::Day;
 use crate::files::{Skipped, SourceFile};
 use crate::guardrail::engine::{Policy, PreparedInput};
 use crate::guardrail::{ExceptionStatus, Guardrail, Library, Severity};
 use crate::workload::{parse_files, Input, ParseError, WorkloadInfo};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One resource of one workload that one guardrail rejects.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
     pub guardrail: String,
     pub title: String,
@@ -23,18 +29,18 @@ pub struct Finding {
     pub end_line: usize,
     pub message: String,
     pub remediation: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub url: String,
     /// For a pending guardrail: the day it starts failing this workload.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deadline: Option<Day>,
     /// The exception that waives this finding, when one does.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exception: Option<ExceptionRef>,
 }
 
 /// Enough of an exception to explain it in a report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExceptionRef {
     pub guardrail: String,
     pub workload: String,
@@ -42,7 +48,7 @@ pub struct ExceptionRef {
     pub reason: String,
     pub approved_by: String,
     pub expires: Day,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ticket: Option<String>,
     pub status: ExceptionStatus,
     /// `guardrails/<id>/exceptions.toml:<line>`
@@ -50,13 +56,13 @@ pub struct ExceptionRef {
 }
 
 /// Why a (guardrail, workload) pair has no trustworthy verdict.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EvalProblem {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guardrail: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<usize>,
     pub message: String,
 }
@@ -108,6 +114,35 @@ impl Evaluation {
             Verdict::Excepted
         } else {
             Verdict::Compliant
+        }
+    }
+}
+
+/// One guardrail evaluated on one workload before exceptions: the located, sorted and
+/// de-duplicated findings (none carries an exception) or the problems that make it unknown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RawEvaluation {
+    pub guardrail: String,
+    pub workload: String,
+    #[serde(default)]
+    pub findings: Vec<Finding>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<EvalProblem>,
+}
+
+impl RawEvaluation {
+    /// Could not be evaluated: never cached, never compliant.
+    pub fn is_unknown(&self) -> bool {
+        !self.problems.is_empty()
+    }
+
+    /// Every guardrail of a workload that could not be read at all.
+    pub fn unreadable(guardrail: &str, workload: &str, problems: &[EvalProblem]) -> RawEvaluation {
+        RawEvaluation {
+            guardrail: guardrail.to_string(),
+            workload: workload.to_string(),
+            findings: Vec::new(),
+            problems: problems.to_vec(),
         }
     }
 }
@@ -167,7 +202,10 @@ fn parse_problem(e: &ParseError) -> EvalProblem {
     }
 }
 
-/// Compiled policies of a library, one per guardrail, reused across workloads.
+/// Compiled policies of a library, one per guardrail, reused across workloads. Cloning gives
+/// another worker its own engines (regorus engines are not `Sync`); clone after
+/// [`Evaluator::warm_up`], or every clone redoes the engine's preparation on each evaluation.
+#[derive(Clone)]
 pub struct Evaluator<'a> {
     pub library: &'a Library,
     policies: Vec<Result<Policy, String>>,
@@ -183,6 +221,14 @@ impl<'a> Evaluator<'a> {
         Evaluator { library, policies }
     }
 
+    /// Evaluates every policy once on an empty input, so that clones start prepared.
+    pub fn warm_up(&mut self) {
+        let empty = PreparedInput::new(&serde_json::to_value(Input::default()).expect("the input model serialises"));
+        for p in self.policies.iter_mut().flatten() {
+            let _ = p.evaluate(&empty);
+        }
+    }
+
     /// Evaluates every guardrail of the library on the workload.
     pub fn evaluate_all(&mut self, workload: &PreparedWorkload, today: Day) -> Vec<Evaluation> {
         (0..self.library.guardrails.len())
@@ -192,12 +238,17 @@ impl<'a> Evaluator<'a> {
 
     /// Evaluates the guardrail at `index` on the workload and applies its exceptions.
     pub fn evaluate_one(&mut self, index: usize, workload: &PreparedWorkload, today: Day) -> Evaluation {
+        let raw = self.evaluate_raw(index, workload);
+        apply_exceptions(&self.library.guardrails[index], raw, today)
+    }
+
+    /// Evaluates the guardrail at `index` on the workload, exceptions not applied.
+    pub fn evaluate_raw(&mut self, index: usize, workload: &PreparedWorkload) -> RawEvaluation {
         let g = &self.library.guardrails[index];
-        let mut eval = Evaluation {
+        let mut eval = RawEvaluation {
             guardrail: g.id.clone(),
             workload: workload.name().to_string(),
             findings: Vec::new(),
-            excepted: Vec::new(),
             problems: workload.problems.clone(),
         };
         let violations = match &mut self.policies[index] {
@@ -228,20 +279,34 @@ impl<'a> Evaluator<'a> {
             (&a.file, a.line, &a.resource, &a.message).cmp(&(&b.file, b.line, &b.resource, &b.message))
         });
         findings.dedup();
-        for mut f in findings {
-            match exception_for(g, workload.name(), &f.resource, today) {
-                Some(e) if e.status == ExceptionStatus::Active => {
-                    f.exception = Some(e);
-                    eval.excepted.push(f);
-                }
-                other => {
-                    f.exception = other; // an expired exception is shown, but no longer waives
-                    eval.findings.push(f);
-                }
-            }
-        }
+        eval.findings = findings;
         eval
     }
+}
+
+/// Applies the guardrail's exceptions on `today` to a raw evaluation: findings an active
+/// exception covers are waived; an expired one is shown but waives nothing.
+pub fn apply_exceptions(g: &Guardrail, raw: RawEvaluation, today: Day) -> Evaluation {
+    let mut eval = Evaluation {
+        guardrail: raw.guardrail,
+        workload: raw.workload,
+        findings: Vec::new(),
+        excepted: Vec::new(),
+        problems: raw.problems,
+    };
+    for mut f in raw.findings {
+        match exception_for(g, &eval.workload, &f.resource, today) {
+            Some(e) if e.status == ExceptionStatus::Active => {
+                f.exception = Some(e);
+                eval.excepted.push(f);
+            }
+            other => {
+                f.exception = other; // an expired exception is shown, but no longer waives
+                eval.findings.push(f);
+            }
+        }
+    }
+    eval
 }
 
 /// The exception of `g` covering the resource, preferring one still active.

@@ -13,5 +13,6 @@ pub mod guardrail;
 pub mod ledger;
 pub mod notify;
 pub mod output;
+pub mod results;
 pub mod workflow;
 pub mod workload;

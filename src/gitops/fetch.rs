@@ -141,7 +141,13 @@ impl Cache {
 
         // A full commit id already in the cache needs no network: commits never change.
         let wanted_oid = full_oid(&reference);
-        let have = wanted_oid.filter(|oid| repo.find_commit(*oid).is_ok());
+        let mut have = wanted_oid.filter(|oid| repo.find_commit(*oid).is_ok());
+        // A local source repository is asked for its tip directly (no transport): when the
+        // cache already holds that commit there is nothing to fetch. This keeps a run over a
+        // thousand unchanged local workloads at one ref lookup each.
+        if have.is_none() && wanted_oid.is_none() && is_local_path(&spec.repo) {
+            have = local_tip(&url, &reference).filter(|oid| repo.find_commit(*oid).is_ok());
+        }
         if have.is_none() {
             let mut remote = repo.remote_anonymous(&url).map_err(clean)?;
             let auth = callbacks(spec.token_env.as_deref(), token.clone());
@@ -167,20 +173,26 @@ impl Cache {
                 },
             };
             let refspec = format!("+{source}:{local_ref}");
+            // The advertised tip is already cached under our ref: skip the fetch.
+            let tip = advertised.iter().find(|(n, _)| *n == source).map(|(_, o)| *o);
+            let current = repo.refname_to_id(&local_ref).ok();
+            let up_to_date = tip.is_some() && tip == current;
             let remote = conn.remote();
-            retry_locked(|| {
-                let mut opts = FetchOptions::new();
-                opts.remote_callbacks(callbacks(spec.token_env.as_deref(), token.clone()))
-                    .download_tags(AutotagOption::None);
-                remote.fetch(&[refspec.as_str()], Some(&mut opts), None)
-            })
-            .map_err(|e| {
-                if wanted_oid.is_some() {
-                    unknown(" (servers often refuse commits that no branch or tag points at)")
-                } else {
-                    clean(e)
-                }
-            })?;
+            if !up_to_date {
+                retry_locked(|| {
+                    let mut opts = FetchOptions::new();
+                    opts.remote_callbacks(callbacks(spec.token_env.as_deref(), token.clone()))
+                        .download_tags(AutotagOption::None);
+                    remote.fetch(&[refspec.as_str()], Some(&mut opts), None)
+                })
+                .map_err(|e| {
+                    if wanted_oid.is_some() {
+                        unknown(" (servers often refuse commits that no branch or tag points at)")
+                    } else {
+                        clean(e)
+                    }
+                })?;
+            }
         }
 
         let commit = match have {
@@ -188,7 +200,7 @@ impl Cache {
             None => repo.find_reference(&local_ref).and_then(|r| r.peel_to_commit()),
         }
         .map_err(|_| unknown(" (it does not point at a commit)"))?;
-        if let Some(oid) = have {
+        if let Some(oid) = have.filter(|oid| repo.refname_to_id(&local_ref).ok() != Some(*oid)) {
             // Keep the ref for humans inspecting the cache; not needed to read the commit.
             let _ = retry_locked(|| {
                 repo.reference(&local_ref, oid, true, "railyard: cached commit")
@@ -430,6 +442,21 @@ fn pick_advertised(advertised: &[(String, Oid)], reference: &str) -> Option<Stri
         vec![format!("refs/heads/{reference}"), format!("refs/tags/{reference}")]
     };
     candidates.into_iter().find(|c| advertised.iter().any(|(n, _)| n == c))
+}
+
+/// The commit `reference` names in the local repository at `path`, resolved like
+/// [`pick_advertised`]; `None` when it cannot be read this way (the caller then fetches).
+fn local_tip(path: &str, reference: &str) -> Option<Oid> {
+    let repo = Repository::open(path).ok()?;
+    let names = if reference == "HEAD" || reference.starts_with("refs/") {
+        vec![reference.to_string()]
+    } else {
+        vec![format!("refs/heads/{reference}"), format!("refs/tags/{reference}")]
+    };
+    names.iter().find_map(|n| {
+        let r = repo.find_reference(n).ok()?;
+        r.peel_to_commit().ok().map(|c| c.id())
+    })
 }
 
 fn full_oid(reference: &str) -> Option<Oid> {

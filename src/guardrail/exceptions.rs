@@ -27,7 +27,7 @@ pub struct Exception {
     matchers: Option<(GlobMatcher, GlobMatcher)>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ExceptionStatus {
     Active,

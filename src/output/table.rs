@@ -129,6 +129,13 @@ struct FixRow {
 
 impl Table {
     pub(crate) fn observe_text(&self, r: &ObserveReport, out: &mut dyn Write) -> io::Result<()> {
+        if r.stats.workloads > 0 {
+            writeln!(
+                out,
+                "Observed {} workload(s) with {} worker(s): {} parsed, {} evaluations, {} results from the cache.",
+                r.stats.workloads, r.stats.jobs, r.stats.workloads_parsed, r.stats.evaluations, r.stats.cache_hits
+            )?;
+        }
         if r.candidates.is_empty() {
             writeln!(out, "No candidates: every guardrail on develop is already on main.")?;
             return Ok(());

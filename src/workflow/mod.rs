@@ -3,10 +3,12 @@
 pub mod check;
 pub mod demo;
 pub mod enforce;
+pub mod fleet;
 pub mod observe;
 pub mod promote;
 pub mod release;
 pub mod report;
+pub mod shard;
 pub mod test;
 
 use crate::date::Day;

@@ -2,21 +2,25 @@
 //! against every registered workload without breaking anyone, records noncompliance in the
 //! ledger with a deadline, and promotes each candidate that breaks nobody to `main`.
 
+use super::fleet::{self, ObservedWorkload, Stats};
 use super::promote::{carry, record_activation, trailer};
 use super::release::{Change, Release};
+use super::shard::{self, Shard};
 use super::{Outcome, Settings};
 use crate::date::Day;
-use crate::evaluate::{Evaluation, Evaluator, PreparedWorkload, Verdict};
-use crate::files::ReadLimits;
+use crate::evaluate::{apply_exceptions, Evaluation, Verdict};
 use crate::gitops::blame::{Blamer, LastChange};
-use crate::gitops::fetch::{read_tree, Cache};
+use crate::gitops::fetch::Cache;
 use crate::guardrail::Severity;
 use crate::ledger::{Activation, GuardrailRecord, GuardrailState, Ledger};
 use crate::notify::{Event, EventKind, EventResource, Sent};
-use crate::workload::WorkloadInfo;
+use crate::results::ResultCache;
+use crate::workload::registry::WorkloadSpec;
 use anyhow::Result;
 use serde::Serialize;
+use std::collections::HashMap;
 use std::io::Write;
+use std::path::PathBuf;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -98,9 +102,26 @@ pub struct ObserveReport {
     pub ledger_committed: bool,
     /// Notifications sent, failed, or (dry run, `--no-notify`) that would be sent.
     pub notifications: Vec<Sent>,
+    /// What this run parsed and evaluated, and what came from the result cache.
+    pub stats: Stats,
+}
+
+/// How to run an observation at fleet scale.
+#[derive(Debug, Clone, Default)]
+pub struct ObserveOptions {
+    /// Worker threads for fetching and evaluating (default: every core).
+    pub jobs: Option<usize>,
+    /// Evaluate only this shard and write its results; no ledger, no promotion.
+    pub shard: Option<Shard>,
+    /// Take the results from the shard files in this folder instead of evaluating.
+    pub merge_shards: Option<PathBuf>,
 }
 
 pub fn observe(s: &Settings, out: &mut dyn Write) -> Result<Outcome> {
+    observe_with(s, &ObserveOptions::default(), out)
+}
+
+pub fn observe_with(s: &Settings, opts: &ObserveOptions, out: &mut dyn Write) -> Result<Outcome> {
     // 1. Read develop and main; the ledger's clock may not go back.
     let release = Release::open(s)?;
     release.ledger.clone().advance_clock(s.now)?;
@@ -110,36 +131,54 @@ pub fn observe(s: &Settings, out: &mut dyn Write) -> Result<Outcome> {
     //    current); only candidates can be promoted.
     let library = release.develop_lib.clone();
 
-    // 3. Fetch every workload into the cache and parse it once. An unreachable workload
-    //    or unknown ref becomes *unknown* for every candidate; the run goes on.
+    // 3. Fetch every workload into the cache; parse and evaluate (every guardrail of
+    //    develop) only what the result cache does not already know, on every core. An
+    //    unreachable workload or unknown ref becomes *unknown* for every guardrail; the run
+    //    goes on. With `--shard K/N` only that slice is evaluated and written for a later
+    //    `--merge-shards`, which takes its results from the shard files instead.
     let cache = Cache::new(s.cache_dir.join("workloads"));
+    let result_cache = ResultCache::new(s.cache_dir.join("results"));
     let base_dir = release.repo.base_dir();
-    let mut workloads = Vec::new();
-    let mut repo_paths = Vec::new();
-    if !library.guardrails.is_empty() {
-        for spec in &release.registry.workloads {
-            let info = |commit: String| WorkloadInfo {
-                name: spec.name.clone(),
-                team: spec.team.clone(),
-                commit,
-            };
-            let fetched = cache.fetch(spec, &base_dir);
-            repo_paths.push(fetched.as_ref().ok().map(|f| f.repo_path.clone()));
-            let prepared = match fetched {
-                Err(e) => PreparedWorkload::unreadable(info(String::new()), e.to_string()),
-                Ok(fetched) => match read_tree(&fetched.repo_path, &fetched.commit, &spec.paths, ReadLimits::default())
-                {
-                    Err(e) => PreparedWorkload::unreadable(info(fetched.commit.clone()), e.to_string()),
-                    Ok((files, skipped)) => PreparedWorkload::new(info(fetched.commit.clone()), &files, skipped),
-                },
-            };
-            workloads.push(prepared);
-        }
+    let (workloads, stats): (Vec<ObservedWorkload>, Stats) = if library.guardrails.is_empty() {
+        (Vec::new(), Stats::default())
+    } else if let Some(dir) = &opts.merge_shards {
+        shard::merge(&release, &library, &cache, &base_dir, dir)?
+    } else {
+        let specs: Vec<&WorkloadSpec> = release
+            .registry
+            .workloads
+            .iter()
+            .filter(|w| opts.shard.as_ref().is_none_or(|sh| sh.contains(&w.name)))
+            .collect();
+        fleet::observe_workloads(
+            &specs,
+            &library,
+            &cache,
+            &result_cache,
+            &base_dir,
+            fleet::jobs(opts.jobs),
+        )
+    };
+    if let Some(sh) = &opts.shard {
+        return shard::write(s, &release, &library, sh, workloads, stats, out);
     }
 
-    // 4. Evaluate every candidate against every workload, exceptions applied.
-    let mut evaluator = Evaluator::new(&library);
-    let evaluations: Vec<Vec<Evaluation>> = workloads.iter().map(|w| evaluator.evaluate_all(w, s.now)).collect();
+    // 4. Apply exceptions (after the cache: approving one needs no re-evaluation).
+    let evaluations: Vec<Vec<Evaluation>> = workloads
+        .iter()
+        .map(|w| {
+            w.results
+                .iter()
+                .zip(&library.guardrails)
+                .map(|(r, g)| apply_exceptions(g, r.clone(), s.now))
+                .collect()
+        })
+        .collect();
+    let index_of: HashMap<&str, usize> = workloads
+        .iter()
+        .enumerate()
+        .map(|(i, w)| (w.info.name.as_str(), i))
+        .collect();
     let by_guardrail =
         |id: &str| -> Vec<&Evaluation> { evaluations.iter().flatten().filter(|e| e.guardrail == id).collect() };
 
@@ -175,13 +214,7 @@ pub fn observe(s: &Settings, out: &mut dyn Write) -> Result<Outcome> {
                     .zip(&evaluations)
                     .filter_map(|(w, evals)| evals.iter().find(|e| e.guardrail == g.id).map(|e| (w, e)))
                 {
-                    ledger.record(
-                        eval,
-                        &w.input.workload.team,
-                        &w.input.workload.commit,
-                        |_| activated,
-                        s.now,
-                    );
+                    ledger.record(eval, &w.info.team, &w.info.commit, |_| activated, s.now);
                     if let Some(e) = ledger.entries.get_mut(&crate::ledger::key(&g.id, &eval.workload)) {
                         e.activated.get_or_insert(activated);
                     }
@@ -217,13 +250,7 @@ pub fn observe(s: &Settings, out: &mut dyn Write) -> Result<Outcome> {
                 .zip(&evaluations)
                 .filter_map(|(w, evals)| evals.iter().find(|e| e.guardrail == g.id).map(|e| (w, e)))
             {
-                ledger.record(
-                    eval,
-                    &w.input.workload.team,
-                    &w.input.workload.commit,
-                    deadline_for(&g.id),
-                    s.now,
-                );
+                ledger.record(eval, &w.info.team, &w.info.commit, deadline_for(&g.id), s.now);
             }
         }
         Ok(())
@@ -275,10 +302,9 @@ pub fn observe(s: &Settings, out: &mut dyn Write) -> Result<Outcome> {
         let evidence = evals
             .iter()
             .map(|e| {
-                let commit = workloads
-                    .iter()
-                    .find(|w| w.name() == e.workload)
-                    .map(|w| w.input.workload.commit.as_str())
+                let commit = index_of
+                    .get(e.workload.as_str())
+                    .map(|i| workloads[*i].info.commit.as_str())
                     .unwrap_or("");
                 format!(
                     "Workload: {}@{} {:?} ({} findings, {} excepted)",
@@ -363,7 +389,10 @@ pub fn observe(s: &Settings, out: &mut dyn Write) -> Result<Outcome> {
 
     // 8. Tell each owning team what to fix, where, and by when.
     let mut to_fix = Vec::new();
-    let mut blamers: Vec<Option<Blamer>> = repo_paths.iter().map(|p| p.as_deref().and_then(Blamer::open)).collect();
+    let mut blamers: Vec<Option<Blamer>> = workloads
+        .iter()
+        .map(|w| w.repo_path.as_deref().and_then(Blamer::open))
+        .collect();
     for eval in evaluations.iter().flatten() {
         let held = results
             .iter()
@@ -372,13 +401,9 @@ pub fn observe(s: &Settings, out: &mut dyn Write) -> Result<Outcome> {
             .entries
             .get(&crate::ledger::key(&eval.guardrail, &eval.workload))
             .and_then(|e| e.deadline);
-        let index = workloads.iter().position(|w| w.name() == eval.workload);
-        let team = index
-            .map(|i| workloads[i].input.workload.team.clone())
-            .unwrap_or_default();
-        let commit = index
-            .map(|i| workloads[i].input.workload.commit.clone())
-            .unwrap_or_default();
+        let index = index_of.get(eval.workload.as_str()).copied();
+        let team = index.map(|i| workloads[i].info.team.clone()).unwrap_or_default();
+        let commit = index.map(|i| workloads[i].info.commit.clone()).unwrap_or_default();
         for f in &eval.findings {
             let last_changed = index
                 .and_then(|i| blamers[i].as_mut())
@@ -413,10 +438,10 @@ pub fn observe(s: &Settings, out: &mut dyn Write) -> Result<Outcome> {
         workloads: workloads
             .iter()
             .map(|w| WorkloadResult {
-                name: w.name().to_string(),
-                team: w.input.workload.team.clone(),
-                commit: w.input.workload.commit.clone(),
-                resources: w.input.resources.len(),
+                name: w.info.name.clone(),
+                team: w.info.team.clone(),
+                commit: w.info.commit.clone(),
+                resources: w.resources,
                 problems: w.problems.iter().map(|p| p.to_string()).collect(),
             })
             .collect(),
@@ -424,6 +449,7 @@ pub fn observe(s: &Settings, out: &mut dyn Write) -> Result<Outcome> {
         to_fix,
         ledger_committed,
         notifications,
+        stats,
     };
     crate::output::renderer(s.format).observe(&report, out)?;
     let unknown = report

@@ -1,0 +1,173 @@
+//! The content-addressed result cache: what every guardrail said about a workload's files,
+//! before exceptions, kept between runs so that an observation where nothing changed parses
+//! and evaluates nothing, and its cost grows with what changed.
+//!
+//! Decisions:
+//! - One file per workload version: `<cache>/results/<key>.json`, where the key is a SHA-256
+//!   of the result format, Railyard's version (the engine and parsers), the workload's name
+//!   and team (policies see them in `input.workload`), its `paths`, and the tree id of its
+//!   commit. The commit id itself is not in the key: a new commit with the same tree gives
+//!   the same results (a policy that quotes `input.workload.commit` in a message would show
+//!   the commit that was evaluated first).
+//! - Inside, results are keyed by the guardrail's fingerprint: a SHA-256 of its id, policy
+//!   path and source, the metadata findings carry (title, severity, remediation, url) and
+//!   every helper in `lib/`. `exceptions.toml` and the fixtures are not part of it: exceptions
+//!   are applied after the cache, so approving one needs no re-evaluation.
+//! - Unknown results (unreadable workload, parse error, policy error) are never stored.
+//! - Files are written to a temporary file in the same folder and renamed into place, so a
+//!   reader (or a concurrent run) sees the old file or the new one, never half of one. A file
+//!   that does not parse or does not match its key is ignored (and rewritten).
+//! - A rewrite keeps only the results of the guardrails of this run, so files stay small.
+
+use crate::evaluate::RawEvaluation;
+use crate::guardrail::{Guardrail, Library};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Bumped when the meaning of a cached result changes.
+pub const FORMAT: u32 = 1;
+/// The engine version in every key: results of another Railyard version are not reused.
+pub const ENGINE_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Fields separated by a byte that cannot occur in them, so ("ab","c") ≠ ("a","bc").
+fn digest<'a>(fields: impl IntoIterator<Item = &'a str>) -> String {
+    let mut h = Sha256::new();
+    for f in fields {
+        h.update((f.len() as u64).to_le_bytes());
+        h.update(f.as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
+/// What the results of a guardrail depend on, exceptions and fixtures excluded.
+pub fn guardrail_fingerprint(g: &Guardrail, helpers: &[(String, String)]) -> String {
+    let severity = g.meta.severity.as_str();
+    let mut fields: Vec<&str> = vec![
+        "guardrail",
+        &g.id,
+        &g.policy_path,
+        &g.policy,
+        &g.meta.title,
+        severity,
+        &g.meta.remediation,
+        &g.meta.url,
+    ];
+    for (path, src) in helpers {
+        fields.push(path);
+        fields.push(src);
+    }
+    digest(fields)
+}
+
+/// Fingerprints of every guardrail of the library, in library order.
+pub fn library_fingerprints(library: &Library) -> Vec<String> {
+    library
+        .guardrails
+        .iter()
+        .map(|g| guardrail_fingerprint(g, &library.helpers))
+        .collect()
+}
+
+/// The key of one workload version.
+pub fn workload_key(name: &str, team: &str, tree: &str, paths: &[String]) -> String {
+    let format = FORMAT.to_string();
+    let mut fields = vec!["workload", format.as_str(), ENGINE_VERSION, name, team, tree];
+    fields.extend(paths.iter().map(String::as_str));
+    digest(fields)
+}
+
+/// The cached results of one workload version.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CachedWorkload {
+    pub format: u32,
+    pub engine: String,
+    pub key: String,
+    /// Resources the parsers found (reported without parsing again).
+    pub resources: usize,
+    /// Guardrail fingerprint → result before exceptions.
+    pub results: BTreeMap<String, RawEvaluation>,
+}
+
+/// `<cache dir>/results`.
+#[derive(Debug, Clone)]
+pub struct ResultCache {
+    dir: PathBuf,
+}
+
+impl ResultCache {
+    pub fn new(dir: impl Into<PathBuf>) -> ResultCache {
+        ResultCache { dir: dir.into() }
+    }
+
+    fn path(&self, key: &str) -> PathBuf {
+        self.dir.join(format!("{key}.json"))
+    }
+
+    /// The cached results of a workload version; `None` when absent, unreadable or stale.
+    pub fn load(&self, key: &str) -> Option<CachedWorkload> {
+        let bytes = std::fs::read(self.path(key)).ok()?;
+        let c: CachedWorkload = serde_json::from_slice(&bytes).ok()?;
+        (c.format == FORMAT && c.engine == ENGINE_VERSION && c.key == key).then_some(c)
+    }
+
+    /// Stores the results (unknown ones are dropped) atomically: temp file, then rename.
+    pub fn store(&self, key: &str, resources: usize, results: BTreeMap<String, RawEvaluation>) -> std::io::Result<()> {
+        let entry = CachedWorkload {
+            format: FORMAT,
+            engine: ENGINE_VERSION.to_string(),
+            key: key.to_string(),
+            resources,
+            results: results.into_iter().filter(|(_, r)| !r.is_unknown()).collect(),
+        };
+        std::fs::create_dir_all(&self.dir)?;
+        let mut tmp = tempfile::NamedTempFile::new_in(&self.dir)?;
+        tmp.write_all(&serde_json::to_vec(&entry).map_err(std::io::Error::other)?)?;
+        tmp.persist(self.path(key)).map_err(|e| e.error)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_separate_fields() {
+        assert_ne!(digest(["ab", "c"]), digest(["a", "bc"]));
+        let k = workload_key("w", "t", "abc", &[]);
+        assert_ne!(k, workload_key("w", "t", "abc", &["infra".into()]));
+        assert_ne!(k, workload_key("w", "u", "abc", &[]));
+        assert_eq!(k, workload_key("w", "t", "abc", &[]));
+    }
+
+    #[test]
+    fn stores_atomically_and_drops_unknown_results() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = ResultCache::new(dir.path().join("results"));
+        let ok = RawEvaluation {
+            guardrail: "g".into(),
+            workload: "w".into(),
+            findings: Vec::new(),
+            problems: Vec::new(),
+        };
+        let mut bad = ok.clone();
+        bad.problems.push(crate::evaluate::EvalProblem {
+            guardrail: None,
+            file: None,
+            line: None,
+            message: "x".into(),
+        });
+        let results = BTreeMap::from([("a".to_string(), ok.clone()), ("b".to_string(), bad)]);
+        cache.store("k1", 3, results).unwrap();
+        let c = cache.load("k1").unwrap();
+        assert_eq!(c.resources, 3);
+        assert_eq!(c.results.len(), 1);
+        assert_eq!(c.results["a"], ok);
+        assert!(cache.load("k2").is_none());
+        std::fs::write(dir.path().join("results/k3.json"), "{not json").unwrap();
+        assert!(cache.load("k3").is_none());
+    }
+}

@@ -1,0 +1,224 @@
+//! Observation at fleet scale: fetch and evaluate many workloads on every core, each parsed
+//! once and only when some guardrail's result for its files is not in the result cache.
+//!
+//! Workers take workloads from a shared counter (`std::thread::scope`, as many workers as
+//! `jobs`). Each worker gets its own clone of the compiled policies (regorus engines are not
+//! `Sync`), made from one warmed-up evaluator that is only compiled when a first cache miss
+//! needs it. Results come back in registry order, whatever the number of workers.
+
+use crate::evaluate::{EvalProblem, Evaluator, PreparedWorkload, RawEvaluation};
+use crate::files::ReadLimits;
+use crate::gitops::fetch::{read_tree, Cache};
+use crate::guardrail::Library;
+use crate::results::{library_fingerprints, workload_key, ResultCache};
+use crate::workload::registry::WorkloadSpec;
+use crate::workload::WorkloadInfo;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+/// One workload as observed: who it is, what was read, and every guardrail's raw result
+/// (library order, exceptions not applied).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ObservedWorkload {
+    pub info: WorkloadInfo,
+    pub resources: usize,
+    /// Problems reading the workload (they make every result on it unknown).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<EvalProblem>,
+    /// The cached bare repository (for blame); not part of shard files.
+    #[serde(skip)]
+    pub repo_path: Option<PathBuf>,
+    pub results: Vec<RawEvaluation>,
+}
+
+impl ObservedWorkload {
+    /// A workload no result is known for (unreachable, or missing from every shard).
+    pub fn unknown(info: WorkloadInfo, library: &Library, message: String) -> ObservedWorkload {
+        let problems = vec![EvalProblem {
+            guardrail: None,
+            file: None,
+            line: None,
+            message,
+        }];
+        ObservedWorkload {
+            results: library
+                .guardrails
+                .iter()
+                .map(|g| RawEvaluation::unreadable(&g.id, &info.name, &problems))
+                .collect(),
+            info,
+            resources: 0,
+            problems,
+            repo_path: None,
+        }
+    }
+}
+
+/// What a run did, for `--format json` (`stats`) and the benchmark.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    /// Workloads observed by this run.
+    pub workloads: usize,
+    /// Workloads whose files were read and parsed (some result was not cached).
+    pub workloads_parsed: usize,
+    /// Policy evaluations run.
+    pub evaluations: usize,
+    /// (guardrail, workload) results taken from the result cache.
+    pub cache_hits: usize,
+    /// Worker threads used.
+    pub jobs: usize,
+}
+
+/// The worker count: `requested`, else every core.
+pub fn jobs(requested: Option<usize>) -> usize {
+    requested
+        .filter(|j| *j > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+}
+
+/// Fetches and evaluates `specs` with `jobs` workers; results in the order of `specs`.
+pub fn observe_workloads(
+    specs: &[&WorkloadSpec],
+    library: &Library,
+    cache: &Cache,
+    results: &ResultCache,
+    base_dir: &Path,
+    jobs: usize,
+) -> (Vec<ObservedWorkload>, Stats) {
+    let fingerprints = library_fingerprints(library);
+    let workers = jobs.clamp(1, specs.len().max(1));
+    let next = AtomicUsize::new(0);
+    let master: OnceLock<Evaluator> = OnceLock::new();
+    let done: Mutex<Vec<(usize, ObservedWorkload, Stats)>> = Mutex::new(Vec::with_capacity(specs.len()));
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                let mut evaluator: Option<Evaluator> = None;
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(spec) = specs.get(i) else { break };
+                    let mut stats = Stats::default();
+                    let w = observe_one(
+                        spec,
+                        library,
+                        &fingerprints,
+                        (cache, results, base_dir),
+                        Workers {
+                            master: &master,
+                            own: &mut evaluator,
+                        },
+                        &mut stats,
+                    );
+                    done.lock()
+                        .expect("no worker panics while holding the lock")
+                        .push((i, w, stats));
+                }
+            });
+        }
+    });
+    let mut done = done.into_inner().expect("workers finished");
+    done.sort_by_key(|(i, _, _)| *i);
+    let mut total = Stats {
+        workloads: specs.len(),
+        jobs: workers,
+        ..Stats::default()
+    };
+    let observed = done
+        .into_iter()
+        .map(|(_, w, s)| {
+            total.workloads_parsed += s.workloads_parsed;
+            total.evaluations += s.evaluations;
+            total.cache_hits += s.cache_hits;
+            w
+        })
+        .collect();
+    (observed, total)
+}
+
+/// A worker's evaluator, cloned on first use from the shared warmed-up one.
+struct Workers<'s, 'a> {
+    master: &'s OnceLock<Evaluator<'a>>,
+    own: &'s mut Option<Evaluator<'a>>,
+}
+
+impl<'a> Workers<'_, 'a> {
+    fn get(&mut self, library: &'a Library) -> &mut Evaluator<'a> {
+        let master = self.master;
+        self.own.get_or_insert_with(|| {
+            master
+                .get_or_init(|| {
+                    let mut e = Evaluator::new(library);
+                    e.warm_up();
+                    e
+                })
+                .clone()
+        })
+    }
+}
+
+fn observe_one<'a>(
+    spec: &WorkloadSpec,
+    library: &'a Library,
+    fingerprints: &[String],
+    (cache, results, base_dir): (&Cache, &ResultCache, &Path),
+    mut evaluator: Workers<'_, 'a>,
+    stats: &mut Stats,
+) -> ObservedWorkload {
+    let mut info = WorkloadInfo {
+        name: spec.name.clone(),
+        team: spec.team.clone(),
+        commit: String::new(),
+    };
+    let fetched = match cache.fetch(spec, base_dir) {
+        Err(e) => return ObservedWorkload::unknown(info, library, e.to_string()),
+        Ok(f) => f,
+    };
+    info.commit = fetched.commit.clone();
+    let key = workload_key(&spec.name, &spec.team, &fetched.tree, &spec.paths);
+    let cached = results.load(&key).unwrap_or_default();
+    let mut raw: Vec<Option<RawEvaluation>> = fingerprints.iter().map(|fp| cached.results.get(fp).cloned()).collect();
+    stats.cache_hits += raw.iter().filter(|r| r.is_some()).count();
+    let mut w = ObservedWorkload {
+        info: info.clone(),
+        resources: cached.resources,
+        problems: Vec::new(),
+        repo_path: Some(fetched.repo_path.clone()),
+        results: Vec::new(),
+    };
+    if raw.iter().any(Option::is_none) {
+        // Something is not cached: read and parse the workload once, build its input once.
+        let (files, skipped) = match read_tree(&fetched.repo_path, &fetched.commit, &spec.paths, ReadLimits::default())
+        {
+            Err(e) => {
+                let mut u = ObservedWorkload::unknown(info, library, e.to_string());
+                u.repo_path = w.repo_path;
+                return u;
+            }
+            Ok(read) => read,
+        };
+        let prepared = PreparedWorkload::new(info, &files, skipped);
+        drop(files);
+        stats.workloads_parsed += 1;
+        let ev = evaluator.get(library);
+        for (i, slot) in raw.iter_mut().enumerate() {
+            if slot.is_none() {
+                *slot = Some(ev.evaluate_raw(i, &prepared));
+                stats.evaluations += 1;
+            }
+        }
+        w.resources = prepared.input.resources.len();
+        w.problems = prepared.problems.clone();
+        let store: std::collections::BTreeMap<String, RawEvaluation> = fingerprints
+            .iter()
+            .zip(&raw)
+            .filter_map(|(fp, r)| r.as_ref().map(|r| (fp.clone(), r.clone())))
+            .collect();
+        if let Err(e) = results.store(&key, w.resources, store) {
+            eprintln!("warning: result cache: cannot write for `{}`: {e}", spec.name);
+        }
+    }
+    w.results = raw.into_iter().map(|r| r.expect("every slot filled")).collect();
+    w
+}

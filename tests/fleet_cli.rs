@@ -1,0 +1,420 @@
+//! Fleet-scale observation through the CLI: the result cache (a second run evaluates
+//! nothing; a workload commit or an approved exception costs only what changed), sharded runs
+//! merged into the same ledger and promotions as a single run, and parallel runs giving the
+//! same results as sequential ones.
+
+use railyard::gitops::{commit_changes, create_branch};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_railyard");
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+const COMPLIANT_TF: &str = r#"resource "aws_s3_bucket" "data" {
+  bucket = "data"
+}
+
+resource "aws_s3_bucket_versioning" "data" {
+  bucket = aws_s3_bucket.data.id
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_ebs_volume" "v" {
+  availability_zone = "eu-west-1a"
+  size              = 10
+  encrypted         = true
+}
+"#;
+
+const UNVERSIONED_TF: &str = r#"resource "aws_s3_bucket" "logs" {
+  bucket = "logs"
+}
+"#;
+
+fn files(changes: &[(&str, &str)]) -> Vec<(String, Option<Vec<u8>>)> {
+    changes
+        .iter()
+        .map(|(p, c)| (p.to_string(), Some(c.as_bytes().to_vec())))
+        .collect()
+}
+
+/// The files of bundled guardrail folders, as (path in the guardrails repo, content).
+fn bundled(ids: &[&str]) -> Vec<(String, Option<Vec<u8>>)> {
+    let root = Path::new(ROOT).join("guardrails");
+    let mut out = Vec::new();
+    for id in ids {
+        let mut stack = vec![root.join(id)];
+        while let Some(dir) = stack.pop() {
+            for e in std::fs::read_dir(&dir).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    let rel = p.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/");
+                    out.push((format!("guardrails/{rel}"), Some(std::fs::read(&p).unwrap())));
+                }
+            }
+        }
+    }
+    out
+}
+
+struct Fleet {
+    dir: tempfile::TempDir,
+    names: Vec<String>,
+}
+
+impl Fleet {
+    /// `n` workloads (every third one without S3 versioning) and a guardrails repo `repo`
+    /// with two candidates: aws-ebs-volume-encryption (breaks nobody) and aws-s3-versioning.
+    fn new(n: usize) -> Fleet {
+        let dir = tempfile::tempdir().unwrap();
+        let mut names = Vec::new();
+        for i in 0..n {
+            let name = format!("app-{i:02}");
+            let tf = if i % 3 == 2 { UNVERSIONED_TF } else { COMPLIANT_TF };
+            commit_changes(
+                &dir.path().join("workloads").join(&name),
+                "main",
+                &files(&[("infra/main.tf", tf)]),
+                "infra",
+            )
+            .unwrap();
+            names.push(name);
+        }
+        let f = Fleet { dir, names };
+        f.guardrails_repo("repo");
+        f
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// A guardrails repo (another one gets identical content, for comparisons).
+    fn guardrails_repo(&self, rel: &str) {
+        let mut registry = String::from("[defaults]\ngrace_days = 30\n");
+        for (i, n) in self.names.iter().enumerate() {
+            registry.push_str(&format!(
+                "\n[[workload]]\nname = \"{n}\"\nrepo = \"../workloads/{n}\"\npaths = [\"infra\"]\nteam = \"team-{}\"\n",
+                i % 2
+            ));
+        }
+        let path = self.path(rel);
+        let mut base = bundled(&["lib"]);
+        base.push(("workloads.toml".into(), Some(registry.into_bytes())));
+        commit_changes(&path, "main", &base, "initial").unwrap();
+        create_branch(&path, "develop", "main").unwrap();
+        commit_changes(
+            &path,
+            "develop",
+            &bundled(&["aws-ebs-volume-encryption", "aws-s3-versioning"]),
+            "two candidates",
+        )
+        .unwrap();
+    }
+
+    fn run(&self, repo: &str, cache: &str, args: &[&str], envs: &[(&str, &str)]) -> Output {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args)
+            .arg("--repo")
+            .arg(self.path(repo))
+            .arg("--cache-dir")
+            .arg(self.path(cache))
+            .arg("--no-notify")
+            .env_remove("RAILYARD_JOBS")
+            .env("RAILYARD_ACTOR", "sec-lead");
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    }
+
+    fn observe_json(&self, repo: &str, cache: &str, extra: &[&str], envs: &[(&str, &str)]) -> Value {
+        let mut args = vec!["observe", "--format", "json", "--now", "2026-11-01"];
+        args.extend_from_slice(extra);
+        let out = self.run(repo, cache, &args, envs);
+        assert!(
+            out.status.code() == Some(0) || out.status.code() == Some(2),
+            "{}",
+            text(&out)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)))
+    }
+
+    fn ledger(&self, repo: &str) -> Value {
+        let r = git2::Repository::open(self.path(repo)).unwrap();
+        let tip = r
+            .find_reference("refs/heads/railyard/ledger")
+            .unwrap()
+            .peel_to_commit()
+            .unwrap();
+        let blob = tip
+            .tree()
+            .unwrap()
+            .get_path(Path::new("ledger.json"))
+            .unwrap()
+            .to_object(&r)
+            .unwrap()
+            .peel_to_blob()
+            .unwrap();
+        serde_json::from_slice(blob.content()).unwrap()
+    }
+
+    fn main_tree(&self, repo: &str) -> String {
+        let r = git2::Repository::open(self.path(repo)).unwrap();
+        let c = r.find_reference("refs/heads/main").unwrap().peel_to_commit().unwrap();
+        c.tree_id().to_string()
+    }
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn stat(report: &Value, key: &str) -> u64 {
+    report["stats"][key]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no stats.{key} in {report}"))
+}
+
+/// Ledger entries and guardrail states, without what differs between two repos by
+/// construction (promotion commit ids).
+fn comparable(ledger: &Value) -> Value {
+    let mut l = ledger.clone();
+    for (_, g) in l["guardrails"].as_object_mut().unwrap().iter_mut() {
+        if let Some(a) = g.get_mut("activation").and_then(|a| a.as_object_mut()) {
+            a.remove("commit");
+        }
+    }
+    serde_json::json!({"entries": l["entries"], "guardrails": l["guardrails"], "clock": l["clock"]})
+}
+
+#[test]
+fn second_run_evaluates_nothing_and_a_commit_costs_only_that_workload() {
+    let f = Fleet::new(3);
+    let r = f.observe_json("repo", "cache", &[], &[]);
+    assert_eq!(stat(&r, "workloads"), 3);
+    assert_eq!(stat(&r, "workloads_parsed"), 3);
+    assert_eq!(stat(&r, "evaluations"), 6);
+    assert_eq!(stat(&r, "cache_hits"), 0);
+
+    // Nothing changed: nothing parsed, nothing evaluated, same results.
+    let r2 = f.observe_json("repo", "cache", &[], &[]);
+    assert_eq!(stat(&r2, "workloads_parsed"), 0);
+    assert_eq!(stat(&r2, "evaluations"), 0);
+    assert_eq!(stat(&r2, "cache_hits"), 6);
+    assert_eq!(r2["workloads"], r["workloads"]);
+    assert_eq!(r2["to_fix"], r["to_fix"]);
+    let held: Vec<&Value> = r2["candidates"].as_array().unwrap().iter().collect();
+    assert!(held
+        .iter()
+        .any(|c| c["id"] == "aws-s3-versioning" && c["noncompliant"] == 1));
+
+    // A new commit in one workload: only that workload is parsed and evaluated.
+    commit_changes(
+        &f.path("workloads/app-02"),
+        "main",
+        &files(&[("infra/main.tf", COMPLIANT_TF)]),
+        "enable versioning",
+    )
+    .unwrap();
+    let r3 = f.observe_json("repo", "cache", &[], &[]);
+    assert_eq!(stat(&r3, "workloads_parsed"), 1, "{}", r3["stats"]);
+    assert_eq!(stat(&r3, "evaluations"), 2);
+    assert_eq!(stat(&r3, "cache_hits"), 4);
+    let l = f.ledger("repo");
+    assert_eq!(l["entries"]["aws-s3-versioning/app-02"]["status"], "compliant");
+    assert_eq!(l["guardrails"]["aws-s3-versioning"]["state"], "active");
+}
+
+#[test]
+fn an_approved_exception_needs_no_re_evaluation() {
+    let f = Fleet::new(3);
+    let r = f.observe_json("repo", "cache", &[], &[]);
+    assert_eq!(stat(&r, "evaluations"), 6);
+    let exceptions = "[[exception]]\nworkload = \"app-02\"\nresource = \"aws_s3_bucket.logs\"\nreason = \"log bucket, replaced in Q1\"\napproved_by = \"security@example.com\"\nexpires = 2027-03-01\n";
+    commit_changes(
+        &f.path("repo"),
+        "develop",
+        &files(&[("guardrails/aws-s3-versioning/exceptions.toml", exceptions)]),
+        "approve an exception",
+    )
+    .unwrap();
+    let r2 = f.observe_json("repo", "cache", &[], &[]);
+    assert_eq!(stat(&r2, "evaluations"), 0, "{}", r2["stats"]);
+    assert_eq!(stat(&r2, "cache_hits"), 6);
+    let l = f.ledger("repo");
+    assert_eq!(l["entries"]["aws-s3-versioning/app-02"]["status"], "excepted");
+    assert_eq!(
+        l["guardrails"]["aws-s3-versioning"]["state"], "active",
+        "promoted with its exception"
+    );
+
+    // A changed policy is a miss for that guardrail only.
+    let policy = std::fs::read_to_string(Path::new(ROOT).join("guardrails/aws-ebs-volume-encryption/policy.rego"))
+        .unwrap()
+        + "\n# reworded\n";
+    commit_changes(
+        &f.path("repo"),
+        "develop",
+        &files(&[("guardrails/aws-ebs-volume-encryption/policy.rego", &policy)]),
+        "reword",
+    )
+    .unwrap();
+    let r3 = f.observe_json("repo", "cache", &[], &[]);
+    assert_eq!(stat(&r3, "evaluations"), 3, "{}", r3["stats"]);
+    assert_eq!(stat(&r3, "workloads_parsed"), 3);
+    assert_eq!(stat(&r3, "cache_hits"), 3);
+}
+
+#[test]
+fn shard_runs_merged_give_the_same_ledger_and_promotions_as_one_run() {
+    let f = Fleet::new(9);
+    f.guardrails_repo("sharded");
+    let single = f.observe_json("repo", "cache-single", &[], &[]);
+
+    let shards = f.path("shards");
+    let shard_dir = shards.to_str().unwrap();
+    let mut evaluated = 0;
+    for k in 1..=3 {
+        let spec = format!("{k}/3");
+        let out = f.run(
+            "sharded",
+            &format!("cache-shard-{k}"),
+            &[
+                "observe",
+                "--format",
+                "json",
+                "--now",
+                "2026-11-01",
+                "--shard",
+                &spec,
+                "--shard-dir",
+                shard_dir,
+            ],
+            &[],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+        evaluated += stat(&r, "workloads");
+        assert!(shards.join(format!("shard-{k}-of-3.json")).exists());
+    }
+    assert_eq!(evaluated, 9, "every workload in exactly one shard");
+    let g = git2::Repository::open(f.path("sharded")).unwrap();
+    assert!(
+        g.find_reference("refs/heads/railyard/ledger").is_err(),
+        "a shard run wrote the ledger"
+    );
+    let merged = f.observe_json("sharded", "cache-merge", &["--merge-shards", shard_dir], &[]);
+    assert_eq!(merged["candidates"].as_array().unwrap().len(), 2);
+    for (a, b) in single["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(merged["candidates"].as_array().unwrap())
+    {
+        assert_eq!(a["id"], b["id"]);
+        assert_eq!(a["action"], b["action"]);
+        assert_eq!(
+            (&a["compliant"], &a["noncompliant"], &a["unknown"]),
+            (&b["compliant"], &b["noncompliant"], &b["unknown"])
+        );
+    }
+    assert_eq!(single["to_fix"].as_array().unwrap().len(), 3);
+    assert_eq!(comparable(&f.ledger("repo")), comparable(&f.ledger("sharded")));
+    assert_eq!(f.main_tree("repo"), f.main_tree("sharded"), "same promotions");
+}
+
+#[test]
+fn a_missing_shard_blocks_every_promotion() {
+    let f = Fleet::new(9);
+    let shards = f.path("shards");
+    let shard_dir = shards.to_str().unwrap();
+    for k in [1, 3] {
+        let spec = format!("{k}/3");
+        let out = f.run(
+            "repo",
+            "cache",
+            &[
+                "observe",
+                "--now",
+                "2026-11-01",
+                "--shard",
+                &spec,
+                "--shard-dir",
+                shard_dir,
+            ],
+            &[],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    }
+    let before = f.main_tree("repo");
+    let out = f.run(
+        "repo",
+        "cache",
+        &["observe", "--now", "2026-11-01", "--merge-shards", shard_dir],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("not evaluated by any shard"), "{}", text(&out));
+    assert_eq!(f.main_tree("repo"), before, "promoted without every workload evaluated");
+    let l = f.ledger("repo");
+    let unknown = l["entries"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|e| e["status"] == "unknown")
+        .count();
+    assert!(unknown > 0);
+
+    // Shards of another develop commit are refused.
+    commit_changes(
+        &f.path("repo"),
+        "develop",
+        &files(&[("README.md", "changed")]),
+        "move develop",
+    )
+    .unwrap();
+    let out = f.run(
+        "repo",
+        "cache",
+        &["observe", "--now", "2026-11-01", "--merge-shards", shard_dir],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("re-run the shards"), "{}", text(&out));
+}
+
+#[test]
+fn parallel_and_sequential_runs_give_the_same_results() {
+    let f = Fleet::new(8);
+    f.guardrails_repo("parallel");
+    let seq = f.observe_json("repo", "cache-seq", &["--jobs", "1"], &[]);
+    let par = f.observe_json("parallel", "cache-par", &[], &[("RAILYARD_JOBS", "4")]);
+    assert_eq!(stat(&seq, "jobs"), 1);
+    assert_eq!(stat(&par, "jobs"), 4);
+    assert_eq!(seq["workloads"], par["workloads"]);
+    assert_eq!(seq["to_fix"], par["to_fix"]);
+    let strip = |r: &Value| {
+        r["candidates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                let mut c = c.clone();
+                c.as_object_mut().unwrap().remove("commit");
+                c
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(strip(&seq), strip(&par));
+    assert_eq!(comparable(&f.ledger("repo")), comparable(&f.ledger("parallel")));
+}
