@@ -18,15 +18,25 @@ resources(t) := [r |
 	some r in input.resources
 	r.type == t
 	managed(r)
+	not absent(r)
 ]
 
 managed(r) if object.get(r, "mode", "managed") == "managed"
+
+# A Terraform resource whose `count` is known to be 0 (`count = var.enabled ? 1 : 0` with
+# the default false) is never created: Terraform makes no instance and Checkov skips it, so
+# it neither fails a check nor configures another resource.
+absent(r) if {
+	terraform(r)
+	object.get(r.config, "count", null) == 0
+}
 
 # Terraform data sources of one type (`data "aws_iam_policy_document" "x"`).
 data_sources(t) := [r |
 	some r in input.resources
 	r.type == t
 	r.mode == "data"
+	not absent(r)
 ]
 
 # Terraform provider blocks of one provider name (`provider "aws"`).
