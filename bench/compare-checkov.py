@@ -19,7 +19,7 @@ Matching is at resource level: a key is (guardrail, file relative to the folder,
 
 Address normalisation (both sides): module call prefixes (`module.x.`) and count/for_each
 indices (`[0]`, `["a"]`) are dropped; the Terraform `data.` prefix is dropped (Checkov omits
-it). CloudFormation (`AWS::S3::Bucket.Logical`) and Kubernetes (`Kind.namespace.name`) addresses
+it); provider blocks become `aws.default` / `aws.<alias>` as Checkov names them. CloudFormation (`AWS::S3::Bucket.Logical`) and Kubernetes (`Kind.namespace.name`) addresses
 are the same in both tools.
 
 Counts per guardrail: TP (both fail), FP (Railyard only, Checkov evaluated and passed), FN
@@ -65,6 +65,12 @@ def norm_address(addr):
     a = MODULE_PREFIX.sub("", addr)
     if a.startswith("data."):
         a = a[len("data."):]
+    # Provider blocks: Railyard `provider.aws` / `provider.aws.west`, Checkov `aws.default` /
+    # `aws.west`.
+    if a.startswith("provider."):
+        a = a[len("provider."):]
+        if "." not in a:
+            a += ".default"
     # Terraform addresses: drop count/for_each indices. Kubernetes/CloudFormation names never
     # contain brackets in practice.
     a = INDEX.sub("", a)
