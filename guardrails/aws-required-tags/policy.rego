@@ -66,6 +66,7 @@ has_tag(tags, key) if {
 deny contains f if {
 	some r in input.resources
 	railyard.managed(r)
+	not railyard.absent(r)
 	r.type in taggable
 	own := railyard.tags(r)
 	inherited := default_tags(r)

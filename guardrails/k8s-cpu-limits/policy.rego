@@ -14,3 +14,25 @@ deny contains f if {
 		"message": sprintf("%s: container %v has no CPU limit; set resources.limits.cpu", [r.address, railyard.container_name(c)]),
 	}
 }
+
+# Terraform kubernetes provider (kubernetes_pod, kubernetes_deployment and their _v1 forms).
+deny contains f if {
+	some r in railyard.tf_k8s_workloads
+	some c in railyard.tf_containers(r)
+	v := railyard.tf_resource_value(c, "limits", "cpu")
+	not railyard.unknown(v)
+	not railyard.truthy(v)
+	f := {
+		"resource": r.address,
+		"message": sprintf("%s: container %v has no CPU limit; set resources { limits = { cpu = ... } }", [r.address, railyard.container_name(c)]),
+	}
+}
+
+deny contains f if {
+	some r in railyard.tf_k8s_workloads
+	not railyard.block(r.config, "spec")
+	f := {
+		"resource": r.address,
+		"message": sprintf("%s: no spec, so no container can be shown to have a CPU limit", [r.address]),
+	}
+}

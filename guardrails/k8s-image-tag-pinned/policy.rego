@@ -41,3 +41,28 @@ deny contains f if {
 		"message": sprintf("%s: container %v %s; pin a version tag or a digest (@sha256:...)", [r.address, railyard.container_name(c), p]),
 	}
 }
+
+# Terraform kubernetes provider (kubernetes_pod, kubernetes_deployment and their _v1 forms);
+# an image given by an unresolved expression is not judged.
+deny contains f if {
+	some r in railyard.tf_k8s_workloads
+	some c in railyard.tf_containers(r)
+	not railyard.unknown(object.get(c, "image", ""))
+	p := problem(c)
+	f := {
+		"resource": r.address,
+		"message": sprintf("%s: container %v %s; pin a version tag or a digest (@sha256:...)", [r.address, railyard.container_name(c), p]),
+	}
+}
+
+# A Terraform workload with a spec but no container in its pod spec cannot be shown to pin its
+# images (Checkov fails it too), e.g. containers placed directly under `template`.
+deny contains f if {
+	some r in railyard.tf_k8s_workloads
+	railyard.block(r.config, "spec")
+	count(railyard.tf_containers(r)) == 0
+	f := {
+		"resource": r.address,
+		"message": sprintf("%s: no container found in the pod spec (spec.container or spec.template.spec.container), so its images cannot be checked", [r.address]),
+	}
+}

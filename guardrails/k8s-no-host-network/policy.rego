@@ -12,3 +12,13 @@ deny contains f if {
 		"message": sprintf("%s: hostNetwork: true puts the pod on the node's network; remove it and expose the pod through a Service", [r.address]),
 	}
 }
+
+# Terraform kubernetes provider (kubernetes_pod, kubernetes_deployment and their _v1 forms).
+deny contains f if {
+	some r in railyard.tf_k8s_workloads
+	railyard.is_true(railyard.get(railyard.tf_pod_spec(r), "host_network", false))
+	f := {
+		"resource": r.address,
+		"message": sprintf("%s: host_network = true puts the pod on the node's network; remove it", [r.address]),
+	}
+}

@@ -12,3 +12,13 @@ deny contains f if {
 		"message": sprintf("%s: hostPID: true shares the node's process namespace; remove it (use kubectl debug to troubleshoot)", [r.address]),
 	}
 }
+
+# Terraform kubernetes provider (kubernetes_pod, kubernetes_deployment and their _v1 forms).
+deny contains f if {
+	some r in railyard.tf_k8s_workloads
+	railyard.is_true(railyard.get(railyard.tf_pod_spec(r), "host_pid", false))
+	f := {
+		"resource": r.address,
+		"message": sprintf("%s: host_pid = true lets the pod see every process on the node; remove it", [r.address]),
+	}
+}

@@ -12,3 +12,15 @@ deny contains f if {
 		"message": sprintf("%s: container %v runs privileged; remove securityContext.privileged and add only the capabilities it needs", [r.address, railyard.container_name(c)]),
 	}
 }
+
+# Terraform kubernetes provider (kubernetes_pod, kubernetes_deployment and their _v1 forms).
+deny contains f if {
+	some r in railyard.tf_k8s_workloads
+	some c in railyard.tf_containers(r)
+	sc := railyard.first_block(c, "security_context")
+	railyard.is_true(object.get(sc, "privileged", false))
+	f := {
+		"resource": r.address,
+		"message": sprintf("%s: container %v runs privileged; remove security_context.privileged", [r.address, railyard.container_name(c)]),
+	}
+}

@@ -20,16 +20,25 @@ resources(t) := object.get(managed_by_type, t, [])
 # evaluation, so `resources(t)` is a lookup, not a scan of every resource.
 managed_by_type := {t: rs |
 	some t in {r.type | some r in input.resources; managed(r)}
-	rs := [r | some r in input.resources; r.type == t; managed(r)]
+	rs := [r | some r in input.resources; r.type == t; managed(r); not absent(r)]
 }
 
 managed(r) if object.get(r, "mode", "managed") == "managed"
+
+# A Terraform resource whose `count` is known to be 0 (`count = var.enabled ? 1 : 0` with
+# the default false) is never created: Terraform makes no instance and Checkov skips it, so
+# it neither fails a check nor configures another resource.
+absent(r) if {
+	terraform(r)
+	object.get(r.config, "count", null) == 0
+}
 
 # Terraform data sources of one type (`data "aws_iam_policy_document" "x"`).
 data_sources(t) := [r |
 	some r in input.resources
 	r.type == t
 	r.mode == "data"
+	not absent(r)
 ]
 
 # Terraform provider blocks of one provider name (`provider "aws"`).
@@ -183,6 +192,7 @@ bucket_configs(t, bucket) := array.concat(
 		c := input.resources[i]
 		c.type == t
 		managed(c)
+		not absent(c)
 	],
 	[c |
 		some c in resources(t)
@@ -422,3 +432,38 @@ unknown_resources(res) if {
 	res != null
 	not is_object(res)
 }
+
+# ---------------------------------------------------------------------------------------------
+# Kubernetes workloads written with the Terraform kubernetes provider. Checkov's CKV_K8S_11,
+# 13, 14, 16, 17 and 19 also judge these four types; blocks are lists of objects and names are
+# snake_case (host_network, security_context).
+
+tf_k8s_types := {"kubernetes_pod", "kubernetes_pod_v1", "kubernetes_deployment", "kubernetes_deployment_v1"}
+
+tf_k8s_workloads := [r |
+	some t in tf_k8s_types
+	some r in resources(t)
+]
+
+# The pod spec: spec[0], or spec[0].template[0].spec[0] when the resource has a pod template
+# (deployments; Checkov looks for a template in every type).
+tf_pod_spec(r) := s if {
+	spec := block(r.config, "spec")
+	tmpl := block(spec, "template")
+	s := block(tmpl, "spec")
+} else := s if {
+	s := block(r.config, "spec")
+}
+
+# Containers and init containers of a Terraform kubernetes workload.
+tf_containers(r) := array.concat(
+	blocks(tf_pod_spec(r), "container"),
+	blocks(tf_pod_spec(r), "init_container"),
+)
+
+# `limits`/`requests` of a Terraform container: a map attribute (provider v2) or a block (v1).
+tf_resource_value(c, kind, key) := v if {
+	res := block(c, "resources")
+	m := block(res, kind)
+	v := object.get(m, key, null)
+} else := null
