@@ -49,12 +49,20 @@ default_tags(r) := t if {
 	is_object(t)
 }
 
-provider_block(r) := p if {
+# The provider block configuring `r`: same address, same folder (module). Folders of one
+# workload may each declare `provider "aws"`; pick the one in r's folder.
+provider_block(r) := ps[0] if {
 	r.kind == "terraform"
-	some p in input.resources
-	p.mode == "provider"
-	p.address == provider_address(r)
+	ps := [p |
+		some p in input.resources
+		p.mode == "provider"
+		p.address == provider_address(r)
+		folder(p.file) == folder(r.file)
+	]
+	count(ps) > 0
 }
+
+folder(path) := concat("/", array.slice(parts, 0, count(parts) - 1)) if parts := split(path, "/")
 
 has_tag(tags, key) if {
 	some k, v in tags
