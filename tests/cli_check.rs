@@ -1015,7 +1015,6 @@ fn errors_reach_sarif_junit_and_markdown() {
 
 /// A finding a policy reports without a resource (a plain string in `deny`) has no file.
 #[test]
-#[ignore = "bug: SARIF emits artifactLocation.uri \"\" for findings without a file (src/output/sarif.rs)"]
 fn sarif_never_emits_an_empty_artifact_uri() {
     let ws = temp();
     write(ws.path(), "gr/workload-wide/guardrail.toml", K8S_GUARDRAIL_TOML);

@@ -37,7 +37,11 @@ impl Renderer for Junit {
                 f.message
             ));
         }
-        let cases = r.summary.guardrails.max(by_guardrail.len());
+        // The guardrails without findings are one passing case; none when something could not
+        // be evaluated (they were not all judged). `tests` counts the cases written.
+        let passing = r.summary.guardrails.saturating_sub(by_guardrail.len());
+        let passing_case = passing > 0 && r.errors.is_empty();
+        let cases = by_guardrail.len() + usize::from(passing_case) + r.errors.len();
         writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
         writeln!(
             out,
@@ -68,8 +72,7 @@ impl Renderer for Junit {
             )?;
             writeln!(out, "    </testcase>")?;
         }
-        let passing = cases - by_guardrail.len();
-        if passing > 0 {
+        if passing_case {
             writeln!(
                 out,
                 r#"    <testcase classname="railyard.{}" name="{passing} guardrail(s) without findings"/>"#,

@@ -95,7 +95,9 @@ struct SarifResult {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Location {
-    physical_location: PhysicalLocation,
+    /// Absent for a finding the policy reported without a resource in a file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    physical_location: Option<PhysicalLocation>,
     logical_locations: Vec<LogicalLocation>,
 }
 
@@ -195,10 +197,13 @@ impl Renderer for Sarif {
                 rule_index: index[f.guardrail.as_str()],
                 level: level(f.severity),
                 message: Text {
-                    text: format!("{} ({}). {}", f.message, f.resource, f.remediation),
+                    text: match f.resource.is_empty() || f.message.contains(&f.resource) {
+                        true => format!("{} {}", f.message, f.remediation),
+                        false => format!("{} ({}). {}", f.message, f.resource, f.remediation),
+                    },
                 },
                 locations: vec![Location {
-                    physical_location: PhysicalLocation {
+                    physical_location: (!f.file.is_empty()).then(|| PhysicalLocation {
                         artifact_location: ArtifactLocation {
                             uri: f.file.clone(),
                             uri_base_id: "%SRCROOT%",
@@ -207,7 +212,7 @@ impl Renderer for Sarif {
                             start_line: f.line.max(1),
                             end_line: f.end_line.max(f.line).max(1),
                         },
-                    },
+                    }),
                     logical_locations: vec![LogicalLocation {
                         fully_qualified_name: f.resource.clone(),
                         kind: "resource",
