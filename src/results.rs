@@ -27,8 +27,9 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 
-/// Bumped when the meaning of a cached result changes.
-pub const FORMAT: u32 = 1;
+/// Bumped when the meaning of a cached result changes, including any change to what the
+/// parsers put in the policy input (2: references between resources, dynamic blocks expanded).
+pub const FORMAT: u32 = 2;
 /// The engine version in every key: results of another Railyard version are not reused.
 pub const ENGINE_VERSION: &str = env!("CARGO_PKG_VERSION");
 

@@ -257,18 +257,9 @@ fn config_of(ev: &Evaluator, items: &[Item], depth: usize) -> serde_json::Value 
                 out.insert(k.clone(), ev.resolve(v, 0));
             }
             Item::Block(b) if b.ident == "dynamic" && b.labels.len() == 1 => {
-                let mut content = b
-                    .items
-                    .iter()
-                    .find_map(|i| match i {
-                        Item::Block(c) if c.ident == "content" => Some(config_of(ev, &c.items, depth + 1)),
-                        _ => None,
-                    })
-                    .unwrap_or_else(|| serde_json::json!({}));
-                if let Some(obj) = content.as_object_mut() {
-                    obj.insert("dynamic".into(), serde_json::Value::Bool(true));
+                for element in dynamic_blocks(ev, b, depth) {
+                    push_block(&mut out, &b.labels[0], element);
                 }
-                push_block(&mut out, &b.labels[0], content);
             }
             Item::Block(b) => {
                 let mut body = config_of(ev, &b.items, depth + 1);
@@ -283,6 +274,69 @@ fn config_of(ev: &Evaluator, items: &[Item], depth: usize) -> serde_json::Value 
         }
     }
     serde_json::Value::Object(out)
+}
+
+/// The blocks a `dynamic "x"` block generates, each marked `"dynamic": true`. When
+/// `for_each` is known, one per element with the iterator (`x.key`, `x.value`, or the name
+/// given by `iterator`) resolved — none for an empty collection, as Terraform does. When it
+/// is not known, one element from `content` with whatever could be resolved.
+fn dynamic_blocks(ev: &Evaluator, b: &Blk, depth: usize) -> Vec<serde_json::Value> {
+    let content = b.items.iter().find_map(|i| match i {
+        Item::Block(c) if c.ident == "content" => Some(&c.items),
+        _ => None,
+    });
+    let attr = |name: &str| {
+        b.items.iter().find_map(|i| match i {
+            Item::Attr(k, v) if k == name => Some(v),
+            _ => None,
+        })
+    };
+    let iterator = match attr("iterator") {
+        Some(hcl::Expression::Variable(v)) => v.to_string(),
+        _ => b.labels[0].clone(),
+    };
+    let mark = |mut v: serde_json::Value| {
+        if let Some(obj) = v.as_object_mut() {
+            obj.insert("dynamic".into(), serde_json::Value::Bool(true));
+        }
+        v
+    };
+    let Some(items) = content else {
+        return vec![mark(serde_json::json!({}))];
+    };
+    let elements: Option<Vec<(hcl::Value, hcl::Value)>> =
+        attr("for_each").and_then(|e| ev.eval(e)).and_then(|v| match v {
+            hcl::Value::Array(list) => Some(
+                list.into_iter()
+                    .enumerate()
+                    .map(|(i, x)| (hcl::Value::from(i as u64), x))
+                    .collect(),
+            ),
+            hcl::Value::Object(map) => {
+                // Terraform iterates a map in key order.
+                let mut entries: Vec<(String, hcl::Value)> = map.into_iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(&b.0));
+                Some(entries.into_iter().map(|(k, x)| (hcl::Value::from(k), x)).collect())
+            }
+            _ => None,
+        });
+    match elements {
+        None => vec![mark(config_of(ev, items, depth + 1))],
+        Some(elements) => elements
+            .into_iter()
+            .take(1000)
+            .map(|(key, value)| {
+                let mut it = hcl::Map::new();
+                it.insert("key".to_string(), key);
+                it.insert("value".to_string(), value);
+                mark(config_of(
+                    &ev.with_var(&iterator, hcl::Value::Object(it)),
+                    items,
+                    depth + 1,
+                ))
+            })
+            .collect(),
+    }
 }
 
 fn push_block(out: &mut serde_json::Map<String, serde_json::Value>, key: &str, value: serde_json::Value) {
@@ -438,6 +492,54 @@ resource "aws_security_group" "sg" {
                 "count": 2,
                 "depends_on": ["${aws_vpc.main}"],
             })
+        );
+    }
+
+    #[test]
+    fn dynamic_blocks_expand_over_a_known_for_each() {
+        let text = r#"
+variable "metadata_options" {
+  default = { http_endpoint = "enabled", http_tokens = "optional" }
+}
+variable "volumes" {
+  default = []
+}
+resource "aws_instance" "web" {
+  dynamic "metadata_options" {
+    for_each = length(var.metadata_options) > 0 ? [var.metadata_options] : []
+    content {
+      http_tokens = try(metadata_options.value.http_tokens, "required")
+    }
+  }
+  dynamic "ebs_block_device" {
+    for_each = var.volumes
+    content {
+      encrypted = ebs_block_device.value.encrypted
+    }
+  }
+  dynamic "ingress" {
+    for_each = { ssh = 22, https = 443 }
+    iterator = port
+    content {
+      name      = port.key
+      from_port = port.value
+    }
+  }
+}
+"#;
+        let p = parse(&[("main.tf", text)]);
+        let cfg = &p.resources[0].config;
+        assert_eq!(
+            cfg["metadata_options"],
+            json!([{"http_tokens": "optional", "dynamic": true}])
+        );
+        assert!(
+            cfg.get("ebs_block_device").is_none(),
+            "an empty for_each makes no block: {cfg}"
+        );
+        assert_eq!(
+            cfg["ingress"],
+            json!([{"name": "https", "from_port": 443, "dynamic": true}, {"name": "ssh", "from_port": 22, "dynamic": true}])
         );
     }
 

@@ -31,6 +31,17 @@ impl Evaluator {
         Evaluator { ctx, unknown }
     }
 
+    /// A copy of this evaluator with one more variable, e.g. the iterator of a `dynamic`
+    /// block (`ingress = {key, value}`).
+    pub fn with_var(&self, name: &str, value: Value) -> Evaluator {
+        let mut ctx = self.ctx.clone();
+        ctx.declare_var(name.to_string(), value);
+        Evaluator {
+            ctx,
+            unknown: self.unknown.clone(),
+        }
+    }
+
     /// Evaluates the whole expression, or fails.
     pub fn eval(&self, expr: &Expression) -> Option<Value> {
         let expr = self.lazy_calls(expr, 0);
