@@ -2,68 +2,15 @@
 //! observe, promotion, the ledger, exceptions, enforce, promote --force, report, check
 //! against a guardrails repo, concurrent and killed runs, a remote guardrails repo.
 
-use git2::{Oid, Repository, Signature};
-use std::collections::BTreeMap;
+mod common;
+
+use common::commit;
+use git2::Repository;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_railyard");
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-
-/// Commits `changes` (path, Some(content) to write / None to delete a file or folder) on
-/// top of `branch`, building trees from git objects (no work tree involved).
-fn commit(repo: &Repository, branch: &str, changes: &[(&str, Option<&str>)], message: &str) -> Oid {
-    let refname = format!("refs/heads/{branch}");
-    let parent = repo.find_reference(&refname).ok().map(|r| r.peel_to_commit().unwrap());
-    let mut files: BTreeMap<String, Oid> = BTreeMap::new();
-    if let Some(p) = &parent {
-        p.tree()
-            .unwrap()
-            .walk(git2::TreeWalkMode::PreOrder, |dir, e| {
-                if e.kind() == Some(git2::ObjectType::Blob) {
-                    files.insert(format!("{dir}{}", e.name().unwrap()), e.id());
-                }
-                git2::TreeWalkResult::Ok
-            })
-            .unwrap();
-    }
-    for (path, content) in changes {
-        match content {
-            Some(text) => {
-                files.insert(path.to_string(), repo.blob(text.as_bytes()).unwrap());
-            }
-            None => files.retain(|p, _| p != path && !p.starts_with(&format!("{path}/"))),
-        }
-    }
-    let tree = repo.find_tree(build_tree(repo, &files, "")).unwrap();
-    let sig = Signature::now("Test", "test@example.com").unwrap();
-    let parents: Vec<&git2::Commit> = parent.iter().collect();
-    repo.commit(Some(&refname), &sig, &sig, message, &tree, &parents)
-        .unwrap()
-}
-
-fn build_tree(repo: &Repository, files: &BTreeMap<String, Oid>, prefix: &str) -> Oid {
-    let mut builder = repo.treebuilder(None).unwrap();
-    let mut dirs: Vec<String> = Vec::new();
-    for (path, oid) in files.range(prefix.to_string()..) {
-        let Some(rest) = path.strip_prefix(prefix) else { break };
-        match rest.split_once('/') {
-            None => {
-                builder.insert(rest, *oid, 0o100644).unwrap();
-            }
-            Some((dir, _)) => {
-                if dirs.last().map(String::as_str) != Some(dir) {
-                    dirs.push(dir.to_string());
-                }
-            }
-        }
-    }
-    for dir in dirs {
-        let sub = build_tree(repo, files, &format!("{prefix}{dir}/"));
-        builder.insert(&dir, sub, 0o040000).unwrap();
-    }
-    builder.write().unwrap()
-}
 
 /// The files of one bundled guardrail, as (path in the guardrails repo, content).
 fn bundled(id: &str) -> Vec<(String, String)> {

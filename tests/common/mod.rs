@@ -226,3 +226,58 @@ pub fn commit_dir(repo: &Repository, branch: &str, base: Option<&str>, dir: &Pat
         .collect();
     commit_files(repo, branch, base, &entries, message)
 }
+
+/// Commits `changes` (path, Some(content) to write / None to delete a file or folder) on
+/// top of `branch`, building trees from git objects (no work tree involved).
+pub fn commit(repo: &Repository, branch: &str, changes: &[(&str, Option<&str>)], message: &str) -> Oid {
+    let refname = format!("refs/heads/{branch}");
+    let parent = repo.find_reference(&refname).ok().map(|r| r.peel_to_commit().unwrap());
+    let mut files: std::collections::BTreeMap<String, Oid> = std::collections::BTreeMap::new();
+    if let Some(p) = &parent {
+        p.tree()
+            .unwrap()
+            .walk(git2::TreeWalkMode::PreOrder, |dir, e| {
+                if e.kind() == Some(git2::ObjectType::Blob) {
+                    files.insert(format!("{dir}{}", e.name().unwrap()), e.id());
+                }
+                git2::TreeWalkResult::Ok
+            })
+            .unwrap();
+    }
+    for (path, content) in changes {
+        match content {
+            Some(text) => {
+                files.insert(path.to_string(), repo.blob(text.as_bytes()).unwrap());
+            }
+            None => files.retain(|p, _| p != path && !p.starts_with(&format!("{path}/"))),
+        }
+    }
+    let tree = repo.find_tree(build_tree(repo, &files, "")).unwrap();
+    let sig = Signature::now("Test", "test@example.com").unwrap();
+    let parents: Vec<&git2::Commit> = parent.iter().collect();
+    repo.commit(Some(&refname), &sig, &sig, message, &tree, &parents)
+        .unwrap()
+}
+
+pub fn build_tree(repo: &Repository, files: &std::collections::BTreeMap<String, Oid>, prefix: &str) -> Oid {
+    let mut builder = repo.treebuilder(None).unwrap();
+    let mut dirs: Vec<String> = Vec::new();
+    for (path, oid) in files.range(prefix.to_string()..) {
+        let Some(rest) = path.strip_prefix(prefix) else { break };
+        match rest.split_once('/') {
+            None => {
+                builder.insert(rest, *oid, 0o100644).unwrap();
+            }
+            Some((dir, _)) => {
+                if dirs.last().map(String::as_str) != Some(dir) {
+                    dirs.push(dir.to_string());
+                }
+            }
+        }
+    }
+    for dir in dirs {
+        let sub = build_tree(repo, files, &format!("{prefix}{dir}/"));
+        builder.insert(&dir, sub, 0o040000).unwrap();
+    }
+    builder.write().unwrap()
+}
