@@ -162,11 +162,7 @@ impl PreparedWorkload {
         let mut parsed = parse_files(files);
         crate::workload::links::link(&mut parsed.resources);
         let problems = parsed.errors.iter().map(parse_problem).collect();
-        let input = Input {
-            workload: info,
-            resources: parsed.resources,
-            files: parsed.documents,
-        };
+        let input = Input::new(info, parsed.resources, parsed.documents);
         let json = serde_json::to_value(&input).expect("the input model always serialises");
         PreparedWorkload {
             prepared: PreparedInput::new(&json),
@@ -216,7 +212,10 @@ impl<'a> Evaluator<'a> {
         let policies = library
             .guardrails
             .iter()
-            .map(|g| Policy::compile(g, &library.helpers).map_err(|e| e.to_string()))
+            .map(|g| match &g.compiled {
+                Some(p) => Ok(p.clone()),
+                None => Policy::compile(g, &library.helpers).map_err(|e| e.to_string()),
+            })
             .collect();
         Evaluator { library, policies }
     }
@@ -261,7 +260,7 @@ impl<'a> Evaluator<'a> {
                 });
                 return eval;
             }
-            Ok(policy) => match policy.evaluate(&workload.prepared) {
+            Ok(policy) => match timed(&g.id, workload.name(), || policy.evaluate(&workload.prepared)) {
                 Ok(v) => v,
                 Err(e) => {
                     eval.problems.push(EvalProblem {
@@ -307,6 +306,21 @@ pub fn apply_exceptions(g: &Guardrail, raw: RawEvaluation, today: Day) -> Evalua
         }
     }
     eval
+}
+
+/// With `RAILYARD_TIMINGS` set, prints each evaluation's time on stderr, so a guardrail
+/// author can see which policy is slow.
+fn timed<T>(guardrail: &str, workload: &str, f: impl FnOnce() -> T) -> T {
+    if std::env::var_os("RAILYARD_TIMINGS").is_none() {
+        return f();
+    }
+    let start = std::time::Instant::now();
+    let out = f();
+    eprintln!(
+        "timing: {guardrail} on {workload}: {:.1} ms",
+        start.elapsed().as_secs_f64() * 1000.0
+    );
+    out
 }
 
 /// The exception of `g` covering the resource, preferring one still active.

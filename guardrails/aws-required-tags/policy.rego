@@ -53,10 +53,12 @@ default_tags(r) := t if {
 # workload may each declare `provider "aws"`; pick the one in r's folder.
 provider_block(r) := ps[0] if {
 	r.kind == "terraform"
+	address := provider_address(r)
 	ps := [p |
-		some p in input.resources
+		some i in object.get(input, ["types", split(address, ".")[1]], [])
+		p := input.resources[i]
 		p.mode == "provider"
-		p.address == provider_address(r)
+		p.address == address
 		folder(p.file) == folder(r.file)
 	]
 	count(ps) > 0

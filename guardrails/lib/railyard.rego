@@ -14,14 +14,12 @@ package lib.railyard
 
 # Managed resources (Terraform `resource`, plan resources, CloudFormation and Kubernetes
 # resources) of one type.
-resources(t) := object.get(managed_by_type, t, [])
-
-# Managed resources grouped by type. A rule without arguments is evaluated once per
-# evaluation, so `resources(t)` is a lookup, not a scan of every resource.
-managed_by_type := {t: rs |
-	some t in {r.type | some r in input.resources; managed(r)}
-	rs := [r | some r in input.resources; r.type == t; managed(r); not absent(r)]
-}
+resources(t) := [r |
+	some i in object.get(input, ["types", t], [])
+	r := input.resources[i]
+	managed(r)
+	not absent(r)
+]
 
 managed(r) if object.get(r, "mode", "managed") == "managed"
 

@@ -39,6 +39,12 @@ pub struct Policy {
     rule: String,
 }
 
+impl std::fmt::Debug for Policy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Policy({})", self.guardrail)
+    }
+}
+
 /// An `input` converted once into regorus' value type and shared across guardrails
 /// (conversion costs more than a typical evaluation).
 #[derive(Clone)]
@@ -53,17 +59,17 @@ impl PreparedInput {
 impl Policy {
     /// Compiles the guardrail's policy with the shared helpers.
     pub fn compile(g: &Guardrail, helpers: &[(String, String)]) -> Result<Policy, ConfigError> {
-        let mut engine = regorus::Engine::new();
-        engine.set_rego_v0(false);
-        engine.set_execution_timer_config(regorus::utils::limits::ExecutionTimerConfig {
-            limit: DEFAULT_TIME_BUDGET,
-            check_interval: NonZeroU32::new(64).expect("64 is not zero"),
-        });
-        for (path, src) in helpers {
-            engine
-                .add_policy(path.clone(), src.clone())
-                .map_err(|e| rego_error(path, &e))?;
-        }
+        Policy::compile_on(&base_engine(helpers)?, g, helpers)
+    }
+
+    /// Compiles on a copy of an engine that already holds the helpers (see [`base_engine`]):
+    /// the helpers are parsed once per library, not once per guardrail.
+    pub fn compile_on(
+        base: &regorus::Engine,
+        g: &Guardrail,
+        helpers: &[(String, String)],
+    ) -> Result<Policy, ConfigError> {
+        let mut engine = base.clone();
         let package = engine
             .add_policy(g.policy_path.clone(), g.policy.clone())
             .map_err(|e| rego_error(&g.policy_path, &e))?;
@@ -136,6 +142,22 @@ fn violation(item: serde_json::Value) -> Result<Violation, String> {
             "`deny` elements must be strings or {{resource, message}} objects, got {other}"
         )),
     }
+}
+
+/// An engine configured for guardrails (Rego v1, time budget) holding the shared helpers.
+pub fn base_engine(helpers: &[(String, String)]) -> Result<regorus::Engine, ConfigError> {
+    let mut engine = regorus::Engine::new();
+    engine.set_rego_v0(false);
+    engine.set_execution_timer_config(regorus::utils::limits::ExecutionTimerConfig {
+        limit: DEFAULT_TIME_BUDGET,
+        check_interval: NonZeroU32::new(64).expect("64 is not zero"),
+    });
+    for (path, src) in helpers {
+        engine
+            .add_policy(path.clone(), src.clone())
+            .map_err(|e| rego_error(path, &e))?;
+    }
+    Ok(engine)
 }
 
 /// Checks the shared helpers compile on their own, so their errors are reported against
@@ -225,7 +247,7 @@ mod tests {
     #[test]
     fn syntax_errors_name_file_and_line() {
         let g = guardrail("package g\n\ndeny contains msg if {\n  msg := \n}\n");
-        let e = Policy::compile(&g, &[]).err().expect("must fail");
+        let e = Policy::compile(&g, &[]).expect_err("must fail");
         assert_eq!(e.file, "guardrails/g/policy.rego");
         assert!(e.line >= 4, "{e}");
     }

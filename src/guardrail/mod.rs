@@ -79,6 +79,8 @@ pub struct Guardrail {
     pub exceptions: Vec<Exception>,
     /// The folder's files, paths relative to the guardrail folder (fixtures among them).
     pub files: Vec<SourceFile>,
+    /// The policy compiled with its library's helpers, once the library is loaded.
+    pub compiled: Option<engine::Policy>,
 }
 
 /// A set of guardrails and the shared Rego helpers they may import.
@@ -167,8 +169,24 @@ pub fn load_library_lenient(files: &[SourceFile], prefix: &str) -> (Library, BTr
             broken,
         );
     }
-    guardrails.retain(|g| match engine::Policy::compile(g, &helpers) {
-        Ok(_) => true,
+    let base = match engine::base_engine(&helpers) {
+        Ok(b) => b,
+        Err(e) => {
+            broken.insert(HELPERS_DIR.to_string(), vec![e]);
+            return (
+                Library {
+                    guardrails: Vec::new(),
+                    helpers,
+                },
+                broken,
+            );
+        }
+    };
+    guardrails.retain_mut(|g| match engine::Policy::compile_on(&base, g, &helpers) {
+        Ok(policy) => {
+            g.compiled = Some(policy);
+            true
+        }
         Err(e) => {
             broken.insert(g.id.clone(), vec![e]);
             false
@@ -253,6 +271,7 @@ pub fn load_guardrail(id: &str, folder: &str, files: Vec<SourceFile>) -> Result<
     };
     match (meta, policy) {
         (Some(meta), Some(policy)) if errors.is_empty() => Ok(Guardrail {
+            compiled: None,
             id: id.to_string(),
             meta,
             policy_path,

@@ -75,9 +75,26 @@ pub struct Input {
     pub resources: Vec<Resource>,
     /// Raw parsed documents by path, for Conftest-style rules that read files directly.
     pub files: BTreeMap<String, serde_json::Value>,
+    /// Positions in `resources` by resource type, so a policy finds the resources of one
+    /// type without scanning them all.
+    #[serde(default)]
+    pub types: BTreeMap<String, Vec<usize>>,
 }
 
 impl Input {
+    pub fn new(workload: WorkloadInfo, resources: Vec<Resource>, files: BTreeMap<String, serde_json::Value>) -> Input {
+        let mut types: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (i, r) in resources.iter().enumerate() {
+            types.entry(r.r#type.clone()).or_default().push(i);
+        }
+        Input {
+            workload,
+            resources,
+            files,
+            types,
+        }
+    }
+
     pub fn resource(&self, address: &str) -> Option<&Resource> {
         self.resources.iter().find(|r| r.address == address)
     }
