@@ -166,24 +166,31 @@ ref_string(s, address) if {
 # `bucket` equals the bucket's known name.
 configures_bucket(cfg_resource, bucket) if cfg_resource.address in object.get(bucket, "referenced_by", [])
 
-configures_bucket(cfg_resource, bucket) if {
-	name := cfg_resource.config.bucket
-	is_string(name)
-	not unresolved(name)
+configures_bucket(cfg_resource, bucket) if names_bucket(cfg_resource, bucket)
+
+# A configuration resource naming the bucket with a literal `bucket = "name"`.
+names_bucket(cfg_resource, bucket) if {
+	name := literal_bucket(cfg_resource)
 	name == bucket.config.bucket
 }
 
 # Plan JSON: the bucket's `id` is known in some plans (import, refresh).
-configures_bucket(cfg_resource, bucket) if {
+names_bucket(cfg_resource, bucket) if {
 	bucket.kind == "terraform-plan"
-	name := cfg_resource.config.bucket
-	is_string(name)
+	name := literal_bucket(cfg_resource)
 	name == bucket.config.id
 }
 
+literal_bucket(c) := name if {
+	name := c.config.bucket
+	is_string(name)
+	not unresolved(name)
+}
+
 # Resources of type `t` that configure the given S3 bucket.
-# The references come precomputed with the input (`referenced_by_index`, see docs/input.md):
-# following them costs the number of referring resources, not the number of resources.
+# References come precomputed with the input (`referenced_by_index`, see docs/input.md), so
+# following them costs the number of referring resources; configurations that name a bucket
+# literally are collected once per evaluation (`literal_configs`), not scanned per bucket.
 bucket_configs(t, bucket) := array.concat(
 	[c |
 		some i in object.get(bucket, "referenced_by_index", [])
@@ -193,11 +200,25 @@ bucket_configs(t, bucket) := array.concat(
 		not absent(c)
 	],
 	[c |
-		some c in resources(t)
+		some c in object.get(literal_configs, t, [])
 		not c.address in object.get(bucket, "referenced_by", [])
-		configures_bucket(c, bucket)
+		names_bucket(c, bucket)
 	],
 )
+
+# Managed resources whose `bucket` is a literal name, by type; evaluated once.
+literal_configs := {t: cs |
+	some t, positions in object.get(input, "types", {})
+	startswith(t, "aws_s3_bucket_")
+	cs := [c |
+		some i in positions
+		c := input.resources[i]
+		managed(c)
+		not absent(c)
+		literal_bucket(c)
+	]
+	count(cs) > 0
+}
 
 # ---------------------------------------------------------------------------------------------
 # Tags
@@ -293,9 +314,10 @@ pod_spec(doc) := doc.template.spec if doc.kind == "PodTemplate"
 
 # Kubernetes resources that run pods.
 workloads := [r |
-	some r in input.resources
+	some kind in workload_kinds
+	some i in object.get(input, ["types", kind], [])
+	r := input.resources[i]
 	kubernetes(r)
-	r.config.kind in workload_kinds
 ]
 
 # Containers and init containers of a workload manifest.
