@@ -223,15 +223,45 @@ impl Cache {
             return Ok(repo);
         }
         std::fs::create_dir_all(&self.dir).map_err(|e| cache_err(e.to_string()))?;
-        let repo = retry_locked(|| Repository::init_bare(path)).map_err(|e| cache_err(e.message().to_string()))?;
-        // Record where the clone comes from, for people inspecting the cache. Another run may
-        // have created it at the same moment: that is fine.
-        match retry_locked(|| repo.remote("origin", url).map(|_| ())) {
-            Err(e) if e.code() != ErrorCode::Exists => return Err(cache_err(clean_message(&e, None))),
-            _ => {}
+        // A cache entry appears whole or not at all: it is made in a private folder and
+        // renamed into place, so a run killed while creating it leaves no half-made
+        // repository (with a stale HEAD.lock) that would make the workload unknown forever.
+        if path.exists() {
+            // Not openable, yet present: left by an interrupted older run. The cache is
+            // disposable, so move it aside and start again.
+            let aside = unique_sibling(path, "broken");
+            std::fs::rename(path, &aside).map_err(|e| cache_err(e.to_string()))?;
+            let _ = std::fs::remove_dir_all(&aside);
         }
+        let staging = unique_sibling(path, "new");
+        let made = Repository::init_bare(&staging).and_then(|repo| {
+            // Record where the clone comes from, for people inspecting the cache.
+            repo.remote("origin", url).map(|_| ())
+        });
+        if let Err(e) = made {
+            let _ = std::fs::remove_dir_all(&staging);
+            return Err(cache_err(clean_message(&e, None)));
+        }
+        if std::fs::rename(&staging, path).is_err() {
+            // Another run put its entry in place first: use that one.
+            let _ = std::fs::remove_dir_all(&staging);
+        }
+        let repo = retry_locked(|| Repository::open_bare(path)).map_err(|e| cache_err(e.message().to_string()))?;
         Ok(repo)
     }
+}
+
+/// A fresh path beside `path` for staging or discarding a cache entry.
+fn unique_sibling(path: &Path, what: &str) -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.{what}-{}-{nanos}", std::process::id()))
 }
 
 /// Reads the files of `commit` below `paths` (everything when empty) straight from git
