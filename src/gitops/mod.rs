@@ -46,7 +46,7 @@ impl GuardrailsRepo {
             };
             let r = GuardrailsRepo {
                 repo,
-                display: redact_url(spec),
+                display: fetch::redact(spec),
                 remote_url: Some(spec.to_string()),
                 token_env: token_env.map(str::to_string),
             };
@@ -98,7 +98,7 @@ impl GuardrailsRepo {
                 anyhow!(
                     "fetching guardrails repo `{}`: {}",
                     self.display,
-                    redact_text(e.message())
+                    fetch::redact(e.message())
                 )
             })?;
         Ok(())
@@ -125,7 +125,11 @@ impl GuardrailsRepo {
             Err(e) if e.code() == ErrorCode::NotFastForward || e.message().contains("non-fast-forward") => {
                 return Ok(false)
             }
-            Err(e) => bail!("pushing `{branch}` to `{}`: {}", self.display, redact_text(e.message())),
+            Err(e) => bail!(
+                "pushing `{branch}` to `{}`: {}",
+                self.display,
+                fetch::redact(e.message())
+            ),
         }
         drop(opts);
         Ok(rejected.into_inner().is_none())
@@ -512,28 +516,6 @@ pub fn is_url(spec: &str) -> bool {
     spec.contains("://") || (spec.contains('@') && spec.contains(':') && !Path::new(spec).exists())
 }
 
-/// Removes `user:password@` from URLs so credentials never reach output or logs.
-pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.find('@')) {
-        (Some(s), Some(at)) if at > s => format!("{}://***@{}", &url[..s], &url[at + 1..]),
-        _ => url.to_string(),
-    }
-}
-
-/// Redacts every URL with credentials inside a free text (e.g. a git error message).
-pub fn redact_text(text: &str) -> String {
-    text.split(' ')
-        .map(|w| {
-            if w.contains("://") {
-                redact_url(w)
-            } else {
-                w.to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// A short stable hash (FNV-1a) for cache folder names.
 pub fn short_hash(s: &str) -> String {
     let mut h: u64 = 0xcbf29ce484222325;
@@ -555,8 +537,8 @@ mod tests {
 
     #[test]
     fn redacts_credentials() {
-        assert_eq!(redact_url("https://user:tok@host/x.git"), "https://***@host/x.git");
-        assert_eq!(redact_url("https://host/x.git"), "https://host/x.git");
-        assert!(!redact_text("failed https://a:secret@h/r").contains("secret"));
+        assert_eq!(fetch::redact("https://user:tok@host/x.git"), "https://***@host/x.git");
+        assert_eq!(fetch::redact("https://host/x.git"), "https://host/x.git");
+        assert!(!fetch::redact("failed https://a:secret@h/r").contains("secret"));
     }
 }
