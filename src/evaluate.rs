@@ -11,7 +11,7 @@
 
 use crate::date::Day;
 use crate::files::{Skipped, SourceFile};
-use crate::guardrail::engine::{Policy, PreparedInput};
+use crate::guardrail::engine::{Batch, EvalError, Policy, PreparedInput, Violation};
 use crate::guardrail::{ExceptionStatus, Guardrail, Library, Severity};
 use crate::workload::{parse_files, Input, ParseError, WorkloadInfo};
 use serde::{Deserialize, Serialize};
@@ -205,6 +205,8 @@ fn parse_problem(e: &ParseError) -> EvalProblem {
 pub struct Evaluator<'a> {
     pub library: &'a Library,
     policies: Vec<Result<Policy, String>>,
+    /// The guardrails that compiled, in one engine, for evaluating many at once.
+    batch: Option<Batch>,
 }
 
 impl<'a> Evaluator<'a> {
@@ -216,8 +218,20 @@ impl<'a> Evaluator<'a> {
                 Some(p) => Ok(p.clone()),
                 None => Policy::compile(g, &library.helpers).map_err(|e| e.to_string()),
             })
+            .collect::<Vec<_>>();
+        let compiled: Vec<(usize, &Guardrail)> = policies
+            .iter()
+            .zip(&library.guardrails)
+            .enumerate()
+            .filter(|(_, (p, _))| p.is_ok())
+            .map(|(i, (_, g))| (i, g))
             .collect();
-        Evaluator { library, policies }
+        let batch = Batch::build(&compiled, &library.helpers);
+        Evaluator {
+            library,
+            policies,
+            batch,
+        }
     }
 
     /// Evaluates every policy once on an empty input, so that clones start prepared.
@@ -226,12 +240,39 @@ impl<'a> Evaluator<'a> {
         for p in self.policies.iter_mut().flatten() {
             let _ = p.evaluate(&empty);
         }
+        if let Some(b) = &mut self.batch {
+            let _ = b.evaluate(&empty);
+        }
     }
 
     /// Evaluates every guardrail of the library on the workload.
     pub fn evaluate_all(&mut self, workload: &PreparedWorkload, today: Day) -> Vec<Evaluation> {
-        (0..self.library.guardrails.len())
-            .map(|i| self.evaluate_one(i, workload, today))
+        let all: Vec<usize> = (0..self.library.guardrails.len()).collect();
+        self.evaluate_raw_many(&all, workload)
+            .into_iter()
+            .zip(&self.library.guardrails)
+            .map(|(raw, g)| apply_exceptions(g, raw, today))
+            .collect()
+    }
+
+    /// Evaluates the guardrails at `indices` on the workload (exceptions not applied), in
+    /// that order. When they are most of the library they run as one batch; if the batch
+    /// fails, each runs on its own so the failure is attributed to its guardrail.
+    /// `RAILYARD_TIMINGS` also evaluates one by one, to time each guardrail.
+    pub fn evaluate_raw_many(&mut self, indices: &[usize], workload: &PreparedWorkload) -> Vec<RawEvaluation> {
+        let mut done: Vec<Option<RawEvaluation>> = vec![None; self.library.guardrails.len()];
+        let worth_batching = |b: &Batch| indices.len() >= 2 && indices.len() * 2 >= b.members().len();
+        if let Some(batch) = self.batch.as_mut().filter(|b| worth_batching(b) && !timings_wanted()) {
+            if let Some(results) = batch.evaluate(&workload.prepared) {
+                let members = batch.members().to_vec();
+                for (pos, violations) in members.into_iter().zip(results) {
+                    done[pos] = Some(self.raw_from(pos, workload, Ok(violations)));
+                }
+            }
+        }
+        indices
+            .iter()
+            .map(|&i| done[i].take().unwrap_or_else(|| self.evaluate_raw(i, workload)))
             .collect()
     }
 
@@ -244,34 +285,41 @@ impl<'a> Evaluator<'a> {
     /// Evaluates the guardrail at `index` on the workload, exceptions not applied.
     pub fn evaluate_raw(&mut self, index: usize, workload: &PreparedWorkload) -> RawEvaluation {
         let g = &self.library.guardrails[index];
+        let outcome = match &mut self.policies[index] {
+            Err(message) => Err(message.clone()),
+            Ok(policy) => timed(&g.id, workload.name(), || policy.evaluate(&workload.prepared))
+                .map_err(|e: EvalError| format!("policy error: {}", e.message)),
+        };
+        self.raw_from(index, workload, outcome)
+    }
+
+    /// The raw evaluation of guardrail `index` from its policy's outcome: findings located
+    /// in the workload, or the policy's error as a problem (the evaluation is then unknown).
+    fn raw_from(
+        &self,
+        index: usize,
+        workload: &PreparedWorkload,
+        outcome: Result<Vec<Violation>, String>,
+    ) -> RawEvaluation {
+        let g = &self.library.guardrails[index];
         let mut eval = RawEvaluation {
             guardrail: g.id.clone(),
             workload: workload.name().to_string(),
             findings: Vec::new(),
             problems: workload.problems.clone(),
         };
-        let violations = match &mut self.policies[index] {
+        let violations = match outcome {
+            Ok(v) => v,
             Err(message) => {
+                let compiled = self.policies[index].is_ok();
                 eval.problems.push(EvalProblem {
                     guardrail: Some(g.id.clone()),
-                    file: None,
+                    file: compiled.then(|| g.policy_path.clone()),
                     line: None,
-                    message: message.clone(),
+                    message,
                 });
                 return eval;
             }
-            Ok(policy) => match timed(&g.id, workload.name(), || policy.evaluate(&workload.prepared)) {
-                Ok(v) => v,
-                Err(e) => {
-                    eval.problems.push(EvalProblem {
-                        guardrail: Some(g.id.clone()),
-                        file: Some(g.policy_path.clone()),
-                        line: None,
-                        message: format!("policy error: {}", e.message),
-                    });
-                    return eval;
-                }
-            },
         };
         let mut findings: Vec<Finding> = violations.into_iter().map(|v| locate(g, &workload.input, v)).collect();
         findings.sort_by(|a, b| {
@@ -310,8 +358,12 @@ pub fn apply_exceptions(g: &Guardrail, raw: RawEvaluation, today: Day) -> Evalua
 
 /// With `RAILYARD_TIMINGS` set, prints each evaluation's time on stderr, so a guardrail
 /// author can see which policy is slow.
+fn timings_wanted() -> bool {
+    std::env::var_os("RAILYARD_TIMINGS").is_some()
+}
+
 fn timed<T>(guardrail: &str, workload: &str, f: impl FnOnce() -> T) -> T {
-    if std::env::var_os("RAILYARD_TIMINGS").is_none() {
+    if !timings_wanted() {
         return f();
     }
     let start = std::time::Instant::now();

@@ -74,17 +74,15 @@ has_tag(tags, key) if {
 }
 
 deny contains f if {
-	some r in input.resources
-	railyard.managed(r)
-	not railyard.absent(r)
-	r.type in taggable
+	# By type through the input's index, so resources that take no tags cost nothing; the
+	# provider's default_tags are looked up only for resources missing a tag of their own.
+	some t in taggable
+	some r in railyard.resources(t)
 	own := railyard.tags(r)
+	own_missing := [k | some k in required; not has_tag(own, k)]
+	count(own_missing) > 0
 	inherited := default_tags(r)
-	missing := [k |
-		some k in required
-		not has_tag(own, k)
-		not has_tag(inherited, k)
-	]
+	missing := [k | some k in own_missing; not has_tag(inherited, k)]
 	count(missing) > 0
 	f := {
 		"resource": r.address,

@@ -6,7 +6,7 @@ package railyard.aws_sg_no_public_all_ports
 import data.lib.railyard
 
 deny contains f if {
-	some rule in railyard.sg_ingress_rules
+	some rule in data.lib.railyard.sg_ingress_rules
 	railyard.terraform(rule.resource)
 	railyard.all_traffic(rule)
 	railyard.open_to_world(rule)

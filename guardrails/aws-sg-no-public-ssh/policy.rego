@@ -5,7 +5,7 @@ package railyard.aws_sg_no_public_ssh
 import data.lib.railyard
 
 deny contains f if {
-	some rule in railyard.sg_ingress_rules
+	some rule in data.lib.railyard.sg_ingress_rules
 	railyard.covers_port(rule, 22)
 	railyard.open_to_world(rule)
 	f := {

@@ -33,7 +33,7 @@ problem(c) := sprintf("uses image %v with the mutable tag latest", [c.image]) if
 }
 
 deny contains f if {
-	some r in railyard.workloads
+	some r in data.lib.railyard.workloads
 	some c in railyard.containers(r.config)
 	p := problem(c)
 	f := {
@@ -45,7 +45,7 @@ deny contains f if {
 # Terraform kubernetes provider (kubernetes_pod, kubernetes_deployment and their _v1 forms);
 # an image given by an unresolved expression is not judged.
 deny contains f if {
-	some r in railyard.tf_k8s_workloads
+	some r in data.lib.railyard.tf_k8s_workloads
 	some c in railyard.tf_containers(r)
 	not railyard.unknown(object.get(c, "image", ""))
 	p := problem(c)
@@ -58,7 +58,7 @@ deny contains f if {
 # A Terraform workload with a spec but no container in its pod spec cannot be shown to pin its
 # images (Checkov fails it too), e.g. containers placed directly under `template`.
 deny contains f if {
-	some r in railyard.tf_k8s_workloads
+	some r in data.lib.railyard.tf_k8s_workloads
 	railyard.block(r.config, "spec")
 	count(railyard.tf_containers(r)) == 0
 	f := {

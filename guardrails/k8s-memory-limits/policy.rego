@@ -4,7 +4,7 @@ package railyard.k8s_memory_limits
 import data.lib.railyard
 
 deny contains f if {
-	some r in railyard.workloads
+	some r in data.lib.railyard.workloads
 	some c in railyard.containers(r.config)
 	res := object.get(c, "resources", null)
 	not railyard.unknown_resources(res)
@@ -17,7 +17,7 @@ deny contains f if {
 
 # Terraform kubernetes provider (kubernetes_pod, kubernetes_deployment and their _v1 forms).
 deny contains f if {
-	some r in railyard.tf_k8s_workloads
+	some r in data.lib.railyard.tf_k8s_workloads
 	some c in railyard.tf_containers(r)
 	v := railyard.tf_resource_value(c, "limits", "memory")
 	not railyard.unknown(v)
@@ -29,7 +29,7 @@ deny contains f if {
 }
 
 deny contains f if {
-	some r in railyard.tf_k8s_workloads
+	some r in data.lib.railyard.tf_k8s_workloads
 	not railyard.block(r.config, "spec")
 	f := {
 		"resource": r.address,

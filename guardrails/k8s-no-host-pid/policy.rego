@@ -4,8 +4,8 @@ package railyard.k8s_no_host_pid
 import data.lib.railyard
 
 deny contains f if {
-	some r in railyard.workloads
-	r.config.kind in railyard.pod_controller_kinds
+	some r in data.lib.railyard.workloads
+	r.config.kind in data.lib.railyard.pod_controller_kinds
 	railyard.truthy(railyard.get(railyard.pod_spec(r.config), "hostPID", false))
 	f := {
 		"resource": r.address,
@@ -15,7 +15,7 @@ deny contains f if {
 
 # Terraform kubernetes provider (kubernetes_pod, kubernetes_deployment and their _v1 forms).
 deny contains f if {
-	some r in railyard.tf_k8s_workloads
+	some r in data.lib.railyard.tf_k8s_workloads
 	railyard.is_true(railyard.get(railyard.tf_pod_spec(r), "host_pid", false))
 	f := {
 		"resource": r.address,

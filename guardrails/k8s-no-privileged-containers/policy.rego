@@ -4,7 +4,7 @@ package railyard.k8s_no_privileged_containers
 import data.lib.railyard
 
 deny contains f if {
-	some r in railyard.workloads
+	some r in data.lib.railyard.workloads
 	some c in railyard.containers(r.config)
 	railyard.is_true(railyard.get(c, ["securityContext", "privileged"], false))
 	f := {
@@ -15,7 +15,7 @@ deny contains f if {
 
 # Terraform kubernetes provider (kubernetes_pod, kubernetes_deployment and their _v1 forms).
 deny contains f if {
-	some r in railyard.tf_k8s_workloads
+	some r in data.lib.railyard.tf_k8s_workloads
 	some c in railyard.tf_containers(r)
 	sc := railyard.first_block(c, "security_context")
 	railyard.is_true(object.get(sc, "privileged", false))

@@ -66,8 +66,8 @@ root_container(spec, c) if {
 }
 
 deny contains f if {
-	some r in railyard.workloads
-	r.config.kind in railyard.pod_controller_kinds
+	some r in data.lib.railyard.workloads
+	r.config.kind in data.lib.railyard.pod_controller_kinds
 	spec := spec_of(r)
 	names := {railyard.container_name(c) | some c in railyard.main_containers_of(spec); root_container(spec, c)}
 	count(names) > 0
@@ -78,8 +78,8 @@ deny contains f if {
 }
 
 deny contains f if {
-	some r in railyard.workloads
-	r.config.kind in railyard.pod_controller_kinds
+	some r in data.lib.railyard.workloads
+	r.config.kind in data.lib.railyard.pod_controller_kinds
 	not spec_of(r)
 	f := {
 		"resource": r.address,

@@ -115,6 +115,81 @@ impl Policy {
     }
 }
 
+/// Several compiled guardrails in one engine, evaluated in one pass: the engine is prepared
+/// once instead of once per guardrail, and values of the shared helpers (normalised
+/// security-group rules, S3 configurations by bucket) are computed once per input instead of
+/// once per guardrail that uses them. A failed batch tells nothing about which guardrail
+/// failed, so callers fall back to evaluating its members one by one.
+#[derive(Clone)]
+pub struct Batch {
+    engine: regorus::Engine,
+    /// Positions (in the caller's list) of the member guardrails, in result order.
+    members: Vec<usize>,
+}
+
+/// Package of the generated module that collects every member's `deny`.
+const BATCH_PACKAGE: &str = "railyard_internal_batch";
+
+impl Batch {
+    /// Builds a batch of `(position, guardrail)`; `None` when fewer than two guardrails can
+    /// share an engine (two guardrails with one package must not merge their rules).
+    pub fn build(guardrails: &[(usize, &Guardrail)], helpers: &[(String, String)]) -> Option<Batch> {
+        let mut seen = std::collections::HashMap::new();
+        for (_, g) in guardrails {
+            *seen.entry(package_of(&g.policy)?).or_insert(0) += 1;
+        }
+        let mut engine = base_engine(helpers).ok()?;
+        let mut members = Vec::new();
+        let mut entries = Vec::new();
+        for (pos, g) in guardrails {
+            let declared = package_of(&g.policy)?;
+            if seen[declared] > 1 || declared == BATCH_PACKAGE {
+                continue;
+            }
+            let package = engine.add_policy(g.policy_path.clone(), g.policy.clone()).ok()?;
+            if package != format!("data.{declared}") {
+                return None; // the text and the parser disagree: do not guess
+            }
+            entries.push(format!(
+                "\t\"{}\": object.get({package}, \"deny\", null),",
+                members.len()
+            ));
+            members.push(*pos);
+        }
+        if members.len() < 2 {
+            return None;
+        }
+        let module = format!("package {BATCH_PACKAGE}\n\nresults := {{\n{}\n}}\n", entries.join("\n"));
+        engine.add_policy("railyard-batch.rego".into(), module).ok()?;
+        Some(Batch { engine, members })
+    }
+
+    /// Positions of the member guardrails.
+    pub fn members(&self) -> &[usize] {
+        &self.members
+    }
+
+    /// Every member's violations, in [`Batch::members`] order; `None` when the batch failed
+    /// (a runtime error, the time budget, a malformed `deny`) and members must be evaluated
+    /// one by one to find out which.
+    pub fn evaluate(&mut self, input: &PreparedInput) -> Option<Vec<Vec<Violation>>> {
+        self.engine.set_input(input.0.clone());
+        let value = self.engine.eval_rule(format!("data.{BATCH_PACKAGE}.results")).ok()?;
+        let json: serde_json::Value = serde_json::from_str(&value.to_json_str().ok()?).ok()?;
+        let mut results = match json {
+            serde_json::Value::Object(map) => map,
+            _ => return None,
+        };
+        (0..self.members.len())
+            .map(|i| match results.remove(&i.to_string())? {
+                serde_json::Value::Array(items) => items.into_iter().map(|v| violation(v).ok()).collect(),
+                serde_json::Value::Null => Some(Vec::new()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
 fn violation(item: serde_json::Value) -> Result<Violation, String> {
     match item {
         serde_json::Value::String(message) => Ok(Violation {

@@ -202,12 +202,11 @@ fn observe_one<'a>(
         drop(files);
         stats.workloads_parsed += 1;
         let ev = evaluator.get(library);
-        for (i, slot) in raw.iter_mut().enumerate() {
-            if slot.is_none() {
-                *slot = Some(ev.evaluate_raw(i, &prepared));
-                stats.evaluations += 1;
-            }
+        let missing: Vec<usize> = (0..raw.len()).filter(|&i| raw[i].is_none()).collect();
+        for (i, eval) in missing.iter().zip(ev.evaluate_raw_many(&missing, &prepared)) {
+            raw[*i] = Some(eval);
         }
+        stats.evaluations += missing.len();
         w.resources = prepared.input.resources.len();
         w.problems = prepared.problems.clone();
         let store: std::collections::BTreeMap<String, RawEvaluation> = fingerprints
