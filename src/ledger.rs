@@ -205,7 +205,12 @@ impl Ledger {
         e.status = verdict;
         e.last_observed = now;
         e.workload_commit = workload_commit.to_string();
-        e.problems = eval.problems.iter().map(|p| p.to_string()).collect();
+        // Problems can quote git or HTTP errors: never commit a credential to the ledger.
+        e.problems = eval
+            .problems
+            .iter()
+            .map(|p| crate::gitops::fetch::redact(&p.to_string()))
+            .collect();
         if verdict == Verdict::Unknown {
             // Nothing trustworthy was learned: keep what was recorded before.
             self.entries.insert(k, e);

@@ -44,6 +44,7 @@ impl GuardrailsRepo {
                     Repository::init_bare(&dir).with_context(|| format!("creating mirror in `{}`", dir.display()))?
                 }
             };
+            fetch::remove_stale_locks(repo.path(), fetch::stale_lock_age_from_env());
             let r = GuardrailsRepo {
                 repo,
                 display: fetch::redact(spec),
@@ -56,6 +57,9 @@ impl GuardrailsRepo {
             let repo = Repository::open(spec).with_context(|| {
                 format!("`{spec}` is not a git repository (hint: `--repo` takes the guardrails repository)")
             })?;
+            // A run killed while moving a ref leaves its lock; an old one would block
+            // every later run (see `fetch::remove_stale_locks`).
+            fetch::remove_stale_locks(repo.path(), fetch::stale_lock_age_from_env());
             Ok(GuardrailsRepo {
                 repo,
                 display: spec.to_string(),
