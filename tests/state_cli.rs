@@ -842,6 +842,8 @@ fn credentials_and_webhook_urls_appear_in_no_output_ledger_or_commit() {
     // The runs did hit the unreachable workload and the failing webhooks.
     assert!(seen.contains("remote-app"), "{seen}");
     assert!(seen.contains("127.0.0.1:1"), "{seen}");
+    assert!(seen.contains("FAILED to send"), "no notification was attempted: {seen}");
+    assert!(seen.contains("$WEB_HOOK") && seen.contains("$WEB_SLACK"), "{seen}");
     let l = sb.ledger();
     assert_eq!(l["entries"]["aws-s3-versioning/remote-app"]["status"], "unknown", "{l}");
     assert_nowhere(&sb.path("guardrails"), &sb.path("cache"), &needles);
