@@ -715,8 +715,19 @@ fn a_stale_lock_on_the_ledger_branch_does_not_block_later_runs() {
     let out = sb.run(&["observe", "--now", NOW]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let lock = sb.path("guardrails/.git/refs/heads/railyard/ledger.lock");
-    plant_lock(&lock, Duration::from_secs(3600));
     commit(&sb.repo("web"), "main", &[("main.tf", Some(COMPLIANT_TF))], "fixed");
+    // A fresh lock may be another run's: wait for it, then give up cleanly, naming it.
+    let tip = sb.tip("railyard/ledger");
+    plant_lock(&lock, Duration::from_secs(1));
+    let out = sb.run(&["observe", "--now", "2026-11-02"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("stayed locked"), "{}", text(&out));
+    assert!(text(&out).contains("ledger.lock"), "{}", text(&out));
+    assert!(text(&out).contains("run again"), "{}", text(&out));
+    assert!(lock.exists());
+    assert_eq!(sb.tip("railyard/ledger"), tip);
+    // An old one was left by a killed run: removed, and the run goes through.
+    plant_lock(&lock, Duration::from_secs(3600));
     let out = sb.run(&["observe", "--now", "2026-11-02"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(!lock.exists());

@@ -247,6 +247,7 @@ impl GuardrailsRepo {
         F: FnMut(&Self, Option<&str>) -> Result<Option<String>>,
     {
         let name = format!("refs/heads/{branch}");
+        let mut locked = false;
         for attempt in 0..RETRIES {
             if attempt > 0 {
                 self.refresh()?;
@@ -265,13 +266,26 @@ impl GuardrailsRepo {
                 None => self.repo.reference(&name, new_oid, false, &msg),
             };
             match moved {
-                Ok(_) => {}
-                Err(e) if matches!(e.code(), ErrorCode::Modified | ErrorCode::Locked | ErrorCode::Exists) => continue,
+                Ok(_) => locked = false,
+                Err(e) if matches!(e.code(), ErrorCode::Modified | ErrorCode::Locked | ErrorCode::Exists) => {
+                    locked = e.code() == ErrorCode::Locked;
+                    continue;
+                }
                 Err(e) => return Err(e).with_context(|| format!("updating `{branch}`")),
             }
             if self.publish(branch)? {
                 return Ok(Some(new));
             }
+        }
+        if locked {
+            bail!(
+                "`{branch}` stayed locked while Railyard tried to update it ({RETRIES} attempts): `{}` is held by \
+                 another run, or was left by a run that was killed (it is removed once older than \
+                 ${}, default {} s); run again",
+                self.repo.path().join(format!("{name}.lock")).display(),
+                fetch::STALE_LOCK_ENV,
+                fetch::DEFAULT_STALE_LOCK_AGE.as_secs()
+            )
         }
         bail!("`{branch}` kept moving while Railyard tried to update it ({RETRIES} attempts); run again")
     }
