@@ -205,7 +205,12 @@ impl Ledger {
         e.status = verdict;
         e.last_observed = now;
         e.workload_commit = workload_commit.to_string();
-        e.problems = eval.problems.iter().map(|p| p.to_string()).collect();
+        // Problems can quote git or HTTP errors: never commit a credential to the ledger.
+        e.problems = eval
+            .problems
+            .iter()
+            .map(|p| crate::gitops::fetch::redact(&p.to_string()))
+            .collect();
         if verdict == Verdict::Unknown {
             // Nothing trustworthy was learned: keep what was recorded before.
             self.entries.insert(k, e);
@@ -305,5 +310,56 @@ impl Ledger {
             Ok(Some(repo.commit_files(tip, &[(FILE, json.as_bytes())], message)?))
         })?;
         Ok((result.expect("the update ran at least once"), committed.is_some()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evaluate::EvalProblem;
+
+    fn day(s: &str) -> Day {
+        Day::parse(s).unwrap()
+    }
+
+    #[test]
+    fn a_malformed_ledger_names_file_and_line_and_is_never_replaced() {
+        let err = Ledger::parse("{\n  \"version\": 1,\n  oops\n}\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("railyard/ledger:ledger.json:3:"), "{err}");
+        assert!(err.contains("was not modified"), "{err}");
+        let bad_field = "{\n  \"version\": 1,\n  \"entries\": {},\n  \"mine\": true\n}\n";
+        let err = Ledger::parse(bad_field).unwrap_err().to_string();
+        assert!(err.contains("ledger.json:4:") && err.contains("mine"), "{err}");
+        let err = Ledger::parse("{\"version\": 2}").unwrap_err().to_string();
+        assert!(err.contains("ledger version 2"), "{err}");
+        let ok = Ledger::new().to_json();
+        assert_eq!(Ledger::parse(&ok).unwrap(), Ledger::new());
+    }
+
+    #[test]
+    fn problems_are_recorded_without_credentials() {
+        let mut ledger = Ledger::new();
+        let eval = Evaluation {
+            guardrail: "g".into(),
+            workload: "w".into(),
+            findings: Vec::new(),
+            excepted: Vec::new(),
+            problems: vec![EvalProblem {
+                guardrail: None,
+                file: None,
+                line: None,
+                message: "cannot fetch from https://bob:s3cr3t@git.example.com/a.git: 401".into(),
+            }],
+        };
+        ledger.record(&eval, "team", "", |d| d, day("2026-11-01"));
+        let e = &ledger.entries["g/w"];
+        assert_eq!(e.status, Verdict::Unknown);
+        assert_eq!(
+            e.problems,
+            ["cannot fetch from https://***@git.example.com/a.git: 401".to_string()]
+        );
+        assert!(!ledger.to_json().contains("s3cr3t"));
     }
 }

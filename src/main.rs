@@ -27,7 +27,8 @@ fn main() -> ExitCode {
             }) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("error: {e:#}");
+            // Last line of defence: no credential in a URL reaches the terminal or CI log.
+            eprintln!("error: {}", railyard::gitops::fetch::redact(&format!("{e:#}")));
             ExitCode::from(2)
         }
     }

@@ -30,6 +30,12 @@ use std::time::Duration;
 pub const REF_PREFIX: &str = "refs/railyard/";
 /// Attempts made when another run holds a lock in the same cached repository.
 const LOCK_ATTEMPTS: u32 = 6;
+/// A `*.lock` file older than this in a cached repository was left by a killed run (git
+/// holds its locks for milliseconds) and is removed before fetching. Override with
+/// `RAILYARD_STALE_LOCK_SECS`.
+pub const DEFAULT_STALE_LOCK_AGE: Duration = Duration::from_secs(600);
+/// Environment variable overriding [`DEFAULT_STALE_LOCK_AGE`] (whole seconds).
+pub const STALE_LOCK_ENV: &str = "RAILYARD_STALE_LOCK_SECS";
 
 /// A fetch or read that failed. Messages are safe to print: URLs are redacted.
 #[derive(Debug, thiserror::Error)]
@@ -73,11 +79,23 @@ pub struct Fetched {
 #[derive(Debug, Clone)]
 pub struct Cache {
     dir: PathBuf,
+    stale_lock_age: Duration,
 }
 
 impl Cache {
+    /// A cache in `dir`; stale locks are those older than `$RAILYARD_STALE_LOCK_SECS`
+    /// (default [`DEFAULT_STALE_LOCK_AGE`]).
     pub fn new(dir: impl Into<PathBuf>) -> Cache {
-        Cache { dir: dir.into() }
+        Cache {
+            dir: dir.into(),
+            stale_lock_age: stale_lock_age_from_env(),
+        }
+    }
+
+    /// Sets the age from which a `*.lock` file in a cache entry counts as left by a killed run.
+    pub fn with_stale_lock_age(mut self, age: Duration) -> Cache {
+        self.stale_lock_age = age;
+        self
     }
 
     /// `<user cache dir>/railyard/workloads`, or `None` when the platform has no cache
@@ -136,6 +154,9 @@ impl Cache {
         let clean = |e: git2::Error| unreachable(clean_message(&e, token.as_deref()));
 
         let repo_path = self.path_for(&spec.name, &url);
+        // A run killed during a fetch may have left ref locks behind: without this, every
+        // later fetch of this workload would fail on them and it would stay unknown.
+        remove_stale_locks(&repo_path, self.stale_lock_age);
         let repo = self.open_or_init(&repo_path, &url)?;
         let local_ref = format!("{REF_PREFIX}{reference}");
 
@@ -249,6 +270,55 @@ impl Cache {
         let repo = retry_locked(|| Repository::open_bare(path)).map_err(|e| cache_err(e.message().to_string()))?;
         Ok(repo)
     }
+}
+
+/// The stale-lock age from `$RAILYARD_STALE_LOCK_SECS`, else [`DEFAULT_STALE_LOCK_AGE`].
+pub fn stale_lock_age_from_env() -> Duration {
+    std::env::var(STALE_LOCK_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
+        .unwrap_or(DEFAULT_STALE_LOCK_AGE)
+}
+
+/// Removes `*.lock` files older than `age` from the git directory `git_dir`: at its top
+/// (`HEAD.lock`, `packed-refs.lock`, `shallow.lock`, `index.lock`, `config.lock`, …) and
+/// anywhere below `refs/`. Git holds such a lock for the few milliseconds of one update,
+/// so an old one was left by a process that was killed. Returns what was removed; errors
+/// (a lock that vanished meanwhile, a permission problem) are ignored: the fetch that
+/// follows reports anything that still stands in its way.
+pub fn remove_stale_locks(git_dir: &Path, age: Duration) -> Vec<PathBuf> {
+    let mut removed = Vec::new();
+    let now = std::time::SystemTime::now();
+    let mut stack = vec![(git_dir.to_path_buf(), false)];
+    while let Some((dir, in_refs)) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            let Ok(meta) = entry.path().symlink_metadata() else {
+                continue;
+            };
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if meta.is_dir() {
+                if in_refs || (dir == git_dir && name == "refs") {
+                    stack.push((entry.path(), true));
+                }
+                continue;
+            }
+            if !meta.is_file() || !name.ends_with(".lock") {
+                continue;
+            }
+            let old = meta
+                .modified()
+                .ok()
+                .and_then(|m| now.duration_since(m).ok())
+                .is_some_and(|elapsed| elapsed >= age);
+            if old && std::fs::remove_file(entry.path()).is_ok() {
+                removed.push(entry.path());
+            }
+        }
+    }
+    removed
 }
 
 /// A fresh path beside `path` for staging or discarding a cache entry.

@@ -44,6 +44,7 @@ impl GuardrailsRepo {
                     Repository::init_bare(&dir).with_context(|| format!("creating mirror in `{}`", dir.display()))?
                 }
             };
+            fetch::remove_stale_locks(repo.path(), fetch::stale_lock_age_from_env());
             let r = GuardrailsRepo {
                 repo,
                 display: fetch::redact(spec),
@@ -56,6 +57,9 @@ impl GuardrailsRepo {
             let repo = Repository::open(spec).with_context(|| {
                 format!("`{spec}` is not a git repository (hint: `--repo` takes the guardrails repository)")
             })?;
+            // A run killed while moving a ref leaves its lock; an old one would block
+            // every later run (see `fetch::remove_stale_locks`).
+            fetch::remove_stale_locks(repo.path(), fetch::stale_lock_age_from_env());
             Ok(GuardrailsRepo {
                 repo,
                 display: spec.to_string(),
@@ -243,6 +247,7 @@ impl GuardrailsRepo {
         F: FnMut(&Self, Option<&str>) -> Result<Option<String>>,
     {
         let name = format!("refs/heads/{branch}");
+        let mut locked = false;
         for attempt in 0..RETRIES {
             if attempt > 0 {
                 self.refresh()?;
@@ -261,13 +266,26 @@ impl GuardrailsRepo {
                 None => self.repo.reference(&name, new_oid, false, &msg),
             };
             match moved {
-                Ok(_) => {}
-                Err(e) if matches!(e.code(), ErrorCode::Modified | ErrorCode::Locked | ErrorCode::Exists) => continue,
+                Ok(_) => locked = false,
+                Err(e) if matches!(e.code(), ErrorCode::Modified | ErrorCode::Locked | ErrorCode::Exists) => {
+                    locked = e.code() == ErrorCode::Locked;
+                    continue;
+                }
                 Err(e) => return Err(e).with_context(|| format!("updating `{branch}`")),
             }
             if self.publish(branch)? {
                 return Ok(Some(new));
             }
+        }
+        if locked {
+            bail!(
+                "`{branch}` stayed locked while Railyard tried to update it ({RETRIES} attempts): `{}` is held by \
+                 another run, or was left by a run that was killed (it is removed once older than \
+                 ${}, default {} s); run again",
+                self.repo.path().join(format!("{name}.lock")).display(),
+                fetch::STALE_LOCK_ENV,
+                fetch::DEFAULT_STALE_LOCK_AGE.as_secs()
+            )
         }
         bail!("`{branch}` kept moving while Railyard tried to update it ({RETRIES} attempts); run again")
     }

@@ -18,11 +18,18 @@ pub struct Exception {
     pub reason: String,
     pub approved_by: String,
     pub expires: Day,
+    /// The day the exception was approved; required when the repository limits how long
+    /// an exception may live (`[exceptions] max_lifetime_days` in `workloads.toml`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_on: Option<Day>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ticket: Option<String>,
     /// Line in `exceptions.toml`, for messages.
     #[serde(skip)]
     pub line: usize,
+    /// Line of `expires` in `exceptions.toml`, for messages.
+    #[serde(skip)]
+    pub expires_line: usize,
     #[serde(skip)]
     matchers: Option<(GlobMatcher, GlobMatcher)>,
 }
@@ -56,6 +63,16 @@ pub fn parse(path: &str, text: &str) -> Result<Vec<Exception>, Vec<ConfigError>>
     for (i, mut e) in file.exception.into_iter().enumerate() {
         let line = headers.get(i).copied().unwrap_or(1);
         e.line = line;
+        e.expires_line = line_of_key(text, "expires", line);
+        if let Some(approved) = e.approved_on {
+            if approved > e.expires {
+                errors.push(ConfigError::new(
+                    path,
+                    line_of_key(text, "approved_on", line),
+                    format!("`approved_on` {approved} is after `expires` {}", e.expires),
+                ));
+            }
+        }
         for (key, value) in [
             ("workload", &e.workload),
             ("resource", &e.resource),
@@ -85,7 +102,100 @@ pub fn parse(path: &str, text: &str) -> Result<Vec<Exception>, Vec<ConfigError>>
     }
 }
 
+/// Checks the repository's exception governance: with a maximum lifetime, every exception
+/// says when it was approved (`approved_on`, not after `today`) and expires at most
+/// `max_days` after that. `path` is the `exceptions.toml` the exceptions came from.
+pub fn check_lifetime(path: &str, exceptions: &[Exception], max_days: u32, today: Day) -> Vec<ConfigError> {
+    let mut errors = Vec::new();
+    for e in exceptions {
+        match e.approved_on {
+            None => errors.push(ConfigError::new(
+                path,
+                e.line,
+                format!(
+                    "exception for `{}` / `{}` has no `approved_on` date: workloads.toml limits exceptions to \
+                     {max_days} days ([exceptions] max_lifetime_days), so each one says when it was approved",
+                    e.workload, e.resource
+                ),
+            )),
+            Some(approved) if approved > today => errors.push(ConfigError::new(
+                path,
+                e.expires_line.max(e.line),
+                format!("`approved_on` {approved} is in the future (today is {today})"),
+            )),
+            Some(approved) => {
+                let lifetime = approved.days_until(e.expires);
+                if lifetime > i64::from(max_days) {
+                    errors.push(ConfigError::new(
+                        path,
+                        e.expires_line.max(e.line),
+                        format!(
+                            "exception expires {} days after its approval ({approved} to {}): the maximum is \
+                             {max_days} days ([exceptions] max_lifetime_days in workloads.toml); renew it \
+                             with a new approval instead",
+                            lifetime, e.expires
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    errors
+}
+
+/// An exception that waives nothing any more: no finding of its guardrail, on any workload
+/// it names, matches it. The security team can remove it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StaleException {
+    pub guardrail: String,
+    pub workload: String,
+    pub resource: String,
+    /// `exceptions.toml` and the line of its `[[exception]]`.
+    pub file: String,
+    pub line: usize,
+    pub expires: Day,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<String>,
+}
+
+/// What is known of one workload for one guardrail: whether the evaluation could be
+/// trusted, and the resources it flagged (excepted or not).
+pub struct Observed<'a> {
+    pub workload: &'a str,
+    pub unknown: bool,
+    pub resources: Vec<&'a str>,
+}
+
+/// The exceptions of a guardrail that match no finding. An exception whose workloads
+/// include one that could not be evaluated is never called stale (nothing is known there).
+pub fn stale(guardrail: &str, file: &str, exceptions: &[Exception], observed: &[Observed]) -> Vec<StaleException> {
+    exceptions
+        .iter()
+        .filter(|x| {
+            let mine: Vec<&Observed> = observed.iter().filter(|o| x.covers_workload(o.workload)).collect();
+            !mine.iter().any(|o| o.unknown) && !mine.iter().any(|o| o.resources.iter().any(|r| x.covers(o.workload, r)))
+        })
+        .map(|x| StaleException {
+            guardrail: guardrail.to_string(),
+            workload: x.workload.clone(),
+            resource: x.resource.clone(),
+            file: file.to_string(),
+            line: x.line,
+            expires: x.expires,
+            ticket: x.ticket.clone(),
+        })
+        .collect()
+}
+
 impl Exception {
+    /// Whether this exception names the workload (by name or glob).
+    pub fn covers_workload(&self, workload: &str) -> bool {
+        match &self.matchers {
+            Some((w, _)) => w.is_match(workload),
+            None => self.workload == workload,
+        }
+    }
+
     /// Whether this exception covers the resource of the workload (regardless of expiry).
     pub fn covers(&self, workload: &str, resource: &str) -> bool {
         match &self.matchers {
@@ -127,6 +237,53 @@ expires = 2027-03-01
         assert_eq!(e.status(Day::parse("2027-03-01").unwrap()), ExceptionStatus::Active);
         assert_eq!(e.status(Day::parse("2027-03-02").unwrap()), ExceptionStatus::Expired);
         assert_eq!(e.line, 2);
+    }
+
+    #[test]
+    fn lifetime_is_limited_from_the_approval() {
+        let day = |s: &str| Day::parse(s).unwrap();
+        let today = day("2026-11-01");
+        let xs = parse("x/exceptions.toml", OK).unwrap();
+        let err = check_lifetime("x/exceptions.toml", &xs, 90, today);
+        assert_eq!(err.len(), 1);
+        assert_eq!(err[0].line, 2);
+        assert!(err[0].message.contains("approved_on"), "{err:?}");
+        let approved = OK.replace("expires = 2027-03-01", "approved_on = 2026-10-01\nexpires = 2027-03-01");
+        let xs = parse("x/exceptions.toml", &approved).unwrap();
+        let err = check_lifetime("x/exceptions.toml", &xs, 90, today);
+        assert_eq!(err.len(), 1);
+        assert_eq!(err[0].line, 9, "{err:?}");
+        assert!(err[0].message.contains("151 days"), "{err:?}");
+        assert!(check_lifetime("x/exceptions.toml", &xs, 151, today).is_empty());
+        let future = approved.replace("2026-10-01", "2026-12-01");
+        let xs = parse("x/exceptions.toml", &future).unwrap();
+        assert!(check_lifetime("x/exceptions.toml", &xs, 365, today)[0]
+            .message
+            .contains("future"));
+        let backwards = approved.replace("2026-10-01", "2027-04-01");
+        let err = parse("x/exceptions.toml", &backwards).unwrap_err();
+        assert_eq!(err[0].line, 8);
+    }
+
+    #[test]
+    fn stale_exceptions_match_no_finding() {
+        let xs = parse("x/exceptions.toml", OK).unwrap();
+        let seen = |workload, unknown, resources: Vec<&'static str>| Observed {
+            workload,
+            unknown,
+            resources,
+        };
+        let used = [seen("payments-api", false, vec!["aws_db_instance.legacy_db"])];
+        assert!(stale("g", "x/exceptions.toml", &xs, &used).is_empty());
+        let fixed = [
+            seen("payments-api", false, vec!["aws_db_instance.main"]),
+            seen("web", false, vec![]),
+        ];
+        let s = stale("g", "x/exceptions.toml", &xs, &fixed);
+        assert_eq!(s.len(), 1);
+        assert_eq!((s[0].line, s[0].guardrail.as_str()), (2, "g"));
+        let unknown = [seen("payments-api", true, vec![])];
+        assert!(stale("g", "x/exceptions.toml", &xs, &unknown).is_empty());
     }
 
     #[test]

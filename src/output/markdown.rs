@@ -122,11 +122,12 @@ impl Renderer for Markdown {
                     g.guardrail, g.severity, g.state, g.compliant, g.noncompliant, g.excepted, g.unknown
                 )?;
             }
-            return Ok(());
+            return stale_markdown(&r.stale_exceptions, out);
         }
         writeln!(out, "## Exposure of {} `{}` on {}\n", r.view, cell(&r.subject), r.now)?;
         if r.exposure.is_empty() {
-            return writeln!(out, "Compliant with every active and pending guardrail.");
+            writeln!(out, "Compliant with every active and pending guardrail.")?;
+            return stale_markdown(&r.stale_exceptions, out);
         }
         writeln!(out, "| Workload | Guardrail | Severity | State | Resource | Location | Deadline | Days left |\n|---|---|---|---|---|---|---|---|")?;
         for e in &r.exposure {
@@ -167,6 +168,29 @@ impl Renderer for Markdown {
                 )?;
             }
         }
-        Ok(())
+        stale_markdown(&r.stale_exceptions, out)
     }
+}
+
+/// Exceptions that match no finding any more, as a list under their own heading.
+fn stale_markdown(stale: &[crate::guardrail::exceptions::StaleException], out: &mut dyn Write) -> io::Result<()> {
+    if stale.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "\n### Stale exceptions (they match no finding any more; remove them)\n"
+    )?;
+    for x in stale {
+        writeln!(
+            out,
+            "- `{}` on `{}` / `{}`, expires {} — `{}`",
+            x.guardrail,
+            cell(&x.workload),
+            cell(&x.resource),
+            x.expires,
+            cell(&location(&x.file, x.line))
+        )?;
+    }
+    Ok(())
 }

@@ -138,7 +138,7 @@ impl Table {
         }
         if r.candidates.is_empty() {
             writeln!(out, "No candidates: every guardrail on develop is already on main.")?;
-            return Ok(());
+            return stale_text(&r.stale_exceptions, out);
         }
         let rows = r.candidates.iter().map(|c| CandidateRow {
             guardrail: c.id.clone(),
@@ -185,8 +185,33 @@ impl Table {
             });
             writeln!(out, "{}", Tabled::new(rows).with(Style::sharp()))?;
         }
-        Ok(())
+        stale_text(&r.stale_exceptions, out)
     }
+}
+
+/// Exceptions that waive nothing any more, one line each with where they are written.
+pub(crate) fn stale_text(
+    stale: &[crate::guardrail::exceptions::StaleException],
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    if stale.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "Stale exceptions (they match no finding any more; remove them):")?;
+    for x in stale {
+        writeln!(
+            out,
+            "  {}:{}: `{}` on `{}` / `{}`, expires {}{}",
+            x.file,
+            x.line,
+            x.guardrail,
+            x.workload,
+            x.resource,
+            x.expires,
+            x.ticket.as_deref().map(|t| format!(" ({t})")).unwrap_or_default()
+        )?;
+    }
+    Ok(())
 }
 
 #[derive(TabledRow)]
@@ -231,11 +256,13 @@ impl Table {
                 deadline: g.earliest_deadline.map(|d| d.to_string()).unwrap_or_else(|| "-".into()),
                 activates: g.activation_day.map(|d| d.to_string()).unwrap_or_else(|| "-".into()),
             });
-            return writeln!(out, "{}", Tabled::new(rows).with(Style::sharp()));
+            writeln!(out, "{}", Tabled::new(rows).with(Style::sharp()))?;
+            return stale_text(&r.stale_exceptions, out);
         }
         writeln!(out, "Exposure of {} `{}` on {}:", r.view, r.subject, r.now)?;
         if r.exposure.is_empty() {
-            return writeln!(out, "nothing: compliant with every active and pending guardrail");
+            writeln!(out, "nothing: compliant with every active and pending guardrail")?;
+            return stale_text(&r.stale_exceptions, out);
         }
         let rows = r.exposure.iter().map(|e| ExposureRow {
             workload: e.workload.clone(),
@@ -272,7 +299,7 @@ impl Table {
                 writeln!(out, "  {} {} could not be evaluated: {p}", e.workload, e.guardrail)?;
             }
         }
-        Ok(())
+        stale_text(&r.stale_exceptions, out)
     }
 
     pub(crate) fn enforce_text(&self, r: &EnforceReport, out: &mut dyn Write) -> io::Result<()> {

@@ -92,7 +92,10 @@ pub(crate) fn tell_owners(
             notify::record(l, &sent, s.now);
             Ok(())
         }) {
-            eprintln!("notify: could not record the notifications sent in the ledger ({e:#}); they may be sent again");
+            eprintln!(
+                "notify: could not record the notifications sent in the ledger ({}); they may be sent again",
+                crate::gitops::fetch::redact(&format!("{e:#}"))
+            );
         }
     }
     sent

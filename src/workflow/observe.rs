@@ -11,6 +11,7 @@ use crate::date::Day;
 use crate::evaluate::{apply_exceptions, Evaluation, Verdict};
 use crate::gitops::blame::{Blamer, LastChange};
 use crate::gitops::fetch::Cache;
+use crate::guardrail::exceptions::{self, Observed, StaleException};
 use crate::guardrail::Severity;
 use crate::ledger::{Activation, GuardrailRecord, GuardrailState, Ledger};
 use crate::notify::{Event, EventKind, EventResource, Sent};
@@ -104,6 +105,12 @@ pub struct ObserveReport {
     pub notifications: Vec<Sent>,
     /// What this run parsed and evaluated, and what came from the result cache.
     pub stats: Stats,
+    /// Exceptions that match no finding any more: the security team can remove them.
+    pub stale_exceptions: Vec<StaleException>,
+    /// Exceptions that break the repository's governance (`[exceptions]` in
+    /// `workloads.toml`), as `file:line: message`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub exception_errors: Vec<String>,
 }
 
 /// How to run an observation at fleet scale.
@@ -178,6 +185,29 @@ pub fn observe_with(s: &Settings, opts: &ObserveOptions, out: &mut dyn Write) ->
         .iter()
         .enumerate()
         .map(|(i, w)| (w.info.name.as_str(), i))
+        .collect();
+    let stale_exceptions: Vec<StaleException> = library
+        .guardrails
+        .iter()
+        .flat_map(|g| {
+            let observed: Vec<Observed> = evaluations
+                .iter()
+                .flatten()
+                .filter(|e| e.guardrail == g.id)
+                .map(|e| Observed {
+                    workload: &e.workload,
+                    unknown: e.verdict() == Verdict::Unknown,
+                    resources: e
+                        .findings
+                        .iter()
+                        .chain(&e.excepted)
+                        .map(|f| f.resource.as_str())
+                        .collect(),
+                })
+                .collect();
+            let file = format!("{}/{}/exceptions.toml", super::release::GUARDRAILS_DIR, g.id);
+            exceptions::stale(&g.id, &file, &g.exceptions, &observed)
+        })
         .collect();
     let by_guardrail =
         |id: &str| -> Vec<&Evaluation> { evaluations.iter().flatten().filter(|e| e.guardrail == id).collect() };
@@ -326,7 +356,11 @@ pub fn observe_with(s: &Settings, opts: &ObserveOptions, out: &mut dyn Write) ->
             r.deadline = ledger.activation_day(&c.id);
             r.problems = evals
                 .iter()
-                .flat_map(|e| e.problems.iter().map(|p| format!("{}: {p}", e.workload)))
+                .flat_map(|e| {
+                    e.problems
+                        .iter()
+                        .map(|p| crate::gitops::fetch::redact(&format!("{}: {p}", e.workload)))
+                })
                 .collect();
             results.push(r);
             continue;
@@ -442,7 +476,11 @@ pub fn observe_with(s: &Settings, opts: &ObserveOptions, out: &mut dyn Write) ->
                 team: w.info.team.clone(),
                 commit: w.info.commit.clone(),
                 resources: w.resources,
-                problems: w.problems.iter().map(|p| p.to_string()).collect(),
+                problems: w
+                    .problems
+                    .iter()
+                    .map(|p| crate::gitops::fetch::redact(&p.to_string()))
+                    .collect(),
             })
             .collect(),
         candidates: results,
@@ -450,12 +488,18 @@ pub fn observe_with(s: &Settings, opts: &ObserveOptions, out: &mut dyn Write) ->
         ledger_committed,
         notifications,
         stats,
+        stale_exceptions,
+        exception_errors: release.governance.iter().map(|e| e.to_string()).collect(),
     };
     crate::output::renderer(s.format).observe(&report, out)?;
-    let unknown = report
-        .candidates
-        .iter()
-        .any(|c| matches!(c.action, Action::Blocked | Action::Broken));
+    for e in &report.exception_errors {
+        eprintln!("error: {e}");
+    }
+    let unknown = !report.exception_errors.is_empty()
+        || report
+            .candidates
+            .iter()
+            .any(|c| matches!(c.action, Action::Blocked | Action::Broken));
     Ok(if unknown { Outcome::Error } else { Outcome::Clean })
 }
 

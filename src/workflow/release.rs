@@ -40,6 +40,10 @@ pub struct Release {
     /// Every guardrail on `develop` that loads; broken ones are in `broken`.
     pub develop_lib: Library,
     pub broken: BTreeMap<String, Vec<ConfigError>>,
+    /// Exceptions on `develop` that break the repository's governance (`[exceptions]
+    /// max_lifetime_days`), with file and line. A candidate with such an exception is in
+    /// `broken` too (never promoted); for the others the run reports them and exits 2.
+    pub governance: Vec<ConfigError>,
     pub main_lib: Library,
     pub candidates: Vec<Candidate>,
     /// Whether `guardrails/lib` differs: promotions then carry it along.
@@ -55,7 +59,7 @@ impl Release {
         let repo = GuardrailsRepo::open(&s.repo, &s.cache_dir, s.repo_token_env.as_deref())?;
         let develop = repo.require_tip(DEVELOP)?;
         let main = repo.require_tip(MAIN)?;
-        let (develop_lib, broken) = load_library_lenient(
+        let (mut develop_lib, mut broken) = load_library_lenient(
             &repo.read_tree(&develop, GUARDRAILS_DIR)?,
             &format!("{GUARDRAILS_DIR}/"),
         );
@@ -105,7 +109,28 @@ impl Release {
             });
         }
         let lib_changed = repo.tree_id(&develop, LIB_DIR)? != repo.tree_id(&main, LIB_DIR)?;
+
+        // Exception governance: an exception may not outlive the repository's maximum. A
+        // candidate carrying one is broken (it would ship the exception to `main`).
+        let mut governance = Vec::new();
+        if let Some(max) = registry.exceptions.max_lifetime_days {
+            let mut rejected = Vec::new();
+            for g in &develop_lib.guardrails {
+                let file = format!("{GUARDRAILS_DIR}/{}/exceptions.toml", g.id);
+                let errors = crate::guardrail::exceptions::check_lifetime(&file, &g.exceptions, max, s.now);
+                if errors.is_empty() {
+                    continue;
+                }
+                governance.extend(errors.iter().cloned());
+                if candidates.iter().any(|c| c.id == g.id) {
+                    broken.insert(g.id.clone(), errors);
+                    rejected.push(g.id.clone());
+                }
+            }
+            develop_lib.guardrails.retain(|g| !rejected.contains(&g.id));
+        }
         Ok(Release {
+            governance,
             repo,
             develop,
             main,

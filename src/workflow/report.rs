@@ -7,6 +7,7 @@ use super::release::Release;
 use super::{Outcome, Settings};
 use crate::date::Day;
 use crate::evaluate::Verdict;
+use crate::guardrail::exceptions::{self, Observed, StaleException};
 use crate::guardrail::Severity;
 use crate::ledger::{GuardrailState, LedgerEntry};
 use anyhow::{bail, Result};
@@ -66,6 +67,9 @@ pub struct Report {
     pub exposure: Vec<ExposureItem>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub guardrails: Vec<GuardrailStatus>,
+    /// Exceptions on `develop` that match no finding the ledger holds (for the workloads of
+    /// this view): the security team can remove them.
+    pub stale_exceptions: Vec<StaleException>,
 }
 
 pub fn report(s: &Settings, opts: &ReportOptions, out: &mut dyn Write) -> Result<Outcome> {
@@ -85,7 +89,7 @@ pub fn report(s: &Settings, opts: &ReportOptions, out: &mut dyn Write) -> Result
     };
 
     // An application team's exposure, or the security team's per-guardrail view.
-    let report = match (&opts.workload, &opts.team) {
+    let mut report = match (&opts.workload, &opts.team) {
         (Some(_), Some(_)) => bail!("give --workload or --team, not both"),
         (Some(w), None) => {
             if !release.registry.workloads.iter().any(|x| &x.name == w) {
@@ -157,9 +161,16 @@ pub fn report(s: &Settings, opts: &ReportOptions, out: &mut dyn Write) -> Result
                 subject: "all".into(),
                 exposure: Vec::new(),
                 guardrails,
+                stale_exceptions: Vec::new(),
             }
         }
     };
+    let in_view = |workload: &str| match (&opts.workload, &opts.team) {
+        (Some(w), _) => w == workload,
+        (None, Some(t)) => release.registry.workload(workload).is_some_and(|w| &w.team == t),
+        (None, None) => true,
+    };
+    report.stale_exceptions = stale_exceptions(&release, &in_view);
     crate::output::renderer(s.format).report(&report, out)?;
     Ok(Outcome::Clean)
 }
@@ -219,5 +230,55 @@ fn exposure(
         subject: subject.into(),
         exposure,
         guardrails: Vec::new(),
+        stale_exceptions: Vec::new(),
     }
+}
+
+/// The exceptions of `develop`'s guardrails that match no finding recorded in the ledger,
+/// among the registered workloads `in_view` they name. A workload never observed, or whose
+/// last evaluation could not be trusted, keeps its exceptions from being called stale.
+fn stale_exceptions(release: &Release, in_view: &dyn Fn(&str) -> bool) -> Vec<StaleException> {
+    let mut out = Vec::new();
+    for g in &release.develop_lib.guardrails {
+        let observed: Vec<Observed> = release
+            .registry
+            .workloads
+            .iter()
+            .map(
+                |w| match release.ledger.entries.get(&crate::ledger::key(&g.id, &w.name)) {
+                    None => Observed {
+                        workload: &w.name,
+                        unknown: true,
+                        resources: Vec::new(),
+                    },
+                    Some(e) => Observed {
+                        workload: &w.name,
+                        unknown: e.status == Verdict::Unknown,
+                        resources: e
+                            .findings
+                            .iter()
+                            .chain(&e.excepted)
+                            .map(|f| f.resource.as_str())
+                            .collect(),
+                    },
+                },
+            )
+            .collect();
+        let mine: Vec<_> = g
+            .exceptions
+            .iter()
+            .filter(|x| {
+                release
+                    .registry
+                    .workloads
+                    .iter()
+                    .any(|w| in_view(&w.name) && x.covers_workload(&w.name))
+                    || (release.registry.workloads.iter().all(|w| !x.covers_workload(&w.name)) && in_view(""))
+            })
+            .cloned()
+            .collect();
+        let file = format!("{}/{}/exceptions.toml", super::release::GUARDRAILS_DIR, g.id);
+        out.extend(exceptions::stale(&g.id, &file, &mine, &observed));
+    }
+    out
 }

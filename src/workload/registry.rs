@@ -22,6 +22,8 @@ const SCHEMES: &[&str] = &["https", "http", "ssh", "file", "git"];
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Registry {
     pub defaults: Defaults,
+    /// Exception governance for every guardrail of the repository.
+    pub exceptions: ExceptionPolicy,
     pub workloads: Vec<WorkloadSpec>,
     pub teams: BTreeMap<String, Team>,
 }
@@ -39,6 +41,15 @@ impl Default for Defaults {
             grace_days: DEFAULT_GRACE_DAYS,
         }
     }
+}
+
+/// `[exceptions]`: how the repository governs exceptions.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ExceptionPolicy {
+    /// Longest time, in days, from an exception's `approved_on` to its `expires`; `None`
+    /// (the default) sets no limit. When set, every exception must carry `approved_on`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_lifetime_days: Option<u32>,
 }
 
 /// One `[[workload]]`: a repository (URL or local path), the ref to read and the folders in it.
@@ -130,6 +141,8 @@ struct RawFile {
     #[serde(default)]
     defaults: RawDefaults,
     #[serde(default)]
+    exceptions: RawExceptions,
+    #[serde(default)]
     workload: Vec<RawWorkload>,
     #[serde(default)]
     team: BTreeMap<String, Spanned<Team>>,
@@ -139,6 +152,12 @@ struct RawFile {
 #[serde(deny_unknown_fields)]
 struct RawDefaults {
     grace_days: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawExceptions {
+    max_lifetime_days: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -176,6 +195,17 @@ pub fn parse(file: &str, text: &str) -> Result<Registry, Vec<ConfigError>> {
             value.clamp(0, MAX_GRACE_DAYS) as u32
         }
     };
+
+    let max_lifetime_days = raw.exceptions.max_lifetime_days.map(|m| {
+        let value = *m.get_ref();
+        if !(1..=MAX_GRACE_DAYS).contains(&value) {
+            err(
+                line(m.span()),
+                format!("`max_lifetime_days` must be between 1 and {MAX_GRACE_DAYS}, not {value}"),
+            );
+        }
+        value.clamp(1, MAX_GRACE_DAYS) as u32
+    });
 
     let mut teams = BTreeMap::new();
     for (name, team) in raw.team {
@@ -298,6 +328,7 @@ pub fn parse(file: &str, text: &str) -> Result<Registry, Vec<ConfigError>> {
     if errors.is_empty() {
         Ok(Registry {
             defaults: Defaults { grace_days },
+            exceptions: ExceptionPolicy { max_lifetime_days },
             workloads,
             teams,
         })
