@@ -523,6 +523,16 @@ def speed(args):
     print()
     print(f"Railyard {r[0]:.3f} s vs Checkov {c[0]:.2f} s (median wall) -> {c[0] / r[0]:.0f}x faster "
           f"(best: {r[1]:.3f} s vs {c[1]:.2f} s -> {c[1] / r[1]:.0f}x; CPU time: {r[2]:.3f} s vs {c[2]:.2f} s -> {c[2] / r[2]:.0f}x)")
+    if args.timings:
+        # Where Railyard's time goes: its per-guardrail evaluation times (RAILYARD_TIMINGS).
+        p, wall, cpu = timed(ry_cmd, env=dict(os.environ, RAILYARD_TIMINGS="1"), offline=args.offline)
+        per = sorted(((float(m.group(2)), m.group(1)) for m in
+                      re.finditer(r"^timing: (\S+) on \S+: ([0-9.]+) ms$", p.stderr, re.M)), reverse=True)
+        print()
+        print(f"railyard evaluation times (RAILYARD_TIMINGS=1, one run: {wall:.3f} s wall, {cpu:.3f} s CPU): "
+              f"{sum(ms for ms, _ in per):.0f} ms over {len(per)} guardrails; slowest:")
+        for ms, g in per[:8]:
+            print(f"  {g:40} {ms:7.1f} ms")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"machine": machine(), "files": args.files, "resources": resources,
@@ -650,6 +660,8 @@ def main():
     ap.add_argument("--guardrails", default=os.path.join(ROOT, "guardrails"), help="default: the repository's guardrails/")
     ap.add_argument("--offline", action="store_true",
                     help="run both tools in a new network namespace (unshare -n; root): no network at all")
+    ap.add_argument("--timings", action="store_true",
+                    help="speed mode: also print Railyard's per-guardrail evaluation times (RAILYARD_TIMINGS=1)")
     ap.add_argument("--json", help="write the figures (or, with --corpus, all keys and counts) to this file")
     ap.add_argument("--only", help="accuracy mode: comma-separated folder names")
     ap.add_argument("--quiet", action="store_true", help="accuracy mode: do not list disagreements")
