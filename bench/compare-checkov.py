@@ -1,13 +1,30 @@
 #!/usr/bin/env python3
-"""Compare Railyard's guardrails with Checkov on a corpus of real-world infrastructure code.
+"""Railyard against Checkov: the same workload, the same checks, timed in one run.
 
-Usage:
-    bench/compare-checkov.py CORPUS RAILYARD_BIN GUARDRAILS_DIR [--checkov PATH] [--json OUT]
-                             [--only FOLDER,...] [--quiet]
+Speed comparison (the default), one command from a fresh clone:
 
-CORPUS holds one folder per source repository; each folder is checked as one workload by both
-tools. Only guardrails with `[equivalents] checkov = [...]` take part, and Checkov runs with
-exactly those ids. Python 3.11+ standard library only.
+    python3 bench/compare-checkov.py
+
+1. installs Checkov CHECKOV_VERSION from PyPI into bench/.venv-checkov (once; gitignored);
+2. builds Railyard (`cargo build --release --bin railyard`; a no-op when up to date);
+3. writes the workload: the 100-file, 819-resource Terraform workload of `benches/check.rs`
+   (the same deterministic generator, ported: S3 buckets with and without versioning,
+   encryption, public access blocks and logging, security groups, RDS, EBS, IAM policies);
+4. selects the same checks: every guardrail with `[equivalents] checkov = [...]` (copied with
+   `guardrails/lib` into a temporary guardrails folder) for Railyard, exactly those Checkov ids
+   (`--check`) for Checkov, with `--framework terraform`;
+5. runs each tool once untimed (warm-up: page cache, Python byte-code), then --runs timed
+   repetitions, alternating the tools; reports wall time and CPU time (user+sys of the child
+   and its descendants) as median and best; checks the findings agree (failing resources per
+   guardrail / Checkov id set) and prints the ratio and the machine.
+
+Checkov runs offline: --skip-download, BC_SKIP_MAPPING=TRUE, CKV_SKIP_PACKAGE_UPDATE_CHECK=true,
+CHECKOV_RUN_SCA_PACKAGE_SCAN_V2=false, no API key; --offline additionally runs both tools in a
+new network namespace (`unshare -n`, needs root), so nothing can reach the network.
+
+Accuracy comparison on a corpus of real-world code (one folder per source repository):
+
+    python3 bench/compare-checkov.py --corpus /work/corpus [--json OUT] [--only FOLDER,...]
 
 Matching is at resource level: a key is (guardrail, file relative to the folder, address).
 
@@ -19,28 +36,213 @@ Matching is at resource level: a key is (guardrail, file relative to the folder,
 
 Address normalisation (both sides): module call prefixes (`module.x.`) and count/for_each
 indices (`[0]`, `["a"]`) are dropped; the Terraform `data.` prefix is dropped (Checkov omits
-it); provider blocks become `aws.default` / `aws.<alias>` as Checkov names them. CloudFormation (`AWS::S3::Bucket.Logical`) and Kubernetes (`Kind.namespace.name`) addresses
-are the same in both tools.
+it); provider blocks become `aws.default` / `aws.<alias>` as Checkov names them. CloudFormation
+(`AWS::S3::Bucket.Logical`) and Kubernetes (`Kind.namespace.name`) addresses are the same in
+both tools.
 
 Counts per guardrail: TP (both fail), FP (Railyard only, Checkov evaluated and passed), FN
 (Checkov only), NE (Railyard flags a resource Checkov did not evaluate: excluded from
 precision, listed for review). Precision = TP/(TP+FP), recall = TP/(TP+FN).
 Line check: for each TP, whether Railyard's finding line lies within Checkov's
 file_line_range for the resource.
+
+Python 3.11+ standard library only (plus Checkov in its own virtual environment).
 """
 
 import argparse
 import json
 import os
+import platform
 import re
+import resource
+import shutil
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import tomllib
 from collections import defaultdict
 
+CHECKOV_VERSION = "3.3.30"
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VENV = os.path.join(ROOT, "bench", ".venv-checkov")
 FRAMEWORKS = "terraform,cloudformation,kubernetes"
+# Everything Checkov would otherwise fetch or report: mapping/guidelines download, the PyPI
+# version check, the SCA package scan. No API key is set, so nothing is uploaded either.
+CHECKOV_ENV = {
+    "BC_SKIP_MAPPING": "TRUE",
+    "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true",
+    "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false",
+    "ANSI_COLORS_DISABLED": "1",
+    "LOG_LEVEL": "WARNING",
+}
 
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Setup: Checkov in its own virtual environment, Railyard release build.
+
+def ensure_checkov(path=None):
+    if path:
+        return path
+    checkov = os.path.join(VENV, "bin", "checkov")
+    py = os.path.join(VENV, "bin", "python")
+    if os.path.exists(checkov):
+        got = subprocess.run([py, "-c", "import importlib.metadata as m; print(m.version('checkov'))"],
+                             capture_output=True, text=True).stdout.strip()
+        if got == CHECKOV_VERSION:
+            return checkov
+        log(f"== {VENV} has checkov {got or '?'}, want {CHECKOV_VERSION}: reinstalling")
+    if not os.path.exists(py):
+        log(f"== creating {os.path.relpath(VENV)}")
+        subprocess.run([sys.executable, "-m", "venv", VENV], check=True)
+    log(f"== pip install checkov=={CHECKOV_VERSION} (once; about a minute)")
+    subprocess.run([py, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                    f"checkov=={CHECKOV_VERSION}"], check=True)
+    return checkov
+
+
+def ensure_railyard(path=None):
+    if path:
+        return os.path.abspath(path)
+    log("== cargo build --release --bin railyard")
+    subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "railyard"], cwd=ROOT, check=True)
+    return os.path.join(ROOT, "target", "release", "railyard")
+
+
+# ---------------------------------------------------------------------------------------------
+# The workload: benches/check.rs's generator, ported line for line (same LCG, same seed, same
+# draws), so both benchmarks check the same 100 files / 819 resources.
+
+class Rng:
+    def __init__(self, seed):
+        self.s = seed
+
+    def next(self):
+        self.s = (self.s * 6364136223846793005 + 1442695040888963407) & 0xFFFFFFFFFFFFFFFF
+        return self.s >> 33
+
+    def below(self, n):
+        return self.next() % n
+
+    def chance(self, percent):
+        return self.below(100) < percent
+
+
+def terraform_file(index, rng):
+    env = ["prod", "staging", "dev"][rng.below(3)]
+    team = ["payments", "search", "platform", "data"][rng.below(4)]
+    s = [f'''variable "environment_{index}" {{
+  type    = string
+  default = "{env}"
+}}
+
+variable "kms_key_{index}" {{
+  type = string
+}}
+
+locals {{
+  prefix_{index} = "acme-{team}-${{var.environment_{index}}}"
+  tags_{index} = {{
+    owner       = "{team}"
+    environment = var.environment_{index}
+  }}
+}}
+
+''']
+    w = s.append
+    resources = 0
+    target = 5 + rng.below(6)
+    n = 0
+    while resources < target:
+        n += 1
+        name = f"r{index}_{n}"
+        kind = rng.below(6)
+        if kind in (0, 1):
+            tags = f"\n  tags = local.tags_{index}\n" if rng.chance(70) else "\n"
+            w(f'resource "aws_s3_bucket" "{name}" {{\n  bucket = "${{local.prefix_{index}}}-{n}"{tags}}}\n\n')
+            resources += 1
+            if rng.chance(70):
+                status = "Enabled" if rng.chance(85) else "Suspended"
+                w(f'resource "aws_s3_bucket_versioning" "{name}" {{\n  bucket = aws_s3_bucket.{name}.id\n'
+                  f'  versioning_configuration {{\n    status = "{status}"\n  }}\n}}\n\n')
+                resources += 1
+            if rng.chance(70):
+                algo = "aws:kms" if rng.chance(60) else "AES256"
+                w(f'resource "aws_s3_bucket_server_side_encryption_configuration" "{name}" {{\n'
+                  f'  bucket = aws_s3_bucket.{name}.id\n  rule {{\n    apply_server_side_encryption_by_default {{\n'
+                  f'      sse_algorithm     = "{algo}"\n      kms_master_key_id = var.kms_key_{index}\n    }}\n  }}\n}}\n\n')
+                resources += 1
+            if rng.chance(60):
+                b = "true" if rng.chance(90) else "false"
+                w(f'resource "aws_s3_bucket_public_access_block" "{name}" {{\n'
+                  f'  bucket                  = aws_s3_bucket.{name}.id\n  block_public_acls       = {b}\n'
+                  f'  block_public_policy     = {b}\n  ignore_public_acls      = true\n'
+                  f'  restrict_public_buckets = true\n}}\n\n')
+                resources += 1
+            if rng.chance(40):
+                w(f'resource "aws_s3_bucket_logging" "{name}" {{\n  bucket        = aws_s3_bucket.{name}.id\n'
+                  f'  target_bucket = "acme-central-logs"\n  target_prefix = "{name}/"\n}}\n\n')
+                resources += 1
+        elif kind == 2:
+            ingress = []
+            for _ in range(1 + rng.below(3)):
+                port = [22, 443, 3389, 5432, 8080][rng.below(5)]
+                cidr = "0.0.0.0/0" if rng.chance(20) else "10.0.0.0/8"
+                ingress.append(f'\n  ingress {{\n    from_port   = {port}\n    to_port     = {port}\n'
+                               f'    protocol    = "tcp"\n    cidr_blocks = ["{cidr}"]\n  }}\n')
+            w(f'resource "aws_security_group" "{name}" {{\n  name   = "${{local.prefix_{index}}}-{n}"\n'
+              f'  vpc_id = "vpc-123456"\n{"".join(ingress)}\n  egress {{\n    from_port   = 0\n    to_port     = 0\n'
+              f'    protocol    = "-1"\n    cidr_blocks = ["0.0.0.0/0"]\n  }}\n\n  tags = local.tags_{index}\n}}\n\n')
+            resources += 1
+        elif kind == 3:
+            enc = "true" if rng.chance(80) else "false"
+            public = "true" if rng.chance(10) else "false"
+            w(f'resource "aws_db_instance" "{name}" {{\n  identifier          = "${{local.prefix_{index}}}-{n}"\n'
+              f'  engine              = "postgres"\n  engine_version      = "15.4"\n'
+              f'  instance_class      = "db.t3.medium"\n  allocated_storage   = 50\n'
+              f'  storage_encrypted   = {enc}\n  kms_key_id          = var.kms_key_{index}\n'
+              f'  publicly_accessible = {public}\n  username            = "app"\n'
+              f'  manage_master_user_password = true\n  tags = local.tags_{index}\n}}\n\n')
+            resources += 1
+        elif kind == 4:
+            enc = "true" if rng.chance(75) else "false"
+            w(f'resource "aws_ebs_volume" "{name}" {{\n  availability_zone = "eu-west-1a"\n'
+              f'  size              = {20 + rng.below(200)}\n  encrypted         = {enc}\n'
+              f'  tags = merge(local.tags_{index}, {{ Name = "{name}" }})\n}}\n\n')
+            resources += 1
+        else:
+            if rng.chance(15):
+                action, res = "*", "*"
+            else:
+                action, res = "s3:GetObject", f"arn:aws:s3:::acme-{team}-{n}/*"
+            w(f'resource "aws_iam_policy" "{name}" {{\n  name = "${{local.prefix_{index}}}-{n}"\n'
+              f'  policy = jsonencode({{\n    Version = "2012-10-17"\n    Statement = [\n      {{\n'
+              f'        Effect   = "Allow"\n        Action   = ["{action}"]\n        Resource = "{res}"\n'
+              f'      }}\n    ]\n  }})\n}}\n\n')
+            resources += 1
+    return "".join(s), resources
+
+
+def generate(folder, files):
+    rng = Rng(0x5241494C59415244)
+    total = 0
+    for i in range(files):
+        text, n = terraform_file(i, rng)
+        d = os.path.join(folder, ["network", "storage", "data", "iam", "app"][i % 5])
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, f"file_{i:03}.tf"), "w") as f:
+            f.write(text)
+        total += n
+    return total
+
+
+# ---------------------------------------------------------------------------------------------
+# The checks: guardrails with Checkov equivalents.
 
 def load_equivalents(guardrails_dir):
     """guardrail id -> [checkov ids] for every guardrail that lists any."""
@@ -56,6 +258,19 @@ def load_equivalents(guardrails_dir):
             eq[name] = list(ids)
     return eq
 
+
+def copy_guardrails(src, dst, names):
+    """A guardrails folder with only `names` (and lib/): exceptions and fixtures are left out."""
+    os.makedirs(dst)
+    shutil.copytree(os.path.join(src, "lib"), os.path.join(dst, "lib"))
+    for name in names:
+        os.makedirs(os.path.join(dst, name))
+        for f in ("guardrail.toml", "policy.rego"):
+            shutil.copy(os.path.join(src, name, f), os.path.join(dst, name, f))
+
+
+# ---------------------------------------------------------------------------------------------
+# Running the tools.
 
 MODULE_PREFIX = re.compile(r'^(module\.[A-Za-z0-9_\-]+(\[[^\]]*\])?\.)+')
 INDEX = re.compile(r'\[[^\]]*\]')
@@ -88,17 +303,30 @@ def norm_file(path, folder):
     return p
 
 
-def run_railyard(binary, guardrails, folder):
-    t0 = time.monotonic()
-    proc = subprocess.run(
-        [binary, "check", folder, "--guardrails", guardrails, "--format", "json"],
-        capture_output=True, text=True)
-    elapsed = time.monotonic() - t0
+def timed(cmd, cwd=None, env=None, offline=False):
+    """Runs cmd; returns (CompletedProcess, wall seconds, CPU seconds of the child and its
+    descendants: user+sys from getrusage(RUSAGE_CHILDREN) deltas)."""
+    if offline:
+        cmd = ["unshare", "--net", "--"] + cmd
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, env=env)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return proc, wall, cpu
+
+
+def railyard_cmd(binary, guardrails, folder):
+    return [binary, "check", folder, "--guardrails", guardrails, "--format", "json"]
+
+
+def parse_railyard(proc, folder, what):
     try:
         doc = json.loads(proc.stdout)
     except json.JSONDecodeError:
-        sys.stderr.write(f"railyard failed on {folder} (exit {proc.returncode}):\n{proc.stderr[-2000:]}\n")
-        return {}, elapsed, {"error": proc.stderr[-2000:]}
+        sys.stderr.write(f"railyard failed on {what} (exit {proc.returncode}):\n{proc.stderr[-2000:]}\n")
+        return None, {"error": proc.stderr[-2000:]}
     findings = {}
     for f in doc.get("findings", []):
         key = (f["guardrail"], norm_file(f.get("file", ""), folder), norm_address(f["resource"]))
@@ -106,19 +334,27 @@ def run_railyard(binary, guardrails, folder):
         line = f.get("line")
         if prev is None or (line is not None and (prev["line"] is None or line < prev["line"])):
             findings[key] = {"line": line, "end_line": f.get("end_line"), "message": f.get("message", "")}
-    return findings, elapsed, doc.get("summary", {})
+    return findings, doc.get("summary", {})
 
 
-def run_checkov(checkov, folder, ids):
-    t0 = time.monotonic()
-    proc = subprocess.run(
-        [checkov, "-d", ".", "--framework", FRAMEWORKS, "--check", ",".join(sorted(ids)),
-         "-o", "json", "--compact"],  # no --quiet: it drops passed_checks
-        capture_output=True, text=True, cwd=folder)
-    elapsed = time.monotonic() - t0
+def checkov_cmd(checkov, ids, frameworks, quiet):
+    cmd = [checkov, "-d", ".", "--framework", frameworks, "--check", ",".join(sorted(ids)),
+           "-o", "json", "--compact", "--skip-download"]
+    return cmd + (["--quiet"] if quiet else [])
+
+
+def checkov_env():
+    env = dict(os.environ)
+    env.update(CHECKOV_ENV)
+    for k in ("BC_API_KEY", "PRISMA_API_URL", "BC_API_URL"):
+        env.pop(k, None)
+    return env
+
+
+def parse_checkov(proc, folder):
     out = proc.stdout.strip()
     if not out:
-        return [], elapsed
+        return None
     try:
         doc = json.loads(out)
     except json.JSONDecodeError:
@@ -139,25 +375,180 @@ def run_checkov(checkov, folder, ids):
                     "file": norm_file(c.get("file_path", ""), folder),
                     "lines": c.get("file_line_range") or [None, None],
                 })
-    return results, elapsed
+    return results
+
+
+def checkov_verdicts(results, id_to_guardrails):
+    """(guardrail, file, address) -> {failed, ids, lines, raw}: a resource fails a guardrail
+    when any of its Checkov ids fails it."""
+    ck = {}
+    for r in results:
+        for g in id_to_guardrails.get(r["check_id"], []):
+            key = (g, r["file"], norm_address(r["resource"]))
+            v = ck.setdefault(key, {"failed": False, "ids": set(), "lines": r["lines"], "raw": r["resource"]})
+            v["ids"].add(r["check_id"] + ("!" if r["status"] == "FAILED" else ""))
+            if r["status"] == "FAILED":
+                v["failed"] = True
+                v["lines"] = r["lines"]
+    return ck
 
 
 def pct(a, b):
     return f"{100.0 * a / b:5.1f}%" if b else "    -"
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("corpus")
-    ap.add_argument("railyard")
-    ap.add_argument("guardrails")
-    ap.add_argument("--checkov", default=os.environ.get("CHECKOV", "/work/venv-checkov/bin/checkov"))
-    ap.add_argument("--json", help="write all keys and counts to this file")
-    ap.add_argument("--only", help="comma-separated folder names")
-    ap.add_argument("--quiet", action="store_true", help="do not list disagreements")
-    args = ap.parse_args()
+# ---------------------------------------------------------------------------------------------
+# Speed mode.
 
-    railyard = os.path.abspath(args.railyard)
+def machine():
+    model = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        model = platform.processor() or "?"
+    mem = "?"
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    mem = f"{int(line.split()[1]) / 1024 / 1024:.0f} GiB"
+    except OSError:
+        pass
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"{os.cpu_count()} cores, {model}, {mem} RAM, {platform.system()} {platform.release()}, load average {load}"
+
+
+def speed(args):
+    railyard = ensure_railyard(args.railyard)
+    checkov = ensure_checkov(args.checkov)
+    src_guardrails = os.path.abspath(args.guardrails)
+    eq = load_equivalents(src_guardrails)
+    id_to_guardrails = defaultdict(list)
+    for g, ids in eq.items():
+        for i in ids:
+            id_to_guardrails[i].append(g)
+    ids = sorted(id_to_guardrails)
+    railyard_version = subprocess.run([railyard, "--version"], capture_output=True, text=True).stdout.strip()
+
+    work = args.keep or tempfile.mkdtemp(prefix="railyard-vs-checkov-")
+    if args.keep and os.path.exists(work):
+        shutil.rmtree(work)
+    folder = os.path.join(work, "workload")
+    guardrails = os.path.join(work, "guardrails")
+    resources = generate(folder, args.files)
+    copy_guardrails(src_guardrails, guardrails, sorted(eq))
+    frameworks = "terraform"
+    ry_cmd = railyard_cmd(railyard, guardrails, folder)
+    ck_cmd = checkov_cmd(checkov, ids, frameworks, quiet=True)
+    env = checkov_env()
+
+    print(f"machine:   {machine()}")
+    print(f"workload:  {args.files} Terraform files, {resources} resources (benches/check.rs generator) in {folder}")
+    print(f"checks:    {len(eq)} guardrails with Checkov equivalents = {len(ids)} Checkov ids, --framework {frameworks}")
+    print(f"railyard:  {railyard_version} ({os.path.relpath(railyard, ROOT)})")
+    print(f"checkov:   {CHECKOV_VERSION if not args.checkov else checkov} (--skip-download, offline env"
+          + (", in its own network namespace" if args.offline else "") + ")")
+    print(f"runs:      1 warm-up + {args.runs} timed per tool, alternating", flush=True)
+
+    # Warm-up run of each; their outputs are compared.
+    ry_proc, _, _ = timed(ry_cmd, offline=args.offline)
+    ry, summary = parse_railyard(ry_proc, folder, "the workload")
+    ck_proc, _, _ = timed(ck_cmd, cwd=folder, env=env, offline=args.offline)
+    ck_results = parse_checkov(ck_proc, folder)
+    if ry is None or ck_results is None:
+        if ck_results is None:
+            sys.stderr.write(f"checkov printed no JSON (exit {ck_proc.returncode}):\n{ck_proc.stderr[-3000:]}\n")
+        return 2
+    times = {"railyard": [], "checkov": []}
+    for i in range(args.runs):
+        for tool in ("railyard", "checkov"):
+            if tool == "railyard":
+                p, wall, cpu = timed(ry_cmd, offline=args.offline)
+            else:
+                p, wall, cpu = timed(ck_cmd, cwd=folder, env=env, offline=args.offline)
+            if p.returncode not in (0, 1):
+                sys.stderr.write(f"{tool} exited {p.returncode}:\n{p.stderr[-2000:]}\n")
+                return 2
+            times[tool].append((wall, cpu))
+        log(f"   run {i + 1}/{args.runs}: railyard {times['railyard'][-1][0]:.3f} s, "
+            f"checkov {times['checkov'][-1][0]:.2f} s")
+
+    # Agreement: failing resources per guardrail.
+    ck = checkov_verdicts(ck_results, id_to_guardrails)
+    ry = {k: v for k, v in ry.items() if k[0] in eq}
+    print()
+    print("agreement (failing resources per guardrail):")
+    print(f"  {'guardrail':36} {'checkov ids':34} {'railyard':>8} {'checkov':>8} {'both':>5}")
+    diffs = []
+    tot = [0, 0, 0]
+    for g in sorted(eq):
+        r = {k for k in ry if k[0] == g}
+        c = {k for k, v in ck.items() if k[0] == g and v["failed"]}
+        both = r & c
+        tot[0] += len(r)
+        tot[1] += len(c)
+        tot[2] += len(both)
+        mark = "" if r == c else "  <- differs"
+        print(f"  {g:36} {','.join(eq[g])[:34]:34} {len(r):8} {len(c):8} {len(both):5}{mark}")
+        for k in sorted(r - c):
+            diffs.append(f"railyard only: {g} {k[1]} {k[2]}" + ("" if k in ck else " (checkov did not evaluate it)"))
+        for k in sorted(c - r):
+            diffs.append(f"checkov only:  {g} {k[1]} {k[2]} [{','.join(sorted(ck[k]['ids']))}]")
+    print(f"  {'total':36} {'':34} {tot[0]:8} {tot[1]:8} {tot[2]:5}")
+    if diffs:
+        print(f"  {len(diffs)} disagreement(s):")
+        for d in diffs[:20]:
+            print("    " + d)
+        if len(diffs) > 20:
+            print(f"    ... and {len(diffs) - 20} more")
+    else:
+        print("  identical: the same failing resources for every guardrail")
+
+    def stats(tool):
+        walls = [w for w, _ in times[tool]]
+        cpus = [c for _, c in times[tool]]
+        return (statistics.median(walls), min(walls), statistics.median(cpus), min(cpus))
+
+    r = stats("railyard")
+    c = stats("checkov")
+    print()
+    print(f"timing ({args.runs} runs each, seconds):   median wall   best wall   median CPU   best CPU")
+    for name, s in (("railyard", r), ("checkov", c)):
+        print(f"  {name:33} {s[0]:11.3f} {s[1]:11.3f} {s[2]:12.3f} {s[3]:10.3f}")
+    print(f"  {'checkov / railyard':33} {c[0] / r[0]:10.1f}x {c[1] / r[1]:10.1f}x {c[2] / r[2]:11.1f}x {c[3] / r[3]:9.1f}x")
+    print()
+    print(f"Railyard {r[0]:.3f} s vs Checkov {c[0]:.2f} s (median wall) -> {c[0] / r[0]:.0f}x faster "
+          f"(best: {r[1]:.3f} s vs {c[1]:.2f} s -> {c[1] / r[1]:.0f}x; CPU time: {r[2]:.3f} s vs {c[2]:.2f} s -> {c[2] / r[2]:.0f}x)")
+    if args.timings:
+        # Where Railyard's time goes: its per-guardrail evaluation times (RAILYARD_TIMINGS).
+        p, wall, cpu = timed(ry_cmd, env=dict(os.environ, RAILYARD_TIMINGS="1"), offline=args.offline)
+        per = sorted(((float(m.group(2)), m.group(1)) for m in
+                      re.finditer(r"^timing: (\S+) on \S+: ([0-9.]+) ms$", p.stderr, re.M)), reverse=True)
+        print()
+        print(f"railyard evaluation times (RAILYARD_TIMINGS=1, one run: {wall:.3f} s wall, {cpu:.3f} s CPU): "
+              f"{sum(ms for ms, _ in per):.0f} ms over {len(per)} guardrails; slowest:")
+        for ms, g in per[:8]:
+            print(f"  {g:40} {ms:7.1f} ms")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"machine": machine(), "files": args.files, "resources": resources,
+                       "guardrails": eq, "railyard": times["railyard"], "checkov": times["checkov"],
+                       "disagreements": diffs}, f, indent=1)
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Accuracy mode: a corpus of real-world code, one folder per source repository.
+
+def accuracy(args):
+    railyard = ensure_railyard(args.railyard)
+    checkov = ensure_checkov(args.checkov)
     guardrails = os.path.abspath(args.guardrails)
     eq = load_equivalents(guardrails)
     id_to_guardrails = defaultdict(list)
@@ -165,6 +556,7 @@ def main():
         for i in ids:
             id_to_guardrails[i].append(g)
     all_ids = sorted(id_to_guardrails)
+    env = checkov_env()
 
     folders = sorted(d for d in os.listdir(args.corpus) if os.path.isdir(os.path.join(args.corpus, d)))
     if args.only:
@@ -178,20 +570,16 @@ def main():
     per_folder = []
     for name in folders:
         folder = os.path.abspath(os.path.join(args.corpus, name))
-        ry, ry_time, summary = run_railyard(railyard, guardrails, folder)
-        ck_results, ck_time = run_checkov(args.checkov, folder, all_ids)
+        proc, ry_time, _ = timed(railyard_cmd(railyard, guardrails, folder), offline=args.offline)
+        ry, summary = parse_railyard(proc, folder, folder)
+        ry = ry or {}
+        # no --quiet: it drops passed_checks, needed to tell FP from NE
+        proc, ck_time, _ = timed(checkov_cmd(checkov, all_ids, FRAMEWORKS, quiet=False), cwd=folder, env=env,
+                                 offline=args.offline)
+        ck_results = parse_checkov(proc, folder) or []
         t_ry += ry_time
         t_ck += ck_time
-        # Checkov verdict per key.
-        ck = {}
-        for r in ck_results:
-            for g in id_to_guardrails.get(r["check_id"], []):
-                key = (g, r["file"], norm_address(r["resource"]))
-                v = ck.setdefault(key, {"failed": False, "ids": set(), "lines": r["lines"], "raw": r["resource"]})
-                v["ids"].add(r["check_id"] + ("!" if r["status"] == "FAILED" else ""))
-                if r["status"] == "FAILED":
-                    v["failed"] = True
-                    v["lines"] = r["lines"]
+        ck = checkov_verdicts(ck_results, id_to_guardrails)
         ry = {k: v for k, v in ry.items() if k[0] in eq}
         per_folder.append({"folder": name, "railyard_s": round(ry_time, 3), "checkov_s": round(ck_time, 3),
                            "resources": summary.get("resources"), "files": summary.get("files"),
@@ -257,7 +645,31 @@ def main():
             json.dump({"stats": {g: dict(s) for g, s in stats.items()}, "total": dict(tot),
                        "line_in_range": [line_in, line_total], "railyard_s": t_ry, "checkov_s": t_ck,
                        "folders": per_folder, "rows": rows}, f, indent=1)
+    return 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--corpus", help="accuracy mode: compare findings on every folder of this corpus")
+    ap.add_argument("--runs", type=int, default=5, help="timed runs per tool (speed mode; default 5)")
+    ap.add_argument("--files", type=int, default=100, help="Terraform files in the workload (speed mode; default 100)")
+    ap.add_argument("--keep", metavar="DIR", help="write the workload and guardrails to DIR and keep them (speed mode)")
+    ap.add_argument("--railyard", help="use this railyard binary instead of building target/release/railyard")
+    ap.add_argument("--checkov", default=os.environ.get("CHECKOV"),
+                    help=f"use this checkov instead of installing {CHECKOV_VERSION} into bench/.venv-checkov")
+    ap.add_argument("--guardrails", default=os.path.join(ROOT, "guardrails"), help="default: the repository's guardrails/")
+    ap.add_argument("--offline", action="store_true",
+                    help="run both tools in a new network namespace (unshare -n; root): no network at all")
+    ap.add_argument("--timings", action="store_true",
+                    help="speed mode: also print Railyard's per-guardrail evaluation times (RAILYARD_TIMINGS=1)")
+    ap.add_argument("--json", help="write the figures (or, with --corpus, all keys and counts) to this file")
+    ap.add_argument("--only", help="accuracy mode: comma-separated folder names")
+    ap.add_argument("--quiet", action="store_true", help="accuracy mode: do not list disagreements")
+    args = ap.parse_args()
+    if args.runs < 1:
+        ap.error("--runs must be at least 1")
+    return accuracy(args) if args.corpus else speed(args)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
