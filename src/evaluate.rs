@@ -159,13 +159,16 @@ pub struct PreparedWorkload {
 impl PreparedWorkload {
     /// Parses the files and builds the policy input once.
     pub fn new(info: WorkloadInfo, files: &[SourceFile], skipped: Vec<Skipped>) -> Self {
-        let mut parsed = parse_files(files);
-        crate::workload::links::link(&mut parsed.resources);
+        let name = info.name.clone();
+        let mut parsed = timed("(parse)", &name, || parse_files(files));
+        timed("(link)", &name, || crate::workload::links::link(&mut parsed.resources));
         let problems = parsed.errors.iter().map(parse_problem).collect();
         let input = Input::new(info, parsed.resources, parsed.documents);
-        let json = serde_json::to_value(&input).expect("the input model always serialises");
+        let json = timed("(input)", &name, || {
+            serde_json::to_value(&input).expect("the input model always serialises")
+        });
         PreparedWorkload {
-            prepared: PreparedInput::new(&json),
+            prepared: timed("(convert)", &name, || PreparedInput::new(&json)),
             input,
             problems,
             skipped,
