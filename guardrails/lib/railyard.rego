@@ -163,62 +163,19 @@ ref_string(s, address) if {
 # A separate Terraform resource (e.g. aws_s3_bucket_versioning) configures `bucket` when it
 # refers to the bucket resource (like Checkov's graph connections, any attribute counts:
 # `bucket = aws_s3_bucket.x.id`, or `target_bucket` of an aws_s3_bucket_logging) or when its
-# `bucket` equals the bucket's known name.
+# `bucket` is the bucket's literal name (`bucket = "acme-logs"`). Both kinds of link come
+# precomputed with the input in `referenced_by` / `referenced_by_index` (docs/input.md).
 configures_bucket(cfg_resource, bucket) if cfg_resource.address in object.get(bucket, "referenced_by", [])
 
-configures_bucket(cfg_resource, bucket) if names_bucket(cfg_resource, bucket)
-
-# A configuration resource naming the bucket with a literal `bucket = "name"`.
-names_bucket(cfg_resource, bucket) if {
-	name := literal_bucket(cfg_resource)
-	name == bucket.config.bucket
-}
-
-# Plan JSON: the bucket's `id` is known in some plans (import, refresh).
-names_bucket(cfg_resource, bucket) if {
-	bucket.kind == "terraform-plan"
-	name := literal_bucket(cfg_resource)
-	name == bucket.config.id
-}
-
-literal_bucket(c) := name if {
-	name := c.config.bucket
-	is_string(name)
-	not unresolved(name)
-}
-
-# Resources of type `t` that configure the given S3 bucket.
-# References come precomputed with the input (`referenced_by_index`, see docs/input.md), so
-# following them costs the number of referring resources; configurations that name a bucket
-# literally are collected once per evaluation (`literal_configs`), not scanned per bucket.
-bucket_configs(t, bucket) := array.concat(
-	[c |
-		some i in object.get(bucket, "referenced_by_index", [])
-		c := input.resources[i]
-		c.type == t
-		managed(c)
-		not absent(c)
-	],
-	[c |
-		some c in object.get(literal_configs, t, [])
-		not c.address in object.get(bucket, "referenced_by", [])
-		names_bucket(c, bucket)
-	],
-)
-
-# Managed resources whose `bucket` is a literal name, by type; evaluated once.
-literal_configs := {t: cs |
-	some t, positions in object.get(input, "types", {})
-	startswith(t, "aws_s3_bucket_")
-	cs := [c |
-		some i in positions
-		c := input.resources[i]
-		managed(c)
-		not absent(c)
-		literal_bucket(c)
-	]
-	count(cs) > 0
-}
+# Resources of type `t` that configure the given S3 bucket; following the precomputed links
+# costs the number of linked resources, not the size of the workload.
+bucket_configs(t, bucket) := [c |
+	some i in object.get(bucket, "referenced_by_index", [])
+	c := input.resources[i]
+	c.type == t
+	managed(c)
+	not absent(c)
+]
 
 # ---------------------------------------------------------------------------------------------
 # Tags

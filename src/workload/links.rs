@@ -37,6 +37,7 @@ pub fn link(resources: &mut [Resource]) {
         found.remove(&i);
         outgoing[i] = found;
     }
+    link_s3_by_name(resources, &mut outgoing);
     let mut incoming: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); resources.len()];
     for (i, targets) in outgoing.iter().enumerate() {
         for t in targets {
@@ -49,6 +50,40 @@ pub fn link(resources: &mut [Resource]) {
         r.referenced_by = incoming[i].iter().map(|j| names[*j].clone()).collect();
         r.referenced_by_index = incoming[i].iter().copied().collect();
     }
+}
+
+/// An S3 configuration resource (`aws_s3_bucket_versioning`, `_logging`, ...) whose `bucket`
+/// is the literal name of a bucket in the workload configures that bucket, in any folder:
+/// bucket names are global. Checkov's graph connects them the same way. (Plan JSON buckets
+/// may carry the name in `id` as well.)
+fn link_s3_by_name(resources: &[Resource], outgoing: &mut [BTreeSet<usize>]) {
+    let terraform = |r: &Resource| matches!(r.kind, ResourceKind::Terraform | ResourceKind::TerraformPlan);
+    let mut buckets: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, r) in resources.iter().enumerate() {
+        if terraform(r) && r.r#type == "aws_s3_bucket" {
+            let mut names: Vec<&str> = literal(r.config.get("bucket")).into_iter().collect();
+            if r.kind == ResourceKind::TerraformPlan {
+                names.extend(literal(r.config.get("id")));
+            }
+            names.dedup();
+            for name in names {
+                buckets.entry(name).or_default().push(i);
+            }
+        }
+    }
+    for (i, r) in resources.iter().enumerate() {
+        if !terraform(r) || !r.r#type.starts_with("aws_s3_bucket_") {
+            continue;
+        }
+        if let Some(targets) = literal(r.config.get("bucket")).and_then(|name| buckets.get(name)) {
+            outgoing[i].extend(targets.iter().copied().filter(|t| *t != i));
+        }
+    }
+}
+
+/// A string that is a known value, not an unresolved `"${…}"` expression.
+fn literal(v: Option<&Value>) -> Option<&str> {
+    v.and_then(Value::as_str).filter(|s| !s.contains("${"))
 }
 
 fn folder(file: &str) -> &str {
@@ -181,5 +216,22 @@ resource "aws_s3_bucket_versioning" "logs" {
             get("AWS::S3::Bucket.B", "t.yaml").referenced_by,
             vec!["AWS::S3::BucketPolicy.P"]
         );
+    }
+
+    #[test]
+    fn s3_configurations_naming_a_bucket_literally_are_linked_across_folders() {
+        let a = "resource \"aws_s3_bucket\" \"logs\" { bucket = \"acme-logs\" }\n";
+        let b = "resource \"aws_s3_bucket_versioning\" \"v\" {\n  bucket = \"acme-logs\"\n}\nresource \"aws_s3_bucket_logging\" \"other\" { bucket = \"someone-else\" }\nresource \"aws_instance\" \"i\" { bucket = \"acme-logs\" }\n";
+        let files = vec![SourceFile::new("a/main.tf", a), SourceFile::new("b/main.tf", b)];
+        let mut p = parse_files(&files);
+        super::link(&mut p.resources);
+        let bucket = p.resources.iter().find(|r| r.address == "aws_s3_bucket.logs").unwrap();
+        assert_eq!(bucket.referenced_by, vec!["aws_s3_bucket_versioning.v"]);
+        let v = p
+            .resources
+            .iter()
+            .find(|r| r.address == "aws_s3_bucket_versioning.v")
+            .unwrap();
+        assert_eq!(v.refs, vec!["aws_s3_bucket.logs"]);
     }
 }
