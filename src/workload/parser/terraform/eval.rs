@@ -17,27 +17,38 @@ pub const MAX_DEPTH: usize = 128;
 
 /// An evaluation context: known variables and locals, and the names known to be unknown.
 pub struct Evaluator {
-    ctx: Context<'static>,
+    /// Functions and extra variables (a `dynamic` block's iterator); `var` and `local` are
+    /// added per evaluation, holding only the names the expression mentions: hcl-rs clones
+    /// the whole `var` / `local` object for every `var.x` it reads, which made reading a
+    /// module with hundreds of locals quadratic.
+    base: Context<'static>,
+    vars: Map<String, Value>,
+    locals: Map<String, Value>,
     /// Variables and locals that exist but have no known value.
     unknown: HashSet<String>,
 }
 
 impl Evaluator {
     pub fn new(vars: &Map<String, Value>, locals: &Map<String, Value>, unknown: HashSet<String>) -> Self {
-        let mut ctx = Context::new();
-        ctx.declare_var("var", Value::Object(vars.clone()));
-        ctx.declare_var("local", Value::Object(locals.clone()));
-        funcs::register(&mut ctx);
-        Evaluator { ctx, unknown }
+        let mut base = Context::new();
+        funcs::register(&mut base);
+        Evaluator {
+            base,
+            vars: vars.clone(),
+            locals: locals.clone(),
+            unknown,
+        }
     }
 
     /// A copy of this evaluator with one more variable, e.g. the iterator of a `dynamic`
     /// block (`ingress = {key, value}`).
     pub fn with_var(&self, name: &str, value: Value) -> Evaluator {
-        let mut ctx = self.ctx.clone();
-        ctx.declare_var(name.to_string(), value);
+        let mut base = self.base.clone();
+        base.declare_var(name.to_string(), value);
         Evaluator {
-            ctx,
+            base,
+            vars: self.vars.clone(),
+            locals: self.locals.clone(),
             unknown: self.unknown.clone(),
         }
     }
@@ -45,7 +56,17 @@ impl Evaluator {
     /// Evaluates the whole expression, or fails.
     pub fn eval(&self, expr: &Expression) -> Option<Value> {
         let expr = self.lazy_calls(expr, 0);
-        expr.evaluate(&self.ctx).ok()
+        self.evaluate(&expr).ok()
+    }
+
+    /// hcl-rs evaluation in a context holding the variables and locals `expr` mentions.
+    fn evaluate(&self, expr: &Expression) -> Result<Value, hcl::eval::Error> {
+        let mut names = Mentions::default();
+        names.collect(expr, 0);
+        let mut ctx = self.base.clone();
+        ctx.declare_var("var", Value::Object(names.var.select(&self.vars)));
+        ctx.declare_var("local", Value::Object(names.local.select(&self.locals)));
+        expr.evaluate(&ctx)
     }
 
     /// Whether an evaluation error means "not known statically" rather than "fails".
@@ -77,7 +98,7 @@ impl Evaluator {
                     return Expression::FuncCall(fc);
                 }
                 if name == "can" && fc.args.len() == 1 {
-                    return match fc.args[0].evaluate(&self.ctx) {
+                    return match self.evaluate(&fc.args[0]) {
                         Ok(_) => Expression::Bool(true),
                         Err(e) if self.is_unknown(&e) => Expression::FuncCall(fc),
                         Err(_) => Expression::Bool(false),
@@ -85,7 +106,7 @@ impl Evaluator {
                 }
                 if name == "try" {
                     for a in &fc.args {
-                        match a.evaluate(&self.ctx) {
+                        match self.evaluate(a) {
                             Ok(v) => return Expression::from(v),
                             Err(e) if self.is_unknown(&e) => break,
                             Err(_) => continue,
@@ -348,5 +369,160 @@ pub fn json_to_expr(v: &serde_json::Value) -> Expression {
                 .map(|(k, v)| (ObjectKey::Expression(Expression::String(k.clone())), json_to_expr(v)))
                 .collect(),
         ),
+    }
+}
+
+/// The names of one root (`var` or `local`) an expression reads: some, or all of them when
+/// it reads the root as a whole (`var["x"]`, `local`) or in a way not followed here.
+#[derive(Default)]
+enum Names {
+    #[default]
+    None,
+    Some(HashSet<String>),
+    All,
+}
+
+impl Names {
+    fn add(&mut self, name: &str) {
+        match self {
+            Names::None => *self = Names::Some(HashSet::from([name.to_string()])),
+            Names::Some(set) => {
+                set.insert(name.to_string());
+            }
+            Names::All => {}
+        }
+    }
+
+    fn select(&self, from: &Map<String, Value>) -> Map<String, Value> {
+        match self {
+            Names::None => Map::new(),
+            Names::All => from.clone(),
+            Names::Some(set) => set
+                .iter()
+                .filter_map(|n| Some((n.clone(), from.get(n)?.clone())))
+                .collect(),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Mentions {
+    var: Names,
+    local: Names,
+}
+
+impl Mentions {
+    fn root(&mut self, name: &str) -> Option<&mut Names> {
+        match name {
+            "var" => Some(&mut self.var),
+            "local" => Some(&mut self.local),
+            _ => None,
+        }
+    }
+
+    fn collect(&mut self, expr: &Expression, depth: usize) {
+        if depth > MAX_DEPTH {
+            self.var = Names::All;
+            self.local = Names::All;
+            return;
+        }
+        let d = depth + 1;
+        match expr {
+            Expression::Variable(v) => {
+                if let Some(n) = self.root(v.as_str()) {
+                    *n = Names::All;
+                }
+            }
+            Expression::Traversal(t) => {
+                match (&t.expr, t.operators.first()) {
+                    (Expression::Variable(v), Some(TraversalOperator::GetAttr(attr)))
+                        if self.root(v.as_str()).is_some() =>
+                    {
+                        if let Some(n) = self.root(v.as_str()) {
+                            n.add(attr.as_str());
+                        }
+                    }
+                    _ => self.collect(&t.expr, d),
+                }
+                for op in &t.operators {
+                    if let TraversalOperator::Index(e) = op {
+                        self.collect(e, d);
+                    }
+                }
+            }
+            Expression::Array(items) => items.iter().for_each(|e| self.collect(e, d)),
+            Expression::Object(obj) => {
+                for (k, v) in obj.iter() {
+                    if let ObjectKey::Expression(e) = k {
+                        self.collect(e, d);
+                    }
+                    self.collect(v, d);
+                }
+            }
+            Expression::Parenthesis(inner) => self.collect(inner, d),
+            Expression::Conditional(c) => {
+                self.collect(&c.cond_expr, d);
+                self.collect(&c.true_expr, d);
+                self.collect(&c.false_expr, d);
+            }
+            Expression::Operation(op) => match op.as_ref() {
+                Operation::Unary(u) => self.collect(&u.expr, d),
+                Operation::Binary(b) => {
+                    self.collect(&b.lhs_expr, d);
+                    self.collect(&b.rhs_expr, d);
+                }
+            },
+            Expression::FuncCall(fc) => fc.args.iter().for_each(|e| self.collect(e, d)),
+            Expression::ForExpr(f) => {
+                self.collect(&f.collection_expr, d);
+                if let Some(k) = &f.key_expr {
+                    self.collect(k, d);
+                }
+                self.collect(&f.value_expr, d);
+                if let Some(c) = &f.cond_expr {
+                    self.collect(c, d);
+                }
+            }
+            Expression::TemplateExpr(t) => {
+                let text = match t.as_ref() {
+                    TemplateExpr::QuotedString(s) => s.as_str(),
+                    TemplateExpr::Heredoc(h) => h.template.as_str(),
+                };
+                self.scan_text(text);
+            }
+            _ => {}
+        }
+    }
+
+    /// Names read inside template text (`"${var.env}-x"`): `var.NAME` and `local.NAME`
+    /// where `var` / `local` start an identifier; any other use of the root reads it all.
+    fn scan_text(&mut self, text: &str) {
+        let bytes = text.as_bytes();
+        let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
+        for root in ["var", "local"] {
+            let mut from = 0;
+            while let Some(pos) = text[from..].find(root).map(|p| p + from) {
+                from = pos + root.len();
+                if pos > 0 && (ident(bytes[pos - 1]) || bytes[pos - 1] == b'.') {
+                    continue;
+                }
+                if bytes.get(from).is_some_and(|b| ident(*b)) {
+                    continue; // `variable`, `locals`, `local_x`
+                }
+                let names = self.root(root).expect("a root");
+                if bytes.get(from) == Some(&b'.') {
+                    let start = from + 1;
+                    let end = bytes[start..]
+                        .iter()
+                        .position(|b| !ident(*b))
+                        .map_or(bytes.len(), |p| start + p);
+                    if end > start {
+                        names.add(&text[start..end]);
+                        continue;
+                    }
+                }
+                *names = Names::All;
+            }
+        }
     }
 }
