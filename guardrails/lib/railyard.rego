@@ -180,44 +180,12 @@ bucket_configs(t, bucket) := [c |
 # ---------------------------------------------------------------------------------------------
 # Tags
 
-# Tags of a resource as an object, whatever the format: Terraform `tags` map (plus
+# Tags of a resource as an object, whatever the format: Terraform `tags` map (over
 # `tags_all` in plans), CloudFormation `Tags` list of {Key, Value} (or a map for resources
 # that use one), Kubernetes labels. Undefined when the tags are not known statically
-# (e.g. `tags = merge(var.tags, {...})` with an unresolved variable).
-tags(r) := t if {
-	terraform(r)
-	a := object.get(r.config, "tags", {})
-	b := object.get(r.config, "tags_all", {})
-	is_object(object_or_empty(a))
-	is_object(object_or_empty(b))
-	t := object.union(object_or_empty(b), object_or_empty(a))
-}
-
-tags(r) := t if {
-	cloudformation(r)
-	is_array(r.config.Tags)
-	t := {k: v |
-		some e in r.config.Tags
-		is_object(e)
-		k := e.Key
-		is_string(k)
-		v := object.get(e, "Value", "")
-	}
-}
-
-tags(r) := t if {
-	cloudformation(r)
-	t := r.config.Tags
-	is_object(t)
-	not unknown(t)
-}
-
-tags(r) := {} if {
-	cloudformation(r)
-	object.get(r.config, "Tags", null) == null
-}
-
-tags(r) := object_or_empty(object.get(r.config, ["metadata", "labels"], {})) if kubernetes(r)
+# (e.g. `tags = merge(var.tags, {...})` with an unresolved variable). Railyard computes them
+# once per resource (`input.resources[_].tags`, docs/input.md).
+tags(r) := r.tags
 
 object_or_empty(null) := {}
 

@@ -57,6 +57,54 @@ pub struct Resource {
     /// Their positions in `input.resources`.
     #[serde(default)]
     pub referenced_by_index: Vec<usize>,
+    /// The resource's tags as one object whatever the format (see [`tags_of`]); absent when
+    /// they are not known statically. Filled by [`Input::new`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<serde_json::Value>,
+}
+
+/// Tags of a resource as an object: Terraform `tags` over `tags_all` (plans), CloudFormation
+/// `Tags` (a `[{Key, Value}]` list or a map), Kubernetes `metadata.labels`. `None` when they
+/// are not known statically (`tags = merge(var.tags, {...})` with an unresolved variable, a
+/// CloudFormation intrinsic function). Computed once here rather than in every policy.
+pub fn tags_of(r: &Resource) -> Option<serde_json::Value> {
+    use serde_json::{Map, Value};
+    let object_or_empty = |v: Option<&Value>| match v {
+        None | Some(Value::Null) => Some(Map::new()),
+        Some(Value::Object(m)) => Some(m.clone()),
+        Some(_) => None,
+    };
+    match r.kind {
+        ResourceKind::Terraform | ResourceKind::TerraformPlan => {
+            let mut tags = object_or_empty(r.config.get("tags_all"))?;
+            tags.extend(object_or_empty(r.config.get("tags"))?);
+            Some(Value::Object(tags))
+        }
+        ResourceKind::Cloudformation => match r.config.get("Tags") {
+            None | Some(Value::Null) => Some(Value::Object(Map::new())),
+            Some(Value::Array(entries)) => Some(Value::Object(
+                entries
+                    .iter()
+                    .filter_map(|e| {
+                        let key = e.get("Key")?.as_str()?;
+                        Some((key.to_string(), e.get("Value").cloned().unwrap_or(Value::from(""))))
+                    })
+                    .collect(),
+            )),
+            Some(Value::Object(m))
+                if !m
+                    .keys()
+                    .any(|k| k == "Ref" || k == "Condition" || k.starts_with("Fn::")) =>
+            {
+                Some(Value::Object(m.clone()))
+            }
+            Some(_) => None,
+        },
+        ResourceKind::Kubernetes => match r.config.get("metadata").and_then(|m| m.get("labels")) {
+            None | Some(Value::Null) => Some(Value::Object(Map::new())),
+            Some(labels) => Some(labels.clone()),
+        },
+    }
 }
 
 /// `input.workload`
@@ -82,10 +130,15 @@ pub struct Input {
 }
 
 impl Input {
-    pub fn new(workload: WorkloadInfo, resources: Vec<Resource>, files: BTreeMap<String, serde_json::Value>) -> Input {
+    pub fn new(
+        workload: WorkloadInfo,
+        mut resources: Vec<Resource>,
+        files: BTreeMap<String, serde_json::Value>,
+    ) -> Input {
         let mut types: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-        for (i, r) in resources.iter().enumerate() {
+        for (i, r) in resources.iter_mut().enumerate() {
             types.entry(r.r#type.clone()).or_default().push(i);
+            r.tags = tags_of(r);
         }
         Input {
             workload,
@@ -97,5 +150,43 @@ impl Input {
 
     pub fn resource(&self, address: &str) -> Option<&Resource> {
         self.resources.iter().find(|r| r.address == address)
+    }
+}
+
+#[cfg(test)]
+mod tags_tests {
+    use crate::files::SourceFile;
+    use crate::workload::{parse_files, Input, WorkloadInfo};
+
+    #[test]
+    fn tags_are_one_object_whatever_the_format_and_absent_when_unknown() {
+        let tf = "resource \"aws_s3_bucket\" \"a\" {\n  tags = { owner = \"x\" }\n}\nresource \"aws_s3_bucket\" \"b\" {\n  tags = merge(var.t, { a = 1 })\n}\nresource \"aws_s3_bucket\" \"c\" {}\n";
+        let cfn = "Resources:\n  B:\n    Type: AWS::S3::Bucket\n    Properties:\n      Tags:\n        - Key: owner\n          Value: y\n  C:\n    Type: AWS::S3::Bucket\n    Properties:\n      Tags: !Ref Shared\n";
+        let k8s = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  labels:\n    owner: z\nspec:\n  containers: []\n";
+        let files = vec![
+            SourceFile::new("main.tf", tf),
+            SourceFile::new("t.yaml", cfn),
+            SourceFile::new("k/pod.yaml", k8s),
+        ];
+        let p = parse_files(&files);
+        let input = Input::new(WorkloadInfo::default(), p.resources, p.documents);
+        let tags = |address: &str| {
+            input
+                .resource(address)
+                .unwrap_or_else(|| {
+                    panic!(
+                        "{address} in {:?}",
+                        input.resources.iter().map(|r| &r.address).collect::<Vec<_>>()
+                    )
+                })
+                .tags
+                .clone()
+        };
+        assert_eq!(tags("aws_s3_bucket.a"), Some(serde_json::json!({"owner": "x"})));
+        assert_eq!(tags("aws_s3_bucket.b"), None);
+        assert_eq!(tags("aws_s3_bucket.c"), Some(serde_json::json!({})));
+        assert_eq!(tags("AWS::S3::Bucket.B"), Some(serde_json::json!({"owner": "y"})));
+        assert_eq!(tags("AWS::S3::Bucket.C"), None);
+        assert_eq!(tags("Pod.default.p"), Some(serde_json::json!({"owner": "z"})));
     }
 }

@@ -232,6 +232,7 @@ fn resource_of(ev: &Evaluator, f: &SourceFile, b: &Blk) -> Result<Option<Resourc
         refs: Vec::new(),
         referenced_by: Vec::new(),
         referenced_by_index: Vec::new(),
+        tags: None,
         address,
         r#type,
         name,
