@@ -244,18 +244,36 @@ fn deep_inputs() -> Vec<(&'static str, &'static str, Vec<u8>)> {
         ("unclosed", nest("a = [{", "", "")),
         ("locals chain", {
             let mut s = String::from("locals {\n  l0 = 1\n");
-            for i in 1..5_000 {
+            for i in 1..500 {
                 s.push_str(&format!("  l{i} = local.l{} + 1\n", i - 1));
             }
-            s.push_str("}\nresource \"a\" \"b\" {\n  x = local.l4999\n}\n");
+            s.push_str("}\nresource \"a\" \"b\" {\n  x = local.l499\n}\n");
             s.into_bytes()
         }),
-        ("variable chain", {
+        ("copied locals", {
+            let mut s = String::from("locals {\n  big = [");
+            s.push_str(&"\"x\", ".repeat(40_000));
+            s.push_str("]\n");
+            for i in 0..500 {
+                s.push_str(&format!("  c{i} = local.big\n"));
+            }
+            s.push_str("}\nresource \"a\" \"b\" {\n  x = local.c499\n}\n");
+            s.into_bytes()
+        }),
+        ("doubling strings", {
+            let mut s = String::from("locals {\n  s0 = \"ab\"\n");
+            for i in 1..40 {
+                s.push_str(&format!("  s{i} = \"${{local.s{}}}${{local.s{}}}\"\n", i - 1, i - 1));
+            }
+            s.push_str("}\nresource \"a\" \"b\" {\n  x = local.s39\n}\n");
+            s.into_bytes()
+        }),
+        ("doubling locals", {
             let mut s = String::new();
-            for i in 1..5_000 {
+            for i in 1..40 {
                 s.push_str(&format!("locals {{\n  l{i} = [local.l{}, local.l{}]\n}}\n", i - 1, i - 1));
             }
-            s.push_str("locals {\n  l0 = 1\n}\nresource \"a\" \"b\" {\n  x = local.l4999\n}\n");
+            s.push_str("locals {\n  l0 = 1\n}\nresource \"a\" \"b\" {\n  x = local.l39\n}\n");
             s.into_bytes()
         }),
     ];
