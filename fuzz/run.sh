@@ -86,6 +86,8 @@ done
 
 echo "== fuzz summary (${budget}s per target)"
 printf '%s\n' "${summary[@]}"
+bad=$(printf '%s\n' "${summary[@]}" | grep -c ' FAILED ' || true)
+echo "fuzz: $((${#targets[@]} - bad)) passed, $bad failed"
 if [ "$failed" -ne 0 ]; then
     echo "fuzzing found problems: inputs in fuzz/artifacts/<target>/, see docs/fuzzing.md"
     exit 1
