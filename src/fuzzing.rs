@@ -33,7 +33,10 @@ pub fn terraform_plan(data: &[u8]) {
 
 /// A CloudFormation template, YAML or JSON (the parser tells them apart by content).
 pub fn cloudformation(data: &[u8]) {
-    parse_with(ResourceKind::Cloudformation, vec![SourceFile::new("template.yaml", data)]);
+    parse_with(
+        ResourceKind::Cloudformation,
+        vec![SourceFile::new("template.yaml", data)],
+    );
 }
 
 /// Kubernetes manifests, YAML (multi-document) or JSON.

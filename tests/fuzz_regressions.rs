@@ -57,7 +57,11 @@ fn every_target_has_seeds_and_a_fuzz_binary() {
         assert!(!inputs("seeds", name).is_empty(), "fuzz/seeds/{name}/ is empty");
         let bin = fuzz_dir().join("fuzz_targets").join(format!("{name}.rs"));
         let text = std::fs::read_to_string(&bin).unwrap_or_else(|_| panic!("missing {}", bin.display()));
-        assert!(text.contains(&format!("railyard::fuzzing::{name}(")), "{} calls another target", bin.display());
+        assert!(
+            text.contains(&format!("railyard::fuzzing::{name}(")),
+            "{} calls another target",
+            bin.display()
+        );
     }
 }
 
@@ -94,8 +98,30 @@ impl Rng {
 #[test]
 fn mutated_seeds() {
     const INTERESTING: &[&[u8]] = &[
-        b"\0", b"\xff", b"\xc3", b"{", b"}", b"[", b"]", b"(", b"\"", b"${", b"%{", b"<<EOF\n", b"\n", b":", b"- ",
-        b"*a", b"&a ", b"!!", b"---\n", b"\t", b"\\u0000", b"1e999", b"-0", b"--- file: x/y.tf\n",
+        b"\0",
+        b"\xff",
+        b"\xc3",
+        b"{",
+        b"}",
+        b"[",
+        b"]",
+        b"(",
+        b"\"",
+        b"${",
+        b"%{",
+        b"<<EOF\n",
+        b"\n",
+        b":",
+        b"- ",
+        b"*a",
+        b"&a ",
+        b"!!",
+        b"---\n",
+        b"\t",
+        b"\\u0000",
+        b"1e999",
+        b"-0",
+        b"--- file: x/y.tf\n",
     ];
     let mut rng = Rng(0x5EED_F00D_CAFE_BABE);
     for (name, _) in TARGETS {
@@ -196,9 +222,21 @@ fn deep_inputs() -> Vec<(&'static str, &'static str, Vec<u8>)> {
         ),
     ));
     for t in ["cloudformation", "kubernetes"] {
-        out.push((t, "yaml flow sequences", with("apiVersion: v1\nkind: Pod\nspec: ", yaml_flow.clone(), "\n")));
-        out.push((t, "yaml flow maps", with("apiVersion: v1\nkind: Pod\nspec: ", yaml_map_flow.clone(), "\n")));
-        out.push((t, "yaml block sequences", with("apiVersion: v1\nkind: Pod\nspec:\n  ", yaml_block.clone(), "\n")));
+        out.push((
+            t,
+            "yaml flow sequences",
+            with("apiVersion: v1\nkind: Pod\nspec: ", yaml_flow.clone(), "\n"),
+        ));
+        out.push((
+            t,
+            "yaml flow maps",
+            with("apiVersion: v1\nkind: Pod\nspec: ", yaml_map_flow.clone(), "\n"),
+        ));
+        out.push((
+            t,
+            "yaml block sequences",
+            with("apiVersion: v1\nkind: Pod\nspec:\n  ", yaml_block.clone(), "\n"),
+        ));
         out.push((t, "yaml unclosed", with("kind: x\nspec: ", nest("[", "", ""), "")));
         out.push((
             t,
@@ -225,22 +263,43 @@ fn deep_inputs() -> Vec<(&'static str, &'static str, Vec<u8>)> {
         ),
     ));
     let hcl: Vec<(&str, Vec<u8>)> = vec![
-        ("tuples", with("resource \"a\" \"b\" {\n  x = ", nest("[", "1", "]"), "\n}\n")),
-        ("objects", with("resource \"a\" \"b\" {\n  x = ", nest("{a = ", "1", "}"), "\n}\n")),
+        (
+            "tuples",
+            with("resource \"a\" \"b\" {\n  x = ", nest("[", "1", "]"), "\n}\n"),
+        ),
+        (
+            "objects",
+            with("resource \"a\" \"b\" {\n  x = ", nest("{a = ", "1", "}"), "\n}\n"),
+        ),
         ("parentheses", with("locals {\n  x = ", nest("(", "1", ")"), "\n}\n")),
         ("calls", with("locals {\n  x = ", nest("upper(", "\"a\"", ")"), "\n}\n")),
         ("negations", with("locals {\n  x = ", nest("!", "true", ""), "\n}\n")),
         ("minus", with("locals {\n  x = ", nest("-", "1", ""), "\n}\n")),
         ("sums", with("locals {\n  x = 1", chain("+1"), "\n}\n")),
-        ("conditionals", with("locals {\n  x = ", nest("true ? 1 : ", "2", ""), "\n}\n")),
+        (
+            "conditionals",
+            with("locals {\n  x = ", nest("true ? 1 : ", "2", ""), "\n}\n"),
+        ),
         ("templates", with("locals {\n  x = ", nest("\"${", "1", "}\""), "\n}\n")),
-        ("template ifs", with("locals {\n  x = \"", nest("%{ if true }", "a", "%{ endif }"), "\"\n}\n")),
-        ("for expressions", with("locals {\n  x = ", nest("[for a in ", "[1]", " : a]"), "\n}\n")),
-        ("attribute chains", with("locals {\n  x = local.a", chain(".b"), "\n}\n")),
+        (
+            "template ifs",
+            with("locals {\n  x = \"", nest("%{ if true }", "a", "%{ endif }"), "\"\n}\n"),
+        ),
+        (
+            "for expressions",
+            with("locals {\n  x = ", nest("[for a in ", "[1]", " : a]"), "\n}\n"),
+        ),
+        (
+            "attribute chains",
+            with("locals {\n  x = local.a", chain(".b"), "\n}\n"),
+        ),
         ("index chains", with("locals {\n  x = local.a", chain("[0]"), "\n}\n")),
         ("splat chains", with("locals {\n  x = local.a", chain("[*]"), "\n}\n")),
         ("blocks", nest("a {\n", "", "}\n")),
-        ("resource blocks", with("resource \"a\" \"b\" {\n", nest("b {\n", "", "}\n"), "}\n")),
+        (
+            "resource blocks",
+            with("resource \"a\" \"b\" {\n", nest("b {\n", "", "}\n"), "}\n"),
+        ),
         ("unclosed", nest("a = [{", "", "")),
         ("locals chain", {
             let mut s = String::from("locals {\n  l0 = 1\n");
@@ -271,7 +330,11 @@ fn deep_inputs() -> Vec<(&'static str, &'static str, Vec<u8>)> {
         ("doubling locals", {
             let mut s = String::new();
             for i in 1..40 {
-                s.push_str(&format!("locals {{\n  l{i} = [local.l{}, local.l{}]\n}}\n", i - 1, i - 1));
+                s.push_str(&format!(
+                    "locals {{\n  l{i} = [local.l{}, local.l{}]\n}}\n",
+                    i - 1,
+                    i - 1
+                ));
             }
             s.push_str("locals {\n  l0 = 1\n}\nresource \"a\" \"b\" {\n  x = local.l39\n}\n");
             s.into_bytes()
@@ -309,9 +372,15 @@ fn long_lines_nul_bytes_and_invalid_utf8() {
         ("long string", long_string),
         ("many lines", many_lines),
         ("nul bytes", nuls),
-        ("invalid utf-8", b"\xff\xfe\xc3\x28\xa0\xa1\xe2\x28\xa1\xf0\x28\x8c\xbc".to_vec()),
+        (
+            "invalid utf-8",
+            b"\xff\xfe\xc3\x28\xa0\xa1\xe2\x28\xa1\xf0\x28\x8c\xbc".to_vec(),
+        ),
         ("bom", b"\xef\xbb\xbfa = 1\n".to_vec()),
-        ("separator only", b"--- file: \n--- file: ../../x\n--- file: /\n".to_vec()),
+        (
+            "separator only",
+            b"--- file: \n--- file: ../../x\n--- file: /\n".to_vec(),
+        ),
     ];
     let mut rng = Rng(42);
     for (name, _) in TARGETS {
@@ -339,7 +408,16 @@ fn long_lines_nul_bytes_and_invalid_utf8() {
 fn file_names_that_are_not_ascii() {
     // Extension checks slice the path near its end: multi-byte characters there must not
     // split a character.
-    for path in ["€€", "ab€€", "ab€€.tf", "é.tf.json", "x/ąę.yaml", "日本語.json", "a.tf€", "€.tfvars"] {
+    for path in [
+        "€€",
+        "ab€€",
+        "ab€€.tf",
+        "é.tf.json",
+        "x/ąę.yaml",
+        "日本語.json",
+        "a.tf€",
+        "€.tfvars",
+    ] {
         let data = format!("--- file: {path}\nresource \"a\" \"b\" {{}}\n");
         for name in ["input_builder", "terraform_hcl", "terraform_json"] {
             run(name, path, data.as_bytes());
