@@ -83,8 +83,11 @@ pub fn exceptions_toml(data: &[u8]) {
     }
 }
 
+/// One fuzz entry point.
+pub type Target = fn(&[u8]);
+
 /// Every target by name, for harnesses that iterate over them.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("terraform_hcl", terraform_hcl),
     ("terraform_json", terraform_json),
     ("terraform_plan", terraform_plan),

@@ -35,7 +35,7 @@ fn inputs(kind: &str, target: &str) -> Vec<(PathBuf, Vec<u8>)> {
         .collect()
 }
 
-fn target(name: &str) -> fn(&[u8]) {
+fn target(name: &str) -> fuzzing::Target {
     TARGETS
         .iter()
         .find(|(n, _)| *n == name)
