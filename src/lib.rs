@@ -16,3 +16,6 @@ pub mod output;
 pub mod results;
 pub mod workflow;
 pub mod workload;
+
+#[doc(hidden)]
+pub mod fuzzing;

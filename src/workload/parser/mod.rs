@@ -126,7 +126,9 @@ pub fn line_of(text: &str, offset: usize) -> usize {
         + 1
 }
 
-/// Extension test that ignores case.
+/// Extension test that ignores case. Compares bytes: slicing the `str` could split a
+/// multi-byte character at the end of a file name (`ab€€`) and panic.
 pub fn has_ext(path: &str, ext: &str) -> bool {
+    let (path, ext) = (path.as_bytes(), ext.as_bytes());
     path.len() > ext.len() && path[path.len() - ext.len()..].eq_ignore_ascii_case(ext)
 }

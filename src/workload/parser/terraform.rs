@@ -157,20 +157,34 @@ fn module_context(configs: &[(&SourceFile, FileModel)], tfvars: &[(&SourceFile, 
     let mut unknown: HashSet<String> = declared.into_iter().filter(|n| !vars.contains_key(n)).collect();
     let mut locals: Map<String, Value> = Map::new();
     let mut pending = locals_src;
-    loop {
+    // Nodes held by the resolved locals, and the work spent so far: hcl-rs copies the whole
+    // `local` object on every `local.x` it evaluates, so each evaluation costs about `held`.
+    let (mut held, mut work) = (0usize, 0usize);
+    for _ in 0..MAX_LOCAL_PASSES {
         // Locals not resolved yet count as unknown, so `try` does not skip past them.
         let mut unknown_now = unknown.clone();
         unknown_now.extend(pending.iter().map(|(k, _)| k.clone()));
         let ev = Evaluator::new(&vars, &locals, unknown_now);
         let before = pending.len();
-        pending.retain(|(k, e)| match ev.eval(e) {
-            Some(v) if value_size(&v, MAX_VALUE_NODES) <= MAX_VALUE_NODES => {
-                locals.insert(k.clone(), v);
-                false
+        pending.retain(|(k, e)| {
+            work = work.saturating_add(held + 1);
+            if work > MAX_LOCALS_WORK {
+                return true;
             }
-            _ => true,
+            match ev.eval(e) {
+                Some(v) => {
+                    let size = value_size(&v, MAX_VALUE_NODES);
+                    if size > MAX_VALUE_NODES || held + size > MAX_LOCALS_NODES {
+                        return true;
+                    }
+                    held += size;
+                    locals.insert(k.clone(), v);
+                    false
+                }
+                None => true,
+            }
         });
-        if pending.is_empty() || pending.len() == before {
+        if pending.is_empty() || pending.len() == before || work > MAX_LOCALS_WORK {
             break;
         }
     }
@@ -182,7 +196,16 @@ fn module_context(configs: &[(&SourceFile, FileModel)], tfvars: &[(&SourceFile, 
 /// growing exponentially.
 const MAX_VALUE_NODES: usize = 50_000;
 
-/// Number of nodes of a value, counting stops a little past `limit`.
+/// Bounds on resolving locals, which stay unresolved (`"${local.x}"`) past them. Each pass
+/// resolves the locals whose references are resolved, so a chain of locals needs one pass per
+/// link; real modules need a handful. Without these bounds a file of a few thousand chained
+/// or copied locals took hours (passes x locals x size of all locals).
+const MAX_LOCAL_PASSES: usize = 32;
+const MAX_LOCALS_NODES: usize = 200_000;
+const MAX_LOCALS_WORK: usize = 20_000_000;
+
+/// Number of nodes of a value (long strings count as several), counting stops a little past
+/// `limit`.
 fn value_size(v: &Value, limit: usize) -> usize {
     let mut n = 0;
     let mut stack = vec![v];
@@ -192,6 +215,8 @@ fn value_size(v: &Value, limit: usize) -> usize {
             break;
         }
         match v {
+            // A string counts one node per 64 bytes: `"${local.a}${local.a}"` doubles too.
+            Value::String(s) => n += s.len() / 64,
             Value::Array(a) => stack.extend(a.iter()),
             Value::Object(o) => stack.extend(o.values()),
             _ => {}

@@ -1,0 +1,28 @@
+resource "aws_instance" "bastion" {
+  ami           = "ami-0c55b159cbfafe1f0"
+  instance_type = "t3.micro"
+}
+
+resource "aws_instance" "db" {
+  ami           = "ami-0c55b159cbfafe1f0"
+  instance_type = "r6i.large"
+
+  root_block_device {
+    encrypted = true
+  }
+
+  ebs_block_device {
+    device_name = "/dev/sdf"
+    volume_size = 500
+    encrypted   = false
+  }
+}
+
+resource "aws_launch_configuration" "legacy" {
+  image_id      = "ami-0c55b159cbfafe1f0"
+  instance_type = "t3.micro"
+
+  root_block_device {
+    encrypted = false
+  }
+}

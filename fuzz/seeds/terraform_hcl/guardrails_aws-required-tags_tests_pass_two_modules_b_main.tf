@@ -1,0 +1,11 @@
+provider "aws" {
+  region = "us-east-1"
+}
+
+resource "aws_sqs_queue" "events" {
+  name = "events"
+  tags = {
+    owner       = "team-b"
+    environment = "dev"
+  }
+}

@@ -1,0 +1,3 @@
+output "bucket_id" {
+  value = aws_s3_bucket.logs.id
+}

@@ -1,0 +1,2 @@
+env                = "prod"
+log_retention_days = 365
