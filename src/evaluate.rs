@@ -11,7 +11,7 @@
 
 use crate::date::Day;
 use crate::files::{Skipped, SourceFile};
-use crate::guardrail::engine::{Policy, PreparedInput};
+use crate::guardrail::engine::{Policy, PreparedInput, Violation};
 use crate::guardrail::{ExceptionStatus, Guardrail, Library, Severity};
 use crate::workload::{parse_files, Input, ParseError, WorkloadInfo};
 use serde::{Deserialize, Serialize};
@@ -160,8 +160,24 @@ impl PreparedWorkload {
     /// Parses the files and builds the policy input once.
     pub fn new(info: WorkloadInfo, files: &[SourceFile], skipped: Vec<Skipped>) -> Self {
         let mut parsed = parse_files(files);
+        let mut problems: Vec<EvalProblem> = parsed.errors.iter().map(parse_problem).collect();
+        problems.extend(unread_code(&skipped));
+        let max = crate::limits::current().max_resources;
+        if parsed.resources.len() > max {
+            // Refused whole: a partial input would let a guardrail call the workload compliant.
+            problems.push(EvalProblem {
+                guardrail: None,
+                file: None,
+                line: None,
+                message: format!(
+                    "the workload has {} resources, more than the limit of {max} (see --max-resources); not evaluated",
+                    parsed.resources.len()
+                ),
+            });
+            parsed.resources.clear();
+            parsed.documents.clear();
+        }
         crate::workload::links::link(&mut parsed.resources);
-        let problems = parsed.errors.iter().map(parse_problem).collect();
         let input = Input::new(info, parsed.resources, parsed.documents);
         let json = serde_json::to_value(&input).expect("the input model always serialises");
         PreparedWorkload {
@@ -187,6 +203,21 @@ impl PreparedWorkload {
     pub fn name(&self) -> &str {
         &self.input.workload.name
     }
+}
+
+/// Files of the workload's code that were not read (too large, past the workload's size
+/// limit, a symbolic link, not a regular file): the workload cannot be judged compliant.
+fn unread_code(skipped: &[Skipped]) -> Vec<EvalProblem> {
+    skipped
+        .iter()
+        .filter(|s| crate::workload::parser::is_code_path(&s.path))
+        .map(|s| EvalProblem {
+            guardrail: None,
+            file: Some(s.path.clone()),
+            line: None,
+            message: format!("skipped: {}", s.reason),
+        })
+        .collect()
 }
 
 fn parse_problem(e: &ParseError) -> EvalProblem {
@@ -220,18 +251,20 @@ impl<'a> Evaluator<'a> {
         Evaluator { library, policies }
     }
 
-    /// Evaluates every policy once on an empty input, so that clones start prepared.
+    /// Prepares every policy's engine without running it, so that clones start prepared.
     pub fn warm_up(&mut self) {
-        let empty = PreparedInput::new(&serde_json::to_value(Input::default()).expect("the input model serialises"));
         for p in self.policies.iter_mut().flatten() {
-            let _ = p.evaluate(&empty);
+            p.prepare();
         }
     }
 
     /// Evaluates every guardrail of the library on the workload.
     pub fn evaluate_all(&mut self, workload: &PreparedWorkload, today: Day) -> Vec<Evaluation> {
-        (0..self.library.guardrails.len())
-            .map(|i| self.evaluate_one(i, workload, today))
+        let all: Vec<usize> = (0..self.library.guardrails.len()).collect();
+        self.evaluate_raw_many(&all, workload)
+            .into_iter()
+            .zip(&self.library.guardrails)
+            .map(|(raw, g)| apply_exceptions(g, raw, today))
             .collect()
     }
 
@@ -243,6 +276,56 @@ impl<'a> Evaluator<'a> {
 
     /// Evaluates the guardrail at `index` on the workload, exceptions not applied.
     pub fn evaluate_raw(&mut self, index: usize, workload: &PreparedWorkload) -> RawEvaluation {
+        let mut raw = self.evaluate_raw_many(&[index], workload);
+        raw.pop().unwrap_or_else(|| RawEvaluation::unreadable("", workload.name(), &[]))
+    }
+
+    /// Evaluates the guardrails at `indices` on the workload, exceptions not applied, each
+    /// within the time and memory budget (`crate::guardrail::sandbox`): one that overruns
+    /// is an error for that guardrail only.
+    pub fn evaluate_raw_many(&mut self, indices: &[usize], workload: &PreparedWorkload) -> Vec<RawEvaluation> {
+        let budget = crate::guardrail::sandbox::Budget::current();
+        let runnable: Vec<usize> = indices.iter().copied().filter(|i| self.policies[*i].is_ok()).collect();
+        let library = self.library;
+        let policies = &mut self.policies;
+        let outcomes = crate::guardrail::sandbox::run_batch(runnable.len(), budget, |k| {
+            let i = runnable[k];
+            let start = std::time::Instant::now();
+            let result = match &mut policies[i] {
+                Ok(policy) => policy.evaluate(&workload.prepared).map_err(|e| e.message),
+                Err(message) => Err(message.clone()),
+            };
+            (result, start.elapsed().as_secs_f64())
+        });
+        let mut by_index: std::collections::HashMap<usize, Result<Vec<Violation>, String>> = runnable
+            .iter()
+            .zip(outcomes)
+            .map(|(i, o)| {
+                let r = match o {
+                    Ok((r, secs)) => {
+                        timing(&library.guardrails[*i].id, workload.name(), secs);
+                        r
+                    }
+                    Err(stopped) => Err(stopped),
+                };
+                (*i, r)
+            })
+            .collect();
+        indices
+            .iter()
+            .map(|i| {
+                let outcome = by_index.remove(i);
+                self.raw_of(*i, workload, outcome)
+            })
+            .collect()
+    }
+
+    fn raw_of(
+        &self,
+        index: usize,
+        workload: &PreparedWorkload,
+        outcome: Option<Result<Vec<Violation>, String>>,
+    ) -> RawEvaluation {
         let g = &self.library.guardrails[index];
         let mut eval = RawEvaluation {
             guardrail: g.id.clone(),
@@ -250,8 +333,8 @@ impl<'a> Evaluator<'a> {
             findings: Vec::new(),
             problems: workload.problems.clone(),
         };
-        let violations = match &mut self.policies[index] {
-            Err(message) => {
+        let violations = match (&self.policies[index], outcome) {
+            (Err(message), _) => {
                 eval.problems.push(EvalProblem {
                     guardrail: Some(g.id.clone()),
                     file: None,
@@ -260,18 +343,20 @@ impl<'a> Evaluator<'a> {
                 });
                 return eval;
             }
-            Ok(policy) => match timed(&g.id, workload.name(), || policy.evaluate(&workload.prepared)) {
-                Ok(v) => v,
-                Err(e) => {
-                    eval.problems.push(EvalProblem {
-                        guardrail: Some(g.id.clone()),
-                        file: Some(g.policy_path.clone()),
-                        line: None,
-                        message: format!("policy error: {}", e.message),
-                    });
-                    return eval;
-                }
-            },
+            (Ok(_), Some(Ok(v))) => v,
+            (Ok(_), other) => {
+                let message = match other {
+                    Some(Err(m)) => m,
+                    _ => "not evaluated".to_string(),
+                };
+                eval.problems.push(EvalProblem {
+                    guardrail: Some(g.id.clone()),
+                    file: Some(g.policy_path.clone()),
+                    line: None,
+                    message: format!("policy error: {}", explain(&message)),
+                });
+                return eval;
+            }
         };
         let mut findings: Vec<Finding> = violations.into_iter().map(|v| locate(g, &workload.input, v)).collect();
         findings.sort_by(|a, b| {
@@ -280,6 +365,17 @@ impl<'a> Evaluator<'a> {
         findings.dedup();
         eval.findings = findings;
         eval
+    }
+}
+
+/// regorus' own time-budget error, said the way the other budget errors are.
+fn explain(message: &str) -> String {
+    let lower = message.to_ascii_lowercase();
+    if lower.contains("time limit") || lower.contains("execution timer") || lower.contains("timed out") {
+        let timeout = crate::limits::current().eval_timeout;
+        format!("{} ({message})", crate::guardrail::sandbox::timeout_message(timeout))
+    } else {
+        message.to_string()
     }
 }
 
@@ -310,17 +406,10 @@ pub fn apply_exceptions(g: &Guardrail, raw: RawEvaluation, today: Day) -> Evalua
 
 /// With `RAILYARD_TIMINGS` set, prints each evaluation's time on stderr, so a guardrail
 /// author can see which policy is slow.
-fn timed<T>(guardrail: &str, workload: &str, f: impl FnOnce() -> T) -> T {
-    if std::env::var_os("RAILYARD_TIMINGS").is_none() {
-        return f();
+fn timing(guardrail: &str, workload: &str, secs: f64) {
+    if std::env::var_os("RAILYARD_TIMINGS").is_some() {
+        eprintln!("timing: {guardrail} on {workload}: {:.1} ms", secs * 1000.0);
     }
-    let start = std::time::Instant::now();
-    let out = f();
-    eprintln!(
-        "timing: {guardrail} on {workload}: {:.1} ms",
-        start.elapsed().as_secs_f64() * 1000.0
-    );
-    out
 }
 
 /// The exception of `g` covering the resource, preferring one still active.

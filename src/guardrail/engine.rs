@@ -9,11 +9,12 @@ use crate::config::ConfigError;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-/// Time one evaluation may take before it is stopped and reported as an error.
+/// Time one evaluation may take before it is stopped and reported as an error (the default
+/// of `--eval-timeout`, see `crate::limits`).
 pub const DEFAULT_TIME_BUDGET: Duration = Duration::from_secs(10);
 
 /// What a policy said about one input: one entry per `deny` element.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Violation {
     /// Address of the offending resource, when the policy named one.
     pub resource: Option<String>,
@@ -90,6 +91,12 @@ impl Policy {
         })
     }
 
+    /// Prepares the engine (rule analysis, scheduling) without evaluating any rule of the
+    /// policy, so clones start prepared and a hostile policy never runs in this process.
+    pub fn prepare(&mut self) {
+        let _ = self.engine.eval_query("true".to_string(), false);
+    }
+
     /// Evaluates rule `deny` against the input.
     pub fn evaluate(&mut self, input: &PreparedInput) -> Result<Vec<Violation>, EvalError> {
         let err = |message: String| EvalError {
@@ -149,7 +156,7 @@ pub fn base_engine(helpers: &[(String, String)]) -> Result<regorus::Engine, Conf
     let mut engine = regorus::Engine::new();
     engine.set_rego_v0(false);
     engine.set_execution_timer_config(regorus::utils::limits::ExecutionTimerConfig {
-        limit: DEFAULT_TIME_BUDGET,
+        limit: crate::limits::current().eval_timeout,
         check_interval: NonZeroU32::new(64).expect("64 is not zero"),
     });
     for (path, src) in helpers {

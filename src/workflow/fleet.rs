@@ -189,7 +189,7 @@ fn observe_one<'a>(
     };
     if raw.iter().any(Option::is_none) {
         // Something is not cached: read and parse the workload once, build its input once.
-        let (files, skipped) = match read_tree(&fetched.repo_path, &fetched.commit, &spec.paths, ReadLimits::default())
+        let (files, skipped) = match read_tree(&fetched.repo_path, &fetched.commit, &spec.paths, ReadLimits::workload())
         {
             Err(e) => {
                 let mut u = ObservedWorkload::unknown(info, library, e.to_string());
@@ -202,11 +202,11 @@ fn observe_one<'a>(
         drop(files);
         stats.workloads_parsed += 1;
         let ev = evaluator.get(library);
-        for (i, slot) in raw.iter_mut().enumerate() {
-            if slot.is_none() {
-                *slot = Some(ev.evaluate_raw(i, &prepared));
-                stats.evaluations += 1;
-            }
+        // One batch per workload: evaluated within the time and memory budgets together.
+        let missing: Vec<usize> = (0..raw.len()).filter(|i| raw[*i].is_none()).collect();
+        for (i, r) in missing.iter().zip(ev.evaluate_raw_many(&missing, &prepared)) {
+            raw[*i] = Some(r);
+            stats.evaluations += 1;
         }
         w.resources = prepared.input.resources.len();
         w.problems = prepared.problems.clone();

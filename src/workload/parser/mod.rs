@@ -67,6 +67,15 @@ pub static PARSERS: &[&dyn Parser] = &[
     &kubernetes::Kubernetes,
 ];
 
+/// Whether some parser could read a file of this name, whatever its content: such files are
+/// the workload's code, and one that cannot be read (too large, a symlink, not a regular
+/// file) leaves the workload's verdict unknown.
+pub fn is_code_path(path: &str) -> bool {
+    // Content that every content-sniffing parser accepts, so only the name decides.
+    const ANY: &[u8] = b"{\"AWSTemplateFormatVersion\": 1, \"format_version\": 1, \"planned_values\": 1}";
+    PARSERS.iter().any(|p| p.claims(path, ANY))
+}
+
 /// Parses a workload's files: each file goes to the first parser that claims it, grouped by
 /// folder. Resources come out sorted by (file, line).
 pub fn parse_files(files: &[SourceFile]) -> Parsed {
@@ -115,6 +124,17 @@ pub fn parse_fixture_dir(name: &str) -> Parsed {
     let p = parse_files(&files);
     assert!(p.errors.is_empty(), "{:?}", p.errors);
     p
+}
+
+#[cfg(test)]
+#[test]
+fn code_paths_by_name() {
+    for p in ["main.tf", "a/b.tf.json", "x.tfvars", "t.yaml", "k.yml", "plan.json", "t.template"] {
+        assert!(is_code_path(p), "{p}");
+    }
+    for p in ["README.md", "lambda.zip", "passwd", "main.tf.bak", "Makefile"] {
+        assert!(!is_code_path(p), "{p}");
+    }
 }
 
 /// 1-based line number of a byte offset.
