@@ -128,12 +128,41 @@ pub fn parse_fixture_dir(name: &str) -> Parsed {
 
 #[cfg(test)]
 #[test]
+fn line_index_agrees_with_line_of() {
+    let text = "a\nbb\n\nccc\n";
+    let idx = LineIndex::new(text);
+    for offset in 0..text.len() + 3 {
+        assert_eq!(idx.line(offset), line_of(text, offset), "{offset}");
+    }
+}
+
+#[cfg(test)]
+#[test]
 fn code_paths_by_name() {
     for p in ["main.tf", "a/b.tf.json", "x.tfvars", "t.yaml", "k.yml", "plan.json", "t.template"] {
         assert!(is_code_path(p), "{p}");
     }
     for p in ["README.md", "lambda.zip", "passwd", "main.tf.bak", "Makefile"] {
         assert!(!is_code_path(p), "{p}");
+    }
+}
+
+/// Line numbers of byte offsets in one text, found by binary search over the line starts:
+/// a file with many blocks is not rescanned from its start for each one.
+pub struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    pub fn new(text: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i + 1));
+        LineIndex { starts }
+    }
+
+    /// 1-based line number of a byte offset (as [`line_of`]).
+    pub fn line(&self, offset: usize) -> usize {
+        self.starts.partition_point(|s| *s <= offset).max(1)
     }
 }
 
