@@ -349,10 +349,11 @@ impl<'a> Evaluator<'a> {
                     Some(Err(m)) => m,
                     _ => "not evaluated".to_string(),
                 };
+                let (line, message) = condense(&message);
                 eval.problems.push(EvalProblem {
                     guardrail: Some(g.id.clone()),
                     file: Some(g.policy_path.clone()),
-                    line: None,
+                    line,
                     message: format!("policy error: {}", explain(&message)),
                 });
                 return eval;
@@ -366,6 +367,24 @@ impl<'a> Evaluator<'a> {
         eval.findings = findings;
         eval
     }
+}
+
+/// regorus' runtime errors come as `--> path:line:col`, the source line and a caret, then
+/// `error: …`: keep the line number and the message, on one line.
+fn condense(message: &str) -> (Option<usize>, String) {
+    let Some(at) = message.find("--> ") else {
+        return (None, message.trim().to_string());
+    };
+    let location = message[at + 4..].lines().next().unwrap_or("");
+    let line = location.rsplitn(3, ':').nth(1).and_then(|n| n.trim().parse().ok());
+    let text = message
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("error:"))
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .next_back()
+        .unwrap_or(message.trim());
+    (line, text.to_string())
 }
 
 /// regorus' own time-budget error, said the way the other budget errors are.

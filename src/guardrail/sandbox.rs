@@ -300,6 +300,11 @@ mod unix {
         if text.contains("overflowed its stack") {
             return "stopped: the evaluation recursed too deeply (stack overflow)".into();
         }
+        let mut lines = text.lines();
+        if lines.any(|l| l.contains("panicked at")) {
+            let payload = lines.next().unwrap_or("").trim();
+            return format!("the evaluation failed inside the Rego engine (panic): {payload}");
+        }
         let how = if libc::WIFSIGNALED(status) {
             format!("signal {}", libc::WTERMSIG(status))
         } else {
