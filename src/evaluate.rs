@@ -277,7 +277,8 @@ impl<'a> Evaluator<'a> {
     /// Evaluates the guardrail at `index` on the workload, exceptions not applied.
     pub fn evaluate_raw(&mut self, index: usize, workload: &PreparedWorkload) -> RawEvaluation {
         let mut raw = self.evaluate_raw_many(&[index], workload);
-        raw.pop().unwrap_or_else(|| RawEvaluation::unreadable("", workload.name(), &[]))
+        raw.pop()
+            .unwrap_or_else(|| RawEvaluation::unreadable("", workload.name(), &[]))
     }
 
     /// Evaluates the guardrails at `indices` on the workload, exceptions not applied, each
@@ -376,13 +377,12 @@ fn condense(message: &str) -> (Option<usize>, String) {
         return (None, message.trim().to_string());
     };
     let location = message[at + 4..].lines().next().unwrap_or("");
-    let line = location.rsplitn(3, ':').nth(1).and_then(|n| n.trim().parse().ok());
+    let line = location.rsplit(':').nth(1).and_then(|n| n.trim().parse().ok());
     let text = message
         .lines()
         .filter_map(|l| l.trim().strip_prefix("error:"))
         .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .next_back()
+        .rfind(|l| !l.is_empty())
         .unwrap_or(message.trim());
     (line, text.to_string())
 }

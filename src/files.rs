@@ -203,7 +203,10 @@ fn read_regular(
     let file = opts.open(path)?;
     let meta = file.metadata()?;
     if !meta.is_file() {
-        return Ok(Err(format!("not a regular file ({}, not read)", kind_of(&meta.file_type()))));
+        return Ok(Err(format!(
+            "not a regular file ({}, not read)",
+            kind_of(&meta.file_type())
+        )));
     }
     if let Some(reason) = limits.refuse(meta.len(), total) {
         return Ok(Err(reason));

@@ -71,7 +71,10 @@ fn oversized_files_are_errors_and_never_read() {
     let (run, json) = check_json(t.path(), &["w", "--guardrails", &g]);
     run.expect_code(2);
     let m = messages(&json);
-    assert!(m.contains("big.tf") && m.contains("too large (300 MiB, limit 8 MiB"), "{m}");
+    assert!(
+        m.contains("big.tf") && m.contains("too large (300 MiB, limit 8 MiB"),
+        "{m}"
+    );
     assert!(!m.contains("lambda.zip"), "{m}");
     assert_eq!(seen_resources(&json), vec!["aws_s3_bucket.ok"]);
     let table = railyard(t.path(), &["check", "w", "--guardrails", &g]);
@@ -108,12 +111,18 @@ fn symlinks_fifos_and_devices_are_never_opened() {
     let (run, json) = check_json(t.path(), &["w", "--guardrails", &g]);
     run.expect_code(2);
     let m = messages(&json);
-    assert!(m.contains("passwd.tf") && m.contains("symbolic link to `/etc/passwd` (not followed)"), "{m}");
+    assert!(
+        m.contains("passwd.tf") && m.contains("symbolic link to `/etc/passwd` (not followed)"),
+        "{m}"
+    );
     assert!(m.contains("zero.yaml"), "{m}");
     assert!(m.contains("pipe.yaml") && m.contains("FIFO"), "{m}");
     assert!(!run.stdout.contains("root:"), "{}", run.stdout);
     let skipped = json["skipped"].to_string();
-    assert!(skipped.contains("\"passwd\"") && skipped.contains("\"etc\""), "{skipped}");
+    assert!(
+        skipped.contains("\"passwd\"") && skipped.contains("\"etc\""),
+        "{skipped}"
+    );
     assert_eq!(seen_resources(&json), vec!["aws_s3_bucket.ok"]);
 }
 
@@ -122,8 +131,16 @@ fn invalid_utf8_names_file_and_line() {
     let t = temp();
     let g = seen_only(t.path());
     let w = t.path().join("w");
-    write(&w, "main.tf", b"resource \"aws_s3_bucket\" \"a\" {\n  bucket = \"a\"\n  tags = { x = \"\xff\xfe\" }\n}\n");
-    write(&w, "k8s.yaml", b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: \xc3\x28\n");
+    write(
+        &w,
+        "main.tf",
+        b"resource \"aws_s3_bucket\" \"a\" {\n  bucket = \"a\"\n  tags = { x = \"\xff\xfe\" }\n}\n",
+    );
+    write(
+        &w,
+        "k8s.yaml",
+        b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: \xc3\x28\n",
+    );
     write(&w, "ok.tf", "resource \"aws_s3_bucket\" \"ok\" {}\n");
     let (run, json) = check_json(t.path(), &["w", "--guardrails", &g]);
     run.expect_code(2);
@@ -172,7 +189,10 @@ fn deep_nesting_in_every_format_is_an_error() {
         run.expect_code(2);
         let m = messages(&json);
         assert!(m.contains(&format!("\"{name}\"")), "{name}: {m}");
-        assert!(seen_resources(&json).contains(&"aws_s3_bucket.ok".to_string()), "{name}");
+        assert!(
+            seen_resources(&json).contains(&"aws_s3_bucket.ok".to_string()),
+            "{name}"
+        );
     }
 }
 
@@ -273,7 +293,15 @@ fn runaway_and_forbidden_policies_are_stopped_one_by_one() {
     write(&w, "main.tf", "resource \"aws_s3_bucket\" \"ok\" {}\n");
     let (run, json) = check_json(
         t.path(),
-        &["w", "--guardrails", &g, "--eval-timeout", "1s", "--eval-memory", "256MiB"],
+        &[
+            "w",
+            "--guardrails",
+            &g,
+            "--eval-timeout",
+            "1s",
+            "--eval-memory",
+            "256MiB",
+        ],
     );
     run.expect_code(2);
     assert_eq!(seen_resources(&json), vec!["aws_s3_bucket.ok"]);
@@ -286,16 +314,26 @@ fn runaway_and_forbidden_policies_are_stopped_one_by_one() {
             .unwrap_or_else(|| panic!("no error for `{id}`: {errors:#?}"))
     };
     assert!(error_of("spin").contains("time budget"), "{}", error_of("spin"));
-    assert!(error_of("huge").contains("memory budget of 256 MiB"), "{}", error_of("huge"));
+    assert!(
+        error_of("huge").contains("memory budget of 256 MiB"),
+        "{}",
+        error_of("huge")
+    );
     let recurse = error_of("recurse");
-    assert!(recurse.contains("recursed too deeply") || recurse.contains("recurs"), "{recurse}");
+    assert!(
+        recurse.contains("recursed too deeply") || recurse.contains("recurs"),
+        "{recurse}"
+    );
     let comprehension = error_of("comprehension");
     assert!(
         comprehension.contains("memory budget") || comprehension.contains("time budget"),
         "{comprehension}"
     );
     let strings = error_of("strings");
-    assert!(strings.contains("memory budget") || strings.contains("time budget"), "{strings}");
+    assert!(
+        strings.contains("memory budget") || strings.contains("time budget"),
+        "{strings}"
+    );
     for (id, function) in [
         ("http", "http.send"),
         ("runtime", "opa.runtime"),
@@ -321,7 +359,10 @@ fn commit_tree(repo: &Repository, entries: &[(&str, &[u8], i32)]) -> Oid {
                 None => {
                     tb.insert(path, *oid, *mode).unwrap();
                 }
-                Some((dir, rest)) => dirs.entry(dir.to_string()).or_default().push((rest.to_string(), *oid, *mode)),
+                Some((dir, rest)) => dirs
+                    .entry(dir.to_string())
+                    .or_default()
+                    .push((rest.to_string(), *oid, *mode)),
             }
         }
         for (dir, sub) in dirs {
@@ -375,7 +416,9 @@ fn observe_records_hostile_workloads_as_unknown_and_healthy_ones_normally() {
     let mut bomb = String::from("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: lol}\ndata:\n  a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
     for i in 1..10 {
         let p = i - 1;
-        bomb.push_str(&format!("  a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"));
+        bomb.push_str(&format!(
+            "  a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+        ));
     }
     let big = "#".repeat(4096);
     commit_tree(
@@ -391,7 +434,10 @@ fn observe_records_hostile_workloads_as_unknown_and_healthy_ones_normally() {
         ],
     );
     let web = common::init_repo(&root.join("web"));
-    commit_tree(&web, &[("main.tf", b"resource \"aws_s3_bucket\" \"web\" {}\n", 0o100644)]);
+    commit_tree(
+        &web,
+        &[("main.tf", b"resource \"aws_s3_bucket\" \"web\" {}\n", 0o100644)],
+    );
 
     let g = common::init_repo(&root.join("guardrails"));
     let registry = "[defaults]\ngrace_days = 30\n\n[[workload]]\nname = \"hostile\"\nrepo = \"../hostile\"\nteam = \"t\"\n\n[[workload]]\nname = \"web\"\nrepo = \"../web\"\nteam = \"t\"\n\n[team.t]\nowners = [\"a@example.com\"]\n";

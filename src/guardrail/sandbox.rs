@@ -81,7 +81,12 @@ mod unix {
 
     /// Forks a child that runs jobs `start..n` and collects what it sends: one result per
     /// job until it finishes, or the results so far plus the error of the job it was on.
-    pub fn run_child<T, F>(start: usize, n: usize, budget: Budget, job: &mut F) -> Result<Vec<Result<T, String>>, ForkFailed>
+    pub fn run_child<T, F>(
+        start: usize,
+        n: usize,
+        budget: Budget,
+        job: &mut F,
+    ) -> Result<Vec<Result<T, String>>, ForkFailed>
     where
         T: Serialize + DeserializeOwned,
         F: FnMut(usize) -> T,

@@ -139,7 +139,15 @@ fn line_index_agrees_with_line_of() {
 #[cfg(test)]
 #[test]
 fn code_paths_by_name() {
-    for p in ["main.tf", "a/b.tf.json", "x.tfvars", "t.yaml", "k.yml", "plan.json", "t.template"] {
+    for p in [
+        "main.tf",
+        "a/b.tf.json",
+        "x.tfvars",
+        "t.yaml",
+        "k.yml",
+        "plan.json",
+        "t.template",
+    ] {
         assert!(is_code_path(p), "{p}");
     }
     for p in ["README.md", "lambda.zip", "passwd", "main.tf.bak", "Makefile"] {
@@ -156,7 +164,12 @@ pub struct LineIndex {
 impl LineIndex {
     pub fn new(text: &str) -> Self {
         let mut starts = vec![0];
-        starts.extend(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i + 1));
+        starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
         LineIndex { starts }
     }
 
