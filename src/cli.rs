@@ -52,8 +52,11 @@ pub struct Cli {
     /// Time one policy evaluation may take (e.g. 10s, 500ms) before it is stopped (an error).
     #[arg(long, global = true, env = "RAILYARD_EVAL_TIMEOUT", value_name = "DURATION", value_parser = crate::limits::parse_duration)]
     pub eval_timeout: Option<std::time::Duration>,
-    /// Memory one policy evaluation may use (e.g. 1GiB) before it is stopped (an error);
-    /// 0 runs policies in-process, with the time budget only.
+    /// Time parsing one folder of a workload may take (e.g. 60s) before it is stopped (an error).
+    #[arg(long, global = true, env = "RAILYARD_PARSE_TIMEOUT", value_name = "DURATION", value_parser = crate::limits::parse_duration)]
+    pub parse_timeout: Option<std::time::Duration>,
+    /// Memory one policy evaluation (or the parsing of one folder) may use (e.g. 1GiB) before
+    /// it is stopped (an error); 0 runs both in-process, with the time budget only.
     #[arg(long, global = true, env = "RAILYARD_EVAL_MEMORY", value_name = "SIZE", value_parser = crate::limits::parse_size)]
     pub eval_memory: Option<u64>,
     #[command(subcommand)]
@@ -69,6 +72,7 @@ impl Cli {
             max_workload_bytes: self.max_workload_size.unwrap_or(d.max_workload_bytes),
             max_resources: self.max_resources.unwrap_or(d.max_resources),
             eval_timeout: self.eval_timeout.unwrap_or(d.eval_timeout),
+            parse_timeout: self.parse_timeout.unwrap_or(d.parse_timeout),
             eval_memory: self.eval_memory.unwrap_or(d.eval_memory),
         }
     }

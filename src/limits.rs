@@ -20,7 +20,10 @@ pub struct Limits {
     pub max_resources: usize,
     /// Wall-clock time one policy evaluation may take.
     pub eval_timeout: Duration,
-    /// Memory one policy evaluation may add to the evaluating process; 0 turns the isolated
+    /// Wall-clock time parsing one folder of a workload may take (Terraform's static
+    /// evaluation of locals and `for` expressions can be made to run for ever).
+    pub parse_timeout: Duration,
+    /// Memory one policy evaluation (or the parsing of one folder) may add to the evaluating process; 0 turns the isolated
     /// evaluation off (policies then run in-process with the time budget only).
     pub eval_memory: u64,
 }
@@ -34,6 +37,7 @@ impl Default for Limits {
             max_workload_bytes: 512 * MIB,
             max_resources: 50_000,
             eval_timeout: Duration::from_secs(10),
+            parse_timeout: Duration::from_secs(60),
             eval_memory: 1024 * MIB,
         }
     }

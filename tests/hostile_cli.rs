@@ -196,6 +196,33 @@ fn deep_nesting_in_every_format_is_an_error() {
     }
 }
 
+/// Terraform's static evaluation of `for` expressions over locals can be made to run for
+/// ever: parsing a folder has its own time budget; other folders are still parsed.
+#[test]
+fn runaway_terraform_expressions_are_stopped() {
+    let t = temp();
+    let g = seen_only(t.path());
+    let w = t.path().join("w");
+    let list: Vec<String> = (0..3000).map(|i| i.to_string()).collect();
+    write(
+        &w,
+        "bomb/main.tf",
+        format!(
+            "locals {{\n  a = [{}]\n  b = [for x in local.a : [for y in local.a : [for z in local.a : x]]]\n}}\n\nresource \"aws_s3_bucket\" \"bomb\" {{\n  tags = {{ n = length(local.b) }}\n}}\n",
+            list.join(", ")
+        ),
+    );
+    write(&w, "ok/ok.tf", "resource \"aws_s3_bucket\" \"ok\" {}\n");
+    let (run, json) = check_json(t.path(), &["w", "--guardrails", &g, "--parse-timeout", "1s"]);
+    run.expect_code(2);
+    let m = messages(&json);
+    assert!(
+        m.contains("bomb/main.tf") && m.contains("parsing exceeded its time budget"),
+        "{m}"
+    );
+    assert_eq!(seen_resources(&json), vec!["aws_s3_bucket.ok"]);
+}
+
 #[test]
 fn yaml_alias_bombs_are_errors() {
     let t = temp();

@@ -22,14 +22,31 @@ pub struct Budget {
     pub timeout: Duration,
     /// Bytes of address space the evaluating process may add; 0 = run in-process.
     pub memory: u64,
+    /// What is bounded and the flag that sets its time, for messages.
+    pub what: &'static str,
+    pub timeout_flag: &'static str,
 }
 
 impl Budget {
+    /// The budget of one policy evaluation.
     pub fn current() -> Budget {
         let l = crate::limits::current();
         Budget {
             timeout: l.eval_timeout,
             memory: l.eval_memory,
+            what: "the evaluation",
+            timeout_flag: "--eval-timeout",
+        }
+    }
+
+    /// The budget of parsing one folder of a workload.
+    pub fn parsing() -> Budget {
+        let l = crate::limits::current();
+        Budget {
+            timeout: l.parse_timeout,
+            memory: l.eval_memory,
+            what: "parsing",
+            timeout_flag: "--parse-timeout",
         }
     }
 
@@ -66,10 +83,22 @@ where
 
 /// The message for an evaluation stopped by the time budget.
 pub fn timeout_message(timeout: Duration) -> String {
-    format!(
-        "stopped after {}: the evaluation exceeded its time budget (see --eval-timeout)",
-        crate::limits::show_duration(timeout)
-    )
+    Budget {
+        timeout,
+        ..Budget::current()
+    }
+    .timeout_message()
+}
+
+impl Budget {
+    fn timeout_message(&self) -> String {
+        format!(
+            "stopped after {}: {} exceeded its time budget (see {})",
+            crate::limits::show_duration(self.timeout),
+            self.what,
+            self.timeout_flag
+        )
+    }
 }
 
 #[cfg(unix)]
@@ -294,21 +323,22 @@ mod unix {
     fn death_reason(timed_out: bool, status: i32, stderr: &[u8], budget: Budget) -> String {
         let text = String::from_utf8_lossy(stderr);
         if timed_out {
-            return timeout_message(budget.timeout);
+            return budget.timeout_message();
         }
         if text.contains("memory allocation of") || text.contains("capacity overflow") {
             return format!(
-                "stopped: the evaluation exceeded its memory budget of {} (see --eval-memory)",
+                "stopped: {} exceeded its memory budget of {} (see --eval-memory)",
+                budget.what,
                 crate::limits::show_size(budget.memory)
             );
         }
         if text.contains("overflowed its stack") {
-            return "stopped: the evaluation recursed too deeply (stack overflow)".into();
+            return format!("stopped: {} recursed too deeply (stack overflow)", budget.what);
         }
         let mut lines = text.lines();
         if lines.any(|l| l.contains("panicked at")) {
             let payload = lines.next().unwrap_or("").trim();
-            return format!("the evaluation failed inside the Rego engine (panic): {payload}");
+            return format!("{} failed (panic): {payload}", budget.what);
         }
         let how = if libc::WIFSIGNALED(status) {
             format!("signal {}", libc::WTERMSIG(status))
@@ -320,7 +350,7 @@ mod unix {
             .find(|l| !l.trim().is_empty() && !l.starts_with("note:"))
             .map(|l| format!(": {}", l.trim()))
             .unwrap_or_default();
-        format!("the evaluation crashed ({how}){detail}")
+        format!("{} crashed ({how}){detail}", budget.what)
     }
 }
 
@@ -333,6 +363,7 @@ mod tests {
         let budget = Budget {
             timeout: Duration::from_millis(300),
             memory: 256 * 1024 * 1024,
+            ..Budget::current()
         };
         let r = run_batch(4, budget, |i| match i {
             1 => loop {

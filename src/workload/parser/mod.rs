@@ -14,7 +14,7 @@ use crate::files::SourceFile;
 use std::collections::BTreeMap;
 
 /// A file that could not be parsed, with the line where parsing failed.
-#[derive(Debug, Clone, PartialEq, thiserror::Error, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 #[error("{file}:{line}: {message}")]
 pub struct ParseError {
     pub file: String,
@@ -34,7 +34,7 @@ impl ParseError {
 
 /// What parsing a group of files produced. A file with an error contributes no resources,
 /// and its error makes the workload's result *error*, never *compliant*.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Parsed {
     pub resources: Vec<Resource>,
     pub documents: BTreeMap<String, serde_json::Value>,
@@ -85,9 +85,22 @@ pub fn parse_files(files: &[SourceFile]) -> Parsed {
             groups.entry((i, f.dir())).or_default().push(f);
         }
     }
+    // Each folder is parsed within a time and memory budget (in a child process, see
+    // `crate::guardrail::sandbox`): Terraform's static evaluation can be made to run for ever.
+    let groups: Vec<(usize, Vec<&SourceFile>)> = groups.into_iter().map(|((i, _), g)| (i, g)).collect();
+    let budget = crate::guardrail::sandbox::Budget::parsing();
+    let outcomes =
+        crate::guardrail::sandbox::run_batch(groups.len(), budget, |k| PARSERS[groups[k].0].parse(&groups[k].1));
     let mut out = Parsed::default();
-    for ((i, _), group) in &groups {
-        out.extend(PARSERS[*i].parse(group));
+    for ((_, group), outcome) in groups.iter().zip(outcomes) {
+        match outcome {
+            Ok(parsed) => out.extend(parsed),
+            Err(reason) => out.errors.extend(
+                group
+                    .iter()
+                    .map(|f| ParseError::new(&f.path, 1, format!("not parsed: {reason}"))),
+            ),
+        }
     }
     out.resources
         .sort_by(|a, b| (&a.file, a.line, &a.address).cmp(&(&b.file, b.line, &b.address)));
