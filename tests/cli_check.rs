@@ -912,7 +912,10 @@ fn symlinks_pointing_outside_the_workload_are_not_followed() {
     let report = run.json();
     assert!(findings(&report).is_empty(), "a symlink was followed: {report}");
     let errors = report["errors"].to_string();
-    assert!(errors.contains("linked.tf") && errors.contains("relative.tf"), "{errors}");
+    assert!(
+        errors.contains("linked.tf") && errors.contains("relative.tf"),
+        "{errors}"
+    );
     assert!(!errors.contains("linkdir"), "{errors}");
     assert_eq!(report["summary"]["files"], 1);
     let skipped: BTreeSet<&str> = report["skipped"]

@@ -198,6 +198,7 @@ fn deep_nesting_in_every_format_is_an_error() {
 
 /// Terraform's static evaluation of `for` expressions over locals can be made to run for
 /// ever: parsing a folder has its own time budget; other folders are still parsed.
+#[cfg(target_os = "linux")]
 #[test]
 fn runaway_terraform_expressions_are_stopped() {
     let t = temp();
@@ -265,6 +266,7 @@ fn a_workload_over_the_resource_limit_is_refused_whole() {
 }
 
 /// Runaway and forbidden policies: each is an error for that guardrail; the others still run.
+#[cfg(target_os = "linux")]
 fn runaway_guardrails(root: &Path) -> String {
     let g = root.join("g");
     write(&g, "seen/guardrail.toml", META);
@@ -312,6 +314,7 @@ fn runaway_guardrails(root: &Path) -> String {
     g.to_string_lossy().into_owned()
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn runaway_and_forbidden_policies_are_stopped_one_by_one() {
     let t = temp();
@@ -432,6 +435,7 @@ fn ledger(repo: &Repository) -> serde_json::Value {
     serde_json::from_slice(blob.content()).unwrap()
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn observe_records_hostile_workloads_as_unknown_and_healthy_ones_normally() {
     let t = temp();

@@ -52,7 +52,7 @@ impl Budget {
 
     /// Whether evaluations run in a child process.
     pub fn isolated(&self) -> bool {
-        cfg!(unix) && self.memory > 0
+        cfg!(target_os = "linux") && self.memory > 0
     }
 }
 
@@ -63,7 +63,7 @@ where
     T: Serialize + DeserializeOwned,
     F: FnMut(usize) -> T,
 {
-    #[cfg(unix)]
+    #[cfg(target_os = "linux")]
     if budget.isolated() {
         let mut out: Vec<Result<T, String>> = Vec::with_capacity(n);
         while out.len() < n {
@@ -101,7 +101,7 @@ impl Budget {
     }
 }
 
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 mod unix {
     use super::*;
     use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -159,13 +159,15 @@ mod unix {
         // SAFETY: plain system calls on descriptors this process owns.
         unsafe {
             libc::dup2(err.as_raw_fd(), 2);
-            let base = address_space().unwrap_or(0);
-            let limit = base.saturating_add(budget.memory);
-            let rl = libc::rlimit {
-                rlim_cur: limit as libc::rlim_t,
-                rlim_max: limit as libc::rlim_t,
-            };
-            libc::setrlimit(libc::RLIMIT_AS, &rl);
+            // Without knowing the current size, no limit rather than a wrong one.
+            if let Some(base) = address_space() {
+                let limit = base.saturating_add(budget.memory);
+                let rl = libc::rlimit {
+                    rlim_cur: limit as libc::rlim_t,
+                    rlim_max: limit as libc::rlim_t,
+                };
+                libc::setrlimit(libc::RLIMIT_AS, &rl);
+            }
         }
         let fd = out.as_raw_fd();
         for i in start..n {
@@ -354,7 +356,7 @@ mod unix {
     }
 }
 
-#[cfg(all(test, unix))]
+#[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
 
