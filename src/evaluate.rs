@@ -287,6 +287,12 @@ impl<'a> Evaluator<'a> {
     pub fn evaluate_raw_many(&mut self, indices: &[usize], workload: &PreparedWorkload) -> Vec<RawEvaluation> {
         let budget = crate::guardrail::sandbox::Budget::current();
         let runnable: Vec<usize> = indices.iter().copied().filter(|i| self.policies[*i].is_ok()).collect();
+        // Prepared here once, so every child process starts with prepared engines.
+        for i in &runnable {
+            if let Ok(p) = &mut self.policies[*i] {
+                p.prepare();
+            }
+        }
         let library = self.library;
         let policies = &mut self.policies;
         let outcomes = crate::guardrail::sandbox::run_batch(runnable.len(), budget, |k| {

@@ -38,6 +38,9 @@ pub struct Policy {
     guardrail: String,
     engine: regorus::Engine,
     rule: String,
+    /// Whether [`Policy::prepare`] ran (evaluations happen in child processes, so the
+    /// engine here is only ever prepared by that call).
+    prepared: bool,
 }
 
 impl std::fmt::Debug for Policy {
@@ -88,13 +91,17 @@ impl Policy {
             guardrail: g.id.clone(),
             engine,
             rule: format!("{package}.deny"),
+            prepared: false,
         })
     }
 
     /// Prepares the engine (rule analysis, scheduling) without evaluating any rule of the
     /// policy, so clones start prepared and a hostile policy never runs in this process.
     pub fn prepare(&mut self) {
-        let _ = self.engine.eval_query("true".to_string(), false);
+        if !self.prepared {
+            let _ = self.engine.eval_query("true".to_string(), false);
+            self.prepared = true;
+        }
     }
 
     /// Evaluates rule `deny` against the input.

@@ -85,14 +85,22 @@ pub fn parse_files(files: &[SourceFile]) -> Parsed {
             groups.entry((i, f.dir())).or_default().push(f);
         }
     }
-    // Each folder is parsed within a time and memory budget (in a child process, see
-    // `crate::guardrail::sandbox`): Terraform's static evaluation can be made to run for ever.
-    let groups: Vec<(usize, Vec<&SourceFile>)> = groups.into_iter().map(|((i, _), g)| (i, g)).collect();
+    // Terraform folders are parsed within a time and memory budget (in a child process, see
+    // `crate::guardrail::sandbox`): its static evaluation (locals, functions, `for`
+    // expressions) can be made to compute without end. The other formats are parsed in
+    // time and memory linear in their size, within their depth and alias limits.
+    let (bounded, linear): (Vec<_>, Vec<_>) = groups
+        .into_iter()
+        .map(|((i, _), g)| (i, g))
+        .partition(|(i, _)| PARSERS[*i].kind() == ResourceKind::Terraform);
     let budget = crate::guardrail::sandbox::Budget::parsing();
     let outcomes =
-        crate::guardrail::sandbox::run_batch(groups.len(), budget, |k| PARSERS[groups[k].0].parse(&groups[k].1));
+        crate::guardrail::sandbox::run_batch(bounded.len(), budget, |k| PARSERS[bounded[k].0].parse(&bounded[k].1));
     let mut out = Parsed::default();
-    for ((_, group), outcome) in groups.iter().zip(outcomes) {
+    for (i, group) in &linear {
+        out.extend(PARSERS[*i].parse(group));
+    }
+    for ((_, group), outcome) in bounded.iter().zip(outcomes) {
         match outcome {
             Ok(parsed) => out.extend(parsed),
             Err(reason) => out.errors.extend(
