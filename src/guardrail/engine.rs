@@ -73,6 +73,7 @@ impl Policy {
         g: &Guardrail,
         helpers: &[(String, String)],
     ) -> Result<Policy, ConfigError> {
+        check_nesting(&g.policy_path, &g.policy)?;
         let mut engine = base.clone();
         let package = engine
             .add_policy(g.policy_path.clone(), g.policy.clone())
@@ -167,6 +168,7 @@ pub fn base_engine(helpers: &[(String, String)]) -> Result<regorus::Engine, Conf
         check_interval: NonZeroU32::new(64).expect("64 is not zero"),
     });
     for (path, src) in helpers {
+        check_nesting(path, src)?;
         engine
             .add_policy(path.clone(), src.clone())
             .map_err(|e| rego_error(path, &e))?;
@@ -180,6 +182,9 @@ pub fn check_helpers(helpers: &[(String, String)]) -> Result<(), Vec<ConfigError
     let errors: Vec<ConfigError> = helpers
         .iter()
         .filter_map(|(path, src)| {
+            if let Err(e) = check_nesting(path, src) {
+                return Some(e);
+            }
             regorus::Engine::new()
                 .add_policy(path.clone(), src.clone())
                 .err()
@@ -191,6 +196,66 @@ pub fn check_helpers(helpers: &[(String, String)]) -> Result<(), Vec<ConfigError
     } else {
         Err(errors)
     }
+}
+
+/// Deepest bracket nesting accepted in a policy: the Rego parser backtracks at every `[` and
+/// `{` (comprehension or collection?), so its time doubles with each level (20 levels take
+/// seconds, 30 would take hours).
+pub const MAX_POLICY_NESTING: usize = 16;
+
+/// Refuses policies nested deeper than [`MAX_POLICY_NESTING`] before regorus parses them.
+fn check_nesting(path: &str, src: &str) -> Result<(), ConfigError> {
+    let (mut depth, mut line) = (0usize, 1usize);
+    let mut chars = src.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\n' => line += 1,
+            '#' => {
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        line += 1;
+                        break;
+                    }
+                }
+            }
+            '"' => {
+                while let Some(c) = chars.next() {
+                    match c {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '"' | '\n' => {
+                            line += usize::from(c == '\n');
+                            break;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            '`' => {
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        line += 1;
+                    } else if c == '`' {
+                        break;
+                    }
+                }
+            }
+            '[' | '{' | '(' => {
+                depth += 1;
+                if depth > MAX_POLICY_NESTING {
+                    return Err(ConfigError::new(
+                        path,
+                        line,
+                        format!("Rego: brackets nested deeper than {MAX_POLICY_NESTING} levels"),
+                    ));
+                }
+            }
+            ']' | '}' | ')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn package_of(src: &str) -> Option<&str> {
@@ -264,6 +329,20 @@ mod tests {
         let e = Policy::compile(&g, &[]).expect_err("must fail");
         assert_eq!(e.file, "guardrails/g/policy.rego");
         assert!(e.line >= 4, "{e}");
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_before_parsing() {
+        let deep = format!(
+            "package g\n\n# [[[[ in a comment\ndeny contains msg if {{\n  x := {}{}\n  msg := \"[[[[\"\n}}\n",
+            "[".repeat(40),
+            "]".repeat(40)
+        );
+        let e = Policy::compile(&guardrail(&deep), &[]).expect_err("must fail");
+        assert_eq!(e.line, 5, "{e}");
+        assert!(e.to_string().contains("nested deeper than 16"), "{e}");
+        let fine = format!("package g\n\n# [[[[[[[[[[[[[[[[[[[[[[\ndeny contains msg if {{\n  x := {}{}\n  msg := \"[[[[[[[[[[[[[[[[[[[[[[[[[[[\"\n}}\n", "[".repeat(8), "]".repeat(8));
+        assert!(Policy::compile(&guardrail(&fine), &[]).is_ok());
     }
 
     #[test]
