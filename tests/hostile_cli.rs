@@ -376,6 +376,31 @@ fn runaway_and_forbidden_policies_are_stopped_one_by_one() {
     assert!(!run.stdout.contains("PATH="), "environment leaked: {}", run.stdout);
 }
 
+/// The Rego parser's time doubles with each bracket level: deep policies are refused at load.
+#[test]
+fn deeply_nested_policies_are_refused_at_load() {
+    let t = temp();
+    let g = t.path().join("g");
+    guardrail(
+        &g,
+        "deep",
+        &format!(
+            "deny contains msg if {{\n  x := {}{}\n  msg := \"x\"\n}}",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        ),
+    );
+    write(t.path(), "w/main.tf", "resource \"aws_s3_bucket\" \"ok\" {}\n");
+    let run = railyard(t.path(), &["check", "w", "--guardrails", g.to_str().unwrap()]);
+    run.expect_code(2);
+    assert!(
+        run.stderr
+            .contains("deep/policy.rego:4: Rego: brackets nested deeper than 16 levels"),
+        "{}",
+        run.stderr
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // observe: workloads read from git trees
 
