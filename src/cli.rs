@@ -40,8 +40,42 @@ pub struct Cli {
     /// Send no notification: print what would be sent (on stderr and in JSON output).
     #[arg(long, global = true)]
     pub no_notify: bool,
+    /// Largest workload file read (e.g. 8MiB); a larger code file is an error for its workload.
+    #[arg(long, global = true, env = "RAILYARD_MAX_FILE_SIZE", value_name = "SIZE", value_parser = crate::limits::parse_size)]
+    pub max_file_size: Option<u64>,
+    /// Most bytes of code read from one workload (e.g. 512MiB); files past it are errors.
+    #[arg(long, global = true, env = "RAILYARD_MAX_WORKLOAD_SIZE", value_name = "SIZE", value_parser = crate::limits::parse_size)]
+    pub max_workload_size: Option<u64>,
+    /// Most resources in one workload; a larger workload is not evaluated (an error).
+    #[arg(long, global = true, env = "RAILYARD_MAX_RESOURCES", value_name = "N")]
+    pub max_resources: Option<usize>,
+    /// Time one policy evaluation may take (e.g. 10s, 500ms) before it is stopped (an error).
+    #[arg(long, global = true, env = "RAILYARD_EVAL_TIMEOUT", value_name = "DURATION", value_parser = crate::limits::parse_duration)]
+    pub eval_timeout: Option<std::time::Duration>,
+    /// Time parsing one folder of a workload may take (e.g. 60s) before it is stopped (an error).
+    #[arg(long, global = true, env = "RAILYARD_PARSE_TIMEOUT", value_name = "DURATION", value_parser = crate::limits::parse_duration)]
+    pub parse_timeout: Option<std::time::Duration>,
+    /// Memory one policy evaluation (or the parsing of one folder) may use (e.g. 1GiB) before
+    /// it is stopped (an error); 0 runs both in-process, with the time budget only.
+    #[arg(long, global = true, env = "RAILYARD_EVAL_MEMORY", value_name = "SIZE", value_parser = crate::limits::parse_size)]
+    pub eval_memory: Option<u64>,
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// The limits this command line asks for (defaults where a flag is not given).
+    pub fn limits(&self) -> crate::limits::Limits {
+        let d = crate::limits::Limits::default();
+        crate::limits::Limits {
+            max_file_bytes: self.max_file_size.unwrap_or(d.max_file_bytes),
+            max_workload_bytes: self.max_workload_size.unwrap_or(d.max_workload_bytes),
+            max_resources: self.max_resources.unwrap_or(d.max_resources),
+            eval_timeout: self.eval_timeout.unwrap_or(d.eval_timeout),
+            parse_timeout: self.parse_timeout.unwrap_or(d.parse_timeout),
+            eval_memory: self.eval_memory.unwrap_or(d.eval_memory),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -178,6 +212,7 @@ fn parse_day(s: &str) -> Result<Day, String> {
 /// Runs the parsed command, writing data to `out`.
 pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let now = cli.now.unwrap_or_else(Day::today);
+    crate::limits::configure(cli.limits());
     let settings = Settings {
         repo: cli.repo.clone(),
         repo_token_env: Some(cli.repo_token_env.clone()),

@@ -11,7 +11,7 @@
 
 use crate::date::Day;
 use crate::files::{Skipped, SourceFile};
-use crate::guardrail::engine::{Batch, EvalError, Policy, PreparedInput, Violation};
+use crate::guardrail::engine::{Batch, Policy, PreparedInput, Violation};
 use crate::guardrail::{ExceptionStatus, Guardrail, Library, Severity};
 use crate::workload::{parse_files, Input, ParseError, WorkloadInfo};
 use serde::{Deserialize, Serialize};
@@ -154,21 +154,45 @@ pub struct PreparedWorkload {
     /// Problems reading the workload; they make every evaluation on it *unknown*.
     pub problems: Vec<EvalProblem>,
     pub skipped: Vec<Skipped>,
+    /// Position of the first resource with each address, so locating a finding is not a
+    /// scan of every resource (100,000 findings on 100,000 resources).
+    by_address: std::collections::HashMap<String, usize>,
 }
 
 impl PreparedWorkload {
     /// Parses the files and builds the policy input once.
     pub fn new(info: WorkloadInfo, files: &[SourceFile], skipped: Vec<Skipped>) -> Self {
         let name = info.name.clone();
-        let mut parsed = timed("(parse)", &name, || parse_files(files));
-        timed("(link)", &name, || crate::workload::links::link(&mut parsed.resources));
-        let problems = parsed.errors.iter().map(parse_problem).collect();
+        let mut parsed = phase("(parse)", &name, || parse_files(files));
+        let mut problems: Vec<EvalProblem> = parsed.errors.iter().map(parse_problem).collect();
+        problems.extend(unread_code(&skipped));
+        let max = crate::limits::current().max_resources;
+        if parsed.resources.len() > max {
+            // Refused whole: a partial input would let a guardrail call the workload compliant.
+            problems.push(EvalProblem {
+                guardrail: None,
+                file: None,
+                line: None,
+                message: format!(
+                    "the workload has {} resources, more than the limit of {max} (see --max-resources); not evaluated",
+                    parsed.resources.len()
+                ),
+            });
+            parsed.resources.clear();
+            parsed.documents.clear();
+        }
+        phase("(link)", &name, || crate::workload::links::link(&mut parsed.resources));
         let input = Input::new(info, parsed.resources, parsed.documents);
-        let json = timed("(input)", &name, || {
+        let json = phase("(input)", &name, || {
             serde_json::to_value(&input).expect("the input model always serialises")
         });
+        let mut by_address = std::collections::HashMap::with_capacity(input.resources.len());
+        for (i, r) in input.resources.iter().enumerate() {
+            by_address.entry(r.address.clone()).or_insert(i);
+        }
         PreparedWorkload {
-            prepared: timed("(convert)", &name, || PreparedInput::new(&json)),
+            by_address,
+            prepared: phase("(convert)", &name, || PreparedInput::new(&json)),
             input,
             problems,
             skipped,
@@ -190,6 +214,21 @@ impl PreparedWorkload {
     pub fn name(&self) -> &str {
         &self.input.workload.name
     }
+}
+
+/// Files of the workload's code that were not read (too large, past the workload's size
+/// limit, a symbolic link, not a regular file): the workload cannot be judged compliant.
+fn unread_code(skipped: &[Skipped]) -> Vec<EvalProblem> {
+    skipped
+        .iter()
+        .filter(|s| crate::workload::parser::is_code_path(&s.path))
+        .map(|s| EvalProblem {
+            guardrail: None,
+            file: Some(s.path.clone()),
+            line: None,
+            message: format!("skipped: {}", s.reason),
+        })
+        .collect()
 }
 
 fn parse_problem(e: &ParseError) -> EvalProblem {
@@ -237,14 +276,13 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    /// Evaluates every policy once on an empty input, so that clones start prepared.
+    /// Prepares every policy's engine without running it, so that clones start prepared.
     pub fn warm_up(&mut self) {
-        let empty = PreparedInput::new(&serde_json::to_value(Input::default()).expect("the input model serialises"));
         for p in self.policies.iter_mut().flatten() {
-            let _ = p.evaluate(&empty);
+            p.prepare();
         }
         if let Some(b) = &mut self.batch {
-            let _ = b.evaluate(&empty);
+            b.prepare();
         }
     }
 
@@ -258,27 +296,6 @@ impl<'a> Evaluator<'a> {
             .collect()
     }
 
-    /// Evaluates the guardrails at `indices` on the workload (exceptions not applied), in
-    /// that order. When they are most of the library they run as one batch; if the batch
-    /// fails, each runs on its own so the failure is attributed to its guardrail.
-    /// `RAILYARD_TIMINGS` also evaluates one by one, to time each guardrail.
-    pub fn evaluate_raw_many(&mut self, indices: &[usize], workload: &PreparedWorkload) -> Vec<RawEvaluation> {
-        let mut done: Vec<Option<RawEvaluation>> = vec![None; self.library.guardrails.len()];
-        let worth_batching = |b: &Batch| indices.len() >= 2 && indices.len() * 2 >= b.members().len();
-        if let Some(batch) = self.batch.as_mut().filter(|b| worth_batching(b) && !timings_wanted()) {
-            if let Some(results) = batch.evaluate(&workload.prepared) {
-                let members = batch.members().to_vec();
-                for (pos, violations) in members.into_iter().zip(results) {
-                    done[pos] = Some(self.raw_from(pos, workload, Ok(violations)));
-                }
-            }
-        }
-        indices
-            .iter()
-            .map(|&i| done[i].take().unwrap_or_else(|| self.evaluate_raw(i, workload)))
-            .collect()
-    }
-
     /// Evaluates the guardrail at `index` on the workload and applies its exceptions.
     pub fn evaluate_one(&mut self, index: usize, workload: &PreparedWorkload, today: Day) -> Evaluation {
         let raw = self.evaluate_raw(index, workload);
@@ -287,22 +304,80 @@ impl<'a> Evaluator<'a> {
 
     /// Evaluates the guardrail at `index` on the workload, exceptions not applied.
     pub fn evaluate_raw(&mut self, index: usize, workload: &PreparedWorkload) -> RawEvaluation {
-        let g = &self.library.guardrails[index];
-        let outcome = match &mut self.policies[index] {
-            Err(message) => Err(message.clone()),
-            Ok(policy) => timed(&g.id, workload.name(), || policy.evaluate(&workload.prepared))
-                .map_err(|e: EvalError| format!("policy error: {}", e.message)),
-        };
-        self.raw_from(index, workload, outcome)
+        let mut raw = self.evaluate_raw_many(&[index], workload);
+        raw.pop()
+            .unwrap_or_else(|| RawEvaluation::unreadable("", workload.name(), &[]))
     }
 
-    /// The raw evaluation of guardrail `index` from its policy's outcome: findings located
-    /// in the workload, or the policy's error as a problem (the evaluation is then unknown).
-    fn raw_from(
+    /// Evaluates the guardrails at `indices` on the workload, exceptions not applied, each
+    /// within the time and memory budget (`crate::guardrail::sandbox`): one that overruns
+    /// is an error for that guardrail only.
+    pub fn evaluate_raw_many(&mut self, indices: &[usize], workload: &PreparedWorkload) -> Vec<RawEvaluation> {
+        let budget = crate::guardrail::sandbox::Budget::current();
+        // Most of the library at once: one engine pass (helpers' values computed once). If
+        // the batch fails in any way, its members run one by one below, so an error or an
+        // overrun is reported against the guardrail that caused it.
+        let mut batched: std::collections::HashMap<usize, Vec<Violation>> = std::collections::HashMap::new();
+        let worth_batching = |b: &Batch| indices.len() >= 2 && indices.len() * 2 >= b.members().len();
+        if let Some(batch) = self.batch.as_mut().filter(|b| worth_batching(b) && !timings_wanted()) {
+            batch.prepare();
+            let start = std::time::Instant::now();
+            let outcome = crate::guardrail::sandbox::run_batch(1, budget, |_| batch.evaluate(&workload.prepared));
+            if let Some(Ok(Some(results))) = outcome.into_iter().next() {
+                timing(&format!("(batch of {})", results.len()), workload.name(), start.elapsed().as_secs_f64());
+                batched.extend(batch.members().iter().copied().zip(results));
+            }
+        }
+        let runnable: Vec<usize> = indices
+            .iter()
+            .copied()
+            .filter(|i| self.policies[*i].is_ok() && !batched.contains_key(i))
+            .collect();
+        // Prepared here once, so every child process starts with prepared engines.
+        for i in &runnable {
+            if let Ok(p) = &mut self.policies[*i] {
+                p.prepare();
+            }
+        }
+        let library = self.library;
+        let policies = &mut self.policies;
+        let outcomes = crate::guardrail::sandbox::run_batch(runnable.len(), budget, |k| {
+            let i = runnable[k];
+            let start = std::time::Instant::now();
+            let result = match &mut policies[i] {
+                Ok(policy) => policy.evaluate(&workload.prepared).map_err(|e| e.message),
+                Err(message) => Err(message.clone()),
+            };
+            (result, start.elapsed().as_secs_f64())
+        });
+        let mut by_index: std::collections::HashMap<usize, Result<Vec<Violation>, String>> = runnable
+            .iter()
+            .zip(outcomes)
+            .map(|(i, o)| {
+                let r = match o {
+                    Ok((r, secs)) => {
+                        timing(&library.guardrails[*i].id, workload.name(), secs);
+                        r
+                    }
+                    Err(stopped) => Err(stopped),
+                };
+                (*i, r)
+            })
+            .collect();
+        indices
+            .iter()
+            .map(|i| {
+                let outcome = batched.remove(i).map(Ok).or_else(|| by_index.remove(i));
+                self.raw_of(*i, workload, outcome)
+            })
+            .collect()
+    }
+
+    fn raw_of(
         &self,
         index: usize,
         workload: &PreparedWorkload,
-        outcome: Result<Vec<Violation>, String>,
+        outcome: Option<Result<Vec<Violation>, String>>,
     ) -> RawEvaluation {
         let g = &self.library.guardrails[index];
         let mut eval = RawEvaluation {
@@ -311,26 +386,67 @@ impl<'a> Evaluator<'a> {
             findings: Vec::new(),
             problems: workload.problems.clone(),
         };
-        let violations = match outcome {
-            Ok(v) => v,
-            Err(message) => {
-                let compiled = self.policies[index].is_ok();
+        let violations = match (&self.policies[index], outcome) {
+            (Err(message), _) => {
                 eval.problems.push(EvalProblem {
                     guardrail: Some(g.id.clone()),
-                    file: compiled.then(|| g.policy_path.clone()),
+                    file: None,
                     line: None,
-                    message,
+                    message: message.clone(),
+                });
+                return eval;
+            }
+            (Ok(_), Some(Ok(v))) => v,
+            (Ok(_), other) => {
+                let message = match other {
+                    Some(Err(m)) => m,
+                    _ => "not evaluated".to_string(),
+                };
+                let (line, message) = condense(&message);
+                eval.problems.push(EvalProblem {
+                    guardrail: Some(g.id.clone()),
+                    file: Some(g.policy_path.clone()),
+                    line,
+                    message: format!("policy error: {}", explain(&message)),
                 });
                 return eval;
             }
         };
-        let mut findings: Vec<Finding> = violations.into_iter().map(|v| locate(g, &workload.input, v)).collect();
+        let mut findings: Vec<Finding> = violations.into_iter().map(|v| locate(g, workload, v)).collect();
         findings.sort_by(|a, b| {
             (&a.file, a.line, &a.resource, &a.message).cmp(&(&b.file, b.line, &b.resource, &b.message))
         });
         findings.dedup();
         eval.findings = findings;
         eval
+    }
+}
+
+/// regorus' runtime errors come as `--> path:line:col`, the source line and a caret, then
+/// `error: …`: keep the line number and the message, on one line.
+fn condense(message: &str) -> (Option<usize>, String) {
+    let Some(at) = message.find("--> ") else {
+        return (None, message.trim().to_string());
+    };
+    let location = message[at + 4..].lines().next().unwrap_or("");
+    let line = location.rsplit(':').nth(1).and_then(|n| n.trim().parse().ok());
+    let text = message
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("error:"))
+        .map(str::trim)
+        .rfind(|l| !l.is_empty())
+        .unwrap_or(message.trim());
+    (line, text.to_string())
+}
+
+/// regorus' own time-budget error, said the way the other budget errors are.
+fn explain(message: &str) -> String {
+    let lower = message.to_ascii_lowercase();
+    if lower.contains("time limit") || lower.contains("execution timer") || lower.contains("timed out") {
+        let timeout = crate::limits::current().eval_timeout;
+        format!("{} ({message})", crate::guardrail::sandbox::timeout_message(timeout))
+    } else {
+        message.to_string()
     }
 }
 
@@ -361,21 +477,10 @@ pub fn apply_exceptions(g: &Guardrail, raw: RawEvaluation, today: Day) -> Evalua
 
 /// With `RAILYARD_TIMINGS` set, prints each evaluation's time on stderr, so a guardrail
 /// author can see which policy is slow.
-fn timings_wanted() -> bool {
-    std::env::var_os("RAILYARD_TIMINGS").is_some()
-}
-
-fn timed<T>(guardrail: &str, workload: &str, f: impl FnOnce() -> T) -> T {
-    if !timings_wanted() {
-        return f();
+fn timing(guardrail: &str, workload: &str, secs: f64) {
+    if timings_wanted() {
+        eprintln!("timing: {guardrail} on {workload}: {:.1} ms", secs * 1000.0);
     }
-    let start = std::time::Instant::now();
-    let out = f();
-    eprintln!(
-        "timing: {guardrail} on {workload}: {:.1} ms",
-        start.elapsed().as_secs_f64() * 1000.0
-    );
-    out
 }
 
 /// The exception of `g` covering the resource, preferring one still active.
@@ -401,9 +506,10 @@ pub fn exception_for(g: &Guardrail, workload: &str, resource: &str, today: Day) 
 
 /// Turns a policy's violation into a finding that points at code: the named resource's file
 /// and lines, or for a plain string message the resource whose address the message names.
-fn locate(g: &Guardrail, input: &Input, v: crate::guardrail::engine::Violation) -> Finding {
+fn locate(g: &Guardrail, workload: &PreparedWorkload, v: crate::guardrail::engine::Violation) -> Finding {
+    let input = &workload.input;
     let resource = match &v.resource {
-        Some(addr) => input.resource(addr),
+        Some(addr) => workload.by_address.get(addr).map(|i| &input.resources[*i]),
         None => input
             .resources
             .iter()
@@ -454,4 +560,16 @@ mod tests {
         assert!(!mentions("bucket aws_s3_bucket.ab is public", "aws_s3_bucket.a"));
         assert!(!mentions("xaws_s3_bucket.a", "aws_s3_bucket.a"));
     }
+}
+
+fn timings_wanted() -> bool {
+    std::env::var_os("RAILYARD_TIMINGS").is_some()
+}
+
+/// Runs one step of preparing a workload, timed under `RAILYARD_TIMINGS`.
+fn phase<T>(label: &str, workload: &str, f: impl FnOnce() -> T) -> T {
+    let start = std::time::Instant::now();
+    let out = f();
+    timing(label, workload, start.elapsed().as_secs_f64());
+    out
 }

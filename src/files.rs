@@ -47,18 +47,56 @@ impl SourceFile {
 /// Folders never read: VCS metadata, provider caches, dependency trees.
 pub const SKIPPED_DIRS: &[&str] = &[".git", ".terraform", "node_modules", ".venv", "vendor", "target"];
 
-/// Limits that keep one hostile workload from exhausting the machine.
+/// Limits that keep one hostile workload from exhausting the machine (see `docs/limits.md`).
 #[derive(Debug, Clone, Copy)]
 pub struct ReadLimits {
     pub max_file_bytes: u64,
     pub max_total_bytes: u64,
+    /// Read only files some workload parser reads (by name, see
+    /// [`crate::workload::parser::is_code_path`]); others are neither read nor listed.
+    pub code_only: bool,
 }
 
 impl Default for ReadLimits {
     fn default() -> Self {
+        let d = crate::limits::Limits::default();
         ReadLimits {
-            max_file_bytes: 8 * 1024 * 1024,
-            max_total_bytes: 512 * 1024 * 1024,
+            max_file_bytes: d.max_file_bytes,
+            max_total_bytes: d.max_workload_bytes,
+            code_only: false,
+        }
+    }
+}
+
+impl ReadLimits {
+    /// The limits for reading a workload, as configured for this run (`--max-file-size`,
+    /// `--max-workload-size`): only infrastructure code is read.
+    pub fn workload() -> Self {
+        let l = crate::limits::current();
+        ReadLimits {
+            max_file_bytes: l.max_file_bytes,
+            max_total_bytes: l.max_workload_bytes,
+            code_only: true,
+        }
+    }
+
+    /// Why a file of `len` bytes is not read when `total` bytes were read before it.
+    pub fn refuse(&self, len: u64, total: u64) -> Option<String> {
+        use crate::limits::show_size;
+        if len > self.max_file_bytes {
+            Some(format!(
+                "too large ({}, limit {}; see --max-file-size)",
+                show_size(len),
+                show_size(self.max_file_bytes)
+            ))
+        } else if total.saturating_add(len) > self.max_total_bytes {
+            Some(format!(
+                "workload size limit reached ({} read, limit {}; see --max-workload-size)",
+                show_size(total),
+                show_size(self.max_total_bytes)
+            ))
+        } else {
+            None
         }
     }
 }
@@ -71,18 +109,29 @@ pub struct Skipped {
 }
 
 /// Reads every regular file below `root`. Symlinks are never followed: a link is a path
-/// string, not a file to open, so a workload cannot make Railyard read outside itself.
+/// string, not a file to open, so a workload cannot make Railyard read outside itself. FIFOs,
+/// sockets and devices are never opened. Files over the limits are listed, not read.
 pub fn read_dir(root: &Path, limits: ReadLimits) -> std::io::Result<(Vec<SourceFile>, Vec<Skipped>)> {
     let mut files = Vec::new();
     let mut skipped = Vec::new();
     let mut total = 0u64;
     let meta = std::fs::metadata(root)?;
-    if meta.is_file() {
+    if !meta.is_dir() {
+        // One file named on the command line (a link to it is the caller's choice).
         let name = root
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        files.push(SourceFile::new(name, std::fs::read(root)?));
+        if !meta.is_file() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("not a folder or a regular file ({})", kind_of(&meta.file_type())),
+            ));
+        }
+        match read_regular(root, &limits, 0, false)? {
+            Ok(bytes) => files.push(SourceFile::new(name, bytes)),
+            Err(reason) => skipped.push(Skipped { path: name, reason }),
+        }
         return Ok((files, skipped));
     }
     let mut stack = vec![root.to_path_buf()];
@@ -93,39 +142,106 @@ pub fn read_dir(root: &Path, limits: ReadLimits) -> std::io::Result<(Vec<SourceF
             let path = entry.path();
             let rel = relative(root, &path);
             let ft = entry.file_type()?;
+            let wanted = !limits.code_only || crate::workload::parser::is_code_path(&rel);
             if ft.is_symlink() {
+                let target = std::fs::read_link(&path)
+                    .map(|t| format!(" to `{}`", t.display()))
+                    .unwrap_or_default();
                 skipped.push(Skipped {
                     path: rel,
-                    reason: "symbolic link (not followed)".into(),
+                    reason: format!("symbolic link{target} (not followed)"),
                 });
             } else if ft.is_dir() {
                 let name = entry.file_name();
                 if !SKIPPED_DIRS.iter().any(|s| name == std::ffi::OsStr::new(s)) {
                     stack.push(path);
                 }
-            } else if ft.is_file() {
-                let len = entry.metadata()?.len();
-                if len > limits.max_file_bytes {
-                    skipped.push(Skipped {
+            } else if !ft.is_file() {
+                skipped.push(Skipped {
+                    path: rel,
+                    reason: format!("not a regular file ({}, not opened)", kind_of(&ft)),
+                });
+            } else if wanted {
+                match read_regular(&path, &limits, total, true) {
+                    Ok(Ok(bytes)) => {
+                        total += bytes.len() as u64;
+                        files.push(SourceFile::new(rel, bytes));
+                    }
+                    Ok(Err(reason)) => skipped.push(Skipped { path: rel, reason }),
+                    Err(e) => skipped.push(Skipped {
                         path: rel,
-                        reason: format!("too large ({len} bytes, limit {})", limits.max_file_bytes),
-                    });
-                    continue;
+                        reason: format!("unreadable: {e}"),
+                    }),
                 }
-                total += len;
-                if total > limits.max_total_bytes {
-                    skipped.push(Skipped {
-                        path: rel,
-                        reason: "workload size limit reached".into(),
-                    });
-                    continue;
-                }
-                files.push(SourceFile::new(rel, std::fs::read(&path)?));
             }
         }
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok((files, skipped))
+}
+
+/// Opens a regular file without following a symlink and without blocking on a FIFO that
+/// replaced it since it was listed, then reads at most the limit: the size is checked on the
+/// open file, and a file that grows while read is cut off and refused, not read whole.
+fn read_regular(
+    path: &Path,
+    limits: &ReadLimits,
+    total: u64,
+    no_follow: bool,
+) -> std::io::Result<Result<Vec<u8>, String>> {
+    use std::io::Read;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let follow = if no_follow { libc::O_NOFOLLOW } else { 0 };
+        opts.custom_flags(follow | libc::O_NONBLOCK | libc::O_CLOEXEC);
+    }
+    #[cfg(not(unix))]
+    let _ = no_follow;
+    let file = opts.open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Ok(Err(format!(
+            "not a regular file ({}, not read)",
+            kind_of(&meta.file_type())
+        )));
+    }
+    if let Some(reason) = limits.refuse(meta.len(), total) {
+        return Ok(Err(reason));
+    }
+    let cap = limits.max_file_bytes.min(limits.max_total_bytes.saturating_sub(total));
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(cap.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > cap {
+        return Ok(Err(limits
+            .refuse(bytes.len() as u64, total)
+            .unwrap_or_else(|| "grew while being read (not read)".into())));
+    }
+    Ok(Ok(bytes))
+}
+
+/// What kind of non-regular file this is, for messages.
+fn kind_of(ft: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if ft.is_fifo() {
+            return "a FIFO";
+        } else if ft.is_socket() {
+            return "a socket";
+        } else if ft.is_block_device() || ft.is_char_device() {
+            return "a device";
+        }
+    }
+    if ft.is_symlink() {
+        "a symbolic link"
+    } else if ft.is_dir() {
+        "a folder"
+    } else {
+        "a special file"
+    }
 }
 
 fn relative(root: &Path, path: &Path) -> String {

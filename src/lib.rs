@@ -11,6 +11,7 @@ pub mod files;
 pub mod gitops;
 pub mod guardrail;
 pub mod ledger;
+pub mod limits;
 pub mod notify;
 pub mod output;
 pub mod results;

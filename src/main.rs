@@ -11,6 +11,11 @@ use std::process::ExitCode;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    // The Rego parser uses errors to backtrack: with RUST_BACKTRACE set, anyhow would capture
+    // a backtrace for each one (seconds per policy). Panics keep RUST_BACKTRACE's setting.
+    if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
+        std::env::set_var("RUST_LIB_BACKTRACE", "0");
+    }
     let cli = match railyard::cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -906,9 +906,17 @@ fn symlinks_pointing_outside_the_workload_are_not_followed() {
     std::os::unix::fs::symlink(ws.path().join("outside/more"), ws.path().join("web/linkdir")).unwrap();
     std::os::unix::fs::symlink("../outside/evil.tf", ws.path().join("web/relative.tf")).unwrap();
     let run = check(ws.path(), "web", &bundled(), &["--format", "json"]);
-    run.expect_code(0);
+    // A link where code is expected is code that cannot be evaluated: an error, never a pass
+    // (docs/limits.md).
+    run.expect_code(2);
     let report = run.json();
     assert!(findings(&report).is_empty(), "a symlink was followed: {report}");
+    let errors = report["errors"].to_string();
+    assert!(
+        errors.contains("linked.tf") && errors.contains("relative.tf"),
+        "{errors}"
+    );
+    assert!(!errors.contains("linkdir"), "{errors}");
     assert_eq!(report["summary"]["files"], 1);
     let skipped: BTreeSet<&str> = report["skipped"]
         .as_array()

@@ -318,6 +318,7 @@ fn symlinks_are_skipped_and_limits_honoured() {
     let limits = ReadLimits {
         max_file_bytes: 1000,
         max_total_bytes: 1_000_000,
+        ..ReadLimits::default()
     };
     let (files, skipped) = read_tree(&f.repo_path, &f.commit, &["infra".into()], limits).unwrap();
     assert_eq!(paths_of(&files), vec!["infra/main.tf", "infra/modules/net/net.tf"]);
@@ -333,6 +334,7 @@ fn symlinks_are_skipped_and_limits_honoured() {
     let tight = ReadLimits {
         max_file_bytes: 10_000,
         max_total_bytes: 40,
+        ..ReadLimits::default()
     };
     let (files, skipped) = read_tree(&f.repo_path, &f.commit, &[], tight).unwrap();
     assert!(files.iter().map(|f| f.bytes.len()).sum::<usize>() <= 40);

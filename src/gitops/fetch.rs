@@ -398,32 +398,35 @@ pub fn read_tree(
                 children.reverse();
                 stack.extend(children);
             }
-            MODE_LINK => skipped.push(Skipped {
-                path,
-                reason: "symbolic link (not followed)".into(),
-            }),
+            MODE_LINK => {
+                // The link's blob is its target as a path string: shown, never resolved.
+                let target = match odb.read_header(id) {
+                    Ok((size, _)) if size <= 4096 => repo
+                        .find_blob(id)
+                        .map(|b| format!(" to `{}`", String::from_utf8_lossy(b.content())))
+                        .unwrap_or_default(),
+                    _ => String::new(),
+                };
+                skipped.push(Skipped {
+                    path,
+                    reason: format!("symbolic link{target} (not followed)"),
+                })
+            }
             MODE_SUBMODULE => skipped.push(Skipped {
                 path,
                 reason: "submodule (not read)".into(),
             }),
             _ => {
+                if limits.code_only && !crate::workload::parser::is_code_path(&path) {
+                    continue;
+                }
                 let (size, _) = odb.read_header(id).map_err(git)?;
                 let len = size as u64;
-                if len > limits.max_file_bytes {
-                    skipped.push(Skipped {
-                        path,
-                        reason: format!("too large ({len} bytes, limit {})", limits.max_file_bytes),
-                    });
+                if let Some(reason) = limits.refuse(len, total) {
+                    skipped.push(Skipped { path, reason });
                     continue;
                 }
                 total += len;
-                if total > limits.max_total_bytes {
-                    skipped.push(Skipped {
-                        path,
-                        reason: "workload size limit reached".into(),
-                    });
-                    continue;
-                }
                 let blob = repo.find_blob(id).map_err(git)?;
                 files.push(SourceFile::new(path, blob.content()));
             }

@@ -480,19 +480,12 @@ pub fn walk_tree(
                     reason: "symbolic link (not followed)".into(),
                 }),
                 (Some(ObjectType::Blob), _) => {
-                    let blob = repo.find_blob(entry.id())?;
-                    let len = blob.size() as u64;
-                    if len > limits.max_file_bytes {
-                        skipped.push(Skipped {
-                            path,
-                            reason: format!("too large ({len} bytes, limit {})", limits.max_file_bytes),
-                        });
-                    } else if total + len > limits.max_total_bytes {
-                        skipped.push(Skipped {
-                            path,
-                            reason: "workload size limit reached".into(),
-                        });
+                    let (size, _) = repo.odb()?.read_header(entry.id())?;
+                    let len = size as u64;
+                    if let Some(reason) = limits.refuse(len, total) {
+                        skipped.push(Skipped { path, reason });
                     } else {
+                        let blob = repo.find_blob(entry.id())?;
                         total += len;
                         files.push(SourceFile::new(path, blob.content().to_vec()));
                     }

@@ -9,11 +9,12 @@ use crate::config::ConfigError;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-/// Time one evaluation may take before it is stopped and reported as an error.
+/// Time one evaluation may take before it is stopped and reported as an error (the default
+/// of `--eval-timeout`, see `crate::limits`).
 pub const DEFAULT_TIME_BUDGET: Duration = Duration::from_secs(10);
 
 /// What a policy said about one input: one entry per `deny` element.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Violation {
     /// Address of the offending resource, when the policy named one.
     pub resource: Option<String>,
@@ -37,6 +38,9 @@ pub struct Policy {
     guardrail: String,
     engine: regorus::Engine,
     rule: String,
+    /// Whether [`Policy::prepare`] ran (evaluations happen in child processes, so the
+    /// engine here is only ever prepared by that call).
+    prepared: bool,
 }
 
 impl std::fmt::Debug for Policy {
@@ -69,6 +73,7 @@ impl Policy {
         g: &Guardrail,
         helpers: &[(String, String)],
     ) -> Result<Policy, ConfigError> {
+        check_nesting(&g.policy_path, &g.policy)?;
         let mut engine = base.clone();
         let package = engine
             .add_policy(g.policy_path.clone(), g.policy.clone())
@@ -87,7 +92,17 @@ impl Policy {
             guardrail: g.id.clone(),
             engine,
             rule: format!("{package}.deny"),
+            prepared: false,
         })
+    }
+
+    /// Prepares the engine (rule analysis, scheduling) without evaluating any rule of the
+    /// policy, so clones start prepared and a hostile policy never runs in this process.
+    pub fn prepare(&mut self) {
+        if !self.prepared {
+            let _ = self.engine.eval_query("true".to_string(), false);
+            self.prepared = true;
+        }
     }
 
     /// Evaluates rule `deny` against the input.
@@ -123,6 +138,7 @@ impl Policy {
 #[derive(Clone)]
 pub struct Batch {
     engine: regorus::Engine,
+    prepared: bool,
     /// Positions (in the caller's list) of the member guardrails, in result order.
     members: Vec<usize>,
 }
@@ -161,7 +177,19 @@ impl Batch {
         }
         let module = format!("package {BATCH_PACKAGE}\n\nresults := {{\n{}\n}}\n", entries.join("\n"));
         engine.add_policy("railyard-batch.rego".into(), module).ok()?;
-        Some(Batch { engine, members })
+        Some(Batch {
+            engine,
+            prepared: false,
+            members,
+        })
+    }
+
+    /// Prepares the engine without evaluating any rule (see [`Policy::prepare`]).
+    pub fn prepare(&mut self) {
+        if !self.prepared {
+            let _ = self.engine.eval_query("true".to_string(), false);
+            self.prepared = true;
+        }
     }
 
     /// Positions of the member guardrails.
@@ -224,10 +252,11 @@ pub fn base_engine(helpers: &[(String, String)]) -> Result<regorus::Engine, Conf
     let mut engine = regorus::Engine::new();
     engine.set_rego_v0(false);
     engine.set_execution_timer_config(regorus::utils::limits::ExecutionTimerConfig {
-        limit: DEFAULT_TIME_BUDGET,
+        limit: crate::limits::current().eval_timeout,
         check_interval: NonZeroU32::new(64).expect("64 is not zero"),
     });
     for (path, src) in helpers {
+        check_nesting(path, src)?;
         engine
             .add_policy(path.clone(), src.clone())
             .map_err(|e| rego_error(path, &e))?;
@@ -241,6 +270,9 @@ pub fn check_helpers(helpers: &[(String, String)]) -> Result<(), Vec<ConfigError
     let errors: Vec<ConfigError> = helpers
         .iter()
         .filter_map(|(path, src)| {
+            if let Err(e) = check_nesting(path, src) {
+                return Some(e);
+            }
             regorus::Engine::new()
                 .add_policy(path.clone(), src.clone())
                 .err()
@@ -252,6 +284,66 @@ pub fn check_helpers(helpers: &[(String, String)]) -> Result<(), Vec<ConfigError
     } else {
         Err(errors)
     }
+}
+
+/// Deepest bracket nesting accepted in a policy: the Rego parser backtracks at every `[` and
+/// `{` (comprehension or collection?), so its time doubles with each level (20 levels take
+/// seconds, 30 would take hours).
+pub const MAX_POLICY_NESTING: usize = 16;
+
+/// Refuses policies nested deeper than [`MAX_POLICY_NESTING`] before regorus parses them.
+fn check_nesting(path: &str, src: &str) -> Result<(), ConfigError> {
+    let (mut depth, mut line) = (0usize, 1usize);
+    let mut chars = src.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\n' => line += 1,
+            '#' => {
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        line += 1;
+                        break;
+                    }
+                }
+            }
+            '"' => {
+                while let Some(c) = chars.next() {
+                    match c {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '"' | '\n' => {
+                            line += usize::from(c == '\n');
+                            break;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            '`' => {
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        line += 1;
+                    } else if c == '`' {
+                        break;
+                    }
+                }
+            }
+            '[' | '{' | '(' => {
+                depth += 1;
+                if depth > MAX_POLICY_NESTING {
+                    return Err(ConfigError::new(
+                        path,
+                        line,
+                        format!("Rego: brackets nested deeper than {MAX_POLICY_NESTING} levels"),
+                    ));
+                }
+            }
+            ']' | '}' | ')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn package_of(src: &str) -> Option<&str> {
@@ -325,6 +417,20 @@ mod tests {
         let e = Policy::compile(&g, &[]).expect_err("must fail");
         assert_eq!(e.file, "guardrails/g/policy.rego");
         assert!(e.line >= 4, "{e}");
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_before_parsing() {
+        let deep = format!(
+            "package g\n\n# [[[[ in a comment\ndeny contains msg if {{\n  x := {}{}\n  msg := \"[[[[\"\n}}\n",
+            "[".repeat(40),
+            "]".repeat(40)
+        );
+        let e = Policy::compile(&guardrail(&deep), &[]).expect_err("must fail");
+        assert_eq!(e.line, 5, "{e}");
+        assert!(e.to_string().contains("nested deeper than 16"), "{e}");
+        let fine = format!("package g\n\n# [[[[[[[[[[[[[[[[[[[[[[\ndeny contains msg if {{\n  x := {}{}\n  msg := \"[[[[[[[[[[[[[[[[[[[[[[[[[[[\"\n}}\n", "[".repeat(8), "]".repeat(8));
+        assert!(Policy::compile(&guardrail(&fine), &[]).is_ok());
     }
 
     #[test]

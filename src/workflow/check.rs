@@ -65,7 +65,7 @@ pub struct Summary {
 
 pub fn check(opts: CheckOptions, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     // Read the workload from disk (symlinks are never followed) and parse it once.
-    let (files, skipped) = read_dir(&opts.path, ReadLimits::default())
+    let (files, skipped) = read_dir(&opts.path, ReadLimits::workload())
         .with_context(|| format!("reading workload `{}`", opts.path.display()))?;
     let file_count = files.len();
     let workload = PreparedWorkload::new(opts.workload.clone(), &files, skipped);

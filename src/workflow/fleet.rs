@@ -78,6 +78,9 @@ pub fn jobs(requested: Option<usize>) -> usize {
         .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
 }
 
+/// Stack size of a worker thread.
+const WORKER_STACK: usize = 16 * 1024 * 1024;
+
 /// Fetches and evaluates `specs` with `jobs` workers; results in the order of `specs`.
 pub fn observe_workloads(
     specs: &[&WorkloadSpec],
@@ -92,30 +95,37 @@ pub fn observe_workloads(
     let next = AtomicUsize::new(0);
     let master: OnceLock<Evaluator> = OnceLock::new();
     let done: Mutex<Vec<(usize, ObservedWorkload, Stats)>> = Mutex::new(Vec::with_capacity(specs.len()));
+    let work = || {
+        let mut evaluator: Option<Evaluator> = None;
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(spec) = specs.get(i) else { break };
+            let mut stats = Stats::default();
+            let w = observe_one(
+                spec,
+                library,
+                &fingerprints,
+                (cache, results, base_dir),
+                Workers {
+                    master: &master,
+                    own: &mut evaluator,
+                },
+                &mut stats,
+            );
+            done.lock()
+                .expect("no worker panics while holding the lock")
+                .push((i, w, stats));
+        }
+    };
     std::thread::scope(|scope| {
         for _ in 0..workers {
-            scope.spawn(|| {
-                let mut evaluator: Option<Evaluator> = None;
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(spec) = specs.get(i) else { break };
-                    let mut stats = Stats::default();
-                    let w = observe_one(
-                        spec,
-                        library,
-                        &fingerprints,
-                        (cache, results, base_dir),
-                        Workers {
-                            master: &master,
-                            own: &mut evaluator,
-                        },
-                        &mut stats,
-                    );
-                    done.lock()
-                        .expect("no worker panics while holding the lock")
-                        .push((i, w, stats));
-                }
-            });
+            // Parsers and the Rego engine recurse (to bounded depths): give workers the main
+            // thread's stack rather than the 2 MiB default of spawned threads.
+            let builder = std::thread::Builder::new().stack_size(WORKER_STACK);
+            if let Err(e) = builder.spawn_scoped(scope, work) {
+                eprintln!("warning: cannot start a worker thread ({e}); working on this one");
+                work();
+            }
         }
     });
     let mut done = done.into_inner().expect("workers finished");
@@ -189,7 +199,7 @@ fn observe_one<'a>(
     };
     if raw.iter().any(Option::is_none) {
         // Something is not cached: read and parse the workload once, build its input once.
-        let (files, skipped) = match read_tree(&fetched.repo_path, &fetched.commit, &spec.paths, ReadLimits::default())
+        let (files, skipped) = match read_tree(&fetched.repo_path, &fetched.commit, &spec.paths, ReadLimits::workload())
         {
             Err(e) => {
                 let mut u = ObservedWorkload::unknown(info, library, e.to_string());

@@ -14,7 +14,7 @@ use crate::files::SourceFile;
 use std::collections::BTreeMap;
 
 /// A file that could not be parsed, with the line where parsing failed.
-#[derive(Debug, Clone, PartialEq, thiserror::Error, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 #[error("{file}:{line}: {message}")]
 pub struct ParseError {
     pub file: String,
@@ -34,7 +34,7 @@ impl ParseError {
 
 /// What parsing a group of files produced. A file with an error contributes no resources,
 /// and its error makes the workload's result *error*, never *compliant*.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Parsed {
     pub resources: Vec<Resource>,
     pub documents: BTreeMap<String, serde_json::Value>,
@@ -67,6 +67,15 @@ pub static PARSERS: &[&dyn Parser] = &[
     &kubernetes::Kubernetes,
 ];
 
+/// Whether some parser could read a file of this name, whatever its content: such files are
+/// the workload's code, and one that cannot be read (too large, a symlink, not a regular
+/// file) leaves the workload's verdict unknown.
+pub fn is_code_path(path: &str) -> bool {
+    // Content that every content-sniffing parser accepts, so only the name decides.
+    const ANY: &[u8] = b"{\"AWSTemplateFormatVersion\": 1, \"format_version\": 1, \"planned_values\": 1}";
+    PARSERS.iter().any(|p| p.claims(path, ANY))
+}
+
 /// Parses a workload's files: each file goes to the first parser that claims it, grouped by
 /// folder. Resources come out sorted by (file, line).
 pub fn parse_files(files: &[SourceFile]) -> Parsed {
@@ -76,9 +85,30 @@ pub fn parse_files(files: &[SourceFile]) -> Parsed {
             groups.entry((i, f.dir())).or_default().push(f);
         }
     }
+    // Terraform folders are parsed within a time and memory budget (in a child process, see
+    // `crate::guardrail::sandbox`): its static evaluation (locals, functions, `for`
+    // expressions) can be made to compute without end. The other formats are parsed in
+    // time and memory linear in their size, within their depth and alias limits.
+    let (bounded, linear): (Vec<_>, Vec<_>) = groups
+        .into_iter()
+        .map(|((i, _), g)| (i, g))
+        .partition(|(i, _)| PARSERS[*i].kind() == ResourceKind::Terraform);
+    let budget = crate::guardrail::sandbox::Budget::parsing();
+    let outcomes =
+        crate::guardrail::sandbox::run_batch(bounded.len(), budget, |k| PARSERS[bounded[k].0].parse(&bounded[k].1));
     let mut out = Parsed::default();
-    for ((i, _), group) in &groups {
+    for (i, group) in &linear {
         out.extend(PARSERS[*i].parse(group));
+    }
+    for ((_, group), outcome) in bounded.iter().zip(outcomes) {
+        match outcome {
+            Ok(parsed) => out.extend(parsed),
+            Err(reason) => out.errors.extend(
+                group
+                    .iter()
+                    .map(|f| ParseError::new(&f.path, 1, format!("not parsed: {reason}"))),
+            ),
+        }
     }
     out.resources
         .sort_by(|a, b| (&a.file, a.line, &a.address).cmp(&(&b.file, b.line, &b.address)));
@@ -115,6 +145,59 @@ pub fn parse_fixture_dir(name: &str) -> Parsed {
     let p = parse_files(&files);
     assert!(p.errors.is_empty(), "{:?}", p.errors);
     p
+}
+
+#[cfg(test)]
+#[test]
+fn line_index_agrees_with_line_of() {
+    let text = "a\nbb\n\nccc\n";
+    let idx = LineIndex::new(text);
+    for offset in 0..text.len() + 3 {
+        assert_eq!(idx.line(offset), line_of(text, offset), "{offset}");
+    }
+}
+
+#[cfg(test)]
+#[test]
+fn code_paths_by_name() {
+    for p in [
+        "main.tf",
+        "a/b.tf.json",
+        "x.tfvars",
+        "t.yaml",
+        "k.yml",
+        "plan.json",
+        "t.template",
+    ] {
+        assert!(is_code_path(p), "{p}");
+    }
+    for p in ["README.md", "lambda.zip", "passwd", "main.tf.bak", "Makefile"] {
+        assert!(!is_code_path(p), "{p}");
+    }
+}
+
+/// Line numbers of byte offsets in one text, found by binary search over the line starts:
+/// a file with many blocks is not rescanned from its start for each one.
+pub struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    pub fn new(text: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
+        LineIndex { starts }
+    }
+
+    /// 1-based line number of a byte offset (as [`line_of`]).
+    pub fn line(&self, offset: usize) -> usize {
+        self.starts.partition_point(|s| *s <= offset).max(1)
+    }
 }
 
 /// 1-based line number of a byte offset.

@@ -3,7 +3,7 @@
 //! document of the file for `input.files`.
 
 use super::eval::{json_to_expr, raw};
-use crate::workload::parser::line_of;
+use crate::workload::parser::LineIndex;
 use hcl::edit::structure::{Body, Structure};
 use hcl::edit::Span;
 use hcl::expr::Expression;
@@ -44,12 +44,12 @@ pub struct FileModel {
 /// Parses HCL text. Errors are (line, message).
 pub fn from_hcl(text: &str) -> Result<FileModel, (usize, String)> {
     let body = hcl::edit::parser::parse_body(text).map_err(|e| (e.location().line(), e.message().to_string()))?;
-    let items = convert_body(text, body, 0)?;
+    let items = convert_body(&LineIndex::new(text), body, 0)?;
     let document = document_of(&items, 0);
     Ok(FileModel { items, document })
 }
 
-fn convert_body(text: &str, body: Body, depth: usize) -> Result<Vec<Item>, (usize, String)> {
+fn convert_body(text: &LineIndex, body: Body, depth: usize) -> Result<Vec<Item>, (usize, String)> {
     let mut items = Vec::new();
     for s in body.into_iter() {
         match s {
@@ -75,11 +75,11 @@ fn convert_body(text: &str, body: Body, depth: usize) -> Result<Vec<Item>, (usiz
     Ok(items)
 }
 
-fn lines(text: &str, span: Option<std::ops::Range<usize>>) -> (usize, usize) {
+fn lines(text: &LineIndex, span: Option<std::ops::Range<usize>>) -> (usize, usize) {
     match span {
         Some(r) => {
-            let start = line_of(text, r.start);
-            let end = line_of(text, r.end.saturating_sub(1).max(r.start));
+            let start = text.line(r.start);
+            let end = text.line(r.end.saturating_sub(1).max(r.start));
             (start, end.max(start))
         }
         None => (1, 1),
@@ -147,7 +147,10 @@ pub fn from_json(text: &str, tfvars: bool) -> Result<FileModel, (usize, String)>
         }
         return Ok(FileModel { items, document });
     }
-    let mut finder = Finder { text };
+    let mut finder = Finder {
+        text,
+        lines: LineIndex::new(text),
+    };
     for (kind, value) in top {
         let nlabels = match kind.as_str() {
             "resource" | "data" => 2,
@@ -174,6 +177,7 @@ fn objects(v: &serde_json::Value) -> Vec<&serde_json::Map<String, serde_json::Va
 
 struct Finder<'a> {
     text: &'a str,
+    lines: LineIndex,
 }
 
 impl Finder<'_> {
@@ -187,8 +191,8 @@ impl Finder<'_> {
         out: &mut Vec<Item>,
     ) {
         if remaining == 0 {
-            let line = line_of(self.text, from);
-            let end = self.value_end(from).map(|e| line_of(self.text, e)).unwrap_or(line);
+            let line = self.lines.line(from);
+            let end = self.value_end(from).map(|e| self.lines.line(e)).unwrap_or(line);
             // "//" keys are comments in Terraform's JSON syntax.
             let items = obj
                 .iter()

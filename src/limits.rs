@@ -1,0 +1,152 @@
+//! Limits that keep a hostile workload or a runaway guardrail from exhausting the machine.
+//! Every limit, its default and what happens when it is hit is documented in `docs/limits.md`.
+//!
+//! The limits are set once per process from the command line (global flags with environment
+//! fallbacks, see `cli.rs`) through [`configure`], and read where they apply: reading a
+//! workload ([`crate::files::ReadLimits::workload`]), building its input (`max_resources`)
+//! and evaluating a policy (`eval_timeout`, `eval_memory`).
+
+use std::sync::RwLock;
+use std::time::Duration;
+
+/// The configurable limits of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest workload file read; a larger one is an error for the workload.
+    pub max_file_bytes: u64,
+    /// Most bytes read from one workload; files past it are errors for the workload.
+    pub max_workload_bytes: u64,
+    /// Most resources one workload may have; more makes the workload an error (unknown).
+    pub max_resources: usize,
+    /// Wall-clock time one policy evaluation may take.
+    pub eval_timeout: Duration,
+    /// Wall-clock time parsing one folder of a workload may take (Terraform's static
+    /// evaluation of locals and `for` expressions can be made to run for ever).
+    pub parse_timeout: Duration,
+    /// Memory one policy evaluation (or the parsing of one folder) may add to the evaluating process; 0 turns the isolated
+    /// evaluation off (policies then run in-process with the time budget only).
+    pub eval_memory: u64,
+}
+
+pub const MIB: u64 = 1024 * 1024;
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_file_bytes: 8 * MIB,
+            max_workload_bytes: 512 * MIB,
+            max_resources: 50_000,
+            eval_timeout: Duration::from_secs(10),
+            parse_timeout: Duration::from_secs(60),
+            eval_memory: 1024 * MIB,
+        }
+    }
+}
+
+static CURRENT: RwLock<Option<Limits>> = RwLock::new(None);
+
+/// Sets the limits of this process (the command line does it once, before any work).
+pub fn configure(limits: Limits) {
+    *CURRENT.write().unwrap_or_else(|e| e.into_inner()) = Some(limits);
+}
+
+/// The limits in force: the configured ones, else the defaults.
+pub fn current() -> Limits {
+    CURRENT.read().unwrap_or_else(|e| e.into_inner()).unwrap_or_default()
+}
+
+/// Parses a size: a number of bytes with an optional unit (`512`, `8MiB`, `8M`, `1.5GB`, `64k`).
+/// Units are binary (`k`/`KiB` = 1024 bytes).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (num, unit) = (&t[..split], t[split..].trim());
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size (examples: 8MiB, 512M, 1G, 65536)"))?;
+    let mult: u64 = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1024,
+        "m" | "mb" | "mib" => MIB,
+        "g" | "gb" | "gib" => 1024 * MIB,
+        "t" | "tb" | "tib" => 1024 * 1024 * MIB,
+        _ => return Err(format!("`{s}`: unknown size unit `{unit}` (use B, KiB, MiB, GiB)")),
+    };
+    let bytes = n * mult as f64;
+    if !bytes.is_finite() || bytes < 0.0 || bytes > u64::MAX as f64 {
+        return Err(format!("`{s}` is out of range"));
+    }
+    Ok(bytes as u64)
+}
+
+/// Parses a duration: a number with a unit (`500ms`, `10s`, `2m`); a bare number is seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (num, unit) = (&t[..split], t[split..].trim());
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration (examples: 500ms, 10s, 2m)"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "" | "s" => n,
+        "m" | "min" => n * 60.0,
+        _ => return Err(format!("`{s}`: unknown duration unit `{unit}` (use ms, s, m)")),
+    };
+    if !secs.is_finite() || secs <= 0.0 || secs > 86_400.0 {
+        return Err(format!("`{s}` must be more than 0 and at most a day"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// A size for messages: `8 MiB`, `300 MiB`, `1234 bytes`.
+pub fn show_size(bytes: u64) -> String {
+    if bytes >= 1024 * MIB && bytes.is_multiple_of(1024 * MIB) {
+        format!("{} GiB", bytes / (1024 * MIB))
+    } else if bytes >= MIB && bytes.is_multiple_of(MIB) {
+        format!("{} MiB", bytes / MIB)
+    } else if bytes >= MIB {
+        format!("{:.1} MiB", bytes as f64 / MIB as f64)
+    } else if bytes >= 1024 && bytes.is_multiple_of(1024) {
+        format!("{} KiB", bytes / 1024)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+/// A duration for messages: `10s`, `1.5s`, `250ms`.
+pub fn show_duration(d: Duration) -> String {
+    if d.subsec_nanos() == 0 {
+        format!("{}s", d.as_secs())
+    } else if d < Duration::from_secs(1) {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_durations() {
+        assert_eq!(parse_size("8MiB"), Ok(8 * MIB));
+        assert_eq!(parse_size("8m"), Ok(8 * MIB));
+        assert_eq!(parse_size("1.5G"), Ok(1536 * MIB));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("64 KiB"), Ok(65536));
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("3 parsecs").is_err());
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("10"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("soon").is_err());
+        assert_eq!(show_size(8 * MIB), "8 MiB");
+        assert_eq!(show_size(300 * MIB), "300 MiB");
+        assert_eq!(show_size(1000), "1000 bytes");
+        assert_eq!(show_duration(Duration::from_secs(10)), "10s");
+        assert_eq!(show_duration(Duration::from_millis(250)), "250ms");
+    }
+}
