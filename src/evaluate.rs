@@ -324,7 +324,11 @@ impl<'a> Evaluator<'a> {
             let start = std::time::Instant::now();
             let outcome = crate::guardrail::sandbox::run_batch(1, budget, |_| batch.evaluate(&workload.prepared));
             if let Some(Ok(Some(results))) = outcome.into_iter().next() {
-                timing(&format!("(batch of {})", results.len()), workload.name(), start.elapsed().as_secs_f64());
+                timing(
+                    &format!("(batch of {})", results.len()),
+                    workload.name(),
+                    start.elapsed().as_secs_f64(),
+                );
                 batched.extend(batch.members().iter().copied().zip(results));
             }
         }
@@ -549,6 +553,18 @@ fn mentions(message: &str, address: &str) -> bool {
     })
 }
 
+fn timings_wanted() -> bool {
+    std::env::var_os("RAILYARD_TIMINGS").is_some()
+}
+
+/// Runs one step of preparing a workload, timed under `RAILYARD_TIMINGS`.
+fn phase<T>(label: &str, workload: &str, f: impl FnOnce() -> T) -> T {
+    let start = std::time::Instant::now();
+    let out = f();
+    timing(label, workload, start.elapsed().as_secs_f64());
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::mentions;
@@ -560,16 +576,4 @@ mod tests {
         assert!(!mentions("bucket aws_s3_bucket.ab is public", "aws_s3_bucket.a"));
         assert!(!mentions("xaws_s3_bucket.a", "aws_s3_bucket.a"));
     }
-}
-
-fn timings_wanted() -> bool {
-    std::env::var_os("RAILYARD_TIMINGS").is_some()
-}
-
-/// Runs one step of preparing a workload, timed under `RAILYARD_TIMINGS`.
-fn phase<T>(label: &str, workload: &str, f: impl FnOnce() -> T) -> T {
-    let start = std::time::Instant::now();
-    let out = f();
-    timing(label, workload, start.elapsed().as_secs_f64());
-    out
 }
