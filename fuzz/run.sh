@@ -14,6 +14,8 @@
 #   FUZZ_SANITIZER=...  address (default) or none (faster builds and runs, fewer checks)
 #   FUZZ_TIMEOUT=S      seconds one input may take before it counts as a hang (default 10)
 #   FUZZ_RSS_MB=M       memory limit of the fuzzing process (default 2048)
+#   FUZZ_SEED=N         libFuzzer's random seed; CI sets one so a run explores the same inputs
+#                       as it did here (a slower machine runs a prefix of the same sequence)
 set -euo pipefail
 
 cd "$(dirname "$0")"
@@ -61,6 +63,7 @@ for t in "${targets[@]}"; do
     args=(-max_total_time="$budget" -timeout="$timeout" -rss_limit_mb="$rss" -print_final_stats=1
         -artifact_prefix="artifacts/$t/")
     [ -n "$dict" ] && [ -f "$dict" ] && args+=(-dict="$dict")
+    [ -n "${FUZZ_SEED:-}" ] && args+=(-seed="$FUZZ_SEED")
     [ "$jobs" -gt 1 ] && args+=(-fork="$jobs" -ignore_crashes=0)
     echo "== $t: ${budget}s"
     log="logs/$t.log"
