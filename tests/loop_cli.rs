@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::commit;
+use common::{commit, COMPLIANT_TF, REGISTRY, UNVERSIONED_TF};
 use git2::Repository;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -72,49 +72,6 @@ fn text(o: &Output) -> String {
         String::from_utf8_lossy(&o.stderr)
     )
 }
-
-const COMPLIANT_TF: &str = r#"resource "aws_s3_bucket" "data" {
-  bucket = "data"
-}
-
-resource "aws_s3_bucket_versioning" "data" {
-  bucket = aws_s3_bucket.data.id
-  versioning_configuration {
-    status = "Enabled"
-  }
-}
-
-resource "aws_ebs_volume" "v" {
-  availability_zone = "eu-west-1a"
-  size              = 10
-  encrypted         = true
-}
-"#;
-
-const UNVERSIONED_TF: &str = r#"resource "aws_s3_bucket" "logs" {
-  bucket = "logs"
-}
-"#;
-
-const REGISTRY: &str = r#"[defaults]
-grace_days = 30
-
-[[workload]]
-name = "payments-api"
-repo = "../payments"
-team = "payments"
-
-[[workload]]
-name = "web"
-repo = "../web"
-team = "web"
-
-[team.payments]
-owners = ["alice@example.com"]
-
-[team.web]
-owners = ["bob@example.com"]
-"#;
 
 /// A guardrails repo whose develop has two candidates, aws-ebs-volume-encryption (broken by
 /// nobody) and aws-s3-versioning (broken by `web`), and two workload repos.

@@ -281,3 +281,48 @@ pub fn build_tree(repo: &Repository, files: &std::collections::BTreeMap<String, 
     }
     builder.write().unwrap()
 }
+
+/// The release-loop tests' workloads: a compliant one (bucket with versioning, encrypted
+/// volume) and one with an unversioned bucket, and the registry naming both.
+pub const COMPLIANT_TF: &str = r#"resource "aws_s3_bucket" "data" {
+  bucket = "data"
+}
+
+resource "aws_s3_bucket_versioning" "data" {
+  bucket = aws_s3_bucket.data.id
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_ebs_volume" "v" {
+  availability_zone = "eu-west-1a"
+  size              = 10
+  encrypted         = true
+}
+"#;
+
+pub const UNVERSIONED_TF: &str = r#"resource "aws_s3_bucket" "logs" {
+  bucket = "logs"
+}
+"#;
+
+pub const REGISTRY: &str = r#"[defaults]
+grace_days = 30
+
+[[workload]]
+name = "payments-api"
+repo = "../payments"
+team = "payments"
+
+[[workload]]
+name = "web"
+repo = "../web"
+team = "web"
+
+[team.payments]
+owners = ["alice@example.com"]
+
+[team.web]
+owners = ["bob@example.com"]
+"#;
