@@ -321,14 +321,8 @@ impl<'a> Evaluator<'a> {
         let worth_batching = |b: &Batch| indices.len() >= 2 && indices.len() * 2 >= b.members().len();
         if let Some(batch) = self.batch.as_mut().filter(|b| worth_batching(b) && !timings_wanted()) {
             batch.prepare();
-            let start = std::time::Instant::now();
             let outcome = crate::guardrail::sandbox::run_batch(1, budget, |_| batch.evaluate(&workload.prepared));
             if let Some(Ok(Some(results))) = outcome.into_iter().next() {
-                timing(
-                    &format!("(batch of {})", results.len()),
-                    workload.name(),
-                    start.elapsed().as_secs_f64(),
-                );
                 batched.extend(batch.members().iter().copied().zip(results));
             }
         }

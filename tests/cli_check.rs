@@ -749,6 +749,20 @@ fn a_policy_dividing_by_zero_is_an_error_naming_the_guardrail() {
     let json = check(ws.path(), "k8s", "gr", &["--format", "json"]);
     json.expect_code(2);
     assert_eq!(json.json()["errors"][0]["guardrail"], "k8s-no-privileged");
+    // With other guardrails in the library the error fails their shared evaluation pass;
+    // each is then evaluated on its own, so the error stays with its guardrail and the
+    // others' findings are still reported.
+    guardrails_with(&ws.path().join("gr"), &["aws-s3-versioning", "aws-s3-access-logging"]);
+    write(ws.path(), "k8s/main.tf", TF_UNVERSIONED);
+    let run = check(ws.path(), "k8s", "gr", &["--format", "json"]);
+    run.expect_code(2);
+    let report = run.json();
+    let errors = report["errors"].as_array().expect("errors");
+    assert_eq!(errors.len(), 1, "{report}");
+    assert_eq!(errors[0]["guardrail"], "k8s-no-privileged");
+    let found = pairs(&report["findings"]);
+    assert!(found.contains(&("aws-s3-versioning".into(), "aws_s3_bucket.logs".into())), "{found:?}");
+    assert!(found.contains(&("aws-s3-access-logging".into(), "aws_s3_bucket.logs".into())), "{found:?}");
 }
 
 #[test]

@@ -150,6 +150,9 @@ impl Batch {
     /// Builds a batch of `(position, guardrail)`; `None` when fewer than two guardrails can
     /// share an engine (two guardrails with one package must not merge their rules).
     pub fn build(guardrails: &[(usize, &Guardrail)], helpers: &[(String, String)]) -> Option<Batch> {
+        if guardrails.len() < 2 {
+            return None; // nothing to share; spares parsing the helpers again
+        }
         let mut seen = std::collections::HashMap::new();
         for (_, g) in guardrails {
             *seen.entry(package_of(&g.policy)?).or_insert(0) += 1;
