@@ -761,8 +761,14 @@ fn a_policy_dividing_by_zero_is_an_error_naming_the_guardrail() {
     assert_eq!(errors.len(), 1, "{report}");
     assert_eq!(errors[0]["guardrail"], "k8s-no-privileged");
     let found = pairs(&report["findings"]);
-    assert!(found.contains(&("aws-s3-versioning".into(), "aws_s3_bucket.logs".into())), "{found:?}");
-    assert!(found.contains(&("aws-s3-access-logging".into(), "aws_s3_bucket.logs".into())), "{found:?}");
+    assert!(
+        found.contains(&("aws-s3-versioning".into(), "aws_s3_bucket.logs".into())),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&("aws-s3-access-logging".into(), "aws_s3_bucket.logs".into())),
+        "{found:?}"
+    );
 }
 
 #[test]
