@@ -162,8 +162,14 @@ pub struct PreparedWorkload {
 impl PreparedWorkload {
     /// Parses the files and builds the policy input once.
     pub fn new(info: WorkloadInfo, files: &[SourceFile], skipped: Vec<Skipped>) -> Self {
+        let parsed = phase("(parse)", &info.name, || parse_files(files));
+        PreparedWorkload::from_parsed(info, parsed, skipped)
+    }
+
+    /// Builds the policy input once from what the parsers gave (references linked, the
+    /// resource limit applied, converted for the engine).
+    pub fn from_parsed(info: WorkloadInfo, mut parsed: crate::workload::Parsed, skipped: Vec<Skipped>) -> Self {
         let name = info.name.clone();
-        let mut parsed = phase("(parse)", &name, || parse_files(files));
         let mut problems: Vec<EvalProblem> = parsed.errors.iter().map(parse_problem).collect();
         problems.extend(unread_code(&skipped));
         let max = crate::limits::current().max_resources;

@@ -6,10 +6,10 @@
 //! Every function must return normally on any input: a panic, a stack overflow, an abort
 //! or an unbounded run is a bug in Railyard.
 
+use crate::evaluate::PreparedWorkload;
 use crate::files::SourceFile;
-use crate::guardrail::engine::PreparedInput;
 use crate::workload::parser::{Parsed, PARSERS};
-use crate::workload::{Input, ResourceKind, WorkloadInfo};
+use crate::workload::{ResourceKind, WorkloadInfo};
 use std::collections::BTreeMap;
 
 /// Separates the files of one input in the multi-file targets: `\n--- file: PATH\n`.
@@ -48,7 +48,7 @@ pub fn kubernetes(data: &[u8]) {
 /// `parse_files` (claims, grouping by folder) and `PreparedWorkload::new`.
 pub fn input_builder(data: &[u8]) {
     let files = split_files(data, "main.tf");
-    let w = crate::evaluate::PreparedWorkload::new(info(), &files, Vec::new());
+    let w = PreparedWorkload::new(info(), &files, Vec::new());
     std::hint::black_box(w.input.resources.len());
 }
 
@@ -149,7 +149,7 @@ fn info() -> WorkloadInfo {
 }
 
 /// Parses with the given parser directly (so inputs that its `claims` would turn away still
-/// reach it), then builds the input the way `PreparedWorkload::new` does.
+/// reach it), then builds the input with `PreparedWorkload::from_parsed`, as a check does.
 fn parse_with(kind: ResourceKind, files: Vec<SourceFile>) {
     let parser = PARSERS
         .iter()
@@ -170,9 +170,6 @@ fn parse_with(kind: ResourceKind, files: Vec<SourceFile>) {
     build_input(parsed);
 }
 
-fn build_input(mut parsed: Parsed) {
-    crate::workload::links::link(&mut parsed.resources);
-    let input = Input::new(info(), parsed.resources, parsed.documents);
-    let json = serde_json::to_value(&input).expect("the input model always serialises");
-    std::hint::black_box(PreparedInput::new(&json));
+fn build_input(parsed: Parsed) {
+    std::hint::black_box(PreparedWorkload::from_parsed(info(), parsed, Vec::new()));
 }
