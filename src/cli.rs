@@ -177,6 +177,9 @@ pub struct CheckArgs {
     /// Only findings of this severity or above fail the build (all are reported).
     #[arg(long, value_enum, default_value = "low")]
     pub fail_on: SeverityArg,
+    /// Processes evaluating the workload at once (default: the machine's cores).
+    #[arg(long, short = 'j', env = "RAILYARD_JOBS")]
+    pub jobs: Option<usize>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -250,6 +253,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
                 now,
                 fail_on: args.fail_on.into(),
                 format: cli.format,
+                jobs: args.jobs,
             };
             workflow::check::check(opts, out)
         }

@@ -253,11 +253,39 @@ fn parse_problem(e: &ParseError) -> EvalProblem {
 pub struct Evaluator<'a> {
     pub library: &'a Library,
     policies: Vec<Result<Policy, String>>,
-    /// The guardrails that compiled, in one engine, for evaluating many at once.
-    batch: Option<Batch>,
+    /// Guardrails that compiled, grouped into engines evaluated in one pass each (see
+    /// [`Batch::plan`]): all of them, or with several workers the ones sharing a helper value.
+    passes: Vec<Batch>,
+}
+
+/// One job of a workload's evaluation, run within the budget in a child process.
+#[derive(Clone, Copy)]
+enum Job {
+    /// `passes[p]`: several guardrails in one engine run.
+    Pass(usize),
+    /// The guardrail at this index on its own.
+    One(usize),
+}
+
+/// What a run of jobs gave: each evaluated guardrail's violations or error, and which
+/// passes succeeded.
+#[derive(Default)]
+struct Outcomes {
+    ones: std::collections::HashMap<usize, Result<Vec<Violation>, String>>,
+    passed: std::collections::HashSet<usize>,
+}
+
+#[derive(Serialize, Deserialize)]
+enum JobResult {
+    /// Every member's violations, or `None` when the pass failed and its members must run
+    /// one by one to tell which failed.
+    Pass(Option<Vec<Vec<Violation>>>),
+    /// The violations or the error, and the seconds it took.
+    One(Result<Vec<Violation>, String>, f64),
 }
 
 impl<'a> Evaluator<'a> {
+    /// An evaluator for the workers of [`crate::guardrail::sandbox::workers`].
     pub fn new(library: &'a Library) -> Self {
         let policies = library
             .guardrails
@@ -274,11 +302,11 @@ impl<'a> Evaluator<'a> {
             .filter(|(_, (p, _))| p.is_ok())
             .map(|(i, (_, g))| (i, g))
             .collect();
-        let batch = Batch::build(&compiled, &library.helpers);
+        let passes = Batch::plan(&compiled, &library.helpers, crate::guardrail::sandbox::workers());
         Evaluator {
             library,
             policies,
-            batch,
+            passes,
         }
     }
 
@@ -287,7 +315,7 @@ impl<'a> Evaluator<'a> {
         for p in self.policies.iter_mut().flatten() {
             p.prepare();
         }
-        if let Some(b) = &mut self.batch {
+        for b in &mut self.passes {
             b.prepare();
         }
     }
@@ -319,62 +347,103 @@ impl<'a> Evaluator<'a> {
     /// within the time and memory budget (`crate::guardrail::sandbox`): one that overruns
     /// is an error for that guardrail only.
     pub fn evaluate_raw_many(&mut self, indices: &[usize], workload: &PreparedWorkload) -> Vec<RawEvaluation> {
-        let budget = crate::guardrail::sandbox::Budget::current();
-        // Most of the library at once: one engine pass (helpers' values computed once). If
-        // the batch fails in any way, its members run one by one below, so an error or an
-        // overrun is reported against the guardrail that caused it.
-        let mut batched: std::collections::HashMap<usize, Vec<Violation>> = std::collections::HashMap::new();
-        let worth_batching = |b: &Batch| indices.len() >= 2 && indices.len() * 2 >= b.members().len();
-        if let Some(batch) = self.batch.as_mut().filter(|b| worth_batching(b) && !timings_wanted()) {
-            batch.prepare();
-            let outcome = crate::guardrail::sandbox::run_batch(1, budget, |_| batch.evaluate(&workload.prepared));
-            if let Some(Ok(Some(results))) = outcome.into_iter().next() {
-                batched.extend(batch.members().iter().copied().zip(results));
+        let wanted: std::collections::HashSet<usize> = indices.iter().copied().collect();
+        // A pass runs when most of its members are wanted (it evaluates all of them); the
+        // rest run one by one.
+        let mut jobs = Vec::new();
+        let mut in_pass = std::collections::HashSet::new();
+        if !timings_wanted() {
+            for (p, pass) in self.passes.iter().enumerate() {
+                let asked = pass.members().iter().filter(|m| wanted.contains(m)).count();
+                if asked >= 2 && asked * 2 >= pass.members().len() {
+                    jobs.push(Job::Pass(p));
+                    in_pass.extend(pass.members().iter().copied().filter(|m| wanted.contains(m)));
+                }
             }
         }
-        let runnable: Vec<usize> = indices
+        jobs.extend(
+            indices
+                .iter()
+                .filter(|i| self.policies[**i].is_ok() && !in_pass.contains(*i))
+                .map(|i| Job::One(*i)),
+        );
+        let mut outcomes = self.run_jobs(&jobs, workload);
+        // A pass that failed in any way tells nothing about which member failed: its
+        // members run one by one, so an error or an overrun is reported against its cause.
+        let retry: Vec<Job> = jobs
             .iter()
-            .copied()
-            .filter(|i| self.policies[*i].is_ok() && !batched.contains_key(i))
-            .collect();
-        // Prepared here once, so every child process starts with prepared engines.
-        for i in &runnable {
-            if let Ok(p) = &mut self.policies[*i] {
-                p.prepare();
-            }
-        }
-        let library = self.library;
-        let policies = &mut self.policies;
-        let outcomes = crate::guardrail::sandbox::run_batch(runnable.len(), budget, |k| {
-            let i = runnable[k];
-            let start = std::time::Instant::now();
-            let result = match &mut policies[i] {
-                Ok(policy) => policy.evaluate(&workload.prepared).map_err(|e| e.message),
-                Err(message) => Err(message.clone()),
-            };
-            (result, start.elapsed().as_secs_f64())
-        });
-        let mut by_index: std::collections::HashMap<usize, Result<Vec<Violation>, String>> = runnable
-            .iter()
-            .zip(outcomes)
-            .map(|(i, o)| {
-                let r = match o {
-                    Ok((r, secs)) => {
-                        timing(&library.guardrails[*i].id, workload.name(), secs);
-                        r
-                    }
-                    Err(stopped) => Err(stopped),
-                };
-                (*i, r)
+            .filter_map(|job| match job {
+                Job::Pass(p) if !outcomes.passed.contains(p) => Some(*p),
+                _ => None,
             })
+            .flat_map(|p| self.passes[p].members().to_vec())
+            .filter(|m| wanted.contains(m))
+            .map(Job::One)
             .collect();
+        outcomes.ones.extend(self.run_jobs(&retry, workload).ones);
         indices
             .iter()
             .map(|i| {
-                let outcome = batched.remove(i).map(Ok).or_else(|| by_index.remove(i));
+                let outcome = outcomes.ones.remove(i);
                 self.raw_of(*i, workload, outcome)
             })
             .collect()
+    }
+
+    /// Runs the jobs within the budget on the configured workers; the outcome of each
+    /// guardrail evaluated, keyed by guardrail index (and each pass's own success).
+    fn run_jobs(&mut self, jobs: &[Job], workload: &PreparedWorkload) -> Outcomes {
+        let mut out = Outcomes::default();
+        if jobs.is_empty() {
+            return out;
+        }
+        // Prepared here once, so every child process starts with prepared engines.
+        for job in jobs {
+            match job {
+                Job::Pass(p) => self.passes[*p].prepare(),
+                Job::One(i) => {
+                    if let Ok(p) = &mut self.policies[*i] {
+                        p.prepare();
+                    }
+                }
+            }
+        }
+        let (policies, passes) = (&mut self.policies, &mut self.passes);
+        let budget = crate::guardrail::sandbox::Budget::current();
+        let results = crate::guardrail::sandbox::run_batch(jobs.len(), budget, |k| match jobs[k] {
+            Job::Pass(p) => JobResult::Pass(passes[p].evaluate(&workload.prepared)),
+            Job::One(i) => {
+                let start = std::time::Instant::now();
+                let result = match &mut policies[i] {
+                    Ok(policy) => policy.evaluate(&workload.prepared).map_err(|e| e.message),
+                    Err(message) => Err(message.clone()),
+                };
+                JobResult::One(result, start.elapsed().as_secs_f64())
+            }
+        });
+        for (job, result) in jobs.iter().zip(results) {
+            match (job, result) {
+                (Job::Pass(p), Ok(JobResult::Pass(Some(all)))) => {
+                    out.passed.insert(*p);
+                    for (m, v) in self.passes[*p].members().iter().zip(all) {
+                        out.ones.insert(*m, Ok(v));
+                    }
+                }
+                (Job::Pass(_), _) => {}
+                (Job::One(i), Ok(JobResult::One(r, secs))) => {
+                    timing(&self.library.guardrails[*i].id, workload.name(), secs);
+                    out.ones.insert(*i, r);
+                }
+                (Job::One(i), Err(stopped)) => {
+                    out.ones.insert(*i, Err(stopped));
+                }
+                (Job::One(i), Ok(JobResult::Pass(_))) => {
+                    out.ones
+                        .insert(*i, Err("internal error: mismatched result".to_string()));
+                }
+            }
+        }
+        out
     }
 
     fn raw_of(

@@ -187,6 +187,42 @@ impl Batch {
         })
     }
 
+    /// The passes for evaluating `guardrails` on `workers` processes at once. With one, a
+    /// single pass holds them all (one engine run per workload). With more, a pass holds only
+    /// guardrails that read the same helper value (for example every guardrail reading
+    /// `data.lib.railyard.sg_ingress_rules`), so that value is still computed once, and the
+    /// others are left to run on their own, spread over the workers.
+    pub fn plan(guardrails: &[(usize, &Guardrail)], helpers: &[(String, String)], workers: usize) -> Vec<Batch> {
+        if workers <= 1 {
+            return Batch::build(guardrails, helpers).into_iter().collect();
+        }
+        // Guardrails joined by any shared value, transitively.
+        let mut groups: Vec<(std::collections::BTreeSet<&str>, Vec<(usize, &Guardrail)>)> = Vec::new();
+        for (pos, g) in guardrails {
+            let values = helper_values(&g.policy);
+            if values.is_empty() {
+                continue;
+            }
+            let mut merged = (values, vec![(*pos, *g)]);
+            groups.retain(|(v, members)| {
+                if v.is_disjoint(&merged.0) {
+                    return true;
+                }
+                merged.0.extend(v.iter().copied());
+                merged.1.extend(members.iter().copied());
+                false
+            });
+            groups.push(merged);
+        }
+        groups
+            .into_iter()
+            .filter_map(|(_, mut members)| {
+                members.sort_by_key(|(pos, _)| *pos);
+                Batch::build(&members, helpers)
+            })
+            .collect()
+    }
+
     /// Prepares the engine without evaluating any rule (see [`Policy::prepare`]).
     pub fn prepare(&mut self) {
         if !self.prepared {
@@ -347,6 +383,23 @@ fn check_nesting(path: &str, src: &str) -> Result<(), ConfigError> {
         }
     }
     Ok(())
+}
+
+/// Values of the shared library a policy reads by full path (`data.lib.railyard.x` not
+/// followed by `(`, which would be a function call), as `docs/guardrails.md` asks.
+fn helper_values(policy: &str) -> std::collections::BTreeSet<&str> {
+    let is_path = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.';
+    policy
+        .match_indices("data.lib.")
+        .filter_map(|(at, _)| {
+            let rest = &policy[at..];
+            let end = rest.find(|c: char| !is_path(c)).unwrap_or(rest.len());
+            let path = rest[..end].trim_end_matches('.');
+            let called = rest[end..].starts_with('(');
+            // `data.lib.railyard` alone is the package (an import), not a value.
+            (!called && path.matches('.').count() >= 3).then_some(path)
+        })
+        .collect()
 }
 
 fn package_of(src: &str) -> Option<&str> {

@@ -56,26 +56,43 @@ impl Budget {
     }
 }
 
-/// Runs `job(i)` for every `i` in `0..n`, each within `budget`, in order. An evaluation that
-/// overruns or kills its process gets `Err(reason)`; the others are unaffected.
+/// Processes (or, without isolation, nothing: evaluations then run one after another) that
+/// one workload's evaluations may use at once. `check` evaluates a single workload and gives
+/// it every core; `observe` evaluates a workload per core and keeps this at 1.
+static WORKERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
+
+/// How many child processes one [`run_batch`] may run at once (at least 1), until the
+/// value is dropped (the previous setting then comes back).
+pub struct Workers(usize);
+
+impl Workers {
+    pub fn set(n: usize) -> Workers {
+        Workers(WORKERS.swap(n.max(1), std::sync::atomic::Ordering::Relaxed))
+    }
+}
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        WORKERS.store(self.0, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// How many child processes one [`run_batch`] may run at once.
+pub fn workers() -> usize {
+    WORKERS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Runs `job(i)` for every `i` in `0..n`, each within `budget`, on up to [`workers`] child
+/// processes that take the next job as they finish one. A job that overruns or kills its
+/// process gets `Err(reason)`; the others are unaffected. Results come in job order.
 pub fn run_batch<T, F>(n: usize, budget: Budget, mut job: F) -> Vec<Result<T, String>>
 where
     T: Serialize + DeserializeOwned,
     F: FnMut(usize) -> T,
 {
     #[cfg(target_os = "linux")]
-    if budget.isolated() {
-        let mut out: Vec<Result<T, String>> = Vec::with_capacity(n);
-        while out.len() < n {
-            let start = out.len();
-            match unix::run_child(start, n, budget, &mut job) {
-                Ok(results) => out.extend(results),
-                // Could not fork (out of processes or memory): evaluate in-process rather
-                // than not at all; regorus' own time budget still applies.
-                Err(unix::ForkFailed) => out.extend((start..n).map(|i| Ok(job(i)))),
-            }
-        }
-        return out;
+    if budget.isolated() && n > 0 {
+        return unix::run_pool(n, workers().min(n), budget, &mut job);
     }
     let _ = budget;
     (0..n).map(|i| Ok(job(i))).collect()
@@ -106,36 +123,208 @@ mod unix {
     use super::*;
     use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
-    pub struct ForkFailed;
+    /// A child process working through jobs the parent hands it one at a time, so the
+    /// parent always knows which job a child that dies or overruns was running.
+    struct Worker {
+        pid: libc::pid_t,
+        /// Job indices to the child (8 bytes each; `u64::MAX` = no more work).
+        jobs: OwnedFd,
+        out: OwnedFd,
+        err: OwnedFd,
+        buf: Vec<u8>,
+        stderr: Vec<u8>,
+        err_open: bool,
+        job: Option<usize>,
+        deadline: Instant,
+    }
 
-    /// Forks a child that runs jobs `start..n` and collects what it sends: one result per
-    /// job until it finishes, or the results so far plus the error of the job it was on.
-    pub fn run_child<T, F>(
-        start: usize,
-        n: usize,
-        budget: Budget,
-        job: &mut F,
-    ) -> Result<Vec<Result<T, String>>, ForkFailed>
+    const NO_MORE: u64 = u64::MAX;
+
+    /// Runs jobs `0..n` on up to `workers` children; a child that dies or overruns costs
+    /// only the job it was running, and a new child takes its place while jobs remain.
+    pub fn run_pool<T, F>(n: usize, workers: usize, budget: Budget, job: &mut F) -> Vec<Result<T, String>>
     where
         T: Serialize + DeserializeOwned,
         F: FnMut(usize) -> T,
     {
-        let (out_r, out_w) = pipe().ok_or(ForkFailed)?;
-        let (err_r, err_w) = pipe().ok_or(ForkFailed)?;
+        // The child's own (regorus) timer stops most runaways first with a clear message;
+        // this deadline catches the ones stuck inside a single built-in call.
+        let allowed = budget.timeout + Duration::from_secs(1).max(budget.timeout / 2);
+        let mut results: Vec<Option<Result<T, String>>> = (0..n).map(|_| None).collect();
+        let mut next = 0;
+        let mut pool: Vec<Worker> = Vec::new();
+        // Each child costs at most the job it dies on; more children than that means they
+        // die before taking work, and the jobs left are reported rather than retried forever.
+        let mut spawned = 0;
+        loop {
+            while pool.len() < workers.max(1) && next < n {
+                if spawned > n + workers {
+                    for slot in results.iter_mut().skip(next) {
+                        *slot = Some(Err(format!(
+                            "{} could not start: its processes ended before taking work",
+                            budget.what
+                        )));
+                    }
+                    next = n;
+                    break;
+                }
+                spawned += 1;
+                let Some(mut w) = spawn(budget, job) else { break };
+                if give(&mut w, next, allowed) {
+                    next += 1;
+                }
+                pool.push(w);
+            }
+            if pool.is_empty() {
+                // Could not fork (out of processes or memory): evaluate in-process rather
+                // than not at all; regorus' own time budget still applies.
+                for (i, slot) in results.iter_mut().enumerate().skip(next) {
+                    *slot = Some(Ok(job(i)));
+                }
+                break;
+            }
+            if pool.iter().all(|w| w.job.is_none()) && next >= n {
+                for mut w in pool.drain(..) {
+                    stop(&mut w);
+                }
+                break;
+            }
+            let now = Instant::now();
+            let soonest = pool.iter().filter(|w| w.job.is_some()).map(|w| w.deadline).min();
+            let wait = soonest.map_or(1000, |d| {
+                d.saturating_duration_since(now).as_millis().min(i32::MAX as u128) as i32
+            });
+            let mut fds: Vec<libc::pollfd> = pool
+                .iter()
+                .flat_map(|w| {
+                    [
+                        libc::pollfd {
+                            fd: w.out.as_raw_fd(),
+                            events: libc::POLLIN,
+                            revents: 0,
+                        },
+                        libc::pollfd {
+                            fd: if w.err_open { w.err.as_raw_fd() } else { -1 },
+                            events: libc::POLLIN,
+                            revents: 0,
+                        },
+                    ]
+                })
+                .collect();
+            // SAFETY: `fds` is a live array of `fds.len()` pollfd.
+            let ready = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, wait.max(1)) };
+            if ready < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+                // poll itself failed: stop every child and report its job.
+                for mut w in pool.drain(..) {
+                    finish(&mut w, false, budget, &mut results);
+                }
+                continue;
+            }
+            let mut ended = Vec::new();
+            for (k, w) in pool.iter_mut().enumerate() {
+                let (out_ev, err_ev) = if ready > 0 {
+                    (fds[2 * k].revents, fds[2 * k + 1].revents)
+                } else {
+                    (0, 0)
+                };
+                if err_ev != 0 && !read_some(&w.err, &mut w.stderr, 64 * 1024) {
+                    w.err_open = false;
+                }
+                let mut open = true;
+                if out_ev != 0 {
+                    open = read_some(&w.out, &mut w.buf, usize::MAX);
+                    while let Some(frame) = take_frame(&mut w.buf) {
+                        let done = w.job.take();
+                        // The next job first: the child works while its result is decoded.
+                        if next < n && give(w, next, allowed) {
+                            next += 1;
+                        }
+                        if let Some(j) = done {
+                            results[j] = Some(
+                                serde_json::from_slice::<T>(&frame)
+                                    .map_err(|e| format!("internal error: unreadable evaluation result: {e}")),
+                            );
+                        }
+                    }
+                }
+                let timed_out = w.job.is_some() && Instant::now() >= w.deadline;
+                if !open || timed_out {
+                    ended.push((k, timed_out));
+                }
+            }
+            for (k, timed_out) in ended.into_iter().rev() {
+                let mut w = pool.swap_remove(k);
+                finish(&mut w, timed_out, budget, &mut results);
+            }
+        }
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err("internal error: not evaluated".to_string())))
+            .collect()
+    }
+
+    /// Forks a child that runs the jobs it is given until told there are no more.
+    fn spawn<T, F>(budget: Budget, job: &mut F) -> Option<Worker>
+    where
+        T: Serialize,
+        F: FnMut(usize) -> T,
+    {
+        let (jobs_r, jobs_w) = pipe()?;
+        let (out_r, out_w) = pipe()?;
+        let (err_r, err_w) = pipe()?;
         // SAFETY: the child only runs the evaluation (no locks another thread could hold
         // except the allocator's, which glibc makes safe across fork) and leaves by `_exit`.
         let pid = unsafe { libc::fork() };
         if pid < 0 {
-            return Err(ForkFailed);
+            return None;
         }
         if pid == 0 {
-            drop(out_r);
-            drop(err_r);
-            child(start, n, budget, job, out_w, err_w);
+            drop((jobs_w, out_r, err_r));
+            child(budget, job, jobs_r, out_w, err_w);
         }
-        drop(out_w);
-        drop(err_w);
-        Ok(parent(pid, start, n, budget, out_r, err_r))
+        Some(Worker {
+            pid,
+            jobs: jobs_w,
+            out: out_r,
+            err: err_r,
+            buf: Vec::new(),
+            stderr: Vec::new(),
+            err_open: true,
+            job: None,
+            deadline: Instant::now(),
+        })
+    }
+
+    /// Hands job `i` to an idle child; false if the child is gone (its end is then seen
+    /// by the caller's poll).
+    fn give(w: &mut Worker, i: usize, allowed: Duration) -> bool {
+        if !write_all(w.jobs.as_raw_fd(), &(i as u64).to_le_bytes()) {
+            return false;
+        }
+        w.job = Some(i);
+        w.deadline = Instant::now() + allowed;
+        true
+    }
+
+    /// Tells an idle child to leave and reaps it.
+    fn stop(w: &mut Worker) {
+        if !write_all(w.jobs.as_raw_fd(), &NO_MORE.to_le_bytes()) {
+            // SAFETY: signalling our own child.
+            unsafe { libc::kill(w.pid, libc::SIGKILL) };
+        }
+        wait(w.pid);
+    }
+
+    /// Reaps a child that ended or overran; the job it was running gets the reason.
+    fn finish<T>(w: &mut Worker, timed_out: bool, budget: Budget, results: &mut [Option<Result<T, String>>]) {
+        // SAFETY: signalling our own child (a no-op if it already exited).
+        unsafe { libc::kill(w.pid, libc::SIGKILL) };
+        let status = wait(w.pid);
+        // Whatever the child still wrote on stderr explains how it ended.
+        while w.err_open && read_some(&w.err, &mut w.stderr, 64 * 1024) {}
+        if let Some(j) = w.job.take() {
+            results[j] = Some(Err(death_reason(timed_out, status, &w.stderr, budget)));
+        }
     }
 
     fn pipe() -> Option<(OwnedFd, OwnedFd)> {
@@ -149,10 +338,9 @@ mod unix {
     }
 
     fn child<T: Serialize, F: FnMut(usize) -> T>(
-        start: usize,
-        n: usize,
         budget: Budget,
         job: &mut F,
+        jobs: OwnedFd,
         out: OwnedFd,
         err: OwnedFd,
     ) -> ! {
@@ -170,7 +358,7 @@ mod unix {
             }
         }
         let fd = out.as_raw_fd();
-        for i in start..n {
+        while let Some(i) = read_job(&jobs) {
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(i)));
             let Ok(result) = result else {
                 // SAFETY: leaving the child without running the parent's destructors.
@@ -186,6 +374,27 @@ mod unix {
         }
         // SAFETY: as above; `_exit` also skips flushing the parent's buffered stdout.
         unsafe { libc::_exit(0) }
+    }
+
+    /// The next job index from the parent; None when told to stop or the parent is gone.
+    fn read_job(fd: &OwnedFd) -> Option<usize> {
+        let mut bytes = [0u8; 8];
+        let mut got = 0;
+        while got < 8 {
+            // SAFETY: reads into the live remainder of `bytes`.
+            let r = unsafe { libc::read(fd.as_raw_fd(), bytes[got..].as_mut_ptr().cast(), 8 - got) };
+            if r < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            if r <= 0 {
+                return None;
+            }
+            got += r as usize;
+        }
+        match u64::from_le_bytes(bytes) {
+            NO_MORE => None,
+            i => Some(i as usize),
+        }
     }
 
     fn write_all(fd: i32, mut buf: &[u8]) -> bool {
@@ -210,78 +419,6 @@ mod unix {
         // SAFETY: sysconf has no preconditions.
         let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
         Some(pages * page.max(4096) as u64)
-    }
-
-    fn parent<T: DeserializeOwned>(
-        pid: libc::pid_t,
-        start: usize,
-        n: usize,
-        budget: Budget,
-        out: OwnedFd,
-        err: OwnedFd,
-    ) -> Vec<Result<T, String>> {
-        let mut results: Vec<Result<T, String>> = Vec::new();
-        let mut buf: Vec<u8> = Vec::new();
-        let mut stderr: Vec<u8> = Vec::new();
-        let (mut out_open, mut err_open) = (true, true);
-        // The child's own (regorus) timer stops most runaways first with a clear message;
-        // this deadline catches the ones stuck inside a single built-in call.
-        let grace = Duration::from_secs(1).max(budget.timeout / 2);
-        let mut deadline = Instant::now() + budget.timeout + grace;
-        let mut timed_out = false;
-        while out_open && start + results.len() < n {
-            let now = Instant::now();
-            if now >= deadline {
-                timed_out = true;
-                break;
-            }
-            let wait = (deadline - now).as_millis().min(i32::MAX as u128) as i32;
-            let mut fds = [
-                libc::pollfd {
-                    fd: if out_open { out.as_raw_fd() } else { -1 },
-                    events: libc::POLLIN,
-                    revents: 0,
-                },
-                libc::pollfd {
-                    fd: if err_open { err.as_raw_fd() } else { -1 },
-                    events: libc::POLLIN,
-                    revents: 0,
-                },
-            ];
-            // SAFETY: `fds` is a live array of two pollfd.
-            let ready = unsafe { libc::poll(fds.as_mut_ptr(), 2, wait.max(1)) };
-            if ready < 0 {
-                if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
-                    continue;
-                }
-                break;
-            }
-            if fds[1].revents != 0 && !read_some(&err, &mut stderr, 64 * 1024) {
-                err_open = false;
-            }
-            if fds[0].revents != 0 {
-                if !read_some(&out, &mut buf, usize::MAX) {
-                    out_open = false;
-                }
-                while let Some(frame) = take_frame(&mut buf) {
-                    let r = serde_json::from_slice::<T>(&frame)
-                        .map_err(|e| format!("internal error: unreadable evaluation result: {e}"));
-                    results.push(r);
-                    deadline = Instant::now() + budget.timeout + grace;
-                }
-            }
-        }
-        if start + results.len() < n || timed_out {
-            // SAFETY: signalling our own child.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-        }
-        let status = wait(pid);
-        // Whatever the child still wrote on stderr explains how it ended.
-        while err_open && read_some(&err, &mut stderr, 64 * 1024) {}
-        if start + results.len() < n {
-            results.push(Err(death_reason(timed_out, status, &stderr, budget)));
-        }
-        results
     }
 
     /// Reads what is available (the descriptor is readable); false at end of file.
@@ -381,5 +518,32 @@ mod tests {
         assert!(r[1].as_ref().unwrap_err().contains("time budget"), "{r:?}");
         assert!(r[2].as_ref().unwrap_err().contains("memory budget"), "{r:?}");
         assert_eq!(r[3], Ok(30));
+    }
+
+    #[test]
+    fn two_workers_share_the_jobs_and_a_crash_costs_one_job() {
+        let budget = Budget {
+            timeout: Duration::from_millis(300),
+            memory: 256 * 1024 * 1024,
+            ..Budget::current()
+        };
+        let parent = std::process::id();
+        let r = unix::run_pool(12, 2, budget, &mut |i| match i {
+            3 => loop {
+                std::hint::spin_loop()
+            },
+            7 => panic!("job seven"),
+            // Every job runs in a child, never here.
+            _ => (i, std::process::id() != parent),
+        });
+        assert_eq!(r.len(), 12);
+        for (i, got) in r.iter().enumerate() {
+            match i {
+                3 => assert!(got.as_ref().unwrap_err().contains("time budget"), "{r:?}"),
+                // (The test harness captures the panic message, so only the exit shows.)
+                7 => assert!(got.as_ref().unwrap_err().starts_with("the evaluation"), "{r:?}"),
+                _ => assert_eq!(got, &Ok((i, true))),
+            }
+        }
     }
 }

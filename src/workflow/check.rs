@@ -29,6 +29,8 @@ pub struct CheckOptions {
     /// Findings below this severity are reported but do not fail the build.
     pub fail_on: Severity,
     pub format: Format,
+    /// Processes evaluating the workload at once; `None` = the machine's cores.
+    pub jobs: Option<usize>,
 }
 
 /// What `check` found, as every renderer receives it.
@@ -64,6 +66,11 @@ pub struct Summary {
 }
 
 pub fn check(opts: CheckOptions, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    // One workload: it may use every core (parsing folders and evaluating guardrails in
+    // parallel child processes).
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let _workers = crate::guardrail::sandbox::Workers::set(opts.jobs.unwrap_or(cores));
+
     // Read the workload from disk (symlinks are never followed) and parse it once.
     let (files, skipped) = read_dir(&opts.path, ReadLimits::workload())
         .with_context(|| format!("reading workload `{}`", opts.path.display()))?;

@@ -235,6 +235,7 @@ pub fn demo(s: &Settings, keep: Option<&Path>, out: &mut dyn Write) -> Result<Ou
             now: settings.now,
             fail_on: crate::guardrail::Severity::Low,
             format: Format::Table,
+            jobs: None,
         },
         out,
     )?;

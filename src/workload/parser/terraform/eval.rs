@@ -17,11 +17,12 @@ pub const MAX_DEPTH: usize = 128;
 
 /// An evaluation context: known variables and locals, and the names known to be unknown.
 pub struct Evaluator {
-    /// Functions and extra variables (a `dynamic` block's iterator); `var` and `local` are
-    /// added per evaluation, holding only the names the expression mentions: hcl-rs clones
-    /// the whole `var` / `local` object for every `var.x` it reads, which made reading a
-    /// module with hundreds of locals quadratic.
-    base: Context<'static>,
+    /// Extra variables (a `dynamic` block's iterator). Each evaluation gets a context with
+    /// only the functions, variables and locals the expression mentions: hcl-rs clones the
+    /// whole `var` / `local` object for every `var.x` it reads (reading a module with
+    /// hundreds of locals was quadratic), and copying every function's definition cost more
+    /// than evaluating most expressions.
+    extra: Map<String, Value>,
     vars: Map<String, Value>,
     locals: Map<String, Value>,
     /// Variables and locals that exist but have no known value.
@@ -30,10 +31,8 @@ pub struct Evaluator {
 
 impl Evaluator {
     pub fn new(vars: &Map<String, Value>, locals: &Map<String, Value>, unknown: HashSet<String>) -> Self {
-        let mut base = Context::new();
-        funcs::register(&mut base);
         Evaluator {
-            base,
+            extra: Map::new(),
             vars: vars.clone(),
             locals: locals.clone(),
             unknown,
@@ -43,10 +42,10 @@ impl Evaluator {
     /// A copy of this evaluator with one more variable, e.g. the iterator of a `dynamic`
     /// block (`ingress = {key, value}`).
     pub fn with_var(&self, name: &str, value: Value) -> Evaluator {
-        let mut base = self.base.clone();
-        base.declare_var(name.to_string(), value);
+        let mut extra = self.extra.clone();
+        extra.insert(name.to_string(), value);
         Evaluator {
-            base,
+            extra,
             vars: self.vars.clone(),
             locals: self.locals.clone(),
             unknown: self.unknown.clone(),
@@ -63,7 +62,11 @@ impl Evaluator {
     fn evaluate(&self, expr: &Expression) -> Result<Value, hcl::eval::Error> {
         let mut names = Mentions::default();
         names.collect(expr, 0);
-        let mut ctx = self.base.clone();
+        let mut ctx = Context::new();
+        funcs::register(&mut ctx, |f| names.funcs.has(f));
+        for (k, v) in &self.extra {
+            ctx.declare_var(k.clone(), v.clone());
+        }
         ctx.declare_var("var", Value::Object(names.var.select(&self.vars)));
         ctx.declare_var("local", Value::Object(names.local.select(&self.locals)));
         expr.evaluate(&ctx)
@@ -393,6 +396,14 @@ impl Names {
         }
     }
 
+    fn has(&self, name: &str) -> bool {
+        match self {
+            Names::None => false,
+            Names::All => true,
+            Names::Some(set) => set.contains(name),
+        }
+    }
+
     fn select(&self, from: &Map<String, Value>) -> Map<String, Value> {
         match self {
             Names::None => Map::new(),
@@ -409,6 +420,7 @@ impl Names {
 struct Mentions {
     var: Names,
     local: Names,
+    funcs: Names,
 }
 
 impl Mentions {
@@ -424,6 +436,7 @@ impl Mentions {
         if depth > MAX_DEPTH {
             self.var = Names::All;
             self.local = Names::All;
+            self.funcs = Names::All;
             return;
         }
         let d = depth + 1;
@@ -472,7 +485,10 @@ impl Mentions {
                     self.collect(&b.rhs_expr, d);
                 }
             },
-            Expression::FuncCall(fc) => fc.args.iter().for_each(|e| self.collect(e, d)),
+            Expression::FuncCall(fc) => {
+                self.funcs.add(fc.name.name.as_str());
+                fc.args.iter().for_each(|e| self.collect(e, d));
+            }
             Expression::ForExpr(f) => {
                 self.collect(&f.collection_expr, d);
                 if let Some(k) = &f.key_expr {
@@ -489,6 +505,9 @@ impl Mentions {
                     TemplateExpr::Heredoc(h) => h.template.as_str(),
                 };
                 self.scan_text(text);
+                if text.contains('(') {
+                    self.funcs = Names::All; // a call inside `${…}`
+                }
             }
             _ => {}
         }

@@ -12,8 +12,9 @@ pub const UNSUPPORTED: &str = "unsupported:";
 
 type R = Result<Value, String>;
 
-/// Registers every supported function in `ctx`.
-pub fn register(ctx: &mut Context) {
+/// Registers the supported functions `wanted` names in `ctx` (only those an expression calls:
+/// a context holding all of them costs more to build than most evaluations).
+pub fn register(ctx: &mut Context, wanted: impl Fn(&str) -> bool) {
     let table: &[(&str, Func)] = &[
         ("jsonencode", jsonencode),
         ("jsondecode", jsondecode),
@@ -67,7 +68,7 @@ pub fn register(ctx: &mut Context) {
         ("__mod", rem),
         ("__neg", neg),
     ];
-    for (name, f) in table {
+    for (name, f) in table.iter().filter(|(name, _)| wanted(name)) {
         ctx.declare_func(*name, FuncDef::builder().variadic_param(ParamType::Any).build(*f));
     }
 }
