@@ -197,7 +197,8 @@ impl Batch {
             return Batch::build(guardrails, helpers).into_iter().collect();
         }
         // Guardrails joined by any shared value, transitively.
-        let mut groups: Vec<(std::collections::BTreeSet<&str>, Vec<(usize, &Guardrail)>)> = Vec::new();
+        type Group<'g> = (std::collections::BTreeSet<&'g str>, Vec<(usize, &'g Guardrail)>);
+        let mut groups: Vec<Group> = Vec::new();
         for (pos, g) in guardrails {
             let values = helper_values(&g.policy);
             if values.is_empty() {
