@@ -13,13 +13,10 @@ package lib.railyard
 # Resources
 
 # Managed resources (Terraform `resource`, plan resources, CloudFormation and Kubernetes
-# resources) of one type.
-resources(t) := [r |
-	some i in object.get(input, ["types", t], [])
-	r := input.resources[i]
-	managed(r)
-	not absent(r)
-]
+# resources) of one type, without those that are never created (see `absent`). Railyard
+# lists their positions once per workload in `input.managed` (docs/input.md): filtering
+# `input.types` here would redo that work in every guardrail.
+resources(t) := [input.resources[i] | some i in object.get(input, ["managed", t], [])]
 
 managed(r) if object.get(r, "mode", "managed") == "managed"
 
@@ -33,17 +30,17 @@ absent(r) if {
 
 # Terraform data sources of one type (`data "aws_iam_policy_document" "x"`).
 data_sources(t) := [r |
-	some r in input.resources
-	r.type == t
+	some i in object.get(input, ["types", t], [])
+	r := input.resources[i]
 	r.mode == "data"
 	not absent(r)
 ]
 
 # Terraform provider blocks of one provider name (`provider "aws"`).
 providers(name) := [r |
-	some r in input.resources
+	some i in object.get(input, ["types", name], [])
+	r := input.resources[i]
 	r.mode == "provider"
-	r.type == name
 ]
 
 terraform(r) if r.kind == "terraform"

@@ -127,6 +127,19 @@ pub struct Input {
     /// type without scanning them all.
     #[serde(default)]
     pub types: BTreeMap<String, Vec<usize>>,
+    /// The same for managed resources that will exist: not data sources, providers or
+    /// modules, and not a Terraform resource whose `count` is 0. Computed once here because
+    /// nearly every guardrail starts from this list, and a policy filtering `types` pays for
+    /// it once per guardrail and resource.
+    #[serde(default)]
+    pub managed: BTreeMap<String, Vec<usize>>,
+}
+
+/// A Terraform resource whose `count` is known to be 0 (`count = var.enabled ? 1 : 0` with the
+/// default false): Terraform creates no instance, and Checkov skips it.
+fn never_created(r: &Resource) -> bool {
+    matches!(r.kind, ResourceKind::Terraform | ResourceKind::TerraformPlan)
+        && r.config.get("count").and_then(serde_json::Value::as_f64) == Some(0.0)
 }
 
 impl Input {
@@ -136,8 +149,12 @@ impl Input {
         files: BTreeMap<String, serde_json::Value>,
     ) -> Input {
         let mut types: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        let mut managed: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         for (i, r) in resources.iter_mut().enumerate() {
             types.entry(r.r#type.clone()).or_default().push(i);
+            if r.mode == "managed" && !never_created(r) {
+                managed.entry(r.r#type.clone()).or_default().push(i);
+            }
             r.tags = tags_of(r);
         }
         Input {
@@ -145,6 +162,7 @@ impl Input {
             resources,
             files,
             types,
+            managed,
         }
     }
 
