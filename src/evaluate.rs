@@ -246,6 +246,56 @@ fn parse_problem(e: &ParseError) -> EvalProblem {
     }
 }
 
+/// What evaluating libraries of guardrails on one workload gave, exceptions not applied.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct WorkloadResults {
+    /// Resources in the workload's input.
+    pub resources: usize,
+    /// Problems reading the workload; they make every evaluation on it unknown.
+    pub problems: Vec<EvalProblem>,
+    /// Per library, one evaluation per guardrail in the library's order.
+    pub evaluations: Vec<Vec<RawEvaluation>>,
+}
+
+/// Parses one workload and evaluates every guardrail of each library on it, as `check` does.
+///
+/// The fast way first: one child process does it all within the memory budget, parsing
+/// folders and evaluating guardrails side by side on [`crate::guardrail::sandbox::workers`]
+/// threads (one fork, and nothing parsed is copied between processes). If that process fails
+/// in any way (a folder or a guardrail that overruns or crashes it), the work is done again
+/// with one child process per job, which reports the failure against the folder or the
+/// guardrail that caused it while everything else is evaluated normally.
+pub fn evaluate_workload(
+    info: &WorkloadInfo,
+    files: &[SourceFile],
+    skipped: &[Skipped],
+    libraries: &[&Library],
+) -> WorkloadResults {
+    let run = || {
+        let workload = PreparedWorkload::new(info.clone(), files, skipped.to_vec());
+        let evaluations = libraries
+            .iter()
+            .map(|library| {
+                let all: Vec<usize> = (0..library.guardrails.len()).collect();
+                Evaluator::new(library).evaluate_raw_many(&all, &workload)
+            })
+            .collect();
+        WorkloadResults {
+            resources: workload.input.resources.len(),
+            problems: workload.problems,
+            evaluations,
+        }
+    };
+    let whole = crate::guardrail::sandbox::Budget::whole();
+    // (Timings are printed on stderr, which a child process does not share.)
+    if whole.isolated() && !timings_wanted() {
+        if let Ok(results) = crate::guardrail::sandbox::run_whole(whole, run) {
+            return results;
+        }
+    }
+    run()
+}
+
 /// Compiled policies of a library, one per guardrail, reused across workloads. Cloning gives
 /// another worker its own engines (regorus engines are not `Sync`); clone after
 /// [`Evaluator::warm_up`], or every clone redoes the engine's preparation on each evaluation.
@@ -253,15 +303,15 @@ fn parse_problem(e: &ParseError) -> EvalProblem {
 pub struct Evaluator<'a> {
     pub library: &'a Library,
     policies: Vec<Result<Policy, String>>,
-    /// Guardrails that compiled, grouped into engines evaluated in one pass each (see
-    /// [`Batch::plan`]): all of them, or with several workers the ones sharing a helper value.
-    passes: Vec<Batch>,
+    /// The guardrails that compiled, in one engine, in a bin per pass (one bin, or a few per
+    /// worker when they run side by side; see [`Batch`]).
+    batch: Option<Batch>,
 }
 
 /// One job of a workload's evaluation, run within the budget in a child process.
 #[derive(Clone, Copy)]
 enum Job {
-    /// `passes[p]`: several guardrails in one engine run.
+    /// Bin `b` of the batch: several guardrails in one engine run.
     Pass(usize),
     /// The guardrail at this index on its own.
     One(usize),
@@ -302,11 +352,14 @@ impl<'a> Evaluator<'a> {
             .filter(|(_, (p, _))| p.is_ok())
             .map(|(i, (_, g))| (i, g))
             .collect();
-        let passes = Batch::plan(&compiled, &library.helpers, crate::guardrail::sandbox::workers());
+        // Side by side, two passes per worker even out passes of unequal cost.
+        let workers = crate::guardrail::sandbox::workers();
+        let bins = if workers > 1 { 2 * workers } else { 1 };
+        let batch = Batch::build(&compiled, &library.helpers, bins);
         Evaluator {
             library,
             policies,
-            passes,
+            batch,
         }
     }
 
@@ -315,7 +368,7 @@ impl<'a> Evaluator<'a> {
         for p in self.policies.iter_mut().flatten() {
             p.prepare();
         }
-        for b in &mut self.passes {
+        if let Some(b) = &mut self.batch {
             b.prepare();
         }
     }
@@ -352,13 +405,11 @@ impl<'a> Evaluator<'a> {
         // rest run one by one.
         let mut jobs = Vec::new();
         let mut in_pass = std::collections::HashSet::new();
-        if !timings_wanted() {
-            for (p, pass) in self.passes.iter().enumerate() {
-                let asked = pass.members().iter().filter(|m| wanted.contains(m)).count();
-                if asked >= 2 && asked * 2 >= pass.members().len() {
-                    jobs.push(Job::Pass(p));
-                    in_pass.extend(pass.members().iter().copied().filter(|m| wanted.contains(m)));
-                }
+        if let Some(batch) = self.batch.as_ref().filter(|_| !timings_wanted()) {
+            let asked = batch.members().iter().filter(|m| wanted.contains(m)).count();
+            if asked >= 2 && asked * 2 >= batch.members().len() {
+                jobs.extend((0..batch.bins().len()).map(Job::Pass));
+                in_pass.extend(batch.members().iter().copied().filter(|m| wanted.contains(m)));
             }
         }
         jobs.extend(
@@ -376,7 +427,12 @@ impl<'a> Evaluator<'a> {
                 Job::Pass(p) if !outcomes.passed.contains(p) => Some(*p),
                 _ => None,
             })
-            .flat_map(|p| self.passes[p].members().to_vec())
+            .flat_map(|b| {
+                self.batch
+                    .as_ref()
+                    .map(|batch| batch.bins()[b].clone())
+                    .unwrap_or_default()
+            })
             .filter(|m| wanted.contains(m))
             .map(Job::One)
             .collect();
@@ -397,36 +453,72 @@ impl<'a> Evaluator<'a> {
         if jobs.is_empty() {
             return out;
         }
-        // Prepared here once, so every child process starts with prepared engines.
+        // Prepared here once, so every child process starts with prepared engines (threads
+        // prepare their own copies of the batch side by side).
         for job in jobs {
-            match job {
-                Job::Pass(p) => self.passes[*p].prepare(),
-                Job::One(i) => {
-                    if let Ok(p) = &mut self.policies[*i] {
-                        p.prepare();
-                    }
+            if let Job::One(i) = job {
+                if let Ok(p) = &mut self.policies[*i] {
+                    p.prepare();
                 }
             }
         }
-        let (policies, passes) = (&mut self.policies, &mut self.passes);
         let budget = crate::guardrail::sandbox::Budget::current();
-        let results = crate::guardrail::sandbox::run_batch(jobs.len(), budget, |k| match jobs[k] {
-            Job::Pass(p) => JobResult::Pass(passes[p].evaluate(&workload.prepared)),
+        let side_by_side = !budget.isolated() && crate::guardrail::sandbox::workers() > 1;
+        let passes = jobs.iter().filter(|j| matches!(j, Job::Pass(_))).count();
+        if let Some(batch) = self.batch.as_mut().filter(|_| passes > 0 && !side_by_side) {
+            batch.prepare();
+        }
+        // One copy of the batch's engine per thread that may run a pass; each job has its
+        // own engine, and the locks only let threads share the lists.
+        let copies = if side_by_side {
+            crate::guardrail::sandbox::workers().min(passes)
+        } else {
+            1
+        };
+        let mut spare: Vec<Batch> = match &self.batch {
+            Some(b) if passes > 0 => (1..copies).map(|_| b.clone()).collect(),
+            _ => Vec::new(),
+        };
+        let batches: Vec<std::sync::Mutex<&mut Batch>> = self
+            .batch
+            .iter_mut()
+            .chain(spare.iter_mut())
+            .map(std::sync::Mutex::new)
+            .collect();
+        let policies: Vec<std::sync::Mutex<&mut Result<Policy, String>>> =
+            self.policies.iter_mut().map(std::sync::Mutex::new).collect();
+        let results = crate::guardrail::sandbox::run_jobs(jobs.len(), budget, |k| match jobs[k] {
+            Job::Pass(b) => {
+                // As many copies as threads running passes: one is always free.
+                let mut engine = loop {
+                    if let Some(free) = batches.iter().find_map(|m| m.try_lock().ok()) {
+                        break free;
+                    }
+                    std::thread::yield_now();
+                };
+                JobResult::Pass(engine.evaluate(&workload.prepared, b))
+            }
             Job::One(i) => {
                 let start = std::time::Instant::now();
-                let result = match &mut policies[i] {
+                let result = match &mut **lock(&policies[i]) {
                     Ok(policy) => policy.evaluate(&workload.prepared).map_err(|e| e.message),
                     Err(message) => Err(message.clone()),
                 };
                 JobResult::One(result, start.elapsed().as_secs_f64())
             }
         });
+        drop((policies, batches));
         for (job, result) in jobs.iter().zip(results) {
             match (job, result) {
-                (Job::Pass(p), Ok(JobResult::Pass(Some(all)))) => {
-                    out.passed.insert(*p);
-                    for (m, v) in self.passes[*p].members().iter().zip(all) {
-                        out.ones.insert(*m, Ok(v));
+                (Job::Pass(b), Ok(JobResult::Pass(Some(all)))) => {
+                    out.passed.insert(*b);
+                    let members = self
+                        .batch
+                        .as_ref()
+                        .map(|batch| batch.bins()[*b].clone())
+                        .unwrap_or_default();
+                    for (m, v) in members.into_iter().zip(all) {
+                        out.ones.insert(m, Ok(v));
                     }
                 }
                 (Job::Pass(_), _) => {}
@@ -493,6 +585,11 @@ impl<'a> Evaluator<'a> {
         eval.findings = findings;
         eval
     }
+}
+
+/// Locks a mutex whose holder may have panicked (the data is an engine, still usable).
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// regorus' runtime errors come as `--> path:line:col`, the source line and a caret, then

@@ -130,26 +130,34 @@ impl Policy {
     }
 }
 
-/// Several compiled guardrails in one engine, evaluated in one pass: the engine is prepared
-/// once instead of once per guardrail, and values of the shared helpers (normalised
-/// security-group rules, S3 configurations by bucket) are computed once per input instead of
-/// once per guardrail that uses them. A failed batch tells nothing about which guardrail
-/// failed, so callers fall back to evaluating its members one by one.
+/// Several compiled guardrails in one engine: the engine is prepared once instead of once per
+/// guardrail, and values of the shared helpers (normalised security-group rules) are computed
+/// once per input instead of once per guardrail that uses them.
+///
+/// The members are split into bins, each evaluated in one pass (one engine run): one bin when
+/// a workload's guardrails run one after another, more when they run side by side on several
+/// workers (each worker with its own copy of the engine). Guardrails that read the same
+/// helper value (for example `data.lib.railyard.sg_ingress_rules`) share a bin, so the value
+/// is still computed once. A failed pass tells nothing about which guardrail failed, so
+/// callers fall back to evaluating its members one by one.
 #[derive(Clone)]
 pub struct Batch {
     engine: regorus::Engine,
     prepared: bool,
-    /// Positions (in the caller's list) of the member guardrails, in result order.
+    /// Positions (in the caller's list) of the member guardrails.
     members: Vec<usize>,
+    /// Each bin's members, as positions in the caller's list.
+    bins: Vec<Vec<usize>>,
 }
 
 /// Package of the generated module that collects every member's `deny`.
 const BATCH_PACKAGE: &str = "railyard_internal_batch";
 
 impl Batch {
-    /// Builds a batch of `(position, guardrail)`; `None` when fewer than two guardrails can
-    /// share an engine (two guardrails with one package must not merge their rules).
-    pub fn build(guardrails: &[(usize, &Guardrail)], helpers: &[(String, String)]) -> Option<Batch> {
+    /// Builds a batch of `(position, guardrail)` in up to `bins` bins; `None` when fewer than
+    /// two guardrails can share an engine (two guardrails with one package must not merge
+    /// their rules).
+    pub fn build(guardrails: &[(usize, &Guardrail)], helpers: &[(String, String)], bins: usize) -> Option<Batch> {
         if guardrails.len() < 2 {
             return None; // nothing to share; spares parsing the helpers again
         }
@@ -159,7 +167,7 @@ impl Batch {
         }
         let mut engine = base_engine(helpers).ok()?;
         let mut members = Vec::new();
-        let mut entries = Vec::new();
+        let mut packages = Vec::new();
         for (pos, g) in guardrails {
             let declared = package_of(&g.policy)?;
             if seen[declared] > 1 || declared == BATCH_PACKAGE {
@@ -169,59 +177,29 @@ impl Batch {
             if package != format!("data.{declared}") {
                 return None; // the text and the parser disagree: do not guess
             }
-            entries.push(format!(
-                "\t\"{}\": object.get({package}, \"deny\", null),",
-                members.len()
-            ));
-            members.push(*pos);
+            members.push((*pos, *g));
+            packages.push(package);
         }
         if members.len() < 2 {
             return None;
         }
-        let module = format!("package {BATCH_PACKAGE}\n\nresults := {{\n{}\n}}\n", entries.join("\n"));
+        let bins = bin(&members, bins);
+        let mut module = format!("package {BATCH_PACKAGE}\n");
+        for (b, positions) in bins.iter().enumerate() {
+            module.push_str(&format!("\nresults_{b} := {{\n"));
+            for pos in positions {
+                let k = members.iter().position(|(p, _)| p == pos)?;
+                module.push_str(&format!("\t\"{pos}\": object.get({}, \"deny\", null),\n", packages[k]));
+            }
+            module.push_str("}\n");
+        }
         engine.add_policy("railyard-batch.rego".into(), module).ok()?;
         Some(Batch {
             engine,
             prepared: false,
-            members,
+            members: members.iter().map(|(p, _)| *p).collect(),
+            bins,
         })
-    }
-
-    /// The passes for evaluating `guardrails` on `workers` processes at once. With one, a
-    /// single pass holds them all (one engine run per workload). With more, a pass holds only
-    /// guardrails that read the same helper value (for example every guardrail reading
-    /// `data.lib.railyard.sg_ingress_rules`), so that value is still computed once, and the
-    /// others are left to run on their own, spread over the workers.
-    pub fn plan(guardrails: &[(usize, &Guardrail)], helpers: &[(String, String)], workers: usize) -> Vec<Batch> {
-        if workers <= 1 {
-            return Batch::build(guardrails, helpers).into_iter().collect();
-        }
-        // Guardrails joined by any shared value, transitively.
-        type Group<'g> = (std::collections::BTreeSet<&'g str>, Vec<(usize, &'g Guardrail)>);
-        let mut groups: Vec<Group> = Vec::new();
-        for (pos, g) in guardrails {
-            let values = helper_values(&g.policy);
-            if values.is_empty() {
-                continue;
-            }
-            let mut merged = (values, vec![(*pos, *g)]);
-            groups.retain(|(v, members)| {
-                if v.is_disjoint(&merged.0) {
-                    return true;
-                }
-                merged.0.extend(v.iter().copied());
-                merged.1.extend(members.iter().copied());
-                false
-            });
-            groups.push(merged);
-        }
-        groups
-            .into_iter()
-            .filter_map(|(_, mut members)| {
-                members.sort_by_key(|(pos, _)| *pos);
-                Batch::build(&members, helpers)
-            })
-            .collect()
     }
 
     /// Prepares the engine without evaluating any rule (see [`Policy::prepare`]).
@@ -237,25 +215,68 @@ impl Batch {
         &self.members
     }
 
-    /// Every member's violations, in [`Batch::members`] order; `None` when the batch failed
-    /// (a runtime error, the time budget, a malformed `deny`) and members must be evaluated
-    /// one by one to find out which.
-    pub fn evaluate(&mut self, input: &PreparedInput) -> Option<Vec<Vec<Violation>>> {
+    /// Each bin's members (positions).
+    pub fn bins(&self) -> &[Vec<usize>] {
+        &self.bins
+    }
+
+    /// Every member of bin `b` with its violations, in [`Batch::bins`] order; `None` when
+    /// the pass failed (a runtime error, the time budget, a malformed `deny`) and members
+    /// must be evaluated one by one to find out which.
+    pub fn evaluate(&mut self, input: &PreparedInput, b: usize) -> Option<Vec<Vec<Violation>>> {
+        self.prepare();
         self.engine.set_input(input.0.clone());
-        let value = self.engine.eval_rule(format!("data.{BATCH_PACKAGE}.results")).ok()?;
+        let value = self
+            .engine
+            .eval_rule(format!("data.{BATCH_PACKAGE}.results_{b}"))
+            .ok()?;
         let json: serde_json::Value = serde_json::from_str(&value.to_json_str().ok()?).ok()?;
         let mut results = match json {
             serde_json::Value::Object(map) => map,
             _ => return None,
         };
-        (0..self.members.len())
-            .map(|i| match results.remove(&i.to_string())? {
+        self.bins
+            .get(b)?
+            .iter()
+            .map(|pos| match results.remove(&pos.to_string())? {
                 serde_json::Value::Array(items) => items.into_iter().map(|v| violation(v).ok()).collect(),
                 serde_json::Value::Null => Some(Vec::new()),
                 _ => None,
             })
             .collect()
     }
+}
+
+/// Splits members into up to `bins` bins: guardrails joined (transitively) by a helper value
+/// they both read stay together; the units are dealt out in order, so similar guardrails
+/// (neighbours by name) land in different bins.
+fn bin(members: &[(usize, &Guardrail)], bins: usize) -> Vec<Vec<usize>> {
+    let mut units: Vec<(std::collections::BTreeSet<&str>, Vec<usize>)> = Vec::new();
+    for (pos, g) in members {
+        let values = helper_values(&g.policy);
+        let mut unit = (values, vec![*pos]);
+        if !unit.0.is_empty() {
+            units.retain(|(v, positions)| {
+                if v.is_disjoint(&unit.0) {
+                    return true;
+                }
+                unit.0.extend(v.iter().copied());
+                unit.1.extend(positions.iter().copied());
+                false
+            });
+        }
+        units.push(unit);
+    }
+    units.sort_by_key(|(_, positions)| positions.iter().min().copied());
+    let n = bins.clamp(1, units.len().max(1));
+    let mut out = vec![Vec::new(); n];
+    for (k, (_, positions)) in units.into_iter().enumerate() {
+        out[k % n].extend(positions);
+    }
+    for b in &mut out {
+        b.sort_unstable();
+    }
+    out
 }
 
 fn violation(item: serde_json::Value) -> Result<Violation, String> {

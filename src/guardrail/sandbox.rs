@@ -52,8 +52,54 @@ impl Budget {
 
     /// Whether evaluations run in a child process.
     pub fn isolated(&self) -> bool {
-        cfg!(target_os = "linux") && self.memory > 0
+        cfg!(target_os = "linux") && self.memory > 0 && !IN_CHILD.load(std::sync::atomic::Ordering::Relaxed)
     }
+
+    /// The budget of a whole workload's evaluation in one process (`check`'s fast path):
+    /// the longer of the two time budgets, counted from the last job that finished.
+    pub fn whole() -> Budget {
+        let l = crate::limits::current();
+        Budget {
+            timeout: l.parse_timeout.max(l.eval_timeout),
+            memory: l.eval_memory,
+            what: "the evaluation",
+            timeout_flag: "--eval-timeout",
+        }
+    }
+}
+
+/// Set in a child process: it is already isolated and never forks children of its own.
+static IN_CHILD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// In a child process, where progress is reported (its result pipe); -1 elsewhere.
+static PROGRESS: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
+
+/// Tells the parent the child made progress (a job finished), which restarts the child's
+/// time budget; a no-op outside a child. Safe to call from any thread of the child.
+pub fn tick() {
+    #[cfg(target_os = "linux")]
+    {
+        let fd = PROGRESS.load(std::sync::atomic::Ordering::Relaxed);
+        if fd >= 0 {
+            // One write of 8 bytes: atomic on a pipe, so threads never interleave frames.
+            unix::write_all(fd, &unix::TICK.to_le_bytes());
+        }
+    }
+}
+
+/// Runs `work` (which may use threads and call [`tick`]) in one child process within
+/// `budget`: its memory, and its time counted from the last tick. Without isolation it
+/// runs here.
+pub fn run_whole<T, F>(budget: Budget, work: F) -> Result<T, String>
+where
+    T: Serialize + DeserializeOwned,
+    F: FnOnce() -> T,
+{
+    let mut work = Some(work);
+    let mut job = |_| (work.take().expect("the pool runs the one job once"))();
+    run_batch(1, budget, &mut job)
+        .pop()
+        .unwrap_or_else(|| Err("not run".to_string()))
 }
 
 /// Processes (or, without isolation, nothing: evaluations then run one after another) that
@@ -95,7 +141,49 @@ where
         return unix::run_pool(n, workers().min(n), budget, &mut job);
     }
     let _ = budget;
-    (0..n).map(|i| Ok(job(i))).collect()
+    (0..n)
+        .map(|i| {
+            let r = job(i);
+            tick();
+            Ok(r)
+        })
+        .collect()
+}
+
+/// [`run_batch`] for jobs that can run side by side: without isolation (in a child process
+/// already, or with `--eval-memory 0`) they run on up to [`workers`] threads.
+pub fn run_jobs<T, F>(n: usize, budget: Budget, job: F) -> Vec<Result<T, String>>
+where
+    T: Serialize + DeserializeOwned + Send,
+    F: Fn(usize) -> T + Sync,
+{
+    let threads = workers().min(n);
+    if budget.isolated() || threads <= 1 {
+        return run_batch(n, budget, &job);
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<std::sync::Mutex<Option<T>>> = (0..n).map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= n {
+                    break;
+                }
+                let r = job(i);
+                tick();
+                *results[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+            });
+        }
+    });
+    results
+        .into_iter()
+        .map(|m| {
+            m.into_inner()
+                .unwrap_or_else(|e| e.into_inner())
+                .ok_or_else(|| "internal error: not evaluated".to_string())
+        })
+        .collect()
 }
 
 /// The message for an evaluation stopped by the time budget.
@@ -139,6 +227,8 @@ mod unix {
     }
 
     const NO_MORE: u64 = u64::MAX;
+    /// A frame header without payload: the child made progress (see [`super::tick`]).
+    pub const TICK: u64 = u64::MAX;
 
     /// Runs jobs `0..n` on up to `workers` children; a child that dies or overruns costs
     /// only the job it was running, and a new child takes its place while jobs remain.
@@ -234,6 +324,10 @@ mod unix {
                 if out_ev != 0 {
                     open = read_some(&w.out, &mut w.buf, usize::MAX);
                     while let Some(frame) = take_frame(&mut w.buf) {
+                        let Some(frame) = frame else {
+                            w.deadline = Instant::now() + allowed;
+                            continue;
+                        };
                         let done = w.job.take();
                         // The next job first: the child works while its result is decoded.
                         if next < n && give(w, next, allowed) {
@@ -358,6 +452,8 @@ mod unix {
             }
         }
         let fd = out.as_raw_fd();
+        IN_CHILD.store(true, std::sync::atomic::Ordering::Relaxed);
+        PROGRESS.store(fd, std::sync::atomic::Ordering::Relaxed);
         while let Some(i) = read_job(&jobs) {
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(i)));
             let Ok(result) = result else {
@@ -397,7 +493,7 @@ mod unix {
         }
     }
 
-    fn write_all(fd: i32, mut buf: &[u8]) -> bool {
+    pub fn write_all(fd: i32, mut buf: &[u8]) -> bool {
         while !buf.is_empty() {
             // SAFETY: writes from a live slice.
             let w = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
@@ -438,14 +534,20 @@ mod unix {
         true
     }
 
-    fn take_frame(buf: &mut Vec<u8>) -> Option<Vec<u8>> {
-        let len = u64::from_le_bytes(buf.get(..8)?.try_into().ok()?) as usize;
+    /// The next complete frame: `Some(None)` for a tick, `Some(Some(payload))` for a result.
+    fn take_frame(buf: &mut Vec<u8>) -> Option<Option<Vec<u8>>> {
+        let len = u64::from_le_bytes(buf.get(..8)?.try_into().ok()?);
+        if len == TICK {
+            buf.drain(..8);
+            return Some(None);
+        }
+        let len = len as usize;
         if buf.len() < 8 + len {
             return None;
         }
         let frame = buf[8..8 + len].to_vec();
         buf.drain(..8 + len);
-        Some(frame)
+        Some(Some(frame))
     }
 
     fn wait(pid: libc::pid_t) -> i32 {

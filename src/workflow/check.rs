@@ -4,7 +4,7 @@
 
 use super::Outcome;
 use crate::date::Day;
-use crate::evaluate::{EvalProblem, Evaluator, Finding, PreparedWorkload};
+use crate::evaluate::{apply_exceptions, evaluate_workload, EvalProblem, Finding};
 use crate::files::{read_dir, ReadLimits, Skipped};
 use crate::guardrail::{Library, Severity};
 use crate::output::Format;
@@ -75,26 +75,31 @@ pub fn check(opts: CheckOptions, out: &mut dyn Write) -> anyhow::Result<Outcome>
     let (files, skipped) = read_dir(&opts.path, ReadLimits::workload())
         .with_context(|| format!("reading workload `{}`", opts.path.display()))?;
     let file_count = files.len();
-    let workload = PreparedWorkload::new(opts.workload.clone(), &files, skipped);
+    let libraries: Vec<&Library> = std::iter::once(&opts.active)
+        .chain(opts.pending.iter().map(|(library, _)| library))
+        .collect();
+    let results = evaluate_workload(&opts.workload, &files, &skipped, &libraries);
+    let mut evaluations = results.evaluations.into_iter();
 
-    // Evaluate the active guardrails: their findings fail the build.
+    // The active guardrails: their findings fail the build.
     let mut findings = Vec::new();
     let mut excepted = Vec::new();
-    let mut errors: Vec<EvalProblem> = workload.problems.clone();
-    let mut evaluator = Evaluator::new(&opts.active);
-    for eval in evaluator.evaluate_all(&workload, opts.now) {
+    let mut errors: Vec<EvalProblem> = results.problems.clone();
+    let active = evaluations.next().unwrap_or_default();
+    for (raw, g) in active.into_iter().zip(&opts.active.guardrails) {
+        let eval = apply_exceptions(g, raw, opts.now);
         findings.extend(eval.findings);
         excepted.extend(eval.excepted);
         errors.extend(eval.problems.into_iter().filter(|p| p.guardrail.is_some()));
     }
 
-    // Evaluate the pending guardrails: warnings that carry their deadline.
+    // The pending guardrails: warnings that carry their deadline.
     let mut warnings = Vec::new();
     let mut pending_count = 0;
-    for (library, deadline) in &opts.pending {
+    for ((library, deadline), raws) in opts.pending.iter().zip(evaluations) {
         pending_count += library.guardrails.len();
-        let mut evaluator = Evaluator::new(library);
-        for eval in evaluator.evaluate_all(&workload, opts.now) {
+        for (raw, g) in raws.into_iter().zip(&library.guardrails) {
+            let eval = apply_exceptions(g, raw, opts.now);
             warnings.extend(eval.findings.into_iter().map(|mut f| {
                 f.deadline = *deadline;
                 f
@@ -113,7 +118,7 @@ pub fn check(opts: CheckOptions, out: &mut dyn Write) -> anyhow::Result<Outcome>
         summary: Summary {
             guardrails: opts.active.guardrails.len(),
             pending_guardrails: pending_count,
-            resources: workload.input.resources.len(),
+            resources: results.resources,
             files: file_count,
             findings: findings.len(),
             failing,
@@ -125,7 +130,7 @@ pub fn check(opts: CheckOptions, out: &mut dyn Write) -> anyhow::Result<Outcome>
         warnings,
         excepted,
         errors,
-        skipped: workload.skipped.clone(),
+        skipped,
     };
     crate::output::renderer(opts.format).check(&report, out)?;
     Ok(if !report.errors.is_empty() {

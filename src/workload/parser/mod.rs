@@ -85,22 +85,30 @@ pub fn parse_files(files: &[SourceFile]) -> Parsed {
             groups.entry((i, f.dir())).or_default().push(f);
         }
     }
-    // Terraform folders are parsed within a time and memory budget (in a child process, see
-    // `crate::guardrail::sandbox`): its static evaluation (locals, functions, `for`
-    // expressions) can be made to compute without end. The other formats are parsed in
-    // time and memory linear in their size, within their depth and alias limits.
-    let (bounded, linear): (Vec<_>, Vec<_>) = groups
-        .into_iter()
-        .map(|((i, _), g)| (i, g))
-        .partition(|(i, _)| PARSERS[*i].kind() == ResourceKind::Terraform);
+    let groups: Vec<(usize, Vec<&SourceFile>)> = groups.into_iter().map(|((i, _), g)| (i, g)).collect();
+    let parse = |k: usize| PARSERS[groups[k].0].parse(&groups[k].1);
     let budget = crate::guardrail::sandbox::Budget::parsing();
-    let outcomes =
-        crate::guardrail::sandbox::run_batch(bounded.len(), budget, |k| PARSERS[bounded[k].0].parse(&bounded[k].1));
+    let outcomes: Vec<Result<Parsed, String>> = if budget.isolated() {
+        // Terraform folders are parsed within a time and memory budget (in a child process,
+        // see `crate::guardrail::sandbox`): its static evaluation (locals, functions, `for`
+        // expressions) can be made to compute without end. The other formats are parsed here
+        // in time and memory linear in their size, within their depth and alias limits.
+        let bounded = |k: &usize| PARSERS[groups[*k].0].kind() == ResourceKind::Terraform;
+        let pooled: Vec<usize> = (0..groups.len()).filter(bounded).collect();
+        let mut pooled_outcomes =
+            crate::guardrail::sandbox::run_batch(pooled.len(), budget, |j| parse(pooled[j])).into_iter();
+        (0..groups.len())
+            .map(|k| match bounded(&k) {
+                true => pooled_outcomes.next().unwrap_or_else(|| Err("not parsed".into())),
+                false => Ok(parse(k)),
+            })
+            .collect()
+    } else {
+        // Already in a child process (or isolation is off): every folder side by side.
+        crate::guardrail::sandbox::run_jobs(groups.len(), budget, parse)
+    };
     let mut out = Parsed::default();
-    for (i, group) in &linear {
-        out.extend(PARSERS[*i].parse(group));
-    }
-    for ((_, group), outcome) in bounded.iter().zip(outcomes) {
+    for ((_, group), outcome) in groups.iter().zip(outcomes) {
         match outcome {
             Ok(parsed) => out.extend(parsed),
             Err(reason) => out.errors.extend(
