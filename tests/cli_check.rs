@@ -598,6 +598,53 @@ fn a_parse_error_does_not_hide_findings_elsewhere() {
     );
 }
 
+/// However the work is spread (one process, a child per job, threads in one child, with or
+/// without isolation), a workload of every format gets the same report.
+#[test]
+fn the_report_is_the_same_however_the_work_is_spread() {
+    let ws = temp();
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    for (name, dest) in [
+        ("payments-api", "mixed/tf"),
+        ("data-pipeline", "mixed/cfn"),
+        ("web-frontend", "mixed/k8s"),
+    ] {
+        common::copy_dir(&examples.join(name), &ws.path().join(dest));
+    }
+    noncompliant_tf(&ws.path().join("mixed"));
+    let run = |extra: &[&str]| {
+        let mut args = vec!["--format", "json"];
+        args.extend_from_slice(extra);
+        let r = check(ws.path(), "mixed", &bundled(), &args);
+        r.expect_code(1);
+        r.json()
+    };
+    let one = run(&["--jobs", "1"]);
+    assert!(findings(&one).len() >= 10, "{one:#}");
+    let guardrails: BTreeSet<&str> = findings(&one).iter().filter_map(|f| f["guardrail"].as_str()).collect();
+    assert!(
+        guardrails.contains("aws-sg-no-public-ssh") && guardrails.contains("k8s-image-tag-pinned"),
+        "{guardrails:?}"
+    );
+    for extra in [
+        &["--jobs", "2"][..],
+        &["--jobs", "3"],
+        &["--eval-memory", "0", "--jobs", "2"],
+        &["--eval-memory", "0", "--jobs", "1"],
+    ] {
+        assert_eq!(run(extra), one, "check {extra:?} differs from --jobs 1");
+    }
+    // Timings are printed from this process: the per-job path, still the same findings.
+    let timed = common::railyard_env(
+        ws.path(),
+        &["check", "mixed", "--guardrails", &bundled(), "--format", "json"],
+        &[("RAILYARD_TIMINGS", "1")],
+    );
+    timed.expect_code(1);
+    assert!(timed.stderr.contains("timing: aws-s3-versioning on mixed"), "{}", timed.stderr);
+    assert_eq!(timed.json(), one);
+}
+
 #[test]
 fn missing_guardrails_folder_and_bad_flags_exit_2() {
     let ws = temp();

@@ -321,16 +321,27 @@ fn runaway_and_forbidden_policies_are_stopped_one_by_one() {
     let g = runaway_guardrails(t.path());
     let w = t.path().join("w");
     write(&w, "main.tf", "resource \"aws_s3_bucket\" \"ok\" {}\n");
+    // One process at a time, and side by side (where the runaways also fail the one-process
+    // fast path first).
+    for jobs in ["1", "2"] {
+        runaway_guardrails_fail_alone(t.path(), &g, jobs);
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn runaway_guardrails_fail_alone(root: &Path, g: &str, jobs: &str) {
     let (run, json) = check_json(
-        t.path(),
+        root,
         &[
             "w",
             "--guardrails",
-            &g,
+            g,
             "--eval-timeout",
             "1s",
             "--eval-memory",
             "256MiB",
+            "--jobs",
+            jobs,
         ],
     );
     run.expect_code(2);

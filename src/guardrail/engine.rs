@@ -248,8 +248,8 @@ impl Batch {
 }
 
 /// Splits members into up to `bins` bins: guardrails joined (transitively) by a helper value
-/// they both read stay together; the units are dealt out in order, so similar guardrails
-/// (neighbours by name) land in different bins.
+/// they both read stay together; each unit, in order, goes to the bin with the fewest
+/// guardrails, so similar guardrails (neighbours by name) land in different bins.
 fn bin(members: &[(usize, &Guardrail)], bins: usize) -> Vec<Vec<usize>> {
     let mut units: Vec<(std::collections::BTreeSet<&str>, Vec<usize>)> = Vec::new();
     for (pos, g) in members {
@@ -270,8 +270,9 @@ fn bin(members: &[(usize, &Guardrail)], bins: usize) -> Vec<Vec<usize>> {
     units.sort_by_key(|(_, positions)| positions.iter().min().copied());
     let n = bins.clamp(1, units.len().max(1));
     let mut out = vec![Vec::new(); n];
-    for (k, (_, positions)) in units.into_iter().enumerate() {
-        out[k % n].extend(positions);
+    for (_, positions) in units {
+        let smallest = (0..n).min_by_key(|b| out[*b].len()).unwrap_or(0);
+        out[smallest].extend(positions);
     }
     for b in &mut out {
         b.sort_unstable();
@@ -468,6 +469,26 @@ mod tests {
         ];
         let _ = std::marker::PhantomData::<Metadata>;
         load_guardrail("g", "guardrails/g", files).unwrap()
+    }
+
+    #[test]
+    fn guardrails_reading_one_helper_value_share_a_bin() {
+        let policies = [
+            "package a\ndeny contains m if { some r in data.lib.x.rules; m := r }",
+            "package b\ndeny contains m if { m := data.lib.x.count(1) }",
+            "package c\ndeny contains m if { some r in data.lib.x.rules; some s in data.lib.x.other; m := r }",
+            "package d\ndeny contains m if { m := \"d\" }",
+            "package e\ndeny contains m if { some r in data.lib.x.other; m := r }",
+            "package f\ndeny contains m if { m := \"f\" }",
+        ];
+        let gs: Vec<Guardrail> = policies.iter().map(|p| guardrail(p)).collect();
+        let members: Vec<(usize, &Guardrail)> = gs.iter().enumerate().collect();
+        // a, c and e are joined through `rules` and `other`; a function call joins nothing.
+        assert_eq!(bin(&members, 3), vec![vec![0, 2, 4], vec![1, 5], vec![3]]);
+        assert_eq!(bin(&members, 1), vec![vec![0, 1, 2, 3, 4, 5]]);
+        assert_eq!(bin(&members, 10).len(), 4, "no more bins than units");
+        let batch = Batch::build(&members, &[], 3).expect("a batch");
+        assert_eq!(batch.bins(), &[vec![0, 2, 4], vec![1, 5], vec![3]]);
     }
 
     #[test]

@@ -51,9 +51,15 @@ impl Run {
 /// Runs `railyard ARGS` in `cwd` with a hermetic environment (no inherited Railyard
 /// settings, a private cache folder) and asserts it did not panic.
 pub fn railyard<S: AsRef<std::ffi::OsStr>>(cwd: &Path, args: &[S]) -> Run {
+    railyard_env(cwd, args, &[])
+}
+
+/// [`railyard`] with extra environment variables.
+pub fn railyard_env<S: AsRef<std::ffi::OsStr>>(cwd: &Path, args: &[S], env: &[(&str, &str)]) -> Run {
     let cache = cwd.join(".railyard-test-cache");
     let out = Command::new(bin())
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(cwd)
         .env_remove("RAILYARD_GUARDRAILS")
         .env_remove("RAILYARD_GIT_TOKEN")
