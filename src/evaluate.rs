@@ -189,16 +189,16 @@ impl PreparedWorkload {
         }
         phase("(link)", &name, || crate::workload::links::link(&mut parsed.resources));
         let input = Input::new(info, parsed.resources, parsed.documents);
-        let json = phase("(input)", &name, || {
-            serde_json::to_value(&input).expect("the input model always serialises")
-        });
+
         let mut by_address = std::collections::HashMap::with_capacity(input.resources.len());
         for (i, r) in input.resources.iter().enumerate() {
             by_address.entry(r.address.clone()).or_insert(i);
         }
         PreparedWorkload {
             by_address,
-            prepared: phase("(convert)", &name, || PreparedInput::new(&json)),
+            prepared: phase("(convert)", &name, || {
+                PreparedInput::of(&input, crate::guardrail::sandbox::workers())
+            }),
             input,
             problems,
             skipped,

@@ -641,7 +641,11 @@ fn the_report_is_the_same_however_the_work_is_spread() {
         &[("RAILYARD_TIMINGS", "1")],
     );
     timed.expect_code(1);
-    assert!(timed.stderr.contains("timing: aws-s3-versioning on mixed"), "{}", timed.stderr);
+    assert!(
+        timed.stderr.contains("timing: aws-s3-versioning on mixed"),
+        "{}",
+        timed.stderr
+    );
     assert_eq!(timed.json(), one);
 }
 

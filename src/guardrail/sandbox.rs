@@ -365,6 +365,10 @@ mod unix {
     {
         let (jobs_r, jobs_w) = pipe()?;
         let (out_r, out_w) = pipe()?;
+        // Room for a whole result, so the child writes it in one go and the parent wakes
+        // once to read it (waking a process costs milliseconds on some virtual machines).
+        // SAFETY: fcntl on a descriptor this process owns; failure keeps the default size.
+        unsafe { libc::fcntl(out_w.as_raw_fd(), libc::F_SETPIPE_SZ, 1 << 20) };
         let (err_r, err_w) = pipe()?;
         // SAFETY: the child only runs the evaluation (no locks another thread could hold
         // except the allocator's, which glibc makes safe across fork) and leaves by `_exit`.
@@ -519,7 +523,14 @@ mod unix {
 
     /// Reads what is available (the descriptor is readable); false at end of file.
     fn read_some(fd: &OwnedFd, into: &mut Vec<u8>, cap: usize) -> bool {
-        let mut chunk = [0u8; 64 * 1024];
+        thread_local! {
+            // One result's worth (the pipe's size), reused across reads.
+            static CHUNK: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0u8; 1 << 20]);
+        }
+        CHUNK.with_borrow_mut(|chunk| read_chunk(fd, chunk, into, cap))
+    }
+
+    fn read_chunk(fd: &OwnedFd, chunk: &mut [u8], into: &mut Vec<u8>, cap: usize) -> bool {
         // SAFETY: reads into a live buffer of the given length.
         let r = unsafe { libc::read(fd.as_raw_fd(), chunk.as_mut_ptr().cast(), chunk.len()) };
         if r < 0 {

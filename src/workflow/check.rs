@@ -132,7 +132,11 @@ pub fn check(opts: CheckOptions, out: &mut dyn Write) -> anyhow::Result<Outcome>
         errors,
         skipped,
     };
-    crate::output::renderer(opts.format).check(&report, out)?;
+    // Rendered whole, then written at once: stdout is line-buffered, and a report of a few
+    // hundred findings is thousands of lines.
+    let mut rendered = Vec::new();
+    crate::output::renderer(opts.format).check(&report, &mut rendered)?;
+    out.write_all(&rendered)?;
     Ok(if !report.errors.is_empty() {
         Outcome::Error
     } else if failing > 0 {

@@ -166,6 +166,24 @@ impl Input {
         }
     }
 
+    /// Every member but `resources`, serialised as in the whole input (the policy input is
+    /// converted in parts, see `PreparedInput::of`).
+    pub fn without_resources(&self) -> impl Serialize + '_ {
+        #[derive(Serialize)]
+        struct Rest<'a> {
+            workload: &'a WorkloadInfo,
+            files: &'a BTreeMap<String, serde_json::Value>,
+            types: &'a BTreeMap<String, Vec<usize>>,
+            managed: &'a BTreeMap<String, Vec<usize>>,
+        }
+        Rest {
+            workload: &self.workload,
+            files: &self.files,
+            types: &self.types,
+            managed: &self.managed,
+        }
+    }
+
     pub fn resource(&self, address: &str) -> Option<&Resource> {
         self.resources.iter().find(|r| r.address == address)
     }
