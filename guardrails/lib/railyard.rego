@@ -43,9 +43,7 @@ providers(name) := [r |
 	r.mode == "provider"
 ]
 
-terraform(r) if r.kind == "terraform"
-
-terraform(r) if r.kind == "terraform-plan"
+terraform(r) if r.kind in {"terraform", "terraform-plan"}
 
 cloudformation(r) if r.kind == "cloudformation"
 
@@ -126,14 +124,13 @@ get(cfg, _, fallback) := fallback if not is_object(cfg)
 # Every object element of a nested block list.
 blocks(cfg, key) := [b | is_object(cfg); some b in as_list(object.get(cfg, key, null)); is_object(b)]
 
-as_list(v) := v if is_array(v)
-
-as_list(v) := [v] if {
-	not is_array(v)
-	v != null
-}
-
-as_list(null) := []
+# (One definition with `else`: regorus tries every definition of a function on each call, an
+# `else` chain stops at the first that holds; the helpers below are called per resource.)
+as_list(v) := v if {
+	is_array(v)
+} else := [] if {
+	v == null
+} else := [v]
 
 # ---------------------------------------------------------------------------------------------
 # References between Terraform resources
@@ -260,16 +257,16 @@ container_name(c) := object.get(c, "name", "<unnamed>")
 # a rule that names prefix lists is not open to the world.
 
 # A number from a number or a numeric string; undefined otherwise.
-num(v) := v if is_number(v)
-
-num(v) := to_number(v) if {
+num(v) := v if {
+	is_number(v)
+} else := to_number(v) if {
 	is_string(v)
 	regex.match(`^-?[0-9]+$`, v)
 }
 
 sg_rule(r, rule, from_key, to_key, proto_key, v4_keys, v6_keys) := {
 	"resource": r,
-	"from": num(object.get(rule, from_key, null)),
+	"from": from,
 	"to": to,
 	"protocol": sprintf("%v", [object.get(rule, proto_key, "")]),
 	"cidrs": array.concat(
@@ -284,18 +281,11 @@ sg_rule(r, rule, from_key, to_key, proto_key, v4_keys, v6_keys) := {
 }
 
 # Terraform ports 0..0 mean every port; CloudFormation ranges are taken literally (as Checkov).
-range_end(r, from, to) := all_ports_to(from, to) if terraform(r)
-
-range_end(r, _, to) := to if not terraform(r)
-
-all_ports_to(from, to) := 65535 if both_zero(from, to)
-
-all_ports_to(from, to) := to if not both_zero(from, to)
-
-both_zero(from, to) if {
+range_end(r, from, to) := 65535 if {
 	from == 0
 	to == 0
-}
+	terraform(r)
+} else := to
 
 sg_ingress_rules contains rule if {
 	some r in resources("aws_security_group")
