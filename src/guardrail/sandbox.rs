@@ -71,6 +71,11 @@ impl Budget {
 /// Set in a child process: it is already isolated and never forks children of its own.
 static IN_CHILD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
+/// Whether this is a child process of the sandbox.
+pub fn in_child() -> bool {
+    IN_CHILD.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// In a child process, where progress is reported (its result pipe); -1 elsewhere.
 static PROGRESS: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
 
@@ -240,6 +245,7 @@ mod unix {
         // The child's own (regorus) timer stops most runaways first with a clear message;
         // this deadline catches the ones stuck inside a single built-in call.
         let allowed = budget.timeout + Duration::from_secs(1).max(budget.timeout / 2);
+        reap_leavers();
         let mut results: Vec<Option<Result<T, String>>> = (0..n).map(|_| None).collect();
         let mut next = 0;
         let mut pool: Vec<Worker> = Vec::new();
@@ -404,13 +410,26 @@ mod unix {
         true
     }
 
-    /// Tells an idle child to leave and reaps it.
+    /// Tells an idle child to leave. It is reaped later (tearing down its memory takes a
+    /// millisecond or more, and nothing waits for it): by the next pool, or at exit.
     fn stop(w: &mut Worker) {
         if !write_all(w.jobs.as_raw_fd(), &NO_MORE.to_le_bytes()) {
             // SAFETY: signalling our own child.
             unsafe { libc::kill(w.pid, libc::SIGKILL) };
         }
-        wait(w.pid);
+        LEAVING.lock().unwrap_or_else(|e| e.into_inner()).push(w.pid);
+    }
+
+    /// Children told to leave and not reaped yet.
+    static LEAVING: std::sync::Mutex<Vec<libc::pid_t>> = std::sync::Mutex::new(Vec::new());
+
+    /// Reaps the children that have left since.
+    fn reap_leavers() {
+        LEAVING.lock().unwrap_or_else(|e| e.into_inner()).retain(|pid| {
+            let mut status = 0;
+            // SAFETY: a non-blocking wait for our own child.
+            unsafe { libc::waitpid(*pid, &mut status, libc::WNOHANG) == 0 }
+        });
     }
 
     /// Reaps a child that ended or overran; the job it was running gets the reason.
