@@ -11,7 +11,7 @@
 
 use crate::date::Day;
 use crate::files::{Skipped, SourceFile};
-use crate::guardrail::engine::{Batch, Policy, PreparedInput, Violation};
+use crate::guardrail::engine::{lock, Batch, Policy, PreparedInput, Violation};
 use crate::guardrail::{ExceptionStatus, Guardrail, Library, Severity};
 use crate::workload::{parse_files, Input, ParseError, WorkloadInfo};
 use serde::{Deserialize, Serialize};
@@ -592,11 +592,6 @@ impl<'a> Evaluator<'a> {
         eval.findings = findings;
         eval
     }
-}
-
-/// Locks a mutex whose holder may have panicked (the data is an engine, still usable).
-fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// regorus' runtime errors come as `--> path:line:col`, the source line and a caret, then

@@ -64,30 +64,33 @@ impl PreparedInput {
     /// largest value a run builds (several milliseconds for a thousand resources).
     pub fn of(input: &crate::workload::Input, threads: usize) -> Self {
         use regorus::Value;
-        let convert = |part: &[crate::workload::Resource]| -> Vec<Value> {
-            part.iter()
-                .map(|r| Value::from(serde_json::to_value(r).expect("the input model always serialises")))
-                .collect()
-        };
-        let chunk = input.resources.len().div_ceil(threads.max(1)).max(1);
-        let (mut resources, rest) = std::thread::scope(|scope| {
-            let handles: Vec<_> = input
-                .resources
-                .chunks(chunk)
-                .skip(1)
-                .map(|part| scope.spawn(move || convert(part)))
-                .collect();
-            let mut first = convert(input.resources.chunks(chunk).next().unwrap_or(&[]));
-            // Everything but the resources, on this thread meanwhile.
-            let rest = serde_json::to_value(input.without_resources()).expect("the input model always serialises");
-            for h in handles {
-                first.extend(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+        let json = |v: serde_json::Result<serde_json::Value>| Value::from(v.expect("the input model always serialises"));
+        // Pieces taken by whichever thread is free: everything but the resources (mostly
+        // the parsed files), then the resources in chunks.
+        let chunk = input.resources.len().div_ceil(4 * threads.max(1)).max(1);
+        let chunks: Vec<&[crate::workload::Resource]> = input.resources.chunks(chunk).collect();
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let rest = std::sync::Mutex::new(None);
+        let done: Vec<std::sync::Mutex<Vec<Value>>> = chunks.iter().map(|_| std::sync::Mutex::new(Vec::new())).collect();
+        let work = || loop {
+            match next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) {
+                0 => *lock(&rest) = Some(json(serde_json::to_value(input.without_resources()))),
+                k if k <= chunks.len() => {
+                    *lock(&done[k - 1]) = chunks[k - 1].iter().map(|r| json(serde_json::to_value(r))).collect();
+                }
+                _ => break,
             }
-            (first, rest)
+        };
+        std::thread::scope(|scope| {
+            for _ in 1..threads.max(1) {
+                scope.spawn(work);
+            }
+            work();
         });
-        let mut object = Value::from(rest);
+        let resources: Vec<Value> = done.into_iter().flat_map(|m| std::mem::take(&mut *lock(&m))).collect();
+        let mut object = lock(&rest).take().unwrap_or_else(Value::new_object);
         if let Ok(members) = object.as_object_mut() {
-            members.insert(Value::from("resources"), Value::from(std::mem::take(&mut resources)));
+            members.insert(Value::from("resources"), Value::from(resources));
         }
         PreparedInput(object)
     }
@@ -439,6 +442,12 @@ fn check_nesting(path: &str, src: &str) -> Result<(), ConfigError> {
         }
     }
     Ok(())
+}
+
+/// Locks a mutex whose holder may have panicked (what it guards, an engine or a value
+/// being built, stays usable).
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Values of the shared library a policy reads by full path (`data.lib.railyard.x` not
