@@ -234,6 +234,14 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
             .or_else(|_| std::env::var("USER"))
             .unwrap_or_else(|_| "unknown".into()),
     };
+    let outcome = command(cli, settings, now, out);
+    // The evaluating child processes still leaving: waited for, so that their time counts
+    // towards this process' (`time`, CI accounting) and no zombie outlives the run.
+    crate::guardrail::sandbox::reap();
+    outcome
+}
+
+fn command(cli: Cli, settings: Settings, now: Day, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Check(args) => {
             let name = match args.workload {

@@ -64,14 +64,16 @@ impl PreparedInput {
     /// largest value a run builds (several milliseconds for a thousand resources).
     pub fn of(input: &crate::workload::Input, threads: usize) -> Self {
         use regorus::Value;
-        let json = |v: serde_json::Result<serde_json::Value>| Value::from(v.expect("the input model always serialises"));
+        let json =
+            |v: serde_json::Result<serde_json::Value>| Value::from(v.expect("the input model always serialises"));
         // Pieces taken by whichever thread is free: everything but the resources (mostly
         // the parsed files), then the resources in chunks.
         let chunk = input.resources.len().div_ceil(4 * threads.max(1)).max(1);
         let chunks: Vec<&[crate::workload::Resource]> = input.resources.chunks(chunk).collect();
         let next = std::sync::atomic::AtomicUsize::new(0);
         let rest = std::sync::Mutex::new(None);
-        let done: Vec<std::sync::Mutex<Vec<Value>>> = chunks.iter().map(|_| std::sync::Mutex::new(Vec::new())).collect();
+        let done: Vec<std::sync::Mutex<Vec<Value>>> =
+            chunks.iter().map(|_| std::sync::Mutex::new(Vec::new())).collect();
         let work = || loop {
             match next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) {
                 0 => *lock(&rest) = Some(json(serde_json::to_value(input.without_resources()))),

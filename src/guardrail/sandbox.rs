@@ -71,6 +71,14 @@ impl Budget {
 /// Set in a child process: it is already isolated and never forks children of its own.
 static IN_CHILD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
+/// Waits for the child processes that finished their work and are still leaving: their
+/// resource usage then counts towards this process' (`time`, CI accounting) and no zombie is
+/// left. Call after the output is written.
+pub fn reap() {
+    #[cfg(target_os = "linux")]
+    unix::reap_all();
+}
+
 /// Whether this is a child process of the sandbox.
 pub fn in_child() -> bool {
     IN_CHILD.load(std::sync::atomic::Ordering::Relaxed)
@@ -422,6 +430,13 @@ mod unix {
 
     /// Children told to leave and not reaped yet.
     static LEAVING: std::sync::Mutex<Vec<libc::pid_t>> = std::sync::Mutex::new(Vec::new());
+
+    /// Waits for every child told to leave (so their time counts towards this process').
+    pub fn reap_all() {
+        for pid in std::mem::take(&mut *LEAVING.lock().unwrap_or_else(|e| e.into_inner())) {
+            wait(pid);
+        }
+    }
 
     /// Reaps the children that have left since.
     fn reap_leavers() {

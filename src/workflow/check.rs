@@ -137,6 +137,7 @@ pub fn check(opts: CheckOptions, out: &mut dyn Write) -> anyhow::Result<Outcome>
     let mut rendered = Vec::new();
     crate::output::renderer(opts.format).check(&report, &mut rendered)?;
     out.write_all(&rendered)?;
+    out.flush()?;
     Ok(if !report.errors.is_empty() {
         Outcome::Error
     } else if failing > 0 {
