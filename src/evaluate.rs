@@ -272,12 +272,36 @@ pub fn evaluate_workload(
     libraries: &[&Library],
 ) -> WorkloadResults {
     let run = || {
-        let workload = PreparedWorkload::new(info.clone(), files, skipped.to_vec());
-        let evaluations = libraries
-            .iter()
-            .map(|library| {
-                let all: Vec<usize> = (0..library.guardrails.len()).collect();
-                Evaluator::new(library).evaluate_raw_many(&all, &workload)
+        let evaluators = || -> Vec<Evaluator> {
+            libraries
+                .iter()
+                .map(|library| {
+                    let mut evaluator = Evaluator::new(library);
+                    evaluator.prepare_batch();
+                    evaluator
+                })
+                .collect()
+        };
+        // Building and preparing the engines takes a few milliseconds: beside the parsing
+        // when there is no process to fork meanwhile (forking while another thread
+        // allocates could leave the child waiting on a lock that thread held).
+        let (workload, mut evaluators) = if crate::guardrail::sandbox::Budget::parsing().isolated() {
+            (
+                PreparedWorkload::new(info.clone(), files, skipped.to_vec()),
+                evaluators(),
+            )
+        } else {
+            std::thread::scope(|scope| {
+                let built = scope.spawn(evaluators);
+                let workload = PreparedWorkload::new(info.clone(), files, skipped.to_vec());
+                (workload, built.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            })
+        };
+        let evaluations = evaluators
+            .iter_mut()
+            .map(|evaluator| {
+                let all: Vec<usize> = (0..evaluator.library.guardrails.len()).collect();
+                evaluator.evaluate_raw_many(&all, &workload)
             })
             .collect();
         let results = WorkloadResults {
@@ -367,6 +391,14 @@ impl<'a> Evaluator<'a> {
             library,
             policies,
             batch,
+        }
+    }
+
+    /// Prepares the engine holding the whole library (a few milliseconds), so that its
+    /// copies for worker threads start prepared.
+    pub fn prepare_batch(&mut self) {
+        if let Some(b) = &mut self.batch {
+            b.prepare();
         }
     }
 
@@ -460,8 +492,8 @@ impl<'a> Evaluator<'a> {
         if jobs.is_empty() {
             return out;
         }
-        // Prepared here once, so every child process starts with prepared engines (threads
-        // prepare their own copies of the batch side by side).
+        // Prepared here once, so every child process and every thread's copy of the batch
+        // starts with prepared engines.
         for job in jobs {
             if let Job::One(i) = job {
                 if let Ok(p) = &mut self.policies[*i] {
@@ -472,8 +504,8 @@ impl<'a> Evaluator<'a> {
         let budget = crate::guardrail::sandbox::Budget::current();
         let side_by_side = !budget.isolated() && crate::guardrail::sandbox::workers() > 1;
         let passes = jobs.iter().filter(|j| matches!(j, Job::Pass(_))).count();
-        if let Some(batch) = self.batch.as_mut().filter(|_| passes > 0 && !side_by_side) {
-            batch.prepare();
+        if let Some(batch) = self.batch.as_mut().filter(|_| passes > 0) {
+            batch.prepare(); // before copying: a copy of a prepared engine is prepared
         }
         // One copy of the batch's engine per thread that may run a pass; each job has its
         // own engine, and the locks only let threads share the lists.
