@@ -297,6 +297,8 @@ pub fn evaluate_workload(
                 (workload, built.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
             })
         };
+        // Parsed: from now on each job has the evaluation's time budget.
+        crate::guardrail::sandbox::next_phase();
         let evaluations = evaluators
             .iter_mut()
             .map(|evaluator| {

@@ -25,6 +25,10 @@ pub struct Budget {
     /// What is bounded and the flag that sets its time, for messages.
     pub what: &'static str,
     pub timeout_flag: &'static str,
+    /// The time budget once the child says it moved on to its second phase ([`next_phase`]):
+    /// `check`'s fast path parses within the parse budget, then evaluates within the
+    /// evaluation budget.
+    pub then: Option<Duration>,
 }
 
 impl Budget {
@@ -36,6 +40,7 @@ impl Budget {
             memory: l.eval_memory,
             what: "the evaluation",
             timeout_flag: "--eval-timeout",
+            then: None,
         }
     }
 
@@ -47,6 +52,7 @@ impl Budget {
             memory: l.eval_memory,
             what: "parsing",
             timeout_flag: "--parse-timeout",
+            then: None,
         }
     }
 
@@ -56,14 +62,16 @@ impl Budget {
     }
 
     /// The budget of a whole workload's evaluation in one process (`check`'s fast path):
-    /// the longer of the two time budgets, counted from the last job that finished.
+    /// the parse budget until the child reports it is evaluating ([`next_phase`]), then the
+    /// evaluation budget, each counted from the last job that finished.
     pub fn whole() -> Budget {
         let l = crate::limits::current();
         Budget {
-            timeout: l.parse_timeout.max(l.eval_timeout),
+            timeout: l.parse_timeout,
             memory: l.eval_memory,
             what: "the evaluation",
             timeout_flag: "--eval-timeout",
+            then: Some(l.eval_timeout),
         }
     }
 }
@@ -96,6 +104,18 @@ pub fn tick() {
         if fd >= 0 {
             // One write of 8 bytes: atomic on a pipe, so threads never interleave frames.
             unix::write_all(fd, &unix::TICK.to_le_bytes());
+        }
+    }
+}
+
+/// Tells the parent the child finished its first phase: the budget's `then` applies from
+/// now on. A no-op outside a child.
+pub fn next_phase() {
+    #[cfg(target_os = "linux")]
+    {
+        let fd = PROGRESS.load(std::sync::atomic::Ordering::Relaxed);
+        if fd >= 0 {
+            unix::write_all(fd, &unix::NEXT_PHASE.to_le_bytes());
         }
     }
 }
@@ -236,12 +256,25 @@ mod unix {
         stderr: Vec<u8>,
         err_open: bool,
         job: Option<usize>,
+        /// How long it may go without news (see [`allowance`]).
+        allowed: Duration,
+        /// Whether it said it moved on to its second phase (see [`super::next_phase`]).
+        second_phase: bool,
         deadline: Instant,
     }
 
     const NO_MORE: u64 = u64::MAX;
     /// A frame header without payload: the child made progress (see [`super::tick`]).
     pub const TICK: u64 = u64::MAX;
+    /// The same, and the child moved on to its second phase (see [`super::next_phase`]).
+    pub const NEXT_PHASE: u64 = u64::MAX - 1;
+
+    /// How long a child may go without news: the budget plus a grace of half of it (at
+    /// least 1 s). The child's own (regorus) timer stops most runaways first with a clear
+    /// message; this deadline catches the ones stuck inside a single built-in call.
+    fn allowance(timeout: Duration) -> Duration {
+        timeout + Duration::from_secs(1).max(timeout / 2)
+    }
 
     /// Runs jobs `0..n` on up to `workers` children; a child that dies or overruns costs
     /// only the job it was running, and a new child takes its place while jobs remain.
@@ -250,9 +283,6 @@ mod unix {
         T: Serialize + DeserializeOwned,
         F: FnMut(usize) -> T,
     {
-        // The child's own (regorus) timer stops most runaways first with a clear message;
-        // this deadline catches the ones stuck inside a single built-in call.
-        let allowed = budget.timeout + Duration::from_secs(1).max(budget.timeout / 2);
         reap_leavers();
         let mut results: Vec<Option<Result<T, String>>> = (0..n).map(|_| None).collect();
         let mut next = 0;
@@ -274,7 +304,7 @@ mod unix {
                 }
                 spawned += 1;
                 let Some(mut w) = spawn(budget, job) else { break };
-                if give(&mut w, next, allowed) {
+                if give(&mut w, next) {
                     next += 1;
                 }
                 pool.push(w);
@@ -338,13 +368,22 @@ mod unix {
                 if out_ev != 0 {
                     open = read_some(&w.out, &mut w.buf, usize::MAX);
                     while let Some(frame) = take_frame(&mut w.buf) {
-                        let Some(frame) = frame else {
-                            w.deadline = Instant::now() + allowed;
-                            continue;
+                        let frame = match frame {
+                            Frame::Tick => {
+                                w.deadline = Instant::now() + w.allowed;
+                                continue;
+                            }
+                            Frame::NextPhase => {
+                                w.second_phase = true;
+                                w.allowed = allowance(budget.then.unwrap_or(budget.timeout));
+                                w.deadline = Instant::now() + w.allowed;
+                                continue;
+                            }
+                            Frame::Result(frame) => frame,
                         };
                         let done = w.job.take();
                         // The next job first: the child works while its result is decoded.
-                        if next < n && give(w, next, allowed) {
+                        if next < n && give(w, next) {
                             next += 1;
                         }
                         if let Some(j) = done {
@@ -403,18 +442,20 @@ mod unix {
             stderr: Vec::new(),
             err_open: true,
             job: None,
+            allowed: allowance(budget.timeout),
+            second_phase: false,
             deadline: Instant::now(),
         })
     }
 
     /// Hands job `i` to an idle child; false if the child is gone (its end is then seen
     /// by the caller's poll).
-    fn give(w: &mut Worker, i: usize, allowed: Duration) -> bool {
+    fn give(w: &mut Worker, i: usize) -> bool {
         if !write_all(w.jobs.as_raw_fd(), &(i as u64).to_le_bytes()) {
             return false;
         }
         w.job = Some(i);
-        w.deadline = Instant::now() + allowed;
+        w.deadline = Instant::now() + w.allowed;
         true
     }
 
@@ -455,6 +496,14 @@ mod unix {
         // Whatever the child still wrote on stderr explains how it ended.
         while w.err_open && read_some(&w.err, &mut w.stderr, 64 * 1024) {}
         if let Some(j) = w.job.take() {
+            // In its second phase the child was held to the second budget.
+            let budget = match w.second_phase {
+                true => Budget {
+                    timeout: budget.then.unwrap_or(budget.timeout),
+                    ..budget
+                },
+                false => budget,
+            };
             results[j] = Some(Err(death_reason(timed_out, status, &w.stderr, budget)));
         }
     }
@@ -579,12 +628,19 @@ mod unix {
         true
     }
 
-    /// The next complete frame: `Some(None)` for a tick, `Some(Some(payload))` for a result.
-    fn take_frame(buf: &mut Vec<u8>) -> Option<Option<Vec<u8>>> {
+    /// What a child sends.
+    enum Frame {
+        Tick,
+        NextPhase,
+        Result(Vec<u8>),
+    }
+
+    /// The next complete frame, if there is one.
+    fn take_frame(buf: &mut Vec<u8>) -> Option<Frame> {
         let len = u64::from_le_bytes(buf.get(..8)?.try_into().ok()?);
-        if len == TICK {
+        if len == TICK || len == NEXT_PHASE {
             buf.drain(..8);
-            return Some(None);
+            return Some(if len == TICK { Frame::Tick } else { Frame::NextPhase });
         }
         let len = len as usize;
         if buf.len() < 8 + len {
@@ -592,7 +648,7 @@ mod unix {
         }
         let frame = buf[8..8 + len].to_vec();
         buf.drain(..8 + len);
-        Some(Some(frame))
+        Some(Frame::Result(frame))
     }
 
     fn wait(pid: libc::pid_t) -> i32 {
@@ -692,5 +748,27 @@ mod tests {
                 _ => assert_eq!(got, &Ok((i, true))),
             }
         }
+    }
+
+    #[test]
+    fn the_second_phase_has_its_own_time_budget() {
+        let budget = Budget {
+            timeout: Duration::from_secs(30),
+            memory: 256 * 1024 * 1024,
+            then: Some(Duration::from_millis(200)),
+            ..Budget::current()
+        };
+        // The first phase's 30 s would still be running: the second's 200 ms stop it.
+        let r = run_whole::<(), _>(budget, || {
+            tick();
+            next_phase();
+            loop {
+                std::hint::spin_loop()
+            }
+        });
+        assert_eq!(
+            r,
+            Err("stopped after 200ms: the evaluation exceeded its time budget (see --eval-timeout)".into())
+        );
     }
 }
