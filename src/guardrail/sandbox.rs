@@ -9,9 +9,13 @@
 //! recursion overflows the stack (also an abort). regorus' `allocator-memory-limits` feature
 //! only polls a process-wide counter between steps, so it stops neither of those, and with
 //! several worker threads one runaway policy would fail its neighbours too. A forked child
-//! inherits the compiled policies and the workload's input copy-on-write (no serialisation),
-//! runs a batch of evaluations one after another and streams each result back; when it dies
-//! or overruns, the evaluation it was running gets the error and a new child takes the rest.
+//! inherits the compiled policies and the workload's input copy-on-write (no serialisation).
+//!
+//! Two ways to use children: [`run_batch`] hands jobs one at a time to a pool of up to
+//! [`workers`] children and streams each result back, so a child that dies or overruns costs
+//! exactly the job it was running (a new child takes the rest); [`run_whole`] runs one piece
+//! of work (`check`'s whole workload, on threads: [`run_jobs`]) in one child that reports its
+//! progress ([`tick`], [`next_phase`]), for the caller to redo job by job if it fails.
 
 use serde::{de::DeserializeOwned, Serialize};
 use std::time::{Duration, Instant};
@@ -99,24 +103,22 @@ static PROGRESS: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::ne
 /// time budget; a no-op outside a child. Safe to call from any thread of the child.
 pub fn tick() {
     #[cfg(target_os = "linux")]
-    {
-        let fd = PROGRESS.load(std::sync::atomic::Ordering::Relaxed);
-        if fd >= 0 {
-            // One write of 8 bytes: atomic on a pipe, so threads never interleave frames.
-            unix::write_all(fd, &unix::TICK.to_le_bytes());
-        }
-    }
+    report(unix::TICK);
 }
 
 /// Tells the parent the child finished its first phase: the budget's `then` applies from
 /// now on. A no-op outside a child.
 pub fn next_phase() {
     #[cfg(target_os = "linux")]
-    {
-        let fd = PROGRESS.load(std::sync::atomic::Ordering::Relaxed);
-        if fd >= 0 {
-            unix::write_all(fd, &unix::NEXT_PHASE.to_le_bytes());
-        }
+    report(unix::NEXT_PHASE);
+}
+
+#[cfg(target_os = "linux")]
+fn report(frame: u64) {
+    let fd = PROGRESS.load(std::sync::atomic::Ordering::Relaxed);
+    if fd >= 0 {
+        // One write of 8 bytes: atomic on a pipe, so threads never interleave frames.
+        unix::write_all(fd, &frame.to_le_bytes());
     }
 }
 
@@ -135,9 +137,9 @@ where
         .unwrap_or_else(|| Err("not run".to_string()))
 }
 
-/// Processes (or, without isolation, nothing: evaluations then run one after another) that
-/// one workload's evaluations may use at once. `check` evaluates a single workload and gives
-/// it every core; `observe` evaluates a workload per core and keeps this at 1.
+/// Child processes (without isolation, or inside a child: threads) that one workload's
+/// parsing and evaluations may use at once. `check` evaluates a single workload and gives it
+/// every core; `observe` evaluates a workload per core and keeps this at 1.
 static WORKERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
 
 /// How many child processes one [`run_batch`] may run at once (at least 1), until the

@@ -66,8 +66,8 @@ pub struct Summary {
 }
 
 pub fn check(opts: CheckOptions, out: &mut dyn Write) -> anyhow::Result<Outcome> {
-    // One workload: it may use every core (parsing folders and evaluating guardrails in
-    // parallel child processes).
+    // One workload: it may use every core (parsing folders and evaluating guardrails side
+    // by side).
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let _workers = crate::guardrail::sandbox::Workers::set(opts.jobs.unwrap_or(cores));
 
