@@ -468,12 +468,7 @@ impl<'a> Evaluator<'a> {
                 Job::Pass(p) if !outcomes.passed.contains(p) => Some(*p),
                 _ => None,
             })
-            .flat_map(|b| {
-                self.batch
-                    .as_ref()
-                    .map(|batch| batch.bins()[b].clone())
-                    .unwrap_or_default()
-            })
+            .flat_map(|b| self.bin_members(b))
             .filter(|m| wanted.contains(m))
             .map(Job::One)
             .collect();
@@ -485,6 +480,14 @@ impl<'a> Evaluator<'a> {
                 self.raw_of(*i, workload, outcome)
             })
             .collect()
+    }
+
+    /// The guardrails (indices) of the batch's bin `b`.
+    fn bin_members(&self, b: usize) -> Vec<usize> {
+        self.batch
+            .as_ref()
+            .map(|batch| batch.bins()[b].clone())
+            .unwrap_or_default()
     }
 
     /// Runs the jobs within the budget on the configured workers; the outcome of each
@@ -553,12 +556,7 @@ impl<'a> Evaluator<'a> {
             match (job, result) {
                 (Job::Pass(b), Ok(JobResult::Pass(Some(all)))) => {
                     out.passed.insert(*b);
-                    let members = self
-                        .batch
-                        .as_ref()
-                        .map(|batch| batch.bins()[*b].clone())
-                        .unwrap_or_default();
-                    for (m, v) in members.into_iter().zip(all) {
+                    for (m, v) in self.bin_members(*b).into_iter().zip(all) {
                         out.ones.insert(m, Ok(v));
                     }
                 }

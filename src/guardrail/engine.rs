@@ -205,7 +205,7 @@ impl Batch {
         }
         let mut engine = base_engine(helpers).ok()?;
         let mut members = Vec::new();
-        let mut packages = Vec::new();
+        let mut packages = std::collections::HashMap::new();
         for (pos, g) in guardrails {
             let declared = package_of(&g.policy)?;
             if seen[declared] > 1 || declared == BATCH_PACKAGE {
@@ -216,7 +216,7 @@ impl Batch {
                 return None; // the text and the parser disagree: do not guess
             }
             members.push((*pos, *g));
-            packages.push(package);
+            packages.insert(*pos, package);
         }
         if members.len() < 2 {
             return None;
@@ -226,8 +226,10 @@ impl Batch {
         for (b, positions) in bins.iter().enumerate() {
             module.push_str(&format!("\nresults_{b} := {{\n"));
             for pos in positions {
-                let k = members.iter().position(|(p, _)| p == pos)?;
-                module.push_str(&format!("\t\"{pos}\": object.get({}, \"deny\", null),\n", packages[k]));
+                module.push_str(&format!(
+                    "\t\"{pos}\": object.get({}, \"deny\", null),\n",
+                    packages[pos]
+                ));
             }
             module.push_str("}\n");
         }
