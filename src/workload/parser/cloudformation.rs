@@ -102,6 +102,7 @@ fn resources(path: &str, root: &Node) -> Vec<Resource> {
                 file: path.to_string(),
                 line: key.line,
                 end_line: value.end_line.max(key.line),
+                root: None,
                 config,
             })
         })

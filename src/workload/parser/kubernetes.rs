@@ -81,6 +81,7 @@ fn resource(path: &str, doc: &Node) -> Option<Resource> {
         file: path.to_string(),
         line: doc.line,
         end_line: doc.end_line.max(doc.line),
+        root: None,
         config: yaml::to_json(doc, Tags::Ignore),
     })
 }

@@ -266,6 +266,7 @@ fn resource_of(ev: &Evaluator, f: &SourceFile, b: &Blk) -> Result<Option<Resourc
         file: f.path.clone(),
         line: b.line,
         end_line: b.end_line,
+        root: None,
         config: config_of(ev, &b.items, 0),
     }))
 }

@@ -99,6 +99,7 @@ fn resource(file: &SourceFile, at: &mut Locator, r: &Json, values: Option<&Json>
         file: file.path.clone(),
         line,
         end_line: line,
+        root: None,
         config: match values {
             Some(v) if !v.is_null() => v.clone(),
             _ => serde_json::json!({}),
