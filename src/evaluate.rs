@@ -168,8 +168,10 @@ impl PreparedWorkload {
 
     /// Builds the policy input once from what the parsers gave (references linked, the
     /// resource limit applied, converted for the engine).
-    pub fn from_parsed(info: WorkloadInfo, mut parsed: crate::workload::Parsed, skipped: Vec<Skipped>) -> Self {
+    pub fn from_parsed(info: WorkloadInfo, mut parsed: crate::workload::Parsed, mut skipped: Vec<Skipped>) -> Self {
         let name = info.name.clone();
+        // What the parsers found but could not read (a remote module not present).
+        skipped.append(&mut parsed.skipped);
         let mut problems: Vec<EvalProblem> = parsed.errors.iter().map(parse_problem).collect();
         problems.extend(unread_code(&skipped));
         let max = crate::limits::current().max_resources;
@@ -255,6 +257,9 @@ pub struct WorkloadResults {
     pub problems: Vec<EvalProblem>,
     /// Per library, one evaluation per guardrail in the library's order.
     pub evaluations: Vec<Vec<RawEvaluation>>,
+    /// What was not read: the files the caller listed, then what the parsers skipped.
+    #[serde(default)]
+    pub skipped: Vec<Skipped>,
 }
 
 /// Parses one workload and evaluates every guardrail of each library on it, as `check` does.
@@ -310,6 +315,7 @@ pub fn evaluate_workload(
             resources: workload.input.resources.len(),
             problems: workload.problems.clone(),
             evaluations,
+            skipped: workload.skipped.clone(),
         };
         if crate::guardrail::sandbox::in_child() {
             // The process ends as soon as the results are sent: freeing its largest value

@@ -47,6 +47,34 @@ impl SourceFile {
 /// Folders never read: VCS metadata, provider caches, dependency trees.
 pub const SKIPPED_DIRS: &[&str] = &[".git", ".terraform", "node_modules", ".venv", "vendor", "target"];
 
+/// Skipped folders that are entered all the same for Terraform module code: a module call
+/// may point into `vendor/`, and `terraform init` downloads remote modules into
+/// `.terraform/modules/`. Only [`is_module_code`] files are read there.
+pub const MODULE_DIRS: &[&str] = &["vendor", ".terraform"];
+
+/// Whether a reader enters a folder of this name.
+pub fn enter_dir(name: &str) -> bool {
+    !SKIPPED_DIRS.contains(&name) || MODULE_DIRS.contains(&name)
+}
+
+/// Whether a path lies below a skipped folder: such a file is read only as the module a
+/// Terraform call points at, never as code of its own.
+pub fn module_only(path: &str) -> bool {
+    let mut parts: Vec<&str> = path.split('/').collect();
+    parts.pop();
+    parts.iter().any(|p| SKIPPED_DIRS.contains(p))
+}
+
+/// The files read below a skipped folder: Terraform configuration, and the module manifest
+/// `terraform init` writes (`.terraform/modules/modules.json`).
+pub fn is_module_code(path: &str) -> bool {
+    use crate::workload::parser::has_ext;
+    has_ext(path, ".tf")
+        || has_ext(path, ".tf.json")
+        || path == ".terraform/modules/modules.json"
+        || path.ends_with("/.terraform/modules/modules.json")
+}
+
 /// Limits that keep one hostile workload from exhausting the machine (see `docs/limits.md`).
 #[derive(Debug, Clone, Copy)]
 pub struct ReadLimits {
@@ -102,7 +130,7 @@ impl ReadLimits {
 }
 
 /// A file that was not read, and why (too large, a symlink, unreadable).
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Skipped {
     pub path: String,
     pub reason: String,
@@ -142,7 +170,15 @@ pub fn read_dir(root: &Path, limits: ReadLimits) -> std::io::Result<(Vec<SourceF
             let path = entry.path();
             let rel = relative(root, &path);
             let ft = entry.file_type()?;
-            let wanted = !limits.code_only || crate::workload::parser::is_code_path(&rel);
+            let wanted = if module_only(&rel) {
+                is_module_code(&rel)
+            } else {
+                !limits.code_only || crate::workload::parser::is_code_path(&rel)
+            };
+            if !wanted && !ft.is_dir() && module_only(&rel) {
+                // Below `vendor/` or `.terraform/`, only module code is of interest.
+                continue;
+            }
             if ft.is_symlink() {
                 let target = std::fs::read_link(&path)
                     .map(|t| format!(" to `{}`", t.display()))
@@ -152,8 +188,7 @@ pub fn read_dir(root: &Path, limits: ReadLimits) -> std::io::Result<(Vec<SourceF
                     reason: format!("symbolic link{target} (not followed)"),
                 });
             } else if ft.is_dir() {
-                let name = entry.file_name();
-                if !SKIPPED_DIRS.iter().any(|s| name == std::ffi::OsStr::new(s)) {
+                if entry.file_name().to_str().is_none_or(enter_dir) {
                     stack.push(path);
                 }
             } else if !ft.is_file() {

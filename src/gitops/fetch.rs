@@ -17,7 +17,7 @@
 //!   the cache.
 //! - No shallow clones and no network timeouts are set here (libgit2's are process-global).
 
-use crate::files::{ReadLimits, Skipped, SourceFile, SKIPPED_DIRS};
+use crate::files::{ReadLimits, Skipped, SourceFile};
 use crate::workload::registry::WorkloadSpec;
 use git2::{
     AutotagOption, Cred, CredentialType, Direction, ErrorCode, FetchOptions, ObjectType, Oid, RemoteCallbacks,
@@ -337,7 +337,8 @@ fn unique_sibling(path: &Path, what: &str) -> PathBuf {
 /// Reads the files of `commit` below `paths` (everything when empty) straight from git
 /// objects. Paths in the result are relative to the repository root (`infra/main.tf`).
 /// Symbolic links, submodules and files over the limits are listed in `Skipped`; folders in
-/// [`SKIPPED_DIRS`] are not entered. A `paths` entry missing from the commit is an error.
+/// [`crate::files::SKIPPED_DIRS`] are entered only for Terraform module code (see
+/// [`crate::files::enter_dir`]). A `paths` entry missing from the commit is an error.
 pub fn read_tree(
     repo_path: &Path,
     commit: &str,
@@ -389,7 +390,7 @@ pub fn read_tree(
                         });
                         continue;
                     };
-                    if entry.filemode() == MODE_TREE && SKIPPED_DIRS.contains(&name) {
+                    if entry.filemode() == MODE_TREE && !crate::files::enter_dir(name) {
                         continue;
                     }
                     children.push((join(&path, name), entry.id(), entry.filemode()));
@@ -418,6 +419,10 @@ pub fn read_tree(
             }),
             _ => {
                 if limits.code_only && !crate::workload::parser::is_code_path(&path) {
+                    continue;
+                }
+                // Below `vendor/` (and the like) only module code a Terraform call may read.
+                if crate::files::module_only(&path) && !crate::files::is_module_code(&path) {
                     continue;
                 }
                 let (size, _) = odb.read_header(id).map_err(git)?;

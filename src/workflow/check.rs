@@ -130,7 +130,7 @@ pub fn check(opts: CheckOptions, out: &mut dyn Write) -> anyhow::Result<Outcome>
         warnings,
         excepted,
         errors,
-        skipped,
+        skipped: results.skipped,
     };
     // Rendered whole, then written at once: stdout is line-buffered, and a report of a few
     // hundred findings is thousands of lines.

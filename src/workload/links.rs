@@ -11,11 +11,12 @@ use std::collections::{BTreeSet, HashMap};
 
 /// Fills `refs` and `referenced_by` of every resource.
 pub fn link(resources: &mut [Resource]) {
-    // Terraform references resolve within a module, i.e. a folder.
+    // Terraform references resolve within a module: a folder, or for a module-expanded
+    // resource its root folder and module instance (`module.db.` before its own address).
     let addresses: HashMap<(&str, &str), usize> = resources
         .iter()
         .enumerate()
-        .map(|(i, r)| ((folder(&r.file), r.address.as_str()), i))
+        .map(|(i, r)| ((scope(r), r.address.as_str()), i))
         .collect();
     // CloudFormation logical ids are unique per template.
     let logical: HashMap<(&str, &str), usize> = resources
@@ -29,7 +30,8 @@ pub fn link(resources: &mut [Resource]) {
         let mut found = BTreeSet::new();
         match r.kind {
             ResourceKind::Terraform | ResourceKind::TerraformPlan => {
-                terraform_refs(&r.config, folder(&r.file), &addresses, &mut found, 0)
+                let at = (scope(r), module_prefix(r));
+                terraform_refs(&r.config, at, &addresses, &mut found, 0)
             }
             ResourceKind::Cloudformation => cloudformation_refs(&r.config, &r.file, &logical, &mut found, 0),
             ResourceKind::Kubernetes => {}
@@ -90,11 +92,37 @@ fn folder(file: &str) -> &str {
     file.rfind('/').map(|i| &file[..i]).unwrap_or("")
 }
 
+/// Where a Terraform resource's references resolve: its root module's folder.
+fn scope(r: &Resource) -> &str {
+    match &r.root {
+        Some(root) => root,
+        None => folder(&r.file),
+    }
+}
+
+/// The module instance a module-expanded resource belongs to, with its final dot
+/// (`module.db["a"].`); `""` otherwise. Its own address follows it: `type.name`,
+/// `data.type.name`, `module.name` or `provider.…`.
+fn module_prefix(r: &Resource) -> &str {
+    if r.root.is_none() || r.kind != ResourceKind::Terraform {
+        return "";
+    }
+    let own = match r.mode.as_str() {
+        "data" => format!(".data.{}.{}", r.r#type, r.name),
+        "module" => format!(".module.{}", r.name),
+        "provider" => return r.address.rfind(".provider.").map_or("", |i| &r.address[..=i]),
+        _ => format!(".{}.{}", r.r#type, r.name),
+    };
+    r.address
+        .strip_suffix(own.as_str())
+        .map_or("", |p| &r.address[..=p.len()])
+}
+
 const MAX_DEPTH: usize = 256;
 
 fn terraform_refs(
     v: &Value,
-    dir: &str,
+    at: (&str, &str),
     addresses: &HashMap<(&str, &str), usize>,
     out: &mut BTreeSet<usize>,
     depth: usize,
@@ -112,7 +140,9 @@ fn terraform_refs(
                     _ => 2,
                 };
                 if parts.len() >= take {
-                    if let Some(i) = addresses.get(&(dir, parts[..take].join(".").as_str())) {
+                    let (dir, prefix) = at;
+                    let address = format!("{prefix}{}", parts[..take].join("."));
+                    if let Some(i) = addresses.get(&(dir, address.as_str())) {
                         out.insert(*i);
                     }
                 }
@@ -120,10 +150,10 @@ fn terraform_refs(
         }
         Value::Array(items) => items
             .iter()
-            .for_each(|x| terraform_refs(x, dir, addresses, out, depth + 1)),
+            .for_each(|x| terraform_refs(x, at, addresses, out, depth + 1)),
         Value::Object(map) => map
             .values()
-            .for_each(|x| terraform_refs(x, dir, addresses, out, depth + 1)),
+            .for_each(|x| terraform_refs(x, at, addresses, out, depth + 1)),
         _ => {}
     }
 }

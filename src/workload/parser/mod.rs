@@ -14,7 +14,7 @@ use crate::files::SourceFile;
 use std::collections::BTreeMap;
 
 /// A file that could not be parsed, with the line where parsing failed.
-#[derive(Debug, Clone, PartialEq, thiserror::Error, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error, serde::Serialize, serde::Deserialize)]
 #[error("{file}:{line}: {message}")]
 pub struct ParseError {
     pub file: String,
@@ -39,6 +39,10 @@ pub struct Parsed {
     pub resources: Vec<Resource>,
     pub documents: BTreeMap<String, serde_json::Value>,
     pub errors: Vec<ParseError>,
+    /// Code found while parsing but not evaluated, with the reason (a remote Terraform
+    /// module that is not present).
+    #[serde(default)]
+    pub skipped: Vec<crate::files::Skipped>,
 }
 
 impl Parsed {
@@ -46,6 +50,7 @@ impl Parsed {
         self.resources.extend(other.resources);
         self.documents.extend(other.documents);
         self.errors.extend(other.errors);
+        self.skipped.extend(other.skipped);
     }
 }
 
@@ -57,6 +62,11 @@ pub trait Parser: Sync {
     /// Parses the claimed files of one folder together (Terraform resolves variables and
     /// locals across the files of a module).
     fn parse(&self, files: &[&SourceFile]) -> Parsed;
+    /// [`Parser::parse`] with every file of the workload at hand, sorted by path (Terraform
+    /// reads the modules a folder calls, wherever they are).
+    fn parse_in(&self, files: &[&SourceFile], _workload: &[&SourceFile]) -> Parsed {
+        self.parse(files)
+    }
 }
 
 /// Every format Railyard reads, in order of precedence.
@@ -80,13 +90,21 @@ pub fn is_code_path(path: &str) -> bool {
 /// folder. Resources come out sorted by (file, line).
 pub fn parse_files(files: &[SourceFile]) -> Parsed {
     let mut groups: BTreeMap<(usize, &str), Vec<&SourceFile>> = BTreeMap::new();
+    let mut workload: Vec<&SourceFile> = files.iter().collect();
+    if !workload.is_sorted_by(|a, b| a.path <= b.path) {
+        workload.sort_by(|a, b| a.path.cmp(&b.path));
+    }
     for f in files {
+        // Code below `vendor/` or `.terraform/` is read only as the modules calls point at.
+        if crate::files::module_only(&f.path) {
+            continue;
+        }
         if let Some(i) = PARSERS.iter().position(|p| p.claims(&f.path, &f.bytes)) {
             groups.entry((i, f.dir())).or_default().push(f);
         }
     }
     let groups: Vec<(usize, Vec<&SourceFile>)> = groups.into_iter().map(|((i, _), g)| (i, g)).collect();
-    let parse = |k: usize| PARSERS[groups[k].0].parse(&groups[k].1);
+    let parse = |k: usize| PARSERS[groups[k].0].parse_in(&groups[k].1, &workload);
     let budget = crate::guardrail::sandbox::Budget::parsing();
     let outcomes: Vec<Result<Parsed, String>> = if budget.isolated() {
         // Terraform folders are parsed within a time and memory budget (in a child process,
@@ -120,6 +138,11 @@ pub fn parse_files(files: &[SourceFile]) -> Parsed {
     }
     out.resources
         .sort_by(|a, b| (&a.file, a.line, &a.address).cmp(&(&b.file, b.line, &b.address)));
+    // A module's file is read by each root module that calls it: its error is one error.
+    let mut seen = std::collections::HashSet::new();
+    out.errors.retain(|e| seen.insert(e.clone()));
+    let mut seen = std::collections::HashSet::new();
+    out.skipped.retain(|s| seen.insert((s.path.clone(), s.reason.clone())));
     out
 }
 

@@ -9,6 +9,7 @@
 mod eval;
 mod funcs;
 mod model;
+mod modules;
 
 use super::{has_ext, ParseError, Parsed, Parser};
 use crate::{
@@ -54,38 +55,15 @@ impl Parser for Terraform {
     }
 
     fn parse(&self, files: &[&SourceFile]) -> Parsed {
-        let mut out = Parsed::default();
-        let mut configs: Vec<(&SourceFile, FileModel)> = Vec::new();
-        let mut tfvars: Vec<(&SourceFile, FileModel)> = Vec::new();
-        for &f in files {
-            let Some(ft) = file_type(&f.path) else {
-                continue;
-            };
-            let text = match f.text() {
-                Ok(t) => t,
-                Err(e) => {
-                    out.errors.push(e);
-                    continue;
-                }
-            };
-            let parsed = match ft {
-                FileType::Tf | FileType::Tfvars => model::from_hcl(text),
-                FileType::TfJson => model::from_json(text, false),
-                FileType::TfvarsJson => model::from_json(text, true),
-            };
-            match parsed {
-                Ok(m) => {
-                    out.documents.insert(f.path.clone(), m.document.clone());
-                    match ft {
-                        FileType::Tf | FileType::TfJson => configs.push((f, m)),
-                        FileType::Tfvars | FileType::TfvarsJson => tfvars.push((f, m)),
-                    }
-                }
-                Err((line, message)) => out.errors.push(ParseError::new(&f.path, line, message)),
-            }
-        }
+        self.parse_in(files, &[])
+    }
 
-        let ev = module_context(&configs, &tfvars);
+    /// Parses one root module (a folder) and expands the modules it calls, which are read
+    /// from `workload` (see `modules.rs`).
+    fn parse_in(&self, files: &[&SourceFile], workload: &[&SourceFile]) -> Parsed {
+        let mut out = Parsed::default();
+        let (configs, tfvars) = read_models(files, &mut out, true);
+        let ev = module_context(&configs, &tfvars, None);
         for (f, m) in &configs {
             for item in &m.items {
                 let Item::Block(b) = item else { continue };
@@ -96,13 +74,66 @@ impl Parser for Terraform {
                 }
             }
         }
+        let dir = files.first().map_or("", |f| f.dir());
+        modules::expand(dir, &ev, &configs, workload, &mut out);
         out
     }
 }
 
-/// Variable values (defaults, then tfvars in Terraform's order) and locals resolved to a
-/// fixpoint, as one evaluation context for the module.
-fn module_context(configs: &[(&SourceFile, FileModel)], tfvars: &[(&SourceFile, FileModel)]) -> Evaluator {
+/// A folder's parsed configuration files and variable files.
+type Models<'a> = Vec<(&'a SourceFile, FileModel)>;
+
+/// Parses Terraform files, recording their errors in `out` (and their documents when
+/// `documents`). A UTF-8 byte order mark at the start is accepted, as Terraform does.
+fn read_models<'a>(files: &[&'a SourceFile], out: &mut Parsed, documents: bool) -> (Models<'a>, Models<'a>) {
+    let mut configs = Vec::new();
+    let mut tfvars = Vec::new();
+    for &f in files {
+        let Some(ft) = file_type(&f.path) else {
+            continue;
+        };
+        let text = match f.text() {
+            Ok(t) => t,
+            Err(e) => {
+                out.errors.push(e);
+                continue;
+            }
+        };
+        // The mark holds no newline: line numbers stay those of the file.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let parsed = match ft {
+            FileType::Tf | FileType::Tfvars => model::from_hcl(text),
+            FileType::TfJson => model::from_json(text, false),
+            FileType::TfvarsJson => model::from_json(text, true),
+        };
+        match parsed {
+            Ok(m) => {
+                if documents {
+                    out.documents.insert(f.path.clone(), m.document.clone());
+                }
+                match ft {
+                    FileType::Tf | FileType::TfJson => configs.push((f, m)),
+                    FileType::Tfvars | FileType::TfvarsJson => tfvars.push((f, m)),
+                }
+            }
+            Err((line, message)) => out.errors.push(ParseError::new(&f.path, line, message)),
+        }
+    }
+    (configs, tfvars)
+}
+
+/// A module call's arguments by variable name: the value, or `None` when it is not known
+/// statically (the variable is then unknown, whatever its default).
+type Inputs = Map<String, Option<Value>>;
+
+/// Variable values (defaults, then tfvars in Terraform's order, or for a called module the
+/// call's arguments) and locals resolved to a fixpoint, as one evaluation context for the
+/// module.
+fn module_context(
+    configs: &[(&SourceFile, FileModel)],
+    tfvars: &[(&SourceFile, FileModel)],
+    inputs: Option<&Inputs>,
+) -> Evaluator {
     let empty = Evaluator::new(&Map::new(), &Map::new(), HashSet::new());
     let mut declared: Vec<String> = Vec::new();
     let mut vars: Map<String, Value> = Map::new();
@@ -113,7 +144,19 @@ fn module_context(configs: &[(&SourceFile, FileModel)], tfvars: &[(&SourceFile, 
             match (b.ident.as_str(), b.labels.as_slice()) {
                 ("variable", [name]) => {
                     declared.push(name.clone());
-                    if let Some(v) = b.attr("default").and_then(|d| empty.eval(d)) {
+                    let default = b.attr("default").and_then(|d| empty.eval(d));
+                    // `nullable = false`: a null argument means the default.
+                    let nullable = !matches!(b.attr("nullable"), Some(hcl::Expression::Bool(false)));
+                    match inputs.and_then(|i| i.get(name)) {
+                        Some(Some(Value::Null)) if !nullable => {}
+                        Some(Some(v)) => {
+                            vars.insert(name.clone(), v.clone());
+                            continue;
+                        }
+                        Some(None) => continue,
+                        None => {}
+                    }
+                    if let Some(v) = default {
                         vars.insert(name.clone(), v);
                     }
                 }
