@@ -66,13 +66,21 @@ pub fn module_only(path: &str) -> bool {
 }
 
 /// The files read below a skipped folder: Terraform configuration, and the module manifest
-/// `terraform init` writes (`.terraform/modules/modules.json`).
+/// `terraform init` writes (`.terraform/modules/modules.json`). Below `.terraform/`, only
+/// `modules/` holds code (not providers, not cached state).
 pub fn is_module_code(path: &str) -> bool {
     use crate::workload::parser::has_ext;
-    has_ext(path, ".tf")
-        || has_ext(path, ".tf.json")
-        || path == ".terraform/modules/modules.json"
-        || path.ends_with("/.terraform/modules/modules.json")
+    let parts: Vec<&str> = path.split('/').collect();
+    let folders = &parts[..parts.len() - 1];
+    let outside_modules = folders
+        .iter()
+        .enumerate()
+        .any(|(i, f)| *f == ".terraform" && folders.get(i + 1) != Some(&"modules"));
+    !outside_modules
+        && (has_ext(path, ".tf")
+            || has_ext(path, ".tf.json")
+            || path == ".terraform/modules/modules.json"
+            || path.ends_with("/.terraform/modules/modules.json"))
 }
 
 /// Limits that keep one hostile workload from exhausting the machine (see `docs/limits.md`).
@@ -288,4 +296,17 @@ fn relative(root: &Path, path: &Path) -> String {
         })
         .collect::<Vec<_>>()
         .join("/")
+}
+
+#[cfg(test)]
+#[test]
+fn module_code_below_skipped_folders() {
+    assert!(module_only("vendor/acme/db/main.tf") && is_module_code("vendor/acme/db/main.tf"));
+    assert!(is_module_code("envs/prod/.terraform/modules/modules.json"));
+    assert!(is_module_code(".terraform/modules/vpc/main.tf.json"));
+    assert!(!is_module_code(".terraform/providers/x/main.tf"));
+    assert!(!is_module_code("infra/.terraform/cached.tf"));
+    assert!(!is_module_code("vendor/k8s/deploy.yaml"));
+    assert!(!module_only("vendor.tf") && !module_only("envs/vendor.tf"));
+    assert!(enter_dir("vendor") && enter_dir(".terraform") && !enter_dir(".git") && !enter_dir("node_modules"));
 }
