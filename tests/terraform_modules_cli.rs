@@ -267,6 +267,26 @@ fn nested_modules_and_vendored_modules_are_expanded_and_a_cycle_is_an_error() {
         errors.contains("modules/db/loop.tf") && errors.contains("cycle"),
         "{errors}"
     );
+
+    // So is a call with more instances than the bound, named at its file and line.
+    std::fs::remove_file(ws.path().join("app/modules/db/loop.tf")).expect("remove");
+    write(
+        ws.path(),
+        "app/many.tf",
+        "\nmodule \"many\" {\n  source = \"./modules/db\"\n  count  = 5000\n}\n",
+    );
+    let run = railyard(ws.path(), &["check", "app", "--guardrails", "gr", "--format", "json"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    let errors = &run.json()["errors"];
+    assert_eq!(errors[0]["file"], "many.tf", "{errors}");
+    assert_eq!(errors[0]["line"], 2, "{errors}");
+    assert!(
+        errors[0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("5000 instances"),
+        "{errors}"
+    );
 }
 
 #[test]
@@ -350,4 +370,49 @@ fn a_byte_order_mark_and_crlf_line_endings_are_read_as_terraform_reads_them() {
         .as_array()
         .and_then(|f| f.iter().find(|f| f["file"] == "main.tf"));
     assert_eq!(main.map(|f| f["end_line"].clone()), Some(13.into()), "{report}");
+}
+
+/// `observe` reads workloads from git objects: a module under `vendor/` is read there too,
+/// and only as module code (nothing else below `vendor/`).
+#[test]
+fn git_trees_hold_vendored_module_code_only() {
+    let ws = temp();
+    let repo = common::init_repo(&ws.path().join("w"));
+    let commit = common::commit_files(
+        &repo,
+        "main",
+        None,
+        &[
+            (
+                "infra/main.tf",
+                Some(b"module \"db\" {\n  source = \"../vendor/db\"\n}\n".as_slice()),
+            ),
+            ("vendor/db/main.tf", Some(DB_MODULE.as_bytes())),
+            (
+                "vendor/db/examples/k8s.yaml",
+                Some(b"apiVersion: v1\nkind: Pod\n".as_slice()),
+            ),
+            ("node_modules/x/main.tf", Some(b"# not module code\n".as_slice())),
+        ],
+        "workload",
+    );
+    let (files, _) = railyard::gitops::fetch::read_tree(
+        &ws.path().join("w"),
+        &commit.to_string(),
+        &[],
+        railyard::files::ReadLimits::workload(),
+    )
+    .expect("tree read");
+    let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(paths, vec!["infra/main.tf", "vendor/db/main.tf"]);
+    let parsed = railyard::workload::parse_files(&files);
+    let addresses: BTreeSet<&str> = parsed.resources.iter().map(|r| r.address.as_str()).collect();
+    assert_eq!(
+        addresses,
+        BTreeSet::from(["module.db", "module.db.aws_kms_key.k", "module.db.aws_db_instance.this"])
+    );
+    assert!(parsed
+        .resources
+        .iter()
+        .all(|r| r.address == "module.db" || r.file == "vendor/db/main.tf"));
 }

@@ -23,7 +23,8 @@ use std::rc::Rc;
 const MAX_MODULE_DEPTH: usize = 16;
 /// A call with more instances than this is not expanded (an error at the call).
 const MAX_INSTANCES: usize = 1000;
-/// Resources one root module may gain by expansion; past it, an error at the call.
+/// Resources (and module instances) one root module may gain by expansion; past it, an
+/// error at the call.
 const MAX_EXPANDED: usize = 100_000;
 
 /// Arguments of a `module` block that are not the child's variables.
@@ -199,6 +200,8 @@ impl<'a> Expander<'a, '_> {
         marks.extend(mark);
         chain.push(child_dir.clone());
         for (suffix, each) in copies {
+            // An instance counts as work even when its module declares no resource.
+            self.expanded += 1;
             if self.full {
                 break;
             }
@@ -232,7 +235,7 @@ impl<'a> Expander<'a, '_> {
                             if self.expanded > MAX_EXPANDED {
                                 self.full = true;
                                 self.out.errors.push(error(format!(
-                                    "modules expand to more than {MAX_EXPANDED} resources; the rest is not expanded"
+                                    "modules expand to more than {MAX_EXPANDED} resources and instances; the rest is not expanded"
                                 )));
                                 break;
                             }
