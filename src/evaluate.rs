@@ -168,8 +168,9 @@ impl PreparedWorkload {
 
     /// Builds the policy input once from what the parsers gave (references linked, the
     /// resource limit applied, converted for the engine).
-    pub fn from_parsed(info: WorkloadInfo, mut parsed: crate::workload::Parsed, skipped: Vec<Skipped>) -> Self {
+    pub fn from_parsed(info: WorkloadInfo, mut parsed: crate::workload::Parsed, mut skipped: Vec<Skipped>) -> Self {
         let name = info.name.clone();
+        skipped.append(&mut parsed.skipped);
         let mut problems: Vec<EvalProblem> = parsed.errors.iter().map(parse_problem).collect();
         problems.extend(unread_code(&skipped));
         let max = crate::limits::current().max_resources;

@@ -102,7 +102,7 @@ impl ReadLimits {
 }
 
 /// A file that was not read, and why (too large, a symlink, unreadable).
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Skipped {
     pub path: String,
     pub reason: String,

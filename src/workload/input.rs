@@ -47,6 +47,10 @@ pub struct Resource {
     pub line: usize,
     /// Last line of the resource's definition (1-based, inclusive).
     pub end_line: usize,
+    /// Terraform: the root module folder the resource was instantiated from (a module-expanded
+    /// resource lives in the child's file). `None`: the folder of `file`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root: Option<String>,
     pub config: serde_json::Value,
     /// Addresses of the resources this one's configuration refers to (see `links.rs`).
     #[serde(default)]

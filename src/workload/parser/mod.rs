@@ -5,6 +5,7 @@
 
 mod cloudformation;
 mod kubernetes;
+pub mod kustomize;
 mod terraform;
 mod terraform_plan;
 mod yaml;
@@ -39,6 +40,10 @@ pub struct Parsed {
     pub resources: Vec<Resource>,
     pub documents: BTreeMap<String, serde_json::Value>,
     pub errors: Vec<ParseError>,
+    /// Code that was read but could not be evaluated (an overlay outside the rendered
+    /// subset): the workload cannot be judged compliant on it.
+    #[serde(default)]
+    pub skipped: Vec<crate::files::Skipped>,
 }
 
 impl Parsed {
@@ -46,6 +51,7 @@ impl Parsed {
         self.resources.extend(other.resources);
         self.documents.extend(other.documents);
         self.errors.extend(other.errors);
+        self.skipped.extend(other.skipped);
     }
 }
 
@@ -79,8 +85,13 @@ pub fn is_code_path(path: &str) -> bool {
 /// Parses a workload's files: each file goes to the first parser that claims it, grouped by
 /// folder. Resources come out sorted by (file, line).
 pub fn parse_files(files: &[SourceFile]) -> Parsed {
+    // Kustomize overlays first: the files they use as patches are not manifests.
+    let rendered = kustomize::render(files);
     let mut groups: BTreeMap<(usize, &str), Vec<&SourceFile>> = BTreeMap::new();
     for f in files {
+        if rendered.patch_files.contains(&f.path) {
+            continue;
+        }
         if let Some(i) = PARSERS.iter().position(|p| p.claims(&f.path, &f.bytes)) {
             groups.entry((i, f.dir())).or_default().push(f);
         }
@@ -107,7 +118,16 @@ pub fn parse_files(files: &[SourceFile]) -> Parsed {
         // Already in a child process (or isolation is off): every folder side by side.
         crate::guardrail::sandbox::run_jobs(groups.len(), budget, parse)
     };
-    let mut out = Parsed::default();
+    let mut out = Parsed {
+        resources: rendered.resources,
+        errors: rendered.errors,
+        skipped: rendered
+            .skipped
+            .into_iter()
+            .map(|(path, reason)| crate::files::Skipped { path, reason })
+            .collect(),
+        ..Parsed::default()
+    };
     for ((_, group), outcome) in groups.iter().zip(outcomes) {
         match outcome {
             Ok(parsed) => out.extend(parsed),
