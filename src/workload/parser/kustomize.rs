@@ -30,8 +30,8 @@ const MAX_DEPTH: usize = 32;
 #[derive(Debug, Default)]
 pub struct Rendered {
     pub resources: Vec<Resource>,
-    /// Files that are patches of some kustomization: not manifests on their own.
-    pub patch_files: BTreeSet<String>,
+    /// Files read as part of a rendering (patches, chart templates): not manifests of their own.
+    pub consumed: BTreeSet<String>,
     /// Kustomizations that could not be rendered, with the reason (path, reason).
     pub skipped: Vec<(String, String)>,
     pub errors: Vec<ParseError>,
@@ -63,7 +63,7 @@ enum Failure {
 
 struct Renderer<'a> {
     files: BTreeMap<&'a str, &'a SourceFile>,
-    patch_files: BTreeSet<String>,
+    consumed: BTreeSet<String>,
 }
 
 /// Renders every kustomization of the workload that no other kustomization uses.
@@ -75,7 +75,7 @@ pub fn render(files: &[SourceFile]) -> Rendered {
     }
     let mut r = Renderer {
         files: files.iter().map(|f| (f.path.as_str(), f)).collect(),
-        patch_files: BTreeSet::new(),
+        consumed: BTreeSet::new(),
     };
     // Folders some kustomization refers to: those are bases, rendered as part of their users.
     let mut used = BTreeSet::new();
@@ -105,7 +105,7 @@ pub fn render(files: &[SourceFile]) -> Rendered {
             Err(Failure::Parse(e)) => out.errors.push(e),
         }
     }
-    out.patch_files = r.patch_files;
+    out.consumed = r.consumed;
     out
 }
 
@@ -161,7 +161,9 @@ impl<'a> Renderer<'a> {
             return Err(Failure::Unsupported(format!("kustomization cycle through `{dir}`")));
         }
         if stack.len() >= MAX_DEPTH {
-            return Err(Failure::Unsupported(format!("kustomizations nested deeper than {MAX_DEPTH}")));
+            return Err(Failure::Unsupported(format!(
+                "kustomizations nested deeper than {MAX_DEPTH}"
+            )));
         }
         let file = self
             .kustomization_in(dir)
@@ -240,7 +242,7 @@ impl<'a> Renderer<'a> {
             let content = match (entry.get("path"), entry.get("patch")) {
                 (Some(p), _) => {
                     let path = join(dir, p.as_str().unwrap_or_default());
-                    self.patch_files.insert(path.clone());
+                    self.consumed.insert(path.clone());
                     self.docs(&path)?
                 }
                 (None, Some(inline)) => inline_docs(kfile, inline)?,
@@ -249,7 +251,9 @@ impl<'a> Renderer<'a> {
             for patch in content {
                 let patch = yaml::to_json(&patch, Tags::Ignore);
                 if patch.is_array() {
-                    let target = target.as_ref().ok_or_else(|| unsupported("a JSON 6902 patch without `target`"))?;
+                    let target = target
+                        .as_ref()
+                        .ok_or_else(|| unsupported("a JSON 6902 patch without `target`"))?;
                     apply_json6902(&patch, target, objects).map_err(|e| unsupported(&e))?;
                 } else {
                     apply_strategic(&patch, target.as_ref(), objects).map_err(|e| unsupported(&e))?;
@@ -264,7 +268,7 @@ impl<'a> Renderer<'a> {
             let ops = match (entry.get("path"), entry.get("patch")) {
                 (Some(p), _) => {
                     let path = join(dir, p.as_str().unwrap_or_default());
-                    self.patch_files.insert(path.clone());
+                    self.consumed.insert(path.clone());
                     self.docs(&path)?
                 }
                 (None, Some(inline)) => inline_docs(kfile, inline)?,
@@ -282,8 +286,12 @@ impl<'a> Renderer<'a> {
         match entry.as_str() {
             Some(s) if !s.contains('\n') && !s.trim_start().starts_with('{') => {
                 let path = join(dir, s);
-                self.patch_files.insert(path.clone());
-                Ok(self.docs(&path)?.iter().map(|n| yaml::to_json(n, Tags::Ignore)).collect())
+                self.consumed.insert(path.clone());
+                Ok(self
+                    .docs(&path)?
+                    .iter()
+                    .map(|n| yaml::to_json(n, Tags::Ignore))
+                    .collect())
             }
             Some(s) => Ok(yaml::parse_yaml(s)
                 .map_err(|e| Failure::Unsupported(format!("inline patch: {}", e.message)))?
@@ -297,14 +305,19 @@ impl<'a> Renderer<'a> {
 
 fn inline_docs(kfile: &str, inline: &Node) -> Result<Vec<Node>, Failure> {
     match inline.as_str() {
-        Some(s) => yaml::parse_yaml(s).map_err(|e| Failure::Unsupported(format!("{kfile}: inline patch: {}", e.message))),
+        Some(s) => {
+            yaml::parse_yaml(s).map_err(|e| Failure::Unsupported(format!("{kfile}: inline patch: {}", e.message)))
+        }
         None => Ok(vec![inline.clone()]),
     }
 }
 
 /// The items of a list-valued key (empty when absent).
 fn list(node: &Node, key: &str) -> Vec<Node> {
-    node.get(key).and_then(Node::items).map(<[Node]>::to_vec).unwrap_or_default()
+    node.get(key)
+        .and_then(Node::items)
+        .map(<[Node]>::to_vec)
+        .unwrap_or_default()
 }
 
 /// `dir` joined with a relative path, with `.` and `..` resolved (`/`-separated, no leading `/`).
@@ -399,7 +412,8 @@ fn apply_strategic(patch: &Json, target: Option<&Json>, objects: &mut [Object]) 
 }
 
 fn apply_json6902(ops: &Json, target: &Json, objects: &mut [Object]) -> Result<(), String> {
-    let patch: json_patch::Patch = serde_json::from_value(ops.clone()).map_err(|e| format!("a JSON 6902 patch: {e}"))?;
+    let patch: json_patch::Patch =
+        serde_json::from_value(ops.clone()).map_err(|e| format!("a JSON 6902 patch: {e}"))?;
     let mut hit = false;
     for o in objects.iter_mut() {
         if matches_target(&o.doc, target)? {
@@ -417,7 +431,9 @@ fn apply_json6902(ops: &Json, target: &Json, objects: &mut [Object]) -> Result<(
 /// Kubernetes types that have one; other lists are replaced.
 fn merge_key(list: &str) -> Option<&'static str> {
     match list {
-        "containers" | "initContainers" | "ephemeralContainers" | "env" | "volumes" | "imagePullSecrets" => Some("name"),
+        "containers" | "initContainers" | "ephemeralContainers" | "env" | "volumes" | "imagePullSecrets" => {
+            Some("name")
+        }
         "volumeMounts" | "volumeDevices" => Some("mountPath"),
         "ports" => Some("containerPort"),
         _ => None,
@@ -539,7 +555,10 @@ fn transform(k: &Node, objects: &mut [Object]) {
             .unwrap_or_default()
     };
     let namespace = text("namespace");
-    let (prefix, suffix) = (text("namePrefix").unwrap_or_default(), text("nameSuffix").unwrap_or_default());
+    let (prefix, suffix) = (
+        text("namePrefix").unwrap_or_default(),
+        text("nameSuffix").unwrap_or_default(),
+    );
     // commonLabels also go into selectors and pod templates; `labels` only where it says so.
     let mut labels: Vec<(Vec<(String, Json)>, bool)> = vec![(pairs("commonLabels"), true)];
     for l in list(k, "labels") {
@@ -556,7 +575,10 @@ fn transform(k: &Node, objects: &mut [Object]) {
         labels.push((p, selectors));
     }
     let annotations = pairs("commonAnnotations");
-    let images: Vec<Json> = list(k, "images").iter().map(|i| yaml::to_json(i, Tags::Ignore)).collect();
+    let images: Vec<Json> = list(k, "images")
+        .iter()
+        .map(|i| yaml::to_json(i, Tags::Ignore))
+        .collect();
     for o in objects.iter_mut() {
         let kind = o.doc.get("kind").and_then(Json::as_str).unwrap_or_default().to_string();
         if let Some(ns) = &namespace {
@@ -622,8 +644,14 @@ fn retag(image: &str, images: &[Json]) -> Option<String> {
         Some(i) => (&rest[..slash + i], Some(&rest[slash + i + 1..])),
         None => (rest, None),
     };
-    let entry = images.iter().find(|e| e.get("name").and_then(Json::as_str) == Some(name))?;
-    let field = |k: &str| entry.get(k).map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
+    let entry = images
+        .iter()
+        .find(|e| e.get("name").and_then(Json::as_str) == Some(name))?;
+    let field = |k: &str| {
+        entry
+            .get(k)
+            .map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))
+    };
     let new_name = field("newName").unwrap_or_else(|| name.to_string());
     Some(match (field("digest"), field("newTag")) {
         (Some(d), _) => format!("{new_name}@{d}"),
@@ -639,7 +667,9 @@ fn retag(image: &str, images: &[Json]) -> Option<String> {
 /// The Kubernetes resource of a rendered object (as the manifest reader makes them).
 fn resource(root: &str, o: Object) -> Option<Resource> {
     let kind = str_at(&o.doc, &["kind"])?.to_string();
-    let name = str_at(&o.doc, &["metadata", "name"]).filter(|n| !n.is_empty())?.to_string();
+    let name = str_at(&o.doc, &["metadata", "name"])
+        .filter(|n| !n.is_empty())?
+        .to_string();
     let namespace = str_at(&o.doc, &["metadata", "namespace"])
         .filter(|n| !n.is_empty())
         .unwrap_or("default")
@@ -693,7 +723,12 @@ mod tests {
             ),
         ]);
         let r = render(&f);
-        assert!(r.skipped.is_empty() && r.errors.is_empty(), "{:?} {:?}", r.skipped, r.errors);
+        assert!(
+            r.skipped.is_empty() && r.errors.is_empty(),
+            "{:?} {:?}",
+            r.skipped,
+            r.errors
+        );
         assert_eq!(r.resources.len(), 1);
         let d = &r.resources[0];
         assert_eq!(d.address, "Deployment.prod.p-web");
@@ -705,7 +740,7 @@ mod tests {
         assert_eq!(c[1]["image"], json!("busybox"));
         assert_eq!(d.config["metadata"]["labels"]["env"], json!("prod"));
         assert_eq!(d.config["spec"]["selector"]["matchLabels"]["env"], json!("prod"));
-        assert!(r.patch_files.contains("overlays/prod/priv.yaml"));
+        assert!(r.consumed.contains("overlays/prod/priv.yaml"));
     }
 
     #[test]
@@ -718,7 +753,12 @@ mod tests {
             ),
         ]);
         let r = render(&f);
-        assert!(r.skipped.is_empty() && r.errors.is_empty(), "{:?} {:?}", r.skipped, r.errors);
+        assert!(
+            r.skipped.is_empty() && r.errors.is_empty(),
+            "{:?} {:?}",
+            r.skipped,
+            r.errors
+        );
         let d = &r.resources[0];
         assert_eq!(d.config["spec"]["template"]["spec"]["hostNetwork"], json!(true));
         assert_eq!(d.config["spec"]["replicas"], json!(3));
@@ -727,16 +767,25 @@ mod tests {
     #[test]
     fn unsupported_fields_and_missing_resources_are_skipped_with_the_reason() {
         let f = files(&[
-            ("a/kustomization.yaml", "resources: [d.yaml]\nconfigMapGenerator:\n  - name: x\n"),
+            (
+                "a/kustomization.yaml",
+                "resources: [d.yaml]\nconfigMapGenerator:\n  - name: x\n",
+            ),
             ("a/d.yaml", DEPLOY),
-            ("b/kustomization.yaml", "resources:\n  - https://github.com/x/y//base?ref=v1\n"),
+            (
+                "b/kustomization.yaml",
+                "resources:\n  - https://github.com/x/y//base?ref=v1\n",
+            ),
             ("c/kustomization.yaml", "resources: [missing.yaml]\n"),
         ]);
         let r = render(&f);
         assert!(r.resources.is_empty());
         let reasons: Vec<&str> = r.skipped.iter().map(|(_, s)| s.as_str()).collect();
         assert_eq!(r.skipped.len(), 3, "{reasons:?}");
-        assert!(reasons[0].contains("`configMapGenerator` is not supported"), "{reasons:?}");
+        assert!(
+            reasons[0].contains("`configMapGenerator` is not supported"),
+            "{reasons:?}"
+        );
         assert!(reasons[1].contains("remote resource"), "{reasons:?}");
         assert!(reasons[2].contains("missing.yaml"), "{reasons:?}");
     }

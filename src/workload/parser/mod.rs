@@ -4,6 +4,7 @@
 //! The first parser in the list that claims a file parses it; files nobody claims are skipped.
 
 mod cloudformation;
+pub mod helm;
 mod kubernetes;
 pub mod kustomize;
 mod terraform;
@@ -79,17 +80,23 @@ pub static PARSERS: &[&dyn Parser] = &[
 pub fn is_code_path(path: &str) -> bool {
     // Content that every content-sniffing parser accepts, so only the name decides.
     const ANY: &[u8] = b"{\"AWSTemplateFormatVersion\": 1, \"format_version\": 1, \"planned_values\": 1}";
-    PARSERS.iter().any(|p| p.claims(path, ANY))
+    PARSERS.iter().any(|p| p.claims(path, ANY)) || helm::is_chart_file(path)
 }
 
 /// Parses a workload's files: each file goes to the first parser that claims it, grouped by
 /// folder. Resources come out sorted by (file, line).
 pub fn parse_files(files: &[SourceFile]) -> Parsed {
-    // Kustomize overlays first: the files they use as patches are not manifests.
-    let rendered = kustomize::render(files);
+    // Rendered code first: kustomize overlays (the files they use as patches are not
+    // manifests) and Helm charts (their templates are not manifests either).
+    let mut rendered = kustomize::render(files);
+    let charts = helm::render(files, crate::limits::current().parse_timeout);
+    rendered.resources.extend(charts.resources);
+    rendered.consumed.extend(charts.consumed);
+    rendered.skipped.extend(charts.skipped);
+    rendered.errors.extend(charts.errors);
     let mut groups: BTreeMap<(usize, &str), Vec<&SourceFile>> = BTreeMap::new();
     for f in files {
-        if rendered.patch_files.contains(&f.path) {
+        if rendered.consumed.contains(&f.path) {
             continue;
         }
         if let Some(i) = PARSERS.iter().position(|p| p.claims(&f.path, &f.bytes)) {
