@@ -170,7 +170,8 @@ impl PreparedWorkload {
     /// resource limit applied, converted for the engine).
     pub fn from_parsed(info: WorkloadInfo, mut parsed: crate::workload::Parsed, mut skipped: Vec<Skipped>) -> Self {
         let name = info.name.clone();
-        // What the parsers found but could not read (a remote module not present).
+        // What the parsers found but could not evaluate (a remote module not present, an
+        // overlay or chart that was not rendered).
         skipped.append(&mut parsed.skipped);
         let mut problems: Vec<EvalProblem> = parsed.errors.iter().map(parse_problem).collect();
         problems.extend(unread_code(&skipped));

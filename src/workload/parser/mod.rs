@@ -4,7 +4,9 @@
 //! The first parser in the list that claims a file parses it; files nobody claims are skipped.
 
 mod cloudformation;
+pub mod helm;
 mod kubernetes;
+pub mod kustomize;
 mod terraform;
 mod terraform_plan;
 mod yaml;
@@ -40,7 +42,8 @@ pub struct Parsed {
     pub documents: BTreeMap<String, serde_json::Value>,
     pub errors: Vec<ParseError>,
     /// Code found while parsing but not evaluated, with the reason (a remote Terraform
-    /// module that is not present).
+    /// module that is not present, an overlay outside the rendered subset, a chart without
+    /// `helm`): the workload cannot be judged compliant on it.
     #[serde(default)]
     pub skipped: Vec<crate::files::Skipped>,
 }
@@ -83,20 +86,29 @@ pub static PARSERS: &[&dyn Parser] = &[
 pub fn is_code_path(path: &str) -> bool {
     // Content that every content-sniffing parser accepts, so only the name decides.
     const ANY: &[u8] = b"{\"AWSTemplateFormatVersion\": 1, \"format_version\": 1, \"planned_values\": 1}";
-    PARSERS.iter().any(|p| p.claims(path, ANY))
+    PARSERS.iter().any(|p| p.claims(path, ANY)) || helm::is_chart_file(path)
 }
 
 /// Parses a workload's files: each file goes to the first parser that claims it, grouped by
 /// folder. Resources come out sorted by (file, line).
 pub fn parse_files(files: &[SourceFile]) -> Parsed {
+    // Rendered code first: kustomize overlays (the files they use as patches are not
+    // manifests) and Helm charts (their templates are not manifests either).
+    let mut rendered = kustomize::render(files);
+    let charts = helm::render(files, crate::limits::current().parse_timeout);
+    rendered.resources.extend(charts.resources);
+    rendered.consumed.extend(charts.consumed);
+    rendered.skipped.extend(charts.skipped);
+    rendered.errors.extend(charts.errors);
     let mut groups: BTreeMap<(usize, &str), Vec<&SourceFile>> = BTreeMap::new();
     let mut workload: Vec<&SourceFile> = files.iter().collect();
     if !workload.is_sorted_by(|a, b| a.path <= b.path) {
         workload.sort_by(|a, b| a.path.cmp(&b.path));
     }
     for f in files {
-        // Code below `vendor/` or `.terraform/` is read only as the modules calls point at.
-        if crate::files::module_only(&f.path) {
+        // Code below `vendor/` or `.terraform/` is read only as the modules calls point at;
+        // patches and chart templates only as part of their rendering.
+        if crate::files::module_only(&f.path) || rendered.consumed.contains(&f.path) {
             continue;
         }
         if let Some(i) = PARSERS.iter().position(|p| p.claims(&f.path, &f.bytes)) {
@@ -125,7 +137,16 @@ pub fn parse_files(files: &[SourceFile]) -> Parsed {
         // Already in a child process (or isolation is off): every folder side by side.
         crate::guardrail::sandbox::run_jobs(groups.len(), budget, parse)
     };
-    let mut out = Parsed::default();
+    let mut out = Parsed {
+        resources: rendered.resources,
+        errors: rendered.errors,
+        skipped: rendered
+            .skipped
+            .into_iter()
+            .map(|(path, reason)| crate::files::Skipped { path, reason })
+            .collect(),
+        ..Parsed::default()
+    };
     for ((_, group), outcome) in groups.iter().zip(outcomes) {
         match outcome {
             Ok(parsed) => out.extend(parsed),

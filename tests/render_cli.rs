@@ -1,0 +1,216 @@
+//! End-to-end tests of rendered Kubernetes code: kustomize overlays rendered natively and Helm
+//! charts rendered by a `helm` found on PATH, through the real binary.
+
+mod common;
+
+use common::{guardrails_with, railyard_env, temp, write};
+use serde_json::Value;
+use std::path::Path;
+
+const BASE_DEPLOY: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      securityContext:
+        runAsNonRoot: true
+      containers:
+        - name: web
+          image: nginx:latest
+          resources:
+            limits: {cpu: 100m, memory: 64Mi}
+";
+
+/// `check DIR --format json` with only the named bundled guardrails.
+fn check(ws: &Path, dir: &str, ids: &str, env: &[(&str, &str)]) -> common::Run {
+    let ids: Vec<&str> = ids.split(',').collect();
+    guardrails_with(&ws.join("g"), &ids);
+    railyard_env(ws, &["check", dir, "--guardrails", "g", "--format", "json"], env)
+}
+
+fn kustomize_workload(ws: &Path) {
+    write(ws, "k/base/kustomization.yaml", "resources:\n  - deploy.yaml\n");
+    write(ws, "k/base/deploy.yaml", BASE_DEPLOY);
+    write(
+        ws,
+        "k/overlays/prod/kustomization.yaml",
+        "resources:\n  - ../../base\nnamespace: prod\nnamePrefix: prod-\nimages:\n  - name: nginx\n    newTag: 1.27.1\npatches:\n  - path: privileged.yaml\n",
+    );
+    // A patch is not a manifest of its own (it has no image, no limits): never judged alone.
+    write(
+        ws,
+        "k/overlays/prod/privileged.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          securityContext:\n            privileged: true\n",
+    );
+}
+
+fn resources_of<'a>(report: &'a Value, guardrail: &str) -> Vec<(&'a str, &'a str, u64)> {
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["guardrail"] == guardrail)
+        .map(|f| {
+            (
+                f["resource"].as_str().unwrap_or_default(),
+                f["file"].as_str().unwrap_or_default(),
+                f["line"].as_u64().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn an_overlay_patch_that_makes_a_container_privileged_is_found_in_the_rendered_object() {
+    let ws = temp();
+    kustomize_workload(ws.path());
+    let run = check(ws.path(), "k", "k8s-no-privileged-containers,k8s-image-tag-pinned", &[]);
+    run.expect_code(1);
+    let report = run.json();
+    // The overlay's object: renamed, in its namespace, privileged by the patch, at the base file.
+    assert_eq!(
+        resources_of(&report, "k8s-no-privileged-containers"),
+        vec![("Deployment.prod.prod-web", "base/deploy.yaml", 1)],
+        "{}",
+        run.stdout
+    );
+    // The overlay pins the image; the base alone (kubectl apply -k base) does not.
+    assert_eq!(
+        resources_of(&report, "k8s-image-tag-pinned"),
+        vec![("Deployment.default.web", "base/deploy.yaml", 1)],
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn an_overlay_outside_the_rendered_subset_is_never_a_pass() {
+    let ws = temp();
+    write(ws.path(), "k/base/deploy.yaml", BASE_DEPLOY);
+    write(
+        ws.path(),
+        "k/kustomization.yaml",
+        "resources:\n  - base/deploy.yaml\nconfigMapGenerator:\n  - name: cfg\n    literals: [a=b]\n",
+    );
+    let run = check(ws.path(), "k", "k8s-no-privileged-containers", &[]);
+    run.expect_code(2);
+    assert!(
+        run.all().contains("`configMapGenerator` is not supported") && run.all().contains("kustomization.yaml"),
+        "{}",
+        run.all()
+    );
+}
+
+#[test]
+fn a_remote_base_is_named_and_the_workload_is_not_compliant() {
+    let ws = temp();
+    write(
+        ws.path(),
+        "k/kustomization.yaml",
+        "resources:\n  - https://github.com/example/app//deploy?ref=v1.0.0\n",
+    );
+    let run = check(ws.path(), "k", "k8s-no-privileged-containers", &[]);
+    run.expect_code(2);
+    assert!(run.all().contains("remote resource"), "{}", run.all());
+}
+
+/// A stand-in `helm` (a real executable on PATH) that prints what `helm template` prints for a
+/// chart with one privileged Deployment, and records its arguments.
+fn fake_helm(bin: &Path) {
+    let script = r#"#!/bin/sh
+echo "$@" > "$(dirname "$0")/helm-args"
+[ "$1" = "template" ] || exit 3
+cat <<'EOF'
+---
+# Source: web/templates/service.yaml
+apiVersion: v1
+kind: Service
+metadata:
+  name: release-web
+spec:
+  ports: [{port: 80}]
+---
+# Source: web/templates/deployment.yaml
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: release-web
+spec:
+  template:
+    spec:
+      containers:
+        - name: web
+          image: nginx:1.27
+          securityContext:
+            privileged: true
+EOF
+"#;
+    write(bin, "helm", script);
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(bin.join("helm"), std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+fn chart(ws: &Path) {
+    write(
+        ws,
+        "charts/web/Chart.yaml",
+        "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+    );
+    write(ws, "charts/web/values.yaml", "image: nginx\n");
+    write(
+        ws,
+        "charts/web/templates/_helpers.tpl",
+        "{{- define \"web.name\" -}}web{{- end }}\n",
+    );
+    write(
+        ws,
+        "web/templates/deployment.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}-web\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          image: {{ .Values.image }}\n          securityContext:\n            privileged: true\n",
+    );
+    write(
+        ws,
+        "charts/web/templates/service.yaml",
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}-web\n",
+    );
+}
+
+#[test]
+fn a_chart_is_rendered_by_helm_on_path_and_findings_point_at_the_template() {
+    let ws = temp();
+    chart(ws.path());
+    let bin = temp();
+    fake_helm(bin.path());
+    let path = format!("{}:{}", bin.path().display(), std::env::var("PATH").unwrap_or_default());
+    let run = check(ws.path(), "charts", "k8s-no-privileged-containers", &[("PATH", &path)]);
+    run.expect_code(1);
+    let report = run.json();
+    assert_eq!(
+        resources_of(&report, "k8s-no-privileged-containers"),
+        vec![("Deployment.default.release-web", "web/templates/deployment.yaml", 1)],
+        "{}",
+        run.stdout
+    );
+    let args = std::fs::read_to_string(bin.path().join("helm-args")).expect("helm was run");
+    assert!(args.starts_with("template "), "{args}");
+}
+
+#[test]
+fn without_helm_a_chart_is_not_a_pass() {
+    let ws = temp();
+    chart(ws.path());
+    let empty = temp();
+    let run = check(
+        ws.path(),
+        "charts",
+        "k8s-no-privileged-containers",
+        &[("PATH", &empty.path().display().to_string())],
+    );
+    run.expect_code(2);
+    assert!(run.all().contains("helm"), "{}", run.all());
+}
