@@ -93,7 +93,6 @@ fn resources(path: &str, root: &Node) -> Vec<Resource> {
                 refs: Vec::new(),
                 referenced_by: Vec::new(),
                 referenced_by_index: Vec::new(),
-                root: None,
                 tags: None,
                 address: format!("{type}.{logical_id}", type = r#type),
                 r#type: r#type.to_string(),

@@ -72,7 +72,6 @@ fn resource(path: &str, doc: &Node) -> Option<Resource> {
         refs: Vec::new(),
         referenced_by: Vec::new(),
         referenced_by_index: Vec::new(),
-        root: None,
         tags: None,
         address: format!("{kind}.{namespace}.{name}"),
         r#type: kind.to_string(),

@@ -300,7 +300,6 @@ fn resource_of(ev: &Evaluator, f: &SourceFile, b: &Blk) -> Result<Option<Resourc
         refs: Vec::new(),
         referenced_by: Vec::new(),
         referenced_by_index: Vec::new(),
-        root: None,
         tags: None,
         address,
         r#type,

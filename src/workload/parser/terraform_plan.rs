@@ -90,7 +90,6 @@ fn resource(file: &SourceFile, at: &mut Locator, r: &Json, values: Option<&Json>
         refs: Vec::new(),
         referenced_by: Vec::new(),
         referenced_by_index: Vec::new(),
-        root: None,
         tags: None,
         address: address.to_string(),
         r#type: str_of("type"),
