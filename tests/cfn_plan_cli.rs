@@ -376,3 +376,95 @@ fn a_template_by_content_that_cannot_be_read_is_an_error_naming_file_and_line() 
         "{report}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Terraform plan JSON: values known only after apply
+
+/// `terraform show -json` of:
+///   aws_kms_key.k; aws_cloudtrail.trail { kms_key_id = aws_kms_key.k.arn }; aws_cloudtrail.bare {};
+///   aws_dynamodb_table.t { server_side_encryption { enabled = true, kms_key_arn = aws_kms_key.k.arn } };
+///   aws_s3_bucket.data + aws_s3_bucket_server_side_encryption_configuration.data
+///     { bucket = aws_s3_bucket.data.id, rule { apply_server_side_encryption_by_default {
+///       sse_algorithm = "aws:kms", kms_master_key_id = aws_kms_key.k.arn } } }
+/// `planned_values` leaves the unknown values out; `after_unknown` marks them.
+fn plan_json() -> String {
+    let resource = |address: &str, values: Value| {
+        let (t, n) = address.split_once('.').unwrap();
+        serde_json::json!({"address": address, "mode": "managed", "type": t, "name": n,
+                           "provider_name": "registry.terraform.io/hashicorp/aws", "schema_version": 0,
+                           "values": values})
+    };
+    let change = |address: &str, after_unknown: Value| {
+        let (t, n) = address.split_once('.').unwrap();
+        serde_json::json!({"address": address, "mode": "managed", "type": t, "name": n,
+                           "change": {"actions": ["create"], "before": null, "after_unknown": after_unknown}})
+    };
+    let config = |address: &str, expressions: Value| {
+        let (t, n) = address.split_once('.').unwrap();
+        serde_json::json!({"address": address, "mode": "managed", "type": t, "name": n,
+                           "expressions": expressions})
+    };
+    let key_ref = serde_json::json!({"references": ["aws_kms_key.k.arn", "aws_kms_key.k"]});
+    let plan = serde_json::json!({
+        "format_version": "1.2",
+        "terraform_version": "1.9.5",
+        "planned_values": {"root_module": {"resources": [
+            resource("aws_kms_key.k", serde_json::json!({"enable_key_rotation": true})),
+            resource("aws_cloudtrail.trail", serde_json::json!({"name": "trail", "enable_log_file_validation": true})),
+            resource("aws_cloudtrail.bare", serde_json::json!({"name": "bare", "enable_log_file_validation": true})),
+            resource("aws_dynamodb_table.t", serde_json::json!({"name": "t", "hash_key": "id",
+                "server_side_encryption": [{"enabled": true}]})),
+            resource("aws_s3_bucket.data", serde_json::json!({"bucket": "acme-data"})),
+            resource("aws_s3_bucket_server_side_encryption_configuration.data", serde_json::json!({
+                "rule": [{"apply_server_side_encryption_by_default": [{"sse_algorithm": "aws:kms"}]}]})),
+        ]}},
+        "resource_changes": [
+            change("aws_kms_key.k", serde_json::json!({"arn": true, "id": true, "key_id": true})),
+            change("aws_cloudtrail.trail", serde_json::json!({"arn": true, "kms_key_id": true, "tags_all": {}})),
+            change("aws_cloudtrail.bare", serde_json::json!({"arn": true, "tags_all": {}})),
+            change("aws_dynamodb_table.t", serde_json::json!({"arn": true,
+                "server_side_encryption": [{"kms_key_arn": true}]})),
+            change("aws_s3_bucket.data", serde_json::json!({"arn": true, "id": true})),
+            change("aws_s3_bucket_server_side_encryption_configuration.data", serde_json::json!({
+                "bucket": true, "id": true,
+                "rule": [{"apply_server_side_encryption_by_default": [{"kms_master_key_id": true}]}]})),
+        ],
+        "configuration": {"root_module": {"resources": [
+            config("aws_kms_key.k", serde_json::json!({"enable_key_rotation": {"constant_value": true}})),
+            config("aws_cloudtrail.trail", serde_json::json!({"kms_key_id": key_ref})),
+            config("aws_cloudtrail.bare", serde_json::json!({})),
+            config("aws_dynamodb_table.t", serde_json::json!({"server_side_encryption": [
+                {"enabled": {"constant_value": true}, "kms_key_arn": key_ref}]})),
+            config("aws_s3_bucket.data", serde_json::json!({"bucket": {"constant_value": "acme-data"}})),
+            config("aws_s3_bucket_server_side_encryption_configuration.data", serde_json::json!({
+                "bucket": {"references": ["aws_s3_bucket.data.id", "aws_s3_bucket.data"]},
+                "rule": [{"apply_server_side_encryption_by_default": [
+                    {"sse_algorithm": {"constant_value": "aws:kms"}, "kms_master_key_id": key_ref}]}]})),
+        ]}}
+    });
+    serde_json::to_string_pretty(&plan).unwrap()
+}
+
+#[test]
+fn plan_values_known_after_apply_count_as_set() {
+    let ws = temp();
+    let text = plan_json();
+    write(ws.path(), "plan/plan.json", &text);
+    let line_of = |address: &str| {
+        let needle = format!("\"address\": \"{address}\"");
+        text.lines().position(|l| l.contains(&needle)).unwrap() as u64 + 1
+    };
+    let run = check(ws.path(), "plan");
+    run.expect_code(1);
+    let report = run.json();
+    assert_eq!(report["summary"]["errors"], 0, "{report}");
+    // kms_key_id = aws_kms_key.k.arn is set; the trail without one is still reported.
+    assert_eq!(
+        found(&report, "aws-cloudtrail-kms-encryption"),
+        one("aws_cloudtrail.bare", "plan.json", line_of("aws_cloudtrail.bare"))
+    );
+    assert!(found(&report, "aws-dynamodb-kms").is_empty(), "{report}");
+    // The encryption configuration refers to its bucket (bucket = aws_s3_bucket.data.id).
+    assert!(found(&report, "aws-s3-kms-encryption").is_empty(), "{report}");
+    assert!(found(&report, "aws-s3-encryption").is_empty(), "{report}");
+}
