@@ -385,7 +385,8 @@ fn a_template_by_content_that_cannot_be_read_is_an_error_naming_file_and_line() 
 ///   aws_dynamodb_table.t { server_side_encryption { enabled = true, kms_key_arn = aws_kms_key.k.arn } };
 ///   aws_s3_bucket.data + aws_s3_bucket_server_side_encryption_configuration.data
 ///     { bucket = aws_s3_bucket.data.id, rule { apply_server_side_encryption_by_default {
-///       sse_algorithm = "aws:kms", kms_master_key_id = aws_kms_key.k.arn } } }
+///       sse_algorithm = "aws:kms", kms_master_key_id = aws_kms_key.k.arn } } },
+///   aws_s3_bucket_versioning.data and aws_s3_bucket_public_access_block.data (same bucket).
 /// `planned_values` leaves the unknown values out; `after_unknown` marks them.
 fn plan_json() -> String {
     let resource = |address: &str, values: Value| {
@@ -405,6 +406,8 @@ fn plan_json() -> String {
                            "expressions": expressions})
     };
     let key_ref = serde_json::json!({"references": ["aws_kms_key.k.arn", "aws_kms_key.k"]});
+    let bucket_ref =
+        serde_json::json!({"bucket": {"references": ["aws_s3_bucket.data.id", "aws_s3_bucket.data"]}});
     let plan = serde_json::json!({
         "format_version": "1.2",
         "terraform_version": "1.9.5",
@@ -417,6 +420,11 @@ fn plan_json() -> String {
             resource("aws_s3_bucket.data", serde_json::json!({"bucket": "acme-data"})),
             resource("aws_s3_bucket_server_side_encryption_configuration.data", serde_json::json!({
                 "rule": [{"apply_server_side_encryption_by_default": [{"sse_algorithm": "aws:kms"}]}]})),
+            resource("aws_s3_bucket_versioning.data", serde_json::json!({
+                "versioning_configuration": [{"status": "Enabled"}]})),
+            resource("aws_s3_bucket_public_access_block.data", serde_json::json!({
+                "block_public_acls": true, "block_public_policy": true,
+                "ignore_public_acls": true, "restrict_public_buckets": true})),
         ]}},
         "resource_changes": [
             change("aws_kms_key.k", serde_json::json!({"arn": true, "id": true, "key_id": true})),
@@ -428,6 +436,8 @@ fn plan_json() -> String {
             change("aws_s3_bucket_server_side_encryption_configuration.data", serde_json::json!({
                 "bucket": true, "id": true,
                 "rule": [{"apply_server_side_encryption_by_default": [{"kms_master_key_id": true}]}]})),
+            change("aws_s3_bucket_versioning.data", serde_json::json!({"bucket": true, "id": true})),
+            change("aws_s3_bucket_public_access_block.data", serde_json::json!({"bucket": true, "id": true})),
         ],
         "configuration": {"root_module": {"resources": [
             config("aws_kms_key.k", serde_json::json!({"enable_key_rotation": {"constant_value": true}})),
@@ -440,6 +450,8 @@ fn plan_json() -> String {
                 "bucket": {"references": ["aws_s3_bucket.data.id", "aws_s3_bucket.data"]},
                 "rule": [{"apply_server_side_encryption_by_default": [
                     {"sse_algorithm": {"constant_value": "aws:kms"}, "kms_master_key_id": key_ref}]}]})),
+            config("aws_s3_bucket_versioning.data", bucket_ref.clone()),
+            config("aws_s3_bucket_public_access_block.data", bucket_ref),
         ]}}
     });
     serde_json::to_string_pretty(&plan).unwrap()
@@ -464,7 +476,14 @@ fn plan_values_known_after_apply_count_as_set() {
         one("aws_cloudtrail.bare", "plan.json", line_of("aws_cloudtrail.bare"))
     );
     assert!(found(&report, "aws-dynamodb-kms").is_empty(), "{report}");
-    // The encryption configuration refers to its bucket (bucket = aws_s3_bucket.data.id).
-    assert!(found(&report, "aws-s3-kms-encryption").is_empty(), "{report}");
-    assert!(found(&report, "aws-s3-encryption").is_empty(), "{report}");
+    // The configuration resources refer to their bucket (bucket = aws_s3_bucket.data.id,
+    // unknown until apply): the guardrails that follow them see them.
+    for guardrail in [
+        "aws-s3-kms-encryption",
+        "aws-s3-encryption",
+        "aws-s3-versioning",
+        "aws-s3-public-access-block",
+    ] {
+        assert!(found(&report, guardrail).is_empty(), "{guardrail}: {report}");
+    }
 }
