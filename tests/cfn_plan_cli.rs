@@ -406,8 +406,7 @@ fn plan_json() -> String {
                            "expressions": expressions})
     };
     let key_ref = serde_json::json!({"references": ["aws_kms_key.k.arn", "aws_kms_key.k"]});
-    let bucket_ref =
-        serde_json::json!({"bucket": {"references": ["aws_s3_bucket.data.id", "aws_s3_bucket.data"]}});
+    let bucket_ref = serde_json::json!({"bucket": {"references": ["aws_s3_bucket.data.id", "aws_s3_bucket.data"]}});
     let plan = serde_json::json!({
         "format_version": "1.2",
         "terraform_version": "1.9.5",

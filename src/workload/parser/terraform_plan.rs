@@ -166,9 +166,10 @@ fn unknown_value(origin: &Origin, expr: Option<&Json>) -> Json {
         .and_then(|e| e.get("references")?.as_array()?.first()?.as_str());
     Json::String(match reference {
         // Variables, locals, `each`, `count` are the module's own: not made absolute.
-        Some(r) if ["var.", "local.", "each.", "count.", "path.", "terraform.", "self."]
-            .iter()
-            .any(|p| r.starts_with(p)) =>
+        Some(r)
+            if ["var.", "local.", "each.", "count.", "path.", "terraform.", "self."]
+                .iter()
+                .any(|p| r.starts_with(p)) =>
         {
             format!("${{{r}}}")
         }
