@@ -55,11 +55,12 @@ fn parse_file(file: &SourceFile) -> Result<(Json, Vec<Resource>), ParseError> {
         .flatten()
         .filter_map(|r| Some((r.get("address")?.as_str()?, r.pointer("/change/after_unknown")?)))
         .collect();
+    let index = config_index(&plan);
     let mut resources = Vec::new();
     if let Some(root) = plan.get("planned_values").and_then(|p| p.get("root_module")) {
         let mut at = Locator::new(text, "\"planned_values\"");
         walk_module(root, &mut |r| {
-            resources.extend(resource(file, &plan, &mut at, r, r.get("values"), &unknown));
+            resources.extend(resource(file, &index, &mut at, r, r.get("values"), &unknown));
         });
     } else if let Some(changes) = plan.get("resource_changes").and_then(Json::as_array) {
         let mut at = Locator::new(text, "\"resource_changes\"");
@@ -70,7 +71,7 @@ fn parse_file(file: &SourceFile) -> Result<(Json, Vec<Resource>), ParseError> {
                 .and_then(Json::as_array)
                 .is_some_and(|a| a.len() == 1 && a[0] == "delete");
             if !deleted {
-                resources.extend(resource(file, &plan, &mut at, r, after, &unknown));
+                resources.extend(resource(file, &index, &mut at, r, after, &unknown));
             }
         }
     }
@@ -92,30 +93,54 @@ struct Origin<'p> {
     expressions: Option<&'p Json>,
 }
 
-/// The `configuration` entry of the resource at `address` (instance keys dropped: the
-/// configuration is per resource block, not per instance).
-fn origin<'p>(plan: &'p Json, address: &'p str, r: &Json) -> Origin<'p> {
-    let (module, names) = module_path(address);
-    let mut config = plan.pointer("/configuration/root_module");
-    for name in names {
-        config = config.and_then(|c| c.get("module_calls")?.get(name)?.get("module"));
-    }
-    let (mode, r#type, name) = (
-        r.get("mode").and_then(Json::as_str).unwrap_or("managed"),
-        r.get("type").and_then(Json::as_str).unwrap_or_default(),
-        r.get("name").and_then(Json::as_str).unwrap_or_default(),
-    );
-    let expressions = config
-        .and_then(|c| c.get("resources")?.as_array())
+/// The `configuration` resources' `expressions` by (module names, mode, type, name): the
+/// configuration is per resource block, not per instance.
+type ConfigIndex<'p> = HashMap<(Vec<&'p str>, &'p str, &'p str, &'p str), &'p Json>;
+
+fn config_index(plan: &Json) -> ConfigIndex<'_> {
+    let mut index = HashMap::new();
+    let mut modules: Vec<(Vec<&str>, &Json)> = plan
+        .pointer("/configuration/root_module")
+        .map(|m| (Vec::new(), m))
         .into_iter()
-        .flatten()
-        .find(|c| {
-            c.get("type").and_then(Json::as_str) == Some(r#type)
-                && c.get("name").and_then(Json::as_str) == Some(name)
-                && c.get("mode").and_then(Json::as_str).unwrap_or("managed") == mode
-        })
-        .and_then(|c| c.get("expressions"));
-    Origin { module, expressions }
+        .collect();
+    while let Some((path, module)) = modules.pop() {
+        for c in module.get("resources").and_then(Json::as_array).into_iter().flatten() {
+            let str_of = |k: &str| c.get(k).and_then(Json::as_str);
+            if let (Some(t), Some(n), Some(e)) = (str_of("type"), str_of("name"), c.get("expressions")) {
+                index.insert((path.clone(), str_of("mode").unwrap_or("managed"), t, n), e);
+            }
+        }
+        for (name, call) in module
+            .get("module_calls")
+            .and_then(Json::as_object)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(child) = call.get("module") {
+                let mut child_path = path.clone();
+                child_path.push(name.as_str());
+                modules.push((child_path, child));
+            }
+        }
+    }
+    index
+}
+
+/// Where the unknown values of the resource at `address` come from.
+fn origin<'p>(index: &ConfigIndex<'p>, address: &'p str, r: &'p Json) -> Origin<'p> {
+    let (module, names) = module_path(address);
+    let str_of = |k: &str| r.get(k).and_then(Json::as_str);
+    let key = (
+        names,
+        str_of("mode").unwrap_or("managed"),
+        str_of("type").unwrap_or_default(),
+        str_of("name").unwrap_or_default(),
+    );
+    Origin {
+        module,
+        expressions: index.get(&key).copied(),
+    }
 }
 
 /// The module part of a plan address (`module.a["x"].module.b.` of
@@ -250,7 +275,7 @@ fn walk_module(module: &Json, f: &mut dyn FnMut(&Json)) {
 
 fn resource(
     file: &SourceFile,
-    plan: &Json,
+    index: &ConfigIndex,
     at: &mut Locator,
     r: &Json,
     values: Option<&Json>,
@@ -262,7 +287,7 @@ fn resource(
         _ => serde_json::json!({}),
     };
     if let Some(u) = unknown.get(address) {
-        let origin = origin(plan, address, r);
+        let origin = origin(index, address, r);
         mark_unknown(&mut config, u, &origin, origin.expressions);
     }
     let line = at.line(address);
@@ -637,7 +662,17 @@ mod tests {
                             "name": "b", "index": i, "values": {"bucket": format!("b{i}")}})
             })
             .collect();
-        let big = json!({"format_version": "1.2", "planned_values": {"root_module": {"resources": resources}}});
+        let changes: Vec<Json> = (0..3000)
+            .map(|i| json!({"address": format!("aws_s3_bucket.b[{i}]"), "change": {"after_unknown": {"arn": true}}}))
+            .collect();
+        let config: Vec<Json> = (0..3000)
+            .map(|i| {
+                json!({"address": format!("aws_s3_bucket.c{i}"), "mode": "managed", "type": "aws_s3_bucket",
+                            "name": format!("c{i}"), "expressions": {}})
+            })
+            .collect();
+        let big = json!({"format_version": "1.2", "planned_values": {"root_module": {"resources": resources}},
+                         "resource_changes": changes, "configuration": {"root_module": {"resources": config}}});
         let text = serde_json::to_string_pretty(&big).unwrap();
         let started = std::time::Instant::now();
         let p = parse("big.json", &text);
@@ -648,6 +683,7 @@ mod tests {
             .unwrap()
             + 1;
         assert_eq!(p.resources[2999].line, last);
+        assert_eq!(p.resources[2999].config["arn"], json!(KNOWN_AFTER_APPLY));
         assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
 }

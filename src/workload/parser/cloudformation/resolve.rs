@@ -488,6 +488,37 @@ mod tests {
         }
     }
 
+    /// Long condition chains and deep nesting stay bounded (unknown past the depth limit) and
+    /// fast, on the test thread's default stack.
+    #[test]
+    fn hostile_templates_stay_bounded() {
+        let mut conditions = Map::new();
+        for i in 0..5000 {
+            conditions.insert(
+                format!("C{i}"),
+                json!({"Fn::Not": [{"Condition": format!("C{}", i + 1)}]}),
+            );
+        }
+        conditions.insert("C5000".into(), json!({"Fn::Equals": ["a", "a"]}));
+        let mut wide = Vec::new();
+        for i in 0..2000 {
+            wide.push(json!({"Condition": format!("C{}", i % 50)}));
+        }
+        conditions.insert("Wide".into(), json!({"Fn::And": wide}));
+        let doc = json!({"Conditions": conditions, "Parameters": {"P": {"Default": "x"}}});
+        let t = Template::new(&doc);
+        let started = std::time::Instant::now();
+        assert_eq!(t.condition("C0"), Truth::Unknown);
+        assert_eq!(t.condition("C4990"), Truth::True);
+        let _ = t.condition("Wide");
+        let mut deep = json!({"Ref": "P"});
+        for _ in 0..200 {
+            deep = json!({"Fn::If": ["C4999", [deep], {"Fn::Sub": ["${V}", {"V": {"Ref": "P"}}]}]});
+        }
+        assert!(t.resolve(&deep).is_some());
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    }
+
     #[test]
     fn values_resolve_as_far_as_known() {
         let doc = template();
