@@ -190,6 +190,18 @@ mod tests {
         // A template embedded in a ConfigMap is not a template.
         let cm = b"apiVersion: v1\nkind: ConfigMap\ndata:\n  t: |\n    AWSTemplateFormatVersion: x\n    Resources:\n      B:\n        Type: AWS::S3::Bucket\n";
         assert!(!CloudFormation.claims("cm.yaml", cm));
+        // Indented as a whole (valid YAML, deployed by CloudFormation), after comments and a
+        // document marker; CRLF line endings.
+        assert!(CloudFormation.claims(
+            "i.yaml",
+            b"# stack\n---\n  AWSTemplateFormatVersion: x\n  Resources: {}\n"
+        ));
+        assert!(CloudFormation.claims(
+            "i.yaml",
+            b"    Resources:\r\n      B:\r\n        Type: AWS::S3::Bucket\r\n"
+        ));
+        // Keys deeper than the document's first key are not top-level.
+        assert!(!CloudFormation.claims("i.yaml", b"  kind: x\n  data:\n    AWSTemplateFormatVersion: x\n"));
         // Minified JSON.
         assert!(CloudFormation.claims("m.json", br#"{"Resources":{"B":{"Type":"AWS::S3::Bucket"}}}"#));
         assert!(!CloudFormation.claims("m.json", br#"{"Resources":{"B":{"Type":"Custom"}}}"#));
