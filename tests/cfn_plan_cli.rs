@@ -485,4 +485,14 @@ fn plan_values_known_after_apply_count_as_set() {
     ] {
         assert!(found(&report, guardrail).is_empty(), "{guardrail}: {report}");
     }
+
+    // The same plan with a byte order mark and CRLF line endings: same findings, same lines.
+    write(
+        ws.path(),
+        "bom/plan.json",
+        format!("\u{feff}{}", text.replace('\n', "\r\n")),
+    );
+    let bom = check(ws.path(), "bom").json();
+    assert_eq!(bom["summary"]["errors"], 0, "{bom}");
+    assert_eq!(bom["findings"], report["findings"]);
 }
