@@ -4,8 +4,11 @@
 # Conventions (see docs/input.md):
 #   * Terraform nested blocks are lists of objects; `block(cfg, "x")` walks them uniformly.
 #   * Values that could not be resolved are strings starting with "${"; value checks treat
-#     them as unknown and do not report them (the same as Checkov's UNKNOWN result).
-#   * CloudFormation config is the resource's Properties, intrinsic functions in long form.
+#     them as unknown and do not report them (the same as Checkov's UNKNOWN result). Plan
+#     JSON values known only after apply have the same shape ("${aws_kms_key.k.arn}", or
+#     "${(known after apply)}"), so presence checks (`!= null`) count them as set.
+#   * CloudFormation config is the resource's Properties, intrinsic functions in long form,
+#     with parameter defaults, mappings and conditions applied where they are known.
 #   * Kubernetes config is the whole manifest.
 package lib.railyard
 

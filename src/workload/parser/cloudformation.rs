@@ -2,7 +2,11 @@
 //!
 //! Each entry of the template's `Resources` map with a `Type` becomes a resource
 //! `TYPE.LogicalId`; its `config` is the entry's `Properties`. Short-form tags (`!Ref X`,
-//! `!GetAtt A.B`, `!Sub ...`) are turned into their long forms (`{"Ref": "X"}`, ...).
+//! `!GetAtt A.B`, `!Sub ...`) are turned into their long forms (`{"Ref": "X"}`, ...), then
+//! values are resolved against the template's parameter defaults, mappings and conditions as
+//! far as they are known (see [`resolve`]); `input.files` keeps the document as written.
+
+mod resolve;
 
 use super::yaml::{self, contains, Node, Tags};
 use super::{has_ext, ParseError, Parsed, Parser};
@@ -10,6 +14,7 @@ use crate::{
     files::SourceFile,
     workload::{Resource, ResourceKind},
 };
+use resolve::{Template, Truth};
 
 pub struct CloudFormation;
 
@@ -30,9 +35,11 @@ impl Parser for CloudFormation {
 }
 
 /// A cheap look at the bytes: a top-level `AWSTemplateFormatVersion` key, or a top-level
-/// `Resources` key together with a `Type: AWS::...` line. In YAML the keys must start at
-/// column 0, so that a template embedded in, say, a Kubernetes ConfigMap is not taken for one;
-/// a JSON document (first byte `{`, possibly minified onto one line) only needs the quoted keys.
+/// `Resources` key together with a `Type: AWS::...` line. In YAML the keys must sit at the
+/// document's top-level indentation (that of its first key: column 0 usually, but a template
+/// indented as a whole is valid YAML and CloudFormation deploys it), so that a template
+/// embedded in, say, a Kubernetes ConfigMap is not taken for one; a JSON document (first byte
+/// `{`, possibly minified onto one line) only needs the quoted keys.
 fn looks_like_template(bytes: &[u8]) -> bool {
     let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
     if bytes.trim_ascii_start().starts_with(b"{") {
@@ -40,10 +47,20 @@ fn looks_like_template(bytes: &[u8]) -> bool {
             || (contains(bytes, b"\"Resources\"") && contains(bytes, b"\"Type\"") && contains(bytes, b"\"AWS::"));
     }
     let (mut version, mut resources, mut aws_type) = (false, false, false);
+    let mut top_indent = None;
     for line in bytes.split(|b| *b == b'\n') {
         let trimmed = line.trim_ascii_start();
-        version |= line.starts_with(b"AWSTemplateFormatVersion") || line.starts_with(b"\"AWSTemplateFormatVersion\"");
-        resources |= line.starts_with(b"Resources:") || line.starts_with(b"\"Resources\"");
+        let skip = [&b"#"[..], b"---", b"...", b"%"];
+        if trimmed.trim_ascii_end().is_empty() || skip.iter().any(|s| trimmed.starts_with(s)) {
+            continue;
+        }
+        let indent = line.len() - trimmed.len();
+        let top_level = *top_indent.get_or_insert(indent) == indent;
+        let key = |k: &[u8]| top_level && trimmed.starts_with(k);
+        version |= key(b"AWSTemplateFormatVersion")
+            || key(b"\"AWSTemplateFormatVersion\"")
+            || key(b"'AWSTemplateFormatVersion'");
+        resources |= key(b"Resources:") || key(b"\"Resources\"") || key(b"'Resources'");
         aws_type |= (trimmed.starts_with(b"Type:") || trimmed.starts_with(b"\"Type\"")) && contains(line, b"AWS::");
         if version || (resources && aws_type) {
             return true;
@@ -72,41 +89,74 @@ fn parse_file(file: &SourceFile) -> Result<(serde_json::Value, Vec<Resource>), P
     let Some(root) = root else {
         return Ok((serde_json::Value::Null, Vec::new()));
     };
+    // The raw document stays as written (for Conftest-style rules); resources' config is
+    // resolved against its parameters, mappings and conditions.
     let document = yaml::to_json(&root, Tags::CloudFormation);
-    Ok((document, resources(&file.path, &root)))
+    let resources = resources(&file.path, &root, &Template::new(&document))?;
+    Ok((document, resources))
 }
 
-fn resources(path: &str, root: &Node) -> Vec<Resource> {
-    let Some(entries) = root.get("Resources").and_then(Node::entries) else {
-        return Vec::new();
+/// The template's resources. A `Resources` that is not a mapping, or an entry without a
+/// `Type`, is an error (CloudFormation refuses such a template): never a silent empty list.
+/// A resource whose `Condition` is false with the parameter defaults does not exist and is
+/// left out; one whose condition is unknown is kept.
+fn resources(path: &str, root: &Node, template: &Template) -> Result<Vec<Resource>, ParseError> {
+    let Some(section) = root.get("Resources") else {
+        return Ok(Vec::new());
     };
-    entries
-        .iter()
-        .filter_map(|(key, value)| {
-            let logical_id = key.as_str()?;
-            let r#type = value.get("Type")?.as_str()?;
-            let config = match value.get("Properties") {
-                Some(p) if !p.is_null() => yaml::to_json(p, Tags::CloudFormation),
-                _ => serde_json::json!({}),
-            };
-            Some(Resource {
-                refs: Vec::new(),
-                referenced_by: Vec::new(),
-                referenced_by_index: Vec::new(),
-                tags: None,
-                address: format!("{type}.{logical_id}", type = r#type),
-                r#type: r#type.to_string(),
-                name: logical_id.to_string(),
-                kind: ResourceKind::Cloudformation,
-                mode: "managed".into(),
-                file: path.to_string(),
-                line: key.line,
-                end_line: value.end_line.max(key.line),
-                root: None,
-                config,
-            })
-        })
-        .collect()
+    let Some(entries) = section.entries() else {
+        return Err(ParseError::new(
+            path,
+            section.line,
+            "`Resources` must be a mapping of logical ids to resources",
+        ));
+    };
+    let mut out = Vec::with_capacity(entries.len());
+    for (key, value) in entries {
+        let logical_id = match &key.value {
+            yaml::Value::Scalar { text, .. } => text.as_str(),
+            _ => return Err(ParseError::new(path, key.line, "a logical id must be a plain name")),
+        };
+        // `Fn::ForEach::Name` loops (AWS::LanguageExtensions) are not resources themselves.
+        if logical_id.starts_with("Fn::ForEach::") {
+            continue;
+        }
+        let Some(r#type) = value.get("Type").and_then(Node::as_str) else {
+            return Err(ParseError::new(
+                path,
+                key.line,
+                format!("resource `{logical_id}` has no `Type` (a string such as AWS::S3::Bucket)"),
+            ));
+        };
+        if let Some(condition) = value.get("Condition").and_then(Node::as_str) {
+            if template.condition(condition) == Truth::False {
+                continue;
+            }
+        }
+        let config = match value.get("Properties") {
+            Some(p) if !p.is_null() => template
+                .resolve(&yaml::to_json(p, Tags::CloudFormation))
+                .unwrap_or_else(|| serde_json::json!({})),
+            _ => serde_json::json!({}),
+        };
+        out.push(Resource {
+            refs: Vec::new(),
+            referenced_by: Vec::new(),
+            referenced_by_index: Vec::new(),
+            root: None,
+            tags: None,
+            address: format!("{type}.{logical_id}", type = r#type),
+            r#type: r#type.to_string(),
+            name: logical_id.to_string(),
+            kind: ResourceKind::Cloudformation,
+            mode: "managed".into(),
+            file: path.to_string(),
+            line: key.line,
+            end_line: value.end_line.max(key.line),
+            config,
+        });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -141,6 +191,18 @@ mod tests {
         // A template embedded in a ConfigMap is not a template.
         let cm = b"apiVersion: v1\nkind: ConfigMap\ndata:\n  t: |\n    AWSTemplateFormatVersion: x\n    Resources:\n      B:\n        Type: AWS::S3::Bucket\n";
         assert!(!CloudFormation.claims("cm.yaml", cm));
+        // Indented as a whole (valid YAML, deployed by CloudFormation), after comments and a
+        // document marker; CRLF line endings.
+        assert!(CloudFormation.claims(
+            "i.yaml",
+            b"# stack\n---\n  AWSTemplateFormatVersion: x\n  Resources: {}\n"
+        ));
+        assert!(CloudFormation.claims(
+            "i.yaml",
+            b"    Resources:\r\n      B:\r\n        Type: AWS::S3::Bucket\r\n"
+        ));
+        // Keys deeper than the document's first key are not top-level.
+        assert!(!CloudFormation.claims("i.yaml", b"  kind: x\n  data:\n    AWSTemplateFormatVersion: x\n"));
         // Minified JSON.
         assert!(CloudFormation.claims("m.json", br#"{"Resources":{"B":{"Type":"AWS::S3::Bucket"}}}"#));
         assert!(!CloudFormation.claims("m.json", br#"{"Resources":{"B":{"Type":"Custom"}}}"#));
@@ -174,7 +236,10 @@ Resources:
       Transform: !Transform {Name: AWS::Include, Parameters: {Location: s3://x}}
       Condition: !Condition IsProd
 "#;
-        let p = props(text);
+        // The document as written (resources' config is resolved, see `resolve`).
+        let parsed = parse("t.yaml", text);
+        assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+        let p = &parsed.documents["t.yaml"]["Resources"]["R"]["Properties"];
         assert_eq!(p["Ref"], json!({"Ref": "Param"}));
         assert_eq!(p["GetAtt"], json!({"Fn::GetAtt": ["Role", "Arn"]}));
         assert_eq!(p["GetAttNested"], json!({"Fn::GetAtt": ["Db", "Endpoint.Address"]}));
@@ -345,8 +410,15 @@ Outputs:
             "AWSTemplateFormatVersion: '2010-09-09'\nDescription: nothing\n",
         );
         assert!(p.resources.is_empty() && p.errors.is_empty());
+        // CloudFormation refuses these: an error, never a silent empty template.
         let p = parse("t.yaml", "AWSTemplateFormatVersion: '2010-09-09'\nResources: [1, 2]\n");
-        assert!(p.resources.is_empty() && p.errors.is_empty());
+        assert_eq!((p.errors.len(), p.errors[0].line), (1, 2), "{:?}", p.errors);
+        let p = parse(
+            "t.yaml",
+            "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  A:\n    Type: AWS::S3::Bucket\n  B:\n    Properties: {}\n",
+        );
+        assert_eq!((p.errors.len(), p.errors[0].line), (1, 5), "{:?}", p.errors);
+        assert!(p.errors[0].message.contains("`B` has no `Type`"), "{:?}", p.errors);
     }
 
     #[test]
@@ -399,8 +471,11 @@ Outputs:
             site.config["LoggingConfiguration"]["DestinationBucketName"],
             json!({"Ref": "LogsBucket"})
         );
+        // `!If [IsProd, Enabled, Suspended]` with `Environment` defaulting to dev.
+        assert_eq!(site.config["VersioningConfiguration"]["Status"], json!("Suspended"));
         assert_eq!(
-            site.config["VersioningConfiguration"]["Status"],
+            p.documents["static-site.yaml"]["Resources"]["SiteBucket"]["Properties"]["VersioningConfiguration"]
+                ["Status"],
             json!({"Fn::If": ["IsProd", "Enabled", "Suspended"]})
         );
         let dist = p.resources.iter().find(|r| r.name == "Distribution").unwrap();
