@@ -1,7 +1,9 @@
 //! One parser per input format, each in its own file behind the small [`Parser`] trait, all
 //! listed once in [`PARSERS`]. Adding a format is one new file and one new line here.
 //!
-//! The first parser in the list that claims a file parses it; files nobody claims are skipped.
+//! The first parser in the list that claims a file parses it; files nobody claims are not
+//! infrastructure code. Files that are code but cannot be evaluated as they are (Helm chart
+//! templates, kustomize overlays, until rendered) are listed in [`Parsed::skipped`].
 
 mod cloudformation;
 mod kubernetes;
@@ -10,7 +12,7 @@ mod terraform_plan;
 mod yaml;
 
 use super::input::{Resource, ResourceKind};
-use crate::files::SourceFile;
+use crate::files::{Skipped, SourceFile};
 use std::collections::BTreeMap;
 
 /// A file that could not be parsed, with the line where parsing failed.
@@ -39,6 +41,10 @@ pub struct Parsed {
     pub resources: Vec<Resource>,
     pub documents: BTreeMap<String, serde_json::Value>,
     pub errors: Vec<ParseError>,
+    /// Code that was read but is not evaluated as it is (an unrendered Helm template), with
+    /// its kind and reason.
+    #[serde(default)]
+    pub skipped: Vec<Skipped>,
 }
 
 impl Parsed {
@@ -46,7 +52,46 @@ impl Parsed {
         self.resources.extend(other.resources);
         self.documents.extend(other.documents);
         self.errors.extend(other.errors);
+        self.skipped.extend(other.skipped);
     }
+}
+
+/// Why a Helm chart's templates are not evaluated when no renderer produced them.
+pub const HELM_NOT_RENDERED: &str = "Helm template (not rendered: helm not on PATH)";
+/// Why a kustomize overlay is not evaluated when it was not rendered.
+pub const KUSTOMIZE_NOT_RENDERED: &str = "kustomize overlay (not rendered)";
+
+/// Files that are Kubernetes code only once rendered: every YAML/JSON file under the
+/// `templates/` folder of a Helm chart (a folder holding `Chart.yaml`), and every
+/// `kustomization.yaml`. They are listed as skipped, never read as manifests: a chart's
+/// template is not what gets deployed, and an overlay changes what its bases deploy.
+pub fn unrendered(files: &[SourceFile]) -> Vec<Skipped> {
+    let charts: Vec<String> = files
+        .iter()
+        .filter(|f| f.file_name() == "Chart.yaml")
+        .map(|f| match f.dir() {
+            "" => "templates/".to_string(),
+            d => format!("{d}/templates/"),
+        })
+        .collect();
+    let manifest = |p: &str| [".yaml", ".yml", ".json"].iter().any(|e| has_ext(p, e));
+    files
+        .iter()
+        .filter_map(|f| {
+            let reason = if manifest(&f.path) && charts.iter().any(|t| f.path.starts_with(t.as_str())) {
+                HELM_NOT_RENDERED
+            } else if matches!(f.file_name(), "kustomization.yaml" | "kustomization.yml" | "Kustomization") {
+                KUSTOMIZE_NOT_RENDERED
+            } else {
+                return None;
+            };
+            Some(Skipped {
+                path: f.path.clone(),
+                reason: reason.to_string(),
+                kind: Some(ResourceKind::Kubernetes),
+            })
+        })
+        .collect()
 }
 
 pub trait Parser: Sync {
@@ -79,8 +124,13 @@ pub fn is_code_path(path: &str) -> bool {
 /// Parses a workload's files: each file goes to the first parser that claims it, grouped by
 /// folder. Resources come out sorted by (file, line).
 pub fn parse_files(files: &[SourceFile]) -> Parsed {
+    let skipped = unrendered(files);
+    let not_parsed: std::collections::HashSet<&str> = skipped.iter().map(|s| s.path.as_str()).collect();
     let mut groups: BTreeMap<(usize, &str), Vec<&SourceFile>> = BTreeMap::new();
     for f in files {
+        if not_parsed.contains(f.path.as_str()) {
+            continue;
+        }
         if let Some(i) = PARSERS.iter().position(|p| p.claims(&f.path, &f.bytes)) {
             groups.entry((i, f.dir())).or_default().push(f);
         }
@@ -107,7 +157,10 @@ pub fn parse_files(files: &[SourceFile]) -> Parsed {
         // Already in a child process (or isolation is off): every folder side by side.
         crate::guardrail::sandbox::run_jobs(groups.len(), budget, parse)
     };
-    let mut out = Parsed::default();
+    let mut out = Parsed {
+        skipped,
+        ..Parsed::default()
+    };
     for ((_, group), outcome) in groups.iter().zip(outcomes) {
         match outcome {
             Ok(parsed) => out.extend(parsed),
