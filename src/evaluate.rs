@@ -242,6 +242,22 @@ impl PreparedWorkload {
     pub fn name(&self) -> &str {
         &self.input.workload.name
     }
+
+    /// Whether any infrastructure code was found (see [`code_found`]).
+    pub fn has_code(&self) -> bool {
+        code_found(self.input.resources.len(), &self.problems, &self.skipped)
+    }
+}
+
+/// Whether a workload holds infrastructure code: a resource, a file that failed to parse or
+/// could not be read, or code that was not evaluated. A workload without any is a path
+/// pointed at the wrong folder far more often than an empty workload.
+pub fn code_found(resources: usize, problems: &[EvalProblem], skipped: &[Skipped]) -> bool {
+    resources > 0
+        || !problems.is_empty()
+        || skipped
+            .iter()
+            .any(|s| s.kind.is_some() || crate::workload::parser::is_code_path(&s.path))
 }
 
 /// Files of the workload's code that were not read (too large, past the workload's size

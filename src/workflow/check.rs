@@ -138,8 +138,7 @@ pub fn check(opts: CheckOptions, out: &mut dyn Write) -> anyhow::Result<Outcome>
         }
     }
     // A pipeline pointed at the wrong folder must not pass on nothing.
-    let code_found = results.resources > 0 || !results.problems.is_empty() || !skipped.is_empty();
-    if !code_found && !opts.allow_empty {
+    if !crate::evaluate::code_found(results.resources, &results.problems, &skipped) && !opts.allow_empty {
         errors.push(EvalProblem {
             guardrail: None,
             file: Some(opts.path.display().to_string()),
