@@ -278,7 +278,11 @@ impl Exclude {
         }
         let mut set = globset::GlobSetBuilder::new();
         for g in globs {
-            set.add(globset::GlobBuilder::new(g.trim_end_matches('/')).literal_separator(true).build()?);
+            set.add(
+                globset::GlobBuilder::new(g.trim_end_matches('/'))
+                    .literal_separator(true)
+                    .build()?,
+            );
         }
         Ok(Exclude(Some(set.build()?)))
     }

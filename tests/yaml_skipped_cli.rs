@@ -137,7 +137,11 @@ fn chart(root: &Path) {
     write(root, "charts/web/Chart.yaml", CHART_YAML);
     write(root, "charts/web/values.yaml", "privileged: true\n");
     write(root, "charts/web/templates/deployment.yaml", CHART_TEMPLATE);
-    write(root, "charts/web/templates/_helpers.tpl", "{{- define \"web.fullname\" -}}web{{- end }}\n");
+    write(
+        root,
+        "charts/web/templates/_helpers.tpl",
+        "{{- define \"web.fullname\" -}}web{{- end }}\n",
+    );
 }
 
 #[test]
@@ -157,7 +161,11 @@ fn an_unrendered_helm_chart_is_listed_as_skipped_in_every_format_and_fails_close
         "{report}"
     );
     let errors = report["errors"].as_array().unwrap();
-    assert_eq!(errors.len(), 1, "one error per skipped file, not per guardrail: {report}");
+    assert_eq!(
+        errors.len(),
+        1,
+        "one error per skipped file, not per guardrail: {report}"
+    );
     assert_eq!(errors[0]["file"], "charts/web/templates/deployment.yaml");
     assert!(
         errors[0]["message"].as_str().unwrap().contains("--exclude"),
@@ -167,9 +175,9 @@ fn an_unrendered_helm_chart_is_listed_as_skipped_in_every_format_and_fails_close
     let table = check(ws.path(), "app", &[]);
     table.expect_code(2);
     assert!(
-        table
-            .stdout
-            .contains(&format!("skipped: charts/web/templates/deployment.yaml ({SKIP_REASON})")),
+        table.stdout.contains(&format!(
+            "skipped: charts/web/templates/deployment.yaml ({SKIP_REASON})"
+        )),
         "{}",
         table.stdout
     );
@@ -198,7 +206,8 @@ fn an_unrendered_helm_chart_is_listed_as_skipped_in_every_format_and_fails_close
 
     let markdown = check(ws.path(), "app", &["--format", "markdown"]).stdout;
     assert!(
-        markdown.contains("### Skipped") && markdown.contains(&format!("`charts/web/templates/deployment.yaml`: {SKIP_REASON}")),
+        markdown.contains("### Skipped")
+            && markdown.contains(&format!("`charts/web/templates/deployment.yaml`: {SKIP_REASON}")),
         "{markdown}"
     );
 
@@ -361,7 +370,12 @@ fn observe_is_unknown_for_guardrails_judging_a_skipped_helm_chart_until_it_is_ex
     // The way out: exclude the chart in workloads.toml (on develop, where workloads change).
     let g = repo(&root.join("guardrails"));
     let registry = format!("{WEB_REGISTRY}exclude = [\"charts/**\"]\n");
-    commit(&g, "develop", &[("workloads.toml", Some(&registry))], "web: exclude its chart");
+    commit(
+        &g,
+        "develop",
+        &[("workloads.toml", Some(&registry))],
+        "web: exclude its chart",
+    );
     let (code, report, stderr) = observe(root);
     assert_eq!(code, 0, "{report}\n{stderr}");
     assert_eq!(

@@ -426,7 +426,7 @@ pub fn read_tree(
                 let (size, _) = odb.read_header(id).map_err(git)?;
                 let len = size as u64;
                 if let Some(reason) = limits.refuse(len, total) {
-                    skipped.push(Skipped { path, reason, kind: None });
+                    skipped.push(Skipped::unread(path, reason));
                     continue;
                 }
                 total += len;

@@ -484,7 +484,7 @@ pub fn walk_tree(
                     let (size, _) = repo.odb()?.read_header(entry.id())?;
                     let len = size as u64;
                     if let Some(reason) = limits.refuse(len, total) {
-                        skipped.push(Skipped { path, reason, kind: None });
+                        skipped.push(Skipped::unread(path, reason));
                     } else {
                         let blob = repo.find_blob(entry.id())?;
                         total += len;

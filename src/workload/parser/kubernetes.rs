@@ -282,9 +282,16 @@ items:
         let text = "\"api\\u0056ersion\": v1\n'kind': Pod\nmetadata: {name: q}\n";
         assert_eq!(lines(&parse("q.yaml", text)), vec![("Pod.default.q", 1, 3)]);
         // Not objects: a non-string kind, other YAML files.
-        for text in ["apiVersion: v1\nkind: 3\nmetadata: {name: n}\n", "name: ci\non: push\n", "[1, 2]\n"] {
+        for text in [
+            "apiVersion: v1\nkind: 3\nmetadata: {name: n}\n",
+            "name: ci\non: push\n",
+            "[1, 2]\n",
+        ] {
             let p = parse("other.yaml", text);
-            assert!(p.resources.is_empty() && p.documents.is_empty() && p.errors.is_empty(), "{text}");
+            assert!(
+                p.resources.is_empty() && p.documents.is_empty() && p.errors.is_empty(),
+                "{text}"
+            );
         }
         // A file that does not parse: an error when it looks like a manifest, else not ours.
         let p = parse(

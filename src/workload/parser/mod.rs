@@ -80,7 +80,10 @@ pub fn unrendered(files: &[SourceFile]) -> Vec<Skipped> {
         .filter_map(|f| {
             let reason = if manifest(&f.path) && charts.iter().any(|t| f.path.starts_with(t.as_str())) {
                 HELM_NOT_RENDERED
-            } else if matches!(f.file_name(), "kustomization.yaml" | "kustomization.yml" | "Kustomization") {
+            } else if matches!(
+                f.file_name(),
+                "kustomization.yaml" | "kustomization.yml" | "Kustomization"
+            ) {
                 KUSTOMIZE_NOT_RENDERED
             } else {
                 return None;
