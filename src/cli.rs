@@ -183,7 +183,7 @@ pub struct CheckArgs {
     /// Finding no infrastructure code under PATH is expected (otherwise exit code 2).
     #[arg(long)]
     pub allow_empty: bool,
-    /// Do not read paths matching this glob (relative to PATH; repeatable), e.g. a Helm chart
+    /// Do not evaluate paths matching this glob (relative to PATH; repeatable), e.g. a Helm chart
     /// that cannot be rendered here.
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,

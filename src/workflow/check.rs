@@ -33,7 +33,7 @@ pub struct CheckOptions {
     pub jobs: Option<usize>,
     /// A path with no infrastructure code at all is expected (otherwise it is an error).
     pub allow_empty: bool,
-    /// Globs of paths not to read (`--exclude`).
+    /// Globs of paths not to evaluate (`--exclude`).
     pub exclude: Vec<String>,
 }
 

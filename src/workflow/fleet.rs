@@ -206,15 +206,16 @@ fn observe_one<'a>(
     };
     if raw.iter().any(Option::is_none) {
         // Something is not cached: read and parse the workload once, build its input once.
-        let (mut files, mut skipped) =
-            match read_tree(&fetched.repo_path, &fetched.commit, &spec.paths, ReadLimits::workload()) {
-                Err(e) => {
-                    let mut u = ObservedWorkload::unknown(info, library, e.to_string());
-                    u.repo_path = w.repo_path;
-                    return u;
-                }
-                Ok(read) => read,
-            };
+        let (files, skipped) = match read_tree(&fetched.repo_path, &fetched.commit, &spec.paths, ReadLimits::workload())
+        {
+            Err(e) => {
+                let mut u = ObservedWorkload::unknown(info, library, e.to_string());
+                u.repo_path = w.repo_path;
+                return u;
+            }
+            Ok(read) => read,
+        };
+        let (mut files, mut skipped) = (files, skipped);
         // Validated when workloads.toml was loaded.
         crate::files::Exclude::new(&spec.exclude)
             .unwrap_or_default()

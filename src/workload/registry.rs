@@ -64,7 +64,7 @@ pub struct WorkloadSpec {
     pub r#ref: Option<String>,
     /// Sub-folders to read; empty means the whole repository.
     pub paths: Vec<String>,
-    /// Globs of paths (relative to the repository root) not to read: neither evaluated nor
+    /// Globs of paths (relative to the repository root) not to evaluate: neither parsed nor
     /// listed as skipped (e.g. a Helm chart that cannot be rendered where observe runs).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub exclude: Vec<String>,
