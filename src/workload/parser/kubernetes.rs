@@ -249,6 +249,14 @@ items:
     }
 
     #[test]
+    fn bom_and_crlf_keep_lines() {
+        let yaml = "\u{feff}# c\r\napiVersion: v1\r\nkind: Pod\r\nmetadata:\r\n  name: p\r\nspec: {}\r\n";
+        assert_eq!(lines(&parse("p.yaml", yaml)), vec![("Pod.default.p", 2, 6)]);
+        let json = "\u{feff}{\r\n  \"apiVersion\": \"v1\",\r\n  \"kind\": \"Pod\",\r\n  \"metadata\": {\"name\": \"p\"}\r\n}\r\n";
+        assert_eq!(lines(&parse("p.json", json)), vec![("Pod.default.p", 1, 5)]);
+    }
+
+    #[test]
     fn syntax_error_has_its_line() {
         let text = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: ok\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: [broken\n";
         let p = parse("bad.yaml", text);

@@ -223,6 +223,39 @@ fn line_index_agrees_with_line_of() {
 
 #[cfg(test)]
 #[test]
+fn unrendered_charts_and_overlays() {
+    let files: Vec<SourceFile> = [
+        "Chart.yaml",
+        "templates/svc.yaml",
+        "templates/_helpers.tpl",
+        "charts/web/Chart.yaml",
+        "charts/web/values.yaml",
+        "charts/web/templates/deploy/d.yml",
+        "charts/web/crds/crd.yaml",
+        "k8s/templates/not-a-chart.yaml",
+        "overlays/prod/kustomization.yaml",
+        "overlays/prod/patch.yaml",
+    ]
+    .iter()
+    .map(|p| SourceFile::new(*p, "a: 1\n"))
+    .collect();
+    let skipped = unrendered(&files);
+    let got: Vec<(&str, &str)> = skipped.iter().map(|s| (s.path.as_str(), s.reason.as_str())).collect();
+    assert_eq!(
+        got,
+        vec![
+            ("templates/svc.yaml", HELM_NOT_RENDERED),
+            ("charts/web/templates/deploy/d.yml", HELM_NOT_RENDERED),
+            ("overlays/prod/kustomization.yaml", KUSTOMIZE_NOT_RENDERED),
+        ]
+    );
+    let parsed = parse_files(&files);
+    assert_eq!(parsed.skipped.len(), 3);
+    assert!(parsed.skipped.iter().all(|s| s.kind == Some(ResourceKind::Kubernetes)));
+}
+
+#[cfg(test)]
+#[test]
 fn code_paths_by_name() {
     for p in [
         "main.tf",
