@@ -525,6 +525,21 @@ mod tests {
     }
 
     #[test]
+    fn exclude_globs_are_read_and_checked() {
+        let text = "[[workload]]\nname = \"api\"\nrepo = \"../api\"\nteam = \"t\"\nexclude = [\"charts/**\"]\n";
+        let reg = parse("workloads.toml", text).unwrap();
+        assert_eq!(reg.workloads[0].exclude, vec!["charts/**".to_string()]);
+        let bad = "[[workload]]\nname = \"api\"\nrepo = \"../api\"\nteam = \"t\"\nexclude = [\n  \"a[\",\n]\n";
+        let errors = parse("workloads.toml", bad).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(
+            errors[0].to_string().split(": ").next(),
+            Some("workloads.toml:6"),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
     fn team_inherits_token_env_and_owners_merge() {
         let text = r#"
 [[workload]]
