@@ -180,6 +180,13 @@ pub struct CheckArgs {
     /// Processes evaluating the workload at once (default: the machine's cores).
     #[arg(long, short = 'j', env = "RAILYARD_JOBS")]
     pub jobs: Option<usize>,
+    /// Finding no infrastructure code under PATH is expected (otherwise exit code 2).
+    #[arg(long)]
+    pub allow_empty: bool,
+    /// Do not evaluate paths matching this glob (relative to PATH; repeatable), e.g. a Helm chart
+    /// that cannot be rendered here.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -262,6 +269,8 @@ fn command(cli: Cli, settings: Settings, now: Day, out: &mut dyn Write) -> anyho
                 fail_on: args.fail_on.into(),
                 format: cli.format,
                 jobs: args.jobs,
+                allow_empty: args.allow_empty,
+                exclude: args.exclude,
             };
             workflow::check::check(opts, out)
         }

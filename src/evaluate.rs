@@ -154,6 +154,9 @@ pub struct PreparedWorkload {
     /// Problems reading the workload; they make every evaluation on it *unknown*.
     pub problems: Vec<EvalProblem>,
     pub skipped: Vec<Skipped>,
+    /// Code of one kind that was read but not evaluated (an unrendered Helm template): it
+    /// makes *unknown* only the guardrails that judge that kind.
+    kind_problems: Vec<(crate::workload::ResourceKind, EvalProblem)>,
     /// Position of the first resource with each address, so locating a finding is not a
     /// scan of every resource (100,000 findings on 100,000 resources).
     by_address: std::collections::HashMap<String, usize>,
@@ -170,11 +173,13 @@ impl PreparedWorkload {
     /// resource limit applied, converted for the engine).
     pub fn from_parsed(info: WorkloadInfo, mut parsed: crate::workload::Parsed, mut skipped: Vec<Skipped>) -> Self {
         let name = info.name.clone();
-        // What the parsers found but could not evaluate (a remote module not present, an
-        // overlay or chart that was not rendered).
-        skipped.append(&mut parsed.skipped);
         let mut problems: Vec<EvalProblem> = parsed.errors.iter().map(parse_problem).collect();
         problems.extend(unread_code(&skipped));
+        skipped.append(&mut parsed.skipped);
+        let kind_problems = skipped
+            .iter()
+            .filter_map(|s| Some((s.kind?, not_evaluated(s))))
+            .collect();
         let max = crate::limits::current().max_resources;
         if parsed.resources.len() > max {
             // Refused whole: a partial input would let a guardrail call the workload compliant.
@@ -205,7 +210,21 @@ impl PreparedWorkload {
             input,
             problems,
             skipped,
+            kind_problems,
         }
+    }
+
+    /// The problems that make one guardrail's verdict on this workload unknown.
+    pub fn problems_for(&self, guardrail: &crate::guardrail::Guardrail) -> Vec<EvalProblem> {
+        let of_kind = self.kind_problems.iter().filter(|(k, _)| guardrail.meta.judges(*k));
+        self.problems
+            .iter()
+            .cloned()
+            .chain(of_kind.map(|(_, p)| EvalProblem {
+                guardrail: Some(guardrail.id.clone()),
+                ..p.clone()
+            }))
+            .collect()
     }
 
     /// A workload that could not be read at all (unreachable repo, unknown ref).
@@ -223,6 +242,22 @@ impl PreparedWorkload {
     pub fn name(&self) -> &str {
         &self.input.workload.name
     }
+
+    /// Whether any infrastructure code was found (see [`code_found`]).
+    pub fn has_code(&self) -> bool {
+        code_found(self.input.resources.len(), &self.problems, &self.skipped)
+    }
+}
+
+/// Whether a workload holds infrastructure code: a resource, a file that failed to parse or
+/// could not be read, or code that was not evaluated. A workload without any is a path
+/// pointed at the wrong folder far more often than an empty workload.
+pub fn code_found(resources: usize, problems: &[EvalProblem], skipped: &[Skipped]) -> bool {
+    resources > 0
+        || !problems.is_empty()
+        || skipped
+            .iter()
+            .any(|s| s.kind.is_some() || crate::workload::parser::is_code_path(&s.path))
 }
 
 /// Files of the workload's code that were not read (too large, past the workload's size
@@ -230,7 +265,7 @@ impl PreparedWorkload {
 fn unread_code(skipped: &[Skipped]) -> Vec<EvalProblem> {
     skipped
         .iter()
-        .filter(|s| crate::workload::parser::is_code_path(&s.path))
+        .filter(|s| s.kind.is_none() && crate::workload::parser::is_code_path(&s.path))
         .map(|s| EvalProblem {
             guardrail: None,
             file: Some(s.path.clone()),
@@ -238,6 +273,20 @@ fn unread_code(skipped: &[Skipped]) -> Vec<EvalProblem> {
             message: format!("skipped: {}", s.reason),
         })
         .collect()
+}
+
+/// Code of a known kind that was not evaluated, and the ways out.
+fn not_evaluated(s: &Skipped) -> EvalProblem {
+    EvalProblem {
+        guardrail: None,
+        file: Some(s.path.clone()),
+        line: None,
+        message: format!(
+            "skipped: {}; this guardrail judges {} code, so its verdict is unknown (install the renderer, or list the path in the workload's `exclude` in workloads.toml)",
+            s.reason,
+            s.kind.map_or("this", |k| k.as_str())
+        ),
+    }
 }
 
 fn parse_problem(e: &ParseError) -> EvalProblem {
@@ -258,7 +307,7 @@ pub struct WorkloadResults {
     pub problems: Vec<EvalProblem>,
     /// Per library, one evaluation per guardrail in the library's order.
     pub evaluations: Vec<Vec<RawEvaluation>>,
-    /// What was not read: the files the caller listed, then what the parsers skipped.
+    /// Every file of the workload that was not evaluated (not read, or not rendered).
     #[serde(default)]
     pub skipped: Vec<Skipped>,
 }
@@ -595,7 +644,7 @@ impl<'a> Evaluator<'a> {
             guardrail: g.id.clone(),
             workload: workload.name().to_string(),
             findings: Vec::new(),
-            problems: workload.problems.clone(),
+            problems: workload.problems_for(g),
         };
         let violations = match (&self.policies[index], outcome) {
             (Err(message), _) => {

@@ -137,11 +137,27 @@ impl ReadLimits {
     }
 }
 
-/// A file that was not read, and why (too large, a symlink, unreadable).
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+/// A file of the workload that was not evaluated, and why: not read (too large, a symlink,
+/// unreadable), or read but not evaluable as it is (a Helm template that was not rendered).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Skipped {
     pub path: String,
     pub reason: String,
+    /// The kind of code the file holds, when known: only guardrails that judge that kind are
+    /// unknown because of it. `None` (a file that was not read): every guardrail is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<crate::workload::ResourceKind>,
+}
+
+impl Skipped {
+    /// A file that was not read: its content, so its kind, is unknown.
+    pub fn unread(path: impl Into<String>, reason: impl Into<String>) -> Self {
+        Skipped {
+            path: path.into(),
+            reason: reason.into(),
+            kind: None,
+        }
+    }
 }
 
 /// Reads every regular file below `root`. Symlinks are never followed: a link is a path
@@ -166,7 +182,7 @@ pub fn read_dir(root: &Path, limits: ReadLimits) -> std::io::Result<(Vec<SourceF
         }
         match read_regular(root, &limits, 0, false)? {
             Ok(bytes) => files.push(SourceFile::new(name, bytes)),
-            Err(reason) => skipped.push(Skipped { path: name, reason }),
+            Err(reason) => skipped.push(Skipped::unread(name, reason)),
         }
         return Ok((files, skipped));
     }
@@ -191,30 +207,24 @@ pub fn read_dir(root: &Path, limits: ReadLimits) -> std::io::Result<(Vec<SourceF
                 let target = std::fs::read_link(&path)
                     .map(|t| format!(" to `{}`", t.display()))
                     .unwrap_or_default();
-                skipped.push(Skipped {
-                    path: rel,
-                    reason: format!("symbolic link{target} (not followed)"),
-                });
+                skipped.push(Skipped::unread(rel, format!("symbolic link{target} (not followed)")));
             } else if ft.is_dir() {
                 if entry.file_name().to_str().is_none_or(enter_dir) {
                     stack.push(path);
                 }
             } else if !ft.is_file() {
-                skipped.push(Skipped {
-                    path: rel,
-                    reason: format!("not a regular file ({}, not opened)", kind_of(&ft)),
-                });
+                skipped.push(Skipped::unread(
+                    rel,
+                    format!("not a regular file ({}, not opened)", kind_of(&ft)),
+                ));
             } else if wanted {
                 match read_regular(&path, &limits, total, true) {
                     Ok(Ok(bytes)) => {
                         total += bytes.len() as u64;
                         files.push(SourceFile::new(rel, bytes));
                     }
-                    Ok(Err(reason)) => skipped.push(Skipped { path: rel, reason }),
-                    Err(e) => skipped.push(Skipped {
-                        path: rel,
-                        reason: format!("unreadable: {e}"),
-                    }),
+                    Ok(Err(reason)) => skipped.push(Skipped::unread(rel, reason)),
+                    Err(e) => skipped.push(Skipped::unread(rel, format!("unreadable: {e}"))),
                 }
             }
         }
@@ -309,4 +319,54 @@ fn module_code_below_skipped_folders() {
     assert!(!is_module_code("vendor/k8s/deploy.yaml"));
     assert!(!module_only("vendor.tf") && !module_only("envs/vendor.tf"));
     assert!(enter_dir("vendor") && enter_dir(".terraform") && !enter_dir(".git") && !enter_dir("node_modules"));
+}
+
+/// Paths a workload excludes (`exclude` in `workloads.toml`, `check --exclude`): globs over
+/// `/`-separated paths relative to the workload. A glob that matches a folder excludes
+/// everything below it. Excluded files are neither parsed nor listed as skipped.
+#[derive(Debug, Clone, Default)]
+pub struct Exclude(Option<globset::GlobSet>);
+
+impl Exclude {
+    pub fn new(globs: &[String]) -> Result<Self, globset::Error> {
+        if globs.is_empty() {
+            return Ok(Exclude(None));
+        }
+        let mut set = globset::GlobSetBuilder::new();
+        for g in globs {
+            set.add(
+                globset::GlobBuilder::new(g.trim_end_matches('/'))
+                    .literal_separator(true)
+                    .build()?,
+            );
+        }
+        Ok(Exclude(Some(set.build()?)))
+    }
+
+    /// Whether the path, or a folder above it, matches a glob.
+    pub fn excludes(&self, path: &str) -> bool {
+        let Some(set) = &self.0 else { return false };
+        set.is_match(path) || path.match_indices('/').any(|(i, _)| set.is_match(&path[..i]))
+    }
+
+    /// Drops the excluded files and skipped entries.
+    pub fn apply(&self, files: &mut Vec<SourceFile>, skipped: &mut Vec<Skipped>) {
+        if self.0.is_some() {
+            files.retain(|f| !self.excludes(&f.path));
+            skipped.retain(|s| !self.excludes(&s.path));
+        }
+    }
+}
+
+#[cfg(test)]
+#[test]
+fn exclude_matches_files_and_folders() {
+    let e = Exclude::new(&["charts/**".into(), "legacy".into(), "*.json".into()]).unwrap();
+    assert!(e.excludes("charts/web/templates/d.yaml"));
+    assert!(e.excludes("legacy/main.tf"));
+    assert!(e.excludes("plan.json"));
+    assert!(!e.excludes("sub/plan.json"), "`*` stays within one folder");
+    assert!(!e.excludes("legacy2/main.tf"));
+    assert!(!Exclude::default().excludes("a"));
+    assert!(Exclude::new(&["a[".into()]).is_err());
 }

@@ -387,6 +387,7 @@ pub fn read_tree(
                         skipped.push(Skipped {
                             path: join(&path, &String::from_utf8_lossy(entry.name_bytes())),
                             reason: "file name is not valid UTF-8".into(),
+                            kind: None,
                         });
                         continue;
                     };
@@ -411,11 +412,13 @@ pub fn read_tree(
                 skipped.push(Skipped {
                     path,
                     reason: format!("symbolic link{target} (not followed)"),
+                    kind: None,
                 })
             }
             MODE_SUBMODULE => skipped.push(Skipped {
                 path,
                 reason: "submodule (not read)".into(),
+                kind: None,
             }),
             _ => {
                 if limits.code_only && !crate::workload::parser::is_code_path(&path) {
@@ -428,7 +431,7 @@ pub fn read_tree(
                 let (size, _) = odb.read_header(id).map_err(git)?;
                 let len = size as u64;
                 if let Some(reason) = limits.refuse(len, total) {
-                    skipped.push(Skipped { path, reason });
+                    skipped.push(Skipped::unread(path, reason));
                     continue;
                 }
                 total += len;

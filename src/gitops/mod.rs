@@ -478,12 +478,13 @@ pub fn walk_tree(
                 (Some(ObjectType::Blob), 0o120000) => skipped.push(Skipped {
                     path,
                     reason: "symbolic link (not followed)".into(),
+                    kind: None,
                 }),
                 (Some(ObjectType::Blob), _) => {
                     let (size, _) = repo.odb()?.read_header(entry.id())?;
                     let len = size as u64;
                     if let Some(reason) = limits.refuse(len, total) {
-                        skipped.push(Skipped { path, reason });
+                        skipped.push(Skipped::unread(path, reason));
                     } else {
                         let blob = repo.find_blob(entry.id())?;
                         total += len;
@@ -493,6 +494,7 @@ pub fn walk_tree(
                 _ => skipped.push(Skipped {
                     path,
                     reason: "submodule (not read)".into(),
+                    kind: None,
                 }),
             }
         }

@@ -67,6 +67,18 @@ pub struct Metadata {
     /// The same check in other scanners (`checkov = ["CKV_AWS_19"]`), for migration.
     #[serde(default)]
     pub equivalents: BTreeMap<String, Vec<String>>,
+    /// The kinds of code this guardrail judges (`kinds = ["kubernetes"]`); empty: every kind.
+    /// Code of a judged kind that was not evaluated (an unrendered Helm chart) makes its
+    /// verdict on the workload unknown.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kinds: Vec<crate::workload::ResourceKind>,
+}
+
+impl Metadata {
+    /// Whether the guardrail judges code of this kind (see [`Metadata::kinds`]).
+    pub fn judges(&self, kind: crate::workload::ResourceKind) -> bool {
+        self.kinds.is_empty() || self.kinds.contains(&kind)
+    }
 }
 
 /// One guardrail folder, loaded and validated.

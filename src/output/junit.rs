@@ -41,7 +41,9 @@ impl Renderer for Junit {
         // be evaluated (they were not all judged). `tests` counts the cases written.
         let passing = r.summary.guardrails.saturating_sub(by_guardrail.len());
         let passing_case = passing > 0 && r.errors.is_empty();
-        let cases = by_guardrail.len() + usize::from(passing_case) + r.errors.len();
+        // Each file that was not evaluated is a skipped case.
+        let skipped = r.skipped.len();
+        let cases = by_guardrail.len() + usize::from(passing_case) + r.errors.len() + skipped;
         writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
         writeln!(
             out,
@@ -51,7 +53,7 @@ impl Renderer for Junit {
         )?;
         writeln!(
             out,
-            r#"  <testsuite name="{}" tests="{cases}" failures="{}" errors="{}">"#,
+            r#"  <testsuite name="{}" tests="{cases}" failures="{}" errors="{}" skipped="{skipped}">"#,
             esc(&r.workload),
             by_guardrail.len(),
             r.errors.len()
@@ -86,6 +88,16 @@ impl Renderer for Junit {
                 esc(&r.workload)
             )?;
             writeln!(out, r#"      <error message="{}"/>"#, esc(&e.to_string()))?;
+            writeln!(out, "    </testcase>")?;
+        }
+        for s in &r.skipped {
+            writeln!(
+                out,
+                r#"    <testcase classname="railyard.{}" name="skipped: {}">"#,
+                esc(&r.workload),
+                esc(&s.path)
+            )?;
+            writeln!(out, r#"      <skipped message="{}"/>"#, esc(&s.reason))?;
             writeln!(out, "    </testcase>")?;
         }
         if !r.warnings.is_empty() {

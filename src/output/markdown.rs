@@ -91,6 +91,12 @@ impl Renderer for Markdown {
                 writeln!(out, "- {}", cell(&e.to_string()))?;
             }
         }
+        if !r.skipped.is_empty() {
+            writeln!(out, "\n### Skipped (not evaluated)\n")?;
+            for s in &r.skipped {
+                writeln!(out, "- `{}`: {}", cell(&s.path), cell(&s.reason))?;
+            }
+        }
         Ok(())
     }
 

@@ -134,12 +134,35 @@ struct LogicalLocation {
 struct Invocation {
     execution_successful: bool,
     tool_execution_notifications: Vec<Notification>,
+    /// Files of the workload that were not evaluated (`skipped` of the JSON report).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    properties: Option<InvocationProperties>,
+}
+
+#[derive(Serialize)]
+struct InvocationProperties {
+    skipped: Vec<crate::files::Skipped>,
 }
 
 #[derive(Serialize)]
 struct Notification {
     level: &'static str,
     message: Text,
+    /// The skipped file a notification is about.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    locations: Vec<NotificationLocation>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct NotificationLocation {
+    physical_location: FileLocation,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct FileLocation {
+    artifact_location: ArtifactLocation,
 }
 
 fn level(s: Severity) -> &'static str {
@@ -245,8 +268,26 @@ impl Renderer for Sarif {
                         .map(|e| Notification {
                             level: "error",
                             message: Text { text: e.to_string() },
+                            locations: Vec::new(),
                         })
+                        .chain(r.skipped.iter().map(|s| Notification {
+                            level: "warning",
+                            message: Text {
+                                text: format!("skipped: {} ({})", s.path, s.reason),
+                            },
+                            locations: vec![NotificationLocation {
+                                physical_location: FileLocation {
+                                    artifact_location: ArtifactLocation {
+                                        uri: s.path.clone(),
+                                        uri_base_id: "SRCROOT",
+                                    },
+                                },
+                            }],
+                        }))
                         .collect(),
+                    properties: (!r.skipped.is_empty()).then(|| InvocationProperties {
+                        skipped: r.skipped.clone(),
+                    }),
                 }],
             }],
         };

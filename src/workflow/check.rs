@@ -31,6 +31,10 @@ pub struct CheckOptions {
     pub format: Format,
     /// Processes evaluating the workload at once; `None` = the machine's cores.
     pub jobs: Option<usize>,
+    /// A path with no infrastructure code at all is expected (otherwise it is an error).
+    pub allow_empty: bool,
+    /// Globs of paths not to evaluate (`--exclude`).
+    pub exclude: Vec<String>,
 }
 
 /// What `check` found, as every renderer receives it.
@@ -72,14 +76,27 @@ pub fn check(opts: CheckOptions, out: &mut dyn Write) -> anyhow::Result<Outcome>
     let _workers = crate::guardrail::sandbox::Workers::set(opts.jobs.unwrap_or(cores));
 
     // Read the workload from disk (symlinks are never followed) and parse it once.
-    let (files, skipped) = read_dir(&opts.path, ReadLimits::workload())
+    let (mut files, mut skipped) = read_dir(&opts.path, ReadLimits::workload())
         .with_context(|| format!("reading workload `{}`", opts.path.display()))?;
+    let exclude = crate::files::Exclude::new(&opts.exclude).context("--exclude")?;
+    exclude.apply(&mut files, &mut skipped);
     let file_count = files.len();
     let libraries: Vec<&Library> = std::iter::once(&opts.active)
         .chain(opts.pending.iter().map(|(library, _)| library))
         .collect();
     let results = evaluate_workload(&opts.workload, &files, &skipped, &libraries);
+    // Read and not read, rendered or not: every file of code that was not evaluated.
+    let skipped = results.skipped;
     let mut evaluations = results.evaluations.into_iter();
+
+    // Code of a kind that was not evaluated (an unrendered Helm chart) is reported once per
+    // file below, not once per guardrail.
+    let not_evaluated = |p: &EvalProblem| {
+        p.message.starts_with("skipped: ")
+            && skipped
+                .iter()
+                .any(|s| s.kind.is_some() && p.file.as_deref() == Some(s.path.as_str()))
+    };
 
     // The active guardrails: their findings fail the build.
     let mut findings = Vec::new();
@@ -90,7 +107,44 @@ pub fn check(opts: CheckOptions, out: &mut dyn Write) -> anyhow::Result<Outcome>
         let eval = apply_exceptions(g, raw, opts.now);
         findings.extend(eval.findings);
         excepted.extend(eval.excepted);
-        errors.extend(eval.problems.into_iter().filter(|p| p.guardrail.is_some()));
+        errors.extend(
+            eval.problems
+                .into_iter()
+                .filter(|p| p.guardrail.is_some() && !not_evaluated(p)),
+        );
+    }
+    // Fail closed: code an active guardrail would judge was not evaluated.
+    for s in &skipped {
+        let Some(kind) = s.kind else { continue };
+        let judges: Vec<&str> = opts
+            .active
+            .guardrails
+            .iter()
+            .filter(|g| g.meta.judges(kind))
+            .map(|g| g.id.as_str())
+            .collect();
+        if !judges.is_empty() {
+            errors.push(EvalProblem {
+                guardrail: None,
+                file: Some(s.path.clone()),
+                line: None,
+                message: format!(
+                    "skipped: {}; not evaluated by {} active guardrail(s) that judge {} code (install the renderer, or --exclude the path)",
+                    s.reason,
+                    judges.len(),
+                    kind.as_str()
+                ),
+            });
+        }
+    }
+    // A pipeline pointed at the wrong folder must not pass on nothing.
+    if !crate::evaluate::code_found(results.resources, &results.problems, &skipped) && !opts.allow_empty {
+        errors.push(EvalProblem {
+            guardrail: None,
+            file: Some(opts.path.display().to_string()),
+            line: None,
+            message: "no infrastructure code found (no Terraform, CloudFormation or Kubernetes resources): is the path right? Pass --allow-empty if this is expected".into(),
+        });
     }
 
     // The pending guardrails: warnings that carry their deadline.
@@ -104,7 +158,11 @@ pub fn check(opts: CheckOptions, out: &mut dyn Write) -> anyhow::Result<Outcome>
                 f.deadline = *deadline;
                 f
             }));
-            errors.extend(eval.problems.into_iter().filter(|p| p.guardrail.is_some()));
+            errors.extend(
+                eval.problems
+                    .into_iter()
+                    .filter(|p| p.guardrail.is_some() && !not_evaluated(p)),
+            );
         }
     }
 
@@ -130,7 +188,7 @@ pub fn check(opts: CheckOptions, out: &mut dyn Write) -> anyhow::Result<Outcome>
         warnings,
         excepted,
         errors,
-        skipped: results.skipped,
+        skipped,
     };
     // Rendered whole, then written at once: stdout is line-buffered, and a report of a few
     // hundred findings is thousands of lines.

@@ -236,6 +236,8 @@ pub fn demo(s: &Settings, keep: Option<&Path>, out: &mut dyn Write) -> Result<Ou
             fail_on: crate::guardrail::Severity::Low,
             format: Format::Table,
             jobs: None,
+            allow_empty: false,
+            exclude: Vec::new(),
         },
         out,
     )?;

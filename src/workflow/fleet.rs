@@ -186,7 +186,14 @@ fn observe_one<'a>(
         Ok(f) => f,
     };
     info.commit = fetched.commit.clone();
-    let key = workload_key(&spec.name, &spec.team, &fetched.tree, &spec.paths);
+    // Excluded paths change what is evaluated: they are part of the cache key.
+    let scope: Vec<String> = spec
+        .paths
+        .iter()
+        .cloned()
+        .chain(spec.exclude.iter().map(|g| format!("exclude:{g}")))
+        .collect();
+    let key = workload_key(&spec.name, &spec.team, &fetched.tree, &scope);
     let cached = results.load(&key).unwrap_or_default();
     let mut raw: Vec<Option<RawEvaluation>> = fingerprints.iter().map(|fp| cached.results.get(fp).cloned()).collect();
     stats.cache_hits += raw.iter().filter(|r| r.is_some()).count();
@@ -208,7 +215,27 @@ fn observe_one<'a>(
             }
             Ok(read) => read,
         };
-        let prepared = PreparedWorkload::new(info, &files, skipped);
+        let (mut files, mut skipped) = (files, skipped);
+        // Validated when workloads.toml was loaded.
+        crate::files::Exclude::new(&spec.exclude)
+            .unwrap_or_default()
+            .apply(&mut files, &mut skipped);
+        let mut prepared = PreparedWorkload::new(info, &files, skipped);
+        if !prepared.has_code() {
+            // A workload registered with the wrong paths must not count as compliant.
+            prepared.problems.push(crate::evaluate::EvalProblem {
+                guardrail: None,
+                file: None,
+                line: None,
+                message: format!(
+                    "no infrastructure code found (no Terraform, CloudFormation or Kubernetes resources) under {}",
+                    match spec.paths.is_empty() {
+                        true => "the repository root".to_string(),
+                        false => format!("paths {:?}", spec.paths),
+                    }
+                ),
+            });
+        }
         drop(files);
         stats.workloads_parsed += 1;
         let ev = evaluator.get(library);

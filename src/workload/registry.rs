@@ -64,6 +64,10 @@ pub struct WorkloadSpec {
     pub r#ref: Option<String>,
     /// Sub-folders to read; empty means the whole repository.
     pub paths: Vec<String>,
+    /// Globs of paths (relative to the repository root) not to evaluate: neither parsed nor
+    /// listed as skipped (e.g. a Helm chart that cannot be rendered where observe runs).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub exclude: Vec<String>,
     pub team: String,
     /// Workload-level owners, in addition to the team's.
     pub owners: Vec<String>,
@@ -169,6 +173,8 @@ struct RawWorkload {
     r#ref: Option<Spanned<String>>,
     #[serde(default)]
     paths: Vec<Spanned<String>>,
+    #[serde(default)]
+    exclude: Vec<Spanned<String>>,
     team: Spanned<String>,
     #[serde(default)]
     owners: Vec<String>,
@@ -290,6 +296,11 @@ pub fn parse(file: &str, text: &str) -> Result<Registry, Vec<ConfigError>> {
                 err(line(p.span()), message);
             }
         }
+        for g in &w.exclude {
+            if let Err(e) = crate::files::Exclude::new(std::slice::from_ref(g.get_ref())) {
+                err(line(g.span()), format!("`exclude` entry `{}`: {e}", g.get_ref()));
+            }
+        }
         let team_line = line(w.team.span());
         let team = w.team.into_inner();
         if team.trim().is_empty() {
@@ -318,6 +329,7 @@ pub fn parse(file: &str, text: &str) -> Result<Registry, Vec<ConfigError>> {
             repo: w.repo.into_inner(),
             r#ref: w.r#ref.map(Spanned::into_inner),
             paths: w.paths.into_iter().map(Spanned::into_inner).collect(),
+            exclude: w.exclude.into_iter().map(Spanned::into_inner).collect(),
             team,
             owners: w.owners,
             token_env,
@@ -510,6 +522,21 @@ mod tests {
         assert!(check_path("/etc").is_some());
         assert!(check_path("../other").is_some());
         assert!(check_path("").is_some());
+    }
+
+    #[test]
+    fn exclude_globs_are_read_and_checked() {
+        let text = "[[workload]]\nname = \"api\"\nrepo = \"../api\"\nteam = \"t\"\nexclude = [\"charts/**\"]\n";
+        let reg = parse("workloads.toml", text).unwrap();
+        assert_eq!(reg.workloads[0].exclude, vec!["charts/**".to_string()]);
+        let bad = "[[workload]]\nname = \"api\"\nrepo = \"../api\"\nteam = \"t\"\nexclude = [\n  \"a[\",\n]\n";
+        let errors = parse("workloads.toml", bad).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(
+            errors[0].to_string().split(": ").next(),
+            Some("workloads.toml:6"),
+            "{errors:?}"
+        );
     }
 
     #[test]

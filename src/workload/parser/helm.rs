@@ -81,7 +81,7 @@ pub fn render(files: &[SourceFile], timeout: Duration) -> Rendered {
         };
         let Some(helm) = &helm else {
             out.skipped
-                .push((chart_file, "Helm chart not rendered: `helm` is not on PATH".into()));
+                .push((chart_file, "Helm chart not rendered: helm is not on PATH".into()));
             continue;
         };
         match run_helm(helm, &dir, &members, timeout) {

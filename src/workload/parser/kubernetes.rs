@@ -1,9 +1,15 @@
 //! Kubernetes manifests (multi-document YAML, or JSON).
 //!
-//! Every document with a `kind` and a `metadata.name` is a resource `Kind.namespace.name`
-//! (namespace `default` when unset, as Checkov does); `kind: List` documents contribute each
-//! of their `items`. Helm templates (files containing `{{`) are not claimed: they are not
-//! manifests until rendered.
+//! Recognised from parsed content, never from raw bytes: every `.yaml`, `.yml` or `.json` file
+//! that no other parser claims is parsed, and a document whose mapping has a string
+//! `apiVersion` and a string `kind` is a Kubernetes object, whatever comments or `{{` appear
+//! elsewhere in the file. Every object with a `metadata.name` is a resource
+//! `Kind.namespace.name` (namespace `default` when unset, as Checkov does); `kind: List`
+//! documents contribute each of their `items`. A file without any object is not Kubernetes
+//! code and contributes nothing; one that does not parse is an error when it looks like a
+//! manifest (its bytes name `apiVersion` and `kind`) or hit a parsing limit, and is not
+//! Kubernetes code otherwise. Helm chart templates and kustomize patches never reach this parser (see
+//! [`super::helm`] and [`super::kustomize`]).
 
 use super::cloudformation::{is_json, CloudFormation};
 use super::yaml::{self, contains, Node, Tags};
@@ -22,30 +28,70 @@ impl Parser for Kubernetes {
     }
 
     fn claims(&self, path: &str, bytes: &[u8]) -> bool {
-        [".yaml", ".yml", ".json"].iter().any(|e| has_ext(path, e))
-            && contains(bytes, b"apiVersion")
-            && contains(bytes, b"kind")
-            && !contains(bytes, b"{{")
-            && !CloudFormation.claims(path, bytes)
+        [".yaml", ".yml", ".json"].iter().any(|e| has_ext(path, e)) && !CloudFormation.claims(path, bytes)
     }
 
     fn parse(&self, files: &[&SourceFile]) -> Parsed {
-        super::parse_each(files, parse_file)
+        let mut out = Parsed::default();
+        for file in files {
+            match parse_file(file) {
+                Ok(Some((document, resources))) => {
+                    out.documents.insert(file.path.clone(), document);
+                    out.resources.extend(resources);
+                }
+                Ok(None) => {}
+                Err(e) => out.errors.push(e),
+            }
+        }
+        out
     }
 }
 
-fn parse_file(file: &SourceFile) -> Result<(Json, Vec<Resource>), ParseError> {
+/// Whether a YAML document is a Kubernetes object: a mapping with string `apiVersion` and
+/// `kind` (a quoted `"v1"` counts; a number or a mapping does not).
+fn is_object(doc: &Node) -> bool {
+    let string = |key: &str| {
+        doc.get(key)
+            .is_some_and(|n| matches!(yaml::to_json(n, Tags::Ignore), Json::String(s) if !s.is_empty()))
+    };
+    string("apiVersion") && string("kind")
+}
+
+/// Whether a file that does not parse should be reported: it looks like a manifest, or it
+/// stopped at one of the parser's limits (which a hostile file could use to hide one).
+fn worth_an_error(bytes: &[u8], error: &yaml::Error) -> bool {
+    (contains(bytes, b"apiVersion") && contains(bytes, b"kind"))
+        || ["nesting", "alias", "recursion"]
+            .iter()
+            .any(|w| error.message.contains(w))
+}
+
+/// The file's documents and resources; `None` when it holds no Kubernetes object.
+fn parse_file(file: &SourceFile) -> Result<Option<(Json, Vec<Resource>)>, ParseError> {
     let text = yaml::strip_bom(file.text()?);
-    let docs = yaml::guarded(|| {
+    let parsed = yaml::guarded(|| {
         if is_json(&file.path, text) {
             yaml::parse_json(text).map(|d| vec![d])
         } else {
             yaml::parse_yaml(text)
         }
-    })
-    .map_err(|e| ParseError::new(&file.path, e.line, e.message))?;
+    });
+    let docs = match parsed {
+        Ok(docs) => docs,
+        Err(e) if worth_an_error(&file.bytes, &e) => {
+            let hint = match contains(&file.bytes, b"{{") {
+                true => " (Go template syntax outside a Helm chart's templates/ folder?)",
+                false => "",
+            };
+            return Err(ParseError::new(&file.path, e.line, format!("{}{hint}", e.message)));
+        }
+        Err(_) => return Ok(None),
+    };
+    if !docs.iter().any(is_object) {
+        return Ok(None);
+    }
     let mut resources = Vec::new();
-    for doc in &docs {
+    for doc in docs.iter().filter(|d| is_object(d)) {
         match doc.get("kind").and_then(Node::as_str) {
             Some("List") => {
                 for item in doc.get("items").and_then(Node::items).unwrap_or_default() {
@@ -56,7 +102,7 @@ fn parse_file(file: &SourceFile) -> Result<(Json, Vec<Resource>), ParseError> {
         }
     }
     let documents = docs.iter().map(|d| yaml::to_json(d, Tags::Ignore)).collect();
-    Ok((Json::Array(documents), resources))
+    Ok(Some((Json::Array(documents), resources)))
 }
 
 fn resource(path: &str, doc: &Node) -> Option<Resource> {
@@ -104,16 +150,12 @@ mod tests {
     }
 
     #[test]
-    fn claims_manifests_only() {
+    fn claims_yaml_and_json_files() {
         assert!(Kubernetes.claims("a.yaml", b"apiVersion: v1\nkind: Pod\n"));
         assert!(Kubernetes.claims("a.json", b"{\"apiVersion\": \"v1\", \"kind\": \"Pod\"}"));
         assert!(!Kubernetes.claims("a.txt", b"apiVersion: v1\nkind: Pod\n"));
-        assert!(!Kubernetes.claims("a.yaml", b"name: x\n"));
-        // Helm templates are skipped.
-        assert!(!Kubernetes.claims(
-            "templates/d.yaml",
-            b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}\n"
-        ));
+        // Claimed, then recognised from the parsed content.
+        assert!(Kubernetes.claims("a.yaml", b"name: x\n"));
         // CloudFormation wins.
         assert!(!Kubernetes.claims("t.yaml", b"AWSTemplateFormatVersion: x\nkind: 1\napiVersion: 2\n"));
     }
@@ -208,6 +250,14 @@ items:
     }
 
     #[test]
+    fn bom_and_crlf_keep_lines() {
+        let yaml = "\u{feff}# c\r\napiVersion: v1\r\nkind: Pod\r\nmetadata:\r\n  name: p\r\nspec: {}\r\n";
+        assert_eq!(lines(&parse("p.yaml", yaml)), vec![("Pod.default.p", 2, 6)]);
+        let json = "\u{feff}{\r\n  \"apiVersion\": \"v1\",\r\n  \"kind\": \"Pod\",\r\n  \"metadata\": {\"name\": \"p\"}\r\n}\r\n";
+        assert_eq!(lines(&parse("p.json", json)), vec![("Pod.default.p", 1, 5)]);
+    }
+
+    #[test]
     fn syntax_error_has_its_line() {
         let text = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: ok\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: [broken\n";
         let p = parse("bad.yaml", text);
@@ -229,8 +279,40 @@ items:
     #[test]
     fn empty_file_and_empty_documents() {
         let p = parse("e.yaml", "# apiVersion kind\n---\n---\n");
-        assert!(p.resources.is_empty() && p.errors.is_empty());
-        assert_eq!(p.documents["e.yaml"], json!([]));
+        assert!(p.resources.is_empty() && p.errors.is_empty() && p.documents.is_empty());
+    }
+
+    #[test]
+    fn recognised_from_parsed_content() {
+        // A comment with template braces hides nothing.
+        let text = "# rendered by {{ .Release.Name }}\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations: {a: \"{{ x }}\"}\nspec: {}\n";
+        assert_eq!(lines(&parse("p.yaml", text)), vec![("Pod.default.p", 2, 7)]);
+        // Escaped or quoted keys are the same keys.
+        let text = "\"api\\u0056ersion\": v1\n'kind': Pod\nmetadata: {name: q}\n";
+        assert_eq!(lines(&parse("q.yaml", text)), vec![("Pod.default.q", 1, 3)]);
+        // Not objects: a non-string kind, other YAML files.
+        for text in [
+            "apiVersion: v1\nkind: 3\nmetadata: {name: n}\n",
+            "name: ci\non: push\n",
+            "[1, 2]\n",
+        ] {
+            let p = parse("other.yaml", text);
+            assert!(
+                p.resources.is_empty() && p.documents.is_empty() && p.errors.is_empty(),
+                "{text}"
+            );
+        }
+        // A file that does not parse: an error when it looks like a manifest, else not ours.
+        let p = parse(
+            "t.yaml",
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Values.n }}-web\n",
+        );
+        assert_eq!((p.errors.len(), p.errors[0].line), (1, 4), "{:?}", p.errors);
+        assert!(p.errors[0].message.contains("Go template"), "{:?}", p.errors);
+        let p = parse("notes.yaml", "a: [b\n");
+        assert!(p.errors.is_empty() && p.resources.is_empty());
+        let p = parse("deep.yaml", &"[".repeat(1000));
+        assert_eq!(p.errors.len(), 1, "a parsing limit is never silent");
     }
 
     #[test]
@@ -254,8 +336,17 @@ items:
                 ("web.yaml", "Ingress.shop.web", 44, 59),
             ]
         );
-        // The Helm chart is not read at all.
-        assert!(!p.documents.keys().any(|k| k.starts_with("chart/")));
+        // The Helm chart's template is not read as a manifest: without `helm` on PATH the
+        // chart is listed as skipped.
+        assert!(!p.documents.keys().any(|k| k.starts_with("chart/templates")));
+        assert_eq!(
+            p.skipped,
+            vec![crate::files::Skipped {
+                path: "chart/Chart.yaml".into(),
+                reason: "Helm chart not rendered: helm is not on PATH".into(),
+                kind: Some(ResourceKind::Kubernetes),
+            }]
+        );
         assert_eq!(p.documents["web.yaml"].as_array().unwrap().len(), 4);
         let ingress = p.resources.iter().find(|r| r.r#type == "Ingress").unwrap();
         assert_eq!(

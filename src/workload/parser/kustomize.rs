@@ -75,7 +75,8 @@ pub fn render(files: &[SourceFile]) -> Rendered {
     }
     let mut r = Renderer {
         files: files.iter().map(|f| (f.path.as_str(), f)).collect(),
-        consumed: BTreeSet::new(),
+        // A kustomization is not a manifest itself.
+        consumed: kustomizations.iter().map(|k| k.path.clone()).collect(),
     };
     // Folders some kustomization refers to: those are bases, rendered as part of their users.
     let mut used = BTreeSet::new();

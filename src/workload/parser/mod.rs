@@ -1,7 +1,9 @@
 //! One parser per input format, each in its own file behind the small [`Parser`] trait, all
 //! listed once in [`PARSERS`]. Adding a format is one new file and one new line here.
 //!
-//! The first parser in the list that claims a file parses it; files nobody claims are skipped.
+//! The first parser in the list that claims a file parses it; files nobody claims are not
+//! infrastructure code. Code that is rendered first (kustomize overlays, Helm charts) is
+//! rendered before the parsers run; what cannot be rendered is listed in [`Parsed::skipped`].
 
 mod cloudformation;
 pub mod helm;
@@ -12,7 +14,7 @@ mod terraform_plan;
 mod yaml;
 
 use super::input::{Resource, ResourceKind};
-use crate::files::SourceFile;
+use crate::files::{Skipped, SourceFile};
 use std::collections::BTreeMap;
 
 /// A file that could not be parsed, with the line where parsing failed.
@@ -41,11 +43,11 @@ pub struct Parsed {
     pub resources: Vec<Resource>,
     pub documents: BTreeMap<String, serde_json::Value>,
     pub errors: Vec<ParseError>,
-    /// Code found while parsing but not evaluated, with the reason (a remote Terraform
-    /// module that is not present, an overlay outside the rendered subset, a chart without
-    /// `helm`): the workload cannot be judged compliant on it.
+    /// Code found while parsing but not evaluated, with its kind and reason (a remote
+    /// Terraform module that is not present, an overlay outside the rendered subset, a chart
+    /// without `helm`): the guardrails judging that kind cannot call the workload compliant.
     #[serde(default)]
-    pub skipped: Vec<crate::files::Skipped>,
+    pub skipped: Vec<Skipped>,
 }
 
 impl Parsed {
@@ -143,7 +145,11 @@ pub fn parse_files(files: &[SourceFile]) -> Parsed {
         skipped: rendered
             .skipped
             .into_iter()
-            .map(|(path, reason)| crate::files::Skipped { path, reason })
+            .map(|(path, reason)| Skipped {
+                path,
+                reason,
+                kind: Some(ResourceKind::Kubernetes),
+            })
             .collect(),
         ..Parsed::default()
     };

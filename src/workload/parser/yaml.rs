@@ -333,8 +333,80 @@ impl Builder<'_> {
     }
 }
 
+/// Most closing brackets [`parse_yaml`] re-indents in one file before it gives up.
+const MAX_BRACKET_FIXES: usize = 1000;
+
 /// Parses a YAML stream into its documents (empty documents are dropped).
+///
+/// saphyr-parser 0.0.12 refuses a multi-line flow collection whose closing bracket sits left
+/// of its last item's indentation (`args: [\n    "--x"\n  ]`), which kubectl (go-yaml) and
+/// PyYAML accept: indentation has no meaning inside a flow collection (YAML 1.2 §8.1.1;
+/// saphyr issue 73). When the parser stops with "invalid indentation" exactly at a `]` or
+/// `}` that opens its line, that line is re-indented (spaces only, so every line number stays
+/// the same) and the text parsed again. Only a position the parser reached as a token is
+/// touched, never the inside of a block scalar.
 pub(crate) fn parse_yaml(text: &str) -> Result<Vec<Node>, Error> {
+    let mut patched: Option<String> = None;
+    let mut fixes = 0;
+    // Each retry parses the whole text again: bound the work as well as the count.
+    let budget = 64 * text.len().max(1 << 16);
+    loop {
+        let current = patched.as_deref().unwrap_or(text);
+        match parse_events(current) {
+            Ok(docs) => return Ok(docs),
+            Err((error, Some((line, col))))
+                if error.message == "invalid indentation"
+                    && fixes < MAX_BRACKET_FIXES
+                    && (fixes + 1) * current.len() <= budget =>
+            {
+                match reindent_closing_bracket(current, line, col) {
+                    Some(fixed) => {
+                        patched = Some(fixed);
+                        fixes += 1;
+                    }
+                    None => return Err(error),
+                }
+            }
+            Err((error, _)) => return Err(error),
+        }
+    }
+}
+
+/// The text with the closing bracket at (1-based `line`, 0-based char `col`) moved right to
+/// the indentation of the previous non-blank line (at least one column), or `None` when no
+/// closing bracket opens that line.
+fn reindent_closing_bracket(text: &str, line: usize, col: usize) -> Option<String> {
+    let lines: Vec<&str> = text.split('\n').collect();
+    let target = *lines.get(line.checked_sub(1)?)?;
+    let (lead, rest) = target.split_at(target.char_indices().nth(col)?.0);
+    if !lead.chars().all(|c| c == ' ') || !(rest.starts_with(']') || rest.starts_with('}')) {
+        return None;
+    }
+    let indent_of = |l: &str| l.len() - l.trim_start_matches(' ').len();
+    let previous = lines[..line - 1]
+        .iter()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .map_or(0, |l| indent_of(l));
+    let width = previous.max(col + 1);
+    let mut out = String::with_capacity(text.len() + width);
+    for (i, l) in lines.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        if i == line - 1 {
+            out.push_str(&" ".repeat(width));
+            out.push_str(rest);
+        } else {
+            out.push_str(l);
+        }
+    }
+    Some(out)
+}
+
+/// One parse of the event stream; a scanner error also gives its (line, column).
+#[allow(clippy::type_complexity)]
+fn parse_events(text: &str) -> Result<Vec<Node>, (Error, Option<(usize, usize)>)> {
     let mut b = Builder {
         lines: text.split('\n').collect(),
         stack: Vec::new(),
@@ -345,8 +417,11 @@ pub(crate) fn parse_yaml(text: &str) -> Result<Vec<Node>, Error> {
     };
     for ev in EventParser::new_from_str(text) {
         match ev {
-            Ok((ev, span)) => b.event(ev, span)?,
-            Err(e) => return Err(Error::new(e.marker().line(), e.info().to_string())),
+            Ok((ev, span)) => b.event(ev, span).map_err(|e| (e, None))?,
+            Err(e) => {
+                let at = (e.marker().line(), e.marker().col());
+                return Err((Error::new(at.0, e.info().to_string()), Some(at)));
+            }
         }
     }
     Ok(b.docs.into_iter().filter(|d| !d.is_null()).collect())
@@ -788,5 +863,88 @@ mod tests {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tolerant_tests {
+    use super::*;
+    use serde_json::json;
+
+    fn lines_of(node: &Node) -> (usize, usize) {
+        (node.line, node.end_line)
+    }
+
+    /// What kubectl and PyYAML accept: a flow collection closed left of its last (quoted) item.
+    #[test]
+    fn flow_collections_closed_at_the_parent_indentation() {
+        let text = "spec:\n  args: [\n    \"--x\",\n    \"--y\"\n  ]\n  env: {\n    \"a\": 1\n  }\n  b: [\n    'z'\n]\n  c: 2\ntop: [\n  \"t\"\n]\nlast: 3\n";
+        let docs = parse_yaml(text).unwrap();
+        let doc = &docs[0];
+        assert_eq!(
+            to_json(doc, Tags::Ignore),
+            json!({"spec": {"args": ["--x", "--y"], "env": {"a": 1}, "b": ["z"], "c": 2}, "top": ["t"], "last": 3})
+        );
+        let spec = doc.get("spec").unwrap();
+        assert_eq!(lines_of(spec.get("args").unwrap()), (2, 5));
+        assert_eq!(lines_of(&spec.get("args").unwrap().items().unwrap()[1]), (4, 4));
+        assert_eq!(lines_of(spec.get("env").unwrap()), (6, 8));
+        assert_eq!(lines_of(spec.get("b").unwrap()), (9, 11));
+        assert_eq!(lines_of(spec.get("c").unwrap()), (12, 12));
+        assert_eq!(lines_of(doc.get("top").unwrap()), (13, 15));
+        assert_eq!(lines_of(doc.get("last").unwrap()), (16, 16));
+        assert_eq!(lines_of(doc), (1, 16));
+    }
+
+    #[test]
+    fn block_scalars_are_never_reindented() {
+        // A `]` inside a literal block is content: a real indentation error elsewhere stays one.
+        let text = "a: |\n  x\n  ]\nb:\n  c: 1\n   d: 2\n";
+        let err = parse_yaml(text).unwrap_err();
+        assert_eq!(err.line, 6, "{err:?}");
+        let docs = parse_yaml("a: |\n  x\n  ]\nb: [\n  \"q\"\n]\n").unwrap();
+        assert_eq!(to_json(&docs[0], Tags::Ignore), json!({"a": "x\n]\n", "b": ["q"]}));
+    }
+
+    #[test]
+    fn crlf_keeps_lines() {
+        let text = "a: 1\r\nspec:\r\n  args: [\r\n    \"--x\"\r\n  ]\r\n  k: |\r\n    v\r\n  z: 2\r\n";
+        let doc = &parse_yaml(text).unwrap()[0];
+        let spec = doc.get("spec").unwrap();
+        assert_eq!(lines_of(spec.get("args").unwrap()), (3, 5));
+        assert_eq!(lines_of(spec.get("z").unwrap()), (8, 8));
+        assert_eq!(to_json(spec, Tags::Ignore)["z"], json!(2));
+        // Every node has the lines it has with LF endings.
+        fn all(n: &Node, out: &mut Vec<(usize, usize)>) {
+            out.push((n.line, n.end_line));
+            match &n.value {
+                Value::Scalar { .. } => {}
+                Value::Seq(items) => items.iter().for_each(|i| all(i, out)),
+                Value::Map(entries) => entries.iter().for_each(|(k, v)| {
+                    all(k, out);
+                    all(v, out)
+                }),
+            }
+        }
+        let lf = &parse_yaml(&text.replace("\r\n", "\n")).unwrap()[0];
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        all(doc, &mut a);
+        all(lf, &mut b);
+        assert_eq!(a, b);
+        assert_eq!(to_json(doc, Tags::Ignore), to_json(lf, Tags::Ignore));
+    }
+
+    #[test]
+    fn many_brackets_and_hostile_input_stay_bounded() {
+        let one = "  - args: [\n      \"--x\"\n    ]\n";
+        let text = format!("items:\n{}", one.repeat(300));
+        let docs = parse_yaml(&text).unwrap();
+        let items = docs[0].get("items").unwrap().items().unwrap();
+        assert_eq!(items.len(), 300);
+        assert_eq!(lines_of(items[299].get("args").unwrap()), (2 + 299 * 3, 4 + 299 * 3));
+        let started = std::time::Instant::now();
+        let text = format!("a:\n{}", "  b: [\n    \"x\"\n  ]\n".repeat(3000));
+        let _ = parse_yaml(&text);
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
     }
 }

@@ -134,6 +134,7 @@ impl<'a> Expander<'a, '_> {
         let skip = |reason: String| Skipped {
             path: format!("{}:{}", f.path, b.line),
             reason: format!("{address}: {reason}"),
+            kind: Some(crate::workload::ResourceKind::Terraform),
         };
         let source = match b.attr("source").and_then(|e| ev.eval(e)) {
             Some(Value::String(s)) => s,
