@@ -94,6 +94,7 @@ fn resources(path: &str, root: &Node) -> Vec<Resource> {
                 referenced_by: Vec::new(),
                 referenced_by_index: Vec::new(),
                 tags: None,
+                id: String::new(),
                 address: format!("{type}.{logical_id}", type = r#type),
                 r#type: r#type.to_string(),
                 name: logical_id.to_string(),
@@ -102,6 +103,7 @@ fn resources(path: &str, root: &Node) -> Vec<Resource> {
                 file: path.to_string(),
                 line: key.line,
                 end_line: value.end_line.max(key.line),
+                root: None,
                 config,
             })
         })

@@ -73,6 +73,7 @@ fn resource(path: &str, doc: &Node) -> Option<Resource> {
         referenced_by: Vec::new(),
         referenced_by_index: Vec::new(),
         tags: None,
+        id: String::new(),
         address: format!("{kind}.{namespace}.{name}"),
         r#type: kind.to_string(),
         name: name.to_string(),
@@ -81,6 +82,7 @@ fn resource(path: &str, doc: &Node) -> Option<Resource> {
         file: path.to_string(),
         line: doc.line,
         end_line: doc.end_line.max(doc.line),
+        root: None,
         config: yaml::to_json(doc, Tags::Ignore),
     })
 }

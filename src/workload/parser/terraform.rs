@@ -258,6 +258,7 @@ fn resource_of(ev: &Evaluator, f: &SourceFile, b: &Blk) -> Result<Option<Resourc
         referenced_by: Vec::new(),
         referenced_by_index: Vec::new(),
         tags: None,
+        id: String::new(),
         address,
         r#type,
         name,
@@ -266,6 +267,7 @@ fn resource_of(ev: &Evaluator, f: &SourceFile, b: &Blk) -> Result<Option<Resourc
         file: f.path.clone(),
         line: b.line,
         end_line: b.end_line,
+        root: None,
         config: config_of(ev, &b.items, 0),
     }))
 }

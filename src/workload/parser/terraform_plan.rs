@@ -91,6 +91,7 @@ fn resource(file: &SourceFile, at: &mut Locator, r: &Json, values: Option<&Json>
         referenced_by: Vec::new(),
         referenced_by_index: Vec::new(),
         tags: None,
+        id: String::new(),
         address: address.to_string(),
         r#type: str_of("type"),
         name: str_of("name"),
@@ -99,6 +100,7 @@ fn resource(file: &SourceFile, at: &mut Locator, r: &Json, values: Option<&Json>
         file: file.path.clone(),
         line,
         end_line: line,
+        root: None,
         config: match values {
             Some(v) if !v.is_null() => v.clone(),
             _ => serde_json::json!({}),
