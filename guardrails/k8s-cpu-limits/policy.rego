@@ -11,6 +11,7 @@ deny contains f if {
 	not railyard.truthy(railyard.get(res, ["limits", "cpu"], null))
 	f := {
 		"resource": r.address,
+		"id": r.id,
 		"message": sprintf("%s: container %v has no CPU limit; set resources.limits.cpu", [r.address, railyard.container_name(c)]),
 	}
 }
@@ -24,6 +25,7 @@ deny contains f if {
 	not railyard.truthy(v)
 	f := {
 		"resource": r.address,
+		"id": r.id,
 		"message": sprintf("%s: container %v has no CPU limit; set resources { limits = { cpu = ... } }", [r.address, railyard.container_name(c)]),
 	}
 }
@@ -33,6 +35,7 @@ deny contains f if {
 	not railyard.block(r.config, "spec")
 	f := {
 		"resource": r.address,
+		"id": r.id,
 		"message": sprintf("%s: no spec, so no container can be shown to have a CPU limit", [r.address]),
 	}
 }

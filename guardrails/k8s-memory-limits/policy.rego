@@ -11,6 +11,7 @@ deny contains f if {
 	not railyard.truthy(railyard.get(res, ["limits", "memory"], null))
 	f := {
 		"resource": r.address,
+		"id": r.id,
 		"message": sprintf("%s: container %v has no memory limit; set resources.limits.memory", [r.address, railyard.container_name(c)]),
 	}
 }
@@ -24,6 +25,7 @@ deny contains f if {
 	not railyard.truthy(v)
 	f := {
 		"resource": r.address,
+		"id": r.id,
 		"message": sprintf("%s: container %v has no memory limit; set resources { limits = { memory = ... } }", [r.address, railyard.container_name(c)]),
 	}
 }
@@ -33,6 +35,7 @@ deny contains f if {
 	not railyard.block(r.config, "spec")
 	f := {
 		"resource": r.address,
+		"id": r.id,
 		"message": sprintf("%s: no spec, so no container can be shown to have a memory limit", [r.address]),
 	}
 }
