@@ -381,3 +381,70 @@ fn findings_name_the_attribute_line_in_terraform_and_cloudformation() {
         "{report}"
     );
 }
+
+/// The files of one bundled guardrail, as (path in a guardrails repo, content).
+fn bundled_files(id: &str) -> Vec<(String, String)> {
+    let root = common::bundled_guardrails();
+    common::files_below(&root.join(id))
+        .into_iter()
+        .map(|(rel, bytes)| (format!("guardrails/{id}/{rel}"), String::from_utf8(bytes).unwrap()))
+        .collect()
+}
+
+fn read_ledger(g: &git2::Repository) -> Value {
+    let tip = g.find_reference("refs/heads/railyard/ledger").unwrap().peel_to_commit().unwrap();
+    let blob = tip.tree().unwrap().get_path(Path::new("ledger.json")).unwrap().to_object(g).unwrap();
+    serde_json::from_slice(blob.peel_to_blob().unwrap().content()).unwrap()
+}
+
+#[test]
+fn a_ledger_written_before_identities_keeps_its_days_and_gains_ids() {
+    let ws = temp();
+    let dir = ws.path();
+    let init = |rel: &str| {
+        let r = git2::Repository::init(dir.join(rel)).unwrap();
+        r.set_head("refs/heads/main").unwrap();
+        r
+    };
+    let web = init("web");
+    common::commit(&web, "main", &[("main.tf", Some(common::UNVERSIONED_TF))], "web infra");
+    common::commit(&init("payments"), "main", &[("main.tf", Some(common::COMPLIANT_TF))], "infra");
+    let g = init("guardrails");
+    let mut files = bundled_files("lib");
+    files.push(("workloads.toml".into(), common::REGISTRY.into()));
+    let refs: Vec<(&str, Option<&str>)> = files.iter().map(|(p, c)| (p.as_str(), Some(c.as_str()))).collect();
+    common::commit(&g, "main", &refs, "initial");
+    let main = g.find_reference("refs/heads/main").unwrap().peel_to_commit().unwrap();
+    g.branch("develop", &main, false).unwrap();
+    let candidate = bundled_files("aws-s3-versioning");
+    let refs: Vec<(&str, Option<&str>)> = candidate.iter().map(|(p, c)| (p.as_str(), Some(c.as_str()))).collect();
+    common::commit(&g, "develop", &refs, "candidate");
+    let observe = |now: &str| {
+        let run = railyard(
+            dir,
+            &["observe", "--repo", "guardrails", "--cache-dir", "cache", "--now", now],
+        );
+        run.expect_code(0);
+    };
+    observe("2026-11-01");
+    // The ledger as an earlier Railyard wrote it: findings without `id`, noncompliant since
+    // October, deadline November 30.
+    let mut old = read_ledger(&g);
+    let entry = &mut old["entries"]["aws-s3-versioning/web"];
+    assert_eq!(entry["findings"][0]["id"], ".:aws_s3_bucket.logs", "{entry}");
+    entry["findings"][0].as_object_mut().unwrap().remove("id");
+    entry["findings"][0]["first_seen"] = "2026-10-15".into();
+    entry["first_seen"] = "2026-10-15".into();
+    entry["deadline"] = "2026-11-14".into();
+    let text = serde_json::to_string_pretty(&old).unwrap();
+    common::commit(&g, "railyard/ledger", &[("ledger.json", Some(&text))], "ledger of an earlier version");
+
+    observe("2026-11-05");
+    let new = read_ledger(&g);
+    let entry = &new["entries"]["aws-s3-versioning/web"];
+    assert_eq!(entry["first_seen"], "2026-10-15", "{entry}");
+    assert_eq!(entry["deadline"], "2026-11-14", "{entry}");
+    assert_eq!(entry["last_seen"], "2026-11-05", "{entry}");
+    assert_eq!(entry["findings"][0]["first_seen"], "2026-10-15", "{entry}");
+    assert_eq!(entry["findings"][0]["id"], ".:aws_s3_bucket.logs", "{entry}");
+}
