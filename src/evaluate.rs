@@ -223,7 +223,10 @@ impl PreparedWorkload {
         for (i, r) in input.resources.iter().enumerate() {
             by_id.insert(r.id.clone(), i);
             if let Some(first) = by_address.get(&r.address) {
-                ambiguous.entry(r.address.clone()).or_insert_with(|| vec![*first]).push(i);
+                ambiguous
+                    .entry(r.address.clone())
+                    .or_insert_with(|| vec![*first])
+                    .push(i);
             } else {
                 by_address.insert(r.address.clone(), i);
             }
@@ -589,7 +592,9 @@ impl<'a> Evaluator<'a> {
         let mut variant_jobs: Vec<Job> = Vec::new();
         if !workload.ambiguous.is_empty() {
             for i in indices {
-                let Some(Ok(violations)) = outcomes.ones.get(i) else { continue };
+                let Some(Ok(violations)) = outcomes.ones.get(i) else {
+                    continue;
+                };
                 let mut wanted: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
                 for address in violations.iter().filter_map(|v| workload.ambiguous_in(v)) {
                     wanted.extend(workload.ambiguous[address].iter().map(|p| workload.partition(*p)));
@@ -937,7 +942,13 @@ fn locate(g: &Guardrail, workload: &PreparedWorkload, v: Violation, at: Option<u
     let resource = at.map(|i| &workload.input.resources[i]);
     let (address, id, file, line, end_line) = match resource {
         Some(r) => (r.address.clone(), r.id.clone(), r.file.clone(), r.line, r.end_line),
-        None => (v.resource.clone().unwrap_or_default(), String::new(), String::new(), 0, 0),
+        None => (
+            v.resource.clone().unwrap_or_default(),
+            String::new(),
+            String::new(),
+            0,
+            0,
+        ),
     };
     // The attribute's own line, when the policy named one and it is found in the source.
     let field_line = match (resource, &v.field, &v.file) {

@@ -213,7 +213,9 @@ fn assert_findings_located(report: &Value, workload_root: &Path) {
         if let Some(field) = f["field"].as_str() {
             let key = field.rsplit(['.', '[']).next().unwrap();
             assert!(
-                field.split(['.', '[', ']']).any(|k| !k.is_empty() && lines[line - 1].contains(k)),
+                field
+                    .split(['.', '[', ']'])
+                    .any(|k| !k.is_empty() && lines[line - 1].contains(k)),
                 "`{field}` ({key}) not at {file}:{line}: {}",
                 lines[line - 1]
             );

@@ -17,7 +17,16 @@ fn db(encrypted: bool) -> String {
 }
 
 fn check(ws: &Path, extra: &[&str]) -> common::Run {
-    let mut args = vec!["check", "app", "--guardrails", "gr", "--format", "json", "--now", "2030-01-01"];
+    let mut args = vec![
+        "check",
+        "app",
+        "--guardrails",
+        "gr",
+        "--format",
+        "json",
+        "--now",
+        "2030-01-01",
+    ];
     args.extend_from_slice(extra);
     railyard(ws, &args)
 }
@@ -56,10 +65,7 @@ fn old_style_guardrail(ws: &Path, id: &str, deny: &str) {
     write(
         ws,
         &format!("gr/{id}/policy.rego"),
-        format!(
-            "package third_party.{}\n\n{deny}\n",
-            id.replace('-', "_")
-        ),
+        format!("package third_party.{}\n\n{deny}\n", id.replace('-', "_")),
     );
 }
 
@@ -78,8 +84,18 @@ fn two_roots_with_one_address_give_a_finding_each_in_its_own_file() {
     assert_eq!(
         located(&run.json(), "findings"),
         vec![
-            row("aws_db_instance.main", "envs/dev:aws_db_instance.main", "envs/dev/main.tf", 4),
-            row("aws_db_instance.main", "envs/prod:aws_db_instance.main", "envs/prod/main.tf", 4),
+            row(
+                "aws_db_instance.main",
+                "envs/dev:aws_db_instance.main",
+                "envs/dev/main.tf",
+                4
+            ),
+            row(
+                "aws_db_instance.main",
+                "envs/prod:aws_db_instance.main",
+                "envs/prod/main.tf",
+                4
+            ),
         ],
         "{}",
         run.stdout
@@ -96,7 +112,12 @@ fn only_the_violating_root_is_reported_and_in_its_own_file() {
     run.expect_code(1);
     assert_eq!(
         located(&run.json(), "findings"),
-        vec![row("aws_db_instance.main", "envs/prod:aws_db_instance.main", "envs/prod/main.tf", 4)],
+        vec![row(
+            "aws_db_instance.main",
+            "envs/prod:aws_db_instance.main",
+            "envs/prod/main.tf",
+            4
+        )],
         "{}",
         run.stdout
     );
@@ -115,8 +136,18 @@ fn an_old_style_policy_naming_only_the_address_still_lands_on_each_resource() {
         assert_eq!(
             located(&run.json(), "findings"),
             vec![
-                row("aws_db_instance.main", "envs/dev:aws_db_instance.main", "envs/dev/main.tf", 2),
-                row("aws_db_instance.main", "envs/prod:aws_db_instance.main", "envs/prod/main.tf", 2),
+                row(
+                    "aws_db_instance.main",
+                    "envs/dev:aws_db_instance.main",
+                    "envs/dev/main.tf",
+                    2
+                ),
+                row(
+                    "aws_db_instance.main",
+                    "envs/prod:aws_db_instance.main",
+                    "envs/prod/main.tf",
+                    2
+                ),
             ],
             "{name}: {}",
             run.stdout
@@ -127,7 +158,12 @@ fn an_old_style_policy_naming_only_the_address_still_lands_on_each_resource() {
         run.expect_code(1);
         assert_eq!(
             located(&run.json(), "findings"),
-            vec![row("aws_db_instance.main", "envs/prod:aws_db_instance.main", "envs/prod/main.tf", 2)],
+            vec![row(
+                "aws_db_instance.main",
+                "envs/prod:aws_db_instance.main",
+                "envs/prod/main.tf",
+                2
+            )],
             "{name}: {}",
             run.stdout
         );
@@ -172,11 +208,23 @@ fn cloudformation_logical_ids_in_two_templates_are_two_resources() {
     let report = run.json();
     let found = located(&report, "findings");
     // The bundled guardrail names the attribute (line 7); the old-style one the resource (line 3).
-    let public = |line| row("AWS::RDS::DBInstance.Database", "db-public.yaml:Database", "db-public.yaml", line);
+    let public = |line| {
+        row(
+            "AWS::RDS::DBInstance.Database",
+            "db-public.yaml:Database",
+            "db-public.yaml",
+            line,
+        )
+    };
     assert_eq!(found, vec![public(3), public(7)], "{report}");
     write(ws.path(), "app/db-private.yaml", template(false));
     let run = check(ws.path(), &[]);
-    assert_eq!(run.json()["findings"].as_array().map(Vec::len), Some(4), "{}", run.stdout);
+    assert_eq!(
+        run.json()["findings"].as_array().map(Vec::len),
+        Some(4),
+        "{}",
+        run.stdout
+    );
 }
 
 const DEPLOY: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          image: web:1.0\n        - name: sidecar\n          image: proxy:1.0\n          securityContext:\n            runAsNonRoot: true\n            privileged: PRIV\n";
@@ -186,7 +234,11 @@ fn kubernetes_base_and_overlay_are_two_objects_and_the_finding_points_at_the_lin
     let ws = temp();
     guardrails_with(&ws.path().join("gr"), &["k8s-no-privileged-containers"]);
     write(ws.path(), "app/base/deploy.yaml", DEPLOY.replace("PRIV", "false"));
-    write(ws.path(), "app/overlays/prod/deploy.yaml", DEPLOY.replace("PRIV", "true"));
+    write(
+        ws.path(),
+        "app/overlays/prod/deploy.yaml",
+        DEPLOY.replace("PRIV", "true"),
+    );
     let run = check(ws.path(), &[]);
     run.expect_code(1);
     let report = run.json();
@@ -210,7 +262,11 @@ fn kubernetes_base_and_overlay_are_two_objects_and_the_finding_points_at_the_lin
         ws.path(),
         &["check", "app", "--guardrails", "gr", "--now", "2030-01-01"],
     );
-    assert!(table.stdout.contains("overlays/prod/deploy.yaml:15"), "{}", table.stdout);
+    assert!(
+        table.stdout.contains("overlays/prod/deploy.yaml:15"),
+        "{}",
+        table.stdout
+    );
 }
 
 #[test]
@@ -254,7 +310,11 @@ fn module_copies_in_examples_are_resources_of_their_own() {
     let ws = temp();
     guardrails_with(&ws.path().join("gr"), &["aws-rds-encryption"]);
     for example in ["basic", "complete", "replica"] {
-        write(ws.path(), &format!("app/examples/{example}/main.tf"), db(example != "complete"));
+        write(
+            ws.path(),
+            &format!("app/examples/{example}/main.tf"),
+            db(example != "complete"),
+        );
     }
     let run = check(ws.path(), &[]);
     run.expect_code(1);
@@ -287,12 +347,22 @@ fn an_exception_with_a_path_waives_only_the_resources_there() {
     let report = run.json();
     assert_eq!(
         located(&report, "findings"),
-        vec![row("aws_db_instance.main", "envs/prod:aws_db_instance.main", "envs/prod/main.tf", 4)],
+        vec![row(
+            "aws_db_instance.main",
+            "envs/prod:aws_db_instance.main",
+            "envs/prod/main.tf",
+            4
+        )],
         "{report}"
     );
     assert_eq!(
         located(&report, "excepted"),
-        vec![row("aws_db_instance.main", "envs/dev:aws_db_instance.main", "envs/dev/main.tf", 4)],
+        vec![row(
+            "aws_db_instance.main",
+            "envs/dev:aws_db_instance.main",
+            "envs/dev/main.tf",
+            4
+        )],
         "{report}"
     );
     // A folder without `**` means the same; an invalid glob is an error naming its line.
@@ -302,7 +372,12 @@ fn an_exception_with_a_path_waives_only_the_resources_there() {
         "[[exception]]\nworkload = \"*\"\nresource = \"aws_db_instance.main\"\npath = \"envs/prod\"\nreason = \"r\"\napproved_by = \"a@example.com\"\nexpires = 2030-06-30\n",
     );
     let run = check(ws.path(), &[]);
-    assert_eq!(located(&run.json(), "findings")[0].2, "envs/dev/main.tf", "{}", run.stdout);
+    assert_eq!(
+        located(&run.json(), "findings")[0].2,
+        "envs/dev/main.tf",
+        "{}",
+        run.stdout
+    );
     write(
         ws.path(),
         "gr/aws-rds-encryption/exceptions.toml",
@@ -321,14 +396,28 @@ fn sarif_fingerprints_tell_the_two_resources_apart() {
     write(ws.path(), "app/envs/prod/main.tf", db(false));
     let run = railyard(
         ws.path(),
-        &["check", "app", "--guardrails", "gr", "--format", "sarif", "--now", "2030-01-01"],
+        &[
+            "check",
+            "app",
+            "--guardrails",
+            "gr",
+            "--format",
+            "sarif",
+            "--now",
+            "2030-01-01",
+        ],
     );
     run.expect_code(1);
     let sarif = run.json();
     let results = sarif["runs"][0]["results"].as_array().expect("results");
     let prints: std::collections::BTreeSet<String> = results
         .iter()
-        .map(|r| r["partialFingerprints"]["railyard/v2"].as_str().expect("fingerprint").to_string())
+        .map(|r| {
+            r["partialFingerprints"]["railyard/v2"]
+                .as_str()
+                .expect("fingerprint")
+                .to_string()
+        })
         .collect();
     assert_eq!(
         prints,
@@ -342,7 +431,11 @@ fn sarif_fingerprints_tell_the_two_resources_apart() {
     );
     let uris: Vec<&str> = results
         .iter()
-        .map(|r| r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str().unwrap())
+        .map(|r| {
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                .as_str()
+                .unwrap()
+        })
         .collect();
     assert_eq!(uris, ["envs/dev/main.tf", "envs/prod/main.tf"]);
 }
@@ -392,8 +485,18 @@ fn bundled_files(id: &str) -> Vec<(String, String)> {
 }
 
 fn read_ledger(g: &git2::Repository) -> Value {
-    let tip = g.find_reference("refs/heads/railyard/ledger").unwrap().peel_to_commit().unwrap();
-    let blob = tip.tree().unwrap().get_path(Path::new("ledger.json")).unwrap().to_object(g).unwrap();
+    let tip = g
+        .find_reference("refs/heads/railyard/ledger")
+        .unwrap()
+        .peel_to_commit()
+        .unwrap();
+    let blob = tip
+        .tree()
+        .unwrap()
+        .get_path(Path::new("ledger.json"))
+        .unwrap()
+        .to_object(g)
+        .unwrap();
     serde_json::from_slice(blob.peel_to_blob().unwrap().content()).unwrap()
 }
 
@@ -408,7 +511,12 @@ fn a_ledger_written_before_identities_keeps_its_days_and_gains_ids() {
     };
     let web = init("web");
     common::commit(&web, "main", &[("main.tf", Some(common::UNVERSIONED_TF))], "web infra");
-    common::commit(&init("payments"), "main", &[("main.tf", Some(common::COMPLIANT_TF))], "infra");
+    common::commit(
+        &init("payments"),
+        "main",
+        &[("main.tf", Some(common::COMPLIANT_TF))],
+        "infra",
+    );
     let g = init("guardrails");
     let mut files = bundled_files("lib");
     files.push(("workloads.toml".into(), common::REGISTRY.into()));
@@ -437,7 +545,12 @@ fn a_ledger_written_before_identities_keeps_its_days_and_gains_ids() {
     entry["first_seen"] = "2026-10-15".into();
     entry["deadline"] = "2026-11-14".into();
     let text = serde_json::to_string_pretty(&old).unwrap();
-    common::commit(&g, "railyard/ledger", &[("ledger.json", Some(&text))], "ledger of an earlier version");
+    common::commit(
+        &g,
+        "railyard/ledger",
+        &[("ledger.json", Some(&text))],
+        "ledger of an earlier version",
+    );
 
     observe("2026-11-05");
     let new = read_ledger(&g);

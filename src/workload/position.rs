@@ -140,12 +140,18 @@ fn yaml(block: &[YLine], path: &[Step]) -> Option<usize> {
     let mut block: Vec<YLine> = block.to_vec();
     let mut found = None;
     for step in path {
-        let Some(base) = block.iter().map(|l| l.indent).min() else { break };
+        let Some(base) = block.iter().map(|l| l.indent).min() else {
+            break;
+        };
         match step {
             Step::Key(k) => {
                 // The key at the block's own level (an item's first key is written after its dash).
                 let Some(pos) = block.iter().position(|l| {
-                    let text = if l.indent == base && l.item { l.text[1..].trim_start() } else { l.text };
+                    let text = if l.indent == base && l.item {
+                        l.text[1..].trim_start()
+                    } else {
+                        l.text
+                    };
                     let level = if l.indent == base && l.item { base } else { l.indent };
                     level == base && yaml_key(text) == Some(k.as_str())
                 }) else {
@@ -162,7 +168,9 @@ fn yaml(block: &[YLine], path: &[Step]) -> Option<usize> {
                     .collect();
             }
             Step::Index(n) => {
-                let items: Vec<usize> = (0..block.len()).filter(|i| block[*i].indent == base && block[*i].item).collect();
+                let items: Vec<usize> = (0..block.len())
+                    .filter(|i| block[*i].indent == base && block[*i].item)
+                    .collect();
                 let Some(start) = items.get(*n).copied() else { break };
                 found = Some(block[start].at);
                 let end = items.get(n + 1).copied().unwrap_or(block.len());
@@ -247,12 +255,18 @@ fn hcl(lines: &[&str], first: usize, last: usize, path: &[Step]) -> Option<usize
             Some(Step::Index(n)) => *n,
             _ => 0,
         };
-        let hits: Vec<usize> =
-            (lo..=hi.min(last)).filter(|l| depths[l - first] == level && hcl_names(lines[*l], k)).collect();
-        let Some(at) = hits.get(nth).or(hits.first()).copied() else { break };
+        let hits: Vec<usize> = (lo..=hi.min(last))
+            .filter(|l| depths[l - first] == level && hcl_names(lines[*l], k))
+            .collect();
+        let Some(at) = hits.get(nth).or(hits.first()).copied() else {
+            break;
+        };
         found = Some(at);
         // Its body: the following lines while deeper than the key's level.
-        let end = (at + 1..=last).take_while(|l| depths[l - first] > level).last().unwrap_or(at);
+        let end = (at + 1..=last)
+            .take_while(|l| depths[l - first] > level)
+            .last()
+            .unwrap_or(at);
         // A block written with its content on the header line has no deeper lines.
         if end == at {
             break;
@@ -267,7 +281,11 @@ fn hcl(lines: &[&str], first: usize, last: usize, path: &[Step]) -> Option<usize
                 level += 1;
             }
         }
-        i += if matches!(path.get(i + 1), Some(Step::Index(_))) { 2 } else { 1 };
+        i += if matches!(path.get(i + 1), Some(Step::Index(_))) {
+            2
+        } else {
+            1
+        };
     }
     found
 }
@@ -325,11 +343,28 @@ mod tests {
     #[test]
     fn kubernetes_fields_by_indentation() {
         let k8s = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: a\n    image: a:1\n  - name: b\n    securityContext:\n      runAsUser: 0\n      privileged: true\n";
-        assert_eq!(line_of("p.yaml", k8s, "Pod.default.p", "spec.containers[1].securityContext.privileged"), Some(12));
-        assert_eq!(line_of("p.yaml", k8s, "Pod.default.p", "spec.containers[1].name"), Some(9));
-        assert_eq!(line_of("p.yaml", k8s, "Pod.default.p", "spec.containers[0].image"), Some(8));
+        assert_eq!(
+            line_of(
+                "p.yaml",
+                k8s,
+                "Pod.default.p",
+                "spec.containers[1].securityContext.privileged"
+            ),
+            Some(12)
+        );
+        assert_eq!(
+            line_of("p.yaml", k8s, "Pod.default.p", "spec.containers[1].name"),
+            Some(9)
+        );
+        assert_eq!(
+            line_of("p.yaml", k8s, "Pod.default.p", "spec.containers[0].image"),
+            Some(8)
+        );
         // The deepest part found: the second container has no `resources`.
-        assert_eq!(line_of("p.yaml", k8s, "Pod.default.p", "spec.containers[1].resources.limits"), Some(9));
+        assert_eq!(
+            line_of("p.yaml", k8s, "Pod.default.p", "spec.containers[1].resources.limits"),
+            Some(9)
+        );
         assert_eq!(line_of("p.yaml", k8s, "Pod.default.p", "nothing"), None);
     }
 
@@ -337,16 +372,28 @@ mod tests {
     fn terraform_fields_by_braces() {
         let tf = "resource \"aws_s3_bucket\" \"a\" {\n  bucket = \"x\"\n  versioning {\n    enabled = false\n  }\n  versioning {\n    enabled = true # {\n  }\n  tags = {\n    owner = \"me\"\n  }\n}\n";
         assert_eq!(line_of("main.tf", tf, "aws_s3_bucket.a", "bucket"), Some(2));
-        assert_eq!(line_of("main.tf", tf, "aws_s3_bucket.a", "versioning[0].enabled"), Some(4));
-        assert_eq!(line_of("main.tf", tf, "aws_s3_bucket.a", "versioning[1].enabled"), Some(7));
+        assert_eq!(
+            line_of("main.tf", tf, "aws_s3_bucket.a", "versioning[0].enabled"),
+            Some(4)
+        );
+        assert_eq!(
+            line_of("main.tf", tf, "aws_s3_bucket.a", "versioning[1].enabled"),
+            Some(7)
+        );
         assert_eq!(line_of("main.tf", tf, "aws_s3_bucket.a", "tags.owner"), Some(10));
     }
 
     #[test]
     fn cloudformation_fields_under_properties() {
         let cfn = "Resources:\n  Db:\n    Type: AWS::RDS::DBInstance\n    Properties:\n      Engine: mysql\n      StorageEncrypted: false\n";
-        assert_eq!(line_of("t.yaml", cfn, "AWS::RDS::DBInstance.Db", "StorageEncrypted"), Some(6));
+        assert_eq!(
+            line_of("t.yaml", cfn, "AWS::RDS::DBInstance.Db", "StorageEncrypted"),
+            Some(6)
+        );
         let json = "{\n  \"Resources\": {\n    \"Db\": {\n      \"Type\": \"AWS::RDS::DBInstance\",\n      \"Properties\": {\n        \"StorageEncrypted\": false\n      }\n    }\n  }\n}\n";
-        assert_eq!(line_of("t.json", json, "AWS::RDS::DBInstance.Db", "StorageEncrypted"), Some(6));
+        assert_eq!(
+            line_of("t.json", json, "AWS::RDS::DBInstance.Db", "StorageEncrypted"),
+            Some(6)
+        );
     }
 }
