@@ -5,13 +5,15 @@ import data.lib.railyard
 
 deny contains f if {
 	some r in data.lib.railyard.workloads
-	some c in railyard.containers(r.config)
+	some e in railyard.container_entries(r.config)
+	c := e.container
 	res := object.get(c, "resources", null)
 	not railyard.unknown_resources(res)
 	not railyard.truthy(railyard.get(res, ["limits", "cpu"], null))
 	f := {
 		"resource": r.address,
 		"id": r.id,
+		"field": sprintf("%s.resources.limits.cpu", [e.path]),
 		"message": sprintf("%s: container %v has no CPU limit; set resources.limits.cpu", [r.address, railyard.container_name(c)]),
 	}
 }

@@ -315,3 +315,44 @@ mod tags_tests {
         assert_eq!(tags("Pod.default.p"), Some(serde_json::json!({"owner": "z"})));
     }
 }
+
+#[cfg(test)]
+mod identity_tests {
+    use crate::files::SourceFile;
+    use crate::workload::{parse_files, Input, WorkloadInfo};
+
+    #[test]
+    fn every_resource_has_an_id_unique_in_the_workload() {
+        let db = "resource \"aws_db_instance\" \"main\" {}\n";
+        let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec: {}\n";
+        let cfn = "Resources:\n  Database:\n    Type: AWS::RDS::DBInstance\n";
+        let files = vec![
+            SourceFile::new("main.tf", db),
+            SourceFile::new("envs/dev/main.tf", db),
+            SourceFile::new("envs/prod/main.tf", db),
+            SourceFile::new("k/pods.yaml", format!("{pod}---\n{pod}")),
+            SourceFile::new("a.yaml", cfn),
+            SourceFile::new("b.yaml", cfn),
+        ];
+        let p = parse_files(&files);
+        let input = Input::new(WorkloadInfo::default(), p.resources, p.documents);
+        let mut ids: Vec<(&str, &str)> = input
+            .resources
+            .iter()
+            .map(|r| (r.id.as_str(), r.root.as_deref().unwrap_or("")))
+            .collect();
+        ids.sort();
+        assert_eq!(
+            ids,
+            vec![
+                (".:aws_db_instance.main", "."),
+                ("a.yaml:Database", "a.yaml"),
+                ("b.yaml:Database", "b.yaml"),
+                ("envs/dev:aws_db_instance.main", "envs/dev"),
+                ("envs/prod:aws_db_instance.main", "envs/prod"),
+                ("k/pods.yaml:Pod.default.p", "k/pods.yaml"),
+                ("k/pods.yaml:Pod.default.p#2", "k/pods.yaml"),
+            ]
+        );
+    }
+}
