@@ -23,10 +23,19 @@ pub struct Finding {
     pub title: String,
     pub severity: Severity,
     pub resource: String,
+    /// The resource's identity, unique within the workload (`envs/prod:aws_db_instance.main`,
+    /// see `docs/input.md`); empty for a finding that names no resource of the workload.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub id: String,
     /// Path relative to the workload root.
     pub file: String,
+    /// The offending attribute's line when the policy named it (`field`), else the
+    /// resource's first line.
     pub line: usize,
     pub end_line: usize,
+    /// The offending attribute as the policy named it (`spec.containers[0].securityContext.privileged`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
     pub message: String,
     pub remediation: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -160,13 +169,31 @@ pub struct PreparedWorkload {
     /// Position of the first resource with each address, so locating a finding is not a
     /// scan of every resource (100,000 findings on 100,000 resources).
     by_address: std::collections::HashMap<String, usize>,
+    /// Position of the resource with each id.
+    by_id: std::collections::HashMap<String, usize>,
+    /// Addresses several resources share (`aws_db_instance.main` in `envs/dev` and
+    /// `envs/prod`), with their positions: a finding naming only such an address is located
+    /// by evaluating the guardrail again per partition (see [`PreparedWorkload::variant`]).
+    ambiguous: std::collections::HashMap<String, Vec<usize>>,
+    /// Inputs of one partition each, built when a guardrail first needs them.
+    variants: std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<PreparedInput>>>,
+    /// The text of each file holding resources, to find the line of a finding's `field`
+    /// (only read for findings that name one).
+    sources: std::collections::HashMap<String, std::sync::Arc<[u8]>>,
 }
 
 impl PreparedWorkload {
     /// Parses the files and builds the policy input once.
     pub fn new(info: WorkloadInfo, files: &[SourceFile], skipped: Vec<Skipped>) -> Self {
         let parsed = phase("(parse)", &info.name, || parse_files(files));
-        PreparedWorkload::from_parsed(info, parsed, skipped)
+        let mut w = PreparedWorkload::from_parsed(info, parsed, skipped);
+        let holding: std::collections::HashSet<&str> = w.input.resources.iter().map(|r| r.file.as_str()).collect();
+        w.sources = files
+            .iter()
+            .filter(|f| holding.contains(f.path.as_str()))
+            .map(|f| (f.path.clone(), std::sync::Arc::from(f.bytes.as_slice())))
+            .collect();
+        w
     }
 
     /// Builds the policy input once from what the parsers gave (references linked, the
@@ -199,11 +226,25 @@ impl PreparedWorkload {
         let input = Input::new(info, parsed.resources, parsed.documents);
 
         let mut by_address = std::collections::HashMap::with_capacity(input.resources.len());
+        let mut by_id = std::collections::HashMap::with_capacity(input.resources.len());
+        let mut ambiguous: std::collections::HashMap<String, Vec<usize>> = std::collections::HashMap::new();
         for (i, r) in input.resources.iter().enumerate() {
-            by_address.entry(r.address.clone()).or_insert(i);
+            by_id.insert(r.id.clone(), i);
+            if let Some(first) = by_address.get(&r.address) {
+                ambiguous
+                    .entry(r.address.clone())
+                    .or_insert_with(|| vec![*first])
+                    .push(i);
+            } else {
+                by_address.insert(r.address.clone(), i);
+            }
         }
         PreparedWorkload {
             by_address,
+            by_id,
+            ambiguous,
+            variants: Default::default(),
+            sources: Default::default(),
             prepared: phase("(convert)", &name, || {
                 PreparedInput::of(&input, crate::guardrail::sandbox::workers())
             }),
@@ -247,7 +288,73 @@ impl PreparedWorkload {
     pub fn has_code(&self) -> bool {
         code_found(self.input.resources.len(), &self.problems, &self.skipped)
     }
+
+    /// The resource a violation names: its `id` when the workload has it, else the first
+    /// resource with its `resource` address, else for a plain message the resource whose
+    /// address it mentions (the longest, so `aws_s3_bucket.a` does not win over
+    /// `aws_s3_bucket.ab`).
+    fn named(&self, v: &Violation) -> Option<usize> {
+        if let Some(i) = v.id.as_ref().and_then(|id| self.by_id.get(id)) {
+            return Some(*i);
+        }
+        match &v.resource {
+            Some(address) => self.by_address.get(address).copied(),
+            None => self
+                .input
+                .resources
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| mentions(&v.message, &r.address))
+                .max_by_key(|(_, r)| r.address.len())
+                .map(|(i, _)| i),
+        }
+    }
+
+    /// The address shared by several resources that a violation names without an id: which
+    /// of them it means cannot be told from this evaluation.
+    fn ambiguous_in(&self, v: &Violation) -> Option<&str> {
+        if self.ambiguous.is_empty() || v.id.as_ref().is_some_and(|id| self.by_id.contains_key(id)) {
+            return None;
+        }
+        let address = self.input.resources[self.named(v)?].address.as_str();
+        self.ambiguous.contains_key(address).then_some(address)
+    }
+
+    /// The partition of the resource at `i` (`Resource::root`, see `workload::input::partition_of`).
+    fn partition(&self, i: usize) -> &str {
+        self.input.resources[i].root.as_deref().unwrap_or("")
+    }
+
+    /// The policy input of one partition: its resources and the resources linked to them
+    /// (`referenced_by_index`, either way), without any other partition's resource whose
+    /// address is shared, so each shared address names the partition's own resource.
+    fn variant(&self, partition: &str) -> std::sync::Arc<PreparedInput> {
+        if let Some(v) = lock(&self.variants).get(partition) {
+            return v.clone();
+        }
+        let rs = &self.input.resources;
+        let inside: Vec<bool> = rs.iter().map(|r| r.root.as_deref() == Some(partition)).collect();
+        let mut keep = inside.clone();
+        for (i, r) in rs.iter().enumerate() {
+            for j in r.referenced_by_index.iter().filter(|j| **j < rs.len()) {
+                if inside[i] {
+                    keep[*j] = true;
+                } else if inside[*j] {
+                    keep[i] = true;
+                }
+            }
+        }
+        let keep: Vec<usize> = (0..rs.len())
+            .filter(|i| keep[*i] && (inside[*i] || !self.ambiguous.contains_key(&rs[*i].address)))
+            .collect();
+        let prepared = std::sync::Arc::new(PreparedInput::of(&self.input.restricted(&keep), 1));
+        lock(&self.variants)
+            .entry(partition.to_string())
+            .or_insert(prepared)
+            .clone()
+    }
 }
+
 
 /// Whether a workload holds infrastructure code: a resource, a file that failed to parse or
 /// could not be read, or code that was not evaluated. A workload without any is a path
@@ -403,6 +510,9 @@ enum Job {
     Pass(usize),
     /// The guardrail at this index on its own.
     One(usize),
+    /// The guardrail at this index on the input of one partition (the position of its
+    /// prepared input in the list given to `run_jobs`).
+    Variant(usize, usize),
 }
 
 /// What a run of jobs gave: each evaluated guardrail's violations or error, and which
@@ -411,6 +521,8 @@ enum Job {
 struct Outcomes {
     ones: std::collections::HashMap<usize, Result<Vec<Violation>, String>>,
     passed: std::collections::HashSet<usize>,
+    /// (guardrail, variant) → violations or error.
+    variants: std::collections::HashMap<(usize, usize), Result<Vec<Violation>, String>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -515,7 +627,7 @@ impl<'a> Evaluator<'a> {
                 .filter(|i| self.policies[**i].is_ok() && !in_pass.contains(*i))
                 .map(|i| Job::One(*i)),
         );
-        let mut outcomes = self.run_jobs(&jobs, workload);
+        let mut outcomes = self.run_jobs(&jobs, workload, &[]);
         // A pass that failed in any way tells nothing about which member failed: its
         // members run one by one, so an error or an overrun is reported against its cause.
         let retry: Vec<Job> = jobs
@@ -528,12 +640,53 @@ impl<'a> Evaluator<'a> {
             .filter(|m| wanted.contains(m))
             .map(Job::One)
             .collect();
-        outcomes.ones.extend(self.run_jobs(&retry, workload).ones);
+        outcomes.ones.extend(self.run_jobs(&retry, workload, &[]).ones);
+        // A violation naming without an id an address several resources share (two
+        // `aws_db_instance.main` in `envs/dev` and `envs/prod`) cannot be located, and two
+        // identical ones collapsed into one (`deny` is a set): the guardrail runs again on
+        // each partition holding that address. Nothing is shared in the common case.
+        let mut partitions: Vec<String> = Vec::new();
+        let mut variant_jobs: Vec<Job> = Vec::new();
+        if !workload.ambiguous.is_empty() {
+            for i in indices {
+                let Some(Ok(violations)) = outcomes.ones.get(i) else {
+                    continue;
+                };
+                let mut wanted: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
+                for address in violations.iter().filter_map(|v| workload.ambiguous_in(v)) {
+                    wanted.extend(workload.ambiguous[address].iter().map(|p| workload.partition(*p)));
+                }
+                for p in wanted {
+                    let k = match partitions.iter().position(|q| q == p) {
+                        Some(k) => k,
+                        None => {
+                            partitions.push(p.to_string());
+                            partitions.len() - 1
+                        }
+                    };
+                    variant_jobs.push(Job::Variant(*i, k));
+                }
+            }
+        }
+        let inputs: Vec<std::sync::Arc<PreparedInput>> = partitions.iter().map(|p| workload.variant(p)).collect();
+        let mut variants = self.run_jobs(&variant_jobs, workload, &inputs).variants;
         indices
             .iter()
             .map(|i| {
                 let outcome = outcomes.ones.remove(i);
-                self.raw_of(*i, workload, outcome)
+                let mine: Vec<(&str, Result<Vec<Violation>, String>)> = variant_jobs
+                    .iter()
+                    .filter_map(|job| match job {
+                        Job::Variant(g, k) if g == i => Some((
+                            partitions[*k].as_str(),
+                            variants
+                                .remove(&(*g, *k))
+                                .unwrap_or_else(|| Err("not evaluated".to_string())),
+                        )),
+                        _ => None,
+                    })
+                    .collect();
+                self.raw_of(*i, workload, outcome, mine)
             })
             .collect()
     }
@@ -548,7 +701,12 @@ impl<'a> Evaluator<'a> {
 
     /// Runs the jobs within the budget on the configured workers; the outcome of each
     /// guardrail evaluated, keyed by guardrail index (and each pass's own success).
-    fn run_jobs(&mut self, jobs: &[Job], workload: &PreparedWorkload) -> Outcomes {
+    fn run_jobs(
+        &mut self,
+        jobs: &[Job],
+        workload: &PreparedWorkload,
+        variants: &[std::sync::Arc<PreparedInput>],
+    ) -> Outcomes {
         let mut out = Outcomes::default();
         if jobs.is_empty() {
             return out;
@@ -556,7 +714,7 @@ impl<'a> Evaluator<'a> {
         // Prepared here once, so every child process and every thread's copy of the batch
         // starts with prepared engines.
         for job in jobs {
-            if let Job::One(i) = job {
+            if let Job::One(i) | Job::Variant(i, _) = job {
                 if let Ok(p) = &mut self.policies[*i] {
                     p.prepare();
                 }
@@ -606,6 +764,14 @@ impl<'a> Evaluator<'a> {
                 };
                 JobResult::One(result, start.elapsed().as_secs_f64())
             }
+            Job::Variant(i, k) => {
+                let start = std::time::Instant::now();
+                let result = match &mut **lock(&policies[i]) {
+                    Ok(policy) => policy.evaluate(&variants[k]).map_err(|e| e.message),
+                    Err(message) => Err(message.clone()),
+                };
+                JobResult::One(result, start.elapsed().as_secs_f64())
+            }
         });
         drop((policies, batches));
         for (job, result) in jobs.iter().zip(results) {
@@ -628,6 +794,16 @@ impl<'a> Evaluator<'a> {
                     out.ones
                         .insert(*i, Err("internal error: mismatched result".to_string()));
                 }
+                (Job::Variant(i, k), Ok(JobResult::One(r, _))) => {
+                    out.variants.insert((*i, *k), r);
+                }
+                (Job::Variant(i, k), Err(stopped)) => {
+                    out.variants.insert((*i, *k), Err(stopped));
+                }
+                (Job::Variant(i, k), Ok(JobResult::Pass(_))) => {
+                    out.variants
+                        .insert((*i, *k), Err("internal error: mismatched result".to_string()));
+                }
             }
         }
         out
@@ -638,6 +814,7 @@ impl<'a> Evaluator<'a> {
         index: usize,
         workload: &PreparedWorkload,
         outcome: Option<Result<Vec<Violation>, String>>,
+        variants: Vec<(&str, Result<Vec<Violation>, String>)>,
     ) -> RawEvaluation {
         let g = &self.library.guardrails[index];
         let mut eval = RawEvaluation {
@@ -672,9 +849,56 @@ impl<'a> Evaluator<'a> {
                 return eval;
             }
         };
-        let mut findings: Vec<Finding> = violations.into_iter().map(|v| locate(g, workload, v)).collect();
+        let shared: std::collections::HashSet<&str> =
+            violations.iter().filter_map(|v| workload.ambiguous_in(v)).collect();
+        let mut findings: Vec<Finding> = Vec::new();
+        // Each partition's violations naming a shared address, located in that partition.
+        let mut told_apart: std::collections::HashSet<&str> = std::collections::HashSet::new();
+        for (partition, result) in variants {
+            let vs = match result {
+                Ok(vs) => vs,
+                Err(message) => {
+                    let (line, message) = condense(&message);
+                    eval.problems.push(EvalProblem {
+                        guardrail: Some(g.id.clone()),
+                        file: Some(g.policy_path.clone()),
+                        line,
+                        message: format!(
+                            "policy error evaluating resources of `{partition}` alone (to tell apart resources \
+                             that share an address): {}",
+                            explain(&message)
+                        ),
+                    });
+                    continue;
+                }
+            };
+            for v in vs {
+                let Some(address) = workload.ambiguous_in(&v).filter(|a| shared.contains(a)) else {
+                    continue;
+                };
+                let Some(at) = workload.ambiguous[address]
+                    .iter()
+                    .find(|p| workload.partition(**p) == partition)
+                else {
+                    continue;
+                };
+                told_apart.insert(workload.input.resources[*at].address.as_str());
+                findings.push(locate(g, workload, v, Some(*at)));
+            }
+        }
+        for v in violations {
+            match workload.ambiguous_in(&v) {
+                Some(address) if told_apart.contains(address) => {}
+                // Not reproduced on any partition alone (the policy needs resources of
+                // several): kept, on the first resource with the address, as before.
+                _ => {
+                    let at = workload.named(&v);
+                    findings.push(locate(g, workload, v, at));
+                }
+            }
+        }
         findings.sort_by(|a, b| {
-            (&a.file, a.line, &a.resource, &a.message).cmp(&(&b.file, b.line, &b.resource, &b.message))
+            (&a.file, a.line, &a.resource, &a.id, &a.message).cmp(&(&b.file, b.line, &b.resource, &b.id, &b.message))
         });
         findings.dedup();
         eval.findings = findings;
@@ -721,7 +945,7 @@ pub fn apply_exceptions(g: &Guardrail, raw: RawEvaluation, today: Day) -> Evalua
         problems: raw.problems,
     };
     for mut f in raw.findings {
-        match exception_for(g, &eval.workload, &f.resource, today) {
+        match exception_for(g, &eval.workload, &f.resource, &f.file, today) {
             Some(e) if e.status == ExceptionStatus::Active => {
                 f.exception = Some(e);
                 eval.excepted.push(f);
@@ -743,9 +967,14 @@ fn timing(guardrail: &str, workload: &str, secs: f64) {
     }
 }
 
-/// The exception of `g` covering the resource, preferring one still active.
-pub fn exception_for(g: &Guardrail, workload: &str, resource: &str, today: Day) -> Option<ExceptionRef> {
-    let mut covering: Vec<_> = g.exceptions.iter().filter(|e| e.covers(workload, resource)).collect();
+/// The exception of `g` covering the resource (its address, and the file it lives in for an
+/// exception with a `path`), preferring one still active.
+pub fn exception_for(g: &Guardrail, workload: &str, resource: &str, file: &str, today: Day) -> Option<ExceptionRef> {
+    let mut covering: Vec<_> = g
+        .exceptions
+        .iter()
+        .filter(|e| e.covers(workload, resource) && e.covers_path(file))
+        .collect();
     covering.sort_by_key(|e| std::cmp::Reverse(e.expires));
     covering.first().map(|e| ExceptionRef {
         guardrail: g.id.clone(),
@@ -764,32 +993,44 @@ pub fn exception_for(g: &Guardrail, workload: &str, resource: &str, today: Day) 
     })
 }
 
-/// Turns a policy's violation into a finding that points at code: the named resource's file
-/// and lines, or for a plain string message the resource whose address the message names.
-fn locate(g: &Guardrail, workload: &PreparedWorkload, v: crate::guardrail::engine::Violation) -> Finding {
-    let input = &workload.input;
-    let resource = match &v.resource {
-        Some(addr) => workload.by_address.get(addr).map(|i| &input.resources[*i]),
-        None => input
-            .resources
-            .iter()
-            .filter(|r| mentions(&v.message, &r.address))
-            .max_by_key(|r| r.address.len()),
+/// Turns a policy's violation into a finding that points at code: the resource at `at` (see
+/// [`PreparedWorkload::named`]), its file and lines, or the line of the violation's `field`.
+fn locate(g: &Guardrail, workload: &PreparedWorkload, v: Violation, at: Option<usize>) -> Finding {
+    let resource = at.map(|i| &workload.input.resources[i]);
+    let (address, id, file, line, end_line) = match resource {
+        Some(r) => (r.address.clone(), r.id.clone(), r.file.clone(), r.line, r.end_line),
+        None => (
+            v.resource.clone().unwrap_or_default(),
+            String::new(),
+            String::new(),
+            0,
+            0,
+        ),
     };
-    let (address, file, line, end_line) = match resource {
-        Some(r) => (r.address.clone(), r.file.clone(), r.line, r.end_line),
-        None => (v.resource.clone().unwrap_or_default(), String::new(), 0, 0),
+    // The attribute's own line, when the policy named one and it is found in the source.
+    let field_line = match (resource, &v.field, &v.file) {
+        (Some(r), Some(field), None) => workload
+            .sources
+            .get(&r.file)
+            .and_then(|text| crate::workload::position::field_line(text, r, field)),
+        _ => None,
     };
     let file = v.file.unwrap_or(file);
-    let line = v.line.unwrap_or(line);
+    let (line, end_line) = match (v.line, field_line) {
+        (Some(l), _) => (l, end_line.max(l)),
+        (None, Some(l)) => (l, l),
+        (None, None) => (line, end_line),
+    };
     Finding {
         guardrail: g.id.clone(),
         title: g.meta.title.clone(),
         severity: g.meta.severity,
         resource: address,
+        id,
         file,
         line,
         end_line: end_line.max(line),
+        field: v.field,
         message: v.message,
         remediation: g.meta.remediation.clone(),
         url: g.meta.url.clone(),

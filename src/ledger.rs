@@ -117,6 +117,11 @@ pub struct LedgerEntry {
 #[serde(deny_unknown_fields)]
 pub struct RecordedFinding {
     pub resource: String,
+    /// The resource's identity (`envs/prod:aws_db_instance.main`). Empty in entries written
+    /// before identities existed: those are matched by `resource` and get their id when next
+    /// recorded, so no first-seen day (or deadline) is lost.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub id: String,
     pub file: String,
     pub line: usize,
     pub message: String,
@@ -216,15 +221,24 @@ impl Ledger {
             self.entries.insert(k, e);
             return;
         }
-        let earlier = |resource: &str, list: &[RecordedFinding]| {
-            list.iter().find(|f| f.resource == resource).map(|f| f.first_seen)
+        // The same resource as recorded before: by id, or by address for an entry recorded
+        // before ids (it may stand for any of the resources now told apart by id).
+        let earlier = |f: &Finding, list: &[RecordedFinding]| {
+            list.iter()
+                .filter(|o| match (o.id.is_empty(), f.id.is_empty()) {
+                    (false, false) => o.id == f.id,
+                    _ => o.resource == f.resource,
+                })
+                .map(|o| o.first_seen)
+                .min()
         };
         let record = |f: &Finding, old: &[RecordedFinding]| RecordedFinding {
             resource: f.resource.clone(),
+            id: f.id.clone(),
             file: f.file.clone(),
             line: f.line,
             message: f.message.clone(),
-            first_seen: earlier(&f.resource, old).unwrap_or(now),
+            first_seen: earlier(f, old).unwrap_or(now),
             exception_expires: f.exception.as_ref().map(|x| x.expires),
         };
         let old_all: Vec<RecordedFinding> = e.findings.iter().chain(&e.excepted).cloned().collect();

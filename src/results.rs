@@ -30,8 +30,8 @@ use std::path::PathBuf;
 /// Bumped when the meaning of a cached result changes, including any change to what the
 /// parsers put in the policy input (2: references between resources, dynamic blocks expanded;
 /// 3: `tags`, S3 buckets linked by literal name, bounded reading with unread code as errors;
-/// 4: `managed`).
-pub const FORMAT: u32 = 4;
+/// 4: `managed`; 5: resource `id` and `root`, findings with `id` and `field` lines).
+pub const FORMAT: u32 = 5;
 /// The engine version in every key: results of another Railyard version are not reused.
 pub const ENGINE_VERSION: &str = env!("CARGO_PKG_VERSION");
 

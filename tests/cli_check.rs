@@ -208,6 +208,19 @@ fn assert_findings_located(report: &Value, workload_root: &Path) {
             line >= 1 && line <= end && end <= lines.len(),
             "bad range {line}-{end} in {file}: {f}"
         );
+        // A finding naming the offending attribute points at it (the field's last key, or
+        // the deepest part of it written in the file).
+        if let Some(field) = f["field"].as_str() {
+            let key = field.rsplit(['.', '[']).next().unwrap();
+            assert!(
+                field
+                    .split(['.', '[', ']'])
+                    .any(|k| !k.is_empty() && lines[line - 1].contains(k)),
+                "`{field}` ({key}) not at {file}:{line}: {}",
+                lines[line - 1]
+            );
+            continue;
+        }
         // The resource's own name (Terraform label, logical id, metadata.name) is on its first lines.
         let resource = f["resource"].as_str().unwrap();
         let name = resource.rsplit('.').next().unwrap();
@@ -305,7 +318,9 @@ fn cloudformation_findings_point_at_the_logical_resource() {
         .find(|f| f["guardrail"] == "aws-rds-encryption")
         .unwrap();
     assert_eq!(f["file"], "templates/db.yaml");
-    assert_eq!(f["line"], 4);
+    // The line of the attribute the guardrail names (`field`), inside the resource.
+    assert_eq!(f["line"], 9);
+    assert_eq!(f["field"], "StorageEncrypted");
     assert_findings_located(&report, &ws.path().join("stack"));
 }
 

@@ -14,6 +14,7 @@ deny contains f if {
 	not has_key(t.config, "kms_key_id")
 	f := {
 		"resource": t.address,
+		"id": t.id,
 		"message": sprintf("%s: log files are not encrypted with a KMS key; set kms_key_id to a customer managed key", [t.address]),
 	}
 }
@@ -23,6 +24,7 @@ deny contains f if {
 	not has_key(t.config, "KMSKeyId")
 	f := {
 		"resource": t.address,
+		"id": t.id,
 		"message": sprintf("%s: log files are not encrypted with a KMS key; set KMSKeyId to a customer managed key", [t.address]),
 	}
 }

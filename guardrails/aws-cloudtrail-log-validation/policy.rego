@@ -10,6 +10,8 @@ deny contains f if {
 	not railyard.unknown(v)
 	f := {
 		"resource": t.address,
+		"id": t.id,
+		"field": "enable_log_file_validation",
 		"message": sprintf("%s: log file validation is off; set enable_log_file_validation = true", [t.address]),
 	}
 }
@@ -21,6 +23,8 @@ deny contains f if {
 	not railyard.unknown(v)
 	f := {
 		"resource": t.address,
+		"id": t.id,
+		"field": "EnableLogFileValidation",
 		"message": sprintf("%s: log file validation is off; set EnableLogFileValidation: true", [t.address]),
 	}
 }

@@ -10,6 +10,8 @@ deny contains f if {
 	not railyard.unknown(v)
 	f := {
 		"resource": t.address,
+		"id": t.id,
+		"field": "is_multi_region_trail",
 		"message": sprintf("%s: the trail only records its home region; set is_multi_region_trail = true", [t.address]),
 	}
 }
@@ -21,6 +23,8 @@ deny contains f if {
 	not railyard.unknown(v)
 	f := {
 		"resource": t.address,
+		"id": t.id,
+		"field": "IsMultiRegionTrail",
 		"message": sprintf("%s: the trail only records its home region; set IsMultiRegionTrail: true", [t.address]),
 	}
 }

@@ -14,6 +14,7 @@ deny contains f if {
 	not cmk_encrypted(t)
 	f := {
 		"resource": t.address,
+		"id": t.id,
 		"message": sprintf("%s: not encrypted with a customer managed KMS key; add server_side_encryption { enabled = true, kms_key_arn = ... }", [t.address]),
 	}
 }
@@ -31,6 +32,7 @@ deny contains f if {
 	not cfn_cmk_encrypted(t)
 	f := {
 		"resource": t.address,
+		"id": t.id,
 		"message": sprintf("%s: not encrypted with a customer managed KMS key; set SSESpecification SSEEnabled: true and KMSMasterKeyId", [t.address]),
 	}
 }

@@ -11,6 +11,7 @@ deny contains f if {
 	not railyard.unknown(v)
 	f := {
 		"resource": t.address,
+		"id": t.id,
 		"message": sprintf("%s: point-in-time recovery is not enabled; add point_in_time_recovery { enabled = true }", [t.address]),
 	}
 }
@@ -22,6 +23,7 @@ deny contains f if {
 	not railyard.unknown(v)
 	f := {
 		"resource": t.address,
+		"id": t.id,
 		"message": sprintf("%s: point-in-time recovery is not enabled; set PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled: true", [t.address]),
 	}
 }

@@ -11,6 +11,8 @@ deny contains f if {
 	not railyard.unknown(e)
 	f := {
 		"resource": v.address,
+		"id": v.id,
+		"field": "encrypted",
 		"message": sprintf("%s: EBS volume is not encrypted; set encrypted = true (and kms_key_id)", [v.address]),
 	}
 }
@@ -22,6 +24,8 @@ deny contains f if {
 	not railyard.unknown(e)
 	f := {
 		"resource": v.address,
+		"id": v.id,
+		"field": "Encrypted",
 		"message": sprintf("%s: EBS volume is not encrypted; set Encrypted: true (and KmsKeyId)", [v.address]),
 	}
 }

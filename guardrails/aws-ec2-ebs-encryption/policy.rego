@@ -14,6 +14,7 @@ deny contains f if {
 	count(railyard.blocks(r.config, "root_block_device")) == 0
 	f := {
 		"resource": r.address,
+		"id": r.id,
 		"message": sprintf("%s: no root_block_device declared, so the root volume is not known to be encrypted; add root_block_device { encrypted = true }", [r.address]),
 	}
 }
@@ -28,6 +29,7 @@ deny contains f if {
 	object.get(d, "snapshot_id", null) == null
 	f := {
 		"resource": r.address,
+		"id": r.id,
 		"message": sprintf("%s: %s %v is not encrypted; set encrypted = true", [r.address, kind, object.get(d, "device_name", "(root)")]),
 	}
 }
@@ -42,6 +44,7 @@ deny contains f if {
 	not railyard.unknown(object.get(ebs, "Encrypted", false))
 	f := {
 		"resource": lc.address,
+		"id": lc.id,
 		"message": sprintf("%s: block device %v is not encrypted; set Ebs.Encrypted: true", [lc.address, object.get(m, "DeviceName", "")]),
 	}
 }

@@ -28,6 +28,7 @@ deny contains f if {
 	not imdsv2(r.config)
 	f := {
 		"resource": r.address,
+		"id": r.id,
 		"message": sprintf("%s: IMDSv1 is allowed; add metadata_options { http_tokens = \"required\" }", [r.address]),
 	}
 }
@@ -43,6 +44,7 @@ deny contains f if {
 	not cfn_imdsv2(lt.config)
 	f := {
 		"resource": lt.address,
+		"id": lt.id,
 		"message": sprintf("%s: IMDSv1 is allowed; set LaunchTemplateData.MetadataOptions.HttpTokens: required", [lt.address]),
 	}
 }

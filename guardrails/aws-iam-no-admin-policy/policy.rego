@@ -28,6 +28,7 @@ deny contains f if {
 	admin_document(doc)
 	f := {
 		"resource": r.address,
+		"id": r.id,
 		"message": sprintf("%s: the policy allows \"*\" actions on \"*\" resources (full admin); grant only the actions and resources needed", [r.address]),
 	}
 }
@@ -40,6 +41,7 @@ deny contains f if {
 	"*" in railyard.as_list(object.get(s, "resources", []))
 	f := {
 		"resource": d.address,
+		"id": d.id,
 		"message": sprintf("%s: a statement allows actions [\"*\"] on resources [\"*\"] (full admin); list the actions and resources needed", [d.address]),
 	}
 }
@@ -49,6 +51,7 @@ deny contains f if {
 	admin_document(railyard.policy_document(object.get(r.config, "PolicyDocument", null)))
 	f := {
 		"resource": r.address,
+		"id": r.id,
 		"message": sprintf("%s: PolicyDocument allows \"*\" actions on \"*\" resources (full admin); grant only what is needed", [r.address]),
 	}
 }
@@ -61,6 +64,7 @@ deny contains f if {
 	admin_document(railyard.policy_document(object.get(p, "PolicyDocument", null)))
 	f := {
 		"resource": r.address,
+		"id": r.id,
 		"message": sprintf("%s: inline policy %v allows \"*\" actions on \"*\" resources (full admin); grant only what is needed", [r.address, object.get(p, "PolicyName", "")]),
 	}
 }

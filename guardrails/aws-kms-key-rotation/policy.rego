@@ -24,6 +24,8 @@ deny contains f if {
 	not railyard.unknown(v)
 	f := {
 		"resource": k.address,
+		"id": k.id,
+		"field": "enable_key_rotation",
 		"message": sprintf("%s: automatic key rotation is off; set enable_key_rotation = true", [k.address]),
 	}
 }
@@ -36,6 +38,8 @@ deny contains f if {
 	not railyard.unknown(v)
 	f := {
 		"resource": k.address,
+		"id": k.id,
+		"field": "EnableKeyRotation",
 		"message": sprintf("%s: automatic key rotation is off; set EnableKeyRotation: true", [k.address]),
 	}
 }

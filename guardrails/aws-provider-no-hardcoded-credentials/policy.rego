@@ -17,6 +17,7 @@ deny contains f if {
 	regex.match(pattern, v)
 	f := {
 		"resource": p.address,
+		"id": p.id,
 		"message": sprintf("%s: %s is hard-coded; remove it and use the default credential chain (env, profile, SSO, role), then rotate the key", [p.address, key]),
 	}
 }

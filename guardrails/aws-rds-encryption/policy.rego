@@ -11,6 +11,8 @@ deny contains f if {
 	not railyard.unknown(v)
 	f := {
 		"resource": db.address,
+		"id": db.id,
+		"field": "storage_encrypted",
 		"message": sprintf("%s: storage is not encrypted; set storage_encrypted = true (and kms_key_id)", [db.address]),
 	}
 }
@@ -23,6 +25,8 @@ deny contains f if {
 	not railyard.unknown(v)
 	f := {
 		"resource": db.address,
+		"id": db.id,
+		"field": "StorageEncrypted",
 		"message": sprintf("%s: storage is not encrypted; set StorageEncrypted: true (and KmsKeyId)", [db.address]),
 	}
 }

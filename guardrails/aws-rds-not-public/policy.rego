@@ -11,6 +11,8 @@ deny contains f if {
 	railyard.is_true(object.get(db.config, "publicly_accessible", false))
 	f := {
 		"resource": db.address,
+		"id": db.id,
+		"field": "publicly_accessible",
 		"message": sprintf("%s: publicly_accessible = true exposes the database to the internet; set it to false", [db.address]),
 	}
 }
@@ -20,6 +22,8 @@ deny contains f if {
 	railyard.is_true(object.get(db.config, "PubliclyAccessible", false))
 	f := {
 		"resource": db.address,
+		"id": db.id,
+		"field": "PubliclyAccessible",
 		"message": sprintf("%s: PubliclyAccessible: true exposes the database to the internet; set it to false", [db.address]),
 	}
 }

@@ -86,6 +86,7 @@ deny contains f if {
 	count(missing) > 0
 	f := {
 		"resource": r.address,
+		"id": r.id,
 		"message": sprintf("%s: missing required tag(s) %s; add them to the resource's tags (or the provider's default_tags)", [r.address, concat(", ", missing)]),
 	}
 }

@@ -14,6 +14,7 @@ deny contains f if {
 	not logged(b)
 	f := {
 		"resource": b.address,
+		"id": b.id,
 		"message": sprintf("%s: server access logging is not enabled; add an aws_s3_bucket_logging resource with a target_bucket", [b.address]),
 	}
 }
@@ -23,6 +24,7 @@ deny contains f if {
 	object.get(b.config, "LoggingConfiguration", null) == null
 	f := {
 		"resource": b.address,
+		"id": b.id,
 		"message": sprintf("%s: server access logging is not enabled; set LoggingConfiguration.DestinationBucketName", [b.address]),
 	}
 }

@@ -31,6 +31,7 @@ deny contains f if {
 	bad(a)
 	f := {
 		"resource": b.address,
+		"id": b.id,
 		"message": sprintf("%s: server-side encryption algorithm %v is not AES256 or aws:kms; set sse_algorithm = \"aws:kms\" (or \"AES256\")", [b.address, a]),
 	}
 }
@@ -43,6 +44,7 @@ deny contains f if {
 	bad(a)
 	f := {
 		"resource": b.address,
+		"id": b.id,
 		"message": sprintf("%s: %s sets encryption algorithm %v, which is not AES256 or aws:kms; set sse_algorithm = \"aws:kms\" (or \"AES256\")", [b.address, c.address, a]),
 	}
 }
@@ -54,6 +56,7 @@ deny contains f if {
 	bad(a)
 	f := {
 		"resource": b.address,
+		"id": b.id,
 		"message": sprintf("%s: BucketEncryption uses SSEAlgorithm %v, not AES256 or aws:kms; set SSEAlgorithm: aws:kms (or AES256)", [b.address, a]),
 	}
 }

@@ -28,6 +28,7 @@ deny contains f if {
 	not kms_encrypted(b)
 	f := {
 		"resource": b.address,
+		"id": b.id,
 		"message": sprintf("%s: default encryption is not aws:kms; add an aws_s3_bucket_server_side_encryption_configuration with sse_algorithm = \"aws:kms\"", [b.address]),
 	}
 }

@@ -13,6 +13,7 @@ deny contains f if {
 	acl in public_canned
 	f := {
 		"resource": b.address,
+		"id": b.id,
 		"message": sprintf("%s: acl = %v makes the bucket public; use acl = \"private\"", [b.address, acl]),
 	}
 }
@@ -24,6 +25,7 @@ deny contains f if {
 	acl in public_canned
 	f := {
 		"resource": b.address,
+		"id": b.id,
 		"message": sprintf("%s: %s sets acl = %v, which makes the bucket public; use \"private\"", [b.address, a.address, acl]),
 	}
 }
@@ -37,6 +39,7 @@ deny contains f if {
 	object.get(grantee, "uri", "") in public_groups
 	f := {
 		"resource": b.address,
+		"id": b.id,
 		"message": sprintf("%s: %s grants %v to AllUsers (everyone); remove the grant", [b.address, a.address, object.get(g, "permission", "access")]),
 	}
 }
@@ -47,6 +50,7 @@ deny contains f if {
 	object.get(g, "uri", "") in public_groups
 	f := {
 		"resource": b.address,
+		"id": b.id,
 		"message": sprintf("%s: a grant gives %v to AllUsers (everyone); remove the grant", [b.address, object.get(g, "permissions", "access")]),
 	}
 }
@@ -57,6 +61,7 @@ deny contains f if {
 	acl in {"PublicRead", "PublicReadWrite"}
 	f := {
 		"resource": b.address,
+		"id": b.id,
 		"message": sprintf("%s: AccessControl: %s makes the bucket public; use Private", [b.address, acl]),
 	}
 }

@@ -23,6 +23,7 @@ deny contains f if {
 	not protected(b)
 	f := {
 		"resource": b.address,
+		"id": b.id,
 		"message": sprintf("%s: no aws_s3_bucket_public_access_block with block_public_acls and block_public_policy = true; add one for this bucket", [b.address]),
 	}
 }
@@ -38,6 +39,7 @@ deny contains f if {
 	count(off) > 0
 	f := {
 		"resource": pab.address,
+		"id": pab.id,
 		"message": sprintf("%s: %s not set to true; set all four public access block settings to true", [pab.address, concat(", ", off)]),
 	}
 }
@@ -55,6 +57,7 @@ deny contains f if {
 	count(off) > 0
 	f := {
 		"resource": b.address,
+		"id": b.id,
 		"message": sprintf("%s: PublicAccessBlockConfiguration does not set %s to true; set all four to true", [b.address, concat(", ", off)]),
 	}
 }

@@ -20,6 +20,7 @@ deny contains f if {
 	not versioned(b)
 	f := {
 		"resource": b.address,
+		"id": b.id,
 		"message": sprintf("%s: versioning is not enabled; add an aws_s3_bucket_versioning resource with status = \"Enabled\"", [b.address]),
 	}
 }
@@ -31,6 +32,8 @@ deny contains f if {
 	not railyard.unknown(status)
 	f := {
 		"resource": b.address,
+		"id": b.id,
+		"field": "VersioningConfiguration.Status",
 		"message": sprintf("%s: versioning is not enabled; set VersioningConfiguration.Status: Enabled", [b.address]),
 	}
 }

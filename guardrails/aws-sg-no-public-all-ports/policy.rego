@@ -12,6 +12,7 @@ deny contains f if {
 	railyard.open_to_world(rule)
 	f := {
 		"resource": rule.resource.address,
+		"id": rule.resource.id,
 		"message": sprintf("%s: ingress allows all traffic (protocol %v, ports %v-%v) from the internet; allow only the ports and sources you need", [rule.resource.address, rule.protocol, rule.from, rule.to]),
 	}
 }

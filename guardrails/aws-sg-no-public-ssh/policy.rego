@@ -10,6 +10,7 @@ deny contains f if {
 	railyard.open_to_world(rule)
 	f := {
 		"resource": rule.resource.address,
+		"id": rule.resource.id,
 		"message": sprintf("%s: ingress %v-%v is open to the internet and includes SSH port 22; restrict the source CIDR or use Session Manager/VPN", [rule.resource.address, rule.from, rule.to]),
 	}
 }

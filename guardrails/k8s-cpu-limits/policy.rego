@@ -5,12 +5,15 @@ import data.lib.railyard
 
 deny contains f if {
 	some r in data.lib.railyard.workloads
-	some c in railyard.containers(r.config)
+	some e in railyard.container_entries(r.config)
+	c := e.container
 	res := object.get(c, "resources", null)
 	not railyard.unknown_resources(res)
 	not railyard.truthy(railyard.get(res, ["limits", "cpu"], null))
 	f := {
 		"resource": r.address,
+		"id": r.id,
+		"field": sprintf("%s.resources.limits.cpu", [e.path]),
 		"message": sprintf("%s: container %v has no CPU limit; set resources.limits.cpu", [r.address, railyard.container_name(c)]),
 	}
 }
@@ -24,6 +27,7 @@ deny contains f if {
 	not railyard.truthy(v)
 	f := {
 		"resource": r.address,
+		"id": r.id,
 		"message": sprintf("%s: container %v has no CPU limit; set resources { limits = { cpu = ... } }", [r.address, railyard.container_name(c)]),
 	}
 }
@@ -33,6 +37,7 @@ deny contains f if {
 	not railyard.block(r.config, "spec")
 	f := {
 		"resource": r.address,
+		"id": r.id,
 		"message": sprintf("%s: no spec, so no container can be shown to have a CPU limit", [r.address]),
 	}
 }

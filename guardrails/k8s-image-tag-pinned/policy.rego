@@ -38,6 +38,7 @@ deny contains f if {
 	p := problem(c)
 	f := {
 		"resource": r.address,
+		"id": r.id,
 		"message": sprintf("%s: container %v %s; pin a version tag or a digest (@sha256:...)", [r.address, railyard.container_name(c), p]),
 	}
 }
@@ -51,6 +52,7 @@ deny contains f if {
 	p := problem(c)
 	f := {
 		"resource": r.address,
+		"id": r.id,
 		"message": sprintf("%s: container %v %s; pin a version tag or a digest (@sha256:...)", [r.address, railyard.container_name(c), p]),
 	}
 }
@@ -63,6 +65,7 @@ deny contains f if {
 	count(railyard.tf_containers(r)) == 0
 	f := {
 		"resource": r.address,
+		"id": r.id,
 		"message": sprintf("%s: no container found in the pod spec (spec.container or spec.template.spec.container), so its images cannot be checked", [r.address]),
 	}
 }

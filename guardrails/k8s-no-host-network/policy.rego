@@ -9,6 +9,8 @@ deny contains f if {
 	railyard.truthy(railyard.get(railyard.pod_spec(r.config), "hostNetwork", false))
 	f := {
 		"resource": r.address,
+		"id": r.id,
+		"field": sprintf("%s.hostNetwork", [railyard.pod_spec_path(r.config)]),
 		"message": sprintf("%s: hostNetwork: true puts the pod on the node's network; remove it and expose the pod through a Service", [r.address]),
 	}
 }
@@ -19,6 +21,7 @@ deny contains f if {
 	railyard.is_true(railyard.get(railyard.tf_pod_spec(r), "host_network", false))
 	f := {
 		"resource": r.address,
+		"id": r.id,
 		"message": sprintf("%s: host_network = true puts the pod on the node's network; remove it", [r.address]),
 	}
 }

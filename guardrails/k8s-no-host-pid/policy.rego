@@ -9,6 +9,8 @@ deny contains f if {
 	railyard.truthy(railyard.get(railyard.pod_spec(r.config), "hostPID", false))
 	f := {
 		"resource": r.address,
+		"id": r.id,
+		"field": sprintf("%s.hostPID", [railyard.pod_spec_path(r.config)]),
 		"message": sprintf("%s: hostPID: true shares the node's process namespace; remove it (use kubectl debug to troubleshoot)", [r.address]),
 	}
 }
@@ -19,6 +21,7 @@ deny contains f if {
 	railyard.is_true(railyard.get(railyard.tf_pod_spec(r), "host_pid", false))
 	f := {
 		"resource": r.address,
+		"id": r.id,
 		"message": sprintf("%s: host_pid = true lets the pod see every process on the node; remove it", [r.address]),
 	}
 }

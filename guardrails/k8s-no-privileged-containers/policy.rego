@@ -5,10 +5,13 @@ import data.lib.railyard
 
 deny contains f if {
 	some r in data.lib.railyard.workloads
-	some c in railyard.containers(r.config)
+	some e in railyard.container_entries(r.config)
+	c := e.container
 	railyard.is_true(railyard.get(c, ["securityContext", "privileged"], false))
 	f := {
 		"resource": r.address,
+		"id": r.id,
+		"field": sprintf("%s.securityContext.privileged", [e.path]),
 		"message": sprintf("%s: container %v runs privileged; remove securityContext.privileged and add only the capabilities it needs", [r.address, railyard.container_name(c)]),
 	}
 }
@@ -21,6 +24,7 @@ deny contains f if {
 	railyard.is_true(object.get(sc, "privileged", false))
 	f := {
 		"resource": r.address,
+		"id": r.id,
 		"message": sprintf("%s: container %v runs privileged; remove security_context.privileged", [r.address, railyard.container_name(c)]),
 	}
 }

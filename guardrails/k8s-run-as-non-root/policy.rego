@@ -73,6 +73,7 @@ deny contains f if {
 	count(names) > 0
 	f := {
 		"resource": r.address,
+		"id": r.id,
 		"message": sprintf("%s: container(s) %s may run as root; set securityContext.runAsNonRoot: true or runAsUser >= 1 (pod or container level)", [r.address, concat(", ", sort(names))]),
 	}
 }
@@ -83,6 +84,7 @@ deny contains f if {
 	not spec_of(r)
 	f := {
 		"resource": r.address,
+		"id": r.id,
 		"message": sprintf("%s: no pod spec, so the containers cannot be shown to run as non-root; set securityContext.runAsNonRoot: true", [r.address]),
 	}
 }

@@ -1,7 +1,9 @@
 # Shared helpers for the Railyard starter guardrails. Import with `import data.lib.railyard`.
 # This package defines no `deny` rule: it is safe to import from every policy.
 #
-# Conventions (see docs/input.md):
+# Conventions (see docs/input.md and docs/guardrails.md):
+#   * A finding names its resource by `id` as well as `resource` (`{"resource": r.address,
+#     "id": r.id, ...}`): two resources may share an address (`envs/dev` and `envs/prod`).
 #   * Terraform nested blocks are lists of objects; `block(cfg, "x")` walks them uniformly.
 #   * Values that could not be resolved are strings starting with "${"; value checks treat
 #     them as unknown and do not report them (the same as Checkov's UNKNOWN result). Plan
@@ -233,6 +235,24 @@ pod_spec(doc) := doc.spec.template.spec if doc.kind in template_kinds
 pod_spec(doc) := doc.spec.jobTemplate.spec.template.spec if doc.kind == "CronJob"
 
 pod_spec(doc) := doc.template.spec if doc.kind == "PodTemplate"
+
+# Where `pod_spec(doc)` is in the manifest, as a finding's `field` path.
+pod_spec_path(doc) := "spec" if doc.kind == "Pod"
+
+pod_spec_path(doc) := "spec.template.spec" if doc.kind in template_kinds
+
+pod_spec_path(doc) := "spec.jobTemplate.spec.template.spec" if doc.kind == "CronJob"
+
+pod_spec_path(doc) := "template.spec" if doc.kind == "PodTemplate"
+
+# Containers and init containers of a workload manifest with their path in it
+# (`{"container": c, "path": "spec.template.spec.containers[1]"}`), so a finding can name the
+# offending attribute's `field` and point at its line.
+container_entries(doc) := [{"container": c, "path": sprintf("%s.%s[%d]", [pod_spec_path(doc), list, i])} |
+	some list in ["containers", "initContainers"]
+	some i, c in as_list(get(pod_spec(doc), list, null))
+	is_object(c)
+]
 
 # Kubernetes resources that run pods.
 workloads := [r |

@@ -22,6 +22,14 @@ pub struct Violation {
     /// Optional explicit location from a structured finding.
     pub file: Option<String>,
     pub line: Option<usize>,
+    /// The offending resource's `id` (`input.resources[_].id`), when the policy named it:
+    /// exact even where several resources share an address.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// The offending attribute, a path within the resource's `config`
+    /// (`spec.containers[0].securityContext.privileged`), so the finding points at its line.
+    #[serde(default)]
+    pub field: Option<String>,
 }
 
 /// A policy that could not be evaluated against an input (runtime error, time budget).
@@ -327,6 +335,8 @@ fn violation(item: serde_json::Value) -> Result<Violation, String> {
             message,
             file: None,
             line: None,
+            id: None,
+            field: None,
         }),
         serde_json::Value::Object(map) => {
             let text = |k: &str| map.get(k).and_then(|v| v.as_str()).map(str::to_string);
@@ -341,11 +351,42 @@ fn violation(item: serde_json::Value) -> Result<Violation, String> {
                 message,
                 file: text("file"),
                 line: map.get("line").and_then(|v| v.as_u64()).map(|l| l as usize),
+                id: text("id"),
+                field: field_path(map.get("field")),
             })
         }
         other => Err(format!(
             "`deny` elements must be strings or {{resource, message}} objects, got {other}"
         )),
+    }
+}
+
+/// A finding's `field`: a dotted path (`a.b[0].c`) as a string, or a list of keys and
+/// indices (`["a", "b", 0, "c"]`, handy for keys that contain dots), normalised to the string.
+fn field_path(v: Option<&serde_json::Value>) -> Option<String> {
+    match v? {
+        serde_json::Value::String(s) if !s.is_empty() => Some(s.clone()),
+        serde_json::Value::Array(parts) if !parts.is_empty() => {
+            let mut out = String::new();
+            for p in parts {
+                match p {
+                    serde_json::Value::Number(n) => out.push_str(&format!("[{n}]")),
+                    // A key with a dot or bracket in it is written `["k.e.y"]`.
+                    serde_json::Value::String(k) if k.contains(['.', '[', ']', '"']) => {
+                        out.push_str(&format!("[{}]", serde_json::Value::String(k.clone())));
+                    }
+                    serde_json::Value::String(k) => {
+                        if !out.is_empty() {
+                            out.push('.');
+                        }
+                        out.push_str(k);
+                    }
+                    _ => return None,
+                }
+            }
+            Some(out)
+        }
+        _ => None,
     }
 }
 

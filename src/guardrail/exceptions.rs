@@ -15,6 +15,10 @@ pub struct Exception {
     pub workload: String,
     /// Glob over resource addresses (`aws_db_instance.legacy_*`).
     pub resource: String,
+    /// Optional glob over the file the resource lives in (`envs/prod/**`, `db.yaml`): narrows
+    /// the exception to the resources with that address in those files or folders.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
     pub reason: String,
     pub approved_by: String,
     pub expires: Day,
@@ -32,6 +36,8 @@ pub struct Exception {
     pub expires_line: usize,
     #[serde(skip)]
     matchers: Option<(GlobMatcher, GlobMatcher)>,
+    #[serde(skip)]
+    path_matcher: Option<GlobMatcher>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,6 +97,22 @@ pub fn parse(path: &str, text: &str) -> Result<Vec<Exception>, Vec<ConfigError>>
             (Ok(w), Ok(r)) => e.matchers = Some((w.compile_matcher(), r.compile_matcher())),
             (Err(err), _) | (_, Err(err)) => {
                 errors.push(ConfigError::new(path, line, format!("invalid glob: {err}")));
+            }
+        }
+        if let Some(glob) = &e.path {
+            let at = line_of_key(text, "path", line);
+            if glob.trim().is_empty() {
+                errors.push(ConfigError::new(
+                    path,
+                    at,
+                    "exception `path` must not be empty (omit it to cover every file)",
+                ));
+            } else {
+                // `envs/prod/` means the folder, as `envs/prod` does.
+                match Glob::new(glob.trim_end_matches('/')) {
+                    Ok(g) => e.path_matcher = Some(g.compile_matcher()),
+                    Err(err) => errors.push(ConfigError::new(path, at, format!("invalid glob in `path`: {err}"))),
+                }
             }
         }
         out.push(e);
@@ -202,6 +224,23 @@ impl Exception {
             Some((w, r)) => w.is_match(workload) && r.is_match(resource),
             None => self.workload == workload && self.resource == resource,
         }
+    }
+
+    /// Whether the exception's `path` (if any) covers `file`, a path relative to the workload
+    /// root: the glob matches the file or one of the folders it is in.
+    pub fn covers_path(&self, file: &str) -> bool {
+        let Some(glob) = &self.path else { return true };
+        let Some(m) = &self.path_matcher else {
+            return glob.trim_end_matches('/') == file;
+        };
+        let mut at = Some(file);
+        while let Some(p) = at {
+            if m.is_match(p) {
+                return true;
+            }
+            at = p.rfind('/').map(|i| &p[..i]);
+        }
+        false
     }
 
     /// An exception applies up to and including its `expires` day.

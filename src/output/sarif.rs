@@ -241,9 +241,14 @@ impl Renderer for Sarif {
                         kind: "resource",
                     }],
                 }],
+                // The resource's identity, not its file: moving a resource between files of one
+                // root module keeps its alert; two resources sharing an address keep theirs.
                 partial_fingerprints: BTreeMap::from([(
-                    "railyard/v1",
-                    format!("{}:{}:{}", f.guardrail, f.file, f.resource),
+                    "railyard/v2",
+                    match f.id.is_empty() {
+                        true => format!("{}:{}:{}", f.guardrail, f.file, f.resource),
+                        false => format!("{}:{}", f.guardrail, f.id),
+                    },
                 )]),
             })
             .collect();

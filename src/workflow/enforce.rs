@@ -187,7 +187,7 @@ pub fn enforce(s: &Settings, opts: &EnforceOptions, out: &mut dyn Write) -> Resu
                         .excepted
                         .iter()
                         .chain(&entry.findings)
-                        .filter(|f| x.covers(&entry.workload, &f.resource))
+                        .filter(|f| x.covers(&entry.workload, &f.resource) && x.covers_path(&f.file))
                         .collect();
                     if covered.is_empty() {
                         continue;

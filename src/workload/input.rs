@@ -65,6 +65,52 @@ pub struct Resource {
     /// they are not known statically. Filled by [`Input::new`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<serde_json::Value>,
+    /// The resource's identity, unique within the workload (see [`assign_ids`]): what
+    /// findings, ledger entries and SARIF fingerprints are keyed by. Filled by [`Input::new`].
+    #[serde(default)]
+    pub id: String,
+}
+
+/// The partition a resource belongs to: the Terraform root module folder (`.` for the
+/// workload's root), or the file for a plan, a template or a manifest. Two resources with the
+/// same address in one partition are one resource to the deploying tool; in two, two.
+pub fn partition_of(r: &Resource) -> String {
+    match r.kind {
+        ResourceKind::Terraform => match &r.root {
+            Some(root) if !root.is_empty() => root.clone(),
+            Some(_) => ".".to_string(),
+            None => match r.file.rfind('/') {
+                Some(i) => r.file[..i].to_string(),
+                None => ".".to_string(),
+            },
+        },
+        // An object rendered by a kustomize overlay belongs to the overlay (its folder).
+        ResourceKind::Kubernetes => r.root.clone().unwrap_or_else(|| r.file.clone()),
+        ResourceKind::TerraformPlan | ResourceKind::Cloudformation => r.file.clone(),
+    }
+}
+
+/// Gives every resource its `id` (and `root`, see [`partition_of`]):
+/// `<partition>:<address>` (Terraform `envs/prod:aws_db_instance.main`,
+/// `.:module.db.aws_db_instance.this[0]`; plan `plan.json:aws_s3_bucket.b`;
+/// CloudFormation `db.yaml:Database`, the logical id; Kubernetes
+/// `k8s/app.yaml:Deployment.default.web`). A residual clash (two documents of one file with
+/// one kind/namespace/name) gets `#2`, `#3`… in file order. No line or document index is part
+/// of an id, so it stays the same when code above the resource is edited.
+pub fn assign_ids(resources: &mut [Resource]) {
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::with_capacity(resources.len());
+    for r in resources.iter_mut() {
+        let partition = partition_of(r);
+        let local = match r.kind {
+            ResourceKind::Cloudformation => r.name.as_str(),
+            _ => r.address.as_str(),
+        };
+        let base = format!("{partition}:{local}");
+        let n = seen.entry(base.clone()).or_insert(0);
+        *n += 1;
+        r.id = if *n == 1 { base } else { format!("{base}#{n}") };
+        r.root = Some(partition);
+    }
 }
 
 /// Tags of a resource as an object: Terraform `tags` over `tags_all` (plans), CloudFormation
@@ -154,6 +200,7 @@ impl Input {
     ) -> Input {
         let mut types: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         let mut managed: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        assign_ids(&mut resources);
         for (i, r) in resources.iter_mut().enumerate() {
             types.entry(r.r#type.clone()).or_default().push(i);
             if r.mode == "managed" && !never_created(r) {
@@ -190,6 +237,46 @@ impl Input {
 
     pub fn resource(&self, address: &str) -> Option<&Resource> {
         self.resources.iter().find(|r| r.address == address)
+    }
+
+    /// A copy of the input holding only the resources at `keep` (in order) and the files
+    /// they live in, with `types`, `managed` and `referenced_by_index` renumbered (links to
+    /// resources left out are dropped). Ids and roots are kept as they are.
+    pub fn restricted(&self, keep: &[usize]) -> Input {
+        let mut position = std::collections::HashMap::with_capacity(keep.len());
+        for (new, old) in keep.iter().enumerate() {
+            position.insert(*old, new);
+        }
+        let mut types: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        let mut managed: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        let mut files = BTreeMap::new();
+        let resources: Vec<Resource> = keep
+            .iter()
+            .enumerate()
+            .map(|(i, old)| {
+                let mut r = self.resources[*old].clone();
+                r.referenced_by_index = r
+                    .referenced_by_index
+                    .iter()
+                    .filter_map(|j| position.get(j).copied())
+                    .collect();
+                types.entry(r.r#type.clone()).or_default().push(i);
+                if r.mode == "managed" && !never_created(&r) {
+                    managed.entry(r.r#type.clone()).or_default().push(i);
+                }
+                if let Some(doc) = self.files.get(&r.file) {
+                    files.entry(r.file.clone()).or_insert_with(|| doc.clone());
+                }
+                r
+            })
+            .collect();
+        Input {
+            workload: self.workload.clone(),
+            resources,
+            files,
+            types,
+            managed,
+        }
     }
 }
 
@@ -228,5 +315,46 @@ mod tags_tests {
         assert_eq!(tags("AWS::S3::Bucket.B"), Some(serde_json::json!({"owner": "y"})));
         assert_eq!(tags("AWS::S3::Bucket.C"), None);
         assert_eq!(tags("Pod.default.p"), Some(serde_json::json!({"owner": "z"})));
+    }
+}
+
+#[cfg(test)]
+mod identity_tests {
+    use crate::files::SourceFile;
+    use crate::workload::{parse_files, Input, WorkloadInfo};
+
+    #[test]
+    fn every_resource_has_an_id_unique_in_the_workload() {
+        let db = "resource \"aws_db_instance\" \"main\" {}\n";
+        let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec: {}\n";
+        let cfn = "Resources:\n  Database:\n    Type: AWS::RDS::DBInstance\n";
+        let files = vec![
+            SourceFile::new("main.tf", db),
+            SourceFile::new("envs/dev/main.tf", db),
+            SourceFile::new("envs/prod/main.tf", db),
+            SourceFile::new("k/pods.yaml", format!("{pod}---\n{pod}")),
+            SourceFile::new("a.yaml", cfn),
+            SourceFile::new("b.yaml", cfn),
+        ];
+        let p = parse_files(&files);
+        let input = Input::new(WorkloadInfo::default(), p.resources, p.documents);
+        let mut ids: Vec<(&str, &str)> = input
+            .resources
+            .iter()
+            .map(|r| (r.id.as_str(), r.root.as_deref().unwrap_or("")))
+            .collect();
+        ids.sort();
+        assert_eq!(
+            ids,
+            vec![
+                (".:aws_db_instance.main", "."),
+                ("a.yaml:Database", "a.yaml"),
+                ("b.yaml:Database", "b.yaml"),
+                ("envs/dev:aws_db_instance.main", "envs/dev"),
+                ("envs/prod:aws_db_instance.main", "envs/prod"),
+                ("k/pods.yaml:Pod.default.p", "k/pods.yaml"),
+                ("k/pods.yaml:Pod.default.p#2", "k/pods.yaml"),
+            ]
+        );
     }
 }

@@ -4,6 +4,7 @@
 pub mod input;
 pub mod links;
 pub mod parser;
+pub mod position;
 pub mod registry;
 
 pub use input::{Input, Resource, ResourceKind, WorkloadInfo};

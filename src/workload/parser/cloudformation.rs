@@ -145,6 +145,7 @@ fn resources(path: &str, root: &Node, template: &Template) -> Result<Vec<Resourc
             referenced_by_index: Vec::new(),
             root: None,
             tags: None,
+            id: String::new(),
             address: format!("{type}.{logical_id}", type = r#type),
             r#type: r#type.to_string(),
             name: logical_id.to_string(),

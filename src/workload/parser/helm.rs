@@ -223,6 +223,7 @@ fn resource(file: &str, line: usize, end_line: usize, doc: Json) -> Option<Resou
         referenced_by: Vec::new(),
         referenced_by_index: Vec::new(),
         tags: None,
+        id: String::new(),
         address: format!("{kind}.{namespace}.{name}"),
         r#type: kind,
         name,

@@ -119,6 +119,7 @@ fn resource(path: &str, doc: &Node) -> Option<Resource> {
         referenced_by: Vec::new(),
         referenced_by_index: Vec::new(),
         tags: None,
+        id: String::new(),
         address: format!("{kind}.{namespace}.{name}"),
         r#type: kind.to_string(),
         name: name.to_string(),

@@ -680,6 +680,7 @@ fn resource(root: &str, o: Object) -> Option<Resource> {
         referenced_by: Vec::new(),
         referenced_by_index: Vec::new(),
         tags: None,
+        id: String::new(),
         address: format!("{kind}.{namespace}.{name}"),
         r#type: kind,
         name,

@@ -301,6 +301,7 @@ fn resource_of(ev: &Evaluator, f: &SourceFile, b: &Blk) -> Result<Option<Resourc
         referenced_by: Vec::new(),
         referenced_by_index: Vec::new(),
         tags: None,
+        id: String::new(),
         address,
         r#type,
         name,

@@ -302,6 +302,7 @@ fn resource(
         referenced_by_index: Vec::new(),
         root: None,
         tags: None,
+        id: String::new(),
         address: address.to_string(),
         r#type: str_of("type"),
         name: str_of("name"),
