@@ -145,14 +145,14 @@ fn conditions_pick_branches_and_a_false_condition_removes_the_resource() {
     let report = run.json();
     // `!If [IsProd, true, false]` is false with Environment=dev; `!If [InEurope, ...]` stays
     // unknown (Region has no default); `!If [IsDev, AWS::NoValue, ...]` removes the property,
-    // so DevDb (which exists: IsDev) is unencrypted.
+    // so DevDb (which exists: IsDev) is unencrypted. Findings name the `StorageEncrypted` line.
     let mut got = found(&report, "aws-rds-encryption");
     got.sort();
     assert_eq!(
         got,
         vec![
-            ("AWS::RDS::DBInstance.AppDb".to_string(), "db.yaml".to_string(), 16),
-            ("AWS::RDS::DBInstance.DevDb".to_string(), "db.yaml".to_string(), 28),
+            ("AWS::RDS::DBInstance.AppDb".to_string(), "db.yaml".to_string(), 21),
+            ("AWS::RDS::DBInstance.DevDb".to_string(), "db.yaml".to_string(), 34),
         ]
     );
     // ProdOnlySg does not exist (its condition is false): not a resource, no finding.
