@@ -105,6 +105,8 @@ impl Sandbox {
             .env_remove("RAILYARD_GIT_TOKEN")
             .env_remove("RAILYARD_STALE_LOCK_SECS")
             .env("RAILYARD_ACTOR", "sec-lead")
+            // The machine's date for runs that write (debug builds): the stories run to 2026-12-31.
+            .env("RAILYARD_TEST_TODAY", "2026-12-31")
             .env("RAILYARD_NOTIFY_TIMEOUT_MS", "500")
             .env("NO_COLOR", "1");
         for (k, v) in env {
