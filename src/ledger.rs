@@ -146,7 +146,7 @@ pub fn check_tip(repo: &GuardrailsRepo, tip: Option<&str>) -> Result<()> {
             }
             static ONCE: std::sync::Once = std::sync::Once::new();
             ONCE.call_once(|| {
-                eprintln!("warning: no commit of `{LEDGER}` is sealed yet: sealing starts with this run's commit")
+                eprintln!("warning: no commit of `{LEDGER}` is sealed yet: sealing starts with the next ledger commit Railyard writes")
             });
             Ok(())
         }

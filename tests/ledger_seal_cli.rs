@@ -615,3 +615,156 @@ fn without_ci_the_actor_is_the_git_identity_and_none_at_all_is_refused() {
     let msg = sb.message(&sb.tip("main").unwrap());
     assert!(msg.contains("Forced-By: Dana Sec <dana@example.com>"), "{msg}");
 }
+
+// ---------------------------------------------------------------------------------------
+// Bounded findings
+// ---------------------------------------------------------------------------------------
+
+const FLOOD_TOML: &str = "title = \"Flood\"\nseverity = \"low\"\nremediation = \"none\"\n";
+const FLOOD_REGO: &str = "package railyard.flood\n\ndeny contains msg if {\n\tsome i in numbers.range(1, 1000000)\n\tmsg := sprintf(\"finding %d\", [i])\n}\n";
+
+#[test]
+fn a_million_findings_are_an_error_in_check_and_unknown_in_observe_and_the_ledger_stays_small() {
+    // check: exit 2, the count named.
+    let ws = common::temp();
+    common::write(ws.path(), "app/main.tf", UNVERSIONED_TF);
+    common::write(ws.path(), "gr/flood/guardrail.toml", FLOOD_TOML);
+    common::write(ws.path(), "gr/flood/policy.rego", FLOOD_REGO);
+    let run = common::railyard(
+        ws.path(),
+        &[
+            "check",
+            "app",
+            "--guardrails",
+            "gr",
+            "--eval-timeout",
+            "600s",
+            "--eval-memory",
+            "4GiB",
+        ],
+    );
+    run.expect_code(2);
+    assert!(
+        run.all().contains("1000000 findings, more than the limit of 10000"),
+        "{}",
+        run.all()
+    );
+
+    // observe: the pair is unknown, the candidate blocked, the ledger small.
+    let sb = Sandbox::with(
+        &[],
+        &[
+            ("guardrails/flood/guardrail.toml", FLOOD_TOML),
+            ("guardrails/flood/policy.rego", FLOOD_REGO),
+        ],
+    );
+    let out = sb.run(&[
+        "observe",
+        "--now",
+        "2026-11-01",
+        "--format",
+        "json",
+        "--eval-timeout",
+        "600s",
+        "--eval-memory",
+        "4GiB",
+    ]);
+    out.expect(2);
+    let j: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(j["candidates"][0]["action"], "blocked", "{j}");
+    assert_eq!(
+        sb.tip("main"),
+        Some(
+            sb.repo("guardrails")
+                .find_reference("refs/heads/main")
+                .unwrap()
+                .target()
+                .unwrap()
+                .to_string()
+        )
+    );
+    let text = sb.ledger_text();
+    assert!(text.len() < 20_000, "ledger is {} bytes", text.len());
+    let l: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let e = &l["entries"]["flood/web"];
+    assert_eq!(e["status"], "unknown", "{l}");
+    assert!(e["problems"][0].as_str().unwrap().contains("1000000 findings"), "{l}");
+    assert!(!sb.message(&sb.tip("main").unwrap()).contains("flood"));
+}
+
+#[test]
+fn the_findings_limit_comes_from_the_flag_or_the_environment() {
+    let ws = common::temp();
+    common::write(
+        ws.path(),
+        "app/main.tf",
+        "resource \"aws_s3_bucket\" \"a\" {}\nresource \"aws_s3_bucket\" \"b\" {}\n",
+    );
+    common::guardrails_with(&ws.path().join("gr"), &["aws-s3-versioning"]);
+    let run = common::railyard(
+        ws.path(),
+        &["check", "app", "--guardrails", "gr", "--max-findings", "2"],
+    );
+    run.expect_code(1);
+    let run = common::railyard(
+        ws.path(),
+        &["check", "app", "--guardrails", "gr", "--max-findings", "1"],
+    );
+    run.expect_code(2);
+    assert!(
+        run.all().contains("2 findings, more than the limit of 1"),
+        "{}",
+        run.all()
+    );
+    let run = common::railyard_env(
+        ws.path(),
+        &["check", "app", "--guardrails", "gr"],
+        &[("RAILYARD_MAX_FINDINGS", "1")],
+    );
+    run.expect_code(2);
+}
+
+// ---------------------------------------------------------------------------------------
+// A local guardrails repo with `main` checked out
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn a_checked_out_main_follows_a_promotion_and_a_dirty_one_is_refused() {
+    let sb = Sandbox::standard();
+    sb.git(&["reset", "--hard", "main"]);
+    assert_eq!(sb.git(&["status", "--porcelain"]), "");
+    sb.run(&["observe", "--now", "2026-11-01"]).expect(0);
+    assert!(sb
+        .message(&sb.tip("main").unwrap())
+        .contains("activate guardrail aws-ebs-volume-encryption"));
+    assert_eq!(sb.git(&["status", "--porcelain"]), "", "work tree in step with main");
+    assert!(sb
+        .path("guardrails/guardrails/aws-ebs-volume-encryption/policy.rego")
+        .is_file());
+
+    // Local changes: refused before anything moves.
+    std::fs::write(sb.path("guardrails/workloads.toml"), "# local edit\n").unwrap();
+    let (main, ledger) = (sb.tip("main"), sb.tip("railyard/ledger"));
+    let out = sb.run(&[
+        "promote",
+        "aws-s3-versioning",
+        "--force",
+        "--reason",
+        "now",
+        "--now",
+        "2026-11-02",
+    ]);
+    out.expect(2);
+    assert!(
+        out.stderr.contains("uncommitted changes") && out.stderr.contains("workloads.toml"),
+        "{}",
+        out.stderr
+    );
+    let out = sb.run(&["observe", "--now", "2026-11-02"]);
+    out.expect(2);
+    assert_eq!((sb.tip("main"), sb.tip("railyard/ledger")), (main, ledger));
+    assert_eq!(
+        std::fs::read_to_string(sb.path("guardrails/workloads.toml")).unwrap(),
+        "# local edit\n"
+    );
+}

@@ -492,6 +492,11 @@ fn soak_concurrent_and_killed_runs() {
         if complete.is_err() {
             lost += 1;
         }
+        // Sealed (bench/soak.sh sets the key): every commit of the chain verifies.
+        if std::env::var("RAILYARD_LEDGER_KEY").is_ok_and(|k| !k.is_empty()) {
+            let v = sb.run(&["ledger", "verify"]);
+            assert_eq!(v.status.code(), Some(0), "ledger verify: {}", text(&v));
+        }
         sb.fsck();
         fscks += 1;
         eprintln!(
