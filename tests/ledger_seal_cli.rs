@@ -621,15 +621,19 @@ fn without_ci_the_actor_is_the_git_identity_and_none_at_all_is_refused() {
 // ---------------------------------------------------------------------------------------
 
 const FLOOD_TOML: &str = "title = \"Flood\"\nseverity = \"low\"\nremediation = \"none\"\n";
-const FLOOD_REGO: &str = "package railyard.flood\n\ndeny contains msg if {\n\tsome i in numbers.range(1, 1000000)\n\tmsg := sprintf(\"finding %d\", [i])\n}\n";
+/// A guardrail reporting `n` findings on any workload.
+fn flood(n: u32) -> String {
+    format!("package railyard.flood\n\ndeny contains msg if {{\n\tsome i in numbers.range(1, {n})\n\tmsg := sprintf(\"finding %d\", [i])\n}}\n")
+}
 
+/// The attack as reported: a guardrail returning 1,000,000 findings (about two minutes in
+/// a debug build: the policy engine builds them all before the count is taken).
 #[test]
-fn a_million_findings_are_an_error_in_check_and_unknown_in_observe_and_the_ledger_stays_small() {
-    // check: exit 2, the count named.
+fn a_million_findings_are_an_error_in_check_and_the_parent_never_holds_them() {
     let ws = common::temp();
     common::write(ws.path(), "app/main.tf", UNVERSIONED_TF);
     common::write(ws.path(), "gr/flood/guardrail.toml", FLOOD_TOML);
-    common::write(ws.path(), "gr/flood/policy.rego", FLOOD_REGO);
+    common::write(ws.path(), "gr/flood/policy.rego", flood(1_000_000));
     let run = common::railyard(
         ws.path(),
         &[
@@ -641,6 +645,8 @@ fn a_million_findings_are_an_error_in_check_and_unknown_in_observe_and_the_ledge
             "600s",
             "--eval-memory",
             "4GiB",
+            "--format",
+            "json",
         ],
     );
     run.expect_code(2);
@@ -649,15 +655,25 @@ fn a_million_findings_are_an_error_in_check_and_unknown_in_observe_and_the_ledge
         "{}",
         run.all()
     );
+    assert!(
+        run.stdout.len() < 10_000,
+        "the report carries the count, not the findings"
+    );
+}
 
-    // observe: the pair is unknown, the candidate blocked, the ledger small.
+/// The same in observe (200,000 findings, to keep the test short): unknown, blocked, and
+/// the ledger records the count, not the list.
+#[test]
+fn too_many_findings_are_unknown_in_observe_and_the_ledger_stays_small() {
+    let policy = flood(200_000);
     let sb = Sandbox::with(
         &[],
         &[
             ("guardrails/flood/guardrail.toml", FLOOD_TOML),
-            ("guardrails/flood/policy.rego", FLOOD_REGO),
+            ("guardrails/flood/policy.rego", policy.as_str()),
         ],
     );
+    let main = sb.tip("main");
     let out = sb.run(&[
         "observe",
         "--now",
@@ -672,24 +688,14 @@ fn a_million_findings_are_an_error_in_check_and_unknown_in_observe_and_the_ledge
     out.expect(2);
     let j: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(j["candidates"][0]["action"], "blocked", "{j}");
-    assert_eq!(
-        sb.tip("main"),
-        Some(
-            sb.repo("guardrails")
-                .find_reference("refs/heads/main")
-                .unwrap()
-                .target()
-                .unwrap()
-                .to_string()
-        )
-    );
+    assert_eq!(sb.tip("main"), main, "not promoted");
     let text = sb.ledger_text();
     assert!(text.len() < 20_000, "ledger is {} bytes", text.len());
     let l: serde_json::Value = serde_json::from_str(&text).unwrap();
     let e = &l["entries"]["flood/web"];
     assert_eq!(e["status"], "unknown", "{l}");
-    assert!(e["problems"][0].as_str().unwrap().contains("1000000 findings"), "{l}");
-    assert!(!sb.message(&sb.tip("main").unwrap()).contains("flood"));
+    let problem = e["problems"][0].as_str().unwrap();
+    assert!(problem.contains("200000 findings, more than the limit of 10000"), "{l}");
 }
 
 #[test]
