@@ -514,6 +514,15 @@ mod tests {
     }
 
     #[test]
+    fn the_seal_is_the_last_seal_line_and_the_body_is_what_precedes_it() {
+        let m = "railyard: observe\n\nRailyard-Now: 2026-11-01\nRailyard-Seal: abc\n";
+        assert_eq!(seal_of(m), Some("abc"));
+        assert_eq!(unsealed_body(m), "railyard: observe\n\nRailyard-Now: 2026-11-01\n");
+        assert_eq!(seal_of("hand edit\n"), None);
+        assert_eq!(unsealed_body("x Railyard-Seal: abc\n"), "x Railyard-Seal: abc\n");
+    }
+
+    #[test]
     fn problems_are_recorded_without_credentials() {
         let mut ledger = Ledger::new();
         let eval = Evaluation {
