@@ -774,3 +774,46 @@ fn a_checked_out_main_follows_a_promotion_and_a_dirty_one_is_refused() {
         "# local edit\n"
     );
 }
+
+#[test]
+fn a_deliberately_replaced_ledger_is_joined_to_what_main_references_when_accepted() {
+    let sb = Sandbox::standard();
+    sb.run(&["observe", "--now", "2026-11-01"]).expect(0);
+    let first = sb.tip("railyard/ledger").unwrap();
+    sb.run(&["observe", "--now", "2026-11-02"]).expect(0);
+    sb.run(&[
+        "promote",
+        "aws-s3-versioning",
+        "--force",
+        "--reason",
+        "critical",
+        "--now",
+        "2026-11-02",
+    ])
+    .expect(0);
+    let referenced = sb
+        .message(&sb.tip("main").unwrap())
+        .lines()
+        .find_map(|l| l.strip_prefix("Railyard-Ledger: ").map(str::to_string))
+        .unwrap();
+    assert_ne!(referenced, first);
+    sb.repo("guardrails")
+        .reference(
+            "refs/heads/railyard/ledger",
+            git2::Oid::from_str(&first).unwrap(),
+            true,
+            "reset",
+        )
+        .unwrap();
+    sb.run(&["observe", "--now", "2026-11-03"]).expect(2);
+    sb.run(&["ledger", "verify"]).expect(2);
+    sb.run(&["ledger", "accept", "--reason", "restored from backup after review"])
+        .expect(0);
+    let tip = sb.tip("railyard/ledger").unwrap();
+    let g = sb.repo("guardrails");
+    let c = g.find_commit(git2::Oid::from_str(&tip).unwrap()).unwrap();
+    let parents: Vec<String> = c.parent_ids().map(|p| p.to_string()).collect();
+    assert_eq!(parents, [first, referenced], "joined to what main references");
+    sb.run(&["ledger", "verify"]).expect(0);
+    sb.run(&["observe", "--now", "2026-11-03"]).expect(0);
+}
