@@ -59,6 +59,10 @@ pub struct Cli {
     /// it is stopped (an error); 0 runs both in-process, with the time budget only.
     #[arg(long, global = true, env = "RAILYARD_EVAL_MEMORY", value_name = "SIZE", value_parser = crate::limits::parse_size)]
     pub eval_memory: Option<u64>,
+    /// Most findings kept per guardrail and workload; more is an error for that guardrail
+    /// (never a pass), reported with the count.
+    #[arg(long, global = true, env = "RAILYARD_MAX_FINDINGS", value_name = "N")]
+    pub max_findings: Option<usize>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -74,6 +78,7 @@ impl Cli {
             eval_timeout: self.eval_timeout.unwrap_or(d.eval_timeout),
             parse_timeout: self.parse_timeout.unwrap_or(d.parse_timeout),
             eval_memory: self.eval_memory.unwrap_or(d.eval_memory),
+            max_findings: self.max_findings.unwrap_or(d.max_findings),
         }
     }
 }
@@ -96,6 +101,32 @@ pub enum Command {
     Report(ReportArgs),
     /// The whole loop on bundled guardrails and example workloads, in a temporary sandbox.
     Demo(DemoArgs),
+    /// The ledger's seals (`RAILYARD_LEDGER_KEY`): verify the chain, or accept a reviewed
+    /// hand edit.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// Check every commit of the ledger branch: seals, accepted hand edits, and that the
+    /// ledger descends from the commit `main`'s last promotion was decided on.
+    Verify,
+    /// Re-seal the ledger after a deliberate, reviewed hand edit, recording who and why.
+    Accept(AcceptArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AcceptArgs {
+    /// Why the hand edit is accepted (recorded in the commit, one line).
+    #[arg(long)]
+    pub reason: String,
+    /// Also set a clock that runs ahead of real time back to today.
+    #[arg(long)]
+    pub reset_clock: bool,
+    /// Who accepts it (default: the CI's user, else the git identity).
+    #[arg(long)]
+    pub actor: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -136,7 +167,8 @@ pub struct PromoteArgs {
     /// Why the guardrail is activated now (recorded in the commit and the ledger).
     #[arg(long, default_value = "")]
     pub reason: String,
-    /// Who activates it (default: $RAILYARD_ACTOR, else $USER).
+    /// Who activates it (default: $RAILYARD_ACTOR, else the CI's user — GITHUB_ACTOR,
+    /// GITLAB_USER_LOGIN, BUILD_REQUESTEDFOREMAIL, … — else the repository's git identity).
     #[arg(long)]
     pub actor: Option<String>,
 }
@@ -219,9 +251,74 @@ fn parse_day(s: &str) -> Result<Day, String> {
     Day::parse(s)
 }
 
+/// CI variables naming the user who started the job, in the order they are consulted.
+const CI_ACTOR_VARS: &[&str] = &[
+    "GITHUB_ACTOR",
+    "GITLAB_USER_LOGIN",
+    "BUILD_REQUESTEDFOREMAIL",
+    "BUILD_REQUESTEDFOR",
+    "BITBUCKET_STEP_TRIGGERER_UUID",
+    "CIRCLE_USERNAME",
+    "BUILDKITE_BUILD_CREATOR_EMAIL",
+    "BUILD_USER_ID",
+];
+
+/// Who runs this, and where that came from: `--actor`, `$RAILYARD_ACTOR`, else the CI's
+/// user. `None` leaves it to the workflow (the repository's git identity).
+fn actor_from(flag: Option<&str>) -> Option<(String, String)> {
+    if let Some(a) = flag {
+        return Some((a.to_string(), "--actor".into()));
+    }
+    std::iter::once("RAILYARD_ACTOR")
+        .chain(CI_ACTOR_VARS.iter().copied())
+        .find_map(|v| {
+            std::env::var(v)
+                .ok()
+                .filter(|x| !x.is_empty())
+                .map(|x| (x, v.to_string()))
+        })
+}
+
+/// Whether the command writes to the guardrails repo (and so moves the ledger's clock).
+fn writes(cli: &Cli) -> bool {
+    !cli.dry_run
+        && matches!(
+            &cli.command,
+            Command::Observe(_) | Command::Enforce(_) | Command::Promote(_) | Command::Ledger(LedgerCommand::Accept(_))
+        )
+}
+
 /// Runs the parsed command, writing data to `out`.
 pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
-    let now = cli.now.unwrap_or_else(Day::today);
+    let today = crate::ledger::machine_today();
+    let now = cli.now.unwrap_or(today);
+    // A run that writes may not act on a day that has not come: its clock would become the
+    // ledger's, ahead of real time, and activate deadlines early.
+    if let Some(n) = cli.now.filter(|n| *n > today && writes(&cli)) {
+        anyhow::bail!(
+            "--now {n} is later than today ({today}): a run that writes acts on real time, so the ledger's clock never runs ahead (hint: add --dry-run to see what would happen on {n}; it writes nothing)"
+        );
+    }
+    let ledger_key = std::env::var(crate::seal::KEY_ENV)
+        .ok()
+        .and_then(|v| crate::seal::SealKey::new(&v));
+    if ledger_key.is_none()
+        && matches!(
+            &cli.command,
+            Command::Observe(_) | Command::Enforce(_) | Command::Promote(_)
+        )
+    {
+        eprintln!(
+            "warning: {} is not set: the ledger is not tamper-evident (hand edits, deleted entries or branches and a reset clock go unnoticed)",
+            crate::seal::KEY_ENV
+        );
+    }
+    let flag_actor = match &cli.command {
+        Command::Promote(a) => a.actor.clone(),
+        Command::Ledger(LedgerCommand::Accept(a)) => a.actor.clone(),
+        _ => None,
+    };
+    let (actor, actor_source) = actor_from(flag_actor.as_deref()).unwrap_or_default();
     crate::limits::configure(cli.limits());
     let settings = Settings {
         repo: cli.repo.clone(),
@@ -237,9 +334,9 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
             .map(std::time::Duration::from_millis)
             .unwrap_or(crate::notify::DEFAULT_TIMEOUT),
         format: cli.format,
-        actor: std::env::var("RAILYARD_ACTOR")
-            .or_else(|_| std::env::var("USER"))
-            .unwrap_or_else(|_| "unknown".into()),
+        actor,
+        actor_source,
+        ledger_key,
     };
     let outcome = command(cli, settings, now, out);
     // The evaluating child processes still leaving: waited for, so that their time counts
@@ -300,12 +397,10 @@ fn command(cli: Cli, settings: Settings, now: Day, out: &mut dyn Write) -> anyho
             };
             workflow::enforce::enforce(&settings, &opts, out)
         }
-        Command::Promote(args) => {
-            let mut settings = settings;
-            if let Some(actor) = args.actor {
-                settings.actor = actor;
-            }
-            workflow::promote::promote(&settings, &args.id, args.force, &args.reason, out)
+        Command::Promote(args) => workflow::promote::promote(&settings, &args.id, args.force, &args.reason, out),
+        Command::Ledger(LedgerCommand::Verify) => workflow::ledger_cmd::verify(&settings, out),
+        Command::Ledger(LedgerCommand::Accept(args)) => {
+            workflow::ledger_cmd::accept(&settings, &args.reason, args.reset_clock, out)
         }
         Command::Report(args) => {
             let opts = workflow::report::ReportOptions {

@@ -6,14 +6,152 @@
 
 use crate::date::Day;
 use crate::evaluate::{Evaluation, Finding, Verdict};
-use crate::gitops::{GuardrailsRepo, LEDGER};
+use crate::gitops::{GuardrailsRepo, LEDGER, MAIN};
 use crate::guardrail::Severity;
+use crate::seal::SealKey;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 pub const FILE: &str = "ledger.json";
 pub const VERSION: u32 = 1;
+/// Trailer of every ledger commit written with `RAILYARD_LEDGER_KEY`: the hex HMAC-SHA256
+/// of the ledger's content, the parent's seal, the parent ids and the rest of the message.
+pub const SEAL_TRAILER: &str = "Railyard-Seal";
+/// Trailer of promotion commits on `main`: the ledger commit the decision was taken on.
+pub const LEDGER_TRAILER: &str = "Railyard-Ledger";
+
+/// A ledger that cannot be trusted: stops the run (exit 2), naming the commit.
+#[derive(Debug, thiserror::Error)]
+pub enum TamperError {
+    #[error("ledger commit {commit} on `{LEDGER}`: its seal does not verify (changed outside Railyard, or sealed with another key); nothing was changed (hint: review it with `git show {commit}`; if the change is deliberate, run `railyard ledger accept --reason \"<why>\"`, else reset `{LEDGER}` to the last commit `railyard ledger verify` accepts)")]
+    BadSeal { commit: String },
+    #[error("ledger commit {commit} on `{LEDGER}` is not sealed, although {sealed} before it is: it was made outside Railyard; nothing was changed (hint: review it with `git show {commit}`; if it is deliberate, run `railyard ledger accept --reason \"<why>\"`, else reset `{LEDGER}` to {sealed})")]
+    Unsealed { commit: String, sealed: String },
+    #[error("branch `{LEDGER}` is missing, but `main` commit {main} was decided on ledger commit {ledger}: the ledger was deleted; nothing was changed (hint: restore it, e.g. `git branch {LEDGER} {ledger}` or push it back from a clone, and run again)")]
+    Missing { main: String, ledger: String },
+    #[error("ledger head {tip} on `{LEDGER}` does not descend from ledger commit {ledger}, which `main` commit {main} was decided on: the ledger was reset or replaced; nothing was changed (hint: restore `{LEDGER}` to {ledger} or a descendant of it, from a clone or `git reflog`; if the replacement is deliberate, run `railyard ledger accept --reason \"<why>\"`)")]
+    NotDescendant { tip: String, ledger: String, main: String },
+}
+
+/// The seal in a commit message (the value of its last `Railyard-Seal:` line).
+pub fn seal_of(message: &str) -> Option<&str> {
+    message
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix(SEAL_TRAILER).and_then(|r| r.strip_prefix(": ")))
+        .map(str::trim)
+}
+
+/// The message without its seal line (what the seal covers).
+fn unsealed_body(message: &str) -> &str {
+    let marker = format!("{SEAL_TRAILER}: ");
+    match message.rfind(&marker) {
+        Some(i) if i == 0 || message.as_bytes()[i - 1] == b'\n' => &message[..i],
+        _ => message,
+    }
+}
+
+fn seal_fields<'a>(content: &'a [u8], parent_seal: &'a str, parents: &'a str, body: &'a str) -> [&'a [u8]; 5] {
+    [
+        b"railyard-ledger-seal-v1",
+        content,
+        parent_seal.as_bytes(),
+        parents.as_bytes(),
+        body.as_bytes(),
+    ]
+}
+
+/// The first parent's seal ("" when unsealed or a root).
+fn parent_seal(repo: &GuardrailsRepo, parents: &[&str]) -> Result<String> {
+    Ok(match parents.first() {
+        Some(p) => seal_of(&repo.message(p)?).unwrap_or("").to_string(),
+        None => String::new(),
+    })
+}
+
+/// `message` with the seal of a commit of `content` on `parents` appended.
+pub fn seal_message(
+    repo: &GuardrailsRepo,
+    key: &SealKey,
+    parents: &[&str],
+    content: &[u8],
+    message: &str,
+) -> Result<String> {
+    let mut body = message.to_string();
+    if !body.ends_with('\n') {
+        body.push('\n');
+    }
+    let ps = parent_seal(repo, parents)?;
+    let joined = parents.join(",");
+    let mac = key.mac(seal_fields(content, &ps, &joined, &body));
+    Ok(format!("{body}{SEAL_TRAILER}: {mac}\n"))
+}
+
+/// `Some(true)` when the commit's seal verifies, `Some(false)` when it does not, `None`
+/// when the commit carries no seal.
+pub fn verify_commit(repo: &GuardrailsRepo, key: &SealKey, commit: &str) -> Result<Option<bool>> {
+    let message = repo.message(commit)?;
+    let Some(seal) = seal_of(&message) else { return Ok(None) };
+    let content = repo.read_file(commit, FILE)?.unwrap_or_default();
+    let parents = repo.parents(commit)?;
+    let parents: Vec<&str> = parents.iter().map(String::as_str).collect();
+    let ps = parent_seal(repo, &parents)?;
+    let joined = parents.join(",");
+    let body = unsealed_body(&message);
+    Ok(Some(key.verify(seal_fields(&content, &ps, &joined, body), seal)))
+}
+
+/// The ledger commit `main`'s newest promotion was decided on: (main commit, ledger commit).
+pub fn main_reference(repo: &GuardrailsRepo) -> Result<Option<(String, String)>> {
+    repo.latest_trailer(MAIN, LEDGER_TRAILER)
+}
+
+/// With a key: the ledger head must carry a seal that verifies (or no commit of the branch
+/// is sealed yet: sealing starts now), and must exist and descend from the ledger commit
+/// `main` references. Without a key nothing can be verified.
+pub fn check_tip(repo: &GuardrailsRepo, tip: Option<&str>) -> Result<()> {
+    let Some(key) = repo.seal_key() else { return Ok(()) };
+    if let Some((main, ledger)) = main_reference(repo)? {
+        match tip {
+            None => return Err(TamperError::Missing { main, ledger }.into()),
+            Some(t) if !repo.has_commit(&ledger) || !repo.descends_from(t, &ledger)? => {
+                return Err(TamperError::NotDescendant {
+                    tip: t.to_string(),
+                    ledger,
+                    main,
+                }
+                .into())
+            }
+            _ => {}
+        }
+    }
+    let Some(tip) = tip else { return Ok(()) };
+    match verify_commit(repo, key, tip)? {
+        Some(true) => Ok(()),
+        Some(false) => Err(TamperError::BadSeal {
+            commit: tip.to_string(),
+        }
+        .into()),
+        None => {
+            let history = repo.first_parent_history(LEDGER)?;
+            for c in history.iter().skip_while(|c| c.as_str() != tip).skip(1) {
+                if seal_of(&repo.message(c)?).is_some() {
+                    return Err(TamperError::Unsealed {
+                        commit: tip.to_string(),
+                        sealed: c.clone(),
+                    }
+                    .into());
+                }
+            }
+            static ONCE: std::sync::Once = std::sync::Once::new();
+            ONCE.call_once(|| {
+                eprintln!("warning: no commit of `{LEDGER}` is sealed yet: sealing starts with the next ledger commit Railyard writes")
+            });
+            Ok(())
+        }
+    }
+}
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -130,6 +268,21 @@ pub struct RecordedFinding {
     pub exception_expires: Option<Day>,
 }
 
+/// The machine's date: the latest day a run that writes may act on, so the ledger's clock
+/// never runs ahead of real time. Debug builds (the binary the tests run) take
+/// `RAILYARD_TEST_TODAY` instead, so that tests of deadlines run on any day; release builds
+/// ignore it.
+pub fn machine_today() -> Day {
+    #[cfg(debug_assertions)]
+    if let Some(d) = std::env::var("RAILYARD_TEST_TODAY")
+        .ok()
+        .and_then(|v| Day::parse(&v).ok())
+    {
+        return d;
+    }
+    Day::today()
+}
+
 pub fn key(guardrail: &str, workload: &str) -> String {
     format!("{guardrail}/{workload}")
 }
@@ -166,11 +319,18 @@ impl Ledger {
     }
 
     /// Moves the clock to `now`, refusing to go backwards: a backdated run could dodge a
-    /// deadline, so the ledger's latest date is a floor.
+    /// deadline, so the ledger's latest date is a floor. The hint tells apart a `--now` in
+    /// the past from a ledger whose clock an earlier run moved ahead of real time.
     pub fn advance_clock(&mut self, now: Day) -> Result<()> {
         if let Some(clock) = self.clock {
             if now < clock {
-                bail!("--now {now} is before the ledger's clock {clock}: Railyard does not backdate (hint: omit --now, or use {clock} or later)");
+                let today = machine_today();
+                if clock > today {
+                    bail!(
+                        "the ledger's clock ({clock}) is ahead of real time (today is {today}): a run acted with a future --now, so every run on a real date is refused as backdating (hint: review the ledger, then set its clock back to today with `railyard ledger accept --reset-clock --reason \"<why>\"`, which records who and why)"
+                    );
+                }
+                bail!("--now {now} is before the ledger's clock {clock}: Railyard does not backdate (hint: omit --now to act on today, {today}; a --now must be between {clock} and {today})");
             }
         }
         self.clock = Some(now.max(self.clock.unwrap_or(now)));
@@ -283,8 +443,12 @@ impl Ledger {
     /// Reads the ledger from its branch (an empty ledger when the branch does not exist).
     pub fn load(repo: &GuardrailsRepo) -> Result<(Ledger, Option<String>)> {
         match repo.tip(LEDGER)? {
-            None => Ok((Ledger::new(), None)),
+            None => {
+                check_tip(repo, None)?;
+                Ok((Ledger::new(), None))
+            }
             Some(tip) => {
+                check_tip(repo, Some(&tip))?;
                 let bytes = repo.read_file(&tip, FILE)?.with_context(|| {
                     format!(
                         "branch `{LEDGER}` has no `{FILE}`: it was not written by Railyard; refusing to overwrite it"
@@ -304,6 +468,8 @@ impl Ledger {
     {
         let mut result = None;
         let committed = repo.update_branch(LEDGER, |repo, tip| {
+            // Re-checked on every attempt: the branch may have moved since it was read.
+            check_tip(repo, tip)?;
             let mut ledger = match tip {
                 None => Ledger::new(),
                 Some(tip) => {
@@ -321,7 +487,16 @@ impl Ledger {
             if !changed && tip.is_some() {
                 return Ok(None);
             }
-            Ok(Some(repo.commit_files(tip, &[(FILE, json.as_bytes())], message)?))
+            let parents: Vec<&str> = tip.into_iter().collect();
+            let message = match repo.seal_key() {
+                Some(key) => seal_message(repo, key, &parents, json.as_bytes(), message)?,
+                None => message.to_string(),
+            };
+            Ok(Some(repo.commit_files_on(
+                &parents,
+                &[(FILE, json.as_bytes())],
+                &message,
+            )?))
         })?;
         Ok((result.expect("the update ran at least once"), committed.is_some()))
     }
@@ -350,6 +525,15 @@ mod tests {
         assert!(err.contains("ledger version 2"), "{err}");
         let ok = Ledger::new().to_json();
         assert_eq!(Ledger::parse(&ok).unwrap(), Ledger::new());
+    }
+
+    #[test]
+    fn the_seal_is_the_last_seal_line_and_the_body_is_what_precedes_it() {
+        let m = "railyard: observe\n\nRailyard-Now: 2026-11-01\nRailyard-Seal: abc\n";
+        assert_eq!(seal_of(m), Some("abc"));
+        assert_eq!(unsealed_body(m), "railyard: observe\n\nRailyard-Now: 2026-11-01\n");
+        assert_eq!(seal_of("hand edit\n"), None);
+        assert_eq!(unsealed_body("x Railyard-Seal: abc\n"), "x Railyard-Seal: abc\n");
     }
 
     #[test]

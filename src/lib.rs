@@ -15,6 +15,7 @@ pub mod limits;
 pub mod notify;
 pub mod output;
 pub mod results;
+pub mod seal;
 pub mod workflow;
 pub mod workload;
 

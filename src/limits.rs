@@ -26,6 +26,9 @@ pub struct Limits {
     /// Memory one policy evaluation (or the parsing of one folder) may add to the evaluating process; 0 turns the isolated
     /// evaluation off (policies then run in-process with the time budget only).
     pub eval_memory: u64,
+    /// Most findings one guardrail may report on one workload; more is an error with the
+    /// count (cut in the evaluating child, so the parent's memory and the ledger stay small).
+    pub max_findings: usize,
 }
 
 pub const MIB: u64 = 1024 * 1024;
@@ -39,6 +42,7 @@ impl Default for Limits {
             eval_timeout: Duration::from_secs(10),
             parse_timeout: Duration::from_secs(60),
             eval_memory: 1024 * MIB,
+            max_findings: 10_000,
         }
     }
 }

@@ -18,6 +18,10 @@
 //!   reader (or a concurrent run) sees the old file or the new one, never half of one. A file
 //!   that does not parse or does not match its key is ignored (and rewritten).
 //! - A rewrite keeps only the results of the guardrails of this run, so files stay small.
+//! - With `RAILYARD_LEDGER_KEY` set, each entry carries an HMAC of its content (`mac`): the
+//!   documented CI setup restores the cache from other runs, so an entry edited by anyone
+//!   without the key (findings emptied, say) fails verification, is reported on stderr and
+//!   is evaluated again.
 
 use crate::evaluate::RawEvaluation;
 use crate::guardrail::{Guardrail, Library};
@@ -92,17 +96,40 @@ pub struct CachedWorkload {
     pub resources: usize,
     /// Guardrail fingerprint → result before exceptions.
     pub results: BTreeMap<String, RawEvaluation>,
+    /// HMAC-SHA256 of the entry without this field, with `RAILYARD_LEDGER_KEY`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
+}
+
+impl CachedWorkload {
+    /// The bytes the MAC covers: the entry serialised without its MAC.
+    fn signed_bytes(&self) -> Vec<u8> {
+        let mut unsigned = self.clone();
+        unsigned.mac = None;
+        serde_json::to_vec(&unsigned).expect("a cache entry always serialises")
+    }
 }
 
 /// `<cache dir>/results`.
 #[derive(Debug, Clone)]
 pub struct ResultCache {
     dir: PathBuf,
+    key: Option<crate::seal::SealKey>,
 }
 
 impl ResultCache {
     pub fn new(dir: impl Into<PathBuf>) -> ResultCache {
-        ResultCache { dir: dir.into() }
+        ResultCache {
+            dir: dir.into(),
+            key: None,
+        }
+    }
+
+    /// Authenticates entries with `key`: entries are written with a MAC, and one read
+    /// without a valid MAC is treated as absent (evaluated again).
+    pub fn with_key(mut self, key: Option<crate::seal::SealKey>) -> ResultCache {
+        self.key = key;
+        self
     }
 
     fn path(&self, key: &str) -> PathBuf {
@@ -113,7 +140,24 @@ impl ResultCache {
     pub fn load(&self, key: &str) -> Option<CachedWorkload> {
         let bytes = std::fs::read(self.path(key)).ok()?;
         let c: CachedWorkload = serde_json::from_slice(&bytes).ok()?;
-        (c.format == FORMAT && c.engine == ENGINE_VERSION && c.key == key).then_some(c)
+        if !(c.format == FORMAT && c.engine == ENGINE_VERSION && c.key == key) {
+            return None;
+        }
+        if let Some(k) = &self.key {
+            let ok = c
+                .mac
+                .as_deref()
+                .is_some_and(|m| k.verify([c.signed_bytes().as_slice()], m));
+            if !ok {
+                eprintln!(
+                    "warning: result cache entry `{}` fails verification with {} (changed, or written without the key): evaluating that workload again",
+                    self.path(key).display(),
+                    crate::seal::KEY_ENV
+                );
+                return None;
+            }
+        }
+        Some(c)
     }
 
     /// Stores the results (unknown ones are dropped) atomically: temp file, then rename.
@@ -124,7 +168,12 @@ impl ResultCache {
             key: key.to_string(),
             resources,
             results: results.into_iter().filter(|(_, r)| !r.is_unknown()).collect(),
+            mac: None,
         };
+        let mut entry = entry;
+        if let Some(k) = &self.key {
+            entry.mac = Some(k.mac([entry.signed_bytes().as_slice()]));
+        }
         std::fs::create_dir_all(&self.dir)?;
         let mut tmp = tempfile::NamedTempFile::new_in(&self.dir)?;
         tmp.write_all(&serde_json::to_vec(&entry).map_err(std::io::Error::other)?)?;

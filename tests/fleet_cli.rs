@@ -126,7 +126,9 @@ impl Fleet {
             .arg(self.path(cache))
             .arg("--no-notify")
             .env_remove("RAILYARD_JOBS")
-            .env("RAILYARD_ACTOR", "sec-lead");
+            .env("RAILYARD_ACTOR", "sec-lead")
+            // The machine's date for runs that write (debug builds): the stories run to 2026-12-31.
+            .env("RAILYARD_TEST_TODAY", "2026-12-31");
         for (k, v) in envs {
             cmd.env(k, v);
         }

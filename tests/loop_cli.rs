@@ -60,7 +60,9 @@ impl Sandbox {
             .arg(self.path("guardrails"))
             .arg("--cache-dir")
             .arg(self.path("cache"))
-            .env("RAILYARD_ACTOR", "sec-lead");
+            .env("RAILYARD_ACTOR", "sec-lead")
+            // The machine's date for runs that write (debug builds): the stories run to 2026-12-31.
+            .env("RAILYARD_TEST_TODAY", "2026-12-31");
         cmd.output().unwrap()
     }
 }

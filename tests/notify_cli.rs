@@ -251,6 +251,8 @@ impl Sandbox {
             .arg(self.path("guardrails"))
             .arg("--cache-dir")
             .arg(self.path("cache"))
+            // The machine's date for runs that write (debug builds): the stories run to 2026-12-31.
+            .env("RAILYARD_TEST_TODAY", "2026-12-31")
             .env("WEB_SLACK_URL", self.server.url("/slack/T000/B000/secret-slack"))
             .env("WEB_TEAMS_URL", self.server.url("/teams/webhookb2/secret-teams"))
             .env("WEB_HOOK_URL", self.server.url("/hook/secret-hook?token=abc"))

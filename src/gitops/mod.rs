@@ -29,6 +29,8 @@ pub struct GuardrailsRepo {
     pub display: String,
     remote_url: Option<String>,
     token_env: Option<String>,
+    /// The key ledger commits are sealed and verified with (`RAILYARD_LEDGER_KEY`).
+    seal_key: Option<crate::seal::SealKey>,
 }
 
 impl GuardrailsRepo {
@@ -50,6 +52,7 @@ impl GuardrailsRepo {
                 display: fetch::redact(spec),
                 remote_url: Some(spec.to_string()),
                 token_env: token_env.map(str::to_string),
+                seal_key: None,
             };
             r.refresh()?;
             Ok(r)
@@ -65,12 +68,117 @@ impl GuardrailsRepo {
                 display: spec.to_string(),
                 remote_url: None,
                 token_env: None,
+                seal_key: None,
             })
         }
     }
 
     pub fn path(&self) -> &Path {
         self.repo.path()
+    }
+
+    /// Sets the key the ledger branch is sealed with (none: not tamper-evident).
+    pub fn set_seal_key(&mut self, key: Option<crate::seal::SealKey>) {
+        self.seal_key = key;
+    }
+
+    pub fn seal_key(&self) -> Option<&crate::seal::SealKey> {
+        self.seal_key.as_ref()
+    }
+
+    /// Parent commit ids of a commit, first parent first.
+    pub fn parents(&self, commit: &str) -> Result<Vec<String>> {
+        let c = self.repo.find_commit(Oid::from_str(commit)?)?;
+        Ok(c.parent_ids().map(|p| p.to_string()).collect())
+    }
+
+    /// Whether `commit` is `ancestor` or one of its descendants.
+    pub fn descends_from(&self, commit: &str, ancestor: &str) -> Result<bool> {
+        let (c, a) = (Oid::from_str(commit)?, Oid::from_str(ancestor)?);
+        Ok(c == a || self.repo.graph_descendant_of(c, a)?)
+    }
+
+    /// Whether the object database holds this commit.
+    pub fn has_commit(&self, commit: &str) -> bool {
+        Oid::from_str(commit).is_ok_and(|o| self.repo.find_commit(o).is_ok())
+    }
+
+    /// The newest commit on `branch` (first parents) whose message has a line `KEY: value`,
+    /// with that value.
+    pub fn latest_trailer(&self, branch: &str, key: &str) -> Result<Option<(String, String)>> {
+        let Some(tip) = self.tip(branch)? else { return Ok(None) };
+        let prefix = format!("{key}: ");
+        let mut walk = self.repo.revwalk()?;
+        walk.push(Oid::from_str(&tip)?)?;
+        walk.simplify_first_parent()?;
+        for oid in walk {
+            let c = self.repo.find_commit(oid?)?;
+            let msg = String::from_utf8_lossy(c.message_bytes()).into_owned();
+            if let Some(v) = msg.lines().rev().find_map(|l| l.strip_prefix(&prefix)) {
+                return Ok(Some((c.id().to_string(), v.trim().to_string())));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Commits on `branch` from its tip along first parents (newest first).
+    pub fn first_parent_history(&self, branch: &str) -> Result<Vec<String>> {
+        let Some(tip) = self.tip(branch)? else {
+            return Ok(Vec::new());
+        };
+        let mut walk = self.repo.revwalk()?;
+        walk.push(Oid::from_str(&tip)?)?;
+        walk.simplify_first_parent()?;
+        walk.map(|o| Ok(o?.to_string())).collect()
+    }
+
+    /// When `branch` is checked out in this repository's work tree (a local repo whose HEAD
+    /// is that branch and whose index exists), refuses a work tree or index that differs
+    /// from the branch's tip: moving the branch under local changes would leave them
+    /// looking like reverted work. `Ok(true)` when the work tree must follow the branch.
+    fn checked_out_clean(&self, branch: &str) -> Result<bool> {
+        if self.is_remote() || self.repo.is_bare() {
+            return Ok(false);
+        }
+        let Some(workdir) = self.repo.workdir() else {
+            return Ok(false);
+        };
+        let on_branch = self
+            .repo
+            .find_reference("HEAD")
+            .ok()
+            .and_then(|h| h.symbolic_target().ok().flatten().map(str::to_string))
+            .is_some_and(|t| t == format!("refs/heads/{branch}"));
+        // No index file: nothing was ever checked out, so there is nothing to keep in step.
+        if !on_branch || !self.repo.path().join("index").exists() {
+            return Ok(false);
+        }
+        let mut opts = git2::StatusOptions::new();
+        opts.include_untracked(false).include_ignored(false);
+        let statuses = self.repo.statuses(Some(&mut opts))?;
+        let changed: Vec<String> = statuses
+            .iter()
+            .filter(|e| e.status() != git2::Status::CURRENT)
+            .take(5)
+            .map(|e| e.path().unwrap_or("?").to_string())
+            .collect();
+        if !changed.is_empty() {
+            bail!(
+                "`{branch}` is checked out in `{}` with uncommitted changes ({}): Railyard would move `{branch}` under them; nothing was changed (hint: commit or stash them, or check out another branch, and run again)",
+                workdir.display(),
+                changed.join(", ")
+            );
+        }
+        Ok(true)
+    }
+
+    /// Refuses to run when one of `branches` is checked out with local changes (see
+    /// `checked_out_clean`), before anything is moved.
+    pub fn ensure_work_tree_clean(&self, branches: &[&str]) -> Result<()> {
+        for b in branches {
+            self.checked_out_clean(b)?;
+        }
+        Ok(())
     }
 
     /// The folder relative workload paths in `workloads.toml` resolve against: the work
@@ -258,6 +366,7 @@ impl GuardrailsRepo {
                 return Ok(None);
             };
             let new_oid = Oid::from_str(&new)?;
+            let follow = self.checked_out_clean(branch)?;
             let msg = format!("railyard: update {branch}");
             let moved = match &tip {
                 Some(old) => self
@@ -266,7 +375,17 @@ impl GuardrailsRepo {
                 None => self.repo.reference(&name, new_oid, false, &msg),
             };
             match moved {
-                Ok(_) => locked = false,
+                Ok(_) => {
+                    locked = false;
+                    if follow {
+                        // The work tree was clean at the old tip: bring it and the index to
+                        // the new tip, as `git` does when a checked-out branch moves.
+                        let target = self.repo.find_object(new_oid, None)?;
+                        self.repo
+                            .reset(&target, git2::ResetType::Hard, None)
+                            .with_context(|| format!("updating the work tree of checked-out `{branch}`"))?;
+                    }
+                }
                 Err(e) if matches!(e.code(), ErrorCode::Modified | ErrorCode::Locked | ErrorCode::Exists) => {
                     locked = e.code() == ErrorCode::Locked;
                     continue;
@@ -318,6 +437,12 @@ impl GuardrailsRepo {
 
     /// Writes a commit on top of `parent` (or a root commit) whose tree holds exactly `files`.
     pub fn commit_files(&self, parent: Option<&str>, files: &[(&str, &[u8])], message: &str) -> Result<String> {
+        let parents: Vec<&str> = parent.into_iter().collect();
+        self.commit_files_on(&parents, files, message)
+    }
+
+    /// [`commit_files`](Self::commit_files) with any number of parents (first parent first).
+    pub fn commit_files_on(&self, parents: &[&str], files: &[(&str, &[u8])], message: &str) -> Result<String> {
         let mut tree_oid = None;
         for (path, bytes) in files {
             let blob = self.repo.blob(bytes)?;
@@ -330,12 +455,28 @@ impl GuardrailsRepo {
             None => self.repo.find_tree(self.repo.treebuilder(None)?.write()?)?,
         };
         let sig = self.signature()?;
-        let parent = parent.map(|p| self.repo.find_commit(Oid::from_str(p)?)).transpose()?;
+        let parent = parents
+            .iter()
+            .map(|p| Ok(self.repo.find_commit(Oid::from_str(p)?)?))
+            .collect::<Result<Vec<_>>>()?;
         let parents: Vec<&git2::Commit> = parent.iter().collect();
         Ok(self
             .repo
             .commit(None, &sig, &sig, message, &tree, &parents)?
             .to_string())
+    }
+
+    /// `user.name <user.email>` from the repository's git configuration (with the global
+    /// configuration it includes), when either is set.
+    pub fn git_identity(&self) -> Option<String> {
+        let cfg = self.repo.config().ok()?;
+        let get = |k: &str| cfg.get_string(k).ok().filter(|v| !v.trim().is_empty());
+        match (get("user.name"), get("user.email")) {
+            (Some(n), Some(e)) => Some(format!("{n} <{e}>")),
+            (Some(n), None) => Some(n),
+            (None, Some(e)) => Some(e),
+            (None, None) => None,
+        }
     }
 
     fn signature(&self) -> Result<Signature<'static>> {

@@ -162,6 +162,13 @@ impl Policy {
             .engine
             .eval_rule(self.rule.clone())
             .map_err(|e| err(format!("{e:#}")))?;
+        // Bounded here, in the evaluating child, before anything is converted or sent to
+        // the parent: a million findings would cost gigabytes there and in the ledger.
+        let max = crate::limits::current().max_findings;
+        let count = findings_count(&value);
+        if count > max {
+            return Err(err(too_many_findings(count, max)));
+        }
         let json: serde_json::Value = match value {
             regorus::Value::Undefined => return Ok(Vec::new()),
             v => serde_json::from_str(&v.to_json_str().map_err(|e| err(format!("{e:#}")))?)
@@ -278,6 +285,13 @@ impl Batch {
             .engine
             .eval_rule(format!("data.{BATCH_PACKAGE}.results_{b}"))
             .ok()?;
+        // A member over `--max-findings`: evaluated alone, it reports the error.
+        let max = crate::limits::current().max_findings;
+        if let regorus::Value::Object(members) = &value {
+            if members.values().any(|v| findings_count(v) > max) {
+                return None;
+            }
+        }
         let json: serde_json::Value = serde_json::from_str(&value.to_json_str().ok()?).ok()?;
         let mut results = match json {
             serde_json::Value::Object(map) => map,
@@ -326,6 +340,22 @@ fn bin(members: &[(usize, &Guardrail)], bins: usize) -> Vec<Vec<usize>> {
         b.sort_unstable();
     }
     out
+}
+
+/// How many findings a `deny` value holds (a set, or an array).
+fn findings_count(v: &regorus::Value) -> usize {
+    match v {
+        regorus::Value::Set(s) => s.len(),
+        regorus::Value::Array(a) => a.len(),
+        _ => 0,
+    }
+}
+
+/// The error of a guardrail that reports more findings than `--max-findings` allows.
+pub fn too_many_findings(count: usize, max: usize) -> String {
+    format!(
+        "the policy reported {count} findings, more than the limit of {max} (see --max-findings); not recorded: the result is an error, never a pass"
+    )
 }
 
 fn violation(item: serde_json::Value) -> Result<Violation, String> {

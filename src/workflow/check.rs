@@ -223,7 +223,8 @@ pub fn guardrails_for(s: &super::Settings, spec: &str, workload: &str) -> anyhow
         let library = crate::guardrail::load_dir(path).with_context(|| format!("loading guardrails from `{spec}`"))?;
         return Ok((library, Vec::new()));
     }
-    let repo = GuardrailsRepo::open(repo_spec, &s.cache_dir, s.repo_token_env.as_deref())?;
+    let mut repo = GuardrailsRepo::open(repo_spec, &s.cache_dir, s.repo_token_env.as_deref())?;
+    repo.set_seal_key(s.ledger_key.clone());
     let active_ref = reference.unwrap_or(MAIN);
     let active_commit = repo.resolve(active_ref)?;
     let prefix = "guardrails/";
@@ -234,6 +235,10 @@ pub fn guardrails_for(s: &super::Settings, spec: &str, workload: &str) -> anyhow
         let candidates = load_library(&repo.read_tree(&develop, "guardrails")?, prefix)
             .with_context(|| format!("loading guardrails from `{}` at `{DEVELOP}`", repo.display))?;
         let (ledger, _) = Ledger::load(&repo)?;
+        // An explicit `--now` behind the ledger's clock would read deadlines as not yet due.
+        if s.now_explicit {
+            ledger.clone().advance_clock(s.now)?;
+        }
         for g in &candidates.guardrails {
             let path = format!("guardrails/{}", g.id);
             if repo.tree_id(&develop, &path)? == repo.tree_id(&active_commit, &path)? {

@@ -53,6 +53,8 @@ pub fn demo(s: &Settings, keep: Option<&Path>, out: &mut dyn Write) -> Result<Ou
         notify_timeout: crate::notify::DEFAULT_TIMEOUT,
         format: Format::Table,
         actor: "security-lead@example.com".into(),
+        actor_source: "demo".into(),
+        ledger_key: s.ledger_key.clone(),
     };
 
     // The sandbox: three workload repos and a guardrails repo (main empty, develop full).

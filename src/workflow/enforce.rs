@@ -77,6 +77,11 @@ pub fn enforce(s: &Settings, opts: &EnforceOptions, out: &mut dyn Write) -> Resu
     let release = Release::open(s)?;
     let mut ledger = release.ledger.clone();
     ledger.advance_clock(s.now)?;
+    if !s.dry_run {
+        release
+            .repo
+            .ensure_work_tree_clean(&[crate::gitops::MAIN, crate::gitops::LEDGER])?;
+    }
     release.reconcile(&mut ledger)?;
 
     // 2. Activate each observed candidate whose deadline has passed.
@@ -104,13 +109,14 @@ pub fn enforce(s: &Settings, opts: &EnforceOptions, out: &mut dyn Write) -> Resu
             .map(|e| format!("{} ({} findings)", e.workload, e.findings.len()))
             .collect();
         let message = format!(
-            "railyard: activate guardrail {} (deadline {deadline} passed)\n\nGuardrail: {}\nChange: {:?}\nDevelop-Commit: {}\nDeadline: {deadline}\nWorkloads-Now-Failing: {}\n{}\n",
+            "railyard: activate guardrail {} (deadline {deadline} passed)\n\nGuardrail: {}\nChange: {:?}\nDevelop-Commit: {}\nDeadline: {deadline}\nWorkloads-Now-Failing: {}\n{}\n{}",
             c.id,
             c.id,
             c.change,
             release.develop,
             if now_failing.is_empty() { "none".to_string() } else { now_failing.join(", ") },
-            trailer(s)
+            trailer(s),
+            super::promote::ledger_trailer(release.ledger_tip.as_deref())
         );
         let commit = if s.dry_run {
             None

@@ -4,6 +4,7 @@ pub mod check;
 pub mod demo;
 pub mod enforce;
 pub mod fleet;
+pub mod ledger_cmd;
 pub mod observe;
 pub mod promote;
 pub mod release;
@@ -34,8 +35,14 @@ pub struct Settings {
     /// Per-request timeout of notifications (`RAILYARD_NOTIFY_TIMEOUT_MS`).
     pub notify_timeout: std::time::Duration,
     pub format: Format,
-    /// Who runs this (recorded in forced promotions).
+    /// Who runs this (recorded in forced promotions and accepted ledger edits): `--actor`,
+    /// `$RAILYARD_ACTOR` or the CI's user; empty when none was given (the workflow then
+    /// takes the repository's git identity).
     pub actor: String,
+    /// Where `actor` came from (`--actor`, `GITHUB_ACTOR`, …).
+    pub actor_source: String,
+    /// `RAILYARD_LEDGER_KEY`: seals the ledger and authenticates the result cache.
+    pub ledger_key: Option<crate::seal::SealKey>,
 }
 
 /// How a run ended; `main` maps it to the documented exit codes (docs/exit-codes.md).

@@ -132,6 +132,11 @@ pub fn observe_with(s: &Settings, opts: &ObserveOptions, out: &mut dyn Write) ->
     // 1. Read develop and main; the ledger's clock may not go back.
     let release = Release::open(s)?;
     release.ledger.clone().advance_clock(s.now)?;
+    if !s.dry_run && opts.shard.is_none() {
+        release
+            .repo
+            .ensure_work_tree_clean(&[crate::gitops::MAIN, crate::gitops::LEDGER])?;
+    }
 
     // 2. Candidates are the guardrail folders that differ between develop and main. Every
     //    guardrail on develop is evaluated (the active ones keep the exposure report
@@ -144,7 +149,7 @@ pub fn observe_with(s: &Settings, opts: &ObserveOptions, out: &mut dyn Write) ->
     //    goes on. With `--shard K/N` only that slice is evaluated and written for a later
     //    `--merge-shards`, which takes its results from the shard files instead.
     let cache = Cache::new(s.cache_dir.join("workloads"));
-    let result_cache = ResultCache::new(s.cache_dir.join("results"));
+    let result_cache = ResultCache::new(s.cache_dir.join("results")).with_key(s.ledger_key.clone());
     let base_dir = release.repo.base_dir();
     let (workloads, stats): (Vec<ObservedWorkload>, Stats) = if library.guardrails.is_empty() {
         (Vec::new(), Stats::default())
@@ -300,6 +305,12 @@ pub fn observe_with(s: &Settings, opts: &ObserveOptions, out: &mut dyn Write) ->
         ledger = l;
         ledger_committed = committed;
     }
+    // The ledger commit promotions are decided on (recorded in each promotion commit).
+    let ledger_tip = if s.dry_run {
+        release.ledger_tip.clone()
+    } else {
+        release.repo.tip(crate::gitops::LEDGER)?
+    };
 
     // 6. Promote each candidate with zero unexcepted findings and no unknowns, one commit
     //    each; removed guardrails are removed from main (removing breaks nobody).
@@ -366,9 +377,9 @@ pub fn observe_with(s: &Settings, opts: &ObserveOptions, out: &mut dyn Write) ->
             continue;
         }
         let message = match c.change {
-            Change::Removed => format!("railyard: remove guardrail {}\n\nGuardrail: {}\nDevelop-Commit: {}\n{}\n", c.id, c.id, release.develop, trailer(s)),
+            Change::Removed => format!("railyard: remove guardrail {}\n\nGuardrail: {}\nDevelop-Commit: {}\n{}\n{}", c.id, c.id, release.develop, trailer(s), super::promote::ledger_trailer(ledger_tip.as_deref())),
             _ => format!(
-                "railyard: activate guardrail {} (observed, breaks no workload)\n\nGuardrail: {}\nChange: {:?}\nDevelop-Commit: {}\nEvidence: {} workloads observed: {} compliant, {} excepted, 0 noncompliant, 0 unknown; {} findings\n{}\n{}\n",
+                "railyard: activate guardrail {} (observed, breaks no workload)\n\nGuardrail: {}\nChange: {:?}\nDevelop-Commit: {}\nEvidence: {} workloads observed: {} compliant, {} excepted, 0 noncompliant, 0 unknown; {} findings\n{}\n{}\n{}",
                 c.id,
                 c.id,
                 c.change,
@@ -378,7 +389,8 @@ pub fn observe_with(s: &Settings, opts: &ObserveOptions, out: &mut dyn Write) ->
                 r.excepted,
                 evals.iter().map(|e| e.findings.len()).sum::<usize>(),
                 evidence,
-                trailer(s)
+                trailer(s),
+                super::promote::ledger_trailer(ledger_tip.as_deref())
             ),
         };
         if s.dry_run {

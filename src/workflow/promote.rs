@@ -29,6 +29,64 @@ pub fn trailer(s: &Settings) -> String {
     t
 }
 
+/// The trailer of a promotion commit naming the ledger commit it was decided on (so a
+/// ledger later reset or deleted is detected; see `ledger::check_tip`).
+pub fn ledger_trailer(ledger_commit: Option<&str>) -> String {
+    match ledger_commit {
+        Some(c) => format!("{}: {c}\n", crate::ledger::LEDGER_TRAILER),
+        None => String::new(),
+    }
+}
+
+/// Checks a name recorded as who decided something: one line of printable text.
+pub fn validate_actor(actor: &str, source: &str) -> Result<String> {
+    let a = actor.trim();
+    if a.is_empty() {
+        bail!("the actor ({source}) is empty: Railyard records who forces a decision (hint: pass --actor NAME, or run where the CI sets GITHUB_ACTOR / GITLAB_USER_LOGIN, or set git's user.name/user.email)");
+    }
+    if a.chars()
+        .any(|c| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}'))
+    {
+        bail!("the actor ({source}) contains a line break or control character: it must be one line of text (hint: pass --actor NAME)");
+    }
+    if a.chars().count() > 200 {
+        bail!("the actor ({source}) is longer than 200 characters");
+    }
+    Ok(a.to_string())
+}
+
+/// A reason recorded in a commit, as one line: line breaks and tabs fold into spaces (so
+/// no text can start a trailer line of its own), other control characters are refused.
+pub fn one_line_reason(reason: &str) -> Result<String> {
+    let folded: String = reason
+        .chars()
+        .map(|c| match c {
+            '\n' | '\r' | '\t' | '\u{0b}' | '\u{0c}' | '\u{85}' | '\u{2028}' | '\u{2029}' => ' ',
+            c => c,
+        })
+        .collect();
+    if folded.chars().any(char::is_control) {
+        bail!("--reason contains a control character (e.g. a terminal escape): it must be printable text");
+    }
+    let one = folded.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one.chars().count() > 2000 {
+        bail!("--reason is longer than 2000 characters");
+    }
+    Ok(one)
+}
+
+/// Who runs this: the actor the command line or CI gave, else the repository's git
+/// identity; refused when empty or not one line.
+pub fn resolve_actor(s: &Settings, repo: &crate::gitops::GuardrailsRepo) -> Result<(String, String)> {
+    if !s.actor.is_empty() || !s.actor_source.is_empty() {
+        return Ok((validate_actor(&s.actor, &s.actor_source)?, s.actor_source.clone()));
+    }
+    match repo.git_identity() {
+        Some(id) => Ok((validate_actor(&id, "git user.name/user.email")?, "git config".into())),
+        None => validate_actor("", "none found").map(|a| (a, String::new())),
+    }
+}
+
 /// Marks a guardrail active in the ledger.
 pub fn record_activation(ledger: &mut Ledger, release: &Release, id: &str, activation: Activation) {
     let develop_tree = release
@@ -75,8 +133,13 @@ pub fn promote(s: &Settings, id: &str, force: bool, reason: &str, out: &mut dyn 
     if !force {
         bail!("promoting `{id}` ahead of observation needs --force and --reason (hint: `railyard observe` promotes guardrails that break nobody)");
     }
-    if reason.trim().is_empty() {
+    let reason = one_line_reason(reason)?;
+    if reason.is_empty() {
         bail!("--reason must say why `{id}` is activated now");
+    }
+    let (actor, actor_source) = resolve_actor(s, &release.repo)?;
+    if !s.dry_run {
+        release.repo.ensure_work_tree_clean(&[MAIN, crate::gitops::LEDGER])?;
     }
     if let Some(errors) = release.broken.get(id) {
         bail!(
@@ -108,13 +171,12 @@ pub fn promote(s: &Settings, id: &str, force: bool, reason: &str, out: &mut dyn 
         .map(|e| format!("{} ({} findings)", e.workload, e.findings.len()))
         .collect();
     let message = format!(
-        "railyard: activate guardrail {id} (forced)\n\nGuardrail: {id}\nChange: {:?}\nDevelop-Commit: {}\nForced-By: {}\nReason: {}\nWorkloads-Now-Failing: {}\n{}\n",
+        "railyard: activate guardrail {id} (forced)\n\nGuardrail: {id}\nChange: {:?}\nDevelop-Commit: {}\nForced-By: {actor}\nActor-Source: {actor_source}\nReason: {reason}\nWorkloads-Now-Failing: {}\n{}\n{}",
         candidate.change,
         release.develop,
-        s.actor,
-        reason.trim(),
         if failing.is_empty() { "none known".to_string() } else { failing.join(", ") },
-        trailer(s)
+        trailer(s),
+        ledger_trailer(release.ledger_tip.as_deref())
     );
     if s.dry_run {
         writeln!(out, "dry run: would commit on main:\n\n{message}")?;
@@ -131,8 +193,8 @@ pub fn promote(s: &Settings, id: &str, force: bool, reason: &str, out: &mut dyn 
         on: s.now,
         how: "forced".into(),
         commit: commit.clone(),
-        by: Some(s.actor.clone()),
-        reason: Some(reason.trim().to_string()),
+        by: Some(actor.clone()),
+        reason: Some(reason.clone()),
     };
     Ledger::update(
         &release.repo,
@@ -145,10 +207,8 @@ pub fn promote(s: &Settings, id: &str, force: bool, reason: &str, out: &mut dyn 
     )?;
     writeln!(
         out,
-        "activated `{id}` on main in {} (forced by {}: {})",
+        "activated `{id}` on main in {} (forced by {actor}: {reason})",
         &commit[..12],
-        s.actor,
-        reason.trim()
     )?;
     if !failing.is_empty() {
         writeln!(out, "workloads that now fail: {}", failing.join(", "))?;

@@ -50,13 +50,16 @@ pub struct Release {
     pub lib_changed: bool,
     pub registry: Registry,
     pub ledger: Ledger,
+    /// The ledger commit `ledger` was read from (verified when a key is set).
+    pub ledger_tip: Option<String>,
 }
 
 impl Release {
     /// Reads everything a loop workflow needs. The registry comes from `develop`, where
     /// the security team maintains it.
     pub fn open(s: &Settings) -> Result<Release> {
-        let repo = GuardrailsRepo::open(&s.repo, &s.cache_dir, s.repo_token_env.as_deref())?;
+        let mut repo = GuardrailsRepo::open(&s.repo, &s.cache_dir, s.repo_token_env.as_deref())?;
+        repo.set_seal_key(s.ledger_key.clone());
         let develop = repo.require_tip(DEVELOP)?;
         let main = repo.require_tip(MAIN)?;
         let (mut develop_lib, mut broken) = load_library_lenient(
@@ -77,7 +80,7 @@ impl Release {
                 errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")
             )
         })?;
-        let (ledger, _) = Ledger::load(&repo)?;
+        let (ledger, ledger_tip) = Ledger::load(&repo)?;
 
         let mut ids: BTreeSet<String> = BTreeSet::new();
         ids.extend(repo.folders(&develop, GUARDRAILS_DIR)?);
@@ -141,6 +144,7 @@ impl Release {
             lib_changed,
             registry,
             ledger,
+            ledger_tip,
         })
     }
 
