@@ -53,6 +53,16 @@ pub struct ExceptionRef {
     pub status: ExceptionStatus,
     /// `guardrails/<id>/exceptions.toml:<line>`
     pub source: String,
+    /// `verified`, `unverified` or `ungoverned` (no governance on `main`).
+    #[serde(default = "ungoverned")]
+    pub approval: String,
+    /// Why the approval did not verify (then it waives nothing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unverified: Option<String>,
+}
+
+fn ungoverned() -> String {
+    "ungoverned".into()
 }
 
 /// Why a (guardrail, workload) pair has no trustworthy verdict.
@@ -687,10 +697,11 @@ fn timing(guardrail: &str, workload: &str, secs: f64) {
     }
 }
 
-/// The exception of `g` covering the resource, preferring one still active.
+/// The exception of `g` covering the resource, preferring one that applies (active and
+/// verified), then the latest to expire.
 pub fn exception_for(g: &Guardrail, workload: &str, resource: &str, today: Day) -> Option<ExceptionRef> {
     let mut covering: Vec<_> = g.exceptions.iter().filter(|e| e.covers(workload, resource)).collect();
-    covering.sort_by_key(|e| std::cmp::Reverse(e.expires));
+    covering.sort_by_key(|e| (e.status(today) != ExceptionStatus::Active, std::cmp::Reverse(e.expires)));
     covering.first().map(|e| ExceptionRef {
         guardrail: g.id.clone(),
         workload: e.workload.clone(),
@@ -705,6 +716,8 @@ pub fn exception_for(g: &Guardrail, workload: &str, resource: &str, today: Day) 
             g.policy_path.trim_end_matches("policy.rego").to_string() + "exceptions.toml",
             e.line
         ),
+        approval: e.approval.as_str().to_string(),
+        unverified: e.approval.reason().map(str::to_string),
     })
 }
 

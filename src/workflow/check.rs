@@ -169,12 +169,30 @@ pub fn guardrails_for(s: &super::Settings, spec: &str, workload: &str) -> anyhow
     let active_ref = reference.unwrap_or(MAIN);
     let active_commit = repo.resolve(active_ref)?;
     let prefix = "guardrails/";
-    let active = load_library(&repo.read_tree(&active_commit, "guardrails")?, prefix)
+    let mut active = load_library(&repo.read_tree(&active_commit, "guardrails")?, prefix)
         .with_context(|| format!("loading guardrails from `{}` at `{active_ref}`", repo.display))?;
+    // Exceptions count only when `main`'s governance verifies their approval, as in the loop.
+    let main_commit = repo.tip(MAIN)?;
+    let governance = match &main_commit {
+        Some(main) => super::release::load_governance(&repo, main)?,
+        None => None,
+    };
+    let mut registries = Vec::new();
+    for commit in [repo.tip(DEVELOP)?, main_commit.clone()].into_iter().flatten() {
+        if let Some(text) = repo.read_file(&commit, super::release::REGISTRY_FILE)? {
+            if let Ok(r) = crate::workload::registry::parse(super::release::REGISTRY_FILE, &String::from_utf8_lossy(&text)) {
+                registries.push(r);
+            }
+        }
+    }
+    let registry_refs: Vec<&crate::workload::registry::Registry> = registries.iter().collect();
+    super::release::govern(&repo, &active_commit, &mut active, governance.as_ref(), &registry_refs);
+    super::release::warn_ungoverned(&active, governance.as_ref());
     let mut pending = Vec::new();
     if let (Some(develop), true) = (repo.tip(DEVELOP)?, active_ref != DEVELOP) {
-        let candidates = load_library(&repo.read_tree(&develop, "guardrails")?, prefix)
+        let mut candidates = load_library(&repo.read_tree(&develop, "guardrails")?, prefix)
             .with_context(|| format!("loading guardrails from `{}` at `{DEVELOP}`", repo.display))?;
+        super::release::govern(&repo, &develop, &mut candidates, governance.as_ref(), &registry_refs);
         let (ledger, _) = Ledger::load(&repo)?;
         for g in &candidates.guardrails {
             let path = format!("guardrails/{}", g.id);

@@ -70,6 +70,9 @@ pub struct Report {
     /// Exceptions on `develop` that match no finding the ledger holds (for the workloads of
     /// this view): the security team can remove them.
     pub stale_exceptions: Vec<StaleException>,
+    /// Exceptions on `develop` whose approval did not verify against `main`'s governance:
+    /// they waive nothing until the security team fixes or removes them.
+    pub unverified_exceptions: Vec<super::release::UnverifiedException>,
 }
 
 pub fn report(s: &Settings, opts: &ReportOptions, out: &mut dyn Write) -> Result<Outcome> {
@@ -162,6 +165,7 @@ pub fn report(s: &Settings, opts: &ReportOptions, out: &mut dyn Write) -> Result
                 exposure: Vec::new(),
                 guardrails,
                 stale_exceptions: Vec::new(),
+                unverified_exceptions: Vec::new(),
             }
         }
     };
@@ -171,6 +175,18 @@ pub fn report(s: &Settings, opts: &ReportOptions, out: &mut dyn Write) -> Result
         (None, None) => true,
     };
     report.stale_exceptions = stale_exceptions(&release, &in_view);
+    report.unverified_exceptions = release
+        .unverified()
+        .into_iter()
+        .filter(|x| {
+            release
+                .registry
+                .workloads
+                .iter()
+                .any(|w| in_view(&w.name) && glob_covers(&x.workload, &w.name))
+                || in_view("")
+        })
+        .collect();
     crate::output::renderer(s.format).report(&report, out)?;
     Ok(Outcome::Clean)
 }
@@ -231,6 +247,7 @@ fn exposure(
         exposure,
         guardrails: Vec::new(),
         stale_exceptions: Vec::new(),
+        unverified_exceptions: Vec::new(),
     }
 }
 
@@ -281,4 +298,12 @@ fn stale_exceptions(release: &Release, in_view: &dyn Fn(&str) -> bool) -> Vec<St
         out.extend(exceptions::stale(&g.id, &file, &mine, &observed));
     }
     out
+}
+
+/// Whether an exception's workload pattern names `workload`.
+fn glob_covers(pattern: &str, workload: &str) -> bool {
+    pattern == workload
+        || globset::Glob::new(pattern)
+            .map(|g| g.compile_matcher().is_match(workload))
+            .unwrap_or(false)
 }
