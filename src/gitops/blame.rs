@@ -130,3 +130,26 @@ pub fn line_commits(
         })
         .collect())
 }
+
+/// The newest commit on `branch` (first-parent and merged history, newest first) whose
+/// `path` holds blob `blob`, looking at most `limit` commits back. Promotion commits on
+/// `main` are written by Railyard and carry a file from `develop`: this finds where that
+/// exact content lives on `develop`, whose history says who wrote (and signed) its lines.
+pub fn commit_holding(repo_path: &Path, branch: &str, path: &str, blob: &str, limit: usize) -> Option<String> {
+    let repo = Repository::open(repo_path).ok()?;
+    let blob = Oid::from_str(blob).ok()?;
+    let mut walk = repo.revwalk().ok()?;
+    walk.push(Oid::from_str(branch).ok()?).ok()?;
+    walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::TIME).ok()?;
+    for id in walk.take(limit).flatten() {
+        let holds = repo
+            .find_commit(id)
+            .and_then(|c| c.tree())
+            .and_then(|t| t.get_path(Path::new(path)))
+            .is_ok_and(|e| e.id() == blob);
+        if holds {
+            return Some(id.to_string());
+        }
+    }
+    None
+}

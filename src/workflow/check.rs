@@ -186,13 +186,21 @@ pub fn guardrails_for(s: &super::Settings, spec: &str, workload: &str) -> anyhow
         }
     }
     let registry_refs: Vec<&crate::workload::registry::Registry> = registries.iter().collect();
-    super::release::govern(&repo, &active_commit, &mut active, governance.as_ref(), &registry_refs);
+    let develop_tip = repo.tip(DEVELOP)?;
+    super::release::govern(
+        &repo,
+        &active_commit,
+        &mut active,
+        governance.as_ref(),
+        &registry_refs,
+        develop_tip.as_deref().filter(|_| active_ref != DEVELOP),
+    );
     super::release::warn_ungoverned(&active, governance.as_ref());
     let mut pending = Vec::new();
     if let (Some(develop), true) = (repo.tip(DEVELOP)?, active_ref != DEVELOP) {
         let mut candidates = load_library(&repo.read_tree(&develop, "guardrails")?, prefix)
             .with_context(|| format!("loading guardrails from `{}` at `{DEVELOP}`", repo.display))?;
-        super::release::govern(&repo, &develop, &mut candidates, governance.as_ref(), &registry_refs);
+        super::release::govern(&repo, &develop, &mut candidates, governance.as_ref(), &registry_refs, None);
         let (ledger, _) = Ledger::load(&repo)?;
         for g in &candidates.guardrails {
             let path = format!("guardrails/{}", g.id);

@@ -99,10 +99,16 @@ impl Release {
             );
         }
         let registries: Vec<&Registry> = std::iter::once(&registry).chain(main_registry.as_ref()).collect();
-        govern(&repo, &develop, &mut develop_lib, governance_config.as_ref(), &registries);
+        govern(&repo, &develop, &mut develop_lib, governance_config.as_ref(), &registries, None);
         let mut main_lib = main_lib;
-        govern(&repo, &main, &mut main_lib, governance_config.as_ref(), &registries);
+        govern(&repo, &main, &mut main_lib, governance_config.as_ref(), &registries, Some(&develop));
         warn_ungoverned(&develop_lib, governance_config.as_ref());
+        for x in unverified_of(&develop_lib) {
+            eprintln!(
+                "warning: {}:{}: exception for `{}` / `{}` is unverified and waives nothing: {}",
+                x.file, x.line, x.workload, x.resource, x.reason
+            );
+        }
 
         let mut ids: BTreeSet<String> = BTreeSet::new();
         ids.extend(repo.folders(&develop, GUARDRAILS_DIR)?);
@@ -301,16 +307,29 @@ fn config_errors(errors: Vec<ConfigError>) -> anyhow::Error {
 /// Judges every exception of `lib` (read at `commit`) against `main`'s governance; without
 /// one, exceptions stay ungoverned (honoured, flagged). Owners come from every registry
 /// given, so removing oneself from a team on `develop` does not make self-approval pass.
+///
+/// `origin` is `develop`'s tip when `lib` was read from `main`: Railyard's promotion commits
+/// carry `exceptions.toml` over unsigned, so its lines are blamed on `develop`, at the newest
+/// commit holding the very same file.
 pub fn govern(
     repo: &GuardrailsRepo,
     commit: &str,
     lib: &mut Library,
     gov: Option<&Governance>,
     registries: &[&Registry],
+    origin: Option<&str>,
 ) {
     let Some(gov) = gov else { return };
     for g in &mut lib.guardrails {
         let file = format!("{GUARDRAILS_DIR}/{}/exceptions.toml", g.id);
+        if g.exceptions.is_empty() {
+            continue;
+        }
+        let blob = repo.tree_id(commit, &file).ok().flatten();
+        let at = origin
+            .zip(blob)
+            .and_then(|(o, b)| crate::gitops::blame::commit_holding(repo.path(), o, &file, &b, 10_000))
+            .unwrap_or_else(|| commit.to_string());
         for x in &mut g.exceptions {
             let owners: governance::CoveredOwners = registries
                 .iter()
@@ -318,7 +337,7 @@ pub fn govern(
                 .filter(|(_, w)| x.covers_workload(&w.name))
                 .map(|(r, w)| (w.name.clone(), r.owners_of(w)))
                 .collect();
-            let commits = crate::gitops::blame::line_commits(repo.path(), commit, &file, x.line, x.end_line);
+            let commits = crate::gitops::blame::line_commits(repo.path(), &at, &file, x.line, x.end_line);
             x.approval = gov.judge(x, &owners, commits);
         }
     }
