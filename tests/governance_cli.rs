@@ -97,12 +97,16 @@ impl Sandbox {
 
     /// `check` of a checkout of `web` against the guardrails repo (main active).
     fn check_web(&self) -> Output {
+        self.check_web_on(NOW)
+    }
+
+    fn check_web_on(&self, now: &str) -> Output {
         let checkout = self.path("web-checkout");
         std::fs::create_dir_all(&checkout).unwrap();
         std::fs::write(checkout.join("main.tf"), UNVERSIONED_TF).unwrap();
         Command::new(BIN)
             .args(["check", checkout.to_str().unwrap(), "--workload", "web", "--format", "json"])
-            .args(["--now", NOW, "--guardrails"])
+            .args(["--now", now, "--guardrails"])
             .arg(self.path("guardrails"))
             .arg("--cache-dir")
             .arg(self.path("cache"))
@@ -407,4 +411,63 @@ fn without_governance_on_main_exceptions_are_honoured_with_a_warning() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("without a verified approval"), "{}", text(&out));
     let j = json(&sb.check_web());
     assert_eq!(j["excepted"][0]["exception"]["approval"], "ungoverned", "{j}");
+}
+
+fn ledger_entry(sb: &Sandbox, key: &str) -> serde_json::Value {
+    let g = sb.repo("guardrails");
+    let tip = g.find_reference("refs/heads/railyard/ledger").unwrap().peel_to_commit().unwrap();
+    let blob = tip.tree().unwrap().get_path(Path::new("ledger.json")).unwrap().to_object(&g).unwrap();
+    let l: serde_json::Value = serde_json::from_slice(blob.peel_to_blob().unwrap().content()).unwrap();
+    l["entries"][key].clone()
+}
+
+/// The reproducer: an exception expired on 12-20; on 12-31 `enforce` counts the
+/// excepted workload as failing, `report` no longer counts it as excepted, and the deadline
+/// recorded as 12-30 stays 12-30 after later runs.
+#[test]
+fn an_expired_exception_counts_again_in_enforce_report_and_check_and_no_deadline_moves() {
+    let sb = sandbox(None);
+    // payments breaks the guardrail too, without an exception.
+    commit(&sb.repo("payments"), "main", &[("infra/main.tf", Some(UNVERSIONED_TF))], "logs bucket");
+    commit(
+        &sb.repo("guardrails"),
+        "develop",
+        &[(EXC, Some(&exception("web", "aws_s3_bucket.logs", "security@example.com", "2025-12-20")))],
+        "waiver",
+    );
+    let out = sb.run(&["observe", "--now", "2025-11-30"]);
+    assert!(!sb.promoted_s3(), "{}", text(&out));
+    assert_eq!(ledger_entry(&sb, "aws-s3-versioning/web")["status"], "excepted");
+    assert_eq!(ledger_entry(&sb, "aws-s3-versioning/payments-api")["deadline"], "2025-12-30");
+
+    let out = sb.run(&["enforce", "--now", "2025-12-31", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let j = json(&out);
+    let activated = &j["activated"][0];
+    assert_eq!(activated["guardrail"], "aws-s3-versioning", "{j}");
+    let failing = activated["now_failing"].to_string();
+    assert!(failing.contains("web (1 findings)") && failing.contains("payments-api (1 findings)"), "{j}");
+    assert!(j["exceptions"].as_array().unwrap().iter().any(|x| x["expired"] == true), "{j}");
+
+    let out = sb.run(&["report", "--now", "2025-12-31", "--format", "json"]);
+    let j = json(&out);
+    let g = j["guardrails"].as_array().unwrap().iter().find(|g| g["guardrail"] == "aws-s3-versioning").unwrap().clone();
+    assert_eq!((g["excepted"].as_u64(), g["noncompliant"].as_u64()), (Some(0), Some(2)), "{j}");
+    let out = sb.run(&["report", "--workload", "web", "--now", "2025-12-31", "--format", "json"]);
+    let j = json(&out);
+    assert_eq!(j["exposure"][0]["status"], "noncompliant", "{j}");
+    assert_eq!(j["exposure"][0]["findings"].as_array().unwrap().len(), 1, "{j}");
+    // On its last day, the same ledger reads as excepted: a point in time, not a state.
+    let out = sb.run(&["report", "--workload", "web", "--now", "2025-12-20", "--format", "json"]);
+    let j = json(&out);
+    assert_eq!(j["exposure"][0]["status"], "excepted", "{j}");
+    assert_eq!(j["exposure"][0]["excepted"].as_array().unwrap().len(), 1, "{j}");
+
+    // Later runs record what they see, but the recorded deadline stays.
+    let out = sb.run(&["observe", "--now", "2026-01-05"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(ledger_entry(&sb, "aws-s3-versioning/payments-api")["deadline"], "2025-12-30");
+    assert_eq!(ledger_entry(&sb, "aws-s3-versioning/web")["status"], "noncompliant");
+    let check = sb.check_web_on("2025-12-31");
+    assert_eq!(check.status.code(), Some(1), "{}", text(&check));
 }

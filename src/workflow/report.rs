@@ -128,7 +128,8 @@ pub fn report(s: &Settings, opts: &ReportOptions, out: &mut dyn Write) -> Result
                         .entries_of(id)
                         .filter(|e| release.registry.workload(&e.workload).is_some())
                         .collect();
-                    let count = |v: Verdict| entries.iter().filter(|e| e.status == v).count();
+                    // Each entry as it stands today: an expired exception waives nothing.
+                    let count = |v: Verdict| entries.iter().filter(|e| e.status_on(s.now) == v).count();
                     Some(GuardrailStatus {
                         guardrail: id.clone(),
                         title: g
@@ -146,7 +147,7 @@ pub fn report(s: &Settings, opts: &ReportOptions, out: &mut dyn Write) -> Result
                         unknown: count(Verdict::Unknown),
                         earliest_deadline: entries
                             .iter()
-                            .filter(|e| e.status == Verdict::Noncompliant)
+                            .filter(|e| e.status_on(s.now) == Verdict::Noncompliant)
                             .filter_map(|e| e.deadline)
                             .min(),
                         activation_day: if state == GuardrailState::Pending {
@@ -222,11 +223,11 @@ fn exposure(
                 title: rec.map(|r| r.title.clone()).unwrap_or_default(),
                 severity: rec.map(|r| r.severity).unwrap_or(Severity::Medium),
                 state,
-                status: e.status,
+                status: e.status_on(s.now),
                 deadline,
                 days_left: deadline.map(|d| s.now.days_until(d)),
-                findings: e.findings.clone(),
-                excepted: e.excepted.clone(),
+                findings: e.failing_on(s.now).into_iter().cloned().collect(),
+                excepted: e.waived_on_day(s.now).into_iter().cloned().collect(),
                 problems: e.problems.clone(),
             }
         })
