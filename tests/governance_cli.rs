@@ -105,7 +105,14 @@ impl Sandbox {
         std::fs::create_dir_all(&checkout).unwrap();
         std::fs::write(checkout.join("main.tf"), UNVERSIONED_TF).unwrap();
         Command::new(BIN)
-            .args(["check", checkout.to_str().unwrap(), "--workload", "web", "--format", "json"])
+            .args([
+                "check",
+                checkout.to_str().unwrap(),
+                "--workload",
+                "web",
+                "--format",
+                "json",
+            ])
             .args(["--now", now, "--guardrails"])
             .arg(self.path("guardrails"))
             .arg("--cache-dir")
@@ -142,7 +149,9 @@ impl Sandbox {
         let content = buffer(message);
         let oid = match sign {
             Sign::No => repo.commit(None, &sig, &sig, message, &tree, &[&parent]).unwrap(),
-            Sign::By(who) => repo.commit_signed(&content, &self.ssh_sign(who, &content), None).unwrap(),
+            Sign::By(who) => repo
+                .commit_signed(&content, &self.ssh_sign(who, &content), None)
+                .unwrap(),
             Sign::Tampered(who) => {
                 let other = buffer(&format!("{message} (as first written)"));
                 repo.commit_signed(&content, &self.ssh_sign(who, &other), None).unwrap()
@@ -177,7 +186,9 @@ impl Sandbox {
     }
 
     fn promoted_s3(&self) -> bool {
-        self.main_log().iter().any(|m| m.contains("activate guardrail aws-s3-versioning"))
+        self.main_log()
+            .iter()
+            .any(|m| m.contains("activate guardrail aws-s3-versioning"))
     }
 }
 
@@ -198,13 +209,21 @@ fn sandbox(governance: Option<&str>) -> Sandbox {
         &[("infra/main.tf", Some(COMPLIANT_TF))],
         "payments infra",
     );
-    commit(&sb.repo("web"), "main", &[("main.tf", Some(UNVERSIONED_TF))], "web infra");
+    commit(
+        &sb.repo("web"),
+        "main",
+        &[("main.tf", Some(UNVERSIONED_TF))],
+        "web infra",
+    );
     let g = sb.repo("guardrails");
     let mut base = bundled("lib");
     base.push(("workloads.toml".into(), REGISTRY.into()));
     if let Some(gov) = governance {
         base.push(("governance.toml".into(), gov.into()));
-        let signers: String = ["security", "bob", "eve", "ciso"].iter().map(|w| sb.signer_line(w)).collect();
+        let signers: String = ["security", "bob", "eve", "ciso"]
+            .iter()
+            .map(|w| sb.signer_line(w))
+            .collect();
         base.push(("allowed_signers".into(), signers));
     }
     let refs: Vec<(&str, Option<&str>)> = base.iter().map(|(p, c)| (p.as_str(), Some(c.as_str()))).collect();
@@ -229,7 +248,11 @@ fn web_exception(approver: &str) -> String {
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 fn json(o: &Output) -> serde_json::Value {
@@ -255,7 +278,11 @@ fn a_wildcard_exception_approved_by_the_teams_own_owner_for_fifty_years_waives_n
     sb.commit_signed("develop", &[(EXC, &wildcard)], "waive everything", Sign::By("bob"));
     let out = sb.run(&["observe", "--now", NOW, "--format", "json"]);
     assert!(text(&out).contains("no self-approval"), "{}", text(&out));
-    assert!(!sb.promoted_s3(), "a self-approved wildcard must not promote: {}", text(&out));
+    assert!(
+        !sb.promoted_s3(),
+        "a self-approved wildcard must not promote: {}",
+        text(&out)
+    );
     let report = sb.run(&["report", "--workload", "web", "--now", NOW, "--format", "json"]);
     let j = json(&report);
     assert_eq!(j["exposure"][0]["status"], "noncompliant", "{j}");
@@ -272,7 +299,10 @@ fn a_wildcard_exception_approved_by_the_teams_own_owner_for_fifty_years_waives_n
     commit(
         &sb.repo("guardrails"),
         "main",
-        &[("governance.toml", Some(&format!("{GOVERNANCE}max_lifetime_days = 90\n")))],
+        &[(
+            "governance.toml",
+            Some(&format!("{GOVERNANCE}max_lifetime_days = 90\n")),
+        )],
         "limit exceptions",
     );
     let out = sb.run(&["observe", "--now", NOW]);
@@ -284,15 +314,26 @@ fn a_wildcard_exception_approved_by_the_teams_own_owner_for_fifty_years_waives_n
 #[test]
 fn an_approver_not_listed_on_main_is_unverified_and_report_lists_it_in_every_format() {
     let sb = sandbox(Some(GOVERNANCE));
-    sb.commit_signed("develop", &[(EXC, &web_exception("mallory@example.com"))], "waiver", Sign::By("mallory"));
+    sb.commit_signed(
+        "develop",
+        &[(EXC, &web_exception("mallory@example.com"))],
+        "waiver",
+        Sign::By("mallory"),
+    );
     let reasons = unverified_reasons(&sb);
     assert_eq!(reasons.len(), 1, "{reasons:?}");
-    assert!(reasons[0].contains("`mallory@example.com` is not an approver in governance.toml on main"), "{reasons:?}");
+    assert!(
+        reasons[0].contains("`mallory@example.com` is not an approver in governance.toml on main"),
+        "{reasons:?}"
+    );
     for format in ["table", "markdown"] {
         let out = sb.run(&["report", "--now", NOW, "--format", format]);
         let t = text(&out);
         assert!(t.contains("Unverified exceptions"), "{format}: {t}");
-        assert!(t.contains("guardrails/aws-s3-versioning/exceptions.toml:1"), "{format}: {t}");
+        assert!(
+            t.contains("guardrails/aws-s3-versioning/exceptions.toml:1"),
+            "{format}: {t}"
+        );
     }
     let out = sb.run(&["observe", "--now", NOW]);
     assert!(!sb.promoted_s3(), "{}", text(&out));
@@ -302,20 +343,40 @@ fn an_approver_not_listed_on_main_is_unverified_and_report_lists_it_in_every_for
 fn governance_changed_on_develop_has_no_effect_until_it_is_on_main() {
     let sb = sandbox(Some(GOVERNANCE));
     let widened = GOVERNANCE.replace("\"eve@example.com\"", "\"eve@example.com\", \"mallory@example.com\"");
-    let mut signers: String = ["security", "bob", "eve", "ciso"].iter().map(|w| sb.signer_line(w)).collect();
+    let mut signers: String = ["security", "bob", "eve", "ciso"]
+        .iter()
+        .map(|w| sb.signer_line(w))
+        .collect();
     signers.push_str(&sb.signer_line("mallory"));
     // On develop: mallory added as approver and signer, and a 1-day lifetime limit that
     // would refuse every undated exception if develop's registry counted.
-    let registry = REGISTRY.replace("[defaults]\ngrace_days = 30\n", "[defaults]\ngrace_days = 30\n\n[exceptions]\nmax_lifetime_days = 1\n");
+    let registry = REGISTRY.replace(
+        "[defaults]\ngrace_days = 30\n",
+        "[defaults]\ngrace_days = 30\n\n[exceptions]\nmax_lifetime_days = 1\n",
+    );
     sb.commit_signed(
         "develop",
-        &[("governance.toml", &widened), ("allowed_signers", &signers), ("workloads.toml", &registry)],
+        &[
+            ("governance.toml", &widened),
+            ("allowed_signers", &signers),
+            ("workloads.toml", &registry),
+        ],
         "let mallory approve",
         Sign::No,
     );
-    sb.commit_signed("develop", &[(EXC, &web_exception("mallory@example.com"))], "waiver", Sign::By("mallory"));
+    sb.commit_signed(
+        "develop",
+        &[(EXC, &web_exception("mallory@example.com"))],
+        "waiver",
+        Sign::By("mallory"),
+    );
     let out = sb.run(&["observe", "--now", NOW]);
-    assert_eq!(out.status.code(), Some(0), "develop's [exceptions] must not apply: {}", text(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "develop's [exceptions] must not apply: {}",
+        text(&out)
+    );
     assert!(text(&out).contains("not an approver"), "{}", text(&out));
     assert!(text(&out).contains("only `main`'s applies"), "{}", text(&out));
     assert!(!sb.promoted_s3(), "{}", text(&out));
@@ -339,12 +400,21 @@ fn unsigned_wrongly_signed_or_otherwise_signed_exception_commits_are_unverified(
     let cases: [(&str, Sign, &str); 4] = [
         ("unsigned", Sign::No, "is not signed"),
         ("tampered", Sign::Tampered("security"), "does not verify"),
-        ("signed by another approver", Sign::By("eve"), "is signed by `eve@example.com`"),
+        (
+            "signed by another approver",
+            Sign::By("eve"),
+            "is signed by `eve@example.com`",
+        ),
         ("key not allowed", Sign::By("mallory"), "does not list"),
     ];
     for (name, sign, want) in cases {
         let sb = sandbox(Some(GOVERNANCE));
-        sb.commit_signed("develop", &[(EXC, &web_exception("security@example.com"))], "waiver", sign);
+        sb.commit_signed(
+            "develop",
+            &[(EXC, &web_exception("security@example.com"))],
+            "waiver",
+            sign,
+        );
         let reasons = unverified_reasons(&sb);
         assert_eq!(reasons.len(), 1, "{name}: {reasons:?}");
         assert!(reasons[0].contains(want), "{name}: {reasons:?}");
@@ -358,7 +428,10 @@ fn unsigned_wrongly_signed_or_otherwise_signed_exception_commits_are_unverified(
     let later = x.replace("2026-12-15", "2027-01-15");
     sb.commit_signed("develop", &[(EXC, &later)], "extend quietly", Sign::No);
     let reasons = unverified_reasons(&sb);
-    assert!(reasons.len() == 1 && reasons[0].contains("is not signed"), "{reasons:?}");
+    assert!(
+        reasons.len() == 1 && reasons[0].contains("is not signed"),
+        "{reasons:?}"
+    );
     let out = sb.run(&["observe", "--now", NOW]);
     assert!(!sb.promoted_s3(), "{}", text(&out));
 }
@@ -408,15 +481,29 @@ fn without_governance_on_main_exceptions_are_honoured_with_a_warning() {
     let out = sb.run(&["observe", "--now", NOW]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(sb.promoted_s3(), "{}", text(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("without a verified approval"), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("without a verified approval"),
+        "{}",
+        text(&out)
+    );
     let j = json(&sb.check_web());
     assert_eq!(j["excepted"][0]["exception"]["approval"], "ungoverned", "{j}");
 }
 
 fn ledger_entry(sb: &Sandbox, key: &str) -> serde_json::Value {
     let g = sb.repo("guardrails");
-    let tip = g.find_reference("refs/heads/railyard/ledger").unwrap().peel_to_commit().unwrap();
-    let blob = tip.tree().unwrap().get_path(Path::new("ledger.json")).unwrap().to_object(&g).unwrap();
+    let tip = g
+        .find_reference("refs/heads/railyard/ledger")
+        .unwrap()
+        .peel_to_commit()
+        .unwrap();
+    let blob = tip
+        .tree()
+        .unwrap()
+        .get_path(Path::new("ledger.json"))
+        .unwrap()
+        .to_object(&g)
+        .unwrap();
     let l: serde_json::Value = serde_json::from_slice(blob.peel_to_blob().unwrap().content()).unwrap();
     l["entries"][key].clone()
 }
@@ -428,17 +515,33 @@ fn ledger_entry(sb: &Sandbox, key: &str) -> serde_json::Value {
 fn an_expired_exception_counts_again_in_enforce_report_and_check_and_no_deadline_moves() {
     let sb = sandbox(None);
     // payments breaks the guardrail too, without an exception.
-    commit(&sb.repo("payments"), "main", &[("infra/main.tf", Some(UNVERSIONED_TF))], "logs bucket");
+    commit(
+        &sb.repo("payments"),
+        "main",
+        &[("infra/main.tf", Some(UNVERSIONED_TF))],
+        "logs bucket",
+    );
     commit(
         &sb.repo("guardrails"),
         "develop",
-        &[(EXC, Some(&exception("web", "aws_s3_bucket.logs", "security@example.com", "2025-12-20")))],
+        &[(
+            EXC,
+            Some(&exception(
+                "web",
+                "aws_s3_bucket.logs",
+                "security@example.com",
+                "2025-12-20",
+            )),
+        )],
         "waiver",
     );
     let out = sb.run(&["observe", "--now", "2025-11-30"]);
     assert!(!sb.promoted_s3(), "{}", text(&out));
     assert_eq!(ledger_entry(&sb, "aws-s3-versioning/web")["status"], "excepted");
-    assert_eq!(ledger_entry(&sb, "aws-s3-versioning/payments-api")["deadline"], "2025-12-30");
+    assert_eq!(
+        ledger_entry(&sb, "aws-s3-versioning/payments-api")["deadline"],
+        "2025-12-30"
+    );
 
     let out = sb.run(&["enforce", "--now", "2025-12-31", "--format", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -446,13 +549,29 @@ fn an_expired_exception_counts_again_in_enforce_report_and_check_and_no_deadline
     let activated = &j["activated"][0];
     assert_eq!(activated["guardrail"], "aws-s3-versioning", "{j}");
     let failing = activated["now_failing"].to_string();
-    assert!(failing.contains("web (1 findings)") && failing.contains("payments-api (1 findings)"), "{j}");
-    assert!(j["exceptions"].as_array().unwrap().iter().any(|x| x["expired"] == true), "{j}");
+    assert!(
+        failing.contains("web (1 findings)") && failing.contains("payments-api (1 findings)"),
+        "{j}"
+    );
+    assert!(
+        j["exceptions"].as_array().unwrap().iter().any(|x| x["expired"] == true),
+        "{j}"
+    );
 
     let out = sb.run(&["report", "--now", "2025-12-31", "--format", "json"]);
     let j = json(&out);
-    let g = j["guardrails"].as_array().unwrap().iter().find(|g| g["guardrail"] == "aws-s3-versioning").unwrap().clone();
-    assert_eq!((g["excepted"].as_u64(), g["noncompliant"].as_u64()), (Some(0), Some(2)), "{j}");
+    let g = j["guardrails"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["guardrail"] == "aws-s3-versioning")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (g["excepted"].as_u64(), g["noncompliant"].as_u64()),
+        (Some(0), Some(2)),
+        "{j}"
+    );
     let out = sb.run(&["report", "--workload", "web", "--now", "2025-12-31", "--format", "json"]);
     let j = json(&out);
     assert_eq!(j["exposure"][0]["status"], "noncompliant", "{j}");
@@ -466,7 +585,10 @@ fn an_expired_exception_counts_again_in_enforce_report_and_check_and_no_deadline
     // Later runs record what they see, but the recorded deadline stays.
     let out = sb.run(&["observe", "--now", "2026-01-05"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert_eq!(ledger_entry(&sb, "aws-s3-versioning/payments-api")["deadline"], "2025-12-30");
+    assert_eq!(
+        ledger_entry(&sb, "aws-s3-versioning/payments-api")["deadline"],
+        "2025-12-30"
+    );
     assert_eq!(ledger_entry(&sb, "aws-s3-versioning/web")["status"], "noncompliant");
     let check = sb.check_web_on("2025-12-31");
     assert_eq!(check.status.code(), Some(1), "{}", text(&check));

@@ -110,7 +110,11 @@ pub fn parse_allowed_signers(file: &str, text: &str) -> Result<Vec<AllowedSigner
             [p, k, rest @ ..] if is_key_type(k) => (p, None, std::iter::once(k).chain(rest).collect::<Vec<_>>()),
             [p, o, rest @ ..] => (p, Some(o), rest.iter().collect::<Vec<_>>()),
             _ => {
-                errors.push(ConfigError::new(file, line, "expected `principals [options] keytype key`"));
+                errors.push(ConfigError::new(
+                    file,
+                    line,
+                    "expected `principals [options] keytype key`",
+                ));
                 continue;
             }
         };
@@ -146,7 +150,11 @@ pub fn parse_allowed_signers(file: &str, text: &str) -> Result<Vec<AllowedSigner
                 key,
                 line,
             }),
-            Err(e) => errors.push(ConfigError::new(file, line, format!("not a public key this Railyard reads ({e})"))),
+            Err(e) => errors.push(ConfigError::new(
+                file,
+                line,
+                format!("not a public key this Railyard reads ({e})"),
+            )),
         }
     }
     if errors.is_empty() {
@@ -219,13 +227,16 @@ impl Governance {
     /// Judges one exception: (a) approver listed, (b) not an owner of a workload it covers,
     /// (c) a wide scope needs a scope approver, (d) every commit behind its lines is signed
     /// by the approver's key. `commits` is what blame found, or why it could not be read.
-    pub fn judge(&self, x: &Exception, owners: &CoveredOwners, commits: Result<Vec<CommitEvidence>, String>) -> Approval {
+    pub fn judge(
+        &self,
+        x: &Exception,
+        owners: &CoveredOwners,
+        commits: Result<Vec<CommitEvidence>, String>,
+    ) -> Approval {
         let who = x.approved_by.trim();
         let scope_approver = self.scope_approvers.iter().any(|a| a == who);
         if !scope_approver && !self.approvers.iter().any(|a| a == who) {
-            return Approval::Unverified(format!(
-                "`{who}` is not an approver in {GOVERNANCE_FILE} on main"
-            ));
+            return Approval::Unverified(format!("`{who}` is not an approver in {GOVERNANCE_FILE} on main"));
         }
         if let Some((workload, _)) = owners.iter().find(|(_, o)| o.iter().any(|o| o == who)) {
             return Approval::Unverified(format!(
@@ -266,7 +277,9 @@ fn short(id: &str) -> &str {
 /// Checks that `c` carries a valid SSH signature by a key `allowed_signers` lists for `who`.
 fn verify_commit(signers: &[AllowedSigner], who: &str, c: &CommitEvidence, file: &str) -> Result<(), String> {
     let Some((sig, data)) = &c.signature else {
-        return Err(format!("that last changed the exception's lines is not signed (the approver `{who}` must sign it)"));
+        return Err(format!(
+            "that last changed the exception's lines is not signed (the approver `{who}` must sign it)"
+        ));
     };
     let text = String::from_utf8_lossy(sig);
     if !text.contains("-----BEGIN SSH SIGNATURE-----") {
@@ -279,13 +292,23 @@ fn verify_commit(signers: &[AllowedSigner], who: &str, c: &CommitEvidence, file:
     let keyed: Vec<&AllowedSigner> = signers
         .iter()
         .filter(|s| s.key.key_data() == sig.public_key())
-        .filter(|s| s.namespaces.as_ref().is_none_or(|n| n.iter().any(|n| n == GIT_NAMESPACE)))
+        .filter(|s| {
+            s.namespaces
+                .as_ref()
+                .is_none_or(|n| n.iter().any(|n| n == GIT_NAMESPACE))
+        })
         .collect();
     if keyed.is_empty() {
         return Err(format!("is signed by a key that `{file}` on main does not list"));
     }
-    if !keyed.iter().any(|s| s.principals.iter().any(|p| principal_matches(p, who))) {
-        let others: Vec<&str> = keyed.iter().flat_map(|s| s.principals.iter().map(String::as_str)).collect();
+    if !keyed
+        .iter()
+        .any(|s| s.principals.iter().any(|p| principal_matches(p, who)))
+    {
+        let others: Vec<&str> = keyed
+            .iter()
+            .flat_map(|s| s.principals.iter().map(String::as_str))
+            .collect();
         return Err(format!(
             "is signed by `{}` (per `{file}` on main), not by the approver `{who}`",
             others.join(", ")
@@ -302,7 +325,11 @@ mod tests {
 
     #[test]
     fn parses_governance_and_refuses_bad_values_with_lines() {
-        let g = parse("main:governance.toml", "approvers = [\"sec@x\"]\nmax_lifetime_days = 90\n").unwrap();
+        let g = parse(
+            "main:governance.toml",
+            "approvers = [\"sec@x\"]\nmax_lifetime_days = 90\n",
+        )
+        .unwrap();
         assert_eq!(g.approvers, ["sec@x"]);
         assert_eq!(g.max_lifetime_days, Some(90));
         assert_eq!(g.allowed_signers_path, "allowed_signers");
@@ -319,7 +346,10 @@ mod tests {
         let s = parse_allowed_signers("main:allowed_signers", &text).unwrap();
         assert_eq!(s.len(), 2);
         assert_eq!(s[1].principals, ["ops@x", "dev@*"]);
-        assert_eq!(s[1].namespaces.as_deref(), Some(&["git".to_string(), "file".to_string()][..]));
+        assert_eq!(
+            s[1].namespaces.as_deref(),
+            Some(&["git".to_string(), "file".to_string()][..])
+        );
         assert!(principal_matches("dev@*", "dev@example"));
         let err = parse_allowed_signers("f", &format!("a cert-authority {key}\nb ssh-ed25519 AAAA\n")).unwrap_err();
         assert_eq!((err[0].line, err[1].line), (1, 2), "{err:?}");

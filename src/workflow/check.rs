@@ -180,7 +180,9 @@ pub fn guardrails_for(s: &super::Settings, spec: &str, workload: &str) -> anyhow
     let mut registries = Vec::new();
     for commit in [repo.tip(DEVELOP)?, main_commit.clone()].into_iter().flatten() {
         if let Some(text) = repo.read_file(&commit, super::release::REGISTRY_FILE)? {
-            if let Ok(r) = crate::workload::registry::parse(super::release::REGISTRY_FILE, &String::from_utf8_lossy(&text)) {
+            if let Ok(r) =
+                crate::workload::registry::parse(super::release::REGISTRY_FILE, &String::from_utf8_lossy(&text))
+            {
                 registries.push(r);
             }
         }
@@ -200,7 +202,14 @@ pub fn guardrails_for(s: &super::Settings, spec: &str, workload: &str) -> anyhow
     if let (Some(develop), true) = (repo.tip(DEVELOP)?, active_ref != DEVELOP) {
         let mut candidates = load_library(&repo.read_tree(&develop, "guardrails")?, prefix)
             .with_context(|| format!("loading guardrails from `{}` at `{DEVELOP}`", repo.display))?;
-        super::release::govern(&repo, &develop, &mut candidates, governance.as_ref(), &registry_refs, None);
+        super::release::govern(
+            &repo,
+            &develop,
+            &mut candidates,
+            governance.as_ref(),
+            &registry_refs,
+            None,
+        );
         let (ledger, _) = Ledger::load(&repo)?;
         for g in &candidates.guardrails {
             let path = format!("guardrails/{}", g.id);

@@ -153,7 +153,10 @@ pub fn enforce(s: &Settings, opts: &EnforceOptions, out: &mut dyn Write) -> Resu
         if activated.iter().any(|a| a.guardrail == c.id) {
             continue;
         }
-        for e in ledger.entries_of(&c.id).filter(|e| e.status_on(s.now) == Verdict::Noncompliant) {
+        for e in ledger
+            .entries_of(&c.id)
+            .filter(|e| e.status_on(s.now) == Verdict::Noncompliant)
+        {
             let Some(deadline) = e.deadline else { continue };
             let days_left = s.now.days_until(deadline);
             // A team's own `reminder_days` replaces the command's.

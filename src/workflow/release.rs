@@ -99,9 +99,23 @@ impl Release {
             );
         }
         let registries: Vec<&Registry> = std::iter::once(&registry).chain(main_registry.as_ref()).collect();
-        govern(&repo, &develop, &mut develop_lib, governance_config.as_ref(), &registries, None);
+        govern(
+            &repo,
+            &develop,
+            &mut develop_lib,
+            governance_config.as_ref(),
+            &registries,
+            None,
+        );
         let mut main_lib = main_lib;
-        govern(&repo, &main, &mut main_lib, governance_config.as_ref(), &registries, Some(&develop));
+        govern(
+            &repo,
+            &main,
+            &mut main_lib,
+            governance_config.as_ref(),
+            &registries,
+            Some(&develop),
+        );
         warn_ungoverned(&develop_lib, governance_config.as_ref());
         for x in unverified_of(&develop_lib) {
             eprintln!(
