@@ -366,14 +366,16 @@ pub fn commit_changes(
     commit_changes_signed(path, branch, changes, message, None)
 }
 
-/// [`commit_changes`], with the commit signed by `sign` (given the commit's content, it
-/// returns the armored signature for its `gpgsig` header) when one is given.
+/// Signs a commit's content, returning the armored signature for its `gpgsig` header.
+pub type CommitSigner<'a> = &'a dyn Fn(&[u8]) -> Result<String>;
+
+/// [`commit_changes`], with the commit signed by `sign` when one is given.
 pub fn commit_changes_signed(
     path: &Path,
     branch: &str,
     changes: &[(String, Option<Vec<u8>>)],
     message: &str,
-    sign: Option<&dyn Fn(&[u8]) -> Result<String>>,
+    sign: Option<CommitSigner>,
 ) -> Result<String> {
     let repo = match Repository::open(path) {
         Ok(r) => r,
