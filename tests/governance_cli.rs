@@ -67,8 +67,16 @@ impl Sandbox {
         let path = self.path(&format!("keys/{who}"));
         if !path.exists() {
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            // Ed25519 keys, and an RSA one for whoever's name ends in `rsa`.
+            let kind: &[&str] = if who.ends_with("rsa") {
+                &["-t", "rsa", "-b", "2048"]
+            } else {
+                &["-t", "ed25519"]
+            };
             let st = Command::new("ssh-keygen")
-                .args(["-q", "-t", "ed25519", "-N", "", "-C", who, "-f"])
+                .arg("-q")
+                .args(kind)
+                .args(["-N", "", "-C", who, "-f"])
                 .arg(&path)
                 .status()
                 .expect("ssh-keygen is required (openssh-client)");
@@ -193,7 +201,7 @@ impl Sandbox {
 }
 
 /// `approvers` may approve; `ciso` may approve wildcard scopes; `bob` owns team web.
-const GOVERNANCE: &str = r#"approvers = ["security@example.com", "bob@example.com", "eve@example.com"]
+const GOVERNANCE: &str = r#"approvers = ["security@example.com", "bob@example.com", "eve@example.com", "opsrsa@example.com"]
 scope_approvers = ["ciso@example.com"]
 "#;
 
@@ -220,7 +228,7 @@ fn sandbox(governance: Option<&str>) -> Sandbox {
     base.push(("workloads.toml".into(), REGISTRY.into()));
     if let Some(gov) = governance {
         base.push(("governance.toml".into(), gov.into()));
-        let signers: String = ["security", "bob", "eve", "ciso"]
+        let signers: String = ["security", "bob", "eve", "ciso", "opsrsa"]
             .iter()
             .map(|w| sb.signer_line(w))
             .collect();
@@ -343,7 +351,7 @@ fn an_approver_not_listed_on_main_is_unverified_and_report_lists_it_in_every_for
 fn governance_changed_on_develop_has_no_effect_until_it_is_on_main() {
     let sb = sandbox(Some(GOVERNANCE));
     let widened = GOVERNANCE.replace("\"eve@example.com\"", "\"eve@example.com\", \"mallory@example.com\"");
-    let mut signers: String = ["security", "bob", "eve", "ciso"]
+    let mut signers: String = ["security", "bob", "eve", "ciso", "opsrsa"]
         .iter()
         .map(|w| sb.signer_line(w))
         .collect();
@@ -592,4 +600,45 @@ fn an_expired_exception_counts_again_in_enforce_report_and_check_and_no_deadline
     assert_eq!(ledger_entry(&sb, "aws-s3-versioning/web")["status"], "noncompliant");
     let check = sb.check_web_on("2025-12-31");
     assert_eq!(check.status.code(), Some(1), "{}", text(&check));
+}
+
+#[test]
+fn a_malformed_governance_file_or_allowed_signers_on_main_stops_the_run_naming_file_and_line() {
+    let sb = sandbox(Some(GOVERNANCE));
+    let g = sb.repo("guardrails");
+    commit(&g, "main", &[("governance.toml", Some("aprovers = []\n"))], "typo");
+    let out = sb.run(&["observe", "--now", NOW]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("main:governance.toml:1"), "{}", text(&out));
+    assert!(text(&out).contains("aprovers"), "{}", text(&out));
+
+    let signers = format!("{}not-a-key-line\n", sb.signer_line("security"));
+    commit(
+        &g,
+        "main",
+        &[
+            ("governance.toml", Some(GOVERNANCE)),
+            ("allowed_signers", Some(&signers)),
+        ],
+        "bad signers",
+    );
+    let out = sb.run(&["report", "--now", NOW]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("main:allowed_signers:2"), "{}", text(&out));
+    assert!(!text(&out).contains("panicked"), "{}", text(&out));
+}
+
+#[test]
+fn an_rsa_signature_by_the_approver_verifies_too() {
+    let sb = sandbox(Some(GOVERNANCE));
+    sb.commit_signed(
+        "develop",
+        &[(EXC, &web_exception("opsrsa@example.com"))],
+        "waiver",
+        Sign::By("opsrsa"),
+    );
+    let reasons = unverified_reasons(&sb);
+    assert!(reasons.is_empty(), "{reasons:?}");
+    let out = sb.run(&["observe", "--now", NOW]);
+    assert!(sb.promoted_s3(), "{}", text(&out));
 }

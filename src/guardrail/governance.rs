@@ -6,7 +6,7 @@
 use crate::config::{from_toml, ConfigError};
 use crate::guardrail::exceptions::{Approval, Exception};
 use serde::Deserialize;
-use ssh_key::{PublicKey, SshSig};
+use ssh_key::{HashAlg, PublicKey, SshSig};
 use toml::Spanned;
 
 /// The governance file at the root of `main`.
@@ -291,7 +291,8 @@ fn verify_commit(signers: &[AllowedSigner], who: &str, c: &CommitEvidence, file:
     }
     let keyed: Vec<&AllowedSigner> = signers
         .iter()
-        .filter(|s| s.key.key_data() == sig.public_key())
+        // By fingerprint: the key as encoded, the same for git, ssh-keygen and Railyard.
+        .filter(|s| s.key.fingerprint(HashAlg::Sha256) == sig.public_key().fingerprint(HashAlg::Sha256))
         .filter(|s| {
             s.namespaces
                 .as_ref()

@@ -177,14 +177,22 @@ pub fn guardrails_for(s: &super::Settings, spec: &str, workload: &str) -> anyhow
         Some(main) => super::release::load_governance(&repo, main)?,
         None => None,
     };
+    // The owners (no self-approval) come from both registries; with governance on, one that
+    // does not parse is an error, not an empty owner list.
     let mut registries = Vec::new();
-    for commit in [repo.tip(DEVELOP)?, main_commit.clone()].into_iter().flatten() {
+    for (branch, commit) in [(DEVELOP, repo.tip(DEVELOP)?), (MAIN, main_commit.clone())] {
+        let Some(commit) = commit.filter(|_| governance.is_some()) else {
+            continue;
+        };
         if let Some(text) = repo.read_file(&commit, super::release::REGISTRY_FILE)? {
-            if let Ok(r) =
-                crate::workload::registry::parse(super::release::REGISTRY_FILE, &String::from_utf8_lossy(&text))
-            {
-                registries.push(r);
-            }
+            let name = format!("{branch}:{}", super::release::REGISTRY_FILE);
+            let parsed = crate::workload::registry::parse(&name, &String::from_utf8_lossy(&text));
+            registries.push(parsed.map_err(|errors| {
+                anyhow::anyhow!(
+                    "{}",
+                    errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")
+                )
+            })?);
         }
     }
     let registry_refs: Vec<&crate::workload::registry::Registry> = registries.iter().collect();
