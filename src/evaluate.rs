@@ -62,6 +62,16 @@ pub struct ExceptionRef {
     pub status: ExceptionStatus,
     /// `guardrails/<id>/exceptions.toml:<line>`
     pub source: String,
+    /// `verified`, `unverified` or `ungoverned` (no governance on `main`).
+    #[serde(default = "ungoverned")]
+    pub approval: String,
+    /// Why the approval did not verify (then it waives nothing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unverified: Option<String>,
+}
+
+fn ungoverned() -> String {
+    "ungoverned".into()
 }
 
 /// Why a (guardrail, workload) pair has no trustworthy verdict.
@@ -968,14 +978,15 @@ fn timing(guardrail: &str, workload: &str, secs: f64) {
 }
 
 /// The exception of `g` covering the resource (its address, and the file it lives in for an
-/// exception with a `path`), preferring one still active.
+/// exception with a `path`), preferring one that applies (active and verified), then the
+/// latest to expire.
 pub fn exception_for(g: &Guardrail, workload: &str, resource: &str, file: &str, today: Day) -> Option<ExceptionRef> {
     let mut covering: Vec<_> = g
         .exceptions
         .iter()
         .filter(|e| e.covers(workload, resource) && e.covers_path(file))
         .collect();
-    covering.sort_by_key(|e| std::cmp::Reverse(e.expires));
+    covering.sort_by_key(|e| (e.status(today) != ExceptionStatus::Active, std::cmp::Reverse(e.expires)));
     covering.first().map(|e| ExceptionRef {
         guardrail: g.id.clone(),
         workload: e.workload.clone(),
@@ -990,6 +1001,8 @@ pub fn exception_for(g: &Guardrail, workload: &str, resource: &str, file: &str, 
             g.policy_path.trim_end_matches("policy.rego").to_string() + "exceptions.toml",
             e.line
         ),
+        approval: e.approval.as_str().to_string(),
+        unverified: e.approval.reason().map(str::to_string),
     })
 }
 

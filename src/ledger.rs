@@ -287,6 +287,34 @@ pub fn key(guardrail: &str, workload: &str) -> String {
     format!("{guardrail}/{workload}")
 }
 
+impl LedgerEntry {
+    /// Whether a recorded excepted finding is still waived on `day`: its exception's expiry
+    /// is a point in time every command reads the same way (the day itself included).
+    fn waived_on(f: &RecordedFinding, day: Day) -> bool {
+        f.exception_expires.is_some_and(|x| day <= x)
+    }
+
+    /// The findings that count against the workload on `day`: the unexcepted ones and those
+    /// whose exception has expired since they were recorded.
+    pub fn failing_on(&self, day: Day) -> Vec<&RecordedFinding> {
+        let expired = self.excepted.iter().filter(|f| !Self::waived_on(f, day));
+        self.findings.iter().chain(expired).collect()
+    }
+
+    /// The findings still waived on `day`.
+    pub fn waived_on_day(&self, day: Day) -> Vec<&RecordedFinding> {
+        self.excepted.iter().filter(|f| Self::waived_on(f, day)).collect()
+    }
+
+    /// The status on `day`: an `excepted` entry whose exception expired is noncompliant.
+    pub fn status_on(&self, day: Day) -> Verdict {
+        match self.status {
+            Verdict::Excepted if !self.failing_on(day).is_empty() => Verdict::Noncompliant,
+            other => other,
+        }
+    }
+}
+
 impl Ledger {
     pub fn new() -> Ledger {
         Ledger {
@@ -410,12 +438,18 @@ impl Ledger {
             }
         } else {
             if e.resolved.is_some() || e.first_seen.is_none() {
-                // A new streak of noncompliance starts today.
-                e.first_seen = Some(now);
+                // A new streak of noncompliance starts: on the day its oldest finding was
+                // first seen (a finding whose exception expired was known, and waived,
+                // since then; it gets no fresh grace period).
+                let oldest = e.findings.iter().map(|f| f.first_seen).min().unwrap_or(now);
+                e.first_seen = Some(oldest.min(now));
                 e.resolved = None;
+                e.deadline = None;
             }
             e.last_seen = Some(now);
-            e.deadline = Some(deadline_for(e.first_seen.unwrap_or(now)));
+            // A streak's deadline, once recorded, stays: only an explicit, recorded decision
+            // (a forced promotion) changes when a workload fails.
+            e.deadline = Some(e.deadline.unwrap_or_else(|| deadline_for(e.first_seen.unwrap_or(now))));
         }
         self.entries.insert(k, e);
     }

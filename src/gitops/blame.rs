@@ -93,3 +93,63 @@ impl Blamer {
         })
     }
 }
+
+/// Every commit that last changed one of `file`'s lines `line..=end_line` as of `commit`
+/// (each once), with its signature: what governance checks an exception's approval against.
+/// Unlike [`Blamer::last_change`] it takes every hunk, not only the newest, so no line of
+/// an exception can come from an unsigned commit.
+pub fn line_commits(
+    repo_path: &Path,
+    commit: &str,
+    file: &str,
+    line: usize,
+    end_line: usize,
+) -> Result<Vec<crate::guardrail::governance::CommitEvidence>, String> {
+    let repo = Repository::open(repo_path).map_err(|e| e.message().to_string())?;
+    let oid = Oid::from_str(commit).map_err(|e| e.message().to_string())?;
+    let mut opts = BlameOptions::new();
+    opts.newest_commit(oid).min_line(line).max_line(end_line.max(line));
+    let blame = repo
+        .blame_file(Path::new(file), Some(&mut opts))
+        .map_err(|e| format!("blame {file}: {}", e.message()))?;
+    let mut ids: Vec<Oid> = Vec::new();
+    for h in blame.iter() {
+        if !ids.contains(&h.final_commit_id()) {
+            ids.push(h.final_commit_id());
+        }
+    }
+    Ok(ids
+        .into_iter()
+        .map(|id| crate::guardrail::governance::CommitEvidence {
+            id: id.to_string(),
+            // An unsigned commit has no signature: `extract_signature` fails with NotFound.
+            signature: repo
+                .extract_signature(&id, None)
+                .ok()
+                .map(|(sig, data)| (sig.to_vec(), data.to_vec())),
+        })
+        .collect())
+}
+
+/// The newest commit on `branch` (first-parent and merged history, newest first) whose
+/// `path` holds blob `blob`, looking at most `limit` commits back. Promotion commits on
+/// `main` are written by Railyard and carry a file from `develop`: this finds where that
+/// exact content lives on `develop`, whose history says who wrote (and signed) its lines.
+pub fn commit_holding(repo_path: &Path, branch: &str, path: &str, blob: &str, limit: usize) -> Option<String> {
+    let repo = Repository::open(repo_path).ok()?;
+    let blob = Oid::from_str(blob).ok()?;
+    let mut walk = repo.revwalk().ok()?;
+    walk.push(Oid::from_str(branch).ok()?).ok()?;
+    walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::TIME).ok()?;
+    for id in walk.take(limit).flatten() {
+        let holds = repo
+            .find_commit(id)
+            .and_then(|c| c.tree())
+            .and_then(|t| t.get_path(Path::new(path)))
+            .is_ok_and(|e| e.id() == blob);
+        if holds {
+            return Some(id.to_string());
+        }
+    }
+    None
+}

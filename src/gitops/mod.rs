@@ -504,6 +504,20 @@ pub fn commit_changes(
     changes: &[(String, Option<Vec<u8>>)],
     message: &str,
 ) -> Result<String> {
+    commit_changes_signed(path, branch, changes, message, None)
+}
+
+/// Signs a commit's content, returning the armored signature for its `gpgsig` header.
+pub type CommitSigner<'a> = &'a dyn Fn(&[u8]) -> Result<String>;
+
+/// [`commit_changes`], with the commit signed by `sign` when one is given.
+pub fn commit_changes_signed(
+    path: &Path,
+    branch: &str,
+    changes: &[(String, Option<Vec<u8>>)],
+    message: &str,
+    sign: Option<CommitSigner>,
+) -> Result<String> {
     let repo = match Repository::open(path) {
         Ok(r) => r,
         Err(_) => {
@@ -533,9 +547,16 @@ pub fn commit_changes(
     };
     let sig = Signature::now("Railyard demo", "demo@railyard.invalid")?;
     let parents: Vec<&git2::Commit> = parent.iter().collect();
-    Ok(repo
-        .commit(Some(&refname), &sig, &sig, message, &tree, &parents)?
-        .to_string())
+    let Some(sign) = sign else {
+        return Ok(repo
+            .commit(Some(&refname), &sig, &sig, message, &tree, &parents)?
+            .to_string());
+    };
+    let content = repo.commit_create_buffer(&sig, &sig, message, &tree, &parents)?;
+    let content = std::str::from_utf8(&content).context("commit content is not UTF-8")?;
+    let oid = repo.commit_signed(content, &sign(content.as_bytes())?, None)?;
+    repo.reference(&refname, oid, true, message)?;
+    Ok(oid.to_string())
 }
 
 /// Creates branch `new` at the tip of `from` in the repository at `path`.

@@ -34,6 +34,14 @@ pub struct Exception {
     /// Line of `expires` in `exceptions.toml`, for messages.
     #[serde(skip)]
     pub expires_line: usize,
+    /// Last line of this `[[exception]]` (trailing blank and comment lines excluded): the
+    /// lines whose commits must be signed by the approver.
+    #[serde(skip)]
+    pub end_line: usize,
+    /// Whether the approval was verified against `main`'s governance (set by
+    /// `guardrail::governance`; a freshly parsed exception is ungoverned).
+    #[serde(skip)]
+    pub approval: Approval,
     #[serde(skip)]
     matchers: Option<(GlobMatcher, GlobMatcher)>,
     #[serde(skip)]
@@ -45,6 +53,39 @@ pub struct Exception {
 pub enum ExceptionStatus {
     Active,
     Expired,
+    /// Its approval could not be verified (governance on `main`): it waives nothing.
+    Unverified,
+}
+
+/// What `main`'s governance says of an exception's approval.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Approval {
+    /// No `governance.toml` on `main`: honoured as before, but flagged (nothing verified it).
+    #[default]
+    Ungoverned,
+    /// Approver listed, not an owner, within scope, and every commit behind its lines is
+    /// signed by the approver's key in `allowed_signers`.
+    Verified,
+    /// Why it is not honoured.
+    Unverified(String),
+}
+
+impl Approval {
+    /// `ungoverned`, `verified` or `unverified`, as reports say it.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Approval::Ungoverned => "ungoverned",
+            Approval::Verified => "verified",
+            Approval::Unverified(_) => "unverified",
+        }
+    }
+
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Approval::Unverified(r) => Some(r),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -70,6 +111,7 @@ pub fn parse(path: &str, text: &str) -> Result<Vec<Exception>, Vec<ConfigError>>
         let line = headers.get(i).copied().unwrap_or(1);
         e.line = line;
         e.expires_line = line_of_key(text, "expires", line);
+        e.end_line = block_end(text, line, headers.get(i + 1).copied());
         if let Some(approved) = e.approved_on {
             if approved > e.expires {
                 errors.push(ConfigError::new(
@@ -122,6 +164,23 @@ pub fn parse(path: &str, text: &str) -> Result<Vec<Exception>, Vec<ConfigError>>
     } else {
         Err(errors)
     }
+}
+
+/// The last line of the `[[exception]]` starting at `line`: the line before the next header
+/// (or the end of the file), without trailing blank or comment lines (those may belong to
+/// whoever added the next exception).
+fn block_end(text: &str, line: usize, next: Option<usize>) -> usize {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut end = next.map_or(lines.len(), |n| n - 1).max(line);
+    while end > line {
+        let t = lines.get(end - 1).map_or("", |l| l.trim());
+        if t.is_empty() || t.starts_with('#') {
+            end -= 1;
+        } else {
+            break;
+        }
+    }
+    end
 }
 
 /// Checks the repository's exception governance: with a maximum lifetime, every exception
@@ -243,10 +302,13 @@ impl Exception {
         false
     }
 
-    /// An exception applies up to and including its `expires` day.
+    /// An exception applies up to and including its `expires` day, and only when its
+    /// approval was not found wanting.
     pub fn status(&self, today: Day) -> ExceptionStatus {
         if today > self.expires {
             ExceptionStatus::Expired
+        } else if matches!(self.approval, Approval::Unverified(_)) {
+            ExceptionStatus::Unverified
         } else {
             ExceptionStatus::Active
         }
@@ -275,7 +337,7 @@ expires = 2027-03-01
         assert!(!e.covers("other", "aws_db_instance.legacy_db"));
         assert_eq!(e.status(Day::parse("2027-03-01").unwrap()), ExceptionStatus::Active);
         assert_eq!(e.status(Day::parse("2027-03-02").unwrap()), ExceptionStatus::Expired);
-        assert_eq!(e.line, 2);
+        assert_eq!((e.line, e.end_line), (2, 8));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 pub mod engine;
 pub mod exceptions;
 pub mod fixtures;
+pub mod governance;
 pub mod sandbox;
 
 use crate::config::{from_toml, ConfigError};

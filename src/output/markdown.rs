@@ -128,12 +128,12 @@ impl Renderer for Markdown {
                     g.guardrail, g.severity, g.state, g.compliant, g.noncompliant, g.excepted, g.unknown
                 )?;
             }
-            return stale_markdown(&r.stale_exceptions, out);
+            return report_tail(r, out);
         }
         writeln!(out, "## Exposure of {} `{}` on {}\n", r.view, cell(&r.subject), r.now)?;
         if r.exposure.is_empty() {
             writeln!(out, "Compliant with every active and pending guardrail.")?;
-            return stale_markdown(&r.stale_exceptions, out);
+            return report_tail(r, out);
         }
         writeln!(out, "| Workload | Guardrail | Severity | State | Resource | Location | Deadline | Days left |\n|---|---|---|---|---|---|---|---|")?;
         for e in &r.exposure {
@@ -174,8 +174,30 @@ impl Renderer for Markdown {
                 )?;
             }
         }
-        stale_markdown(&r.stale_exceptions, out)
+        report_tail(r, out)
     }
+}
+
+/// What closes every report view: stale exceptions, then unverified ones.
+fn report_tail(r: &Report, out: &mut dyn Write) -> io::Result<()> {
+    stale_markdown(&r.stale_exceptions, out)?;
+    if r.unverified_exceptions.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "\n### Unverified exceptions (they waive nothing)\n")?;
+    for x in &r.unverified_exceptions {
+        writeln!(
+            out,
+            "- `{}` on `{}` / `{}` approved by {} — `{}`: {}",
+            x.guardrail,
+            cell(&x.workload),
+            cell(&x.resource),
+            cell(&x.approved_by),
+            cell(&location(&x.file, x.line)),
+            cell(&x.reason)
+        )?;
+    }
+    Ok(())
 }
 
 /// Exceptions that match no finding any more, as a list under their own heading.

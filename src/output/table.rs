@@ -61,11 +61,18 @@ impl Renderer for Table {
             }
         }
         for f in r.findings.iter().filter_map(|f| f.exception.as_ref().map(|e| (f, e))) {
-            writeln!(
-                out,
-                "Expired exception: {} {} expired {} ({})",
-                f.0.guardrail, f.0.resource, f.1.expires, f.1.source
-            )?;
+            match &f.1.unverified {
+                Some(reason) if f.1.status == crate::guardrail::ExceptionStatus::Unverified => writeln!(
+                    out,
+                    "Unverified exception (waives nothing): {} {}: {reason} ({})",
+                    f.0.guardrail, f.0.resource, f.1.source
+                )?,
+                _ => writeln!(
+                    out,
+                    "Expired exception: {} {} expired {} ({})",
+                    f.0.guardrail, f.0.resource, f.1.expires, f.1.source
+                )?,
+            }
         }
         for e in &r.errors {
             writeln!(out, "error: {e}")?;
@@ -100,7 +107,8 @@ impl Renderer for Table {
         self.enforce_text(r, out)
     }
     fn report(&self, r: &Report, out: &mut dyn Write) -> io::Result<()> {
-        self.report_text(r, out)
+        self.report_text(r, out)?;
+        unverified_text(&r.unverified_exceptions, out)
     }
 }
 
@@ -352,4 +360,20 @@ impl Table {
         }
         Ok(())
     }
+}
+
+/// Exceptions whose approval did not verify: the security team's to-do list.
+fn unverified_text(list: &[crate::workflow::release::UnverifiedException], out: &mut dyn Write) -> io::Result<()> {
+    if list.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "Unverified exceptions (they waive nothing):")?;
+    for x in list {
+        writeln!(
+            out,
+            "  {} on `{}` / `{}` approved by `{}` — {}:{}: {}",
+            x.guardrail, x.workload, x.resource, x.approved_by, x.file, x.line, x.reason
+        )?;
+    }
+    Ok(())
 }

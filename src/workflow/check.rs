@@ -228,12 +228,55 @@ pub fn guardrails_for(s: &super::Settings, spec: &str, workload: &str) -> anyhow
     let active_ref = reference.unwrap_or(MAIN);
     let active_commit = repo.resolve(active_ref)?;
     let prefix = "guardrails/";
-    let active = load_library(&repo.read_tree(&active_commit, "guardrails")?, prefix)
+    let mut active = load_library(&repo.read_tree(&active_commit, "guardrails")?, prefix)
         .with_context(|| format!("loading guardrails from `{}` at `{active_ref}`", repo.display))?;
+    // Exceptions count only when `main`'s governance verifies their approval, as in the loop.
+    let main_commit = repo.tip(MAIN)?;
+    let governance = match &main_commit {
+        Some(main) => super::release::load_governance(&repo, main)?,
+        None => None,
+    };
+    // The owners (no self-approval) come from both registries; with governance on, one that
+    // does not parse is an error, not an empty owner list.
+    let mut registries = Vec::new();
+    for (branch, commit) in [(DEVELOP, repo.tip(DEVELOP)?), (MAIN, main_commit.clone())] {
+        let Some(commit) = commit.filter(|_| governance.is_some()) else {
+            continue;
+        };
+        if let Some(text) = repo.read_file(&commit, super::release::REGISTRY_FILE)? {
+            let name = format!("{branch}:{}", super::release::REGISTRY_FILE);
+            let parsed = crate::workload::registry::parse(&name, &String::from_utf8_lossy(&text));
+            registries.push(parsed.map_err(|errors| {
+                anyhow::anyhow!(
+                    "{}",
+                    errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")
+                )
+            })?);
+        }
+    }
+    let registry_refs: Vec<&crate::workload::registry::Registry> = registries.iter().collect();
+    let develop_tip = repo.tip(DEVELOP)?;
+    super::release::govern(
+        &repo,
+        &active_commit,
+        &mut active,
+        governance.as_ref(),
+        &registry_refs,
+        develop_tip.as_deref().filter(|_| active_ref != DEVELOP),
+    );
+    super::release::warn_ungoverned(&active, governance.as_ref());
     let mut pending = Vec::new();
     if let (Some(develop), true) = (repo.tip(DEVELOP)?, active_ref != DEVELOP) {
-        let candidates = load_library(&repo.read_tree(&develop, "guardrails")?, prefix)
+        let mut candidates = load_library(&repo.read_tree(&develop, "guardrails")?, prefix)
             .with_context(|| format!("loading guardrails from `{}` at `{DEVELOP}`", repo.display))?;
+        super::release::govern(
+            &repo,
+            &develop,
+            &mut candidates,
+            governance.as_ref(),
+            &registry_refs,
+            None,
+        );
         let (ledger, _) = Ledger::load(&repo)?;
         // An explicit `--now` behind the ledger's clock would read deadlines as not yet due.
         if s.now_explicit {

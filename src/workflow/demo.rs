@@ -94,6 +94,22 @@ pub fn demo(s: &Settings, keep: Option<&Path>, out: &mut dyn Write) -> Result<Ou
         .collect();
     let mut base = lib;
     base.push(("workloads.toml".into(), Some(registry.into_bytes())));
+    // Governance on main: who may approve exceptions, and the key that proves it was them.
+    let signer = demo_signer()?;
+    base.push((
+        crate::guardrail::governance::GOVERNANCE_FILE.into(),
+        Some(b"# Who may waive what (read from main only)\napprovers = [\"security-lead@example.com\"]\nmax_lifetime_days = 180\n".to_vec()),
+    ));
+    base.push((
+        crate::guardrail::governance::DEFAULT_ALLOWED_SIGNERS.into(),
+        Some(
+            format!(
+                "security-lead@example.com namespaces=\"git\" {}\n",
+                signer.public_key().to_openssh()?
+            )
+            .into_bytes(),
+        ),
+    ));
     gitops::commit_changes(&repo, "main", &base, "Guardrails repo: registry and shared helpers")?;
     gitops::create_branch(&repo, "develop", "main")?;
     gitops::commit_changes(
@@ -173,13 +189,23 @@ pub fn demo(s: &Settings, keep: Option<&Path>, out: &mut dyn Write) -> Result<Ou
         ),
     )?;
     let exception = format!(
-        "[[exception]]\nworkload = \"web-frontend\"\nresource = \"Deployment.web.*\"\nreason = \"Vendor image is re-tagged by the upstream pipeline; pinning lands with the Q1 platform upgrade\"\napproved_by = \"security-lead@example.com\"\nticket = \"SEC-1042\"\nexpires = {expires}\n"
+        "[[exception]]\nworkload = \"web-frontend\"\nresource = \"Deployment.web.*\"\nreason = \"Vendor image is re-tagged by the upstream pipeline; pinning lands with the Q1 platform upgrade\"\napproved_by = \"security-lead@example.com\"\nticket = \"SEC-1042\"\napproved_on = {}\nexpires = {expires}\n",
+        settings.now
     );
     writeln!(
         out,
         "guardrails/k8s-image-tag-pinned/exceptions.toml on develop:\n{exception}"
     )?;
-    gitops::commit_changes(
+    writeln!(
+        out,
+        "The commit is SSH-signed by security-lead, whose key `allowed_signers` on main lists; an\nunsigned or self-approved exception would waive nothing."
+    )?;
+    let sign = |content: &[u8]| -> Result<String> {
+        Ok(signer
+            .sign("git", ssh_key::HashAlg::Sha512, content)?
+            .to_pem(ssh_key::LineEnding::LF)?)
+    };
+    gitops::commit_changes_signed(
         &repo,
         "develop",
         &[(
@@ -187,6 +213,7 @@ pub fn demo(s: &Settings, keep: Option<&Path>, out: &mut dyn Write) -> Result<Ou
             Some(exception.into_bytes()),
         )],
         "Approve exception SEC-1042 for web-frontend",
+        Some(&sign),
     )?;
     observe::observe(&settings, out)?;
     expect(
@@ -287,6 +314,15 @@ fn source_dir() -> Result<PathBuf> {
         .flatten()
         .find(|d| d.join("guardrails").is_dir() && d.join("examples/payments-api").is_dir())
         .context("the demo needs the bundled `guardrails/` and `examples/` (run it from the Railyard source tree, or set RAILYARD_HOME)")
+}
+
+/// The security lead's signing key in the demo: derived from a fixed seed, so it is public
+/// knowledge and protects nothing outside the demo's throw-away sandbox.
+fn demo_signer() -> Result<ssh_key::PrivateKey> {
+    use sha2::Digest;
+    let seed: [u8; 32] = sha2::Sha256::digest(b"railyard demo: security-lead signing key").into();
+    let pair = ssh_key::private::Ed25519Keypair::from_seed(&seed);
+    Ok(ssh_key::PrivateKey::new(pair.into(), "security-lead@example.com")?)
 }
 
 /// Every file below `dir` as changes for [`gitops::commit_changes`], under `prefix`.

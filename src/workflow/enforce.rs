@@ -103,10 +103,11 @@ pub fn enforce(s: &Settings, opts: &EnforceOptions, out: &mut dyn Write) -> Resu
         if deadline > s.now {
             continue;
         }
+        // Exceptions apply up to their expiry day: one that has expired by now waives nothing.
         let now_failing: Vec<String> = ledger
             .entries_of(&c.id)
-            .filter(|e| e.status == Verdict::Noncompliant)
-            .map(|e| format!("{} ({} findings)", e.workload, e.findings.len()))
+            .filter(|e| e.status_on(s.now) == Verdict::Noncompliant)
+            .map(|e| format!("{} ({} findings)", e.workload, e.failing_on(s.now).len()))
             .collect();
         let message = format!(
             "railyard: activate guardrail {} (deadline {deadline} passed)\n\nGuardrail: {}\nChange: {:?}\nDevelop-Commit: {}\nDeadline: {deadline}\nWorkloads-Now-Failing: {}\n{}\n{}",
@@ -158,7 +159,10 @@ pub fn enforce(s: &Settings, opts: &EnforceOptions, out: &mut dyn Write) -> Resu
         if activated.iter().any(|a| a.guardrail == c.id) {
             continue;
         }
-        for e in ledger.entries_of(&c.id).filter(|e| e.status == Verdict::Noncompliant) {
+        for e in ledger
+            .entries_of(&c.id)
+            .filter(|e| e.status_on(s.now) == Verdict::Noncompliant)
+        {
             let Some(deadline) = e.deadline else { continue };
             let days_left = s.now.days_until(deadline);
             // A team's own `reminder_days` replaces the command's.
@@ -174,7 +178,7 @@ pub fn enforce(s: &Settings, opts: &EnforceOptions, out: &mut dyn Write) -> Resu
                 team: e.team.clone(),
                 deadline,
                 days_left,
-                findings: e.findings.len(),
+                findings: e.failing_on(s.now).len(),
                 remind: days_left >= 0 && reminder_days.contains(&(days_left as u32)),
             });
         }
@@ -260,13 +264,14 @@ pub fn enforce(s: &Settings, opts: &EnforceOptions, out: &mut dyn Write) -> Resu
                 &entry.team,
             );
             ev.deadline = Some(a.deadline);
-            ev.resources = entry.findings.iter().map(resource).collect();
+            let failing = entry.failing_on(s.now);
+            ev.resources = failing.iter().map(|f| resource(f)).collect();
             ev.summary = format!(
                 "Activated: `{}` (deadline {}) now fails `{}`'s pipeline on {} finding(s)",
                 a.guardrail,
                 a.deadline,
                 entry.workload,
-                entry.findings.len()
+                failing.len()
             );
             events.push(ev);
         }

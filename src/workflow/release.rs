@@ -5,6 +5,8 @@
 use super::Settings;
 use crate::config::ConfigError;
 use crate::gitops::{GuardrailsRepo, DEVELOP, MAIN};
+use crate::guardrail::exceptions::Approval;
+use crate::guardrail::governance::{self, Governance, GOVERNANCE_FILE};
 use crate::guardrail::{load_library_lenient, Library};
 use crate::ledger::{GuardrailState, Ledger};
 use crate::workload::registry::{self, Registry};
@@ -52,6 +54,8 @@ pub struct Release {
     pub ledger: Ledger,
     /// The ledger commit `ledger` was read from (verified when a key is set).
     pub ledger_tip: Option<String>,
+    /// `governance.toml` on `main` (with its allowed signers); `None` when there is none.
+    pub governance_config: Option<Governance>,
 }
 
 impl Release {
@@ -81,6 +85,47 @@ impl Release {
             )
         })?;
         let (ledger, ledger_tip) = Ledger::load(&repo)?;
+        // Who may waive what is decided on `main`, never on `develop` (docs/release-loop.md,
+        // Governance).
+        let governance_config = load_governance(&repo, &main)?;
+        let main_registry = main_registry(&repo, &main)?;
+        let max_lifetime = [
+            governance_config.as_ref().and_then(|g| g.max_lifetime_days),
+            main_registry.as_ref().and_then(|r| r.exceptions.max_lifetime_days),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        if registry.exceptions.max_lifetime_days.is_some() && registry.exceptions.max_lifetime_days != max_lifetime {
+            eprintln!(
+                "warning: `[exceptions]` in `{REGISTRY_FILE}` on `{DEVELOP}` differs from `{MAIN}`'s; only `{MAIN}`'s applies"
+            );
+        }
+        let registries: Vec<&Registry> = std::iter::once(&registry).chain(main_registry.as_ref()).collect();
+        govern(
+            &repo,
+            &develop,
+            &mut develop_lib,
+            governance_config.as_ref(),
+            &registries,
+            None,
+        );
+        let mut main_lib = main_lib;
+        govern(
+            &repo,
+            &main,
+            &mut main_lib,
+            governance_config.as_ref(),
+            &registries,
+            Some(&develop),
+        );
+        warn_ungoverned(&develop_lib, governance_config.as_ref());
+        for x in unverified_of(&develop_lib) {
+            eprintln!(
+                "warning: {}:{}: exception for `{}` / `{}` is unverified and waives nothing: {}",
+                x.file, x.line, x.workload, x.resource, x.reason
+            );
+        }
 
         let mut ids: BTreeSet<String> = BTreeSet::new();
         ids.extend(repo.folders(&develop, GUARDRAILS_DIR)?);
@@ -116,7 +161,7 @@ impl Release {
         // Exception governance: an exception may not outlive the repository's maximum. A
         // candidate carrying one is broken (it would ship the exception to `main`).
         let mut governance = Vec::new();
-        if let Some(max) = registry.exceptions.max_lifetime_days {
+        if let Some(max) = max_lifetime {
             let mut rejected = Vec::new();
             for g in &develop_lib.guardrails {
                 let file = format!("{GUARDRAILS_DIR}/{}/exceptions.toml", g.id);
@@ -133,6 +178,7 @@ impl Release {
             develop_lib.guardrails.retain(|g| !rejected.contains(&g.id));
         }
         Ok(Release {
+            governance_config,
             governance,
             repo,
             develop,
@@ -146,6 +192,11 @@ impl Release {
             ledger,
             ledger_tip,
         })
+    }
+
+    /// Exceptions of `develop`'s guardrails whose approval did not verify.
+    pub fn unverified(&self) -> Vec<UnverifiedException> {
+        unverified_of(&self.develop_lib)
     }
 
     pub fn candidate(&self, id: &str) -> Option<&Candidate> {
@@ -198,5 +249,130 @@ impl Release {
             }
         }
         Ok(())
+    }
+}
+
+/// An exception that waives nothing because its approval did not verify, for the security
+/// team.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnverifiedException {
+    pub guardrail: String,
+    pub workload: String,
+    pub resource: String,
+    pub approved_by: String,
+    /// `guardrails/<id>/exceptions.toml` and the line of its `[[exception]]`.
+    pub file: String,
+    pub line: usize,
+    pub reason: String,
+}
+
+/// The unverified exceptions of a library.
+pub fn unverified_of(lib: &Library) -> Vec<UnverifiedException> {
+    let mut out = Vec::new();
+    for g in &lib.guardrails {
+        for x in &g.exceptions {
+            if let Some(reason) = x.approval.reason() {
+                out.push(UnverifiedException {
+                    guardrail: g.id.clone(),
+                    workload: x.workload.clone(),
+                    resource: x.resource.clone(),
+                    approved_by: x.approved_by.clone(),
+                    file: format!("{GUARDRAILS_DIR}/{}/exceptions.toml", g.id),
+                    line: x.line,
+                    reason: reason.to_string(),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Reads `governance.toml` and the allowed signers it names from `main`; `None` when `main`
+/// has no `governance.toml`. A malformed one stops the run (exit 2) with file and line.
+pub fn load_governance(repo: &GuardrailsRepo, main: &str) -> Result<Option<Governance>> {
+    let Some(bytes) = repo.read_file(main, GOVERNANCE_FILE)? else {
+        return Ok(None);
+    };
+    let name = format!("{MAIN}:{GOVERNANCE_FILE}");
+    let text = String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{name}:1: not UTF-8; it was not read"))?;
+    let mut gov = governance::parse(&name, &text).map_err(config_errors)?;
+    if let Some(bytes) = repo.read_file(main, &gov.allowed_signers_path)? {
+        let name = format!("{MAIN}:{}", gov.allowed_signers_path);
+        let text = String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{name}:1: not UTF-8; it was not read"))?;
+        gov.signers = Some(governance::parse_allowed_signers(&name, &text).map_err(config_errors)?);
+    }
+    Ok(Some(gov))
+}
+
+/// `main`'s `workloads.toml`, when it has one (its `[exceptions]` and owners count).
+fn main_registry(repo: &GuardrailsRepo, main: &str) -> Result<Option<Registry>> {
+    let Some(bytes) = repo.read_file(main, REGISTRY_FILE)? else {
+        return Ok(None);
+    };
+    let name = format!("{MAIN}:{REGISTRY_FILE}");
+    registry::parse(&name, &String::from_utf8_lossy(&bytes))
+        .map(Some)
+        .map_err(config_errors)
+}
+
+fn config_errors(errors: Vec<ConfigError>) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{}",
+        errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")
+    )
+}
+
+/// Judges every exception of `lib` (read at `commit`) against `main`'s governance; without
+/// one, exceptions stay ungoverned (honoured, flagged). Owners come from every registry
+/// given, so removing oneself from a team on `develop` does not make self-approval pass.
+///
+/// `origin` is `develop`'s tip when `lib` was read from `main`: Railyard's promotion commits
+/// carry `exceptions.toml` over unsigned, so its lines are blamed on `develop`, at the newest
+/// commit holding the very same file.
+pub fn govern(
+    repo: &GuardrailsRepo,
+    commit: &str,
+    lib: &mut Library,
+    gov: Option<&Governance>,
+    registries: &[&Registry],
+    origin: Option<&str>,
+) {
+    let Some(gov) = gov else { return };
+    for g in &mut lib.guardrails {
+        let file = format!("{GUARDRAILS_DIR}/{}/exceptions.toml", g.id);
+        if g.exceptions.is_empty() {
+            continue;
+        }
+        let blob = repo.tree_id(commit, &file).ok().flatten();
+        let at = origin
+            .zip(blob)
+            .and_then(|(o, b)| crate::gitops::blame::commit_holding(repo.path(), o, &file, &b, 10_000))
+            .unwrap_or_else(|| commit.to_string());
+        for x in &mut g.exceptions {
+            let owners: governance::CoveredOwners = registries
+                .iter()
+                .flat_map(|r| r.workloads.iter().map(move |w| (r, w)))
+                .filter(|(_, w)| x.covers_workload(&w.name))
+                .map(|(r, w)| (w.name.clone(), r.owners_of(w)))
+                .collect();
+            let commits = crate::gitops::blame::line_commits(repo.path(), &at, &file, x.line, x.end_line);
+            x.approval = gov.judge(x, &owners, commits);
+        }
+    }
+}
+
+/// Says once that exceptions are honoured unverified, when `main` has no governance.
+pub fn warn_ungoverned(lib: &Library, gov: Option<&Governance>) {
+    let n = lib
+        .guardrails
+        .iter()
+        .flat_map(|g| &g.exceptions)
+        .filter(|x| x.approval == Approval::Ungoverned)
+        .count();
+    if gov.is_none() && n > 0 {
+        eprintln!(
+            "warning: no `{GOVERNANCE_FILE}` on `{MAIN}`: {n} exception(s) are honoured without a verified approval \
+             (see docs/release-loop.md, Governance)"
+        );
     }
 }

@@ -70,6 +70,9 @@ pub struct Report {
     /// Exceptions on `develop` that match no finding the ledger holds (for the workloads of
     /// this view): the security team can remove them.
     pub stale_exceptions: Vec<StaleException>,
+    /// Exceptions on `develop` whose approval did not verify against `main`'s governance:
+    /// they waive nothing until the security team fixes or removes them.
+    pub unverified_exceptions: Vec<super::release::UnverifiedException>,
 }
 
 pub fn report(s: &Settings, opts: &ReportOptions, out: &mut dyn Write) -> Result<Outcome> {
@@ -125,7 +128,8 @@ pub fn report(s: &Settings, opts: &ReportOptions, out: &mut dyn Write) -> Result
                         .entries_of(id)
                         .filter(|e| release.registry.workload(&e.workload).is_some())
                         .collect();
-                    let count = |v: Verdict| entries.iter().filter(|e| e.status == v).count();
+                    // Each entry as it stands today: an expired exception waives nothing.
+                    let count = |v: Verdict| entries.iter().filter(|e| e.status_on(s.now) == v).count();
                     Some(GuardrailStatus {
                         guardrail: id.clone(),
                         title: g
@@ -143,7 +147,7 @@ pub fn report(s: &Settings, opts: &ReportOptions, out: &mut dyn Write) -> Result
                         unknown: count(Verdict::Unknown),
                         earliest_deadline: entries
                             .iter()
-                            .filter(|e| e.status == Verdict::Noncompliant)
+                            .filter(|e| e.status_on(s.now) == Verdict::Noncompliant)
                             .filter_map(|e| e.deadline)
                             .min(),
                         activation_day: if state == GuardrailState::Pending {
@@ -162,6 +166,7 @@ pub fn report(s: &Settings, opts: &ReportOptions, out: &mut dyn Write) -> Result
                 exposure: Vec::new(),
                 guardrails,
                 stale_exceptions: Vec::new(),
+                unverified_exceptions: Vec::new(),
             }
         }
     };
@@ -171,6 +176,18 @@ pub fn report(s: &Settings, opts: &ReportOptions, out: &mut dyn Write) -> Result
         (None, None) => true,
     };
     report.stale_exceptions = stale_exceptions(&release, &in_view);
+    report.unverified_exceptions = release
+        .unverified()
+        .into_iter()
+        .filter(|x| {
+            release
+                .registry
+                .workloads
+                .iter()
+                .any(|w| in_view(&w.name) && glob_covers(&x.workload, &w.name))
+                || in_view("")
+        })
+        .collect();
     crate::output::renderer(s.format).report(&report, out)?;
     Ok(Outcome::Clean)
 }
@@ -206,11 +223,11 @@ fn exposure(
                 title: rec.map(|r| r.title.clone()).unwrap_or_default(),
                 severity: rec.map(|r| r.severity).unwrap_or(Severity::Medium),
                 state,
-                status: e.status,
+                status: e.status_on(s.now),
                 deadline,
                 days_left: deadline.map(|d| s.now.days_until(d)),
-                findings: e.findings.clone(),
-                excepted: e.excepted.clone(),
+                findings: e.failing_on(s.now).into_iter().cloned().collect(),
+                excepted: e.waived_on_day(s.now).into_iter().cloned().collect(),
                 problems: e.problems.clone(),
             }
         })
@@ -231,6 +248,7 @@ fn exposure(
         exposure,
         guardrails: Vec::new(),
         stale_exceptions: Vec::new(),
+        unverified_exceptions: Vec::new(),
     }
 }
 
@@ -281,4 +299,12 @@ fn stale_exceptions(release: &Release, in_view: &dyn Fn(&str) -> bool) -> Vec<St
         out.extend(exceptions::stale(&g.id, &file, &mine, &observed));
     }
     out
+}
+
+/// Whether an exception's workload pattern names `workload`.
+fn glob_covers(pattern: &str, workload: &str) -> bool {
+    pattern == workload
+        || globset::Glob::new(pattern)
+            .map(|g| g.compile_matcher().is_match(workload))
+            .unwrap_or(false)
 }
