@@ -10,6 +10,6 @@ deny contains f if {
 	railyard.open_to_world(rule)
 	f := {
 		"resource": rule.resource.address,
-		"message": sprintf("%s: ingress %v-%v is open to the internet and includes SSH port 22; restrict the source CIDR or use Session Manager/VPN", [rule.resource.address, rule.from, rule.to]),
+		"message": sprintf("%s: ingress %v %v-%v is open to the internet and includes SSH port 22; restrict the source CIDR or use Session Manager/VPN", [rule.resource.address, rule.protocol, rule.from, rule.to]),
 	}
 }

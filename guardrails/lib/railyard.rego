@@ -268,16 +268,28 @@ sg_rule(r, rule, from_key, to_key, proto_key, v4_keys, v6_keys) := {
 	"resource": r,
 	"from": from,
 	"to": to,
-	"protocol": sprintf("%v", [object.get(rule, proto_key, "")]),
+	"protocol": protocol,
+	"protocol_known": is_known(raw_protocol),
+	"tcp": carries(raw_protocol, protocol, tcp_protocol_names),
+	"udp": carries(raw_protocol, protocol, udp_protocol_names),
 	"cidrs": array.concat(
 		[c | some k in v4_keys; some c in as_list(object.get(rule, k, null))],
 		[c | some k in v6_keys; some c in as_list(object.get(rule, k, null))],
 	),
 	"prefix_lists": [p | some p in as_list(object.get(rule, "prefix_list_ids", null))],
 } if {
+	raw_protocol := object.get(rule, proto_key, "")
+	protocol := lower(sprintf("%v", [raw_protocol]))
+	[from, to] := rule_ports(r, rule, from_key, to_key, protocol)
+}
+
+# A rule's port range. Protocol -1/all admits every port whatever the ports say (AWS ignores
+# them; `aws_vpc_security_group_ingress_rule` and CloudFormation omit them).
+rule_ports(r, rule, from_key, to_key, protocol) := [0, 65535] if {
+	protocol in all_protocol_names
+} else := [from, range_end(r, from, to)] if {
 	from := num(object.get(rule, from_key, null))
-	raw_to := num(object.get(rule, to_key, null))
-	to := range_end(r, from, raw_to)
+	to := num(object.get(rule, to_key, null))
 }
 
 # Terraform ports 0..0 mean every port; CloudFormation ranges are taken literally (as Checkov).
@@ -325,20 +337,54 @@ open_to_world(rule) if {
 	c in world_cidrs
 }
 
-# The rule's port range includes `port` (CloudFormation ports 0..0 are a literal range).
+# Protocol names (Terraform, CloudFormation and the EC2 API, lowercased). A rule's ports are
+# ports of its own protocol: a UDP rule does not open TCP 22, and an ICMP rule's "ports" are
+# ICMP type and code (`-1` = every type), so ICMP never opens a port nor "all traffic".
+all_protocol_names := {"-1", "all"}
+
+tcp_protocol_names := {"tcp", "6"}
+
+udp_protocol_names := {"udp", "17"}
+
+# true when a rule with this protocol can carry traffic of the protocol named by `names`
+# (TCP or UDP): that protocol, every protocol, or a protocol the reader could not resolve or
+# that is missing (unknown is never taken as safe).
+carries(raw, protocol, names) := true if {
+	unknown(raw)
+} else := true if {
+	raw == ""
+} else := true if {
+	protocol in names
+} else := true if {
+	protocol in all_protocol_names
+} else := false
+
+is_known(v) := false if unknown(v) else := true
+
+# The rule admits TCP `port` (CloudFormation ports 0..0 are a literal range).
 covers_port(rule, port) if {
+	rule.tcp
 	rule.from <= port
 	port <= rule.to
 }
 
-# Every port and protocol (protocol "-1" over 0..65535, or ports -1..-1).
-all_traffic(rule) if {
-	rule.protocol == "-1"
-	rule.from == 0
-	rule.to == 65535
+# The rule admits UDP `port`.
+covers_udp_port(rule, port) if {
+	rule.udp
+	rule.from <= port
+	port <= rule.to
 }
 
+# Every port and protocol: protocol -1/all (its ports are ignored), or a protocol that is not
+# known with ports -1..-1 or 0..65535. ICMP -1..-1 (every ICMP type) is not all traffic.
 all_traffic(rule) if {
+	rule.protocol in all_protocol_names
+} else := true if {
+	not rule.protocol_known
+	rule.from <= 0
+	rule.to >= 65535
+} else := true if {
+	not rule.protocol_known
 	rule.from < 0
 	rule.to >= -1
 }
