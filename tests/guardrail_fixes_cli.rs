@@ -209,10 +209,17 @@ Resources:
     );
     let run = check(
         ws.path(),
-        &["aws-sg-no-public-ssh", "aws-sg-no-public-rdp", "aws-sg-no-public-all-ports"],
+        &[
+            "aws-sg-no-public-ssh",
+            "aws-sg-no-public-rdp",
+            "aws-sg-no-public-all-ports",
+        ],
     );
     run.expect_code(1);
-    let both = ["aws_vpc_security_group_ingress_rule.everything", "AWS::EC2::SecurityGroup.OpenSg"];
+    let both = [
+        "aws_vpc_security_group_ingress_rule.everything",
+        "AWS::EC2::SecurityGroup.OpenSg",
+    ];
     ends_with_each(&flagged(&run, "aws-sg-no-public-ssh"), &both);
     ends_with_each(&flagged(&run, "aws-sg-no-public-rdp"), &both);
     // CKV_AWS_277 has no CloudFormation form; the guardrail follows it (Terraform only).
@@ -248,9 +255,19 @@ provider "aws" {{
     run.expect_code(1);
     let all = findings(&run);
     assert_eq!(all.len(), 2, "one finding per provider block: {all:?}");
-    let default = all.iter().find(|(_, r, _)| r.ends_with("provider.aws")).expect("provider.aws");
-    assert!(default.2.contains("access_key and secret_key are hard-coded"), "{}", default.2);
-    let dr = all.iter().find(|(_, r, _)| r.ends_with("provider.aws.dr")).expect("provider.aws.dr");
+    let default = all
+        .iter()
+        .find(|(_, r, _)| r.ends_with("provider.aws"))
+        .expect("provider.aws");
+    assert!(
+        default.2.contains("access_key and secret_key are hard-coded"),
+        "{}",
+        default.2
+    );
+    let dr = all
+        .iter()
+        .find(|(_, r, _)| r.ends_with("provider.aws.dr"))
+        .expect("provider.aws.dr");
     assert!(dr.2.contains("access_key is hard-coded"), "{}", dr.2);
     assert!(!run.all().contains(secret), "the secret is printed");
     assert!(!run.all().contains("AKIAI44QH8DHBEXAMPLE"), "the access key is printed");
