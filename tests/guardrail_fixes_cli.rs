@@ -272,3 +272,57 @@ provider "aws" {{
     assert!(!run.all().contains(secret), "the secret is printed");
     assert!(!run.all().contains("AKIAI44QH8DHBEXAMPLE"), "the access key is printed");
 }
+
+#[test]
+fn an_empty_root_block_device_is_an_unencrypted_root_volume() {
+    let ws = temp();
+    write(
+        ws.path(),
+        "workload/main.tf",
+        r#"resource "aws_instance" "empty_root" {
+  ami           = "ami-0123456789abcdef0"
+  instance_type = "t3.micro"
+
+  root_block_device {}
+}
+
+resource "aws_instance" "encrypted" {
+  ami           = "ami-0123456789abcdef0"
+  instance_type = "t3.micro"
+
+  root_block_device {
+    encrypted = true
+  }
+}
+"#,
+    );
+    let run = check(ws.path(), &["aws-ec2-ebs-encryption"]);
+    run.expect_code(1);
+    ends_with_each(&flagged(&run, "aws-ec2-ebs-encryption"), &["aws_instance.empty_root"]);
+}
+
+#[test]
+fn a_default_encryption_rule_without_an_algorithm_is_reported() {
+    let ws = temp();
+    write(
+        ws.path(),
+        "workload/main.tf",
+        r#"resource "aws_s3_bucket" "data" {
+  bucket = "acme-data"
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "data" {
+  bucket = aws_s3_bucket.data.bucket
+
+  rule {
+    apply_server_side_encryption_by_default {
+      kms_master_key_id = "arn:aws:kms:us-east-1:111122223333:key/abcd"
+    }
+  }
+}
+"#,
+    );
+    let run = check(ws.path(), &["aws-s3-encryption"]);
+    run.expect_code(1);
+    ends_with_each(&flagged(&run, "aws-s3-encryption"), &["aws_s3_bucket.data"]);
+}
