@@ -795,6 +795,7 @@ def checkov_tests(args):
                                       check=True)
                 subprocess.run(["tar", "-x", "-C", folder], input=arch.stdout, check=True)
                 target = os.path.join(folder, d)
+                targets = [target]
             guardrails = os.path.join(work, cid, fw, stem + ".guardrails")
             copy_guardrails(src, guardrails, id_to_guardrails[cid])
             flagged_addr, flagged_files, errors, exit2 = set(), set(), [], 0

@@ -375,19 +375,25 @@ covers_udp_port(rule, port) if {
 	port <= rule.to
 }
 
-# Every port and protocol: protocol -1/all (its ports are ignored), or a protocol that is not
-# known with ports -1..-1 or 0..65535. ICMP -1..-1 (every ICMP type) is not all traffic.
+# "All traffic" (Checkov CKV_AWS_277): protocol -1/all (its ports are ignored), ports -1..-1
+# on a protocol that can carry TCP or UDP (the "all ports" of CKV_AWS_277's labelled cases),
+# or a protocol that is not known over 0..65535. ICMP -1..-1 is every ICMP type: not all
+# traffic (Checkov reports it).
 all_traffic(rule) if {
 	rule.protocol in all_protocol_names
+} else := true if {
+	rule.from < 0
+	rule.to >= -1
+	port_protocol(rule)
 } else := true if {
 	not rule.protocol_known
 	rule.from <= 0
 	rule.to >= 65535
-} else := true if {
-	not rule.protocol_known
-	rule.from < 0
-	rule.to >= -1
 }
+
+port_protocol(rule) if rule.tcp
+
+port_protocol(rule) if rule.udp
 
 # Kinds whose pod spec Checkov's pod-level checks (hostNetwork, hostPID, root) read.
 pod_controller_kinds := {"Pod", "Deployment", "DaemonSet", "StatefulSet", "ReplicaSet", "ReplicationController", "Job", "CronJob"}
