@@ -46,6 +46,22 @@ precision, listed for review). Precision = TP/(TP+FP), recall = TP/(TP+FN).
 Line check: for each TP, whether Railyard's finding line lies within Checkov's
 file_line_range for the resource.
 
+`--checkov-cache DIR` keeps Checkov's results per corpus folder and reuses them, so a re-run
+after a guardrail change costs only Railyard's time. The corpus itself is re-created from pinned
+commits by bench/corpus.sh (pins in bench/corpus.pins).
+
+A second vendor's labelled cases (recall on Checkov's own unit tests):
+
+    python3 bench/compare-checkov.py --checkov-tests CHECKOV_CLONE [--checkov-commit REV]
+
+For every mapped id, the installed Checkov's check files name the check; its unit test in the
+clone (`tests/<framework>/.../test_<Check>.py`, or a graph check's `expected.yaml`) labels
+resources pass/fail: `passing_resources`/`failing_resources` sets, `pass:`/`fail:` lists,
+inline `hcl2.loads` snippets in `test_failure*`/`test_success*` methods (one folder each), or
+file names `*-FAILED*`/`*-PASSED*` when the test only counts results. Railyard runs on each test
+folder with the guardrail(s) mapped to the id; recall = labelled-fail resources (files) it flags.
+Labelled-fail resources in files Railyard reports as errors are listed apart, not counted.
+
 Python 3.11+ standard library only (plus Checkov in its own virtual environment).
 """
 
@@ -574,9 +590,23 @@ def accuracy(args):
         ry, summary = parse_railyard(proc, folder, folder)
         ry = ry or {}
         # no --quiet: it drops passed_checks, needed to tell FP from NE
-        proc, ck_time, _ = timed(checkov_cmd(checkov, all_ids, FRAMEWORKS, quiet=False), cwd=folder, env=env,
-                                 offline=args.offline)
-        ck_results = parse_checkov(proc, folder) or []
+        cache = os.path.join(args.checkov_cache, f"{name}.json") if args.checkov_cache else None
+        if cache and os.path.exists(cache):
+            # Checkov's results for this folder and these ids from an earlier run (Railyard-only
+            # re-runs after a guardrail change take seconds instead of Checkov's minutes).
+            with open(cache) as f:
+                cached = json.load(f)
+            if cached.get("ids") != all_ids:
+                sys.exit(f"{cache} was made for other Checkov ids; remove it")
+            ck_results, ck_time = cached["results"], cached["seconds"]
+        else:
+            proc, ck_time, _ = timed(checkov_cmd(checkov, all_ids, FRAMEWORKS, quiet=False), cwd=folder, env=env,
+                                     offline=args.offline)
+            ck_results = parse_checkov(proc, folder) or []
+            if cache:
+                os.makedirs(args.checkov_cache, exist_ok=True)
+                with open(cache, "w") as f:
+                    json.dump({"ids": all_ids, "seconds": ck_time, "results": ck_results}, f)
         t_ry += ry_time
         t_ck += ck_time
         ck = checkov_verdicts(ck_results, id_to_guardrails)
@@ -907,6 +937,9 @@ def main():
                     help="speed mode: also print Railyard's per-guardrail evaluation times (RAILYARD_TIMINGS=1)")
     ap.add_argument("--json", help="write the figures (or, with --corpus, all keys and counts) to this file")
     ap.add_argument("--only", help="accuracy mode: comma-separated folder names")
+    ap.add_argument("--checkov-cache", metavar="DIR",
+                    help="accuracy mode: keep Checkov's results per folder in DIR and reuse them "
+                         "(the corpus and the ids must not have changed)")
     ap.add_argument("--quiet", action="store_true", help="accuracy mode: do not list disagreements")
     args = ap.parse_args()
     if args.runs < 1:
