@@ -269,9 +269,7 @@ sg_rule(r, rule, from_key, to_key, proto_key, v4_keys, v6_keys) := {
 	"from": from,
 	"to": to,
 	"protocol": protocol,
-	"protocol_known": is_known(raw_protocol),
-	"tcp": carries(raw_protocol, protocol, tcp_protocol_names),
-	"udp": carries(raw_protocol, protocol, udp_protocol_names),
+	"kind": protocol_kind(raw_protocol, protocol),
 	"cidrs": array.concat(
 		[c | some k in v4_keys; some c in as_list(object.get(rule, k, null))],
 		[c | some k in v6_keys; some c in as_list(object.get(rule, k, null))],
@@ -346,31 +344,37 @@ tcp_protocol_names := {"tcp", "6"}
 
 udp_protocol_names := {"udp", "17"}
 
-# true when a rule with this protocol can carry traffic of the protocol named by `names`
-# (TCP or UDP): that protocol, every protocol, or a protocol the reader could not resolve or
-# that is missing (unknown is never taken as safe).
-carries(raw, protocol, names) := true if {
-	unknown(raw)
-} else := true if {
-	raw == ""
-} else := true if {
-	protocol in names
-} else := true if {
+# The protocol's kind, decided once per rule: "all", "tcp", "udp", "other" (ICMP, GRE, ...)
+# or "unknown" (unresolved, an intrinsic function, or missing: never taken as safe).
+protocol_kind(raw, protocol) := "unknown" if {
+	is_object(raw)
+} else := "unknown" if {
+	startswith(protocol, "${")
+} else := "unknown" if {
+	protocol == ""
+} else := "all" if {
 	protocol in all_protocol_names
-} else := false
+} else := "tcp" if {
+	protocol in tcp_protocol_names
+} else := "udp" if {
+	protocol in udp_protocol_names
+} else := "other"
 
-is_known(v) := false if unknown(v) else := true
+# Kinds that can carry TCP (or UDP) traffic to a port.
+tcp_kinds := {"tcp", "all", "unknown"}
+
+udp_kinds := {"udp", "all", "unknown"}
 
 # The rule admits TCP `port` (CloudFormation ports 0..0 are a literal range).
 covers_port(rule, port) if {
-	rule.tcp
+	rule.kind in tcp_kinds
 	rule.from <= port
 	port <= rule.to
 }
 
 # The rule admits UDP `port`.
 covers_udp_port(rule, port) if {
-	rule.udp
+	rule.kind in udp_kinds
 	rule.from <= port
 	port <= rule.to
 }
@@ -380,20 +384,18 @@ covers_udp_port(rule, port) if {
 # or a protocol that is not known over 0..65535. ICMP -1..-1 is every ICMP type: not all
 # traffic (Checkov reports it).
 all_traffic(rule) if {
-	rule.protocol in all_protocol_names
+	rule.kind == "all"
 } else := true if {
 	rule.from < 0
 	rule.to >= -1
-	port_protocol(rule)
+	rule.kind in port_kinds
 } else := true if {
-	not rule.protocol_known
+	rule.kind == "unknown"
 	rule.from <= 0
 	rule.to >= 65535
 }
 
-port_protocol(rule) if rule.tcp
-
-port_protocol(rule) if rule.udp
+port_kinds := {"tcp", "udp", "unknown"}
 
 # Kinds whose pod spec Checkov's pod-level checks (hostNetwork, hostPID, root) read.
 pod_controller_kinds := {"Pod", "Deployment", "DaemonSet", "StatefulSet", "ReplicaSet", "ReplicationController", "Job", "CronJob"}
