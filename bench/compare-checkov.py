@@ -46,6 +46,22 @@ precision, listed for review). Precision = TP/(TP+FP), recall = TP/(TP+FN).
 Line check: for each TP, whether Railyard's finding line lies within Checkov's
 file_line_range for the resource.
 
+`--checkov-cache DIR` keeps Checkov's results per corpus folder and reuses them, so a re-run
+after a guardrail change costs only Railyard's time. The corpus itself is re-created from pinned
+commits by bench/corpus.sh (pins in bench/corpus.pins).
+
+A second vendor's labelled cases (recall on Checkov's own unit tests):
+
+    python3 bench/compare-checkov.py --checkov-tests CHECKOV_CLONE [--checkov-commit REV]
+
+For every mapped id, the installed Checkov's check files name the check; its unit test in the
+clone (`tests/<framework>/.../test_<Check>.py`, or a graph check's `expected.yaml`) labels
+resources pass/fail: `passing_resources`/`failing_resources` sets, `pass:`/`fail:` lists,
+inline `hcl2.loads` snippets in `test_failure*`/`test_success*` methods (one folder each), or
+file names `*-FAILED*`/`*-PASSED*` when the test only counts results. Railyard runs on each test
+folder with the guardrail(s) mapped to the id; recall = labelled-fail resources (files) it flags.
+Labelled-fail resources in files Railyard reports as errors are listed apart, not counted.
+
 Python 3.11+ standard library only (plus Checkov in its own virtual environment).
 """
 
@@ -574,9 +590,23 @@ def accuracy(args):
         ry, summary = parse_railyard(proc, folder, folder)
         ry = ry or {}
         # no --quiet: it drops passed_checks, needed to tell FP from NE
-        proc, ck_time, _ = timed(checkov_cmd(checkov, all_ids, FRAMEWORKS, quiet=False), cwd=folder, env=env,
-                                 offline=args.offline)
-        ck_results = parse_checkov(proc, folder) or []
+        cache = os.path.join(args.checkov_cache, f"{name}.json") if args.checkov_cache else None
+        if cache and os.path.exists(cache):
+            # Checkov's results for this folder and these ids from an earlier run (Railyard-only
+            # re-runs after a guardrail change take seconds instead of Checkov's minutes).
+            with open(cache) as f:
+                cached = json.load(f)
+            if cached.get("ids") != all_ids:
+                sys.exit(f"{cache} was made for other Checkov ids; remove it")
+            ck_results, ck_time = cached["results"], cached["seconds"]
+        else:
+            proc, ck_time, _ = timed(checkov_cmd(checkov, all_ids, FRAMEWORKS, quiet=False), cwd=folder, env=env,
+                                     offline=args.offline)
+            ck_results = parse_checkov(proc, folder) or []
+            if cache:
+                os.makedirs(args.checkov_cache, exist_ok=True)
+                with open(cache, "w") as f:
+                    json.dump({"ids": all_ids, "seconds": ck_time, "results": ck_results}, f)
         t_ry += ry_time
         t_ck += ck_time
         ck = checkov_verdicts(ck_results, id_to_guardrails)
@@ -648,9 +678,252 @@ def accuracy(args):
     return 0
 
 
+# ---------------------------------------------------------------------------------------------
+# A second vendor's labelled cases: Checkov's own unit-test resources for the mapped ids.
+
+FRAMEWORK_DIRS = ("terraform", "cloudformation", "kubernetes")
+TEST_DIR_RE = re.compile(r"""(?:Path\(__file__\)\.parent\s*/\s*|current_dir\s*\+\s*|os\.path\.join\(\s*current_dir\s*,\s*)["']/?([^"']+)["']""")
+SET_RE = r"{}\s*=\s*[\{{\[](.*?)[\}}\]]"
+QUOTED = re.compile(r"""["']([^"']+)["']""")
+
+
+def checkov_package(checkov):
+    py = os.path.join(os.path.dirname(checkov), "python")
+    out = subprocess.run([py, "-c", "import checkov, os; print(os.path.dirname(checkov.__file__))"],
+                         capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
+def check_sources(pkg, ids):
+    """id -> [(framework, stem, graph?, folder)]: the installed Checkov's check files defining the
+    id, with their folder inside the package (`terraform/checks/resource/aws`)."""
+    found = defaultdict(list)
+    pats = {i: re.compile(r"""["']%s["']""" % re.escape(i)) for i in ids}
+    for fw in FRAMEWORK_DIRS:
+        for dirpath, _, files in os.walk(os.path.join(pkg, fw, "checks")):
+            for fn in files:
+                if not fn.endswith((".py", ".json", ".yaml")) or fn.startswith("__"):
+                    continue
+                with open(os.path.join(dirpath, fn), encoding="utf-8", errors="replace") as f:
+                    text = f.read()
+                for i, pat in pats.items():
+                    if pat.search(text):
+                        rel = os.path.relpath(dirpath, pkg).replace(os.sep, "/")
+                        found[i].append((fw, os.path.splitext(fn)[0], "graph_checks" in dirpath, rel))
+    return found
+
+
+def git_out(gitdir, *args):
+    return subprocess.run(["git", "--git-dir", gitdir, *args], capture_output=True, text=True, check=True).stdout
+
+
+INLINE_TEST = re.compile(r"def (test_\w+)\(self\)(.*?)(?=\n    def |\Z)", re.S)
+INLINE_HCL = re.compile(r'hcl2\.loads\(\s*(?:r|f)?"""(.*?)"""', re.S)
+
+
+def labelled_cases(gitdir, commit, tree, fw, stem, graph, rel):
+    """(test folder in the checkov repository or None, {address: 'pass'|'fail'},
+    {file: 'pass'|'fail'}, {file: HCL text}) from the test of one check, or None when the
+    repository has no test for it. Tests that scan inline HCL (`hcl2.loads(...)` of a triple-quoted string in
+    `test_failure` / `test_success`) give one file per snippet, labelled by the method name."""
+    if graph:
+        d = f"tests/terraform/graph/checks/resources/{stem}"
+        if f"{d}/expected.yaml" not in tree:
+            return None
+        labels = {}
+        key = None
+        for line in git_out(gitdir, "show", f"{commit}:{d}/expected.yaml").splitlines():
+            m = re.match(r"^(pass|fail)\s*:", line)
+            if m:
+                key = m.group(1)
+            elif key and line.strip().startswith("-"):
+                addr = line.strip()[1:].strip().strip("\"'")
+                # a name in both lists (two files, one address) fails somewhere: a failing case
+                if labels.get(addr) != "fail":
+                    labels[addr] = key
+        return d, labels, {}, {}
+    # The test beside the check's own folder (aws, not alicloud), else any of that name.
+    exact = f"tests/{rel}/test_{stem}.py"
+    tests = [exact] if exact in tree else sorted(
+        p for p in tree if p.startswith(f"tests/{fw}/") and p.endswith(f"/test_{stem}.py"))
+    if not tests:
+        return None
+    text = git_out(gitdir, "show", f"{commit}:{tests[0]}")
+    m = TEST_DIR_RE.search(text)
+    if not m:
+        inline, files = {}, {}
+        for method, body in INLINE_TEST.findall(text):
+            name = method.lower()
+            want = "fail" if "fail" in name else "pass" if ("success" in name or "pass" in name) else None
+            for n, hcl in enumerate(INLINE_HCL.findall(body)):
+                if want:
+                    # one folder per snippet: each is a configuration of its own
+                    f = f"{method}_{n}/main.tf"
+                    inline[f] = hcl
+                    files[f] = want
+        return (None, {}, files, inline) if files else None
+    d = os.path.normpath(os.path.join(os.path.dirname(tests[0]), m.group(1))).replace("\\", "/")
+    labels = {}
+    for key, var in (("pass", "passing_resources"), ("fail", "failing_resources")):
+        sm = re.search(SET_RE.format(var), text, re.S)
+        if sm:
+            for a in QUOTED.findall(sm.group(1)):
+                labels[a] = key
+    files = {}
+    if not labels:
+        # Tests that only count results name their files `...-FAILED.yaml` / `...-PASSED.yaml`.
+        for p in tree:
+            if p.startswith(d + "/"):
+                base = os.path.basename(p).upper()
+                if "FAILED" in base:
+                    files[p[len(d) + 1:]] = "fail"
+                elif "PASSED" in base:
+                    files[p[len(d) + 1:]] = "pass"
+    return d, labels, files, {}
+
+
+def checkov_tests(args):
+    """Recall on Checkov's labelled test resources: for every mapped id, the failing resources
+    its unit test lists (or its `-FAILED` files, when the test only counts results): does the
+    guardrail flag them?"""
+    railyard = ensure_railyard(args.railyard)
+    checkov = ensure_checkov(args.checkov)
+    src = os.path.abspath(args.guardrails)
+    eq = load_equivalents(src)
+    id_to_guardrails = defaultdict(list)
+    for g, ids in eq.items():
+        for i in ids:
+            id_to_guardrails[i].append(g)
+    gitdir = args.checkov_tests
+    if os.path.isdir(os.path.join(gitdir, ".git")):
+        gitdir = os.path.join(gitdir, ".git")
+    commit = git_out(gitdir, "rev-parse", args.checkov_commit).strip()
+    tree = set(git_out(gitdir, "ls-tree", "-r", "--name-only", commit, "tests").splitlines())
+    sources = check_sources(checkov_package(checkov), sorted(id_to_guardrails))
+    work = tempfile.mkdtemp(prefix="railyard-checkov-tests-")
+    per = defaultdict(lambda: defaultdict(int))
+    misses, extra, untested = [], [], []
+    for cid in sorted(id_to_guardrails):
+        for fw, stem, graph, rel in sorted(set(sources.get(cid, []))):
+            case = labelled_cases(gitdir, commit, tree, fw, stem, graph, rel)
+            if case is None:
+                untested.append(f"{cid} {fw}/{stem}")
+                continue
+            d, labels, files, inline = case
+            folder = os.path.join(work, cid, fw, stem)
+            os.makedirs(folder)
+            targets = [folder]
+            if d is None:
+                target = folder
+                for f, text in inline.items():
+                    os.makedirs(os.path.dirname(os.path.join(folder, f)), exist_ok=True)
+                    with open(os.path.join(folder, f), "w") as out:
+                        out.write(text)
+                targets = [os.path.join(folder, os.path.dirname(f)) for f in inline]
+            else:
+                arch = subprocess.run(["git", "--git-dir", gitdir, "archive", commit, d], capture_output=True,
+                                      check=True)
+                subprocess.run(["tar", "-x", "-C", folder], input=arch.stdout, check=True)
+                target = os.path.join(folder, d)
+                targets = [target]
+            guardrails = os.path.join(work, cid, fw, stem + ".guardrails")
+            copy_guardrails(src, guardrails, id_to_guardrails[cid])
+            flagged_addr, flagged_files, errors, exit2 = set(), set(), [], 0
+            for t in targets:
+                proc = subprocess.run(railyard_cmd(railyard, guardrails, t), capture_output=True, text=True)
+                ry, _ = parse_railyard(proc, t, f"{cid} {stem}")
+                prefix = os.path.relpath(t, target).replace(os.sep, "/")
+                prefix = "" if prefix == "." else prefix + "/"
+                flagged_addr |= {norm_address(k[2]) for k in ry or {}}
+                flagged_files |= {prefix + k[1] for k in ry or {}}
+                exit2 += proc.returncode == 2
+                try:
+                    errors += [dict(e, file=prefix + e["file"]) for e in json.loads(proc.stdout).get("errors") or []
+                               if isinstance(e, dict) and e.get("file")]
+                except (json.JSONDecodeError, AttributeError):
+                    pass
+            # Files Railyard could not read (an error on stderr / in the report, exit 2): a
+            # labelled resource inside one is "unreadable", not a miss.
+            broken = {}
+            for e in errors:
+                p = os.path.join(target, e["file"])
+                text = open(p, encoding="utf-8", errors="replace").read() if os.path.isfile(p) else ""
+                broken[e["file"]] = (text, f"{e['file']}:{e.get('line')}: {e.get('message')}")
+
+            def unreadable(addr):
+                parts = norm_address(addr).split(".")
+                for text, why in broken.values():
+                    if len(parts) >= 2 and re.search(r'%s"?\s+"%s"' % (re.escape(parts[0]), re.escape(parts[1])), text):
+                        return why
+                return None
+
+            row = per[cid]
+            row["exit2"] += exit2
+            for addr, want in sorted(labels.items()):
+                hit = norm_address(addr) in flagged_addr
+                if want == "fail" and not hit and unreadable(addr):
+                    row["unreadable"] += 1
+                    misses.append(f"{cid} {fw}/{stem}: {addr} (unreadable: {unreadable(addr)})")
+                    continue
+                row[want] += 1
+                if want == "fail":
+                    row["found"] += hit
+                    if not hit:
+                        misses.append(f"{cid} {fw}/{stem}: {addr}")
+                elif hit:
+                    row["pass_flagged"] += 1
+                    extra.append(f"{cid} {fw}/{stem}: {addr} (labelled pass)")
+            for f, want in sorted(files.items()):
+                hit = f in flagged_files
+                if want == "fail" and not hit and f in broken:
+                    row["unreadable"] += 1
+                    misses.append(f"{cid} {fw}/{stem}: file {f} (unreadable: {broken[f][1]})")
+                    continue
+                row[want] += 1
+                if want == "fail":
+                    row["found"] += hit
+                    if not hit:
+                        misses.append(f"{cid} {fw}/{stem}: file {f}")
+                elif hit:
+                    row["pass_flagged"] += 1
+                    extra.append(f"{cid} {fw}/{stem}: file {f} (labelled pass)")
+    print(f"Checkov's labelled test cases ({gitdir} at {commit[:12]}), per Checkov id:")
+    print(f"{'id':12} {'guardrail':38} {'fail':>5} {'found':>5} {'recall':>7} {'pass':>5} {'flagged':>7}")
+    tot = defaultdict(int)
+    for cid in sorted(per):
+        r = per[cid]
+        for k in ("fail", "found", "pass", "pass_flagged", "exit2", "unreadable"):
+            tot[k] += r[k]
+        print(f"{cid:12} {','.join(id_to_guardrails[cid])[:38]:38} {r['fail']:5} {r['found']:5} "
+              f"{pct(r['found'], r['fail']):>7} {r['pass']:5} {r['pass_flagged']:7}"
+              + (f"  ({r['unreadable']} labelled fail in files Railyard rejects)" if r["unreadable"] else ""))
+    print(f"{'OVERALL':51} {tot['fail']:5} {tot['found']:5} {pct(tot['found'], tot['fail']):>7} "
+          f"{tot['pass']:5} {tot['pass_flagged']:7}")
+    print("(pass/flagged: labelled pass for that id and flagged by its guardrail, which may fail them"
+          " for another of its ids;")
+    print(f" {tot['unreadable']} labelled-fail resources lie in files Railyard reports as errors (exit 2), not"
+          " counted above)")
+    for title, rows in (("missed (labelled fail, not flagged)", misses),
+                        ("flagged although labelled pass", extra), ("no labelled test found", untested)):
+        if rows and not args.quiet:
+            print(f"\n{title}:")
+            for r in rows:
+                print("  " + r)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"commit": commit, "per_id": {k: dict(v) for k, v in per.items()}, "total": dict(tot),
+                       "missed": misses, "flagged_pass": extra, "untested": untested}, f, indent=1)
+    shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpus", help="accuracy mode: compare findings on every folder of this corpus")
+    ap.add_argument("--checkov-tests", metavar="GIT_DIR",
+                    help="labelled-cases mode: a bridgecrewio/checkov clone (or git directory) whose tests/ "
+                         "label resources pass/fail for the mapped ids; prints Railyard's recall on them")
+    ap.add_argument("--checkov-commit", default="HEAD", help="labelled-cases mode: commit of --checkov-tests")
     ap.add_argument("--runs", type=int, default=5, help="timed runs per tool (speed mode; default 5)")
     ap.add_argument("--files", type=int, default=100, help="Terraform files in the workload (speed mode; default 100)")
     ap.add_argument("--keep", metavar="DIR", help="write the workload and guardrails to DIR and keep them (speed mode)")
@@ -664,10 +937,15 @@ def main():
                     help="speed mode: also print Railyard's per-guardrail evaluation times (RAILYARD_TIMINGS=1)")
     ap.add_argument("--json", help="write the figures (or, with --corpus, all keys and counts) to this file")
     ap.add_argument("--only", help="accuracy mode: comma-separated folder names")
+    ap.add_argument("--checkov-cache", metavar="DIR",
+                    help="accuracy mode: keep Checkov's results per folder in DIR and reuse them "
+                         "(the corpus and the ids must not have changed)")
     ap.add_argument("--quiet", action="store_true", help="accuracy mode: do not list disagreements")
     args = ap.parse_args()
     if args.runs < 1:
         ap.error("--runs must be at least 1")
+    if args.checkov_tests:
+        return checkov_tests(args)
     return accuracy(args) if args.corpus else speed(args)
 
 

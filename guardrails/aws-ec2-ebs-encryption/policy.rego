@@ -1,5 +1,6 @@
 # EC2 instance / launch configuration block device encryption (Checkov CKV_AWS_8):
-#  * no root_block_device: reported (encryption cannot be shown);
+#  * no root_block_device, or an empty one (`root_block_device {}`): reported (encryption
+#    cannot be shown);
 #  * a device with encrypted = false and no snapshot_id: reported;
 #  * a device without `encrypted` (or unresolved): unknown, not reported.
 package railyard.aws_ec2_ebs_encryption
@@ -11,11 +12,19 @@ tf_types := ["aws_instance", "aws_launch_configuration"]
 deny contains f if {
 	some t in tf_types
 	some r in railyard.resources(t)
-	count(railyard.blocks(r.config, "root_block_device")) == 0
+	no_root_settings(r)
 	f := {
 		"resource": r.address,
 		"id": r.id,
 		"message": sprintf("%s: no root_block_device declared, so the root volume is not known to be encrypted; add root_block_device { encrypted = true }", [r.address]),
+	}
+}
+
+# No root_block_device, or only empty ones: Terraform creates the default, unencrypted root
+# volume (Checkov CKV_AWS_8 treats `root_block_device {}` as absent too).
+no_root_settings(r) if {
+	every d in railyard.blocks(r.config, "root_block_device") {
+		count(d) == 0
 	}
 }
 

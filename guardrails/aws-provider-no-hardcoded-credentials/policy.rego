@@ -9,15 +9,27 @@ patterns := {
 	"secret_key": `^[A-Za-z0-9/+=]{40}([^A-Za-z0-9/+=]|$)`,
 }
 
-deny contains f if {
-	some p in railyard.providers("aws")
-	some key, pattern in patterns
+# The hard-coded keys of one provider block, in a stable order.
+hardcoded(p) := [key |
+	some key in ["access_key", "secret_key"]
 	v := object.get(p.config, key, null)
 	is_string(v)
-	regex.match(pattern, v)
+	regex.match(patterns[key], v)
+]
+
+# One finding per provider block, naming every hard-coded key (an access key and its secret in
+# the same block are one problem to fix, not two).
+deny contains f if {
+	some p in railyard.providers("aws")
+	keys := hardcoded(p)
+	count(keys) > 0
 	f := {
 		"resource": p.address,
 		"id": p.id,
-		"message": sprintf("%s: %s is hard-coded; remove it and use the default credential chain (env, profile, SSO, role), then rotate the key", [p.address, key]),
+		"message": sprintf("%s: %s %s hard-coded; remove %s and use the default credential chain (env, profile, SSO, role), then rotate the key", [p.address, concat(" and ", keys), verb(keys), pronoun(keys)]),
 	}
 }
+
+verb(keys) := "is" if count(keys) == 1 else := "are"
+
+pronoun(keys) := "it" if count(keys) == 1 else := "them"

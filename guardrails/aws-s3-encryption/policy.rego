@@ -7,11 +7,13 @@ import data.lib.railyard
 ok_algorithms := {"AES256", "aws:kms", "aws:kms:dsse"}
 
 # Algorithms declared in a Terraform server_side_encryption_configuration (inline block or the
-# separate resource, both shaped rule -> apply_server_side_encryption_by_default).
+# separate resource, both shaped rule -> apply_server_side_encryption_by_default). A default
+# block without `sse_algorithm` (required; Terraform rejects it, Checkov fails it) declares
+# no supported algorithm: "(none)".
 algorithms(cfg) := [a |
 	some rule in railyard.blocks(cfg, "rule")
 	some d in railyard.blocks(rule, "apply_server_side_encryption_by_default")
-	a := object.get(d, "sse_algorithm", null)
+	a := object.get(d, "sse_algorithm", "(none)")
 ]
 
 inline_algorithms(bucket) := [a |

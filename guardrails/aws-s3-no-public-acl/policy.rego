@@ -5,6 +5,11 @@ import data.lib.railyard
 
 public_canned := {"public-read", "public-read-write", "authenticated-read", "website"}
 
+# CloudFormation's names for the same canned ACLs. `AuthenticatedRead` grants READ to every AWS
+# account in the world, as Terraform's `authenticated-read` does (Checkov's CloudFormation
+# CKV_AWS_20 misses it; its Terraform form has it).
+public_canned_cfn := {"PublicRead", "PublicReadWrite", "AuthenticatedRead"}
+
 public_groups := {"http://acs.amazonaws.com/groups/global/AllUsers"}
 
 deny contains f if {
@@ -58,7 +63,7 @@ deny contains f if {
 deny contains f if {
 	some b in railyard.resources("AWS::S3::Bucket")
 	acl := object.get(b.config, "AccessControl", null)
-	acl in {"PublicRead", "PublicReadWrite"}
+	acl in public_canned_cfn
 	f := {
 		"resource": b.address,
 		"id": b.id,

@@ -1,5 +1,6 @@
-# No "all traffic" ingress from 0.0.0.0/0 or ::/0 (Checkov CKV_AWS_277): protocol -1 over every
-# port (0..0 or 0..65535), or ports -1..-1. Terraform only, like Checkov (CloudFormation has no
+# No "all traffic" ingress from 0.0.0.0/0 or ::/0 (Checkov CKV_AWS_277): protocol -1/all
+# (whatever its ports), TCP/UDP ports -1, or an unknown protocol over every port (not ICMP
+# -1..-1, which Checkov reports: that is every ICMP type, not every protocol). Terraform only, like Checkov (CloudFormation has no
 # CKV_AWS_277); the SSH and RDP guardrails cover CloudFormation port ranges.
 package railyard.aws_sg_no_public_all_ports
 

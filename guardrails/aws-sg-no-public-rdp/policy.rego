@@ -4,13 +4,18 @@ package railyard.aws_sg_no_public_rdp
 
 import data.lib.railyard
 
+# RDP listens on TCP 3389 and, since Windows 8 / Server 2012, on UDP 3389 (its UDP transport).
+rdp_port(rule) if railyard.covers_port(rule, 3389)
+
+rdp_port(rule) if railyard.covers_udp_port(rule, 3389)
+
 deny contains f if {
 	some rule in data.lib.railyard.sg_ingress_rules
-	railyard.covers_port(rule, 3389)
+	rdp_port(rule)
 	railyard.open_to_world(rule)
 	f := {
 		"resource": rule.resource.address,
 		"id": rule.resource.id,
-		"message": sprintf("%s: ingress %v-%v is open to the internet and includes RDP port 3389; restrict the source CIDR or use Session Manager/VPN", [rule.resource.address, rule.from, rule.to]),
+		"message": sprintf("%s: ingress %v %v-%v is open to the internet and includes RDP port 3389; restrict the source CIDR or use Session Manager/VPN", [rule.resource.address, rule.protocol, rule.from, rule.to]),
 	}
 }

@@ -11,6 +11,6 @@ deny contains f if {
 	f := {
 		"resource": rule.resource.address,
 		"id": rule.resource.id,
-		"message": sprintf("%s: ingress %v-%v is open to the internet and includes SSH port 22; restrict the source CIDR or use Session Manager/VPN", [rule.resource.address, rule.from, rule.to]),
+		"message": sprintf("%s: ingress %v %v-%v is open to the internet and includes SSH port 22; restrict the source CIDR or use Session Manager/VPN", [rule.resource.address, rule.protocol, rule.from, rule.to]),
 	}
 }

@@ -291,16 +291,26 @@ sg_rule(r, rule, from_key, to_key, proto_key, v4_keys, v6_keys) := {
 	"resource": r,
 	"from": from,
 	"to": to,
-	"protocol": sprintf("%v", [object.get(rule, proto_key, "")]),
+	"protocol": protocol,
+	"kind": protocol_kind(raw_protocol, protocol),
 	"cidrs": array.concat(
 		[c | some k in v4_keys; some c in as_list(object.get(rule, k, null))],
 		[c | some k in v6_keys; some c in as_list(object.get(rule, k, null))],
 	),
 	"prefix_lists": [p | some p in as_list(object.get(rule, "prefix_list_ids", null))],
 } if {
+	raw_protocol := object.get(rule, proto_key, "")
+	protocol := lower(sprintf("%v", [raw_protocol]))
+	[from, to] := rule_ports(r, rule, from_key, to_key, protocol)
+}
+
+# A rule's port range. Protocol -1/all admits every port whatever the ports say (AWS ignores
+# them; `aws_vpc_security_group_ingress_rule` and CloudFormation omit them).
+rule_ports(r, rule, from_key, to_key, protocol) := [0, 65535] if {
+	protocol in all_protocol_names
+} else := [from, range_end(r, from, to)] if {
 	from := num(object.get(rule, from_key, null))
-	raw_to := num(object.get(rule, to_key, null))
-	to := range_end(r, from, raw_to)
+	to := num(object.get(rule, to_key, null))
 }
 
 # Terraform ports 0..0 mean every port; CloudFormation ranges are taken literally (as Checkov).
@@ -348,23 +358,67 @@ open_to_world(rule) if {
 	c in world_cidrs
 }
 
-# The rule's port range includes `port` (CloudFormation ports 0..0 are a literal range).
+# Protocol names (Terraform, CloudFormation and the EC2 API, lowercased). A rule's ports are
+# ports of its own protocol: a UDP rule does not open TCP 22, and an ICMP rule's "ports" are
+# ICMP type and code (`-1` = every type), so ICMP never opens a port nor "all traffic".
+all_protocol_names := {"-1", "all"}
+
+tcp_protocol_names := {"tcp", "6"}
+
+udp_protocol_names := {"udp", "17"}
+
+# The protocol's kind, decided once per rule: "all", "tcp", "udp", "other" (ICMP, GRE, ...)
+# or "unknown" (unresolved, an intrinsic function, or missing: never taken as safe).
+protocol_kind(raw, protocol) := "unknown" if {
+	is_object(raw)
+} else := "unknown" if {
+	startswith(protocol, "${")
+} else := "unknown" if {
+	protocol == ""
+} else := "all" if {
+	protocol in all_protocol_names
+} else := "tcp" if {
+	protocol in tcp_protocol_names
+} else := "udp" if {
+	protocol in udp_protocol_names
+} else := "other"
+
+# Kinds that can carry TCP (or UDP) traffic to a port.
+tcp_kinds := {"tcp", "all", "unknown"}
+
+udp_kinds := {"udp", "all", "unknown"}
+
+# The rule admits TCP `port` (CloudFormation ports 0..0 are a literal range).
 covers_port(rule, port) if {
+	rule.kind in tcp_kinds
 	rule.from <= port
 	port <= rule.to
 }
 
-# Every port and protocol (protocol "-1" over 0..65535, or ports -1..-1).
-all_traffic(rule) if {
-	rule.protocol == "-1"
-	rule.from == 0
-	rule.to == 65535
+# The rule admits UDP `port`.
+covers_udp_port(rule, port) if {
+	rule.kind in udp_kinds
+	rule.from <= port
+	port <= rule.to
 }
 
+# "All traffic" (Checkov CKV_AWS_277): protocol -1/all (its ports are ignored), ports -1..-1
+# on a protocol that can carry TCP or UDP (the "all ports" of CKV_AWS_277's labelled cases),
+# or a protocol that is not known over 0..65535. ICMP -1..-1 is every ICMP type: not all
+# traffic (Checkov reports it).
 all_traffic(rule) if {
+	rule.kind == "all"
+} else := true if {
 	rule.from < 0
 	rule.to >= -1
+	rule.kind in port_kinds
+} else := true if {
+	rule.kind == "unknown"
+	rule.from <= 0
+	rule.to >= 65535
 }
+
+port_kinds := {"tcp", "udp", "unknown"}
 
 # Kinds whose pod spec Checkov's pod-level checks (hostNetwork, hostPID, root) read.
 pod_controller_kinds := {"Pod", "Deployment", "DaemonSet", "StatefulSet", "ReplicaSet", "ReplicationController", "Job", "CronJob"}

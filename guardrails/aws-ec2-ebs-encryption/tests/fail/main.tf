@@ -26,3 +26,11 @@ resource "aws_launch_configuration" "legacy" {
     encrypted = false
   }
 }
+
+# An empty root_block_device sets nothing: the root volume is the default, unencrypted one.
+resource "aws_instance" "empty_root" {
+  ami           = "ami-0123456789abcdef0"
+  instance_type = "t3.micro"
+
+  root_block_device {}
+}

@@ -38,3 +38,19 @@ resource "aws_security_group_rule" "egress_ssh" {
   protocol          = "tcp"
   cidr_blocks       = ["0.0.0.0/0"]
 }
+
+# Every protocol: AWS ignores the ports, the standalone rule has none.
+resource "aws_vpc_security_group_ingress_rule" "everything" {
+  security_group_id = aws_security_group.legacy.id
+  ip_protocol       = "-1"
+  cidr_ipv4         = "0.0.0.0/0"
+}
+
+resource "aws_security_group_rule" "all_keyword" {
+  type              = "ingress"
+  security_group_id = aws_security_group.legacy.id
+  from_port         = 0
+  to_port           = 0
+  protocol          = "all"
+  cidr_blocks       = ["0.0.0.0/0"]
+}
