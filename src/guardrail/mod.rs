@@ -6,6 +6,7 @@
 pub mod engine;
 pub mod exceptions;
 pub mod fixtures;
+pub mod resolve;
 pub mod sandbox;
 
 use crate::config::{from_toml, ConfigError};
@@ -160,16 +161,19 @@ pub fn load_library_lenient(files: &[SourceFile], prefix: &str) -> (Library, BTr
             }
         }
     }
-    if let Err(errors) = engine::check_helpers(&helpers) {
-        broken.insert(HELPERS_DIR.to_string(), errors);
-        return (
-            Library {
-                guardrails: Vec::new(),
-                helpers,
-            },
-            broken,
-        );
-    }
+    let defs = match engine::check_helpers(&helpers) {
+        Ok(defs) => defs,
+        Err(errors) => {
+            broken.insert(HELPERS_DIR.to_string(), errors);
+            return (
+                Library {
+                    guardrails: Vec::new(),
+                    helpers,
+                },
+                broken,
+            );
+        }
+    };
     let base = match engine::base_engine(&helpers) {
         Ok(b) => b,
         Err(e) => {
@@ -183,7 +187,7 @@ pub fn load_library_lenient(files: &[SourceFile], prefix: &str) -> (Library, BTr
             );
         }
     };
-    guardrails.retain_mut(|g| match engine::Policy::compile_on(&base, g, &helpers) {
+    guardrails.retain_mut(|g| match engine::Policy::compile_on(&base, g, &helpers, &defs) {
         Ok(policy) => {
             g.compiled = Some(policy);
             true
