@@ -92,8 +92,7 @@ impl Definitions {
     /// Whether reading `path` (a `data.` reference) can reach something defined: a rule, a
     /// value inside a rule, or a package (a prefix of defined rules).
     fn readable(&self, path: &[String]) -> bool {
-        (1..=path.len()).any(|n| self.rules.contains(&path[..n].join(".")))
-            || self.packages.contains(&path.join("."))
+        (1..=path.len()).any(|n| self.rules.contains(&path[..n].join("."))) || self.packages.contains(&path.join("."))
     }
 }
 
@@ -102,7 +101,13 @@ impl Definitions {
 pub fn check(module: &Module, defs: &Definitions) -> Result<(), ConfigError> {
     let package = module.package();
     let mut aliases: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for import in module.ast.get("imports").and_then(Value::as_array).into_iter().flatten() {
+    for import in module
+        .ast
+        .get("imports")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let Some(parts) = import.get("refr").and_then(ref_path) else {
             continue;
         };
@@ -163,9 +168,7 @@ impl Checker<'_> {
             Value::Object(map) => {
                 if let Some(call) = map.get("Call") {
                     self.call(call)?;
-                    return call
-                        .get("params")
-                        .map_or(Ok(()), |params| self.walk(params));
+                    return call.get("params").map_or(Ok(()), |params| self.walk(params));
                 }
                 for key in ["RefDot", "RefBrack", "Var"] {
                     if let Some(inner) = map.get(key) {
@@ -238,7 +241,10 @@ impl Checker<'_> {
             Some(path) => self.defs.rules.contains(&path.join(".")).then_some(()).ok_or(path),
             None => {
                 let local = format!("{}.{name}", self.package);
-                if self.defs.rules.contains(&local) || name == "print" || regorus::unstable::BUILTINS.contains_key(name.as_str()) {
+                if self.defs.rules.contains(&local)
+                    || name == "print"
+                    || regorus::unstable::BUILTINS.contains_key(name.as_str())
+                {
                     Ok(())
                 } else {
                     Err(vec![local])
@@ -295,7 +301,11 @@ fn ref_prefix(node: &Value) -> Option<Vec<String>> {
     if let Some(brack) = map.get("RefBrack") {
         let mut parts = ref_prefix(brack.get("refr")?)?;
         if parts.len() == count_links(brack.get("refr")?) {
-            if let Some(s) = brack.get("index").and_then(|i| i.get("String")).and_then(|s| s.get("value")) {
+            if let Some(s) = brack
+                .get("index")
+                .and_then(|i| i.get("String"))
+                .and_then(|s| s.get("value"))
+            {
                 parts.push(s.as_str()?.to_string());
             }
         }

@@ -350,6 +350,16 @@ impl Table {
                 "  `{id}` has not been observed in its current version: run `railyard observe` first"
             )?;
         }
+        for x in &r.refused {
+            writeln!(
+                out,
+                "  refused: `{}` is due ({}) but fails its own fixtures (activate anyway with --force-failing-fixtures):",
+                x.guardrail, x.deadline
+            )?;
+            for p in &x.problems {
+                writeln!(out, "    {p}")?;
+            }
+        }
         Ok(())
     }
 }

@@ -1,0 +1,254 @@
+//! Issue 15's attacks on fail-closed guardrails, network bounds, secrets, notifications,
+//! output and configuration encoding, each through the real binary on real git repositories.
+
+mod common;
+
+use common::{commit, railyard, COMPLIANT_TF, REGISTRY, UNVERSIONED_TF};
+use git2::Repository;
+use std::path::{Path, PathBuf};
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// The files of one bundled guardrail (or `lib`), as (path in the guardrails repo, content).
+fn bundled(id: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let root = Path::new(ROOT).join("guardrails");
+    let mut stack = vec![root.join(id)];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/");
+                out.push((format!("guardrails/{rel}"), std::fs::read_to_string(&p).unwrap()));
+            }
+        }
+    }
+    out
+}
+
+/// A guardrails repo (`main`: lib and registry; `develop`: `candidates`) and two workload
+/// repos, `payments` (compliant) and `web` (an unversioned bucket).
+struct Sandbox {
+    dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    fn new(lib_on_main: bool, candidates: Vec<(String, String)>) -> Sandbox {
+        let sb = Sandbox { dir: common::temp() };
+        let payments = sb.repo("payments");
+        commit(&payments, "main", &[("infra/main.tf", Some(COMPLIANT_TF))], "payments");
+        let web = sb.repo("web");
+        commit(&web, "main", &[("main.tf", Some(UNVERSIONED_TF))], "web");
+        let g = sb.repo("guardrails");
+        let mut base: Vec<(String, String)> = if lib_on_main { bundled("lib") } else { Vec::new() };
+        base.push(("workloads.toml".into(), REGISTRY.into()));
+        let refs: Vec<(&str, Option<&str>)> = base.iter().map(|(p, c)| (p.as_str(), Some(c.as_str()))).collect();
+        commit(&g, "main", &refs, "initial");
+        let main = g.find_reference("refs/heads/main").unwrap().peel_to_commit().unwrap();
+        g.branch("develop", &main, false).unwrap();
+        let refs: Vec<(&str, Option<&str>)> = candidates.iter().map(|(p, c)| (p.as_str(), Some(c.as_str()))).collect();
+        commit(&g, "develop", &refs, "candidates");
+        sb
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    fn repo(&self, rel: &str) -> Repository {
+        let p = self.path(rel);
+        Repository::open(&p).unwrap_or_else(|_| {
+            let r = Repository::init(&p).unwrap();
+            r.set_head("refs/heads/main").unwrap();
+            r
+        })
+    }
+
+    fn run(&self, args: &[&str]) -> common::Run {
+        let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        all.push("--repo".into());
+        all.push(self.path("guardrails").to_string_lossy().into_owned());
+        railyard(self.dir.path(), &all)
+    }
+
+    fn on_main(&self, path: &str) -> bool {
+        let g = self.repo("guardrails");
+        let tree = g
+            .find_reference("refs/heads/main")
+            .unwrap()
+            .peel_to_commit()
+            .unwrap()
+            .tree()
+            .unwrap();
+        tree.get_path(Path::new(path)).is_ok()
+    }
+}
+
+/// `aws-s3-versioning` with its policy replaced.
+fn with_policy(id: &str, policy: &str) -> Vec<(String, String)> {
+    bundled(id)
+        .into_iter()
+        .map(|(p, c)| {
+            if p.ends_with("/policy.rego") {
+                (p, policy.to_string())
+            } else {
+                (p, c)
+            }
+        })
+        .collect()
+}
+
+/// A copy of the bundled versioning guardrail that reads a helper *rule* the library does not
+/// have: regorus evaluates the reference as undefined, so it finds nothing anywhere.
+const MISSING_RULE: &str = "package railyard.aws_s3_versioning\n\nimport data.lib.railyard\n\ndeny contains f if {\n\tsome b in railyard.unversioned_buckets\n\tf := {\"resource\": b.address, \"message\": \"not versioned\"}\n}\n";
+
+/// The same, calling a helper *function* only on resources that have tags (none do here),
+/// so the missing function is never called at run time.
+const MISSING_FUNCTION: &str = "package railyard.aws_s3_versioning\n\nimport data.lib.railyard\n\ndeny contains f if {\n\tsome b in input.resources\n\tb.config.tags\n\tnot railyard.versioned(b)\n\tf := {\"resource\": b.address, \"message\": \"not versioned\"}\n}\n";
+
+#[test]
+fn check_refuses_a_guardrail_copied_without_its_library() {
+    let dir = common::temp();
+    let folder = dir.path().join("guardrails");
+    common::copy_dir(
+        &common::bundled_guardrails().join("aws-s3-versioning"),
+        &folder.join("aws-s3-versioning"),
+    );
+    common::write(dir.path(), "app/main.tf", UNVERSIONED_TF);
+    for (policy, line, name) in [
+        (MISSING_RULE, 6, "railyard.unversioned_buckets"),
+        (MISSING_FUNCTION, 8, "railyard.versioned"),
+        ("package railyard.aws_s3_versioning\n\ndeny contains f if {\n\tsome b in input.resources\n\tb.config.tags\n\tnot is_versioned(b)\n\tf := b.address\n}\n", 6, "is_versioned"),
+    ] {
+        common::write(&folder, "aws-s3-versioning/policy.rego", policy);
+        let run = railyard(dir.path(), &["check", "--guardrails", "guardrails", "app"]);
+        run.expect_code(2);
+        let want = format!("aws-s3-versioning/policy.rego:{line}:");
+        assert!(run.stderr.contains(&want), "must name {want}: {}", run.stderr);
+        assert!(run.stderr.contains(name), "must name `{name}`: {}", run.stderr);
+        // `test` refuses it the same way.
+        let run = railyard(dir.path(), &["test", "guardrails"]);
+        run.expect_code(2);
+        assert!(run.stderr.contains(&want), "{}", run.stderr);
+    }
+    // With the library present the bundled policy loads and finds the bucket.
+    common::copy_dir(&common::bundled_guardrails().join("lib"), &folder.join("lib"));
+    common::copy_dir(
+        &common::bundled_guardrails().join("aws-s3-versioning"),
+        &folder.join("aws-s3-versioning"),
+    );
+    let run = railyard(dir.path(), &["check", "--guardrails", "guardrails", "app"]);
+    run.expect_code(1);
+}
+
+#[test]
+fn observe_never_promotes_a_candidate_whose_helpers_are_missing() {
+    // main has no lib/; the candidate on develop was copied without it.
+    let sb = Sandbox::new(false, with_policy("aws-s3-versioning", MISSING_RULE));
+    let run = sb.run(&["observe", "--now", "2026-10-01", "--format", "json"]);
+    let json = run.json();
+    let c = &json["candidates"][0];
+    assert_eq!(c["id"], "aws-s3-versioning", "{json}");
+    assert_eq!(c["action"], "broken", "{json}");
+    let problems = c["problems"].to_string();
+    assert!(problems.contains("policy.rego:6"), "{problems}");
+    assert!(!sb.on_main("guardrails/aws-s3-versioning/policy.rego"));
+}
+
+#[test]
+fn observe_holds_a_candidate_whose_own_fixtures_fail() {
+    // A policy that looks at a misspelt type: it breaks no workload, and its own failing
+    // fixtures say it catches nothing.
+    let typo = "package railyard.aws_s3_versioning\n\nimport data.lib.railyard\n\ndeny contains f if {\n\tsome b in railyard.resources(\"aws_s3_bukket\")\n\tf := {\"resource\": b.address, \"message\": \"not versioned\"}\n}\n";
+    let sb = Sandbox::new(true, with_policy("aws-s3-versioning", typo));
+    let run = sb.run(&["observe", "--now", "2026-10-01", "--format", "json"]);
+    let json = run.json();
+    let c = &json["candidates"][0];
+    assert_eq!(c["noncompliant"], 0, "{json}");
+    assert_eq!(c["action"], "held", "{json}");
+    let problems = c["problems"].to_string();
+    assert!(problems.contains("fixture tests/fail/suspended.tf"), "{problems}");
+    assert!(
+        problems.contains("expected a finding on `aws_s3_bucket.media`"),
+        "{problems}"
+    );
+    assert!(!sb.on_main("guardrails/aws-s3-versioning/policy.rego"));
+}
+
+#[test]
+fn enforce_and_promote_refuse_a_guardrail_failing_its_fixtures_unless_told_explicitly() {
+    // The policy works (web is noncompliant) but a fixture expects one more finding.
+    let files: Vec<(String, String)> = bundled("aws-s3-versioning")
+        .into_iter()
+        .map(|(p, c)| {
+            if p.ends_with("tests/fail/expected.toml") {
+                (
+                    p,
+                    format!("{c}\"plan.json\" = [\"aws_s3_bucket.uploads\", \"aws_s3_bucket.missing\"]\n")
+                        .replace("\"plan.json\" = [\"aws_s3_bucket.uploads\"]\n", ""),
+                )
+            } else {
+                (p, c)
+            }
+        })
+        .collect();
+    let sb = Sandbox::new(true, files);
+    let run = sb.run(&["observe", "--now", "2026-10-01", "--format", "json"]);
+    let json = run.json();
+    assert_eq!(json["candidates"][0]["action"], "held", "{json}");
+    assert!(
+        json["candidates"][0]["problems"]
+            .to_string()
+            .contains("aws_s3_bucket.missing"),
+        "{json}"
+    );
+
+    // The deadline (2026-10-31) has passed: enforce refuses, exit 2, main unchanged.
+    let run = sb.run(&["enforce", "--now", "2026-11-02"]);
+    run.expect_code(2);
+    assert!(run.stdout.contains("refused: `aws-s3-versioning`"), "{}", run.all());
+    assert!(run.stdout.contains("--force-failing-fixtures"), "{}", run.all());
+    assert!(!sb.on_main("guardrails/aws-s3-versioning/policy.rego"));
+
+    // promote --force is not enough either.
+    let run = sb.run(&[
+        "promote",
+        "aws-s3-versioning",
+        "--force",
+        "--reason",
+        "incident",
+        "--now",
+        "2026-11-02",
+    ]);
+    run.expect_code(2);
+    assert!(run.stderr.contains("fails its own fixtures"), "{}", run.all());
+    assert!(run.stderr.contains("aws_s3_bucket.missing"), "{}", run.all());
+    assert!(!sb.on_main("guardrails/aws-s3-versioning/policy.rego"));
+
+    // The explicit flag activates it.
+    let run = sb.run(&["enforce", "--now", "2026-11-02", "--force-failing-fixtures"]);
+    run.expect_code(0);
+    assert!(sb.on_main("guardrails/aws-s3-versioning/policy.rego"), "{}", run.all());
+}
+
+#[test]
+fn promote_force_failing_fixtures_activates_explicitly() {
+    let typo = "package railyard.aws_s3_versioning\n\nimport data.lib.railyard\n\ndeny contains f if {\n\tsome b in railyard.resources(\"aws_s3_bukket\")\n\tf := {\"resource\": b.address, \"message\": \"m\"}\n}\n";
+    let sb = Sandbox::new(true, with_policy("aws-s3-versioning", typo));
+    let args = [
+        "promote",
+        "aws-s3-versioning",
+        "--force",
+        "--reason",
+        "incident",
+        "--now",
+        "2026-10-01",
+    ];
+    sb.run(&args).expect_code(2);
+    let mut forced = args.to_vec();
+    forced.push("--force-failing-fixtures");
+    sb.run(&forced).expect_code(0);
+    assert!(sb.on_main("guardrails/aws-s3-versioning/policy.rego"));
+}
