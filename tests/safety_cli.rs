@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{commit, railyard, COMPLIANT_TF, REGISTRY, UNVERSIONED_TF};
+use common::{commit, railyard, railyard_env, COMPLIANT_TF, REGISTRY, UNVERSIONED_TF};
 use git2::Repository;
 use std::path::{Path, PathBuf};
 
@@ -251,4 +251,99 @@ fn promote_force_failing_fixtures_activates_explicitly() {
     forced.push("--force-failing-fixtures");
     sb.run(&forced).expect_code(0);
     assert!(sb.on_main("guardrails/aws-s3-versioning/policy.rego"));
+}
+
+/// A TCP server on 127.0.0.1 that accepts every connection and never answers (connections
+/// are kept open until the test process ends).
+fn stalled_server() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming().flatten() {
+            held.push(s);
+        }
+    });
+    port
+}
+
+#[test]
+fn a_stalled_workload_server_is_unknown_within_the_budget_and_the_run_goes_on() {
+    let port = stalled_server();
+    let registry = format!(
+        "{REGISTRY}\n[[workload]]\nname = \"stalled-http\"\nrepo = \"http://127.0.0.1:{port}/app.git\"\nteam = \"web\"\n\n[[workload]]\nname = \"stalled-git\"\nrepo = \"git://127.0.0.1:{port}/app.git\"\nteam = \"web\"\n"
+    );
+    let mut files = bundled("aws-s3-versioning");
+    files.push(("workloads.toml".into(), registry));
+    let sb = Sandbox::new(true, files);
+    let started = std::time::Instant::now();
+    let run = sb.run(&[
+        "observe",
+        "--now",
+        "2026-10-01",
+        "--format",
+        "json",
+        "--fetch-timeout",
+        "2s",
+    ]);
+    let took = started.elapsed();
+    // Two stalled workloads at 2 s each (connect, then the first read), in parallel or not.
+    assert!(
+        took < std::time::Duration::from_secs(30),
+        "took {took:?}: {}",
+        run.all()
+    );
+    let json = run.json();
+    let workloads = json["workloads"].to_string();
+    for name in ["stalled-http", "stalled-git"] {
+        assert!(workloads.contains(name), "{workloads}");
+    }
+    assert!(
+        workloads.contains("--fetch-timeout"),
+        "the reason names the budget: {workloads}"
+    );
+    let c = &json["candidates"][0];
+    assert_eq!(c["unknown"], 2, "{json}");
+    assert_eq!(c["noncompliant"], 1, "web was still evaluated: {json}");
+    assert_eq!(c["compliant"], 1, "payments was still evaluated: {json}");
+    assert_eq!(c["action"], "blocked", "{json}");
+}
+
+#[test]
+fn a_stalled_guardrails_repo_is_a_clear_error_within_the_budget() {
+    let port = stalled_server();
+    let dir = common::temp();
+    common::write(dir.path(), "app/main.tf", UNVERSIONED_TF);
+    for url in [
+        format!("http://127.0.0.1:{port}/g.git"),
+        format!("git://127.0.0.1:{port}/g.git"),
+    ] {
+        let started = std::time::Instant::now();
+        let run = railyard(
+            dir.path(),
+            &["observe", "--repo", url.as_str(), "--fetch-timeout", "2s"],
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "{:?}",
+            started.elapsed()
+        );
+        run.expect_code(2);
+        assert!(run.stderr.contains("fetching guardrails repo"), "{}", run.stderr);
+        assert!(run.stderr.contains("--fetch-timeout"), "{}", run.stderr);
+        let started = std::time::Instant::now();
+        let guardrails = format!("{url}@main");
+        let run = railyard_env(
+            dir.path(),
+            &["check", "app", "--guardrails", guardrails.as_str()],
+            &[("RAILYARD_FETCH_TIMEOUT", "2s")],
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "{:?}",
+            started.elapsed()
+        );
+        run.expect_code(2);
+        assert!(run.stderr.contains("--fetch-timeout"), "{}", run.stderr);
+    }
 }
