@@ -347,3 +347,218 @@ fn a_stalled_guardrails_repo_is_a_clear_error_within_the_budget() {
         assert!(run.stderr.contains("--fetch-timeout"), "{}", run.stderr);
     }
 }
+
+/// An HTTP server on 127.0.0.1 answering every request with `reply(request head)`; returns
+/// its port. Used as a git server that refuses, and as a webhook that echoes.
+fn http_server(reply: fn(&str) -> String) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut s in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut chunk) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&buf).into_owned();
+                let _ = s.write_all(reply(&head).as_bytes());
+            });
+        }
+    });
+    port
+}
+
+fn response(status: &str, headers: &str, body: &str) -> String {
+    format!(
+        "HTTP/1.1 {status}\r\n{headers}content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// Every file below `dir` (bytes), for grepping.
+fn every_file(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(bytes) = std::fs::read(&p) {
+                out.push((p, bytes));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn credentials_tokens_and_webhook_urls_never_leak() {
+    // A git server that asks for credentials and refuses them; a webhook that answers 400
+    // with the request (its secret URL) in the body.
+    let git_port = http_server(|_| response("401 Unauthorized", "www-authenticate: Basic realm=\"git\"\r\n", "no"));
+    let hook_port = http_server(|head| {
+        let line = head.lines().next().unwrap_or("").to_string();
+        response("400 Bad Request", "", &format!("bad request to {line}"))
+    });
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let registry = format!(
+        r#"{REGISTRY}
+[[workload]]
+name = "query"
+repo = "http://127.0.0.1:{git_port}/a.git?private_token=pw-query-2"
+team = "web"
+
+[[workload]]
+name = "scp"
+repo = "bob:pw-scp-3@127.0.0.1:org/a.git"
+team = "web"
+
+[[workload]]
+name = "gitproto"
+repo = "git://carol:pw-git-4@127.0.0.1:{closed}/a.git"
+team = "web"
+
+[[workload]]
+name = "fileproto"
+repo = "file://dave:pw-file-5@localhost/nonexistent/a.git"
+team = "web"
+
+[[workload]]
+name = "token"
+repo = "http://127.0.0.1:{git_port}/b.git"
+token_env = "LEAK_TOKEN"
+team = "web"
+"#
+    )
+    .replace(
+        "[team.web]\nowners = [\"bob@example.com\"]\n",
+        "[team.web]\nowners = [\"bob@example.com\"]\nwebhook_env = \"LEAK_HOOK\"\n",
+    );
+    let mut files = bundled("aws-s3-versioning");
+    files.push(("workloads.toml".into(), registry.clone()));
+    let files_with_registry_line = |extra: &str| vec![("workloads.toml".to_string(), format!("{registry}\n{extra}"))];
+    let sb = Sandbox::new(true, files);
+    let hook = format!("http://127.0.0.1:{hook_port}/hook/pw-hook-7?key=pw-hook-8");
+    let env = [("LEAK_TOKEN", "pw-token-6"), ("LEAK_HOOK", hook.as_str())];
+    let repo = sb.path("guardrails").to_string_lossy().into_owned();
+    let mut outputs = Vec::new();
+    for format in ["table", "json", "markdown"] {
+        let run = railyard_env(
+            sb.dir.path(),
+            &[
+                "observe",
+                "--now",
+                "2026-10-01",
+                "--fetch-timeout",
+                "5s",
+                "--format",
+                format,
+                "--repo",
+                &repo,
+            ],
+            &env,
+        );
+        outputs.push(run.all());
+        let run = railyard_env(sb.dir.path(), &["report", "--format", format, "--repo", &repo], &env);
+        outputs.push(run.all());
+    }
+    // http(s) user info is refused by the registry, without echoing it.
+    let mut leaky = files_with_registry_line(&format!(
+        "[[workload]]\nname = \"userinfo\"\nrepo = \"http://alice:pw-userinfo-1@127.0.0.1:{git_port}/a.git\"\nteam = \"web\"\n"
+    ));
+    leaky.retain(|(p, _)| p == "workloads.toml");
+    commit(
+        &sb.repo("guardrails"),
+        "develop",
+        &[("workloads.toml", Some(leaky[0].1.as_str()))],
+        "a workload with user info",
+    );
+    let run = railyard_env(
+        sb.dir.path(),
+        &["observe", "--now", "2026-10-02", "--repo", &repo],
+        &env,
+    );
+    run.expect_code(2);
+    outputs.push(run.all());
+    let all = outputs.join("\n");
+    // The runs did meet every location: each workload is reported unknown, by name.
+    for name in ["query", "scp", "gitproto", "fileproto", "token"] {
+        assert!(all.contains(name), "{name} missing: {all}");
+    }
+    assert!(all.contains("LEAK_TOKEN"), "the token's variable is named: {all}");
+    // The locations are shown, with the secret parts masked.
+    assert!(all.contains("private_token=***"), "{all}");
+    assert!(all.contains("***@127.0.0.1:org/a.git"), "{all}");
+    assert!(all.contains("git://***@127.0.0.1"), "{all}");
+    assert!(all.contains("HTTP 400"), "the webhook was called and failed: {all}");
+    assert!(
+        !all.contains("bad request to"),
+        "the webhook's error body is not echoed: {all}"
+    );
+    let secrets = [
+        "pw-userinfo-1",
+        "pw-query-2",
+        "pw-scp-3",
+        "pw-git-4",
+        "pw-file-5",
+        "pw-token-6",
+        "pw-hook-7",
+        "pw-hook-8",
+        &format!("127.0.0.1:{hook_port}"),
+    ];
+    for secret in &secrets {
+        assert!(!all.contains(secret), "output leaks `{secret}`:\n{all}");
+    }
+    // Every ref and commit message of the guardrails repo (ledger included) and every blob
+    // they reach but the registry this test wrote.
+    let g = sb.repo("guardrails");
+    let mut walk = g.revwalk().unwrap();
+    walk.push_glob("*").unwrap();
+    for oid in walk {
+        let c = g.find_commit(oid.unwrap()).unwrap();
+        let message = c.message().unwrap_or("");
+        c.tree()
+            .unwrap()
+            .walk(git2::TreeWalkMode::PreOrder, |_, e| {
+                if e.name() == Ok("workloads.toml") {
+                    return git2::TreeWalkResult::Ok; // the user's own file, planted by this test
+                }
+                if let Ok(blob) = e.to_object(&g).and_then(|o| o.peel_to_blob()) {
+                    let text = String::from_utf8_lossy(blob.content());
+                    for secret in &secrets {
+                        assert!(!text.contains(secret), "a committed file leaks `{secret}`: {text}");
+                    }
+                }
+                git2::TreeWalkResult::Ok
+            })
+            .unwrap();
+        for secret in &secrets {
+            assert!(
+                !message.contains(secret),
+                "a commit message leaks `{secret}`: {message}"
+            );
+        }
+    }
+    // Every file of the cache (git configs, FETCH_HEAD, result cache) and the repo's own.
+    for dir in [sb.path(".railyard-test-cache"), sb.path("guardrails/.git")] {
+        let files = every_file(&dir);
+        assert!(!files.is_empty(), "{}", dir.display());
+        for (path, bytes) in files {
+            let text = String::from_utf8_lossy(&bytes);
+            for secret in &secrets {
+                assert!(!text.contains(secret), "{} leaks `{secret}`", path.display());
+            }
+        }
+    }
+}

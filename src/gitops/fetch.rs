@@ -219,7 +219,9 @@ impl Cache {
                 retry_locked(|| {
                     let mut opts = FetchOptions::new();
                     opts.remote_callbacks(remote_callbacks(spec.token_env.as_deref(), deadline))
-                        .download_tags(AutotagOption::None);
+                        .download_tags(AutotagOption::None)
+                        // FETCH_HEAD would record the URL, credentials and all.
+                        .update_fetchhead(false);
                     remote.fetch(&[refspec.as_str()], Some(&mut opts), None)
                 })
                 .map_err(|e| {
@@ -272,8 +274,9 @@ impl Cache {
         }
         let staging = unique_sibling(path, "new");
         let made = Repository::init_bare(&staging).and_then(|repo| {
-            // Record where the clone comes from, for people inspecting the cache.
-            repo.remote("origin", url).map(|_| ())
+            // Record where the clone comes from, for people inspecting the cache, without
+            // its credentials: fetches pass the real URL in memory, never through a config.
+            repo.remote("origin", &redact(url)).map(|_| ())
         });
         if let Err(e) = made {
             let _ = std::fs::remove_dir_all(&staging);
@@ -464,32 +467,87 @@ fn join(dir: &str, name: &str) -> String {
     }
 }
 
-/// Hides credentials in URLs inside `text`: `https://user:token@host` → `https://***@host`.
-/// A bare user name is kept for ssh (`ssh://git@host`), where it is not a secret, and hidden
-/// for http(s), where tokens are often passed as the user name.
+/// Hides credentials in URLs inside `text`: the user info of a URL
+/// (`https://user:token@host` → `https://***@host`), every query value
+/// (`?private_token=x` → `?private_token=***`), and the password of an scp-like location
+/// (`user:password@host:repo` → `***@host:repo`). A bare user name is kept for ssh
+/// (`ssh://git@host`, `git@host:repo`), where it is not a secret, and hidden for http(s),
+/// where tokens are often passed as the user name.
 pub fn redact(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
-    while let Some(i) = rest.find("://") {
-        let scheme_start = rest[..i]
-            .rfind(|c: char| !(c.is_ascii_alphanumeric() || "+.-".contains(c)))
-            .map_or(0, |j| j + 1);
-        let scheme = rest[scheme_start..i].to_ascii_lowercase();
-        out.push_str(&rest[..i + 3]);
-        rest = &rest[i + 3..];
-        let end = rest
-            .find(|c: char| "/?#".contains(c) || c.is_whitespace())
-            .unwrap_or(rest.len());
-        if let Some(at) = rest[..end].rfind('@') {
-            let userinfo = &rest[..at];
-            if userinfo.contains(':') || scheme.starts_with("http") {
-                out.push_str("***");
-                rest = &rest[at..];
+    loop {
+        let url = rest.find("://");
+        let at = rest.find('@');
+        match (url, at) {
+            (Some(i), _) if at.is_none_or(|a| a > word_start(rest, i)) => {
+                let scheme_start = rest[..i]
+                    .rfind(|c: char| !(c.is_ascii_alphanumeric() || "+.-".contains(c)))
+                    .map_or(0, |j| j + 1);
+                let scheme = rest[scheme_start..i].to_ascii_lowercase();
+                out.push_str(&rest[..i + 3]);
+                rest = &rest[i + 3..];
+                let end = rest.find(is_url_end).unwrap_or(rest.len());
+                let authority_end = rest[..end].find(['/', '?', '#']).unwrap_or(end);
+                let mut url = &rest[..end];
+                if let Some(at) = rest[..authority_end].rfind('@') {
+                    let userinfo = &rest[..at];
+                    if userinfo.contains(':') || scheme.starts_with("http") {
+                        out.push_str("***");
+                        url = &rest[at..end];
+                    }
+                }
+                out.push_str(&redact_query(url));
+                rest = &rest[end..];
             }
+            (_, Some(a)) => {
+                // scp-like `user:password@host:path` (no scheme).
+                let start = word_start(rest, a);
+                let userinfo = &rest[start..a];
+                out.push_str(&rest[..start]);
+                if userinfo.contains(':') {
+                    out.push_str("***");
+                } else {
+                    out.push_str(userinfo);
+                }
+                out.push('@');
+                rest = &rest[a + 1..];
+            }
+            _ => break,
         }
     }
     out.push_str(rest);
     out
+}
+
+/// Where the word holding byte `i` of `text` starts (after whitespace, quotes, brackets).
+fn word_start(text: &str, i: usize) -> usize {
+    text[..i]
+        .rfind(|c: char| c.is_whitespace() || "`'\"<>()[]{},;".contains(c))
+        .map_or(0, |j| j + 1)
+}
+
+fn is_url_end(c: char) -> bool {
+    c.is_whitespace() || "`'\"<>()[]{},;".contains(c)
+}
+
+/// `path?a=1&b=2#f` → `path?a=***&b=***#f`: query values are where tokens travel.
+fn redact_query(url: &str) -> String {
+    let Some(q) = url.find('?') else {
+        return url.to_string();
+    };
+    let (query, fragment) = match url[q + 1..].find('#') {
+        Some(h) => (&url[q + 1..q + 1 + h], &url[q + 1 + h..]),
+        None => (&url[q + 1..], ""),
+    };
+    let query: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((k, v)) if !v.is_empty() => format!("{k}=***"),
+            _ => pair.to_string(),
+        })
+        .collect();
+    format!("{}?{}{fragment}", &url[..q], query.join("&"))
 }
 
 /// libgit2's message, with URLs redacted and the token itself removed should it appear.
@@ -701,7 +759,17 @@ mod tests {
         assert_eq!(redact("git@host:org/a.git"), "git@host:org/a.git");
         assert_eq!(
             redact("https://host/a?x=y@z and http://u:p@h/"),
-            "https://host/a?x=y@z and http://***@h/"
+            "https://host/a?x=*** and http://***@h/"
+        );
+        assert_eq!(
+            redact("`https://gitlab.example.com/a.git?private_token=glpat-x&ref=main#f`: 404"),
+            "`https://gitlab.example.com/a.git?private_token=***&ref=***#f`: 404"
+        );
+        assert_eq!(redact("repo `bob:hunter2@host:org/a.git`"), "repo `***@host:org/a.git`");
+        assert_eq!(redact("mail bob@example.com"), "mail bob@example.com");
+        assert_eq!(
+            redact("git://u:pw@h/a file://u:pw@localhost/x"),
+            "git://***@h/a file://***@localhost/x"
         );
     }
 

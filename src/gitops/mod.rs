@@ -96,7 +96,9 @@ impl GuardrailsRepo {
         let mut remote = self.repo.remote_anonymous(url)?;
         let started = std::time::Instant::now();
         let mut opts = git2::FetchOptions::new();
-        opts.remote_callbacks(callbacks(self.token_env.clone()));
+        // FETCH_HEAD would record the URL, credentials and all.
+        opts.remote_callbacks(callbacks(self.token_env.clone()))
+            .update_fetchhead(false);
         remote
             .fetch(&["+refs/heads/*:refs/heads/*"], Some(&mut opts), None)
             .map_err(|e| {
