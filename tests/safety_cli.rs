@@ -351,11 +351,19 @@ fn a_stalled_guardrails_repo_is_a_clear_error_within_the_budget() {
 /// An HTTP server on 127.0.0.1 answering every request with `reply(request head)`; returns
 /// its port. Used as a git server that refuses, and as a webhook that echoes.
 fn http_server(reply: fn(&str) -> String) -> u16 {
+    recording_server(reply).0
+}
+
+/// [`http_server`], also returning the request heads it received.
+fn recording_server(reply: fn(&str) -> String) -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
     use std::io::{Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
     std::thread::spawn(move || {
         for mut s in listener.incoming().flatten() {
+            let log = log.clone();
             std::thread::spawn(move || {
                 let mut buf = Vec::new();
                 let mut chunk = [0u8; 4096];
@@ -366,11 +374,12 @@ fn http_server(reply: fn(&str) -> String) -> u16 {
                     }
                 }
                 let head = String::from_utf8_lossy(&buf).into_owned();
+                log.lock().unwrap().push(head.lines().next().unwrap_or("").to_string());
                 let _ = s.write_all(reply(&head).as_bytes());
             });
         }
     });
-    port
+    (port, seen)
 }
 
 fn response(status: &str, headers: &str, body: &str) -> String {
@@ -561,4 +570,144 @@ team = "web"
             }
         }
     }
+}
+
+/// A sandbox whose team `web` (noncompliant on the candidate) has a webhook at `hook`.
+fn notifying(hook_env: &str) -> Sandbox {
+    let registry = REGISTRY.replace(
+        "[team.web]\nowners = [\"bob@example.com\"]\n",
+        &format!("[team.web]\nowners = [\"bob@example.com\"]\nwebhook_env = \"{hook_env}\"\n"),
+    );
+    let mut files = bundled("aws-s3-versioning");
+    files.push(("workloads.toml".into(), registry));
+    Sandbox::new(true, files)
+}
+
+fn ledger_json(sb: &Sandbox) -> serde_json::Value {
+    let g = sb.repo("guardrails");
+    let tip = g
+        .find_reference("refs/heads/railyard/ledger")
+        .unwrap()
+        .peel_to_commit()
+        .unwrap();
+    let blob = tip
+        .tree()
+        .unwrap()
+        .get_path(Path::new("ledger.json"))
+        .unwrap()
+        .to_object(&g)
+        .unwrap();
+    let bytes = blob.peel_to_blob().unwrap().content().to_vec();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+fn posts(seen: &std::sync::Mutex<Vec<String>>) -> usize {
+    seen.lock().unwrap().iter().filter(|l| l.starts_with("POST ")).count()
+}
+
+#[test]
+fn concurrent_observe_runs_send_each_digest_once() {
+    let (port, seen) = recording_server(|_| response("200 OK", "", "ok"));
+    let sb = notifying("HOOK");
+    let hook = format!("http://127.0.0.1:{port}/hook/x");
+    let repo = sb.path("guardrails").to_string_lossy().into_owned();
+    let runs: Vec<std::thread::JoinHandle<common::Run>> = (0..6)
+        .map(|_| {
+            let (dir, repo, hook) = (sb.dir.path().to_path_buf(), repo.clone(), hook.clone());
+            std::thread::spawn(move || {
+                railyard_env(
+                    &dir,
+                    &["observe", "--now", "2026-10-01", "--repo", &repo],
+                    &[("HOOK", hook.as_str())],
+                )
+            })
+        })
+        .collect();
+    for r in runs {
+        let run = r.join().unwrap();
+        assert!(run.code == 0 || run.code == 1, "{}", run.all());
+    }
+    assert_eq!(posts(&seen), 1, "one digest, sent once: {:?}", seen.lock().unwrap());
+    let l = ledger_json(&sb);
+    let e = &l["entries"]["aws-s3-versioning/web"];
+    assert!(e["notified"]["new:2026-10-01@webhook"].is_string(), "{e}");
+    assert!(e.get("claimed").is_none(), "claims are released once sent: {e}");
+}
+
+#[test]
+fn a_claim_left_by_a_dead_run_is_sent_by_the_next_and_a_live_one_is_not() {
+    let (port, seen) = recording_server(|_| response("200 OK", "", "ok"));
+    let sb = notifying("HOOK");
+    let hook = format!("http://127.0.0.1:{port}/hook/x");
+    let env = [("HOOK", hook.as_str())];
+    let repo = sb.path("guardrails").to_string_lossy().into_owned();
+    let observe = |now: &str| railyard_env(sb.dir.path(), &["observe", "--now", now, "--repo", &repo], &env);
+    // First run records the finding but sends nothing.
+    railyard_env(
+        sb.dir.path(),
+        &["observe", "--now", "2026-10-01", "--no-notify", "--repo", &repo],
+        &env,
+    );
+    assert_eq!(posts(&seen), 0);
+    let plant = |at: u64| {
+        let mut l = ledger_json(&sb);
+        l["entries"]["aws-s3-versioning/web"]["claimed"] =
+            serde_json::json!({"new:2026-10-01@webhook": {"at": at, "by": "another-run"}});
+        commit(
+            &sb.repo("guardrails"),
+            "railyard/ledger",
+            &[("ledger.json", Some(&serde_json::to_string_pretty(&l).unwrap()))],
+            "a run claimed the digest",
+        );
+    };
+    // A run that claimed it a moment ago is still sending: not sent twice.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    plant(now);
+    observe("2026-10-01");
+    assert_eq!(posts(&seen), 0, "a live claim is respected");
+    // A run that claimed it long ago died before sending: the next run sends it.
+    plant(1_000);
+    let run = observe("2026-10-01");
+    assert_eq!(posts(&seen), 1, "{}", run.all());
+    let e = &ledger_json(&sb)["entries"]["aws-s3-versioning/web"];
+    assert!(e["notified"]["new:2026-10-01@webhook"].is_string(), "{e}");
+    assert!(e.get("claimed").is_none(), "{e}");
+}
+
+#[test]
+fn a_redirect_on_a_webhook_is_a_failure_not_followed_not_recorded() {
+    let (port, seen) = recording_server(|head| {
+        if head.starts_with("POST /hook") {
+            response("302 Found", "location: /elsewhere\r\n", "")
+        } else {
+            response("200 OK", "", "ok")
+        }
+    });
+    let sb = notifying("HOOK");
+    let hook = format!("http://127.0.0.1:{port}/hook/x");
+    let repo = sb.path("guardrails").to_string_lossy().into_owned();
+    let run = railyard_env(
+        sb.dir.path(),
+        &["observe", "--now", "2026-10-01", "--repo", &repo],
+        &[("HOOK", hook.as_str())],
+    );
+    assert!(run.stderr.contains("FAILED to send"), "{}", run.all());
+    assert!(run.stderr.contains("HTTP 302"), "{}", run.all());
+    let seen = seen.lock().unwrap().clone();
+    assert!(
+        seen.iter().all(|l| !l.contains("/elsewhere")),
+        "the redirect was followed: {seen:?}"
+    );
+    let e = &ledger_json(&sb)["entries"]["aws-s3-versioning/web"];
+    assert!(
+        e["notified"].get("new:2026-10-01@webhook").is_none(),
+        "not recorded as sent: {e}"
+    );
+    assert!(
+        e.get("claimed").is_none(),
+        "the claim is released for the next run: {e}"
+    );
 }
