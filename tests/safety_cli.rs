@@ -374,7 +374,26 @@ fn recording_server(reply: fn(&str) -> String) -> (u16, std::sync::Arc<std::sync
                     }
                 }
                 let head = String::from_utf8_lossy(&buf).into_owned();
-                log.lock().unwrap().push(head.lines().next().unwrap_or("").to_string());
+                // Read the body too (by content-length), so the log holds what was sent.
+                let header_end = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().to_string())
+                    })
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
+                while buf.len() < header_end + len {
+                    match s.read(&mut chunk) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let body = String::from_utf8_lossy(&buf[header_end.min(buf.len())..]).into_owned();
+                let first = head.lines().next().unwrap_or("").to_string();
+                log.lock().unwrap().push(format!("{first}\n{body}"));
                 let _ = s.write_all(reply(&head).as_bytes());
             });
         }
@@ -710,4 +729,122 @@ fn a_redirect_on_a_webhook_is_a_failure_not_followed_not_recorded() {
         e.get("claimed").is_none(),
         "the claim is released for the next run: {e}"
     );
+}
+
+/// A privileged Pod whose name carries terminal escapes, CR, BEL, a backtick, Slack markup
+/// and U+FFFF (YAML escapes).
+const HOSTILE_POD: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: \"evil\\e[2J\\r\\a`x` <!channel> <http://e.example|click>\\uFFFF\\x01\"\nspec:\n  containers:\n    - name: c\n      image: acme/app:1.0.0\n      securityContext:\n        privileged: true\n";
+
+#[test]
+fn workload_text_cannot_inject_into_any_output_format() {
+    let dir = common::temp();
+    common::guardrails_with(&dir.path().join("guardrails"), &["k8s-no-privileged-containers"]);
+    common::write(dir.path(), "app/pod.yaml", HOSTILE_POD);
+    let raw = ['\u{1b}', '\r', '\u{7}', '\u{1}', '\u{ffff}'];
+    for format in ["table", "markdown", "junit", "sarif", "json"] {
+        let run = railyard(
+            dir.path(),
+            &["check", "app", "--guardrails", "guardrails", "--format", format],
+        );
+        run.expect_code(1);
+        assert!(
+            run.stdout.contains("evil"),
+            "{format}: the finding is shown: {}",
+            run.stdout
+        );
+        if format != "json" && format != "sarif" {
+            // U+FFFF is harmless on a terminal and in Markdown; XML forbids it.
+            for c in raw.iter().filter(|c| format == "junit" || **c != '\u{ffff}') {
+                assert!(!run.stdout.contains(*c), "{format} carries raw {:?}: {}", c, run.stdout);
+            }
+        }
+        match format {
+            "table" => assert!(run.stdout.contains("evil\\u{1b}[2J\\u{d}\\u{7}"), "{}", run.stdout),
+            "markdown" => {
+                // The resource sits in a code span its backtick cannot close.
+                assert!(run.stdout.contains("``"), "{}", run.stdout);
+                let line = run.stdout.lines().find(|l| l.contains("evil")).unwrap();
+                assert!(line.contains("`x`"), "{line}");
+                assert!(
+                    !line.contains("example|click"),
+                    "a pipe would split the table row: {line}"
+                );
+            }
+            "junit" => {
+                assert!(run.stdout.contains("\\u{ffff}"), "{}", run.stdout);
+                assert!(run.stdout.contains("&lt;!channel&gt;"), "{}", run.stdout);
+            }
+            // JSON formats escape control characters themselves; they must still parse.
+            _ => {
+                run.json();
+            }
+        }
+    }
+}
+
+#[test]
+fn workload_text_cannot_ping_or_link_in_slack_or_break_teams_and_github_messages() {
+    let (port, seen) = recording_server(|head| {
+        if head.contains("/search/issues") {
+            response("200 OK", "", r#"{"total_count":0,"items":[]}"#)
+        } else if head.contains("/issues") {
+            response("201 Created", "", r#"{"number":1}"#)
+        } else {
+            response("200 OK", "", "ok")
+        }
+    });
+    let registry = REGISTRY.replace(
+        "[team.web]\nowners = [\"bob@example.com\"]\n",
+        &format!("[team.web]\nowners = [\"bob@example.com\"]\nslack_webhook_env = \"SLACK\"\nteams_webhook_env = \"TEAMS\"\ngithub_token_env = \"GH\"\ngithub_api = \"http://127.0.0.1:{port}/gh\"\n"),
+    ).replace("repo = \"../web\"", "repo = \"../org/web\"");
+    let mut files = bundled("k8s-no-privileged-containers");
+    files.push(("workloads.toml".into(), registry));
+    let sb = Sandbox::new(true, files);
+    std::fs::create_dir_all(sb.path("org")).unwrap();
+    std::fs::rename(sb.path("web"), sb.path("org/web")).unwrap();
+    commit(&sb.repo("org/web"), "main", &[("pod.yaml", Some(HOSTILE_POD))], "a pod");
+    let slack = format!("http://127.0.0.1:{port}/slack/x");
+    let teams = format!("http://127.0.0.1:{port}/teams/x");
+    let repo = sb.path("guardrails").to_string_lossy().into_owned();
+    let run = railyard_env(
+        sb.dir.path(),
+        &["observe", "--now", "2026-10-01", "--repo", &repo],
+        &[("SLACK", slack.as_str()), ("TEAMS", teams.as_str()), ("GH", "ghp_x")],
+    );
+    let seen = seen.lock().unwrap().clone();
+    let body_of = |prefix: &str| -> String {
+        seen.iter()
+            .find(|r| r.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix}: {seen:?}\n{}", run.all()))
+            .clone()
+    };
+    let slack = body_of("POST /slack");
+    assert!(slack.contains("evil"), "{slack}");
+    assert!(
+        !slack.contains("<!channel>") && !slack.contains("<http://e.example"),
+        "{slack}"
+    );
+    assert!(slack.contains("&lt;!channel&gt;"), "{slack}");
+    for body in [slack, body_of("POST /teams"), body_of("POST /gh/repos")] {
+        let v: serde_json::Value = serde_json::from_str(body.split_once('\n').unwrap().1).unwrap();
+        let text = v.to_string();
+        // Decoded JSON strings hold no raw control characters.
+        let mut strings = Vec::new();
+        collect_strings(&v, &mut strings);
+        for s in &strings {
+            for c in ['\u{1b}', '\r', '\u{7}', '\u{1}'] {
+                assert!(!s.contains(c), "raw {c:?} in {text}");
+            }
+        }
+        assert!(text.contains("evil"), "{text}");
+    }
+}
+
+fn collect_strings(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::String(s) => out.push(s.clone()),
+        serde_json::Value::Array(a) => a.iter().for_each(|x| collect_strings(x, out)),
+        serde_json::Value::Object(m) => m.values().for_each(|x| collect_strings(x, out)),
+        _ => {}
+    }
 }

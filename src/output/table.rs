@@ -36,6 +36,8 @@ fn rows(findings: &[Finding], deadline: bool) -> String {
 
 impl Renderer for Table {
     fn check(&self, r: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
+        // Workload and policy text may carry terminal escapes: shown, never obeyed.
+        let out = &mut super::escape::Terminal::new(out);
         if !r.findings.is_empty() {
             writeln!(out, "Findings ({}), active guardrails:", r.findings.len())?;
             writeln!(out, "{}", rows(&r.findings, false))?;
@@ -82,6 +84,8 @@ impl Renderer for Table {
     }
 
     fn test(&self, r: &TestReport, out: &mut dyn Write) -> io::Result<()> {
+        // Workload and policy text may carry terminal escapes: shown, never obeyed.
+        let out = &mut super::escape::Terminal::new(out);
         for c in &r.cases {
             let status = if c.passed { "ok  " } else { "FAIL" };
             writeln!(out, "{status} {} {}", c.guardrail, c.case)?;
@@ -94,12 +98,18 @@ impl Renderer for Table {
     }
 
     fn observe(&self, r: &ObserveReport, out: &mut dyn Write) -> io::Result<()> {
+        // Workload and policy text may carry terminal escapes: shown, never obeyed.
+        let out = &mut super::escape::Terminal::new(out);
         self.observe_text(r, out)
     }
     fn enforce(&self, r: &EnforceReport, out: &mut dyn Write) -> io::Result<()> {
+        // Workload and policy text may carry terminal escapes: shown, never obeyed.
+        let out = &mut super::escape::Terminal::new(out);
         self.enforce_text(r, out)
     }
     fn report(&self, r: &Report, out: &mut dyn Write) -> io::Result<()> {
+        // Workload and policy text may carry terminal escapes: shown, never obeyed.
+        let out = &mut super::escape::Terminal::new(out);
         self.report_text(r, out)
     }
 }
