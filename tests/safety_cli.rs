@@ -848,3 +848,75 @@ fn collect_strings(v: &serde_json::Value, out: &mut Vec<String>) {
         _ => {}
     }
 }
+
+#[test]
+fn config_files_that_are_not_utf8_are_refused_with_file_and_line() {
+    // Latin-1 "é" (0xE9) on line 2 of each hand-written file in turn.
+    let bad = |text: &str| -> Vec<u8> {
+        let mut lines: Vec<Vec<u8>> = text.lines().map(|l| l.as_bytes().to_vec()).collect();
+        lines[1].extend_from_slice(b" # caf\xe9");
+        lines.join(&b'\n')
+    };
+    let src = common::bundled_guardrails().join("aws-s3-versioning");
+    let exceptions = "[[exception]]\nworkload = \"app\"\nresource = \"aws_s3_bucket.x\"\nreason = \"r\"\napproved_by = \"sec@example.com\"\nexpires = 2030-01-01\n";
+    for (file, text) in [
+        (
+            "guardrail.toml",
+            std::fs::read_to_string(src.join("guardrail.toml")).unwrap(),
+        ),
+        ("policy.rego", std::fs::read_to_string(src.join("policy.rego")).unwrap()),
+        ("exceptions.toml", exceptions.to_string()),
+        (
+            "lib/railyard.rego",
+            std::fs::read_to_string(common::bundled_guardrails().join("lib/railyard.rego")).unwrap(),
+        ),
+    ] {
+        let dir = common::temp();
+        let folder = dir.path().join("guardrails");
+        common::guardrails_with(&folder, &["aws-s3-versioning"]);
+        let path = if file.starts_with("lib/") {
+            folder.join(file)
+        } else {
+            folder.join("aws-s3-versioning").join(file)
+        };
+        std::fs::write(&path, bad(&text)).unwrap();
+        common::write(dir.path(), "app/main.tf", UNVERSIONED_TF);
+        let run = railyard(dir.path(), &["check", "app", "--guardrails", "guardrails"]);
+        run.expect_code(2);
+        let want = format!("{file}:2: not valid UTF-8");
+        assert!(run.stderr.contains(&want), "{file}: want `{want}`: {}", run.stderr);
+        assert!(!run.stderr.contains('\u{fffd}'), "nothing was replaced: {}", run.stderr);
+        let run = railyard(dir.path(), &["test", "guardrails"]);
+        run.expect_code(2);
+        assert!(run.stderr.contains(&want), "{}", run.stderr);
+    }
+
+    // workloads.toml on develop: observe stops with exit 2 naming it.
+    let registry = REGISTRY.replace("grace_days = 30\n", "grace_days = 30\n# caf\u{e9}\n");
+    let mut registry = registry.into_bytes();
+    let at = registry.windows(2).position(|w| w == [0xc3, 0xa9]).unwrap();
+    registry.splice(at..at + 2, [0xe9]);
+    let sb = Sandbox::new(true, bundled("aws-s3-versioning"));
+    let g = sb.repo("guardrails");
+    // Commit the raw bytes (not valid UTF-8, so not through `commit`'s &str).
+    let tip = g
+        .find_reference("refs/heads/develop")
+        .unwrap()
+        .peel_to_commit()
+        .unwrap();
+    let mut builder = g.treebuilder(Some(&tip.tree().unwrap())).unwrap();
+    builder
+        .insert("workloads.toml", g.blob(&registry).unwrap(), 0o100644)
+        .unwrap();
+    let tree = g.find_tree(builder.write().unwrap()).unwrap();
+    let sig = git2::Signature::now("t", "t@example.com").unwrap();
+    g.commit(Some("refs/heads/develop"), &sig, &sig, "latin-1", &tree, &[&tip])
+        .unwrap();
+    let run = sb.run(&["observe", "--now", "2026-10-01"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("workloads.toml:3: not valid UTF-8"),
+        "{}",
+        run.stderr
+    );
+}

@@ -79,10 +79,12 @@ fn run_guardrail(evaluator: &mut Evaluator, index: usize, g: &Guardrail) -> Vec<
                     "{}/tests/fail/{EXPECTED}",
                     g.policy_path.trim_end_matches("/policy.rego")
                 );
-                from_toml(&path, &String::from_utf8_lossy(&f.bytes)).unwrap_or_else(|e| {
-                    fail_error = Some(e.to_string());
-                    BTreeMap::new()
-                })
+                crate::config::utf8(&path, &f.bytes)
+                    .and_then(|text| from_toml(&path, text))
+                    .unwrap_or_else(|e| {
+                        fail_error = Some(e.to_string());
+                        BTreeMap::new()
+                    })
             }
         };
     let pass = cases(g, "tests/pass/");
