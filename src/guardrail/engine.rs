@@ -101,19 +101,21 @@ impl PreparedInput {
 impl Policy {
     /// Compiles the guardrail's policy with the shared helpers.
     pub fn compile(g: &Guardrail, helpers: &[(String, String)]) -> Result<Policy, ConfigError> {
-        let defs = check_helpers(helpers).map_err(|mut e| e.remove(0))?;
-        Policy::compile_on(&base_engine(helpers)?, g, helpers, &defs)
+        // Names were resolved when the library loaded ([`super::load_library`]); not redone here,
+        // where evaluators compile guardrails again.
+        Policy::compile_on(&base_engine(helpers)?, g, helpers, None)
     }
 
     /// Compiles on a copy of an engine that already holds the helpers (see [`base_engine`]):
     /// the helpers are parsed once per library, not once per guardrail.
     /// `defs` are the helpers' definitions (from [`check_helpers`]): every function and
-    /// `data.` reference of the policy must resolve against them, its own rules or a built-in.
+    /// `data.` reference of the policy must resolve against them, its own rules or a built-in
+    /// (`None`: already checked when the library loaded).
     pub fn compile_on(
         base: &regorus::Engine,
         g: &Guardrail,
         helpers: &[(String, String)],
-        defs: &super::resolve::Definitions,
+        defs: Option<&super::resolve::Definitions>,
     ) -> Result<Policy, ConfigError> {
         check_nesting(&g.policy_path, &g.policy)?;
         let mut engine = base.clone();
@@ -132,10 +134,12 @@ impl Policy {
         }
         // Fail closed: regorus would report an unknown function only when a call runs, and
         // an unknown rule never (it is undefined, i.e. no finding).
-        let module = super::resolve::Module::parse(&g.policy_path, &g.policy)?;
-        let mut defs = defs.clone();
-        defs.add(&module);
-        super::resolve::check(&module, &defs)?;
+        if let Some(defs) = defs {
+            let module = super::resolve::Module::parse(&g.policy_path, &g.policy)?;
+            let mut defs = defs.clone();
+            defs.add(&module);
+            super::resolve::check(&module, &defs)?;
+        }
         Ok(Policy {
             guardrail: g.id.clone(),
             engine,

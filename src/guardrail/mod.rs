@@ -196,7 +196,7 @@ pub fn load_library_lenient(files: &[SourceFile], prefix: &str) -> (Library, BTr
             );
         }
     };
-    guardrails.retain_mut(|g| match engine::Policy::compile_on(&base, g, &helpers, &defs) {
+    guardrails.retain_mut(|g| match engine::Policy::compile_on(&base, g, &helpers, Some(&defs)) {
         Ok(policy) => {
             g.compiled = Some(policy);
             true
