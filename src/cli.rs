@@ -63,6 +63,10 @@ pub struct Cli {
     /// (never a pass), reported with the count.
     #[arg(long, global = true, env = "RAILYARD_MAX_FINDINGS", value_name = "N")]
     pub max_findings: Option<usize>,
+    /// Time any one git fetch, clone or push, or HTTP request may take (connect and total;
+    /// e.g. 30s) before that workload is *unknown* (the guardrails repo: exit 2).
+    #[arg(long, global = true, env = "RAILYARD_FETCH_TIMEOUT", value_name = "DURATION", value_parser = crate::limits::parse_duration, default_value = "60s")]
+    pub fetch_timeout: std::time::Duration,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -155,6 +159,10 @@ pub struct EnforceArgs {
     /// Days before a deadline on which owners are reminded.
     #[arg(long, value_delimiter = ',', default_value = "14,3,1")]
     pub reminder_days: Vec<u32>,
+    /// Activate due guardrails even when their own fixtures fail (otherwise they are refused,
+    /// exit 2).
+    #[arg(long)]
+    pub force_failing_fixtures: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -164,6 +172,9 @@ pub struct PromoteArgs {
     /// Required: activate ahead of observation.
     #[arg(long)]
     pub force: bool,
+    /// Activate even though the guardrail fails its own fixtures.
+    #[arg(long, requires = "force")]
+    pub force_failing_fixtures: bool,
     /// Why the guardrail is activated now (recorded in the commit and the ledger).
     #[arg(long, default_value = "")]
     pub reason: String,
@@ -320,6 +331,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     };
     let (actor, actor_source) = actor_from(flag_actor.as_deref()).unwrap_or_default();
     crate::limits::configure(cli.limits());
+    crate::gitops::fetch::configure_timeout(cli.fetch_timeout);
     let settings = Settings {
         repo: cli.repo.clone(),
         repo_token_env: Some(cli.repo_token_env.clone()),
@@ -332,7 +344,8 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
             .ok()
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(std::time::Duration::from_millis)
-            .unwrap_or(crate::notify::DEFAULT_TIMEOUT),
+            .unwrap_or(crate::notify::DEFAULT_TIMEOUT)
+            .min(cli.fetch_timeout),
         format: cli.format,
         actor,
         actor_source,
@@ -394,10 +407,18 @@ fn command(cli: Cli, settings: Settings, now: Day, out: &mut dyn Write) -> anyho
             let opts = workflow::enforce::EnforceOptions {
                 exception_window: args.exception_window,
                 reminder_days: args.reminder_days,
+                force_failing_fixtures: args.force_failing_fixtures,
             };
             workflow::enforce::enforce(&settings, &opts, out)
         }
-        Command::Promote(args) => workflow::promote::promote(&settings, &args.id, args.force, &args.reason, out),
+        Command::Promote(args) => workflow::promote::promote(
+            &settings,
+            &args.id,
+            args.force,
+            args.force_failing_fixtures,
+            &args.reason,
+            out,
+        ),
         Command::Ledger(LedgerCommand::Verify) => workflow::ledger_cmd::verify(&settings, out),
         Command::Ledger(LedgerCommand::Accept(args)) => {
             workflow::ledger_cmd::accept(&settings, &args.reason, args.reset_clock, out)

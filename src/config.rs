@@ -20,6 +20,25 @@ impl ConfigError {
     }
 }
 
+/// The text of a hand-written file, refused when it is not UTF-8 (never lossily replaced: a
+/// replaced byte could change what a policy or a waiver means). The error names the line of
+/// the first invalid byte.
+pub fn utf8<'a>(file: &str, bytes: &'a [u8]) -> Result<&'a str, ConfigError> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let at = e.valid_up_to();
+        let line = bytes[..at].iter().filter(|b| **b == b'\n').count() + 1;
+        let column = at - bytes[..at].iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1) + 1;
+        ConfigError::new(
+            file,
+            line,
+            format!(
+                "not valid UTF-8 (byte {:#04x} at column {column}); save the file as UTF-8",
+                bytes[at]
+            ),
+        )
+    })
+}
+
 /// Reads a TOML file into `T`, turning serde's error into one that names file and line.
 pub fn from_toml<T: serde::de::DeserializeOwned>(file: &str, text: &str) -> Result<T, ConfigError> {
     toml::from_str(text).map_err(|e| {

@@ -249,6 +249,9 @@ pub struct LedgerEntry {
     /// Events sent to the owners: (event key, day).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub notified: BTreeMap<String, Day>,
+    /// Events a run has claimed and is sending (`<key>@<channel>`), see `notify::Claim`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub claimed: BTreeMap<String, crate::notify::Claim>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -393,6 +396,7 @@ impl Ledger {
             activated: None,
             workload_commit: String::new(),
             notified: BTreeMap::new(),
+            claimed: BTreeMap::new(),
         });
         e.team = team.to_string();
         e.status = verdict;

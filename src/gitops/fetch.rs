@@ -15,7 +15,10 @@
 //! - The fetch uses an anonymous remote (no config write per run, so concurrent runs do not
 //!   fight over the config lock); `origin` is recorded once at creation for people inspecting
 //!   the cache.
-//! - No shallow clones and no network timeouts are set here (libgit2's are process-global).
+//! - No shallow clones. Every network operation is bounded by `--fetch-timeout` (see
+//!   [`network_timeout`]): libgit2's process-global connect and socket timeouts stop a server
+//!   that accepts and never answers, and the progress callbacks stop a transfer that is still
+//!   running when the budget is spent.
 
 use crate::files::{ReadLimits, Skipped, SourceFile};
 use crate::workload::registry::WorkloadSpec;
@@ -151,7 +154,20 @@ impl Cache {
             .as_deref()
             .and_then(|var| std::env::var(var).ok())
             .filter(|t| !t.is_empty());
-        let clean = |e: git2::Error| unreachable(clean_message(&e, token.as_deref()));
+        let budget = network_timeout();
+        let started = std::time::Instant::now();
+        let deadline = started + budget;
+        let clean = |e: git2::Error| {
+            if timed_out(&e, started, budget) {
+                unreachable(format!(
+                    "no answer within {} (--fetch-timeout): {}",
+                    crate::limits::show_duration(budget),
+                    clean_message(&e, token.as_deref())
+                ))
+            } else {
+                unreachable(clean_message(&e, token.as_deref()))
+            }
+        };
 
         let repo_path = self.path_for(&spec.name, &url);
         // A run killed during a fetch may have left ref locks behind: without this, every
@@ -171,7 +187,7 @@ impl Cache {
         }
         if have.is_none() {
             let mut remote = repo.remote_anonymous(&url).map_err(clean)?;
-            let auth = callbacks(spec.token_env.as_deref(), token.clone());
+            let auth = remote_callbacks(spec.token_env.as_deref(), deadline);
             let mut conn = remote.connect_auth(Direction::Fetch, Some(auth), None).map_err(clean)?;
             let advertised: Vec<(String, Oid)> = conn
                 .list()
@@ -202,12 +218,14 @@ impl Cache {
             if !up_to_date {
                 retry_locked(|| {
                     let mut opts = FetchOptions::new();
-                    opts.remote_callbacks(callbacks(spec.token_env.as_deref(), token.clone()))
-                        .download_tags(AutotagOption::None);
+                    opts.remote_callbacks(remote_callbacks(spec.token_env.as_deref(), deadline))
+                        .download_tags(AutotagOption::None)
+                        // FETCH_HEAD would record the URL, credentials and all.
+                        .update_fetchhead(false);
                     remote.fetch(&[refspec.as_str()], Some(&mut opts), None)
                 })
                 .map_err(|e| {
-                    if wanted_oid.is_some() {
+                    if wanted_oid.is_some() && !timed_out(&e, started, budget) {
                         unknown(" (servers often refuse commits that no branch or tag points at)")
                     } else {
                         clean(e)
@@ -256,8 +274,9 @@ impl Cache {
         }
         let staging = unique_sibling(path, "new");
         let made = Repository::init_bare(&staging).and_then(|repo| {
-            // Record where the clone comes from, for people inspecting the cache.
-            repo.remote("origin", url).map(|_| ())
+            // Record where the clone comes from, for people inspecting the cache, without
+            // its credentials: fetches pass the real URL in memory, never through a config.
+            repo.remote("origin", &redact(url)).map(|_| ())
         });
         if let Err(e) = made {
             let _ = std::fs::remove_dir_all(&staging);
@@ -456,32 +475,87 @@ fn join(dir: &str, name: &str) -> String {
     }
 }
 
-/// Hides credentials in URLs inside `text`: `https://user:token@host` → `https://***@host`.
-/// A bare user name is kept for ssh (`ssh://git@host`), where it is not a secret, and hidden
-/// for http(s), where tokens are often passed as the user name.
+/// Hides credentials in URLs inside `text`: the user info of a URL
+/// (`https://user:token@host` → `https://***@host`), every query value
+/// (`?private_token=x` → `?private_token=***`), and the password of an scp-like location
+/// (`user:password@host:repo` → `***@host:repo`). A bare user name is kept for ssh
+/// (`ssh://git@host`, `git@host:repo`), where it is not a secret, and hidden for http(s),
+/// where tokens are often passed as the user name.
 pub fn redact(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
-    while let Some(i) = rest.find("://") {
-        let scheme_start = rest[..i]
-            .rfind(|c: char| !(c.is_ascii_alphanumeric() || "+.-".contains(c)))
-            .map_or(0, |j| j + 1);
-        let scheme = rest[scheme_start..i].to_ascii_lowercase();
-        out.push_str(&rest[..i + 3]);
-        rest = &rest[i + 3..];
-        let end = rest
-            .find(|c: char| "/?#".contains(c) || c.is_whitespace())
-            .unwrap_or(rest.len());
-        if let Some(at) = rest[..end].rfind('@') {
-            let userinfo = &rest[..at];
-            if userinfo.contains(':') || scheme.starts_with("http") {
-                out.push_str("***");
-                rest = &rest[at..];
+    loop {
+        let url = rest.find("://");
+        let at = rest.find('@');
+        match (url, at) {
+            (Some(i), _) if at.is_none_or(|a| a > word_start(rest, i)) => {
+                let scheme_start = rest[..i]
+                    .rfind(|c: char| !(c.is_ascii_alphanumeric() || "+.-".contains(c)))
+                    .map_or(0, |j| j + 1);
+                let scheme = rest[scheme_start..i].to_ascii_lowercase();
+                out.push_str(&rest[..i + 3]);
+                rest = &rest[i + 3..];
+                let end = rest.find(is_url_end).unwrap_or(rest.len());
+                let authority_end = rest[..end].find(['/', '?', '#']).unwrap_or(end);
+                let mut url = &rest[..end];
+                if let Some(at) = rest[..authority_end].rfind('@') {
+                    let userinfo = &rest[..at];
+                    if userinfo.contains(':') || scheme.starts_with("http") {
+                        out.push_str("***");
+                        url = &rest[at..end];
+                    }
+                }
+                out.push_str(&redact_query(url));
+                rest = &rest[end..];
             }
+            (_, Some(a)) => {
+                // scp-like `user:password@host:path` (no scheme).
+                let start = word_start(rest, a);
+                let userinfo = &rest[start..a];
+                out.push_str(&rest[..start]);
+                if userinfo.contains(':') {
+                    out.push_str("***");
+                } else {
+                    out.push_str(userinfo);
+                }
+                out.push('@');
+                rest = &rest[a + 1..];
+            }
+            _ => break,
         }
     }
     out.push_str(rest);
     out
+}
+
+/// Where the word holding byte `i` of `text` starts (after whitespace, quotes, brackets).
+fn word_start(text: &str, i: usize) -> usize {
+    text[..i]
+        .rfind(|c: char| c.is_whitespace() || "`'\"<>()[]{},;".contains(c))
+        .map_or(0, |j| j + 1)
+}
+
+fn is_url_end(c: char) -> bool {
+    c.is_whitespace() || "`'\"<>()[]{},;".contains(c)
+}
+
+/// `path?a=1&b=2#f` → `path?a=***&b=***#f`: query values are where tokens travel.
+fn redact_query(url: &str) -> String {
+    let Some(q) = url.find('?') else {
+        return url.to_string();
+    };
+    let (query, fragment) = match url[q + 1..].find('#') {
+        Some(h) => (&url[q + 1..q + 1 + h], &url[q + 1 + h..]),
+        None => (&url[q + 1..], ""),
+    };
+    let query: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((k, v)) if !v.is_empty() => format!("{k}=***"),
+            _ => pair.to_string(),
+        })
+        .collect();
+    format!("{}?{}{fragment}", &url[..q], query.join("&"))
 }
 
 /// libgit2's message, with URLs redacted and the token itself removed should it appear.
@@ -493,7 +567,55 @@ fn clean_message(e: &git2::Error, token: Option<&str>) -> String {
     message
 }
 
-fn callbacks<'a>(token_env: Option<&'a str>, token: Option<String>) -> RemoteCallbacks<'a> {
+/// Default of `--fetch-timeout` (`RAILYARD_FETCH_TIMEOUT`).
+pub const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(60);
+
+static FETCH_TIMEOUT: std::sync::Mutex<Option<Duration>> = std::sync::Mutex::new(None);
+
+/// Sets the budget of every git fetch, clone and push and every HTTP request.
+pub fn configure_timeout(budget: Duration) {
+    *FETCH_TIMEOUT.lock().unwrap_or_else(|e| e.into_inner()) = Some(budget);
+    apply_git_timeouts(budget);
+}
+
+/// The network budget (`--fetch-timeout`, else the default), with libgit2's timeouts set to
+/// it: call before any network operation.
+pub fn network_timeout() -> Duration {
+    let budget = FETCH_TIMEOUT
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .unwrap_or(DEFAULT_FETCH_TIMEOUT);
+    apply_git_timeouts(budget);
+    budget
+}
+
+fn apply_git_timeouts(budget: Duration) {
+    let ms = budget.as_millis().clamp(1, i32::MAX as u128) as libc::c_int;
+    // SAFETY: these set process-global integers in libgit2; they are not called
+    // concurrently with themselves in a way that matters (every caller sets the same value).
+    unsafe {
+        let _ = git2::opts::set_server_connect_timeout_in_milliseconds(ms);
+        let _ = git2::opts::set_server_timeout_in_milliseconds(ms);
+    }
+}
+
+/// Whether `e` came from a transfer stopped by the budget (a callback returning false, or
+/// a socket that timed out).
+pub fn timed_out(e: &git2::Error, started: std::time::Instant, budget: Duration) -> bool {
+    started.elapsed() >= budget
+        || e.code() == ErrorCode::User
+        || e.message().to_ascii_lowercase().contains("timed out")
+        || e.message().to_ascii_lowercase().contains("timeout")
+}
+
+/// The one set of remote callbacks every git network operation uses: credentials from the
+/// environment variable `token_env` (https) or the ssh agent, never written anywhere (no
+/// URL, no git config), and a deadline that stops a transfer still running at `deadline`.
+pub fn remote_callbacks(token_env: Option<&str>, deadline: std::time::Instant) -> RemoteCallbacks<'static> {
+    let token = token_env
+        .and_then(|var| std::env::var(var).ok())
+        .filter(|t| !t.is_empty());
+    let token_env = token_env.map(str::to_string);
     let mut attempts = 0;
     let mut cb = RemoteCallbacks::new();
     cb.credentials(move |_url, username, allowed| {
@@ -505,7 +627,7 @@ fn callbacks<'a>(token_env: Option<&'a str>, token: Option<String>) -> RemoteCal
         if allowed.contains(CredentialType::SSH_KEY) {
             Cred::ssh_key_from_agent(username.unwrap_or("git"))
         } else if allowed.contains(CredentialType::USER_PASS_PLAINTEXT) {
-            match (&token, token_env) {
+            match (&token, token_env.as_deref()) {
                 (Some(token), _) if attempts == 1 => Cred::userpass_plaintext("x-access-token", token),
                 (Some(_), Some(var)) => Err(git2::Error::from_str(&format!(
                     "authentication failed with the token in ${var}"
@@ -524,6 +646,9 @@ fn callbacks<'a>(token_env: Option<&'a str>, token: Option<String>) -> RemoteCal
             Err(git2::Error::from_str("no supported authentication method"))
         }
     });
+    // Returning false aborts the transfer (libgit2 reports a user-cancelled error).
+    cb.transfer_progress(move |_| std::time::Instant::now() < deadline);
+    cb.sideband_progress(move |_| std::time::Instant::now() < deadline);
     cb
 }
 
@@ -642,7 +767,17 @@ mod tests {
         assert_eq!(redact("git@host:org/a.git"), "git@host:org/a.git");
         assert_eq!(
             redact("https://host/a?x=y@z and http://u:p@h/"),
-            "https://host/a?x=y@z and http://***@h/"
+            "https://host/a?x=*** and http://***@h/"
+        );
+        assert_eq!(
+            redact("`https://gitlab.example.com/a.git?private_token=glpat-x&ref=main#f`: 404"),
+            "`https://gitlab.example.com/a.git?private_token=***&ref=***#f`: 404"
+        );
+        assert_eq!(redact("repo `bob:hunter2@host:org/a.git`"), "repo `***@host:org/a.git`");
+        assert_eq!(redact("mail bob@example.com"), "mail bob@example.com");
+        assert_eq!(
+            redact("git://u:pw@h/a file://u:pw@localhost/x"),
+            "git://***@h/a file://***@localhost/x"
         );
     }
 

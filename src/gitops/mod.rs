@@ -202,13 +202,25 @@ impl GuardrailsRepo {
     pub fn refresh(&self) -> Result<()> {
         let Some(url) = &self.remote_url else { return Ok(()) };
         let mut remote = self.repo.remote_anonymous(url)?;
+        let started = std::time::Instant::now();
         let mut opts = git2::FetchOptions::new();
-        opts.remote_callbacks(callbacks(self.token_env.clone()));
+        // FETCH_HEAD would record the URL, credentials and all.
+        opts.remote_callbacks(callbacks(self.token_env.clone()))
+            .update_fetchhead(false);
         remote
             .fetch(&["+refs/heads/*:refs/heads/*"], Some(&mut opts), None)
             .map_err(|e| {
+                let budget = fetch::network_timeout();
+                let stalled = if fetch::timed_out(&e, started, budget) {
+                    format!(
+                        " (no answer within {}, --fetch-timeout)",
+                        crate::limits::show_duration(budget)
+                    )
+                } else {
+                    String::new()
+                };
                 anyhow!(
-                    "fetching guardrails repo `{}`: {}",
+                    "fetching guardrails repo `{}`{stalled}: {}",
                     self.display,
                     fetch::redact(e.message())
                 )
@@ -665,26 +677,11 @@ pub fn walk_tree(
     Ok((files, skipped))
 }
 
-/// Credentials for https (a token from an environment variable) and ssh (the agent).
+/// The remote callbacks of the guardrails repo: the one set every git network operation
+/// uses ([`fetch::remote_callbacks`]), with the `--fetch-timeout` deadline from now.
 pub fn callbacks(token_env: Option<String>) -> git2::RemoteCallbacks<'static> {
-    let mut cb = git2::RemoteCallbacks::new();
-    let mut tries = 0;
-    cb.credentials(move |_url, user, allowed| {
-        tries += 1;
-        if tries > 3 {
-            return Err(git2::Error::from_str("authentication failed"));
-        }
-        if allowed.contains(git2::CredentialType::SSH_KEY) {
-            return git2::Cred::ssh_key_from_agent(user.unwrap_or("git"));
-        }
-        if allowed.contains(git2::CredentialType::USER_PASS_PLAINTEXT) {
-            if let Some(token) = token_env.as_deref().and_then(|v| std::env::var(v).ok()) {
-                return git2::Cred::userpass_plaintext("x-access-token", &token);
-            }
-        }
-        git2::Cred::default()
-    });
-    cb
+    let deadline = std::time::Instant::now() + fetch::network_timeout();
+    fetch::remote_callbacks(token_env.as_deref(), deadline)
 }
 
 pub fn is_url(spec: &str) -> bool {

@@ -109,15 +109,21 @@ impl PreparedInput {
 impl Policy {
     /// Compiles the guardrail's policy with the shared helpers.
     pub fn compile(g: &Guardrail, helpers: &[(String, String)]) -> Result<Policy, ConfigError> {
-        Policy::compile_on(&base_engine(helpers)?, g, helpers)
+        // Names were resolved when the library loaded ([`super::load_library`]); not redone here,
+        // where evaluators compile guardrails again.
+        Policy::compile_on(&base_engine(helpers)?, g, helpers, None)
     }
 
     /// Compiles on a copy of an engine that already holds the helpers (see [`base_engine`]):
     /// the helpers are parsed once per library, not once per guardrail.
+    /// `defs` are the helpers' definitions (from [`check_helpers`]): every function and
+    /// `data.` reference of the policy must resolve against them, its own rules or a built-in
+    /// (`None`: already checked when the library loaded).
     pub fn compile_on(
         base: &regorus::Engine,
         g: &Guardrail,
         helpers: &[(String, String)],
+        defs: Option<&super::resolve::Definitions>,
     ) -> Result<Policy, ConfigError> {
         check_nesting(&g.policy_path, &g.policy)?;
         let mut engine = base.clone();
@@ -133,6 +139,14 @@ impl Policy {
                 1,
                 format!("package `{package}` is also used by a helper in lib/"),
             ));
+        }
+        // Fail closed: regorus would report an unknown function only when a call runs, and
+        // an unknown rule never (it is undefined, i.e. no finding).
+        if let Some(defs) = defs {
+            let module = super::resolve::Module::parse(&g.policy_path, &g.policy)?;
+            let mut defs = defs.clone();
+            defs.add(&module);
+            super::resolve::check(&module, &defs)?;
         }
         Ok(Policy {
             guardrail: g.id.clone(),
@@ -438,22 +452,33 @@ pub fn base_engine(helpers: &[(String, String)]) -> Result<regorus::Engine, Conf
 }
 
 /// Checks the shared helpers compile on their own, so their errors are reported against
-/// `lib/` rather than against every guardrail that imports them.
-pub fn check_helpers(helpers: &[(String, String)]) -> Result<(), Vec<ConfigError>> {
-    let errors: Vec<ConfigError> = helpers
-        .iter()
-        .filter_map(|(path, src)| {
-            if let Err(e) = check_nesting(path, src) {
-                return Some(e);
-            }
-            regorus::Engine::new()
-                .add_policy(path.clone(), src.clone())
-                .err()
-                .map(|e| rego_error(path, &e))
-        })
-        .collect();
+/// `lib/` rather than against every guardrail that imports them, and that every name they
+/// use resolves among them. Returns what they define, for resolving the guardrails' names.
+pub fn check_helpers(helpers: &[(String, String)]) -> Result<super::resolve::Definitions, Vec<ConfigError>> {
+    use super::resolve::{check, Definitions, Module};
+    let mut errors = Vec::new();
+    let mut modules = Vec::new();
+    for (path, src) in helpers {
+        if let Err(e) = check_nesting(path, src) {
+            errors.push(e);
+            continue;
+        }
+        if let Err(e) = regorus::Engine::new().add_policy(path.clone(), src.clone()) {
+            errors.push(rego_error(path, &e));
+            continue;
+        }
+        match Module::parse(path, src) {
+            Ok(m) => modules.push(m),
+            Err(e) => errors.push(e),
+        }
+    }
+    let mut defs = Definitions::default();
+    for m in &modules {
+        defs.add(m);
+    }
+    errors.extend(modules.iter().filter_map(|m| check(m, &defs).err()));
     if errors.is_empty() {
-        Ok(())
+        Ok(defs)
     } else {
         Err(errors)
     }

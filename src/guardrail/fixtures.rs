@@ -47,6 +47,27 @@ pub fn run(library: &Library) -> Vec<CaseResult> {
     out
 }
 
+/// Why guardrail `id`'s own fixtures fail, one line per failing case (empty when they pass).
+/// A guardrail without fixtures is not failing here (`railyard test` asks for them); one
+/// that is not in the library is not judged.
+pub fn failures(library: &Library, id: &str) -> Vec<String> {
+    let Some(index) = library.guardrails.iter().position(|g| g.id == id) else {
+        return Vec::new();
+    };
+    let mut evaluator = Evaluator::new(library);
+    run_guardrail(&mut evaluator, index, &library.guardrails[index])
+        .into_iter()
+        .filter(|r| !r.passed && !is_missing_fixtures(r))
+        .map(|r| format!("fixture {}: {}", r.case, r.problems.join("; ")))
+        .collect()
+}
+
+/// The entry [`run_guardrail`] adds when `tests/pass/` or `tests/fail/` is empty: its case is
+/// the folder itself.
+fn is_missing_fixtures(r: &CaseResult) -> bool {
+    r.case.ends_with('/')
+}
+
 fn run_guardrail(evaluator: &mut Evaluator, index: usize, g: &Guardrail) -> Vec<CaseResult> {
     let mut results = Vec::new();
     let mut fail_error = None;
@@ -58,10 +79,12 @@ fn run_guardrail(evaluator: &mut Evaluator, index: usize, g: &Guardrail) -> Vec<
                     "{}/tests/fail/{EXPECTED}",
                     g.policy_path.trim_end_matches("/policy.rego")
                 );
-                from_toml(&path, &String::from_utf8_lossy(&f.bytes)).unwrap_or_else(|e| {
-                    fail_error = Some(e.to_string());
-                    BTreeMap::new()
-                })
+                crate::config::utf8(&path, &f.bytes)
+                    .and_then(|text| from_toml(&path, text))
+                    .unwrap_or_else(|e| {
+                        fail_error = Some(e.to_string());
+                        BTreeMap::new()
+                    })
             }
         };
     let pass = cases(g, "tests/pass/");

@@ -7,6 +7,7 @@ pub mod engine;
 pub mod exceptions;
 pub mod fixtures;
 pub mod governance;
+pub mod resolve;
 pub mod sandbox;
 
 use crate::config::{from_toml, ConfigError};
@@ -137,6 +138,7 @@ pub fn load_library(files: &[SourceFile], prefix: &str) -> Result<Library, LoadE
 pub fn load_library_lenient(files: &[SourceFile], prefix: &str) -> (Library, BTreeMap<String, Vec<ConfigError>>) {
     let mut folders: BTreeMap<String, Vec<SourceFile>> = BTreeMap::new();
     let mut helpers = Vec::new();
+    let mut helper_errors = Vec::new();
     for f in files {
         let Some(rel) = f.path.strip_prefix(prefix) else {
             continue;
@@ -146,7 +148,10 @@ pub fn load_library_lenient(files: &[SourceFile], prefix: &str) -> (Library, BTr
         };
         if folder == HELPERS_DIR {
             if inner.ends_with(".rego") && !inner.ends_with("_test.rego") {
-                helpers.push((f.path.clone(), String::from_utf8_lossy(&f.bytes).into_owned()));
+                match crate::config::utf8(&f.path, &f.bytes) {
+                    Ok(text) => helpers.push((f.path.clone(), text.to_string())),
+                    Err(e) => helper_errors.push(e),
+                }
             }
             continue;
         }
@@ -173,16 +178,24 @@ pub fn load_library_lenient(files: &[SourceFile], prefix: &str) -> (Library, BTr
             }
         }
     }
-    if let Err(errors) = engine::check_helpers(&helpers) {
-        broken.insert(HELPERS_DIR.to_string(), errors);
-        return (
-            Library {
-                guardrails: Vec::new(),
-                helpers,
-            },
-            broken,
-        );
-    }
+    let checked = if helper_errors.is_empty() {
+        engine::check_helpers(&helpers)
+    } else {
+        Err(helper_errors)
+    };
+    let defs = match checked {
+        Ok(defs) => defs,
+        Err(errors) => {
+            broken.insert(HELPERS_DIR.to_string(), errors);
+            return (
+                Library {
+                    guardrails: Vec::new(),
+                    helpers,
+                },
+                broken,
+            );
+        }
+    };
     let base = match engine::base_engine(&helpers) {
         Ok(b) => b,
         Err(e) => {
@@ -196,7 +209,7 @@ pub fn load_library_lenient(files: &[SourceFile], prefix: &str) -> (Library, BTr
             );
         }
     };
-    guardrails.retain_mut(|g| match engine::Policy::compile_on(&base, g, &helpers) {
+    guardrails.retain_mut(|g| match engine::Policy::compile_on(&base, g, &helpers, Some(&defs)) {
         Ok(policy) => {
             g.compiled = Some(policy);
             true
@@ -212,6 +225,16 @@ pub fn load_library_lenient(files: &[SourceFile], prefix: &str) -> (Library, BTr
 /// Loads one guardrail folder from its files (paths relative to the folder).
 pub fn load_guardrail(id: &str, folder: &str, files: Vec<SourceFile>) -> Result<Guardrail, Vec<ConfigError>> {
     let mut errors = Vec::new();
+    for name in ["guardrail.toml", "policy.rego", "exceptions.toml"] {
+        if let Some(f) = files.iter().find(|f| f.path == name) {
+            if let Err(e) = crate::config::utf8(&format!("{folder}/{name}"), &f.bytes) {
+                errors.push(e);
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
     let text_of = |name: &str| {
         files
             .iter()

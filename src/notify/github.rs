@@ -84,7 +84,13 @@ pub fn title(e: &Event) -> String {
 fn body(events: &[Event]) -> String {
     let mut out = String::new();
     for e in events {
-        let lines = e.lines();
+        // Control characters shown escaped; `<` and `>` as entities so workload text cannot
+        // open HTML (or close the marker comment below).
+        let lines: Vec<String> = e
+            .lines()
+            .iter()
+            .map(|l| crate::output::escape::line(l).replace('<', "&lt;").replace('>', "&gt;"))
+            .collect();
         out.push_str(&format!("**{}**\n\n", lines[0]));
         for l in &lines[1..] {
             out.push_str(&format!("{}\n", l.replacen('•', "-", 1)));

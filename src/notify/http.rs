@@ -1,6 +1,7 @@
 //! The HTTP client every channel uses: a per-request timeout, retries with exponential
 //! backoff on 429, 5xx, timeouts and connection errors, honouring `Retry-After` (seconds).
-//! Errors name what failed, never the URL (which is the secret for webhooks).
+//! Errors name what failed, never the URL (which is the secret for webhooks) nor the
+//! response body (which may echo it).
 
 use std::time::Duration;
 
@@ -38,6 +39,9 @@ impl Http {
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout)
+            // A redirect is a failure, never followed: a webhook that moved must be updated
+            // by its owner, and a POST re-sent elsewhere could reach anyone.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("railyard/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| e.without_url().to_string())?;
@@ -71,16 +75,12 @@ impl Http {
                     }
                     let retryable = status == 429 || status >= 500;
                     if !retryable || last {
-                        let body = resp.text().await.unwrap_or_default();
-                        let body: String = body.chars().take(200).collect();
+                        // The body is not shown: endpoints echo the request URL (the secret
+                        // of a webhook) or tokens in their error pages.
                         return Err(SendError::Status {
                             status,
                             attempts: attempt,
-                            detail: if body.trim().is_empty() {
-                                String::new()
-                            } else {
-                                format!(": {}", body.trim())
-                            },
+                            detail: String::new(),
                         });
                     }
                     tokio::time::sleep(retry_after.unwrap_or_else(|| backoff(self.base_backoff, attempt))).await;

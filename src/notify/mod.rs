@@ -270,12 +270,93 @@ pub fn plan(events: &[Event], registry: &Registry, ledger: &Ledger) -> Vec<(Stri
     out
 }
 
-/// Whether the ledger says `event` went out on `channel`.
+/// How long a claim holds before another run may take the message over: a run that claimed
+/// and then died (killed, crashed) is re-sent after this. A live run sends well within it
+/// (each request is bounded by `--fetch-timeout`).
+pub const CLAIM_LEASE: Duration = Duration::from_secs(15 * 60);
+
+/// A message a run has claimed in the ledger before sending it: claims are written by
+/// compare-and-swap, so of N concurrent runs exactly one sends each message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Claim {
+    /// Seconds since the Unix epoch when it was claimed (machine time, for the lease).
+    pub at: u64,
+    /// The claiming run.
+    pub by: String,
+}
+
+impl Claim {
+    pub fn live(&self) -> bool {
+        now_secs() < self.at.saturating_add(CLAIM_LEASE.as_secs())
+    }
+}
+
+pub fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// This run's id, for its claims (the same for the whole process).
+pub fn run_id() -> &'static str {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        format!("{}-{}-{nanos}", std::process::id(), now_secs())
+    })
+}
+
+/// Every (ledger entry, `<key>@<channel>` marker) the plan would send.
+pub fn planned_markers(events: &[Event], registry: &Registry, ledger: &Ledger) -> Vec<(String, String)> {
+    plan(events, registry, ledger)
+        .into_iter()
+        .flat_map(|(_, channel, events)| {
+            events
+                .into_iter()
+                .map(move |e| (e.ledger_key(), format!("{}@{}", e.key, channel.name())))
+        })
+        .collect()
+}
+
+/// Claims in `ledger` every marker of `wanted` that is neither sent nor claimed by a live
+/// run; returns those this run (`me`) now holds.
+pub fn claim(
+    ledger: &mut Ledger,
+    wanted: &[(String, String)],
+    me: &str,
+) -> std::collections::BTreeSet<(String, String)> {
+    let mut mine = std::collections::BTreeSet::new();
+    for (entry, marker) in wanted {
+        let Some(e) = ledger.entries.get_mut(entry) else {
+            continue;
+        };
+        if e.notified.contains_key(marker) || e.claimed.get(marker).is_some_and(|c| c.by != me && c.live()) {
+            continue;
+        }
+        e.claimed.insert(
+            marker.clone(),
+            Claim {
+                at: now_secs(),
+                by: me.to_string(),
+            },
+        );
+        mine.insert((entry.clone(), marker.clone()));
+    }
+    mine
+}
+
+/// Whether the ledger says `event` went out on `channel`, or another run holds a live
+/// claim on it (and is sending it).
 pub fn delivered(ledger: &Ledger, event: &Event, channel: &str) -> bool {
-    ledger
-        .entries
-        .get(&event.ledger_key())
-        .is_some_and(|e| e.notified.contains_key(&format!("{}@{channel}", event.key)))
+    let marker = format!("{}@{channel}", event.key);
+    ledger.entries.get(&event.ledger_key()).is_some_and(|e| {
+        e.notified.contains_key(&marker) || e.claimed.get(&marker).is_some_and(|c| c.live() && c.by != run_id())
+    })
 }
 
 /// Plans and (in [`Mode::Send`]) delivers the events; returns how each message fared. Never
@@ -418,14 +499,18 @@ fn send_all(deliveries: Vec<(Sent, Delivery)>) -> Vec<Sent> {
     })
 }
 
-/// Records successful deliveries in the ledger (`<key>@<channel>` → today). Returns how many
+/// Records successful deliveries in the ledger (`<key>@<channel>` → today) and releases
+/// this run's claims (a failed message is then free for the next run). Returns how many
 /// markers were added.
-pub fn record(ledger: &mut Ledger, sent: &[Sent], now: Day) -> usize {
+pub fn record(ledger: &mut Ledger, sent: &[Sent], now: Day, me: &str) -> usize {
     let mut n = 0;
-    for s in sent.iter().filter(|s| s.status == "sent") {
+    for s in sent {
         for (entry, marker) in &s.record {
             if let Some(e) = ledger.entries.get_mut(entry) {
-                if e.notified.insert(marker.clone(), now).is_none() {
+                if e.claimed.get(marker).is_some_and(|c| c.by == me) {
+                    e.claimed.remove(marker);
+                }
+                if s.status == "sent" && e.notified.insert(marker.clone(), now).is_none() {
                     n += 1;
                 }
             }
@@ -561,6 +646,7 @@ mod tests {
             activated: None,
             workload_commit: String::new(),
             notified: Default::default(),
+            claimed: Default::default(),
         };
         e.notified
             .insert("new:2026-11-01@slack".into(), Day::parse("2026-11-01").unwrap());
@@ -581,7 +667,10 @@ mod tests {
             error: None,
             record: vec![("g1/a".into(), "x@slack".into()), ("nope/a".into(), "y@slack".into())],
         }];
-        assert_eq!(record(&mut ledger, &sent, Day::parse("2026-11-02").unwrap()), 1);
+        assert_eq!(
+            record(&mut ledger, &sent, Day::parse("2026-11-02").unwrap(), run_id()),
+            1
+        );
         assert!(ledger.entries["g1/a"].notified.contains_key("x@slack"));
     }
 

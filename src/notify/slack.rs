@@ -35,18 +35,21 @@ impl Channel for Slack {
 }
 
 pub fn payload(d: &Delivery) -> Value {
-    let title = heading(&d.team, &d.events);
+    // Workload and policy text goes into mrkdwn: escaped so it cannot ping (`<!channel>`),
+    // link (`<url|text>`) or carry control characters.
+    let esc = crate::output::escape::slack;
+    let title = crate::output::escape::line(&heading(&d.team, &d.events)).into_owned();
     let mut blocks = vec![json!({"type": "header", "text": {"type": "plain_text", "text": title}})];
     for e in d.events.iter().take(MAX_EVENTS) {
-        let mut lines = e.lines();
+        let mut lines: Vec<String> = e.lines().iter().map(|l| esc(l)).collect();
         lines[0] = format!("*{}*", lines[0]);
         blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": lines.join("\n")}}));
     }
     if d.events.len() > MAX_EVENTS {
         blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": format!("…and {} more (see `railyard report --team {}`)", d.events.len() - MAX_EVENTS, d.team)}]}));
     }
-    let text = std::iter::once(title)
-        .chain(d.events.iter().map(|e| format!("• {}", e.summary)))
+    let text = std::iter::once(esc(&title))
+        .chain(d.events.iter().map(|e| format!("• {}", esc(&e.summary))))
         .collect::<Vec<_>>()
         .join("\n");
     json!({"text": text, "blocks": blocks})

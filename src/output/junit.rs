@@ -8,7 +8,10 @@ use std::io::{self, Write};
 
 pub struct Junit;
 
+/// XML text: characters XML 1.0 does not allow (C0 controls, U+FFFE, U+FFFF) and other
+/// controls shown as `\u{…}` (never dropped silently), markup characters as entities.
 fn esc(s: &str) -> String {
+    let s = super::escape::xml(s);
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -8,9 +8,14 @@ use std::io::{self, Write};
 
 pub struct Markdown;
 
-/// Table cells may not contain `|` or newlines.
+/// Table cells may not contain `|` or newlines; workload text may not open markup.
 fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+    super::escape::md_text(&s.replace('\n', " "))
+}
+
+/// A code span holding `s` literally (backticks inside cannot close it).
+fn code(s: &str) -> String {
+    super::escape::md_code(s)
 }
 
 fn table(out: &mut dyn Write, findings: &[Finding], deadline: bool) -> io::Result<()> {
@@ -30,11 +35,11 @@ fn table(out: &mut dyn Write, findings: &[Finding], deadline: bool) -> io::Resul
         let dl = if deadline { format!(" {d} |") } else { String::new() };
         writeln!(
             out,
-            "| {} | `{}` | `{}` | `{}` |{dl} {} |",
+            "| {} | {} | {} | {} |{dl} {} |",
             f.severity,
-            f.guardrail,
-            cell(&f.resource),
-            cell(&location(&f.file, f.line)),
+            code(&f.guardrail),
+            code(&f.resource),
+            code(&location(&f.file, f.line)),
             cell(&f.message)
         )?;
     }
@@ -51,7 +56,7 @@ impl Renderer for Markdown {
         } else {
             "passes"
         };
-        writeln!(out, "## Railyard: `{}` {verdict}\n", cell(&r.workload))?;
+        writeln!(out, "## Railyard: {} {verdict}\n", code(&r.workload))?;
         writeln!(
             out,
             "{} guardrails on {} resources: **{} findings**, {} warnings from pending guardrails, {} excepted, {} errors.\n",
@@ -74,9 +79,9 @@ impl Renderer for Markdown {
                 if let Some(e) = &f.exception {
                     writeln!(
                         out,
-                        "| `{}` | `{}` | {} | {} | {} |",
-                        f.guardrail,
-                        cell(&f.resource),
+                        "| {} | {} | {} | {} | {} |",
+                        code(&f.guardrail),
+                        code(&f.resource),
                         cell(&e.reason),
                         cell(&e.approved_by),
                         e.expires
@@ -107,9 +112,9 @@ impl Renderer for Markdown {
             let status = if c.passed { "pass" } else { "**FAIL**" };
             writeln!(
                 out,
-                "| {status} | `{}` | `{}` | {} |",
-                c.guardrail,
-                c.case,
+                "| {status} | {} | {} | {} |",
+                code(&c.guardrail),
+                code(&c.case),
                 cell(&c.problems.join("; "))
             )?;
         }
@@ -124,13 +129,19 @@ impl Renderer for Markdown {
                 let d = g.earliest_deadline.map(|d| d.to_string()).unwrap_or_else(|| "-".into());
                 writeln!(
                     out,
-                    "| `{}` | {} | {:?} | {} | {} | {} | {} | {d} |",
-                    g.guardrail, g.severity, g.state, g.compliant, g.noncompliant, g.excepted, g.unknown
+                    "| {} | {} | {:?} | {} | {} | {} | {} | {d} |",
+                    code(&g.guardrail),
+                    g.severity,
+                    g.state,
+                    g.compliant,
+                    g.noncompliant,
+                    g.excepted,
+                    g.unknown
                 )?;
             }
             return report_tail(r, out);
         }
-        writeln!(out, "## Exposure of {} `{}` on {}\n", r.view, cell(&r.subject), r.now)?;
+        writeln!(out, "## Exposure of {} {} on {}\n", r.view, code(&r.subject), r.now)?;
         if r.exposure.is_empty() {
             writeln!(out, "Compliant with every active and pending guardrail.")?;
             return report_tail(r, out);
@@ -142,33 +153,33 @@ impl Renderer for Markdown {
             for f in &e.findings {
                 writeln!(
                     out,
-                    "| `{}` | `{}` | {} | {:?} | `{}` | `{}` | {d} | {left} |",
-                    e.workload,
-                    e.guardrail,
+                    "| {} | {} | {} | {:?} | {} | {} | {d} | {left} |",
+                    code(&e.workload),
+                    code(&e.guardrail),
                     e.severity,
                     e.state,
-                    cell(&f.resource),
-                    cell(&location(&f.file, f.line))
+                    code(&f.resource),
+                    code(&location(&f.file, f.line))
                 )?;
             }
             for f in &e.excepted {
                 let exp = f.exception_expires.map(|d| d.to_string()).unwrap_or_default();
                 writeln!(
                     out,
-                    "| `{}` | `{}` | {} | excepted | `{}` | `{}` | until {exp} | - |",
-                    e.workload,
-                    e.guardrail,
+                    "| {} | {} | {} | excepted | {} | {} | until {exp} | - |",
+                    code(&e.workload),
+                    code(&e.guardrail),
                     e.severity,
-                    cell(&f.resource),
-                    cell(&location(&f.file, f.line))
+                    code(&f.resource),
+                    code(&location(&f.file, f.line))
                 )?;
             }
             for p in &e.problems {
                 writeln!(
                     out,
-                    "| `{}` | `{}` | {} | unknown | - | {} | {d} | {left} |",
-                    e.workload,
-                    e.guardrail,
+                    "| {} | {} | {} | unknown | - | {} | {d} | {left} |",
+                    code(&e.workload),
+                    code(&e.guardrail),
                     e.severity,
                     cell(p)
                 )?;
@@ -212,12 +223,12 @@ fn stale_markdown(stale: &[crate::guardrail::exceptions::StaleException], out: &
     for x in stale {
         writeln!(
             out,
-            "- `{}` on `{}` / `{}`, expires {} — `{}`",
-            x.guardrail,
-            cell(&x.workload),
-            cell(&x.resource),
+            "- {} on {} / {}, expires {} — {}",
+            code(&x.guardrail),
+            code(&x.workload),
+            code(&x.resource),
             x.expires,
-            cell(&location(&x.file, x.line))
+            code(&location(&x.file, x.line))
         )?;
     }
     Ok(())

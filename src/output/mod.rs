@@ -2,6 +2,7 @@
 //! Adding a format is one new file, one enum variant and one line in [`renderer`].
 //! Data goes to the writer the caller supplies (stdout); diagnostics go to stderr.
 
+pub(crate) mod escape;
 pub(crate) mod json;
 mod junit;
 mod markdown;

@@ -36,6 +36,8 @@ fn rows(findings: &[Finding], deadline: bool) -> String {
 
 impl Renderer for Table {
     fn check(&self, r: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
+        // Workload and policy text may carry terminal escapes: shown, never obeyed.
+        let out = &mut super::escape::Terminal::new(out);
         if !r.findings.is_empty() {
             writeln!(out, "Findings ({}), active guardrails:", r.findings.len())?;
             writeln!(out, "{}", rows(&r.findings, false))?;
@@ -89,6 +91,8 @@ impl Renderer for Table {
     }
 
     fn test(&self, r: &TestReport, out: &mut dyn Write) -> io::Result<()> {
+        // Workload and policy text may carry terminal escapes: shown, never obeyed.
+        let out = &mut super::escape::Terminal::new(out);
         for c in &r.cases {
             let status = if c.passed { "ok  " } else { "FAIL" };
             writeln!(out, "{status} {} {}", c.guardrail, c.case)?;
@@ -101,12 +105,18 @@ impl Renderer for Table {
     }
 
     fn observe(&self, r: &ObserveReport, out: &mut dyn Write) -> io::Result<()> {
+        // Workload and policy text may carry terminal escapes: shown, never obeyed.
+        let out = &mut super::escape::Terminal::new(out);
         self.observe_text(r, out)
     }
     fn enforce(&self, r: &EnforceReport, out: &mut dyn Write) -> io::Result<()> {
+        // Workload and policy text may carry terminal escapes: shown, never obeyed.
+        let out = &mut super::escape::Terminal::new(out);
         self.enforce_text(r, out)
     }
     fn report(&self, r: &Report, out: &mut dyn Write) -> io::Result<()> {
+        // Workload and policy text may carry terminal escapes: shown, never obeyed.
+        let out = &mut super::escape::Terminal::new(out);
         self.report_text(r, out)?;
         unverified_text(&r.unverified_exceptions, out)
     }
@@ -357,6 +367,16 @@ impl Table {
                 out,
                 "  `{id}` has not been observed in its current version: run `railyard observe` first"
             )?;
+        }
+        for x in &r.refused {
+            writeln!(
+                out,
+                "  refused: `{}` is due ({}) but fails its own fixtures (activate anyway with --force-failing-fixtures):",
+                x.guardrail, x.deadline
+            )?;
+            for p in &x.problems {
+                writeln!(out, "    {p}")?;
+            }
         }
         Ok(())
     }

@@ -234,6 +234,7 @@ pub fn demo(s: &Settings, keep: Option<&Path>, out: &mut dyn Write) -> Result<Ou
     let opts = enforce::EnforceOptions {
         exception_window: 14,
         reminder_days: vec![14, 3, 1],
+        force_failing_fixtures: false,
     };
     enforce::enforce(&settings, &opts, out)?;
     expect(

@@ -22,6 +22,16 @@ pub struct EnforceOptions {
     pub exception_window: u32,
     /// Remind owners this many days before a deadline.
     pub reminder_days: Vec<u32>,
+    /// Activate due guardrails even when their own fixtures fail (`--force-failing-fixtures`).
+    pub force_failing_fixtures: bool,
+}
+
+/// A due guardrail that was not activated, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Refused {
+    pub guardrail: String,
+    pub deadline: Day,
+    pub problems: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -68,6 +78,9 @@ pub struct EnforceReport {
     pub exceptions: Vec<ExpiringException>,
     /// Candidates enforce cannot judge yet (never observed in their current version).
     pub not_observed: Vec<String>,
+    /// Due guardrails not activated because their own fixtures fail.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<Refused>,
     /// Notifications sent, failed, or (dry run, `--no-notify`) that would be sent.
     pub notifications: Vec<Sent>,
 }
@@ -87,6 +100,7 @@ pub fn enforce(s: &Settings, opts: &EnforceOptions, out: &mut dyn Write) -> Resu
     // 2. Activate each observed candidate whose deadline has passed.
     let mut activated = Vec::new();
     let mut not_observed = Vec::new();
+    let mut refused = Vec::new();
     for c in release
         .candidates
         .iter()
@@ -101,6 +115,17 @@ pub fn enforce(s: &Settings, opts: &EnforceOptions, out: &mut dyn Write) -> Resu
             continue;
         };
         if deadline > s.now {
+            continue;
+        }
+        // Fail closed: a guardrail that fails its own fixtures cannot be trusted to fail
+        // the right pipelines; activating it anyway is an explicit decision.
+        let failures = crate::guardrail::fixtures::failures(&release.develop_lib, &c.id);
+        if !failures.is_empty() && !opts.force_failing_fixtures {
+            refused.push(Refused {
+                guardrail: c.id.clone(),
+                deadline,
+                problems: failures,
+            });
             continue;
         }
         // Exceptions apply up to their expiry day: one that has expired by now waives nothing.
@@ -308,10 +333,15 @@ pub fn enforce(s: &Settings, opts: &EnforceOptions, out: &mut dyn Write) -> Resu
         upcoming,
         exceptions,
         not_observed,
+        refused,
         notifications,
     };
     crate::output::renderer(s.format).enforce(&report, out)?;
-    Ok(Outcome::Clean)
+    Ok(if report.refused.is_empty() {
+        Outcome::Clean
+    } else {
+        Outcome::Error
+    })
 }
 
 fn resource(f: &crate::ledger::RecordedFinding) -> EventResource {

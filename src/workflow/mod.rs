@@ -87,23 +87,58 @@ pub(crate) fn tell_owners(
         now: s.now,
         railyard_version: env!("CARGO_PKG_VERSION").to_string(),
     };
-    let sent = notify::notify(events, &release.registry, ledger, run, mode, s.notify_timeout);
-    notify::print_summary(&sent);
-    let delivered: usize = sent.iter().filter(|x| x.status == "sent").map(|x| x.record.len()).sum();
-    if mode == Mode::Send && delivered > 0 {
-        let msg = format!(
-            "railyard: record {delivered} notification(s) sent\n\n{}\n",
-            promote::trailer(s)
-        );
-        if let Err(e) = crate::ledger::Ledger::update(&release.repo, &msg, |l| {
-            notify::record(l, &sent, s.now);
-            Ok(())
-        }) {
+    if mode == Mode::Preview {
+        let sent = notify::notify(events, &release.registry, ledger, run, mode, s.notify_timeout);
+        notify::print_summary(&sent);
+        return sent;
+    }
+    // Exactly once: claim every message in the ledger (compare-and-swap) before sending, so
+    // of several concurrent runs one sends each; the others see a live claim and skip it. A
+    // run that dies after claiming leaves a claim that lapses after `notify::CLAIM_LEASE`,
+    // and the next run sends the message then (at least once).
+    let me = notify::run_id();
+    let wanted = notify::planned_markers(events, &release.registry, ledger);
+    if wanted.is_empty() {
+        return Vec::new();
+    }
+    let claim_msg = format!(
+        "railyard: claim {} notification(s) before sending\n\n{}\n",
+        wanted.len(),
+        promote::trailer(s)
+    );
+    let mut mine = std::collections::BTreeSet::new();
+    let claimed = crate::ledger::Ledger::update(&release.repo, &claim_msg, |l| {
+        mine = notify::claim(l, &wanted, me);
+        Ok(())
+    });
+    let claimed = match claimed {
+        Ok((l, _)) => l,
+        Err(e) => {
             eprintln!(
-                "notify: could not record the notifications sent in the ledger ({}); they may be sent again",
+                "notify: could not claim the notifications in the ledger ({}); nothing sent, the next run retries",
                 crate::gitops::fetch::redact(&format!("{e:#}"))
             );
+            return Vec::new();
         }
+    };
+    if mine.is_empty() {
+        return Vec::new(); // another run holds or sent them all
+    }
+    let sent = notify::notify(events, &release.registry, &claimed, run, mode, s.notify_timeout);
+    notify::print_summary(&sent);
+    let delivered: usize = sent.iter().filter(|x| x.status == "sent").map(|x| x.record.len()).sum();
+    let msg = format!(
+        "railyard: record {delivered} notification(s) sent\n\n{}\n",
+        promote::trailer(s)
+    );
+    if let Err(e) = crate::ledger::Ledger::update(&release.repo, &msg, |l| {
+        notify::record(l, &sent, s.now, me);
+        Ok(())
+    }) {
+        eprintln!(
+            "notify: could not record the notifications sent in the ledger ({}); they are sent again once their claim lapses",
+            crate::gitops::fetch::redact(&format!("{e:#}"))
+        );
     }
     sent
 }

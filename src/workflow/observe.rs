@@ -142,6 +142,15 @@ pub fn observe_with(s: &Settings, opts: &ObserveOptions, out: &mut dyn Write) ->
     //    guardrail on develop is evaluated (the active ones keep the exposure report
     //    current); only candidates can be promoted.
     let library = release.develop_lib.clone();
+    //    Fail closed: a candidate's own fixtures run first; one whose fixtures fail is still
+    //    observed (teams see its findings) but never promoted.
+    let fixture_failures: HashMap<String, Vec<String>> = release
+        .candidates
+        .iter()
+        .filter(|c| c.change != Change::Removed)
+        .map(|c| (c.id.clone(), crate::guardrail::fixtures::failures(&library, &c.id)))
+        .filter(|(_, f)| !f.is_empty())
+        .collect();
 
     // 3. Fetch every workload into the cache; parse and evaluate (every guardrail of
     //    develop) only what the result cache does not already know, on every core. An
@@ -337,6 +346,13 @@ pub fn observe_with(s: &Settings, opts: &ObserveOptions, out: &mut dyn Write) ->
         if let Some(errors) = release.broken.get(&c.id).or_else(|| release.broken.get("lib")) {
             r.action = Action::Broken;
             r.problems = errors.iter().map(|e| e.to_string()).collect();
+            results.push(r);
+            continue;
+        }
+        if let Some(failures) = fixture_failures.get(&c.id) {
+            r.action = Action::Held;
+            r.deadline = ledger.activation_day(&c.id);
+            r.problems = failures.clone();
             results.push(r);
             continue;
         }

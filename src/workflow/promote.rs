@@ -126,7 +126,14 @@ pub fn record_activation(ledger: &mut Ledger, release: &Release, id: &str, activ
 }
 
 /// `railyard promote <id> --force --reason TEXT`
-pub fn promote(s: &Settings, id: &str, force: bool, reason: &str, out: &mut dyn Write) -> Result<Outcome> {
+pub fn promote(
+    s: &Settings,
+    id: &str,
+    force: bool,
+    force_failing_fixtures: bool,
+    reason: &str,
+    out: &mut dyn Write,
+) -> Result<Outcome> {
     // Read develop, main and the ledger; the clock may not go back.
     let release = Release::open(s)?;
     release.ledger.clone().advance_clock(s.now)?;
@@ -145,6 +152,15 @@ pub fn promote(s: &Settings, id: &str, force: bool, reason: &str, out: &mut dyn 
         bail!(
             "guardrail `{id}` on develop does not load:\n{}",
             errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")
+        );
+    }
+    // Fail closed: --force overrides observation, not a guardrail that fails its own
+    // fixtures; that takes its own flag.
+    let failures = crate::guardrail::fixtures::failures(&release.develop_lib, id);
+    if !failures.is_empty() && !force_failing_fixtures {
+        bail!(
+            "guardrail `{id}` fails its own fixtures:\n{}\n(hint: fix the guardrail or its tests/; to activate it anyway add --force-failing-fixtures)",
+            failures.join("\n")
         );
     }
     let Some(candidate) = release.candidate(id) else {

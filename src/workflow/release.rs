@@ -78,7 +78,8 @@ impl Release {
                 repo.display
             )
         })?;
-        let registry = registry::parse(REGISTRY_FILE, &String::from_utf8_lossy(&registry_text)).map_err(|errors| {
+        let registry_text = crate::config::utf8(REGISTRY_FILE, &registry_text).map_err(anyhow::Error::new)?;
+        let registry = registry::parse(REGISTRY_FILE, registry_text).map_err(|errors| {
             anyhow::anyhow!(
                 "{}",
                 errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")
