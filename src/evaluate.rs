@@ -365,7 +365,6 @@ impl PreparedWorkload {
     }
 }
 
-
 /// Whether a workload holds infrastructure code: a resource, a file that failed to parse or
 /// could not be read, or code that was not evaluated. A workload without any is a path
 /// pointed at the wrong folder far more often than an empty workload.
