@@ -76,7 +76,9 @@ fn an_overlay_patch_that_makes_a_container_privileged_is_found_in_the_rendered_o
     // The overlay's object: renamed, in its namespace, privileged by the patch, at the base file.
     assert_eq!(
         resources_of(&report, "k8s-no-privileged-containers"),
-        vec![("Deployment.prod.prod-web", "base/deploy.yaml", 1)],
+        // The field the patch sets is not written in the base: the finding points at the
+        // deepest part of its path that is, the container.
+        vec![("Deployment.prod.prod-web", "base/deploy.yaml", 15)],
         "{}",
         run.stdout
     );

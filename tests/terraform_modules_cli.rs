@@ -11,7 +11,8 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;
 
-/// A child module whose variable defaults to encrypted storage (the database on line 9).
+/// A child module whose variable defaults to encrypted storage (the database on line 9, its
+/// `storage_encrypted` on line 11: findings name that attribute).
 const DB_MODULE: &str = r#"variable "storage_encrypted" {
   default = true
 }
@@ -73,10 +74,10 @@ fn module_arguments_reach_the_child_and_findings_point_at_the_child() {
     // (default `true`) stays compliant.
     assert_eq!(
         located(&report),
-        BTreeSet::from([at("module.db.aws_db_instance.this", "modules/db/main.tf", 9)]),
+        BTreeSet::from([at("module.db.aws_db_instance.this", "modules/db/main.tf", 11)]),
         "{report}"
     );
-    assert_eq!(report["findings"][0]["end_line"], 13, "{report}");
+    assert_eq!(report["findings"][0]["end_line"], 11, "{report}");
 
     // An argument not known statically leaves the variable unresolved: no verdict from
     // the default either way (the guardrail skips values known only at deploy time).
@@ -134,9 +135,9 @@ module "set" {
     assert_eq!(
         located(&report),
         BTreeSet::from([
-            at("module.two[0].aws_db_instance.this", file, 9),
-            at("module.dbs[\"plain\"].aws_db_instance.this", file, 9),
-            at("module.set[\"a\"].aws_db_instance.this", file, 9),
+            at("module.two[0].aws_db_instance.this", file, 11),
+            at("module.dbs[\"plain\"].aws_db_instance.this", file, 11),
+            at("module.set[\"a\"].aws_db_instance.this", file, 11),
         ]),
         "{report}"
     );
@@ -210,12 +211,12 @@ module "maybe" {
         serde_json::json!(["module.db.aws_db_instance.this"]),
         "{report}"
     );
-    // The child folder read as its own root keeps its own links, no root and no module.
+    // The child folder read as its own root keeps its own links, its own root, no module.
     assert_eq!(
         seen["aws_db_instance.this"]["refs"],
         serde_json::json!(["aws_kms_key.k"])
     );
-    assert_eq!(seen["aws_db_instance.this"]["root"], Value::Null);
+    assert_eq!(seen["aws_db_instance.this"]["root"], "modules/db");
     // A count not known statically: one copy, no instance key, marked with the expression.
     let maybe = &seen["module.maybe.aws_db_instance.this"];
     assert_eq!(maybe["count"], "${var.replicas}", "{report}");
@@ -249,7 +250,7 @@ fn nested_modules_and_vendored_modules_are_expanded_and_a_cycle_is_an_error() {
         BTreeSet::from([at(
             "module.platform.module.db.aws_db_instance.this",
             "modules/db/main.tf",
-            9
+            11
         )]),
         "{report}"
     );
@@ -332,7 +333,7 @@ fn remote_modules_are_read_after_terraform_init_or_listed_as_skipped() {
         BTreeSet::from([at(
             "module.rds.aws_db_instance.this",
             ".terraform/modules/rds/main.tf",
-            9
+            11
         )]),
         "{report}"
     );
@@ -361,7 +362,7 @@ fn a_byte_order_mark_and_crlf_line_endings_are_read_as_terraform_reads_them() {
     assert_eq!(
         located(&report),
         BTreeSet::from([
-            at("aws_db_instance.this", "main.tf", 9),
+            at("aws_db_instance.this", "main.tf", 11),
             at("aws_db_instance.json", "db.tf.json", 4),
         ]),
         "{report}"
@@ -369,7 +370,7 @@ fn a_byte_order_mark_and_crlf_line_endings_are_read_as_terraform_reads_them() {
     let main = report["findings"]
         .as_array()
         .and_then(|f| f.iter().find(|f| f["file"] == "main.tf"));
-    assert_eq!(main.map(|f| f["end_line"].clone()), Some(13.into()), "{report}");
+    assert_eq!(main.map(|f| f["end_line"].clone()), Some(11.into()), "{report}");
 }
 
 /// `observe` reads workloads from git objects: a module under `vendor/` is read there too,

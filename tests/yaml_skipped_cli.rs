@@ -81,8 +81,9 @@ fn flow_collections_closed_at_the_parent_indentation_are_read_with_exact_lines()
     let run = check(ws.path(), "k8s", &["--format", "json"]);
     run.expect_code(1);
     let expected = vec![
-        ("Pod.default.args".to_string(), "pods.yaml".to_string(), 1, 18),
-        ("Pod.default.second".to_string(), "pods.yaml".to_string(), 20, 32),
+        // Findings name the `privileged` line, found past the brackets closed at the left.
+        ("Pod.default.args".to_string(), "pods.yaml".to_string(), 17, 17),
+        ("Pod.default.second".to_string(), "pods.yaml".to_string(), 32, 32),
     ];
     assert_eq!(located(&run.json()), expected, "{PRIVILEGED}: {}", run.stdout);
 
@@ -109,7 +110,7 @@ fn a_template_comment_does_not_hide_a_privileged_pod() {
     let found = located(&run.json());
     assert_eq!(
         found,
-        vec![("Pod.default.root".into(), "pod.yaml".into(), 2, 13)],
+        vec![("Pod.default.root".into(), "pod.yaml".into(), 13, 13)],
         "{}",
         run.stdout
     );

@@ -104,7 +104,13 @@ fn yaml_lines<'a>(lines: &[&'a str], first: usize, last: usize) -> Vec<YLine<'a>
     let mut out = Vec::new();
     for (at, line) in lines.iter().enumerate().take(last + 1).skip(first) {
         let content = line.trim_start();
-        if content.is_empty() || content.starts_with('#') || content.starts_with("---") {
+        // A line that closes a flow collection (`]`, `}`) may sit left of the key it belongs
+        // to (kubectl accepts it): it ends no block and starts no key.
+        if content.is_empty()
+            || content.starts_with('#')
+            || content.starts_with("---")
+            || content.starts_with([']', '}'])
+        {
             continue;
         }
         let indent = line.len() - content.len();
