@@ -37,7 +37,10 @@ resource "aws_ebs_volume" "disabled" {
 }
 "#,
     );
-    guardrails_with(&ws.path().join("gr"), &["aws-ebs-volume-encryption", "aws-rds-encryption"]);
+    guardrails_with(
+        &ws.path().join("gr"),
+        &["aws-ebs-volume-encryption", "aws-rds-encryption"],
+    );
     let run = railyard(ws.path(), &["check", "workload", "--guardrails", "gr"]);
     run.expect_code(2);
     let err = run.all();
@@ -74,7 +77,10 @@ resource "aws_ebs_volume" "v" {
 "#,
     );
     guardrails_with(&ws.path().join("gr"), &["aws-ebs-volume-encryption"]);
-    let run = railyard(ws.path(), &["check", "workload", "--guardrails", "gr", "--format", "json"]);
+    let run = railyard(
+        ws.path(),
+        &["check", "workload", "--guardrails", "gr", "--format", "json"],
+    );
     run.expect_code(1);
     let doc = run.json();
     assert_eq!(doc["summary"]["errors"], 0, "{}", run.all());

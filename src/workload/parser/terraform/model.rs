@@ -128,9 +128,14 @@ fn miscased_literal(expr: &Expression, depth: usize) -> Option<String> {
             _ => None,
         }),
         Expression::ForExpr(f) => first(
-            [Some(&f.collection_expr), f.key_expr.as_ref(), Some(&f.value_expr), f.cond_expr.as_ref()]
-                .into_iter()
-                .flatten(),
+            [
+                Some(&f.collection_expr),
+                f.key_expr.as_ref(),
+                Some(&f.value_expr),
+                f.cond_expr.as_ref(),
+            ]
+            .into_iter()
+            .flatten(),
             d,
         ),
         _ => None,
