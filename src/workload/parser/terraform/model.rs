@@ -53,7 +53,20 @@ fn convert_body(text: &LineIndex, body: Body, depth: usize) -> Result<Vec<Item>,
     let mut items = Vec::new();
     for s in body.into_iter() {
         match s {
-            Structure::Attribute(a) => items.push(Item::Attr(a.key.as_str().to_string(), Expression::from(a.value))),
+            Structure::Attribute(a) => {
+                let (line, _) = lines(text, a.span());
+                let value = Expression::from(a.value);
+                if let Some(name) = miscased_literal(&value, 0) {
+                    return Err((
+                        line,
+                        format!(
+                            "`{name}` is not a value: Terraform reads it as a reference and rejects it; write `{}`",
+                            name.to_ascii_lowercase()
+                        ),
+                    ));
+                }
+                items.push(Item::Attr(a.key.as_str().to_string(), value))
+            }
             Structure::Block(b) => {
                 let (line, end_line) = lines(text, b.span());
                 if depth >= MAX_BLOCK_DEPTH {
@@ -73,6 +86,60 @@ fn convert_body(text: &LineIndex, body: Body, depth: usize) -> Result<Vec<Item>,
         }
     }
     Ok(items)
+}
+
+/// The first bare name in `expr` that is `true`, `false` or `null` spelled with capitals
+/// (`False`, `TRUE`, `Null`). Terraform rejects such a name as an invalid reference; reading
+/// it as an unresolved value would let `encrypted = False` pass silently. Other bare names
+/// (`for` variables, `ignore_changes = [tags]`) are left alone.
+fn miscased_literal(expr: &Expression, depth: usize) -> Option<String> {
+    use hcl::expr::{ObjectKey, Operation, TraversalOperator};
+    if depth > MAX_BLOCK_DEPTH {
+        return None;
+    }
+    let d = depth + 1;
+    fn first<'a>(items: impl IntoIterator<Item = &'a Expression>, d: usize) -> Option<String> {
+        items.into_iter().find_map(|e| miscased_literal(e, d))
+    }
+    match expr {
+        Expression::Variable(v) => {
+            let name = v.as_str();
+            let lower = name.to_ascii_lowercase();
+            (name != lower && matches!(lower.as_str(), "true" | "false" | "null")).then(|| name.to_string())
+        }
+        Expression::Array(items) => first(items, d),
+        Expression::Object(obj) => obj.iter().find_map(|(k, v)| {
+            let key = match k {
+                ObjectKey::Expression(e) => miscased_literal(e, d),
+                _ => None,
+            };
+            key.or_else(|| miscased_literal(v, d))
+        }),
+        Expression::Parenthesis(inner) => miscased_literal(inner, d),
+        Expression::Conditional(c) => first([&c.cond_expr, &c.true_expr, &c.false_expr], d),
+        Expression::Operation(op) => match op.as_ref() {
+            Operation::Unary(u) => miscased_literal(&u.expr, d),
+            Operation::Binary(b) => first([&b.lhs_expr, &b.rhs_expr], d),
+        },
+        Expression::FuncCall(fc) => first(&fc.args, d),
+        // `False.x` is some other invalid reference; only the indices are values here.
+        Expression::Traversal(t) => t.operators.iter().find_map(|op| match op {
+            TraversalOperator::Index(e) => miscased_literal(e, d),
+            _ => None,
+        }),
+        Expression::ForExpr(f) => first(
+            [
+                Some(&f.collection_expr),
+                f.key_expr.as_ref(),
+                Some(&f.value_expr),
+                f.cond_expr.as_ref(),
+            ]
+            .into_iter()
+            .flatten(),
+            d,
+        ),
+        _ => None,
+    }
 }
 
 fn lines(text: &LineIndex, span: Option<std::ops::Range<usize>>) -> (usize, usize) {

@@ -1,0 +1,88 @@
+//! Causes of disagreement with Checkov found on the pinned corpus and Checkov's labelled cases
+//! (issue 16, bench/README.md), each through the real binary on a workload written to a
+//! temporary folder.
+
+mod common;
+
+use common::{guardrails_with, railyard, temp, write};
+
+/// `encrypted = False` (Python's spelling) is not a Terraform value: Terraform reads `False` as a
+/// reference and rejects the file. Railyard used to read it as an unresolved reference, so the
+/// unencrypted volume passed silently; now it is a parse error naming the file and line (exit 2).
+#[test]
+fn miscased_boolean_literal_is_a_parse_error_naming_file_and_line() {
+    let ws = temp();
+    write(
+        ws.path(),
+        "workload/main.tf",
+        r#"resource "aws_ebs_volume" "ok" {
+  availability_zone = "eu-west-1a"
+  size              = 40
+  encrypted         = true
+}
+
+resource "aws_ebs_volume" "disabled" {
+  availability_zone = "eu-west-1a"
+  size              = 40
+  encrypted         = False
+}
+"#,
+    );
+    write(
+        ws.path(),
+        "workload/db.tf",
+        r#"resource "aws_db_instance" "db" {
+  engine            = "postgres"
+  storage_encrypted = var.enabled ? TRUE : false
+}
+"#,
+    );
+    guardrails_with(
+        &ws.path().join("gr"),
+        &["aws-ebs-volume-encryption", "aws-rds-encryption"],
+    );
+    let run = railyard(ws.path(), &["check", "workload", "--guardrails", "gr"]);
+    run.expect_code(2);
+    let err = run.all();
+    assert!(err.contains("main.tf:10"), "{err}");
+    assert!(err.contains("`False`") && err.contains("`false`"), "{err}");
+    assert!(err.contains("db.tf:3"), "{err}");
+    assert!(err.contains("`TRUE`") && err.contains("`true`"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+/// Lower-case literals and ordinary references (a `for` variable, a `dynamic` iterator, an
+/// attribute name in `ignore_changes`) are not mistaken for the mis-cased literals.
+#[test]
+fn real_literals_and_bare_names_still_parse() {
+    let ws = temp();
+    write(
+        ws.path(),
+        "workload/main.tf",
+        r#"variable "names" {
+  type    = list(string)
+  default = ["a"]
+}
+
+resource "aws_ebs_volume" "v" {
+  availability_zone = "eu-west-1a"
+  size              = 40
+  encrypted         = false
+  tags              = { for n in var.names : n => true }
+
+  lifecycle {
+    ignore_changes = [tags]
+  }
+}
+"#,
+    );
+    guardrails_with(&ws.path().join("gr"), &["aws-ebs-volume-encryption"]);
+    let run = railyard(
+        ws.path(),
+        &["check", "workload", "--guardrails", "gr", "--format", "json"],
+    );
+    run.expect_code(1);
+    let doc = run.json();
+    assert_eq!(doc["summary"]["errors"], 0, "{}", run.all());
+    assert_eq!(doc["findings"].as_array().map(Vec::len), Some(1), "{}", run.all());
+}
