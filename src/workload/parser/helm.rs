@@ -10,8 +10,7 @@ use super::kustomize::Rendered;
 use super::yaml::{self, Tags};
 use super::{has_ext, ParseError};
 use crate::files::SourceFile;
-use crate::workload::{Resource, ResourceKind};
-use serde_json::Value as Json;
+use crate::workload::Resource;
 use std::collections::BTreeSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -184,7 +183,7 @@ fn objects(dir: &str, text: &str, files: &[SourceFile]) -> Result<Vec<Resource>,
             .map_err(|e| format!("the output of `helm template` for {file} does not parse: {}", e.message))?;
         for doc in docs.iter().filter(|d| !d.is_null()) {
             let doc = yaml::to_json(doc, Tags::Ignore);
-            if let Some(r) = resource(&file, line, end_line, doc) {
+            if let Some(r) = super::kubernetes::object(&file, line, end_line, None, doc) {
                 out.push(r);
             }
         }
@@ -206,35 +205,6 @@ fn split_documents(text: &str) -> Vec<&str> {
     }
     out.push(&text[start..]);
     out.into_iter().filter(|d| !d.trim().is_empty()).collect()
-}
-
-fn resource(file: &str, line: usize, end_line: usize, doc: Json) -> Option<Resource> {
-    let kind = doc.get("kind")?.as_str()?.to_string();
-    let meta = doc.get("metadata")?;
-    let name = meta.get("name")?.as_str().filter(|n| !n.is_empty())?.to_string();
-    let namespace = meta
-        .get("namespace")
-        .and_then(Json::as_str)
-        .filter(|n| !n.is_empty())
-        .unwrap_or("default")
-        .to_string();
-    Some(Resource {
-        refs: Vec::new(),
-        referenced_by: Vec::new(),
-        referenced_by_index: Vec::new(),
-        tags: None,
-        id: String::new(),
-        address: format!("{kind}.{namespace}.{name}"),
-        r#type: kind,
-        name,
-        kind: ResourceKind::Kubernetes,
-        mode: "managed".into(),
-        file: file.to_string(),
-        line,
-        end_line,
-        root: None,
-        config: doc,
-    })
 }
 
 #[cfg(test)]

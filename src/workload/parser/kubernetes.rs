@@ -106,12 +106,25 @@ fn parse_file(file: &SourceFile) -> Result<Option<(Json, Vec<Resource>)>, ParseE
 }
 
 fn resource(path: &str, doc: &Node) -> Option<Resource> {
-    let kind = doc.get("kind")?.as_str()?;
-    let metadata = doc.get("metadata")?;
-    let name = metadata.get("name")?.as_str().filter(|n| !n.is_empty())?;
+    object(
+        path,
+        doc.line,
+        doc.end_line.max(doc.line),
+        None,
+        yaml::to_json(doc, Tags::Ignore),
+    )
+}
+
+/// The resource of one Kubernetes object (`Kind.namespace.name`, namespace `default` when
+/// unset), or `None` for a document without kind or name. Shared by the manifest reader and
+/// the renderers (kustomize, Helm), so an object is the same resource however it was read.
+pub(super) fn object(path: &str, line: usize, end_line: usize, root: Option<String>, config: Json) -> Option<Resource> {
+    let kind = config.get("kind")?.as_str()?.to_string();
+    let metadata = config.get("metadata")?;
+    let name = metadata.get("name")?.as_str().filter(|n| !n.is_empty())?.to_string();
     let namespace = metadata
         .get("namespace")
-        .and_then(Node::as_str)
+        .and_then(Json::as_str)
         .filter(|n| !n.is_empty())
         .unwrap_or("default");
     Some(Resource {
@@ -121,15 +134,15 @@ fn resource(path: &str, doc: &Node) -> Option<Resource> {
         tags: None,
         id: String::new(),
         address: format!("{kind}.{namespace}.{name}"),
-        r#type: kind.to_string(),
-        name: name.to_string(),
+        r#type: kind,
+        name,
         kind: ResourceKind::Kubernetes,
         mode: "managed".into(),
         file: path.to_string(),
-        line: doc.line,
-        end_line: doc.end_line.max(doc.line),
-        root: None,
-        config: yaml::to_json(doc, Tags::Ignore),
+        line,
+        end_line,
+        root,
+        config,
     })
 }
 

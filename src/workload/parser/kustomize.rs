@@ -19,7 +19,7 @@
 use super::yaml::{self, Node, Tags};
 use super::{has_ext, ParseError};
 use crate::files::SourceFile;
-use crate::workload::{Resource, ResourceKind};
+use crate::workload::Resource;
 use serde_json::{Map, Value as Json};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -240,15 +240,7 @@ impl<'a> Renderer<'a> {
         // patches: strategic merge or JSON 6902 (a list of operations), optional target.
         for entry in list(k, "patches") {
             let target = entry.get("target").map(|t| yaml::to_json(t, Tags::Ignore));
-            let content = match (entry.get("path"), entry.get("patch")) {
-                (Some(p), _) => {
-                    let path = join(dir, p.as_str().unwrap_or_default());
-                    self.consumed.insert(path.clone());
-                    self.docs(&path)?
-                }
-                (None, Some(inline)) => inline_docs(kfile, inline)?,
-                (None, None) => return Err(unsupported("a patch without `path` or `patch`")),
-            };
+            let content = self.patch_source(dir, kfile, &entry, "patches")?;
             for patch in content {
                 let patch = yaml::to_json(&patch, Tags::Ignore);
                 if patch.is_array() {
@@ -266,20 +258,28 @@ impl<'a> Renderer<'a> {
                 .get("target")
                 .map(|t| yaml::to_json(t, Tags::Ignore))
                 .ok_or_else(|| unsupported("patchesJson6902 without `target`"))?;
-            let ops = match (entry.get("path"), entry.get("patch")) {
-                (Some(p), _) => {
-                    let path = join(dir, p.as_str().unwrap_or_default());
-                    self.consumed.insert(path.clone());
-                    self.docs(&path)?
-                }
-                (None, Some(inline)) => inline_docs(kfile, inline)?,
-                (None, None) => return Err(unsupported("patchesJson6902 without `path` or `patch`")),
-            };
+            let ops = self.patch_source(dir, kfile, &entry, "patchesJson6902")?;
             for ops in ops {
                 apply_json6902(&yaml::to_json(&ops, Tags::Ignore), &target, objects).map_err(|e| unsupported(&e))?;
             }
         }
         Ok(())
+    }
+
+    /// The documents of a `patches` or `patchesJson6902` entry: its `path` (a file of the
+    /// workload, then not a manifest of its own) or its inline `patch`.
+    fn patch_source(&mut self, dir: &str, kfile: &str, entry: &Node, field: &str) -> Result<Vec<Node>, Failure> {
+        match (entry.get("path"), entry.get("patch")) {
+            (Some(p), _) => {
+                let path = join(dir, p.as_str().unwrap_or_default());
+                self.consumed.insert(path.clone());
+                self.docs(&path)
+            }
+            (None, Some(inline)) => inline_docs(kfile, inline),
+            (None, None) => Err(Failure::Unsupported(format!(
+                "{kfile}: an entry of `{field}` without `path` or `patch`"
+            ))),
+        }
     }
 
     /// The documents of a `patchesStrategicMerge` entry: a file, or an inline document.
@@ -665,33 +665,10 @@ fn retag(image: &str, images: &[Json]) -> Option<String> {
     })
 }
 
-/// The Kubernetes resource of a rendered object (as the manifest reader makes them).
+/// The Kubernetes resource of a rendered object, in the overlay's folder (`root`).
 fn resource(root: &str, o: Object) -> Option<Resource> {
-    let kind = str_at(&o.doc, &["kind"])?.to_string();
-    let name = str_at(&o.doc, &["metadata", "name"])
-        .filter(|n| !n.is_empty())?
-        .to_string();
-    let namespace = str_at(&o.doc, &["metadata", "namespace"])
-        .filter(|n| !n.is_empty())
-        .unwrap_or("default")
-        .to_string();
-    Some(Resource {
-        refs: Vec::new(),
-        referenced_by: Vec::new(),
-        referenced_by_index: Vec::new(),
-        tags: None,
-        id: String::new(),
-        address: format!("{kind}.{namespace}.{name}"),
-        r#type: kind,
-        name,
-        kind: ResourceKind::Kubernetes,
-        mode: "managed".into(),
-        file: o.file,
-        line: o.line,
-        end_line: o.end_line,
-        root: Some(if root.is_empty() { ".".into() } else { root.to_string() }),
-        config: o.doc,
-    })
+    let root = if root.is_empty() { "." } else { root };
+    super::kubernetes::object(&o.file, o.line, o.end_line, Some(root.to_string()), o.doc)
 }
 
 /// Whether a path could be a kustomization's file, for the reader: kustomizations are code.
