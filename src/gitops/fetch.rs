@@ -574,8 +574,10 @@ static FETCH_TIMEOUT: std::sync::Mutex<Option<Duration>> = std::sync::Mutex::new
 
 /// Sets the budget of every git fetch, clone and push and every HTTP request.
 pub fn configure_timeout(budget: Duration) {
+    // Only recorded: libgit2's timeouts are set by [`network_timeout`], which every network
+    // operation calls first. Setting them here would initialise libgit2 (and load OpenSSL's
+    // certificate store, ~20 ms of CPU) on every command, `check` on a folder included.
     *FETCH_TIMEOUT.lock().unwrap_or_else(|e| e.into_inner()) = Some(budget);
-    apply_git_timeouts(budget);
 }
 
 /// The network budget (`--fetch-timeout`, else the default), with libgit2's timeouts set to

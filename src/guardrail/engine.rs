@@ -143,7 +143,8 @@ impl Policy {
         // Fail closed: regorus would report an unknown function only when a call runs, and
         // an unknown rule never (it is undefined, i.e. no finding).
         if let Some(defs) = defs {
-            let module = super::resolve::Module::parse(&g.policy_path, &g.policy)?;
+            // The module just parsed into `engine`: its AST, not a second parse.
+            let module = super::resolve::Module::last_added(&g.policy_path, &mut engine)?;
             let mut defs = defs.clone();
             defs.add(&module);
             super::resolve::check(&module, &defs)?;
@@ -463,11 +464,13 @@ pub fn check_helpers(helpers: &[(String, String)]) -> Result<super::resolve::Def
             errors.push(e);
             continue;
         }
-        if let Err(e) = regorus::Engine::new().add_policy(path.clone(), src.clone()) {
+        let mut engine = regorus::Engine::new();
+        engine.set_rego_v0(false);
+        if let Err(e) = engine.add_policy(path.clone(), src.clone()) {
             errors.push(rego_error(path, &e));
             continue;
         }
-        match Module::parse(path, src) {
+        match Module::last_added(path, &mut engine) {
             Ok(m) => modules.push(m),
             Err(e) => errors.push(e),
         }

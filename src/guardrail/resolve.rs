@@ -6,11 +6,12 @@
 //! against the rules and functions the loaded modules define and the built-ins regorus
 //! has, before the guardrail is used: an unresolved one is a load error at `file:line`.
 //!
-//! The walk reads regorus' serialised AST (feature `ast`), so it follows every construct
-//! the parser knows without matching each node type by hand.
+//! The walk reads the typed AST of the module regorus parsed for evaluation (no second
+//! parse, no serialisation): the `match`es below are exhaustive, so a regorus upgrade that
+//! adds a construct fails to compile here instead of being skipped silently.
 
 use crate::config::ConfigError;
-use serde_json::Value;
+use regorus::unstable::{Expr, Literal, Module as Ast, Query, Ref, Rule, RuleAssign, RuleHead};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What a set of modules defines: full paths of rules and functions (`data.lib.railyard.f`)
@@ -21,40 +22,28 @@ pub struct Definitions {
     packages: BTreeSet<String>,
 }
 
-/// One parsed module: its file, source, and AST as JSON.
+/// One parsed module: its file and the AST regorus built for it.
 pub struct Module {
     path: String,
-    source: String,
-    ast: Value,
+    ast: Ref<Ast>,
 }
 
 impl Module {
-    /// Parses `source` on its own (no other module is needed to parse).
-    pub fn parse(path: &str, source: &str) -> Result<Module, ConfigError> {
-        let mut engine = regorus::Engine::new();
-        engine.set_rego_v0(false);
-        engine
-            .add_policy(path.to_string(), source.to_string())
-            .map_err(|e| ConfigError::new(path, 1, format!("Rego: {}", first_line(&e))))?;
-        let json = engine
-            .get_ast_as_json()
-            .map_err(|e| ConfigError::new(path, 1, format!("Rego: {}", first_line(&e))))?;
-        let mut all: Value =
-            serde_json::from_str(&json).map_err(|e| ConfigError::new(path, 1, format!("Rego AST: {e}")))?;
-        let ast = all
-            .get_mut(0)
-            .and_then(|m| m.get_mut("ast"))
-            .map(Value::take)
+    /// The module most recently added to `engine` (by `add_policy`), which parsed `path`.
+    pub fn last_added(path: &str, engine: &mut regorus::Engine) -> Result<Module, ConfigError> {
+        let ast = engine
+            .get_modules()
+            .last()
+            .cloned()
             .ok_or_else(|| ConfigError::new(path, 1, "Rego AST: no module"))?;
         Ok(Module {
             path: path.to_string(),
-            source: source.to_string(),
             ast,
         })
     }
 
     fn package(&self) -> String {
-        let parts = self.ast.get("package").and_then(|p| p.get("refr")).and_then(ref_path);
+        let parts = ref_path(&self.ast.package.refr);
         format!("data.{}", parts.map(|p| p.join(".")).unwrap_or_default())
     }
 }
@@ -63,16 +52,14 @@ impl Definitions {
     /// Adds what `module` defines.
     pub fn add(&mut self, module: &Module) {
         let package = module.package();
-        let rules = module.ast.get("rules").and_then(Value::as_array);
-        for rule in rules.into_iter().flatten() {
-            let refr = rule
-                .get("Spec")
-                .and_then(|s| s.get("head"))
-                .and_then(|h| h.as_object())
-                .and_then(|h| h.values().next())
-                .and_then(|v| v.get("refr"))
-                .or_else(|| rule.get("Default").and_then(|d| d.get("refr")));
-            if let Some(parts) = refr.and_then(ref_path) {
+        for rule in &module.ast.policy {
+            let refr = match rule.as_ref() {
+                Rule::Spec { head, .. } => match head {
+                    RuleHead::Compr { refr, .. } | RuleHead::Set { refr, .. } | RuleHead::Func { refr, .. } => refr,
+                },
+                Rule::Default { refr, .. } => refr,
+            };
+            if let Some(parts) = ref_path(refr) {
                 // `a.b.c := 1` defines `a`, `a.b` and `a.b.c` as paths one may read.
                 for n in 1..=parts.len() {
                     self.rules.insert(format!("{package}.{}", parts[..n].join(".")));
@@ -101,23 +88,17 @@ impl Definitions {
 pub fn check(module: &Module, defs: &Definitions) -> Result<(), ConfigError> {
     let package = module.package();
     let mut aliases: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for import in module
-        .ast
-        .get("imports")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let Some(parts) = import.get("refr").and_then(ref_path) else {
+    for import in &module.ast.imports {
+        let Some(parts) = ref_path(&import.refr) else {
             continue;
         };
         if parts.first().map(String::as_str) != Some("data") {
             continue; // rego.v1, future.keywords, input.x
         }
         let alias = import
-            .get("as")
-            .and_then(|s| span_text(&module.source, s))
-            .map(str::to_string)
+            .r#as
+            .as_ref()
+            .map(|s| s.text().to_string())
             .or_else(|| parts.last().cloned())
             .unwrap_or_default();
         aliases.insert(alias, parts);
@@ -128,10 +109,7 @@ pub fn check(module: &Module, defs: &Definitions) -> Result<(), ConfigError> {
         package,
         aliases,
     };
-    for rule in module.ast.get("rules").and_then(Value::as_array).into_iter().flatten() {
-        checker.walk(rule)?;
-    }
-    Ok(())
+    module.ast.policy.iter().try_for_each(|rule| checker.rule(rule))
 }
 
 struct Checker<'a> {
@@ -142,13 +120,8 @@ struct Checker<'a> {
 }
 
 impl Checker<'_> {
-    fn error(&self, node: &Value, message: String) -> ConfigError {
-        let line = node
-            .get("span")
-            .and_then(|s| s.get("line"))
-            .and_then(Value::as_u64)
-            .unwrap_or(1) as usize;
-        ConfigError::new(&self.module.path, line, message)
+    fn error(&self, expr: &Expr, message: String) -> ConfigError {
+        ConfigError::new(&self.module.path, expr.span().line as usize, message)
     }
 
     /// The `data.` path a reference names, with import aliases replaced; `None` when it
@@ -162,56 +135,119 @@ impl Checker<'_> {
         Some(import.iter().chain(&parts[1..]).cloned().collect())
     }
 
-    fn walk(&self, node: &Value) -> Result<(), ConfigError> {
-        match node {
-            Value::Array(items) => items.iter().try_for_each(|v| self.walk(v)),
-            Value::Object(map) => {
-                if let Some(call) = map.get("Call") {
-                    self.call(call)?;
-                    return call.get("params").map_or(Ok(()), |params| self.walk(params));
-                }
-                for key in ["RefDot", "RefBrack", "Var"] {
-                    if let Some(inner) = map.get(key) {
-                        self.reference(node)?;
-                        return self.walk_indexes(key, inner);
+    // The `refr` of a rule head or default rule names what is being defined, not a read;
+    // its arguments and values are read.
+    fn rule(&self, rule: &Rule) -> Result<(), ConfigError> {
+        match rule {
+            Rule::Spec { head, bodies, .. } => {
+                match head {
+                    RuleHead::Compr { assign, .. } => self.assign(assign.as_ref())?,
+                    RuleHead::Set { key, .. } => key.iter().try_for_each(|k| self.expr(k))?,
+                    RuleHead::Func { args, assign, .. } => {
+                        args.iter().try_for_each(|a| self.expr(a))?;
+                        self.assign(assign.as_ref())?;
                     }
                 }
-                for (key, value) in map {
-                    // Expression references were handled above; a `refr` met here names
-                    // something being defined (a rule head, a default rule) or replaced
-                    // (the target of `with`, which need not exist): not a read.
-                    if key != "refr" && key != "span" {
-                        self.walk(value)?;
-                    }
-                }
-                Ok(())
+                bodies.iter().try_for_each(|body| {
+                    self.assign(body.assign.as_ref())?;
+                    self.query(&body.query)
+                })
             }
-            _ => Ok(()),
+            Rule::Default { args, value, .. } => {
+                args.iter().try_for_each(|a| self.expr(a))?;
+                self.expr(value)
+            }
+        }
+    }
+
+    fn assign(&self, assign: Option<&RuleAssign>) -> Result<(), ConfigError> {
+        assign.map_or(Ok(()), |a| self.expr(&a.value))
+    }
+
+    fn query(&self, query: &Query) -> Result<(), ConfigError> {
+        for stmt in &query.stmts {
+            match &stmt.literal {
+                Literal::SomeVars { .. } => {}
+                Literal::SomeIn {
+                    key, value, collection, ..
+                } => {
+                    key.iter().try_for_each(|k| self.expr(k))?;
+                    self.expr(value)?;
+                    self.expr(collection)?;
+                }
+                Literal::Expr { expr, .. } | Literal::NotExpr { expr, .. } => self.expr(expr)?,
+                Literal::Every { domain, query, .. } => {
+                    self.expr(domain)?;
+                    self.query(query)?;
+                }
+            }
+            // The target of `with` is replaced, and need not exist: only its value is read.
+            stmt.with_mods.iter().try_for_each(|w| self.expr(&w.r#as))?;
+        }
+        Ok(())
+    }
+
+    fn expr(&self, expr: &Expr) -> Result<(), ConfigError> {
+        match expr {
+            Expr::String { .. }
+            | Expr::RawString { .. }
+            | Expr::Number { .. }
+            | Expr::Bool { .. }
+            | Expr::Null { .. } => Ok(()),
+            Expr::Var { .. } | Expr::RefDot { .. } | Expr::RefBrack { .. } => {
+                self.reference(expr)?;
+                self.indexes(expr)
+            }
+            Expr::Array { items, .. } | Expr::Set { items, .. } => items.iter().try_for_each(|e| self.expr(e)),
+            Expr::Object { fields, .. } => fields.iter().try_for_each(|(_, k, v)| {
+                self.expr(k)?;
+                self.expr(v)
+            }),
+            Expr::ArrayCompr { term, query, .. } | Expr::SetCompr { term, query, .. } => {
+                self.expr(term)?;
+                self.query(query)
+            }
+            Expr::ObjectCompr { key, value, query, .. } => {
+                self.expr(key)?;
+                self.expr(value)?;
+                self.query(query)
+            }
+            Expr::Call { fcn, params, .. } => {
+                self.call(expr, fcn)?;
+                params.iter().try_for_each(|e| self.expr(e))
+            }
+            Expr::UnaryExpr { expr, .. } => self.expr(expr),
+            Expr::BinExpr { lhs, rhs, .. }
+            | Expr::BoolExpr { lhs, rhs, .. }
+            | Expr::ArithExpr { lhs, rhs, .. }
+            | Expr::AssignExpr { lhs, rhs, .. } => {
+                self.expr(lhs)?;
+                self.expr(rhs)
+            }
+            Expr::Membership {
+                key, value, collection, ..
+            } => {
+                key.iter().try_for_each(|k| self.expr(k))?;
+                self.expr(value)?;
+                self.expr(collection)
+            }
         }
     }
 
     /// Walks the index expressions inside a reference chain (`a[x].b[f(y)]`).
-    fn walk_indexes(&self, key: &str, inner: &Value) -> Result<(), ConfigError> {
-        if key == "RefBrack" {
-            if let Some(index) = inner.get("index") {
-                self.walk(index)?;
+    fn indexes(&self, expr: &Expr) -> Result<(), ConfigError> {
+        match expr {
+            Expr::RefBrack { refr, index, .. } => {
+                self.expr(index)?;
+                self.indexes(refr)
             }
-        }
-        match inner.get("refr").and_then(Value::as_object) {
-            Some(m) => {
-                for key in ["RefDot", "RefBrack"] {
-                    if let Some(next) = m.get(key) {
-                        return self.walk_indexes(key, next);
-                    }
-                }
-                Ok(())
-            }
-            None => Ok(()),
+            Expr::RefDot { refr, .. } => self.indexes(refr),
+            _ => Ok(()),
         }
     }
 
-    fn reference(&self, node: &Value) -> Result<(), ConfigError> {
-        let Some(parts) = ref_prefix(node) else {
+    fn reference(&self, expr: &Expr) -> Result<(), ConfigError> {
+        let Some(parts) = ref_prefix(expr) else {
             return Ok(());
         };
         let Some(path) = self.data_path(&parts) else {
@@ -220,9 +256,8 @@ impl Checker<'_> {
         if self.defs.readable(&path) {
             return Ok(());
         }
-        let span = node.as_object().and_then(|m| m.values().next()).unwrap_or(node);
         Err(self.error(
-            span,
+            expr,
             format!(
                 "Rego: `{}` refers to `{}`, which no loaded module defines{}",
                 parts.join("."),
@@ -232,8 +267,8 @@ impl Checker<'_> {
         ))
     }
 
-    fn call(&self, call: &Value) -> Result<(), ConfigError> {
-        let Some(parts) = call.get("fcn").and_then(ref_path) else {
+    fn call(&self, call: &Expr, fcn: &Expr) -> Result<(), ConfigError> {
+        let Some(parts) = ref_path(fcn) else {
             return Ok(()); // not a plain name: regorus rejects it when parsing
         };
         let name = parts.join(".");
@@ -278,60 +313,88 @@ fn lib_hint(path: &[String]) -> &'static str {
 }
 
 /// A reference made only of names (`a.b.c`, `a["b"]`), as path components.
-fn ref_path(node: &Value) -> Option<Vec<String>> {
-    let parts = ref_prefix(node)?;
-    let whole = count_links(node);
-    (parts.len() == whole).then_some(parts)
+fn ref_path(expr: &Expr) -> Option<Vec<String>> {
+    let parts = ref_prefix(expr)?;
+    (parts.len() == count_links(expr)).then_some(parts)
 }
 
 /// The leading names of a reference chain up to its first computed index (`data.x[i].y`
 /// gives `data.x`).
-fn ref_prefix(node: &Value) -> Option<Vec<String>> {
-    let map = node.as_object()?;
-    if let Some(var) = map.get("Var") {
-        return Some(vec![var.get("value")?.as_str()?.to_string()]);
-    }
-    if let Some(dot) = map.get("RefDot") {
-        let mut parts = ref_prefix(dot.get("refr")?)?;
-        if parts.len() == count_links(dot.get("refr")?) {
-            parts.push(dot.get("field")?.get(1)?.as_str()?.to_string());
-        }
-        return Some(parts);
-    }
-    if let Some(brack) = map.get("RefBrack") {
-        let mut parts = ref_prefix(brack.get("refr")?)?;
-        if parts.len() == count_links(brack.get("refr")?) {
-            if let Some(s) = brack
-                .get("index")
-                .and_then(|i| i.get("String"))
-                .and_then(|s| s.get("value"))
-            {
-                parts.push(s.as_str()?.to_string());
+fn ref_prefix(expr: &Expr) -> Option<Vec<String>> {
+    match expr {
+        Expr::Var { value, .. } => Some(vec![value.as_string().ok()?.to_string()]),
+        Expr::RefDot { refr, field, .. } => {
+            let mut parts = ref_prefix(refr)?;
+            if parts.len() == count_links(refr) {
+                parts.push(field.1.as_string().ok()?.to_string());
             }
+            Some(parts)
         }
-        return Some(parts);
+        Expr::RefBrack { refr, index, .. } => {
+            let mut parts = ref_prefix(refr)?;
+            if parts.len() == count_links(refr) {
+                if let Expr::String { value, .. } = index.as_ref() {
+                    parts.push(value.as_string().ok()?.to_string());
+                }
+            }
+            Some(parts)
+        }
+        _ => None,
     }
-    None
 }
 
 /// How many names a reference chain has, computed indexes included.
-fn count_links(node: &Value) -> usize {
-    let Some(map) = node.as_object() else { return 0 };
-    if map.contains_key("Var") {
-        return 1;
+fn count_links(expr: &Expr) -> usize {
+    match expr {
+        Expr::Var { .. } => 1,
+        Expr::RefDot { refr, .. } | Expr::RefBrack { refr, .. } => 1 + count_links(refr),
+        _ => 0,
     }
-    map.get("RefDot")
-        .or_else(|| map.get("RefBrack"))
-        .and_then(|r| r.get("refr"))
-        .map_or(0, |r| 1 + count_links(r))
 }
 
-fn span_text<'s>(source: &'s str, span: &Value) -> Option<&'s str> {
-    let start = span.get("start")?.as_u64()? as usize;
-    let end = span.get("end")?.as_u64()? as usize;
-    source.get(start..end)
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn first_line(e: &anyhow::Error) -> String {
-    format!("{e:#}").lines().next().unwrap_or("invalid Rego").to_string()
+    fn module(path: &str, src: &str) -> Module {
+        let mut engine = regorus::Engine::new();
+        engine.set_rego_v0(false);
+        engine.add_policy(path.to_string(), src.to_string()).unwrap();
+        Module::last_added(path, &mut engine).unwrap()
+    }
+
+    const LIB: &str =
+        "package lib.railyard\n\nbuckets := [b | some b in input.resources]\n\nversioned(b) if b.versioning\n";
+
+    fn resolve(policy: &str) -> Result<(), String> {
+        let lib = module("lib/railyard.rego", LIB);
+        let own = module("p/policy.rego", policy);
+        let mut defs = Definitions::default();
+        defs.add(&lib);
+        check(&lib, &defs).map_err(|e| e.to_string())?;
+        defs.add(&own);
+        check(&own, &defs).map_err(|e| format!("{}:{}: {}", e.file, e.line, e.message))
+    }
+
+    #[test]
+    fn resolve_accepts_defined_names_builtins_and_with_targets() {
+        let ok = "package p\n\nimport data.lib.railyard as ry\n\ndeny contains f if {\n\tsome b in ry.buckets\n\tnot ry.versioned(b)\n\tevery t in object.keys(b) { is_string(t) }\n\tf := sprintf(\"%v\", [local(b)])\n}\n\nlocal(x) := x\n\nt if { deny with data.nowhere.at_all as 1 }\n";
+        assert_eq!(resolve(ok), Ok(()));
+    }
+
+    #[test]
+    fn resolve_names_undefined_functions_and_rules_with_their_line() {
+        let call = "package p\n\nimport data.lib.railyard\n\ndeny contains f if {\n\tsome b in input.resources\n\tf := [x | x := railyard.versionedx(b)]\n}\n";
+        let err = resolve(call).unwrap_err();
+        assert!(err.starts_with("p/policy.rego:7: Rego: call to undefined function `railyard.versionedx` (`data.lib.railyard.versionedx`); is the shared library"), "{err}");
+        let rule = "package p\n\nimport data.lib.railyard\n\ndeny contains f if {\n\tsome b in railyard.bucketz\n\tf := b\n}\n";
+        let err = resolve(rule).unwrap_err();
+        assert!(err.starts_with("p/policy.rego:6: Rego: `railyard.bucketz` refers to `data.lib.railyard.bucketz`, which no loaded module defines"), "{err}");
+        let local = "package p\n\ndeny contains f if {\n\tf := {\"k\": helper(input.x)}\n}\n";
+        let err = resolve(local).unwrap_err();
+        assert_eq!(err, "p/policy.rego:4: Rego: call to undefined function `helper` (neither a built-in nor defined in this package)");
+        // An index inside a reference chain is walked too.
+        let index = "package p\n\ndeny contains f if {\n\tf := input.a[nope(1)]\n}\n";
+        assert!(resolve(index).unwrap_err().contains("`nope`"));
+    }
 }
