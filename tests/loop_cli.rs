@@ -4,32 +4,13 @@
 
 mod common;
 
+use common::sandbox::{bundled, ledger_json, log, main_and_develop, on_branch, open_or_init, text, two_workloads};
 use common::{commit, COMPLIANT_TF, REGISTRY, UNVERSIONED_TF};
 use git2::Repository;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_railyard");
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-
-/// The files of one bundled guardrail, as (path in the guardrails repo, content).
-fn bundled(id: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let root = Path::new(ROOT).join("guardrails");
-    let mut stack = vec![root.join(id)];
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(&dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/");
-                out.push((format!("guardrails/{rel}"), std::fs::read_to_string(&p).unwrap()));
-            }
-        }
-    }
-    out
-}
 
 struct Sandbox {
     dir: tempfile::TempDir,
@@ -45,12 +26,7 @@ impl Sandbox {
         self.dir.path().join(rel)
     }
     fn repo(&self, rel: &str) -> Repository {
-        let p = self.path(rel);
-        Repository::open(&p).unwrap_or_else(|_| {
-            let r = Repository::init(&p).unwrap();
-            r.set_head("refs/heads/main").unwrap();
-            r
-        })
+        open_or_init(&self.path(rel))
     }
     /// Runs railyard with the sandbox's guardrails repo and cache.
     fn run(&self, args: &[&str]) -> Output {
@@ -67,78 +43,29 @@ impl Sandbox {
     }
 }
 
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
 /// A guardrails repo whose develop has two candidates, aws-ebs-volume-encryption (broken by
 /// nobody) and aws-s3-versioning (broken by `web`), and two workload repos.
 fn standard() -> Sandbox {
     let sb = Sandbox::new();
-    let payments = sb.repo("payments");
-    commit(
-        &payments,
-        "main",
-        &[("infra/main.tf", Some(COMPLIANT_TF))],
-        "payments infra",
-    );
-    let web = sb.repo("web");
-    commit(&web, "main", &[("main.tf", Some(UNVERSIONED_TF))], "web infra");
-    let g = sb.repo("guardrails");
+    two_workloads(sb.dir.path(), ["payments infra", "web infra"]);
     let mut base: Vec<(String, String)> = bundled("lib");
     base.push(("workloads.toml".into(), REGISTRY.into()));
-    let refs: Vec<(&str, Option<&str>)> = base.iter().map(|(p, c)| (p.as_str(), Some(c.as_str()))).collect();
-    commit(&g, "main", &refs, "initial");
-    let main = g.find_reference("refs/heads/main").unwrap().peel_to_commit().unwrap();
-    g.branch("develop", &main, false).unwrap();
     let mut cands = bundled("aws-ebs-volume-encryption");
     cands.extend(bundled("aws-s3-versioning"));
-    let refs: Vec<(&str, Option<&str>)> = cands.iter().map(|(p, c)| (p.as_str(), Some(c.as_str()))).collect();
-    commit(&g, "develop", &refs, "two candidates");
+    main_and_develop(&sb.repo("guardrails"), &base, &cands, "two candidates");
     sb
 }
 
 fn ledger(sb: &Sandbox) -> serde_json::Value {
-    let g = sb.repo("guardrails");
-    let tip = g
-        .find_reference("refs/heads/railyard/ledger")
-        .unwrap()
-        .peel_to_commit()
-        .unwrap();
-    let blob = tip
-        .tree()
-        .unwrap()
-        .get_path(Path::new("ledger.json"))
-        .unwrap()
-        .to_object(&g)
-        .unwrap()
-        .peel_to_blob()
-        .unwrap();
-    serde_json::from_slice(blob.content()).unwrap()
+    ledger_json(&sb.repo("guardrails"))
 }
 
 fn main_log(sb: &Sandbox) -> Vec<String> {
-    let g = sb.repo("guardrails");
-    let mut walk = g.revwalk().unwrap();
-    walk.push_ref("refs/heads/main").unwrap();
-    walk.map(|oid| g.find_commit(oid.unwrap()).unwrap().message().unwrap().to_string())
-        .collect()
+    log(&sb.repo("guardrails"), "main")
 }
 
 fn on_main(sb: &Sandbox, path: &str) -> bool {
-    let g = sb.repo("guardrails");
-    let tree = g
-        .find_reference("refs/heads/main")
-        .unwrap()
-        .peel_to_commit()
-        .unwrap()
-        .tree()
-        .unwrap();
-    tree.get_path(Path::new(path)).is_ok()
+    on_branch(&sb.repo("guardrails"), "main", path)
 }
 
 fn fsck(sb: &Sandbox) {

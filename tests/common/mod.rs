@@ -7,6 +7,8 @@ use git2::{Index, IndexEntry, IndexTime, Oid, Repository, RepositoryInitOptions,
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+pub mod sandbox;
+
 /// The binary under test.
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_railyard")
