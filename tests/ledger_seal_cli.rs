@@ -8,23 +8,16 @@
 
 mod common;
 
-use common::{commit, COMPLIANT_TF, REGISTRY, UNVERSIONED_TF};
+use common::sandbox::{bundled, ledger_text, main_and_develop, open_or_init, two_workloads};
+use common::{commit, REGISTRY, UNVERSIONED_TF};
 use git2::Repository;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_railyard");
 const KEY: &str = "test-ledger-key-0123456789";
 /// The machine's date in these tests (debug builds take it from `RAILYARD_TEST_TODAY`).
 const TODAY: &str = "2026-11-30";
-
-fn bundled(id: &str) -> Vec<(String, String)> {
-    let root = common::bundled_guardrails();
-    common::files_below(&root.join(id))
-        .into_iter()
-        .map(|(rel, bytes)| (format!("guardrails/{id}/{rel}"), String::from_utf8(bytes).unwrap()))
-        .collect()
-}
 
 struct Sandbox {
     dir: tempfile::TempDir,
@@ -55,24 +48,13 @@ impl Sandbox {
 
     fn with(ids: &[&str], extra: &[(&str, &str)]) -> Sandbox {
         let sb = Sandbox { dir: common::temp() };
-        commit(
-            &sb.repo("payments"),
-            "main",
-            &[("infra/main.tf", Some(COMPLIANT_TF))],
-            "p",
-        );
-        commit(&sb.repo("web"), "main", &[("main.tf", Some(UNVERSIONED_TF))], "w");
+        two_workloads(sb.dir.path(), ["p", "w"]);
         let g = sb.repo("guardrails");
         let mut base = bundled("lib");
         base.push(("workloads.toml".into(), REGISTRY.into()));
-        let refs: Vec<(&str, Option<&str>)> = base.iter().map(|(p, c)| (p.as_str(), Some(c.as_str()))).collect();
-        commit(&g, "main", &refs, "initial");
-        let main = g.find_reference("refs/heads/main").unwrap().peel_to_commit().unwrap();
-        g.branch("develop", &main, false).unwrap();
         let mut cands: Vec<(String, String)> = ids.iter().flat_map(|id| bundled(id)).collect();
         cands.extend(extra.iter().map(|(p, c)| (p.to_string(), c.to_string())));
-        let refs: Vec<(&str, Option<&str>)> = cands.iter().map(|(p, c)| (p.as_str(), Some(c.as_str()))).collect();
-        commit(&g, "develop", &refs, "candidates");
+        main_and_develop(&g, &base, &cands, "candidates");
         sb
     }
 
@@ -81,12 +63,7 @@ impl Sandbox {
     }
 
     fn repo(&self, rel: &str) -> Repository {
-        let p = self.path(rel);
-        Repository::open(&p).unwrap_or_else(|_| {
-            let r = Repository::init(&p).unwrap();
-            r.set_head("refs/heads/main").unwrap();
-            r
-        })
+        open_or_init(&self.path(rel))
     }
 
     fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
@@ -141,15 +118,7 @@ impl Sandbox {
     }
 
     fn ledger_text(&self) -> String {
-        let g = self.repo("guardrails");
-        let tip = g
-            .find_reference("refs/heads/railyard/ledger")
-            .unwrap()
-            .peel_to_commit()
-            .unwrap();
-        let blob = tip.tree().unwrap().get_path(Path::new("ledger.json")).unwrap();
-        let blob = blob.to_object(&g).unwrap().peel_to_blob().unwrap();
-        String::from_utf8(blob.content().to_vec()).unwrap()
+        ledger_text(&self.repo("guardrails"))
     }
 
     /// A hand commit on the ledger branch with `edit` applied to the ledger's JSON.

@@ -9,21 +9,15 @@ use std::process::Output;
 
 /// The files of one bundled guardrail (or `lib`), as (path in the guardrails repo, content).
 pub fn bundled(id: &str) -> Vec<(String, String)> {
-    let root = super::bundled_guardrails();
-    let mut out = Vec::new();
-    let mut stack = vec![root.join(id)];
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(&dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/");
-                out.push((format!("guardrails/{rel}"), std::fs::read_to_string(&p).unwrap()));
-            }
-        }
-    }
-    out
+    super::files_below(&super::bundled_guardrails().join(id))
+        .into_iter()
+        .map(|(rel, bytes)| {
+            (
+                format!("guardrails/{id}/{rel}"),
+                String::from_utf8(bytes).expect("bundled files are UTF-8"),
+            )
+        })
+        .collect()
 }
 
 /// The repository at `path`, made (HEAD on `main`, no commit) when there is none yet.
