@@ -8,7 +8,6 @@ use common::{commit, railyard, railyard_env, REGISTRY, UNVERSIONED_TF};
 use git2::Repository;
 use std::path::{Path, PathBuf};
 
-
 /// A guardrails repo (`main`: lib and registry; `develop`: `candidates`) and two workload
 /// repos, `payments` (compliant) and `web` (an unversioned bucket).
 struct Sandbox {

@@ -54,7 +54,12 @@ pub fn two_workloads(root: &Path, messages: [&str; 2]) {
 
 /// A guardrails repo's history: `main` ("initial") holds `main_files`; `develop`, branched
 /// from it, adds `candidates` in one commit named `message`.
-pub fn main_and_develop(g: &Repository, main_files: &[(String, String)], candidates: &[(String, String)], message: &str) {
+pub fn main_and_develop(
+    g: &Repository,
+    main_files: &[(String, String)],
+    candidates: &[(String, String)],
+    message: &str,
+) {
     commit_all(g, "main", main_files, "initial");
     let main = g.find_reference("refs/heads/main").unwrap().peel_to_commit().unwrap();
     g.branch("develop", &main, false).unwrap();
