@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::sandbox::{bundled, ledger_json, main_and_develop, open_or_init, text, two_workloads};
+use common::sandbox::{bundled, command, ledger_json, main_and_develop, open_or_init, text, two_workloads};
 use common::{build_tree, commit, REGISTRY, UNVERSIONED_TF};
 use git2::{Oid, Repository, Signature};
 use std::path::PathBuf;
@@ -68,12 +68,7 @@ impl Sandbox {
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        Command::new(BIN)
-            .args(args)
-            .arg("--repo")
-            .arg(self.path("guardrails"))
-            .arg("--cache-dir")
-            .arg(self.path("cache"))
+        command(self.dir.path(), args)
             .env("RAILYARD_ACTOR", "sec-lead")
             .output()
             .unwrap()

@@ -8,13 +8,12 @@
 
 mod common;
 
-use common::sandbox::{bundled, ledger_text, main_and_develop, open_or_init, two_workloads};
+use common::sandbox::{bundled, command, ledger_text, main_and_develop, open_or_init, two_workloads};
 use common::{commit, REGISTRY, UNVERSIONED_TF};
 use git2::Repository;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-const BIN: &str = env!("CARGO_BIN_EXE_railyard");
 const KEY: &str = "test-ledger-key-0123456789";
 /// The machine's date in these tests (debug builds take it from `RAILYARD_TEST_TODAY`).
 const TODAY: &str = "2026-11-30";
@@ -67,13 +66,8 @@ impl Sandbox {
     }
 
     fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
-        let mut cmd = Command::new(BIN);
-        cmd.args(args)
-            .arg("--repo")
-            .arg(self.path("guardrails"))
-            .arg("--cache-dir")
-            .arg(self.path("cache"))
-            .env_remove("RAILYARD_GIT_TOKEN")
+        let mut cmd = command(self.dir.path(), args);
+        cmd.env_remove("RAILYARD_GIT_TOKEN")
             .env_remove(common_key())
             .env_remove("GITHUB_ACTOR")
             .env_remove("GITLAB_USER_LOGIN")

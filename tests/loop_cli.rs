@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::sandbox::{bundled, ledger_json, log, main_and_develop, on_branch, open_or_init, text, two_workloads};
+use common::sandbox::{
+    bundled, command, ledger_json, log, main_and_develop, on_branch, open_or_init, text, two_workloads,
+};
 use common::{commit, COMPLIANT_TF, REGISTRY, UNVERSIONED_TF};
 use git2::Repository;
 use std::path::PathBuf;
@@ -30,13 +32,8 @@ impl Sandbox {
     }
     /// Runs railyard with the sandbox's guardrails repo and cache.
     fn run(&self, args: &[&str]) -> Output {
-        let mut cmd = Command::new(BIN);
-        cmd.args(args)
-            .arg("--repo")
-            .arg(self.path("guardrails"))
-            .arg("--cache-dir")
-            .arg(self.path("cache"))
-            .env("RAILYARD_ACTOR", "sec-lead")
+        let mut cmd = command(self.dir.path(), args);
+        cmd.env("RAILYARD_ACTOR", "sec-lead")
             // The machine's date for runs that write (debug builds): the stories run to 2026-12-31.
             .env("RAILYARD_TEST_TODAY", "2026-12-31");
         cmd.output().unwrap()
@@ -442,12 +439,7 @@ fn report_shows_exposure_per_workload_team_and_guardrail() {
 fn concurrent_observe_runs_lose_nothing() {
     let sb = standard();
     let spawn = || {
-        Command::new(BIN)
-            .args(["observe", "--now", "2026-11-01", "--format", "json"])
-            .arg("--repo")
-            .arg(sb.path("guardrails"))
-            .arg("--cache-dir")
-            .arg(sb.path("cache"))
+        command(sb.dir.path(), &["observe", "--now", "2026-11-01", "--format", "json"])
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -479,12 +471,7 @@ fn concurrent_observe_runs_lose_nothing() {
 fn a_killed_run_leaves_consistent_state_and_the_next_run_completes_it() {
     let sb = standard();
     for delay_ms in [5u64, 30, 60, 120] {
-        let mut child = Command::new(BIN)
-            .args(["observe", "--now", "2026-11-01"])
-            .arg("--repo")
-            .arg(sb.path("guardrails"))
-            .arg("--cache-dir")
-            .arg(sb.path("cache"))
+        let mut child = command(sb.dir.path(), &["observe", "--now", "2026-11-01"])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()

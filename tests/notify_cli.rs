@@ -6,7 +6,7 @@
 mod common;
 
 use common::commit;
-use common::sandbox::{bundled, ledger_json, main_and_develop, open_or_init, text};
+use common::sandbox::{bundled, command, ledger_json, main_and_develop, open_or_init, text};
 use git2::{Repository, Signature};
 use hmac::{Hmac, Mac};
 use serde_json::Value;
@@ -15,11 +15,10 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_railyard");
 const SIGNING_KEY: &str = "hmac-test-key";
 
 // ---- a tiny HTTP server ------------------------------------------------------------------
@@ -215,12 +214,8 @@ impl Sandbox {
         open_or_init(&self.path(rel))
     }
     fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let mut cmd = Command::new(BIN);
-        cmd.args(args)
-            .arg("--repo")
-            .arg(self.path("guardrails"))
-            .arg("--cache-dir")
-            .arg(self.path("cache"))
+        let mut cmd = command(self.dir.path(), args);
+        cmd
             // The machine's date for runs that write (debug builds): the stories run to 2026-12-31.
             .env("RAILYARD_TEST_TODAY", "2026-12-31")
             .env("WEB_SLACK_URL", self.server.url("/slack/T000/B000/secret-slack"))

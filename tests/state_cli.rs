@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::sandbox::{bundled, ledger_text, log, main_and_develop, open_or_init, text, two_workloads};
+use common::sandbox::{bundled, command, ledger_text, log, main_and_develop, open_or_init, text, two_workloads};
 use common::{commit, COMPLIANT_TF, REGISTRY, UNVERSIONED_TF};
 use git2::Repository;
 use std::path::{Path, PathBuf};
@@ -62,13 +62,8 @@ impl Sandbox {
 
     /// `railyard ARGS --repo guardrails --cache-dir cache`, with `env` set.
     fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
-        let mut cmd = Command::new(BIN);
-        cmd.args(args)
-            .arg("--repo")
-            .arg(self.path("guardrails"))
-            .arg("--cache-dir")
-            .arg(self.path("cache"))
-            .env_remove("RAILYARD_GIT_TOKEN")
+        let mut cmd = command(self.dir.path(), args);
+        cmd.env_remove("RAILYARD_GIT_TOKEN")
             .env_remove("RAILYARD_STALE_LOCK_SECS")
             .env("RAILYARD_ACTOR", "sec-lead")
             // The machine's date for runs that write (debug builds): the stories run to 2026-12-31.

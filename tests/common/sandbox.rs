@@ -118,3 +118,15 @@ pub fn text(o: &Output) -> String {
         String::from_utf8_lossy(&o.stderr)
     )
 }
+
+/// `railyard ARGS --repo ROOT/guardrails --cache-dir ROOT/cache`: a release-loop run on the
+/// sandbox below `root`; callers add the environment their story needs.
+pub fn command(root: &Path, args: &[&str]) -> std::process::Command {
+    let mut cmd = std::process::Command::new(super::bin());
+    cmd.args(args)
+        .arg("--repo")
+        .arg(root.join("guardrails"))
+        .arg("--cache-dir")
+        .arg(root.join("cache"));
+    cmd
+}
