@@ -5,10 +5,10 @@
 
 mod common;
 
-use common::sandbox::{bundled, command, ledger_json, main_and_develop, open_or_init, text, two_workloads};
+use common::sandbox::{bundled, command, ledger_json, main_and_develop, text, two_workloads, Root};
 use common::{build_tree, commit, REGISTRY, UNVERSIONED_TF};
-use git2::{Oid, Repository, Signature};
-use std::path::PathBuf;
+use git2::{Oid, Signature};
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_railyard");
@@ -17,6 +17,12 @@ const NOW: &str = "2026-11-01";
 
 struct Sandbox {
     dir: tempfile::TempDir,
+}
+
+impl Root for Sandbox {
+    fn root(&self) -> &Path {
+        self.dir.path()
+    }
 }
 
 /// Who signs a commit, and how.
@@ -30,14 +36,6 @@ enum Sign<'a> {
 }
 
 impl Sandbox {
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    fn repo(&self, rel: &str) -> Repository {
-        open_or_init(&self.path(rel))
-    }
-
     /// A fresh ed25519 key of `who` (made once), and its public line.
     fn key(&self, who: &str) -> (PathBuf, String) {
         let path = self.path(&format!("keys/{who}"));
@@ -105,17 +103,7 @@ impl Sandbox {
         let repo = self.repo("guardrails");
         let refname = format!("refs/heads/{branch}");
         let parent = repo.find_reference(&refname).unwrap().peel_to_commit().unwrap();
-        let mut files = std::collections::BTreeMap::new();
-        parent
-            .tree()
-            .unwrap()
-            .walk(git2::TreeWalkMode::PreOrder, |dir, e| {
-                if e.kind() == Some(git2::ObjectType::Blob) {
-                    files.insert(format!("{dir}{}", e.name().unwrap()), e.id());
-                }
-                git2::TreeWalkResult::Ok
-            })
-            .unwrap();
+        let mut files = common::tree_files(&parent);
         for (path, text) in changes {
             files.insert(path.to_string(), repo.blob(text.as_bytes()).unwrap());
         }

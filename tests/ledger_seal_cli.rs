@@ -8,10 +8,9 @@
 
 mod common;
 
-use common::sandbox::{bundled, command, ledger_text, main_and_develop, open_or_init, two_workloads};
+use common::sandbox::{bundled, command, ledger_text, main_and_develop, two_workloads, Root};
 use common::{commit, REGISTRY, UNVERSIONED_TF};
-use git2::Repository;
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::{Command, Output};
 
 const KEY: &str = "test-ledger-key-0123456789";
@@ -20,6 +19,12 @@ const TODAY: &str = "2026-11-30";
 
 struct Sandbox {
     dir: tempfile::TempDir,
+}
+
+impl Root for Sandbox {
+    fn root(&self) -> &Path {
+        self.dir.path()
+    }
 }
 
 struct Out {
@@ -55,14 +60,6 @@ impl Sandbox {
         cands.extend(extra.iter().map(|(p, c)| (p.to_string(), c.to_string())));
         main_and_develop(&g, &base, &cands, "candidates");
         sb
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    fn repo(&self, rel: &str) -> Repository {
-        open_or_init(&self.path(rel))
     }
 
     fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {

@@ -4,12 +4,10 @@
 
 mod common;
 
-use common::sandbox::{
-    bundled, command, ledger_json, log, main_and_develop, on_branch, open_or_init, text, two_workloads,
-};
+use common::sandbox::{bundled, command, ledger_json, log, main_and_develop, on_branch, text, two_workloads, Root};
 use common::{commit, COMPLIANT_TF, REGISTRY, UNVERSIONED_TF};
 use git2::Repository;
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_railyard");
@@ -18,17 +16,17 @@ struct Sandbox {
     dir: tempfile::TempDir,
 }
 
+impl Root for Sandbox {
+    fn root(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
 impl Sandbox {
     fn new() -> Sandbox {
         Sandbox {
             dir: tempfile::tempdir().unwrap(),
         }
-    }
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-    fn repo(&self, rel: &str) -> Repository {
-        open_or_init(&self.path(rel))
     }
     /// Runs railyard with the sandbox's guardrails repo and cache.
     fn run(&self, args: &[&str]) -> Output {

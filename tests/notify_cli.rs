@@ -6,7 +6,7 @@
 mod common;
 
 use common::commit;
-use common::sandbox::{bundled, command, ledger_json, main_and_develop, open_or_init, text};
+use common::sandbox::{bundled, command, ledger_json, main_and_develop, text, Root};
 use git2::{Repository, Signature};
 use hmac::{Hmac, Mac};
 use serde_json::Value;
@@ -14,7 +14,7 @@ use sha2::Sha256;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::Output;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -191,6 +191,12 @@ struct Sandbox {
     server: Server,
 }
 
+impl Root for Sandbox {
+    fn root(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
 impl Sandbox {
     /// A guardrails repo whose develop has aws-s3-versioning (broken by `web`), a workload
     /// repo `web` with an author the notifications name, and an HTTP server.
@@ -206,12 +212,6 @@ impl Sandbox {
         base.push(("workloads.toml".into(), registry(&sb.server)));
         main_and_develop(&g, &base, &bundled("aws-s3-versioning"), "candidate");
         sb
-    }
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-    fn repo(&self, rel: &str) -> Repository {
-        open_or_init(&self.path(rel))
     }
     fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         let mut cmd = command(self.dir.path(), args);

@@ -3,15 +3,20 @@
 
 mod common;
 
-use common::sandbox::{bundled, ledger_json as read_ledger, main_and_develop, on_branch, open_or_init, two_workloads};
+use common::sandbox::{bundled, ledger_json as read_ledger, main_and_develop, on_branch, two_workloads, Root};
 use common::{commit, railyard, railyard_env, REGISTRY, UNVERSIONED_TF};
-use git2::Repository;
 use std::path::{Path, PathBuf};
 
 /// A guardrails repo (`main`: lib and registry; `develop`: `candidates`) and two workload
 /// repos, `payments` (compliant) and `web` (an unversioned bucket).
 struct Sandbox {
     dir: tempfile::TempDir,
+}
+
+impl Root for Sandbox {
+    fn root(&self) -> &Path {
+        self.dir.path()
+    }
 }
 
 impl Sandbox {
@@ -22,14 +27,6 @@ impl Sandbox {
         base.push(("workloads.toml".into(), REGISTRY.into()));
         main_and_develop(&sb.repo("guardrails"), &base, &candidates, "candidates");
         sb
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    fn repo(&self, rel: &str) -> Repository {
-        open_or_init(&self.path(rel))
     }
 
     fn run(&self, args: &[&str]) -> common::Run {

@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::sandbox::{bundled, command, ledger_text, log, main_and_develop, open_or_init, text, two_workloads};
+use common::sandbox::{bundled, command, ledger_text, log, main_and_develop, text, two_workloads, Root};
 use common::{commit, COMPLIANT_TF, REGISTRY, UNVERSIONED_TF};
 use git2::Repository;
 use std::path::{Path, PathBuf};
@@ -32,6 +32,12 @@ struct Sandbox {
     dir: tempfile::TempDir,
 }
 
+impl Root for Sandbox {
+    fn root(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
 impl Sandbox {
     /// A guardrails repo whose develop has two candidates, aws-ebs-volume-encryption (broken
     /// by nobody) and aws-s3-versioning (broken by `web`, at `aws_s3_bucket.logs`), and two
@@ -50,14 +56,6 @@ impl Sandbox {
         cands.extend(bundled("aws-s3-versioning"));
         main_and_develop(&g, &base, &cands, "two candidates");
         sb
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    fn repo(&self, rel: &str) -> Repository {
-        open_or_init(&self.path(rel))
     }
 
     /// `railyard ARGS --repo guardrails --cache-dir cache`, with `env` set.

@@ -130,3 +130,18 @@ pub fn command(root: &Path, args: &[&str]) -> std::process::Command {
         .arg(root.join("cache"));
     cmd
 }
+
+/// A test's sandbox: a temporary folder holding the guardrails repo, the workload repos and
+/// the cache, each by its folder name.
+pub trait Root {
+    fn root(&self) -> &Path;
+
+    fn path(&self, rel: &str) -> std::path::PathBuf {
+        self.root().join(rel)
+    }
+
+    /// The repository in folder `rel`, made when there is none yet (see [`open_or_init`]).
+    fn repo(&self, rel: &str) -> Repository {
+        open_or_init(&self.path(rel))
+    }
+}
