@@ -5,25 +5,15 @@
 
 mod common;
 
-use common::sandbox::{bundled, command, ledger_json, main_and_develop, text, two_workloads, Root};
+use common::sandbox::{bundled, command, ledger_json, main_and_develop, text, two_workloads, Root, Sandbox};
 use common::{build_tree, commit, REGISTRY, UNVERSIONED_TF};
 use git2::{Oid, Signature};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_railyard");
 const EXC: &str = "guardrails/aws-s3-versioning/exceptions.toml";
 const NOW: &str = "2026-11-01";
-
-struct Sandbox {
-    dir: tempfile::TempDir,
-}
-
-impl Root for Sandbox {
-    fn root(&self) -> &Path {
-        self.dir.path()
-    }
-}
 
 /// Who signs a commit, and how.
 #[derive(Clone, Copy)]

@@ -8,24 +8,13 @@
 
 mod common;
 
-use common::sandbox::{bundled, command, ledger_text, main_and_develop, two_workloads, Root};
+use common::sandbox::{bundled, command, ledger_text, main_and_develop, two_workloads, Root, Sandbox};
 use common::{commit, REGISTRY, UNVERSIONED_TF};
-use std::path::Path;
 use std::process::{Command, Output};
 
 const KEY: &str = "test-ledger-key-0123456789";
 /// The machine's date in these tests (debug builds take it from `RAILYARD_TEST_TODAY`).
 const TODAY: &str = "2026-11-30";
-
-struct Sandbox {
-    dir: tempfile::TempDir,
-}
-
-impl Root for Sandbox {
-    fn root(&self) -> &Path {
-        self.dir.path()
-    }
-}
 
 struct Out {
     code: i32,

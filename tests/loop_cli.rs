@@ -4,23 +4,14 @@
 
 mod common;
 
-use common::sandbox::{bundled, command, ledger_json, log, main_and_develop, on_branch, text, two_workloads, Root};
+use common::sandbox::{
+    bundled, command, ledger_json, log, main_and_develop, on_branch, text, two_workloads, Root, Sandbox,
+};
 use common::{commit, COMPLIANT_TF, REGISTRY, UNVERSIONED_TF};
 use git2::Repository;
-use std::path::Path;
 use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_railyard");
-
-struct Sandbox {
-    dir: tempfile::TempDir,
-}
-
-impl Root for Sandbox {
-    fn root(&self) -> &Path {
-        self.dir.path()
-    }
-}
 
 impl Sandbox {
     fn new() -> Sandbox {

@@ -3,22 +3,12 @@
 
 mod common;
 
-use common::sandbox::{bundled, ledger_json as read_ledger, main_and_develop, on_branch, two_workloads, Root};
+use common::sandbox::{bundled, ledger_json as read_ledger, main_and_develop, on_branch, two_workloads, Root, Sandbox};
 use common::{commit, railyard, railyard_env, REGISTRY, UNVERSIONED_TF};
 use std::path::{Path, PathBuf};
 
 /// A guardrails repo (`main`: lib and registry; `develop`: `candidates`) and two workload
 /// repos, `payments` (compliant) and `web` (an unversioned bucket).
-struct Sandbox {
-    dir: tempfile::TempDir,
-}
-
-impl Root for Sandbox {
-    fn root(&self) -> &Path {
-        self.dir.path()
-    }
-}
-
 impl Sandbox {
     fn new(lib_on_main: bool, candidates: Vec<(String, String)>) -> Sandbox {
         let sb = Sandbox { dir: common::temp() };

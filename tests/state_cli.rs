@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::sandbox::{bundled, command, ledger_text, log, main_and_develop, text, two_workloads, Root};
+use common::sandbox::{bundled, command, ledger_text, log, main_and_develop, text, two_workloads, Root, Sandbox};
 use common::{commit, COMPLIANT_TF, REGISTRY, UNVERSIONED_TF};
 use git2::Repository;
 use std::path::{Path, PathBuf};
@@ -27,16 +27,6 @@ const EXPECTED_ENTRIES: [&str; 4] = [
     "aws-s3-versioning/payments-api",
     "aws-s3-versioning/web",
 ];
-
-struct Sandbox {
-    dir: tempfile::TempDir,
-}
-
-impl Root for Sandbox {
-    fn root(&self) -> &Path {
-        self.dir.path()
-    }
-}
 
 impl Sandbox {
     /// A guardrails repo whose develop has two candidates, aws-ebs-volume-encryption (broken

@@ -145,3 +145,15 @@ pub trait Root {
         open_or_init(&self.path(rel))
     }
 }
+
+/// The usual sandbox: just its folder. Test files add their own constructors and helpers
+/// (`impl Sandbox { … }` in the test crate).
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Root for Sandbox {
+    fn root(&self) -> &Path {
+        self.dir.path()
+    }
+}
