@@ -267,13 +267,13 @@ fn a_deleted_entry_a_clock_set_back_and_a_copied_seal_are_caught() {
     );
 }
 
-#[test]
-fn a_deleted_or_reset_ledger_branch_is_caught_when_main_references_it() {
+/// Two observations, then aws-s3-versioning promoted by force so main references the newest
+/// ledger commit; returns the sandbox and the ledger tip after the first observation.
+fn observed_twice_then_forced() -> (Sandbox, String) {
     let sb = Sandbox::standard();
     sb.run(&["observe", "--now", "2026-11-01"]).expect(0);
     let first = sb.tip("railyard/ledger").unwrap();
     sb.run(&["observe", "--now", "2026-11-02"]).expect(0);
-    // Promote another guardrail by force so main references the newest ledger commit.
     sb.run(&[
         "promote",
         "aws-s3-versioning",
@@ -284,6 +284,12 @@ fn a_deleted_or_reset_ledger_branch_is_caught_when_main_references_it() {
         "2026-11-02",
     ])
     .expect(0);
+    (sb, first)
+}
+
+#[test]
+fn a_deleted_or_reset_ledger_branch_is_caught_when_main_references_it() {
+    let (sb, first) = observed_twice_then_forced();
     let main = sb.tip("main").unwrap();
     let referenced = sb
         .message(&main)
@@ -726,20 +732,7 @@ fn a_checked_out_main_follows_a_promotion_and_a_dirty_one_is_refused() {
 
 #[test]
 fn a_deliberately_replaced_ledger_is_joined_to_what_main_references_when_accepted() {
-    let sb = Sandbox::standard();
-    sb.run(&["observe", "--now", "2026-11-01"]).expect(0);
-    let first = sb.tip("railyard/ledger").unwrap();
-    sb.run(&["observe", "--now", "2026-11-02"]).expect(0);
-    sb.run(&[
-        "promote",
-        "aws-s3-versioning",
-        "--force",
-        "--reason",
-        "critical",
-        "--now",
-        "2026-11-02",
-    ])
-    .expect(0);
+    let (sb, first) = observed_twice_then_forced();
     let referenced = sb
         .message(&sb.tip("main").unwrap())
         .lines()
