@@ -101,6 +101,18 @@ impl Sandbox {
         ledger_text(&self.repo("guardrails"))
     }
 
+    /// Points the ledger branch back at `oid` (undoing a hand edit).
+    fn reset_ledger(&self, oid: &str) {
+        self.repo("guardrails")
+            .reference(
+                "refs/heads/railyard/ledger",
+                git2::Oid::from_str(oid).unwrap(),
+                true,
+                "undo",
+            )
+            .unwrap();
+    }
+
     /// A hand commit on the ledger branch with `edit` applied to the ledger's JSON.
     fn hand_edit(&self, message: &str, edit: impl FnOnce(&mut serde_json::Value)) -> String {
         let mut l: serde_json::Value = serde_json::from_str(&self.ledger_text()).unwrap();
@@ -226,27 +238,13 @@ fn a_deleted_entry_a_clock_set_back_and_a_copied_seal_are_caught() {
     let out = sb.run(&["observe", "--now", "2026-11-06"]);
     out.expect(2);
     assert!(out.stderr.contains(&hand), "{}", out.stderr);
-    sb.repo("guardrails")
-        .reference(
-            "refs/heads/railyard/ledger",
-            git2::Oid::from_str(&sealed).unwrap(),
-            true,
-            "undo",
-        )
-        .unwrap();
+    sb.reset_ledger(&sealed);
 
     let hand = sb.hand_edit("clock back", |l| l["clock"] = "2026-10-01".into());
     let out = sb.run(&["observe", "--now", "2026-10-02"]);
     out.expect(2);
     assert!(out.stderr.contains(&hand), "{}", out.stderr);
-    sb.repo("guardrails")
-        .reference(
-            "refs/heads/railyard/ledger",
-            git2::Oid::from_str(&sealed).unwrap(),
-            true,
-            "undo",
-        )
-        .unwrap();
+    sb.reset_ledger(&sealed);
 
     // A hand commit that copies the last seal line does not verify either.
     let seal_line = sb
