@@ -5,13 +5,12 @@
 
 mod common;
 
-use common::sandbox::{bundled, command, ledger_json, main_and_develop, text, two_workloads, Root, Sandbox};
+use common::sandbox::{bundled, check_web, command, ledger_json, main_and_develop, text, two_workloads, Root, Sandbox};
 use common::{build_tree, commit, REGISTRY, UNVERSIONED_TF};
 use git2::{Oid, Signature};
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-const BIN: &str = env!("CARGO_BIN_EXE_railyard");
 const EXC: &str = "guardrails/aws-s3-versioning/exceptions.toml";
 const NOW: &str = "2026-11-01";
 
@@ -68,20 +67,7 @@ impl Sandbox {
     }
 
     fn check_web_on(&self, now: &str) -> Output {
-        let checkout = self.path("web-checkout");
-        std::fs::create_dir_all(&checkout).unwrap();
-        std::fs::write(checkout.join("main.tf"), UNVERSIONED_TF).unwrap();
-        Command::new(BIN)
-            .args([
-                "check",
-                checkout.to_str().unwrap(),
-                "--workload",
-                "web",
-                "--format",
-                "json",
-            ])
-            .args(["--now", now, "--guardrails"])
-            .arg(self.path("guardrails"))
+        check_web(self.root(), now)
             .arg("--cache-dir")
             .arg(self.path("cache"))
             .output()

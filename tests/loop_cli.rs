@@ -5,9 +5,9 @@
 mod common;
 
 use common::sandbox::{
-    bundled, command, ledger_json, log, main_and_develop, on_branch, text, two_workloads, Root, Sandbox,
+    bundled, check_web, command, ledger_json, log, main_and_develop, on_branch, text, two_workloads, Root, Sandbox,
 };
-use common::{commit, COMPLIANT_TF, REGISTRY, UNVERSIONED_TF};
+use common::{commit, COMPLIANT_TF, REGISTRY};
 use git2::Repository;
 use std::process::{Command, Output};
 
@@ -246,23 +246,8 @@ fn exceptions_waive_findings_until_they_expire() {
     );
 
     // The application pipeline passes while the exception holds, and fails after.
-    let web_checkout = sb.path("web-checkout");
-    std::fs::create_dir_all(&web_checkout).unwrap();
-    std::fs::write(web_checkout.join("main.tf"), UNVERSIONED_TF).unwrap();
     let check = |now: &str| {
-        Command::new(BIN)
-            .args([
-                "check",
-                web_checkout.to_str().unwrap(),
-                "--workload",
-                "web",
-                "--format",
-                "json",
-                "--now",
-                now,
-            ])
-            .arg("--guardrails")
-            .arg(sb.path("guardrails"))
+        check_web(sb.root(), now)
             .arg("--cache-dir")
             .arg(sb.path("cache"))
             .output()
@@ -308,26 +293,7 @@ fn enforce_activates_at_the_deadline_and_check_then_fails() {
     assert!(!on_main(&sb, "guardrails/aws-s3-versioning"));
 
     // A pipeline before the deadline: a warning with the deadline, not a failure.
-    let checkout = sb.path("web-checkout");
-    std::fs::create_dir_all(&checkout).unwrap();
-    std::fs::write(checkout.join("main.tf"), UNVERSIONED_TF).unwrap();
-    let check = |now: &str| {
-        Command::new(BIN)
-            .args([
-                "check",
-                checkout.to_str().unwrap(),
-                "--workload",
-                "web",
-                "--format",
-                "json",
-                "--now",
-                now,
-            ])
-            .arg("--guardrails")
-            .arg(sb.path("guardrails"))
-            .output()
-            .unwrap()
-    };
+    let check = |now: &str| check_web(sb.root(), now).output().unwrap();
     let before = check("2026-11-30");
     assert_eq!(before.status.code(), Some(0), "{}", text(&before));
     let j: serde_json::Value = serde_json::from_slice(&before.stdout).unwrap();

@@ -157,3 +157,17 @@ impl Root for Sandbox {
         self.dir.path()
     }
 }
+
+/// A pipeline's `check` of a checkout of `web` (an unversioned bucket, written to
+/// `ROOT/web-checkout`) against the guardrails repo's `main`, on `now`, as JSON.
+pub fn check_web(root: &Path, now: &str) -> std::process::Command {
+    let checkout = root.join("web-checkout");
+    std::fs::create_dir_all(&checkout).unwrap();
+    std::fs::write(checkout.join("main.tf"), UNVERSIONED_TF).unwrap();
+    let mut cmd = std::process::Command::new(super::bin());
+    cmd.arg("check")
+        .arg(&checkout)
+        .args(["--workload", "web", "--format", "json", "--now", now, "--guardrails"])
+        .arg(root.join("guardrails"));
+    cmd
+}
