@@ -3,6 +3,8 @@
 //! merged into the same ledger and promotions as a single run, and parallel runs giving the
 //! same results as sequential ones.
 
+mod common;
+
 use railyard::gitops::{commit_changes, create_branch};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -43,23 +45,10 @@ fn files(changes: &[(&str, &str)]) -> Vec<(String, Option<Vec<u8>>)> {
 
 /// The files of bundled guardrail folders, as (path in the guardrails repo, content).
 fn bundled(ids: &[&str]) -> Vec<(String, Option<Vec<u8>>)> {
-    let root = Path::new(ROOT).join("guardrails");
-    let mut out = Vec::new();
-    for id in ids {
-        let mut stack = vec![root.join(id)];
-        while let Some(dir) = stack.pop() {
-            for e in std::fs::read_dir(&dir).unwrap() {
-                let p = e.unwrap().path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else {
-                    let rel = p.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/");
-                    out.push((format!("guardrails/{rel}"), Some(std::fs::read(&p).unwrap())));
-                }
-            }
-        }
-    }
-    out
+    ids.iter()
+        .flat_map(|id| common::sandbox::bundled(id))
+        .map(|(p, c)| (p, Some(c.into_bytes())))
+        .collect()
 }
 
 struct Fleet {
@@ -148,22 +137,7 @@ impl Fleet {
     }
 
     fn ledger(&self, repo: &str) -> Value {
-        let r = git2::Repository::open(self.path(repo)).unwrap();
-        let tip = r
-            .find_reference("refs/heads/railyard/ledger")
-            .unwrap()
-            .peel_to_commit()
-            .unwrap();
-        let blob = tip
-            .tree()
-            .unwrap()
-            .get_path(Path::new("ledger.json"))
-            .unwrap()
-            .to_object(&r)
-            .unwrap()
-            .peel_to_blob()
-            .unwrap();
-        serde_json::from_slice(blob.content()).unwrap()
+        common::sandbox::ledger_json(&git2::Repository::open(self.path(repo)).unwrap())
     }
 
     fn main_tree(&self, repo: &str) -> String {

@@ -5,38 +5,14 @@
 
 mod common;
 
-use common::{build_tree, commit, COMPLIANT_TF, REGISTRY, UNVERSIONED_TF};
-use git2::{Oid, Repository, Signature};
-use std::path::{Path, PathBuf};
+use common::sandbox::{bundled, check_web, command, ledger_json, main_and_develop, text, two_workloads, Root, Sandbox};
+use common::{build_tree, commit, REGISTRY, UNVERSIONED_TF};
+use git2::{Oid, Signature};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
-const BIN: &str = env!("CARGO_BIN_EXE_railyard");
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const EXC: &str = "guardrails/aws-s3-versioning/exceptions.toml";
 const NOW: &str = "2026-11-01";
-
-/// The files of one bundled guardrail, as (path in the guardrails repo, content).
-fn bundled(id: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let root = Path::new(ROOT).join("guardrails");
-    let mut stack = vec![root.join(id)];
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(&dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/");
-                out.push((format!("guardrails/{rel}"), std::fs::read_to_string(&p).unwrap()));
-            }
-        }
-    }
-    out
-}
-
-struct Sandbox {
-    dir: tempfile::TempDir,
-}
 
 /// Who signs a commit, and how.
 #[derive(Clone, Copy)]
@@ -49,19 +25,6 @@ enum Sign<'a> {
 }
 
 impl Sandbox {
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    fn repo(&self, rel: &str) -> Repository {
-        let p = self.path(rel);
-        Repository::open(&p).unwrap_or_else(|_| {
-            let r = Repository::init(&p).unwrap();
-            r.set_head("refs/heads/main").unwrap();
-            r
-        })
-    }
-
     /// A fresh ed25519 key of `who` (made once), and its public line.
     fn key(&self, who: &str) -> (PathBuf, String) {
         let path = self.path(&format!("keys/{who}"));
@@ -92,12 +55,7 @@ impl Sandbox {
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        Command::new(BIN)
-            .args(args)
-            .arg("--repo")
-            .arg(self.path("guardrails"))
-            .arg("--cache-dir")
-            .arg(self.path("cache"))
+        command(self.dir.path(), args)
             .env("RAILYARD_ACTOR", "sec-lead")
             .output()
             .unwrap()
@@ -109,20 +67,7 @@ impl Sandbox {
     }
 
     fn check_web_on(&self, now: &str) -> Output {
-        let checkout = self.path("web-checkout");
-        std::fs::create_dir_all(&checkout).unwrap();
-        std::fs::write(checkout.join("main.tf"), UNVERSIONED_TF).unwrap();
-        Command::new(BIN)
-            .args([
-                "check",
-                checkout.to_str().unwrap(),
-                "--workload",
-                "web",
-                "--format",
-                "json",
-            ])
-            .args(["--now", now, "--guardrails"])
-            .arg(self.path("guardrails"))
+        check_web(self.root(), now)
             .arg("--cache-dir")
             .arg(self.path("cache"))
             .output()
@@ -134,17 +79,7 @@ impl Sandbox {
         let repo = self.repo("guardrails");
         let refname = format!("refs/heads/{branch}");
         let parent = repo.find_reference(&refname).unwrap().peel_to_commit().unwrap();
-        let mut files = std::collections::BTreeMap::new();
-        parent
-            .tree()
-            .unwrap()
-            .walk(git2::TreeWalkMode::PreOrder, |dir, e| {
-                if e.kind() == Some(git2::ObjectType::Blob) {
-                    files.insert(format!("{dir}{}", e.name().unwrap()), e.id());
-                }
-                git2::TreeWalkResult::Ok
-            })
-            .unwrap();
+        let mut files = common::tree_files(&parent);
         for (path, text) in changes {
             files.insert(path.to_string(), repo.blob(text.as_bytes()).unwrap());
         }
@@ -211,18 +146,7 @@ fn sandbox(governance: Option<&str>) -> Sandbox {
     let sb = Sandbox {
         dir: tempfile::tempdir().unwrap(),
     };
-    commit(
-        &sb.repo("payments"),
-        "main",
-        &[("infra/main.tf", Some(COMPLIANT_TF))],
-        "payments infra",
-    );
-    commit(
-        &sb.repo("web"),
-        "main",
-        &[("main.tf", Some(UNVERSIONED_TF))],
-        "web infra",
-    );
+    two_workloads(sb.dir.path(), ["payments infra", "web infra"]);
     let g = sb.repo("guardrails");
     let mut base = bundled("lib");
     base.push(("workloads.toml".into(), REGISTRY.into()));
@@ -234,14 +158,9 @@ fn sandbox(governance: Option<&str>) -> Sandbox {
             .collect();
         base.push(("allowed_signers".into(), signers));
     }
-    let refs: Vec<(&str, Option<&str>)> = base.iter().map(|(p, c)| (p.as_str(), Some(c.as_str()))).collect();
-    commit(&g, "main", &refs, "initial");
-    let main = g.find_reference("refs/heads/main").unwrap().peel_to_commit().unwrap();
-    g.branch("develop", &main, false).unwrap();
     let mut cands = bundled("aws-ebs-volume-encryption");
     cands.extend(bundled("aws-s3-versioning"));
-    let refs: Vec<(&str, Option<&str>)> = cands.iter().map(|(p, c)| (p.as_str(), Some(c.as_str()))).collect();
-    commit(&g, "develop", &refs, "two candidates");
+    main_and_develop(&g, &base, &cands, "two candidates");
     sb
 }
 
@@ -253,14 +172,6 @@ fn exception(workload: &str, resource: &str, approver: &str, expires: &str) -> S
 
 fn web_exception(approver: &str) -> String {
     exception("web", "aws_s3_bucket.logs", approver, "2026-12-15")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 fn json(o: &Output) -> serde_json::Value {
@@ -499,21 +410,7 @@ fn without_governance_on_main_exceptions_are_honoured_with_a_warning() {
 }
 
 fn ledger_entry(sb: &Sandbox, key: &str) -> serde_json::Value {
-    let g = sb.repo("guardrails");
-    let tip = g
-        .find_reference("refs/heads/railyard/ledger")
-        .unwrap()
-        .peel_to_commit()
-        .unwrap();
-    let blob = tip
-        .tree()
-        .unwrap()
-        .get_path(Path::new("ledger.json"))
-        .unwrap()
-        .to_object(&g)
-        .unwrap();
-    let l: serde_json::Value = serde_json::from_slice(blob.peel_to_blob().unwrap().content()).unwrap();
-    l["entries"][key].clone()
+    ledger_json(&sb.repo("guardrails"))["entries"][key].clone()
 }
 
 /// The reproducer: an exception expired on 12-20; on 12-31 `enforce` counts the

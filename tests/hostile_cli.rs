@@ -466,21 +466,7 @@ fn commit_tree(repo: &Repository, entries: &[(&str, &[u8], i32)]) -> Oid {
 }
 
 fn ledger(repo: &Repository) -> serde_json::Value {
-    let tip = repo
-        .find_reference("refs/heads/railyard/ledger")
-        .unwrap()
-        .peel_to_commit()
-        .unwrap();
-    let blob = tip
-        .tree()
-        .unwrap()
-        .get_path(Path::new("ledger.json"))
-        .unwrap()
-        .to_object(repo)
-        .unwrap()
-        .peel_to_blob()
-        .unwrap();
-    serde_json::from_slice(blob.content()).unwrap()
+    common::sandbox::ledger_json(repo)
 }
 
 #[cfg(target_os = "linux")]

@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::sandbox::{bundled, ledger_json};
 use common::{guardrails_with, railyard, temp, write};
 use serde_json::Value;
 use std::path::Path;
@@ -475,29 +476,8 @@ fn findings_name_the_attribute_line_in_terraform_and_cloudformation() {
     );
 }
 
-/// The files of one bundled guardrail, as (path in a guardrails repo, content).
-fn bundled_files(id: &str) -> Vec<(String, String)> {
-    let root = common::bundled_guardrails();
-    common::files_below(&root.join(id))
-        .into_iter()
-        .map(|(rel, bytes)| (format!("guardrails/{id}/{rel}"), String::from_utf8(bytes).unwrap()))
-        .collect()
-}
-
 fn read_ledger(g: &git2::Repository) -> Value {
-    let tip = g
-        .find_reference("refs/heads/railyard/ledger")
-        .unwrap()
-        .peel_to_commit()
-        .unwrap();
-    let blob = tip
-        .tree()
-        .unwrap()
-        .get_path(Path::new("ledger.json"))
-        .unwrap()
-        .to_object(g)
-        .unwrap();
-    serde_json::from_slice(blob.peel_to_blob().unwrap().content()).unwrap()
+    ledger_json(g)
 }
 
 #[test]
@@ -518,13 +498,13 @@ fn a_ledger_written_before_identities_keeps_its_days_and_gains_ids() {
         "infra",
     );
     let g = init("guardrails");
-    let mut files = bundled_files("lib");
+    let mut files = bundled("lib");
     files.push(("workloads.toml".into(), common::REGISTRY.into()));
     let refs: Vec<(&str, Option<&str>)> = files.iter().map(|(p, c)| (p.as_str(), Some(c.as_str()))).collect();
     common::commit(&g, "main", &refs, "initial");
     let main = g.find_reference("refs/heads/main").unwrap().peel_to_commit().unwrap();
     g.branch("develop", &main, false).unwrap();
-    let candidate = bundled_files("aws-s3-versioning");
+    let candidate = bundled("aws-s3-versioning");
     let refs: Vec<(&str, Option<&str>)> = candidate.iter().map(|(p, c)| (p.as_str(), Some(c.as_str()))).collect();
     common::commit(&g, "develop", &refs, "candidate");
     let observe = |now: &str| {

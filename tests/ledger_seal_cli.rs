@@ -8,27 +8,13 @@
 
 mod common;
 
-use common::{commit, COMPLIANT_TF, REGISTRY, UNVERSIONED_TF};
-use git2::Repository;
-use std::path::{Path, PathBuf};
+use common::sandbox::{bundled, command, ledger_text, main_and_develop, two_workloads, Root, Sandbox};
+use common::{commit, REGISTRY, UNVERSIONED_TF};
 use std::process::{Command, Output};
 
-const BIN: &str = env!("CARGO_BIN_EXE_railyard");
 const KEY: &str = "test-ledger-key-0123456789";
 /// The machine's date in these tests (debug builds take it from `RAILYARD_TEST_TODAY`).
 const TODAY: &str = "2026-11-30";
-
-fn bundled(id: &str) -> Vec<(String, String)> {
-    let root = common::bundled_guardrails();
-    common::files_below(&root.join(id))
-        .into_iter()
-        .map(|(rel, bytes)| (format!("guardrails/{id}/{rel}"), String::from_utf8(bytes).unwrap()))
-        .collect()
-}
-
-struct Sandbox {
-    dir: tempfile::TempDir,
-}
 
 struct Out {
     code: i32,
@@ -55,48 +41,19 @@ impl Sandbox {
 
     fn with(ids: &[&str], extra: &[(&str, &str)]) -> Sandbox {
         let sb = Sandbox { dir: common::temp() };
-        commit(
-            &sb.repo("payments"),
-            "main",
-            &[("infra/main.tf", Some(COMPLIANT_TF))],
-            "p",
-        );
-        commit(&sb.repo("web"), "main", &[("main.tf", Some(UNVERSIONED_TF))], "w");
+        two_workloads(sb.dir.path(), ["p", "w"]);
         let g = sb.repo("guardrails");
         let mut base = bundled("lib");
         base.push(("workloads.toml".into(), REGISTRY.into()));
-        let refs: Vec<(&str, Option<&str>)> = base.iter().map(|(p, c)| (p.as_str(), Some(c.as_str()))).collect();
-        commit(&g, "main", &refs, "initial");
-        let main = g.find_reference("refs/heads/main").unwrap().peel_to_commit().unwrap();
-        g.branch("develop", &main, false).unwrap();
         let mut cands: Vec<(String, String)> = ids.iter().flat_map(|id| bundled(id)).collect();
         cands.extend(extra.iter().map(|(p, c)| (p.to_string(), c.to_string())));
-        let refs: Vec<(&str, Option<&str>)> = cands.iter().map(|(p, c)| (p.as_str(), Some(c.as_str()))).collect();
-        commit(&g, "develop", &refs, "candidates");
+        main_and_develop(&g, &base, &cands, "candidates");
         sb
     }
 
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    fn repo(&self, rel: &str) -> Repository {
-        let p = self.path(rel);
-        Repository::open(&p).unwrap_or_else(|_| {
-            let r = Repository::init(&p).unwrap();
-            r.set_head("refs/heads/main").unwrap();
-            r
-        })
-    }
-
     fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
-        let mut cmd = Command::new(BIN);
-        cmd.args(args)
-            .arg("--repo")
-            .arg(self.path("guardrails"))
-            .arg("--cache-dir")
-            .arg(self.path("cache"))
-            .env_remove("RAILYARD_GIT_TOKEN")
+        let mut cmd = command(self.dir.path(), args);
+        cmd.env_remove("RAILYARD_GIT_TOKEN")
             .env_remove(common_key())
             .env_remove("GITHUB_ACTOR")
             .env_remove("GITLAB_USER_LOGIN")
@@ -141,15 +98,19 @@ impl Sandbox {
     }
 
     fn ledger_text(&self) -> String {
-        let g = self.repo("guardrails");
-        let tip = g
-            .find_reference("refs/heads/railyard/ledger")
-            .unwrap()
-            .peel_to_commit()
+        ledger_text(&self.repo("guardrails"))
+    }
+
+    /// Points the ledger branch back at `oid` (undoing a hand edit).
+    fn reset_ledger(&self, oid: &str) {
+        self.repo("guardrails")
+            .reference(
+                "refs/heads/railyard/ledger",
+                git2::Oid::from_str(oid).unwrap(),
+                true,
+                "undo",
+            )
             .unwrap();
-        let blob = tip.tree().unwrap().get_path(Path::new("ledger.json")).unwrap();
-        let blob = blob.to_object(&g).unwrap().peel_to_blob().unwrap();
-        String::from_utf8(blob.content().to_vec()).unwrap()
     }
 
     /// A hand commit on the ledger branch with `edit` applied to the ledger's JSON.
@@ -277,27 +238,13 @@ fn a_deleted_entry_a_clock_set_back_and_a_copied_seal_are_caught() {
     let out = sb.run(&["observe", "--now", "2026-11-06"]);
     out.expect(2);
     assert!(out.stderr.contains(&hand), "{}", out.stderr);
-    sb.repo("guardrails")
-        .reference(
-            "refs/heads/railyard/ledger",
-            git2::Oid::from_str(&sealed).unwrap(),
-            true,
-            "undo",
-        )
-        .unwrap();
+    sb.reset_ledger(&sealed);
 
     let hand = sb.hand_edit("clock back", |l| l["clock"] = "2026-10-01".into());
     let out = sb.run(&["observe", "--now", "2026-10-02"]);
     out.expect(2);
     assert!(out.stderr.contains(&hand), "{}", out.stderr);
-    sb.repo("guardrails")
-        .reference(
-            "refs/heads/railyard/ledger",
-            git2::Oid::from_str(&sealed).unwrap(),
-            true,
-            "undo",
-        )
-        .unwrap();
+    sb.reset_ledger(&sealed);
 
     // A hand commit that copies the last seal line does not verify either.
     let seal_line = sb
@@ -318,13 +265,13 @@ fn a_deleted_entry_a_clock_set_back_and_a_copied_seal_are_caught() {
     );
 }
 
-#[test]
-fn a_deleted_or_reset_ledger_branch_is_caught_when_main_references_it() {
+/// Two observations, then aws-s3-versioning promoted by force so main references the newest
+/// ledger commit; returns the sandbox and the ledger tip after the first observation.
+fn observed_twice_then_forced() -> (Sandbox, String) {
     let sb = Sandbox::standard();
     sb.run(&["observe", "--now", "2026-11-01"]).expect(0);
     let first = sb.tip("railyard/ledger").unwrap();
     sb.run(&["observe", "--now", "2026-11-02"]).expect(0);
-    // Promote another guardrail by force so main references the newest ledger commit.
     sb.run(&[
         "promote",
         "aws-s3-versioning",
@@ -335,6 +282,12 @@ fn a_deleted_or_reset_ledger_branch_is_caught_when_main_references_it() {
         "2026-11-02",
     ])
     .expect(0);
+    (sb, first)
+}
+
+#[test]
+fn a_deleted_or_reset_ledger_branch_is_caught_when_main_references_it() {
+    let (sb, first) = observed_twice_then_forced();
     let main = sb.tip("main").unwrap();
     let referenced = sb
         .message(&main)
@@ -777,20 +730,7 @@ fn a_checked_out_main_follows_a_promotion_and_a_dirty_one_is_refused() {
 
 #[test]
 fn a_deliberately_replaced_ledger_is_joined_to_what_main_references_when_accepted() {
-    let sb = Sandbox::standard();
-    sb.run(&["observe", "--now", "2026-11-01"]).expect(0);
-    let first = sb.tip("railyard/ledger").unwrap();
-    sb.run(&["observe", "--now", "2026-11-02"]).expect(0);
-    sb.run(&[
-        "promote",
-        "aws-s3-versioning",
-        "--force",
-        "--reason",
-        "critical",
-        "--now",
-        "2026-11-02",
-    ])
-    .expect(0);
+    let (sb, first) = observed_twice_then_forced();
     let referenced = sb
         .message(&sb.tip("main").unwrap())
         .lines()

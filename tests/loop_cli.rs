@@ -4,36 +4,14 @@
 
 mod common;
 
-use common::{commit, COMPLIANT_TF, REGISTRY, UNVERSIONED_TF};
+use common::sandbox::{
+    bundled, check_web, command, ledger_json, log, main_and_develop, on_branch, text, two_workloads, Root, Sandbox,
+};
+use common::{commit, COMPLIANT_TF, REGISTRY};
 use git2::Repository;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_railyard");
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-
-/// The files of one bundled guardrail, as (path in the guardrails repo, content).
-fn bundled(id: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let root = Path::new(ROOT).join("guardrails");
-    let mut stack = vec![root.join(id)];
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(&dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/");
-                out.push((format!("guardrails/{rel}"), std::fs::read_to_string(&p).unwrap()));
-            }
-        }
-    }
-    out
-}
-
-struct Sandbox {
-    dir: tempfile::TempDir,
-}
 
 impl Sandbox {
     fn new() -> Sandbox {
@@ -41,104 +19,39 @@ impl Sandbox {
             dir: tempfile::tempdir().unwrap(),
         }
     }
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-    fn repo(&self, rel: &str) -> Repository {
-        let p = self.path(rel);
-        Repository::open(&p).unwrap_or_else(|_| {
-            let r = Repository::init(&p).unwrap();
-            r.set_head("refs/heads/main").unwrap();
-            r
-        })
-    }
     /// Runs railyard with the sandbox's guardrails repo and cache.
     fn run(&self, args: &[&str]) -> Output {
-        let mut cmd = Command::new(BIN);
-        cmd.args(args)
-            .arg("--repo")
-            .arg(self.path("guardrails"))
-            .arg("--cache-dir")
-            .arg(self.path("cache"))
-            .env("RAILYARD_ACTOR", "sec-lead")
+        let mut cmd = command(self.dir.path(), args);
+        cmd.env("RAILYARD_ACTOR", "sec-lead")
             // The machine's date for runs that write (debug builds): the stories run to 2026-12-31.
             .env("RAILYARD_TEST_TODAY", "2026-12-31");
         cmd.output().unwrap()
     }
 }
 
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
 /// A guardrails repo whose develop has two candidates, aws-ebs-volume-encryption (broken by
 /// nobody) and aws-s3-versioning (broken by `web`), and two workload repos.
 fn standard() -> Sandbox {
     let sb = Sandbox::new();
-    let payments = sb.repo("payments");
-    commit(
-        &payments,
-        "main",
-        &[("infra/main.tf", Some(COMPLIANT_TF))],
-        "payments infra",
-    );
-    let web = sb.repo("web");
-    commit(&web, "main", &[("main.tf", Some(UNVERSIONED_TF))], "web infra");
-    let g = sb.repo("guardrails");
+    two_workloads(sb.dir.path(), ["payments infra", "web infra"]);
     let mut base: Vec<(String, String)> = bundled("lib");
     base.push(("workloads.toml".into(), REGISTRY.into()));
-    let refs: Vec<(&str, Option<&str>)> = base.iter().map(|(p, c)| (p.as_str(), Some(c.as_str()))).collect();
-    commit(&g, "main", &refs, "initial");
-    let main = g.find_reference("refs/heads/main").unwrap().peel_to_commit().unwrap();
-    g.branch("develop", &main, false).unwrap();
     let mut cands = bundled("aws-ebs-volume-encryption");
     cands.extend(bundled("aws-s3-versioning"));
-    let refs: Vec<(&str, Option<&str>)> = cands.iter().map(|(p, c)| (p.as_str(), Some(c.as_str()))).collect();
-    commit(&g, "develop", &refs, "two candidates");
+    main_and_develop(&sb.repo("guardrails"), &base, &cands, "two candidates");
     sb
 }
 
 fn ledger(sb: &Sandbox) -> serde_json::Value {
-    let g = sb.repo("guardrails");
-    let tip = g
-        .find_reference("refs/heads/railyard/ledger")
-        .unwrap()
-        .peel_to_commit()
-        .unwrap();
-    let blob = tip
-        .tree()
-        .unwrap()
-        .get_path(Path::new("ledger.json"))
-        .unwrap()
-        .to_object(&g)
-        .unwrap()
-        .peel_to_blob()
-        .unwrap();
-    serde_json::from_slice(blob.content()).unwrap()
+    ledger_json(&sb.repo("guardrails"))
 }
 
 fn main_log(sb: &Sandbox) -> Vec<String> {
-    let g = sb.repo("guardrails");
-    let mut walk = g.revwalk().unwrap();
-    walk.push_ref("refs/heads/main").unwrap();
-    walk.map(|oid| g.find_commit(oid.unwrap()).unwrap().message().unwrap().to_string())
-        .collect()
+    log(&sb.repo("guardrails"), "main")
 }
 
 fn on_main(sb: &Sandbox, path: &str) -> bool {
-    let g = sb.repo("guardrails");
-    let tree = g
-        .find_reference("refs/heads/main")
-        .unwrap()
-        .peel_to_commit()
-        .unwrap()
-        .tree()
-        .unwrap();
-    tree.get_path(Path::new(path)).is_ok()
+    on_branch(&sb.repo("guardrails"), "main", path)
 }
 
 fn fsck(sb: &Sandbox) {
@@ -333,23 +246,8 @@ fn exceptions_waive_findings_until_they_expire() {
     );
 
     // The application pipeline passes while the exception holds, and fails after.
-    let web_checkout = sb.path("web-checkout");
-    std::fs::create_dir_all(&web_checkout).unwrap();
-    std::fs::write(web_checkout.join("main.tf"), UNVERSIONED_TF).unwrap();
     let check = |now: &str| {
-        Command::new(BIN)
-            .args([
-                "check",
-                web_checkout.to_str().unwrap(),
-                "--workload",
-                "web",
-                "--format",
-                "json",
-                "--now",
-                now,
-            ])
-            .arg("--guardrails")
-            .arg(sb.path("guardrails"))
+        check_web(sb.root(), now)
             .arg("--cache-dir")
             .arg(sb.path("cache"))
             .output()
@@ -395,26 +293,7 @@ fn enforce_activates_at_the_deadline_and_check_then_fails() {
     assert!(!on_main(&sb, "guardrails/aws-s3-versioning"));
 
     // A pipeline before the deadline: a warning with the deadline, not a failure.
-    let checkout = sb.path("web-checkout");
-    std::fs::create_dir_all(&checkout).unwrap();
-    std::fs::write(checkout.join("main.tf"), UNVERSIONED_TF).unwrap();
-    let check = |now: &str| {
-        Command::new(BIN)
-            .args([
-                "check",
-                checkout.to_str().unwrap(),
-                "--workload",
-                "web",
-                "--format",
-                "json",
-                "--now",
-                now,
-            ])
-            .arg("--guardrails")
-            .arg(sb.path("guardrails"))
-            .output()
-            .unwrap()
-    };
+    let check = |now: &str| check_web(sb.root(), now).output().unwrap();
     let before = check("2026-11-30");
     assert_eq!(before.status.code(), Some(0), "{}", text(&before));
     let j: serde_json::Value = serde_json::from_slice(&before.stdout).unwrap();
@@ -515,12 +394,7 @@ fn report_shows_exposure_per_workload_team_and_guardrail() {
 fn concurrent_observe_runs_lose_nothing() {
     let sb = standard();
     let spawn = || {
-        Command::new(BIN)
-            .args(["observe", "--now", "2026-11-01", "--format", "json"])
-            .arg("--repo")
-            .arg(sb.path("guardrails"))
-            .arg("--cache-dir")
-            .arg(sb.path("cache"))
+        command(sb.dir.path(), &["observe", "--now", "2026-11-01", "--format", "json"])
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -552,12 +426,7 @@ fn concurrent_observe_runs_lose_nothing() {
 fn a_killed_run_leaves_consistent_state_and_the_next_run_completes_it() {
     let sb = standard();
     for delay_ms in [5u64, 30, 60, 120] {
-        let mut child = Command::new(BIN)
-            .args(["observe", "--now", "2026-11-01"])
-            .arg("--repo")
-            .arg(sb.path("guardrails"))
-            .arg("--cache-dir")
-            .arg(sb.path("cache"))
+        let mut child = command(sb.dir.path(), &["observe", "--now", "2026-11-01"])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()

@@ -6,6 +6,7 @@
 mod common;
 
 use common::commit;
+use common::sandbox::{bundled, command, ledger_json, main_and_develop, text, Root};
 use git2::{Repository, Signature};
 use hmac::{Hmac, Mac};
 use serde_json::Value;
@@ -13,33 +14,12 @@ use sha2::Sha256;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_railyard");
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const SIGNING_KEY: &str = "hmac-test-key";
-
-/// The files of one bundled guardrail, as (path in the guardrails repo, content).
-fn bundled(id: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let root = Path::new(ROOT).join("guardrails");
-    let mut stack = vec![root.join(id)];
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(&dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/");
-                out.push((format!("guardrails/{rel}"), std::fs::read_to_string(&p).unwrap()));
-            }
-        }
-    }
-    out
-}
 
 // ---- a tiny HTTP server ------------------------------------------------------------------
 
@@ -211,6 +191,12 @@ struct Sandbox {
     server: Server,
 }
 
+impl Root for Sandbox {
+    fn root(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
 impl Sandbox {
     /// A guardrails repo whose develop has aws-s3-versioning (broken by `web`), a workload
     /// repo `web` with an author the notifications name, and an HTTP server.
@@ -224,33 +210,12 @@ impl Sandbox {
         let g = sb.repo("guardrails");
         let mut base: Vec<(String, String)> = bundled("lib");
         base.push(("workloads.toml".into(), registry(&sb.server)));
-        let refs: Vec<(&str, Option<&str>)> = base.iter().map(|(p, c)| (p.as_str(), Some(c.as_str()))).collect();
-        commit(&g, "main", &refs, "initial");
-        let main = g.find_reference("refs/heads/main").unwrap().peel_to_commit().unwrap();
-        g.branch("develop", &main, false).unwrap();
-        let cands = bundled("aws-s3-versioning");
-        let refs: Vec<(&str, Option<&str>)> = cands.iter().map(|(p, c)| (p.as_str(), Some(c.as_str()))).collect();
-        commit(&g, "develop", &refs, "candidate");
+        main_and_develop(&g, &base, &bundled("aws-s3-versioning"), "candidate");
         sb
     }
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-    fn repo(&self, rel: &str) -> Repository {
-        let p = self.path(rel);
-        Repository::open(&p).unwrap_or_else(|_| {
-            let r = Repository::init(&p).unwrap();
-            r.set_head("refs/heads/main").unwrap();
-            r
-        })
-    }
     fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let mut cmd = Command::new(BIN);
-        cmd.args(args)
-            .arg("--repo")
-            .arg(self.path("guardrails"))
-            .arg("--cache-dir")
-            .arg(self.path("cache"))
+        let mut cmd = command(self.dir.path(), args);
+        cmd
             // The machine's date for runs that write (debug builds): the stories run to 2026-12-31.
             .env("RAILYARD_TEST_TODAY", "2026-12-31")
             .env("WEB_SLACK_URL", self.server.url("/slack/T000/B000/secret-slack"))
@@ -278,22 +243,7 @@ impl Sandbox {
         self.run_env(args, &[])
     }
     fn ledger(&self) -> Value {
-        let g = self.repo("guardrails");
-        let tip = g
-            .find_reference("refs/heads/railyard/ledger")
-            .unwrap()
-            .peel_to_commit()
-            .unwrap();
-        let blob = tip
-            .tree()
-            .unwrap()
-            .get_path(Path::new("ledger.json"))
-            .unwrap()
-            .to_object(&g)
-            .unwrap()
-            .peel_to_blob()
-            .unwrap();
-        serde_json::from_slice(blob.content()).unwrap()
+        ledger_json(&self.repo("guardrails"))
     }
     fn notified(&self) -> Vec<String> {
         let l = self.ledger();
@@ -342,14 +292,6 @@ fn commit_as(repo: &Repository, author: &str, changes: &[(&str, Option<&str>)], 
         .commit(None, &sig, &sig, message, &c.tree().unwrap(), &parents)
         .unwrap();
     repo.reference("refs/heads/main", new, true, "author").unwrap();
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 fn verify(req: &Req) {

@@ -3,67 +3,20 @@
 
 mod common;
 
-use common::{commit, railyard, railyard_env, COMPLIANT_TF, REGISTRY, UNVERSIONED_TF};
-use git2::Repository;
+use common::sandbox::{bundled, ledger_json as read_ledger, main_and_develop, on_branch, two_workloads, Root, Sandbox};
+use common::{commit, railyard, railyard_env, REGISTRY, UNVERSIONED_TF};
 use std::path::{Path, PathBuf};
-
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-
-/// The files of one bundled guardrail (or `lib`), as (path in the guardrails repo, content).
-fn bundled(id: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let root = Path::new(ROOT).join("guardrails");
-    let mut stack = vec![root.join(id)];
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(&dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/");
-                out.push((format!("guardrails/{rel}"), std::fs::read_to_string(&p).unwrap()));
-            }
-        }
-    }
-    out
-}
 
 /// A guardrails repo (`main`: lib and registry; `develop`: `candidates`) and two workload
 /// repos, `payments` (compliant) and `web` (an unversioned bucket).
-struct Sandbox {
-    dir: tempfile::TempDir,
-}
-
 impl Sandbox {
     fn new(lib_on_main: bool, candidates: Vec<(String, String)>) -> Sandbox {
         let sb = Sandbox { dir: common::temp() };
-        let payments = sb.repo("payments");
-        commit(&payments, "main", &[("infra/main.tf", Some(COMPLIANT_TF))], "payments");
-        let web = sb.repo("web");
-        commit(&web, "main", &[("main.tf", Some(UNVERSIONED_TF))], "web");
-        let g = sb.repo("guardrails");
+        two_workloads(sb.dir.path(), ["payments", "web"]);
         let mut base: Vec<(String, String)> = if lib_on_main { bundled("lib") } else { Vec::new() };
         base.push(("workloads.toml".into(), REGISTRY.into()));
-        let refs: Vec<(&str, Option<&str>)> = base.iter().map(|(p, c)| (p.as_str(), Some(c.as_str()))).collect();
-        commit(&g, "main", &refs, "initial");
-        let main = g.find_reference("refs/heads/main").unwrap().peel_to_commit().unwrap();
-        g.branch("develop", &main, false).unwrap();
-        let refs: Vec<(&str, Option<&str>)> = candidates.iter().map(|(p, c)| (p.as_str(), Some(c.as_str()))).collect();
-        commit(&g, "develop", &refs, "candidates");
+        main_and_develop(&sb.repo("guardrails"), &base, &candidates, "candidates");
         sb
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    fn repo(&self, rel: &str) -> Repository {
-        let p = self.path(rel);
-        Repository::open(&p).unwrap_or_else(|_| {
-            let r = Repository::init(&p).unwrap();
-            r.set_head("refs/heads/main").unwrap();
-            r
-        })
     }
 
     fn run(&self, args: &[&str]) -> common::Run {
@@ -74,15 +27,7 @@ impl Sandbox {
     }
 
     fn on_main(&self, path: &str) -> bool {
-        let g = self.repo("guardrails");
-        let tree = g
-            .find_reference("refs/heads/main")
-            .unwrap()
-            .peel_to_commit()
-            .unwrap()
-            .tree()
-            .unwrap();
-        tree.get_path(Path::new(path)).is_ok()
+        on_branch(&self.repo("guardrails"), "main", path)
     }
 }
 
@@ -603,21 +548,7 @@ fn notifying(hook_env: &str) -> Sandbox {
 }
 
 fn ledger_json(sb: &Sandbox) -> serde_json::Value {
-    let g = sb.repo("guardrails");
-    let tip = g
-        .find_reference("refs/heads/railyard/ledger")
-        .unwrap()
-        .peel_to_commit()
-        .unwrap();
-    let blob = tip
-        .tree()
-        .unwrap()
-        .get_path(Path::new("ledger.json"))
-        .unwrap()
-        .to_object(&g)
-        .unwrap();
-    let bytes = blob.peel_to_blob().unwrap().content().to_vec();
-    serde_json::from_slice(&bytes).unwrap()
+    read_ledger(&sb.repo("guardrails"))
 }
 
 fn posts(seen: &std::sync::Mutex<Vec<String>>) -> usize {

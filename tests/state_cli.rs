@@ -10,6 +10,7 @@
 
 mod common;
 
+use common::sandbox::{bundled, command, ledger_text, log, main_and_develop, text, two_workloads, Root, Sandbox};
 use common::{commit, COMPLIANT_TF, REGISTRY, UNVERSIONED_TF};
 use git2::Repository;
 use std::path::{Path, PathBuf};
@@ -19,20 +20,6 @@ use std::time::{Duration, Instant};
 const BIN: &str = env!("CARGO_BIN_EXE_railyard");
 const NOW: &str = "2026-11-01";
 
-/// The files of one bundled guardrail (or `lib`), as (path in the guardrails repo, content).
-fn bundled(id: &str) -> Vec<(String, String)> {
-    let root = common::bundled_guardrails();
-    common::files_below(&root.join(id))
-        .into_iter()
-        .map(|(rel, bytes)| {
-            (
-                format!("guardrails/{id}/{rel}"),
-                String::from_utf8(bytes).expect("bundled files are UTF-8"),
-            )
-        })
-        .collect()
-}
-
 /// The ledger entries a complete observation of [`Sandbox::standard`] records.
 const EXPECTED_ENTRIES: [&str; 4] = [
     "aws-ebs-volume-encryption/payments-api",
@@ -40,10 +27,6 @@ const EXPECTED_ENTRIES: [&str; 4] = [
     "aws-s3-versioning/payments-api",
     "aws-s3-versioning/web",
 ];
-
-struct Sandbox {
-    dir: tempfile::TempDir,
-}
 
 impl Sandbox {
     /// A guardrails repo whose develop has two candidates, aws-ebs-volume-encryption (broken
@@ -55,54 +38,20 @@ impl Sandbox {
 
     fn with_registry(registry: &str) -> Sandbox {
         let sb = Sandbox { dir: common::temp() };
-        commit(
-            &sb.repo("payments"),
-            "main",
-            &[("infra/main.tf", Some(COMPLIANT_TF))],
-            "payments infra",
-        );
-        commit(
-            &sb.repo("web"),
-            "main",
-            &[("main.tf", Some(UNVERSIONED_TF))],
-            "web infra",
-        );
+        two_workloads(sb.dir.path(), ["payments infra", "web infra"]);
         let g = sb.repo("guardrails");
         let mut base = bundled("lib");
         base.push(("workloads.toml".into(), registry.into()));
-        let refs: Vec<(&str, Option<&str>)> = base.iter().map(|(p, c)| (p.as_str(), Some(c.as_str()))).collect();
-        commit(&g, "main", &refs, "initial");
-        let main = g.find_reference("refs/heads/main").unwrap().peel_to_commit().unwrap();
-        g.branch("develop", &main, false).unwrap();
         let mut cands = bundled("aws-ebs-volume-encryption");
         cands.extend(bundled("aws-s3-versioning"));
-        let refs: Vec<(&str, Option<&str>)> = cands.iter().map(|(p, c)| (p.as_str(), Some(c.as_str()))).collect();
-        commit(&g, "develop", &refs, "two candidates");
+        main_and_develop(&g, &base, &cands, "two candidates");
         sb
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    fn repo(&self, rel: &str) -> Repository {
-        let p = self.path(rel);
-        Repository::open(&p).unwrap_or_else(|_| {
-            let r = Repository::init(&p).unwrap();
-            r.set_head("refs/heads/main").unwrap();
-            r
-        })
     }
 
     /// `railyard ARGS --repo guardrails --cache-dir cache`, with `env` set.
     fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
-        let mut cmd = Command::new(BIN);
-        cmd.args(args)
-            .arg("--repo")
-            .arg(self.path("guardrails"))
-            .arg("--cache-dir")
-            .arg(self.path("cache"))
-            .env_remove("RAILYARD_GIT_TOKEN")
+        let mut cmd = command(self.dir.path(), args);
+        cmd.env_remove("RAILYARD_GIT_TOKEN")
             .env_remove("RAILYARD_STALE_LOCK_SECS")
             .env("RAILYARD_ACTOR", "sec-lead")
             // The machine's date for runs that write (debug builds): the stories run to 2026-12-31.
@@ -133,22 +82,7 @@ impl Sandbox {
     }
 
     fn ledger_text(&self) -> String {
-        let g = self.repo("guardrails");
-        let tip = g
-            .find_reference("refs/heads/railyard/ledger")
-            .unwrap()
-            .peel_to_commit()
-            .unwrap();
-        let blob = tip
-            .tree()
-            .unwrap()
-            .get_path(Path::new("ledger.json"))
-            .unwrap()
-            .to_object(&g)
-            .unwrap()
-            .peel_to_blob()
-            .unwrap();
-        String::from_utf8(blob.content().to_vec()).unwrap()
+        ledger_text(&self.repo("guardrails"))
     }
 
     fn ledger(&self) -> serde_json::Value {
@@ -157,11 +91,7 @@ impl Sandbox {
 
     /// Commit messages on `main`, newest first.
     fn main_log(&self) -> Vec<String> {
-        let g = self.repo("guardrails");
-        let mut walk = g.revwalk().unwrap();
-        walk.push_ref("refs/heads/main").unwrap();
-        walk.map(|oid| g.find_commit(oid.unwrap()).unwrap().message().unwrap().to_string())
-            .collect()
+        log(&self.repo("guardrails"), "main")
     }
 
     fn fsck(&self) {
@@ -179,14 +109,6 @@ impl Sandbox {
             })
             .unwrap_or_else(|| panic!("no cache entry for {workload}"))
     }
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 fn fsck(repo: &Path) {

@@ -3,7 +3,8 @@
 
 mod common;
 
-use common::{bundled_guardrails, commit, guardrails_with, railyard, temp, write, COMPLIANT_TF};
+use common::sandbox::{bundled, commit_all};
+use common::{commit, guardrails_with, railyard, temp, write, COMPLIANT_TF};
 use serde_json::Value;
 use std::path::Path;
 
@@ -268,32 +269,8 @@ fn a_path_without_infrastructure_code_is_an_error_unless_allowed() {
 
 const BIN: &str = env!("CARGO_BIN_EXE_railyard");
 
-/// The files of one bundled guardrail (or `lib`), as (path in the guardrails repo, content).
-fn bundled(id: &str) -> Vec<(String, String)> {
-    let root = bundled_guardrails();
-    let mut out = Vec::new();
-    let mut stack = vec![root.join(id)];
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(&dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/");
-                out.push((format!("guardrails/{rel}"), std::fs::read_to_string(&p).unwrap()));
-            }
-        }
-    }
-    out
-}
-
 fn repo(path: &Path) -> git2::Repository {
     git2::Repository::open(path).unwrap_or_else(|_| common::init_repo(path))
-}
-
-fn commit_all(r: &git2::Repository, branch: &str, files: &[(String, String)], msg: &str) {
-    let refs: Vec<(&str, Option<&str>)> = files.iter().map(|(p, c)| (p.as_str(), Some(c.as_str()))).collect();
-    commit(r, branch, &refs, msg);
 }
 
 fn observe(root: &Path) -> (i32, Value, String) {

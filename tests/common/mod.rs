@@ -7,6 +7,8 @@ use git2::{Index, IndexEntry, IndexTime, Oid, Repository, RepositoryInitOptions,
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+pub mod sandbox;
+
 /// The binary under test.
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_railyard")
@@ -238,18 +240,7 @@ pub fn commit_dir(repo: &Repository, branch: &str, base: Option<&str>, dir: &Pat
 pub fn commit(repo: &Repository, branch: &str, changes: &[(&str, Option<&str>)], message: &str) -> Oid {
     let refname = format!("refs/heads/{branch}");
     let parent = repo.find_reference(&refname).ok().map(|r| r.peel_to_commit().unwrap());
-    let mut files: std::collections::BTreeMap<String, Oid> = std::collections::BTreeMap::new();
-    if let Some(p) = &parent {
-        p.tree()
-            .unwrap()
-            .walk(git2::TreeWalkMode::PreOrder, |dir, e| {
-                if e.kind() == Some(git2::ObjectType::Blob) {
-                    files.insert(format!("{dir}{}", e.name().unwrap()), e.id());
-                }
-                git2::TreeWalkResult::Ok
-            })
-            .unwrap();
-    }
+    let mut files = parent.as_ref().map(tree_files).unwrap_or_default();
     for (path, content) in changes {
         match content {
             Some(text) => {
@@ -263,6 +254,22 @@ pub fn commit(repo: &Repository, branch: &str, changes: &[(&str, Option<&str>)],
     let parents: Vec<&git2::Commit> = parent.iter().collect();
     repo.commit(Some(&refname), &sig, &sig, message, &tree, &parents)
         .unwrap()
+}
+
+/// Every blob in `commit`'s tree, by its `/`-separated path.
+pub fn tree_files(commit: &git2::Commit) -> std::collections::BTreeMap<String, Oid> {
+    let mut files = std::collections::BTreeMap::new();
+    commit
+        .tree()
+        .unwrap()
+        .walk(git2::TreeWalkMode::PreOrder, |dir, e| {
+            if e.kind() == Some(git2::ObjectType::Blob) {
+                files.insert(format!("{dir}{}", e.name().unwrap()), e.id());
+            }
+            git2::TreeWalkResult::Ok
+        })
+        .unwrap();
+    files
 }
 
 pub fn build_tree(repo: &Repository, files: &std::collections::BTreeMap<String, Oid>, prefix: &str) -> Oid {

@@ -1,0 +1,173 @@
+//! Setup shared by the release-loop CLI tests: bundled guardrails as files of a guardrails
+//! repo, the two standard workload repos, the guardrails repo's `main` and `develop`, and
+//! reading what a run left behind (the ledger, a branch's tree, a run's output).
+
+use super::{commit, COMPLIANT_TF, UNVERSIONED_TF};
+use git2::{Oid, Repository};
+use std::path::Path;
+use std::process::Output;
+
+/// The files of one bundled guardrail (or `lib`), as (path in the guardrails repo, content).
+pub fn bundled(id: &str) -> Vec<(String, String)> {
+    super::files_below(&super::bundled_guardrails().join(id))
+        .into_iter()
+        .map(|(rel, bytes)| {
+            (
+                format!("guardrails/{id}/{rel}"),
+                String::from_utf8(bytes).expect("bundled files are UTF-8"),
+            )
+        })
+        .collect()
+}
+
+/// The repository at `path`, made (HEAD on `main`, no commit) when there is none yet.
+pub fn open_or_init(path: &Path) -> Repository {
+    Repository::open(path).unwrap_or_else(|_| {
+        let r = Repository::init(path).unwrap();
+        r.set_head("refs/heads/main").unwrap();
+        r
+    })
+}
+
+/// `commit` of owned (path, content) pairs, all written.
+pub fn commit_all(repo: &Repository, branch: &str, files: &[(String, String)], message: &str) -> Oid {
+    let refs: Vec<(&str, Option<&str>)> = files.iter().map(|(p, c)| (p.as_str(), Some(c.as_str()))).collect();
+    commit(repo, branch, &refs, message)
+}
+
+/// The two workload repos below `root`: `payments` (compliant, `infra/main.tf`) and `web`
+/// (an unversioned bucket, `main.tf`), committed with `messages` [payments, web].
+pub fn two_workloads(root: &Path, messages: [&str; 2]) {
+    commit(
+        &open_or_init(&root.join("payments")),
+        "main",
+        &[("infra/main.tf", Some(COMPLIANT_TF))],
+        messages[0],
+    );
+    commit(
+        &open_or_init(&root.join("web")),
+        "main",
+        &[("main.tf", Some(UNVERSIONED_TF))],
+        messages[1],
+    );
+}
+
+/// A guardrails repo's history: `main` ("initial") holds `main_files`; `develop`, branched
+/// from it, adds `candidates` in one commit named `message`.
+pub fn main_and_develop(
+    g: &Repository,
+    main_files: &[(String, String)],
+    candidates: &[(String, String)],
+    message: &str,
+) {
+    commit_all(g, "main", main_files, "initial");
+    let main = g.find_reference("refs/heads/main").unwrap().peel_to_commit().unwrap();
+    g.branch("develop", &main, false).unwrap();
+    commit_all(g, "develop", candidates, message);
+}
+
+/// The text of `ledger.json` at the tip of `railyard/ledger`.
+pub fn ledger_text(g: &Repository) -> String {
+    let tip = g
+        .find_reference("refs/heads/railyard/ledger")
+        .unwrap()
+        .peel_to_commit()
+        .unwrap();
+    let blob = tip
+        .tree()
+        .unwrap()
+        .get_path(Path::new("ledger.json"))
+        .unwrap()
+        .to_object(g)
+        .unwrap()
+        .peel_to_blob()
+        .unwrap();
+    String::from_utf8(blob.content().to_vec()).unwrap()
+}
+
+/// The ledger at the tip of `railyard/ledger`, as JSON.
+pub fn ledger_json(g: &Repository) -> serde_json::Value {
+    serde_json::from_str(&ledger_text(g)).unwrap()
+}
+
+/// Whether `path` is in the tree at the tip of `branch`.
+pub fn on_branch(g: &Repository, branch: &str, path: &str) -> bool {
+    let tree = g
+        .find_reference(&format!("refs/heads/{branch}"))
+        .unwrap()
+        .peel_to_commit()
+        .unwrap()
+        .tree()
+        .unwrap();
+    tree.get_path(Path::new(path)).is_ok()
+}
+
+/// Commit messages on `branch`, newest first.
+pub fn log(g: &Repository, branch: &str) -> Vec<String> {
+    let mut walk = g.revwalk().unwrap();
+    walk.push_ref(&format!("refs/heads/{branch}")).unwrap();
+    walk.map(|oid| g.find_commit(oid.unwrap()).unwrap().message().unwrap().to_string())
+        .collect()
+}
+
+/// A run's stdout then stderr, as text.
+pub fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// `railyard ARGS --repo ROOT/guardrails --cache-dir ROOT/cache`: a release-loop run on the
+/// sandbox below `root`; callers add the environment their story needs.
+pub fn command(root: &Path, args: &[&str]) -> std::process::Command {
+    let mut cmd = std::process::Command::new(super::bin());
+    cmd.args(args)
+        .arg("--repo")
+        .arg(root.join("guardrails"))
+        .arg("--cache-dir")
+        .arg(root.join("cache"));
+    cmd
+}
+
+/// A test's sandbox: a temporary folder holding the guardrails repo, the workload repos and
+/// the cache, each by its folder name.
+pub trait Root {
+    fn root(&self) -> &Path;
+
+    fn path(&self, rel: &str) -> std::path::PathBuf {
+        self.root().join(rel)
+    }
+
+    /// The repository in folder `rel`, made when there is none yet (see [`open_or_init`]).
+    fn repo(&self, rel: &str) -> Repository {
+        open_or_init(&self.path(rel))
+    }
+}
+
+/// The usual sandbox: just its folder. Test files add their own constructors and helpers
+/// (`impl Sandbox { … }` in the test crate).
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Root for Sandbox {
+    fn root(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+/// A pipeline's `check` of a checkout of `web` (an unversioned bucket, written to
+/// `ROOT/web-checkout`) against the guardrails repo's `main`, on `now`, as JSON.
+pub fn check_web(root: &Path, now: &str) -> std::process::Command {
+    let checkout = root.join("web-checkout");
+    std::fs::create_dir_all(&checkout).unwrap();
+    std::fs::write(checkout.join("main.tf"), UNVERSIONED_TF).unwrap();
+    let mut cmd = std::process::Command::new(super::bin());
+    cmd.arg("check")
+        .arg(&checkout)
+        .args(["--workload", "web", "--format", "json", "--now", now, "--guardrails"])
+        .arg(root.join("guardrails"));
+    cmd
+}
