@@ -99,7 +99,7 @@ impl Renderer for Markdown {
         if !r.skipped.is_empty() {
             writeln!(out, "\n### Skipped (not evaluated)\n")?;
             for s in &r.skipped {
-                writeln!(out, "- `{}`: {}", cell(&s.path), cell(&s.reason))?;
+                writeln!(out, "- {}: {}", code(&s.path), cell(&s.reason))?;
             }
         }
         Ok(())
@@ -192,19 +192,23 @@ impl Renderer for Markdown {
 /// What closes every report view: stale exceptions, then unverified ones.
 fn report_tail(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     stale_markdown(&r.stale_exceptions, out)?;
-    if r.unverified_exceptions.is_empty() {
+    unverified_markdown(&r.unverified_exceptions, out)
+}
+
+fn unverified_markdown(list: &[crate::workflow::release::UnverifiedException], out: &mut dyn Write) -> io::Result<()> {
+    if list.is_empty() {
         return Ok(());
     }
     writeln!(out, "\n### Unverified exceptions (they waive nothing)\n")?;
-    for x in &r.unverified_exceptions {
+    for x in list {
         writeln!(
             out,
-            "- `{}` on `{}` / `{}` approved by {} — `{}`: {}",
-            x.guardrail,
-            cell(&x.workload),
-            cell(&x.resource),
+            "- {} on {} / {} approved by {} — {}: {}",
+            code(&x.guardrail),
+            code(&x.workload),
+            code(&x.resource),
             cell(&x.approved_by),
-            cell(&location(&x.file, x.line)),
+            code(&location(&x.file, x.line)),
             cell(&x.reason)
         )?;
     }
@@ -232,4 +236,28 @@ fn stale_markdown(stale: &[crate::guardrail::exceptions::StaleException], out: &
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workflow::release::UnverifiedException;
+
+    #[test]
+    fn unverified_exceptions_keep_workload_text_inside_their_code_spans() {
+        let x = UnverifiedException {
+            guardrail: "g".into(),
+            workload: "w".into(),
+            resource: "a`<b>`c".into(),
+            approved_by: "x".into(),
+            file: "guardrails/g/exceptions.toml".into(),
+            line: 3,
+            reason: "r".into(),
+        };
+        let mut out = Vec::new();
+        unverified_markdown(&[x], &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        // The resource is one code span whose fence is longer than the backticks inside it.
+        assert!(text.contains(" / ``a`<b>`c`` approved by"), "{text}");
+    }
 }
