@@ -6,10 +6,9 @@
 //! promotions (actor from CI or git, one-line reasons, no trailer injection); bounded
 //! findings; and a local guardrails repo whose checked-out `main` is moved.
 
-mod common;
-
-use common::sandbox::{bundled, command, ledger_text, main_and_develop, two_workloads, Root, Sandbox};
-use common::{commit, REGISTRY, UNVERSIONED_TF};
+use crate::common;
+use crate::common::sandbox::{bundled, command, ledger_text, main_and_develop, two_workloads, Root, Sandbox};
+use crate::common::{commit, REGISTRY, UNVERSIONED_TF};
 use std::process::{Command, Output};
 
 const KEY: &str = "test-ledger-key-0123456789";
@@ -32,7 +31,21 @@ impl Out {
     }
 }
 
-impl Sandbox {
+trait SealSandbox {
+    fn standard() -> Sandbox;
+    fn with(ids: &[&str], extra: &[(&str, &str)]) -> Sandbox;
+    fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command;
+    fn run(&self, args: &[&str]) -> Out;
+    fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Out;
+    fn tip(&self, branch: &str) -> Option<String>;
+    fn message(&self, commit: &str) -> String;
+    fn ledger_text(&self) -> String;
+    fn reset_ledger(&self, oid: &str);
+    fn hand_edit(&self, message: &str, edit: impl FnOnce(&mut serde_json::Value)) -> String;
+    fn git(&self, args: &[&str]) -> String;
+}
+
+impl SealSandbox for Sandbox {
     /// develop: aws-ebs-volume-encryption (breaks nobody) and aws-s3-versioning (broken by
     /// `web`); main: only `lib` and the registry.
     fn standard() -> Sandbox {

@@ -1,9 +1,8 @@
 //! End-to-end tests of rendered Kubernetes code: kustomize overlays rendered natively and Helm
 //! charts rendered by a `helm` found on PATH, through the real binary.
 
-mod common;
-
-use common::{guardrails_with, railyard_env, temp, write};
+use crate::common;
+use crate::common::{guardrails_with, railyard_env, temp, write};
 use serde_json::Value;
 use std::path::Path;
 

@@ -3,10 +3,9 @@
 //! folders: two resources with one address in two places are two resources, each with its
 //! own finding in its own file, exception, SARIF fingerprint and ledger record.
 
-mod common;
-
-use common::sandbox::{bundled, ledger_json};
-use common::{guardrails_with, railyard, temp, write};
+use crate::common;
+use crate::common::sandbox::{bundled, ledger_json};
+use crate::common::{guardrails_with, railyard, temp, write};
 use serde_json::Value;
 use std::path::Path;
 

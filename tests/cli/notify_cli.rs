@@ -3,10 +3,8 @@
 //! server that never answers; one delivery per event across re-runs; secrets never printed;
 //! attribution (git blame) in `observe`'s output and in the notifications.
 
-mod common;
-
-use common::commit;
-use common::sandbox::{bundled, command, ledger_json, main_and_develop, text, Root};
+use crate::common::commit;
+use crate::common::sandbox::{bundled, command, ledger_json, main_and_develop, text, Root};
 use git2::{Repository, Signature};
 use hmac::{Hmac, Mac};
 use serde_json::Value;

@@ -1,10 +1,11 @@
 //! Issue 15's attacks on fail-closed guardrails, network bounds, secrets, notifications,
 //! output and configuration encoding, each through the real binary on real git repositories.
 
-mod common;
-
-use common::sandbox::{bundled, ledger_json as read_ledger, main_and_develop, on_branch, two_workloads, Root, Sandbox};
-use common::{commit, railyard, railyard_env, REGISTRY, UNVERSIONED_TF};
+use crate::common;
+use crate::common::sandbox::{
+    bundled, ledger_json as read_ledger, main_and_develop, on_branch, two_workloads, Root, Sandbox,
+};
+use crate::common::{commit, railyard, railyard_env, REGISTRY, UNVERSIONED_TF};
 use std::path::{Path, PathBuf};
 
 /// A guardrails repo (`main`: lib and registry; `develop`: `candidates`) and two workload

@@ -4,9 +4,8 @@
 //! `.terraform/modules/modules.json` or listed in `skipped`, and a byte order mark or CRLF
 //! line endings change nothing.
 
-mod common;
-
-use common::{guardrails_with, railyard, temp, write};
+use crate::common;
+use crate::common::{guardrails_with, railyard, temp, write};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;

@@ -2,9 +2,8 @@
 //! ends with a documented exit code and a message naming the file (and line), and in
 //! `observe` a healthy sibling workload is still evaluated and recorded.
 
-mod common;
-
-use common::{railyard, temp, write};
+use crate::common;
+use crate::common::{railyard, temp, write};
 use git2::{Oid, Repository};
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -2,9 +2,8 @@
 //! workloads and guardrail folders written to temporary directories (no network).
 //! Exit codes: 0 clean, 1 findings (or failed fixtures), 2 anything that could not be evaluated.
 
-mod common;
-
-use common::{bundled_guardrails, guardrails_with, railyard, temp, write};
+use crate::common;
+use crate::common::{bundled_guardrails, guardrails_with, railyard, temp, write};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;

@@ -2,18 +2,21 @@
 //! observe, promotion, the ledger, exceptions, enforce, promote --force, report, check
 //! against a guardrails repo, concurrent and killed runs, a remote guardrails repo.
 
-mod common;
-
-use common::sandbox::{
+use crate::common::sandbox::{
     bundled, check_web, command, ledger_json, log, main_and_develop, on_branch, text, two_workloads, Root, Sandbox,
 };
-use common::{commit, COMPLIANT_TF, REGISTRY};
+use crate::common::{commit, COMPLIANT_TF, REGISTRY};
 use git2::Repository;
 use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_railyard");
 
-impl Sandbox {
+trait LoopSandbox {
+    fn new() -> Sandbox;
+    fn run(&self, args: &[&str]) -> Output;
+}
+
+impl LoopSandbox for Sandbox {
     fn new() -> Sandbox {
         Sandbox {
             dir: tempfile::tempdir().unwrap(),

@@ -3,8 +3,7 @@
 //! merged into the same ledger and promotions as a single run, and parallel runs giving the
 //! same results as sequential ones.
 
-mod common;
-
+use crate::common;
 use railyard::gitops::{commit_changes, create_branch};
 use serde_json::Value;
 use std::path::{Path, PathBuf};

@@ -3,10 +3,11 @@
 //! approver is listed, owns none of the workloads it covers, stays within scope, and signed
 //! (SSH, made by the real `ssh-keygen -Y sign`) every commit behind its lines.
 
-mod common;
-
-use common::sandbox::{bundled, check_web, command, ledger_json, main_and_develop, text, two_workloads, Root, Sandbox};
-use common::{build_tree, commit, REGISTRY, UNVERSIONED_TF};
+use crate::common;
+use crate::common::sandbox::{
+    bundled, check_web, command, ledger_json, main_and_develop, text, two_workloads, Root, Sandbox,
+};
+use crate::common::{build_tree, commit, REGISTRY, UNVERSIONED_TF};
 use git2::{Oid, Signature};
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -24,7 +25,19 @@ enum Sign<'a> {
     Tampered(&'a str),
 }
 
-impl Sandbox {
+trait GovernanceSandbox {
+    fn key(&self, who: &str) -> (PathBuf, String);
+    fn signer_line(&self, who: &str) -> String;
+    fn run(&self, args: &[&str]) -> Output;
+    fn check_web(&self) -> Output;
+    fn check_web_on(&self, now: &str) -> Output;
+    fn commit_signed(&self, branch: &str, changes: &[(&str, &str)], message: &str, sign: Sign) -> Oid;
+    fn ssh_sign(&self, who: &str, content: &str) -> String;
+    fn main_log(&self) -> Vec<String>;
+    fn promoted_s3(&self) -> bool;
+}
+
+impl GovernanceSandbox for Sandbox {
     /// A fresh ed25519 key of `who` (made once), and its public line.
     fn key(&self, who: &str) -> (PathBuf, String) {
         let path = self.path(&format!("keys/{who}"));

@@ -4,9 +4,8 @@
 //! with values known only after apply (issue 16, "Why" items 3 and 4, item 5's CloudFormation
 //! parts). Real binary, real files, no network.
 
-mod common;
-
-use common::{bundled_guardrails, railyard, temp, write};
+use crate::common;
+use crate::common::{bundled_guardrails, railyard, temp, write};
 use serde_json::Value;
 use std::path::Path;
 

@@ -2,9 +2,7 @@
 //! (issue 16, bench/README.md), each through the real binary on a workload written to a
 //! temporary folder.
 
-mod common;
-
-use common::{guardrails_with, railyard, temp, write};
+use crate::common::{guardrails_with, railyard, temp, write};
 
 /// `encrypted = False` (Python's spelling) is not a Terraform value: Terraform reads `False` as a
 /// reference and rejects the file. Railyard used to read it as an unresolved reference, so the

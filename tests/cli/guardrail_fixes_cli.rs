@@ -3,9 +3,8 @@
 //! ACL, security-group rules judged by their protocol, and hard-coded provider credentials
 //! reported once per provider block.
 
-mod common;
-
-use common::{guardrails_with, railyard, temp, write};
+use crate::common;
+use crate::common::{guardrails_with, railyard, temp, write};
 use serde_json::Value;
 use std::path::Path;
 

@@ -8,10 +8,11 @@
 //! exceptions). The longer soak run of the concurrency and kill scenarios is
 //! `soak_concurrent_and_killed_runs` (ignored by default; see `bench/soak.sh`).
 
-mod common;
-
-use common::sandbox::{bundled, command, ledger_text, log, main_and_develop, text, two_workloads, Root, Sandbox};
-use common::{commit, COMPLIANT_TF, REGISTRY, UNVERSIONED_TF};
+use crate::common;
+use crate::common::sandbox::{
+    bundled, command, ledger_text, log, main_and_develop, text, two_workloads, Root, Sandbox,
+};
+use crate::common::{commit, COMPLIANT_TF, REGISTRY, UNVERSIONED_TF};
 use git2::Repository;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -28,7 +29,21 @@ const EXPECTED_ENTRIES: [&str; 4] = [
     "aws-s3-versioning/web",
 ];
 
-impl Sandbox {
+trait StateSandbox {
+    fn standard() -> Sandbox;
+    fn with_registry(registry: &str) -> Sandbox;
+    fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command;
+    fn run(&self, args: &[&str]) -> Output;
+    fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output;
+    fn tip(&self, branch: &str) -> Option<git2::Oid>;
+    fn ledger_text(&self) -> String;
+    fn ledger(&self) -> serde_json::Value;
+    fn main_log(&self) -> Vec<String>;
+    fn fsck(&self);
+    fn cache_entry(&self, workload: &str) -> PathBuf;
+}
+
+impl StateSandbox for Sandbox {
     /// A guardrails repo whose develop has two candidates, aws-ebs-volume-encryption (broken
     /// by nobody) and aws-s3-versioning (broken by `web`, at `aws_s3_bucket.logs`), and two
     /// local workload repos.

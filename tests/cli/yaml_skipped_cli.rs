@@ -1,10 +1,9 @@
 //! Tolerant YAML, Kubernetes recognised from parsed content, and nothing skipped silently:
 //! through the real binary on real folders and git repositories (issue 16, items 5 and 6).
 
-mod common;
-
-use common::sandbox::{bundled, commit_all};
-use common::{commit, guardrails_with, railyard, temp, write, COMPLIANT_TF};
+use crate::common;
+use crate::common::sandbox::{bundled, commit_all};
+use crate::common::{commit, guardrails_with, railyard, temp, write, COMPLIANT_TF};
 use serde_json::Value;
 use std::path::Path;
 
