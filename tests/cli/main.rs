@@ -18,6 +18,7 @@ mod notify_cli;
 mod registry_fetch;
 mod render_cli;
 mod safety_cli;
+mod snapshots;
 mod state_cli;
 mod terraform_modules_cli;
 mod yaml_skipped_cli;
