@@ -331,3 +331,53 @@ fn errors_on_stderr() {
     let out = run_in(root, &["check", "ok", "--guardrails", "bad-guardrails", "--now", DAY0]);
     snap("error_bad_guardrail", &out, root);
 }
+
+/// `check` on a local guardrails folder, with every section a renderer draws: a finding, an
+/// excepted finding, an expired exception, a file that does not parse (an error) and a file
+/// not evaluated (skipped).
+#[test]
+fn check_every_section_every_format() {
+    let dir = tempfile::Builder::new().prefix("railyard-snap-").tempdir().unwrap();
+    let root = dir.path();
+    guardrails_with(
+        &root.join("guardrails"),
+        &["aws-ebs-volume-encryption", "aws-s3-versioning"],
+    );
+    write(
+        root,
+        "guardrails/aws-s3-versioning/exceptions.toml",
+        r#"[[exception]]
+workload = "shop"
+resource = "aws_s3_bucket.logs"
+reason = "Log bucket is rebuilt nightly"
+approved_by = "security@example.com"
+ticket = "SEC-1"
+expires = 2025-06-30
+
+[[exception]]
+workload = "shop"
+resource = "aws_s3_bucket.old"
+reason = "Bucket is being retired"
+approved_by = "security@example.com"
+expires = 2024-12-31
+"#,
+    );
+    write(
+        root,
+        "shop/main.tf",
+        format!("{CHECKOUT_TF}\nresource \"aws_s3_bucket\" \"old\" {{\n  bucket = \"old\"\n}}\n"),
+    );
+    write(
+        root,
+        "shop/broken/main.tf",
+        "resource \"aws_s3_bucket\" \"x\" {\n  bucket = \n",
+    );
+    std::os::unix::fs::symlink("main.tf", root.join("shop/link.tf")).unwrap();
+    for f in FORMATS {
+        let out = run_in(
+            root,
+            &["check", "shop", "--now", "2025-01-20", "--jobs", "1", "--format", f],
+        );
+        snap(&format!("check_sections_{f}"), &out, root);
+    }
+}
