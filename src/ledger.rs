@@ -165,7 +165,7 @@ pub struct Ledger {
     pub guardrails: BTreeMap<String, GuardrailRecord>,
     /// Per (guardrail, workload), keyed `guardrail/workload`.
     #[serde(default)]
-    pub entries: BTreeMap<String, LedgerEntry>,
+    pub entries: BTreeMap<EntryKey, LedgerEntry>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -197,12 +197,118 @@ pub struct GuardrailRecord {
     pub activation: Option<Activation>,
 }
 
+/// How a guardrail got to its state on `main`; recorded as the lowercase word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum How {
+    /// `observe`: it broke no workload.
+    Observed,
+    /// `observe`: removed from `develop`, so removed from `main` (removing breaks nobody).
+    Removed,
+    /// `enforce`: the grace period of every noncompliant workload is over.
+    Deadline,
+    /// `promote --force`: the security team activated it, with who and why.
+    Forced,
+    /// Found on `main` as observed without a recorded activation (e.g. a promotion commit
+    /// made by a run that died before recording it).
+    Reconciled,
+}
+
+impl How {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            How::Observed => "observed",
+            How::Removed => "removed",
+            How::Deadline => "deadline",
+            How::Forced => "forced",
+            How::Reconciled => "reconciled",
+        }
+    }
+}
+
+impl std::fmt::Display for How {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The key of a ledger entry: one (guardrail, workload) pair, written `guardrail/workload`.
+/// Guardrail ids never contain `/` (see `guardrail::valid_id`), so the first `/` splits it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct EntryKey {
+    pub guardrail: String,
+    pub workload: String,
+}
+
+impl EntryKey {
+    pub fn new(guardrail: &str, workload: &str) -> EntryKey {
+        EntryKey {
+            guardrail: guardrail.to_string(),
+            workload: workload.to_string(),
+        }
+    }
+
+    /// Bytes of the written form, without building it.
+    fn bytes(&self) -> impl Iterator<Item = u8> + '_ {
+        self.guardrail
+            .bytes()
+            .chain(std::iter::once(b'/'))
+            .chain(self.workload.bytes())
+    }
+}
+
+/// Ordered as the written strings are, so `ledger.json` lists entries as it always has.
+impl Ord for EntryKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.bytes().cmp(other.bytes())
+    }
+}
+
+impl PartialOrd for EntryKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl std::fmt::Display for EntryKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.guardrail, self.workload)
+    }
+}
+
+/// A ledger key that is not `guardrail/workload`.
+#[derive(Debug, thiserror::Error)]
+#[error("ledger key `{0}` is not `guardrail/workload`")]
+pub struct BadEntryKey(String);
+
+impl std::str::FromStr for EntryKey {
+    type Err = BadEntryKey;
+    fn from_str(s: &str) -> std::result::Result<EntryKey, BadEntryKey> {
+        match s.split_once('/') {
+            Some((g, w)) if !g.is_empty() => Ok(EntryKey::new(g, w)),
+            _ => Err(BadEntryKey(s.to_string())),
+        }
+    }
+}
+
+impl Serialize for EntryKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for EntryKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<EntryKey, D::Error> {
+        let s = std::borrow::Cow::<str>::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Activation {
     pub on: Day,
-    /// `observed` (broke nobody), `deadline` (grace period over), `forced` (security team).
-    pub how: String,
+    pub how: How,
     pub commit: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub by: Option<String>,
@@ -286,8 +392,8 @@ pub fn machine_today() -> Day {
     Day::today()
 }
 
-pub fn key(guardrail: &str, workload: &str) -> String {
-    format!("{guardrail}/{workload}")
+pub fn key(guardrail: &str, workload: &str) -> EntryKey {
+    EntryKey::new(guardrail, workload)
 }
 
 impl LedgerEntry {
@@ -590,12 +696,48 @@ mod tests {
             }],
         };
         ledger.record(&eval, "team", "", |d| d, day("2026-11-01"));
-        let e = &ledger.entries["g/w"];
+        let e = &ledger.entries[&key("g", "w")];
         assert_eq!(e.status, Verdict::Unknown);
         assert_eq!(
             e.problems,
             ["cannot fetch from https://***@git.example.com/a.git: 401".to_string()]
         );
         assert!(!ledger.to_json().contains("s3cr3t"));
+    }
+
+    #[test]
+    fn activations_written_before_the_enum_read_and_write_the_same_words() {
+        for word in ["observed", "removed", "deadline", "forced", "reconciled"] {
+            let json = format!("{{\"on\": \"2026-11-01\", \"how\": \"{word}\", \"commit\": \"abc\"}}");
+            let a: Activation = serde_json::from_str(&json).unwrap();
+            assert_eq!(a.how.to_string(), word);
+            assert_eq!(serde_json::to_value(&a).unwrap()["how"], word);
+        }
+        let err = serde_json::from_str::<Activation>("{\"on\": \"2026-11-01\", \"how\": \"magic\", \"commit\": \"\"}");
+        assert!(err.unwrap_err().to_string().contains("magic"));
+    }
+
+    #[test]
+    fn entry_keys_keep_their_written_form_and_order() {
+        let old = r#"{
+  "version": 1,
+  "entries": {
+    "a-b/w": {"guardrail": "a-b", "workload": "w", "status": "compliant", "last_observed": "2026-11-01"},
+    "a/team/w": {"guardrail": "a", "workload": "team/w", "status": "compliant", "last_observed": "2026-11-01"}
+  }
+}
+"#;
+        let ledger = Ledger::parse(old).unwrap();
+        let keys: Vec<String> = ledger.entries.keys().map(|k| k.to_string()).collect();
+        // As the strings sort ('-' before '/'), not as (guardrail, workload) would.
+        assert_eq!(keys, ["a-b/w", "a/team/w"]);
+        assert_eq!(ledger.entries[&key("a", "team/w")].workload, "team/w");
+        let written = ledger.to_json();
+        assert!(written.find("\"a-b/w\"").unwrap() < written.find("\"a/team/w\"").unwrap());
+        assert_eq!(Ledger::parse(&written).unwrap(), ledger);
+        let err = Ledger::parse("{\"version\": 1, \"entries\": {\"nokey\": {}}}")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`nokey` is not `guardrail/workload`"), "{err}");
     }
 }

@@ -167,7 +167,7 @@ pub fn enforce(s: &Settings, opts: &EnforceOptions, out: &mut dyn Write) -> Resu
             for a in &activated {
                 let activation = Activation {
                     on: s.now,
-                    how: "deadline".into(),
+                    how: crate::ledger::How::Deadline,
                     commit: a.commit.clone().unwrap_or_default(),
                     by: None,
                     reason: None,

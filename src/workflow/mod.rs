@@ -126,7 +126,11 @@ pub(crate) fn tell_owners(
     }
     let sent = notify::notify(events, &release.registry, &claimed, run, mode, s.notify_timeout);
     notify::print_summary(&sent);
-    let delivered: usize = sent.iter().filter(|x| x.status == "sent").map(|x| x.record.len()).sum();
+    let delivered: usize = sent
+        .iter()
+        .filter(|x| x.status == notify::SentStatus::Sent)
+        .map(|x| x.record.len())
+        .sum();
     let msg = format!(
         "railyard: record {delivered} notification(s) sent\n\n{}\n",
         promote::trailer(s)

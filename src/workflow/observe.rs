@@ -13,7 +13,7 @@ use crate::gitops::blame::{Blamer, LastChange};
 use crate::gitops::fetch::Cache;
 use crate::guardrail::exceptions::{self, Observed, StaleException};
 use crate::guardrail::Severity;
-use crate::ledger::{Activation, GuardrailRecord, GuardrailState, Ledger};
+use crate::ledger::{Activation, GuardrailRecord, GuardrailState, How, Ledger};
 use crate::notify::{Event, EventKind, EventResource, Sent};
 use crate::results::ResultCache;
 use crate::workload::registry::WorkloadSpec;
@@ -375,8 +375,8 @@ pub fn observe_with(s: &Settings, opts: &ObserveOptions, out: &mut dyn Write) ->
             .collect::<Vec<_>>()
             .join("\n");
         let (ready, how) = match c.change {
-            Change::Removed => (true, "removed"),
-            _ => (r.noncompliant == 0 && r.unknown == 0, "observed"),
+            Change::Removed => (true, How::Removed),
+            _ => (r.noncompliant == 0 && r.unknown == 0, How::Observed),
         };
         if !ready {
             r.action = if r.unknown > 0 { Action::Blocked } else { Action::Held };
@@ -423,7 +423,7 @@ pub fn observe_with(s: &Settings, opts: &ObserveOptions, out: &mut dyn Write) ->
                 c.id.clone(),
                 Activation {
                     on: s.now,
-                    how: how.into(),
+                    how,
                     commit: commit.unwrap_or_default(),
                     by: None,
                     reason: None,

@@ -207,7 +207,7 @@ pub fn promote(
     };
     let activation = Activation {
         on: s.now,
-        how: "forced".into(),
+        how: crate::ledger::How::Forced,
         commit: commit.clone(),
         by: Some(actor.clone()),
         reason: Some(reason.clone()),

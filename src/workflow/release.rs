@@ -242,7 +242,7 @@ impl Release {
                 rec.state = GuardrailState::Active;
                 rec.activation = Some(crate::ledger::Activation {
                     on: ledger.clock.unwrap_or_else(crate::date::Day::today),
-                    how: "reconciled".into(),
+                    how: crate::ledger::How::Reconciled,
                     commit: main.clone(),
                     by: None,
                     reason: Some("found on main without a ledger record (an earlier run was interrupted, or someone merged it by hand)".into()),
