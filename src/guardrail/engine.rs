@@ -194,7 +194,10 @@ impl Policy {
             serde_json::Value::Null => Vec::new(),
             other => return Err(err(format!("rule `deny` must be a set, got {other}"))),
         };
-        items.into_iter().map(|item| violation(item).map_err(err)).collect()
+        items
+            .into_iter()
+            .map(|item| violation(item).map_err(|e| err(e.to_string())))
+            .collect()
     }
 }
 
@@ -373,7 +376,16 @@ pub fn too_many_findings(count: usize, max: usize) -> String {
     )
 }
 
-fn violation(item: serde_json::Value) -> Result<Violation, String> {
+/// A `deny` element that is not a finding Railyard can read.
+#[derive(Debug, thiserror::Error)]
+enum BadDeny {
+    #[error("a `deny` object needs a string `message`: {0}")]
+    NoMessage(serde_json::Value),
+    #[error("`deny` elements must be strings or {{resource, message}} objects, got {0}")]
+    NotAFinding(serde_json::Value),
+}
+
+fn violation(item: serde_json::Value) -> Result<Violation, BadDeny> {
     match item {
         serde_json::Value::String(message) => Ok(Violation {
             resource: None,
@@ -385,12 +397,9 @@ fn violation(item: serde_json::Value) -> Result<Violation, String> {
         }),
         serde_json::Value::Object(map) => {
             let text = |k: &str| map.get(k).and_then(|v| v.as_str()).map(str::to_string);
-            let message = text("message").or_else(|| text("msg")).ok_or_else(|| {
-                format!(
-                    "a `deny` object needs a string `message`: {}",
-                    serde_json::Value::Object(map.clone())
-                )
-            })?;
+            let message = text("message")
+                .or_else(|| text("msg"))
+                .ok_or_else(|| BadDeny::NoMessage(serde_json::Value::Object(map.clone())))?;
             Ok(Violation {
                 resource: text("resource"),
                 message,
@@ -400,9 +409,7 @@ fn violation(item: serde_json::Value) -> Result<Violation, String> {
                 field: field_path(map.get("field")),
             })
         }
-        other => Err(format!(
-            "`deny` elements must be strings or {{resource, message}} objects, got {other}"
-        )),
+        other => Err(BadDeny::NotAFinding(other)),
     }
 }
 
