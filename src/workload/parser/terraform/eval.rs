@@ -77,8 +77,7 @@ impl Evaluator {
         match err.kind() {
             ErrorKind::UndefinedVar(_) | ErrorKind::UndefinedFunc(_) => true,
             ErrorKind::NoSuchKey(k) => self.unknown.contains(k.as_str()),
-            ErrorKind::FuncCall(_, msg) => msg.starts_with(funcs::UNSUPPORTED),
-            ErrorKind::Message(msg) => msg.contains(funcs::UNSUPPORTED),
+            ErrorKind::FuncCall(_, msg) | ErrorKind::Message(msg) => funcs::is_unsupported(msg),
             _ => false,
         }
     }
