@@ -231,7 +231,7 @@ impl Governance {
         &self,
         x: &Exception,
         owners: &CoveredOwners,
-        commits: Result<Vec<CommitEvidence>, String>,
+        commits: Result<Vec<CommitEvidence>, impl std::fmt::Display>,
     ) -> Approval {
         let who = x.approved_by.trim();
         let scope_approver = self.scope_approvers.iter().any(|a| a == who);
