@@ -316,6 +316,30 @@ pub struct Activation {
     pub reason: Option<String>,
 }
 
+/// What the ledger keeps of a guardrail's metadata (from `guardrail.toml` and the registry).
+#[derive(Debug, Clone)]
+pub struct GuardrailFacts {
+    pub title: String,
+    pub severity: Severity,
+    pub fixed_deadline: Option<Day>,
+    pub grace_days: u32,
+}
+
+impl GuardrailFacts {
+    fn record(&self, state: GuardrailState, develop_tree: String, first_observed: Day) -> GuardrailRecord {
+        GuardrailRecord {
+            state,
+            title: self.title.clone(),
+            severity: self.severity,
+            develop_tree,
+            first_observed,
+            fixed_deadline: self.fixed_deadline,
+            grace_days: self.grace_days,
+            activation: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LedgerEntry {
@@ -562,6 +586,76 @@ impl Ledger {
             e.deadline = Some(e.deadline.unwrap_or_else(|| deadline_for(e.first_seen.unwrap_or(now))));
         }
         self.entries.insert(k, e);
+    }
+
+    /// Records an evaluation of a guardrail already active on `main`: its deadline, and the
+    /// day it became active for the workload, are the guardrail's activation day.
+    pub fn record_active(&mut self, eval: &Evaluation, team: &str, workload_commit: &str, activated: Day, now: Day) {
+        self.record(eval, team, workload_commit, |_| activated, now);
+        if let Some(e) = self.entries.get_mut(&key(&eval.guardrail, &eval.workload)) {
+            e.activated.get_or_insert(activated);
+        }
+    }
+
+    /// Notes that a guardrail on `develop` is also on `main` (active), creating its record
+    /// if it has none. Returns the day it became active.
+    pub fn observe_active(&mut self, id: &str, facts: &GuardrailFacts, now: Day) -> Day {
+        let rec = self
+            .guardrails
+            .entry(id.to_string())
+            .or_insert_with(|| facts.record(GuardrailState::Active, String::new(), now));
+        rec.state = GuardrailState::Active;
+        rec.activation.as_ref().map(|a| a.on).unwrap_or(rec.first_observed)
+    }
+
+    /// Notes that a candidate guardrail (tree `develop_tree` on `develop`) is being
+    /// observed: pending. A new version of it starts a new observation.
+    pub fn observe_pending(&mut self, id: &str, facts: &GuardrailFacts, develop_tree: &str, now: Day) {
+        let rec = self
+            .guardrails
+            .entry(id.to_string())
+            .or_insert_with(|| facts.record(GuardrailState::Pending, develop_tree.to_string(), now));
+        if rec.develop_tree != develop_tree || rec.state != GuardrailState::Pending {
+            rec.state = GuardrailState::Pending;
+            rec.develop_tree = develop_tree.to_string();
+            rec.activation = None;
+        }
+        rec.title = facts.title.clone();
+        rec.severity = facts.severity;
+        rec.fixed_deadline = facts.fixed_deadline;
+        rec.grace_days = facts.grace_days;
+    }
+
+    /// Records that a guardrail reached `main` (or, `removed`, left it), with how; every
+    /// entry of it is active from then on. A guardrail without a record gets one from
+    /// `facts` (none: nothing is known of it to record).
+    pub fn record_activation(
+        &mut self,
+        id: &str,
+        activation: Activation,
+        develop_tree: String,
+        removed: bool,
+        facts: Option<GuardrailFacts>,
+    ) {
+        let on = activation.on;
+        if let Some(rec) = self.guardrails.get_mut(id) {
+            rec.state = if removed {
+                GuardrailState::Removed
+            } else {
+                GuardrailState::Active
+            };
+            rec.develop_tree = develop_tree;
+            rec.activation = Some(activation);
+        } else if let Some(facts) = facts {
+            let mut rec = facts.record(GuardrailState::Active, develop_tree, on);
+            rec.activation = Some(activation);
+            self.guardrails.insert(id.to_string(), rec);
+        }
+        for e in self.entries.values_mut().filter(|e| e.guardrail == id) {
+            if !removed && e.activated.is_none() {
+                e.activated = Some(on);
+            }
+        }
     }
 
     pub fn entries_of<'a>(&'a self, guardrail: &'a str) -> impl Iterator<Item = &'a LedgerEntry> + 'a {

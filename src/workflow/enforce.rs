@@ -2,7 +2,8 @@
 //! passed, lists the reminders due before upcoming deadlines, and reports exceptions that
 //! expire soon or have expired. `--dry-run` prints the plan and writes nothing.
 
-use super::promote::{carry, record_activation, trailer};
+use super::commit_message;
+use super::promote::{carry, record_activation};
 use super::release::{Change, Release};
 use super::{Outcome, Settings};
 use crate::date::Day;
@@ -134,15 +135,14 @@ pub fn enforce(s: &Settings, opts: &EnforceOptions, out: &mut dyn Write) -> Resu
             .filter(|e| e.status_on(s.now) == Verdict::Noncompliant)
             .map(|e| format!("{} ({} findings)", e.workload, e.failing_on(s.now).len()))
             .collect();
-        let message = format!(
-            "railyard: activate guardrail {} (deadline {deadline} passed)\n\nGuardrail: {}\nChange: {:?}\nDevelop-Commit: {}\nDeadline: {deadline}\nWorkloads-Now-Failing: {}\n{}\n{}",
-            c.id,
-            c.id,
+        let message = commit_message::activate_at_deadline(
+            s,
+            &c.id,
             c.change,
-            release.develop,
-            if now_failing.is_empty() { "none".to_string() } else { now_failing.join(", ") },
-            trailer(s),
-            super::promote::ledger_trailer(release.ledger_tip.as_deref())
+            &release.develop,
+            deadline,
+            &now_failing,
+            release.ledger_tip.as_deref(),
         );
         let commit = if s.dry_run {
             None
@@ -157,11 +157,7 @@ pub fn enforce(s: &Settings, opts: &EnforceOptions, out: &mut dyn Write) -> Resu
         });
     }
     if !s.dry_run && !activated.is_empty() {
-        let msg = format!(
-            "railyard: record {} activation(s) at deadline\n\n{}\n",
-            activated.len(),
-            trailer(s)
-        );
+        let msg = commit_message::record_deadline_activations(s, activated.len());
         Ledger::update(&release.repo, &msg, |ledger| {
             ledger.advance_clock(s.now)?;
             for a in &activated {

@@ -213,6 +213,16 @@ impl Release {
     }
 
     /// Grace period for a guardrail: its own `grace_days`, else the registry default.
+    /// What the ledger keeps of guardrail `g` of `develop`.
+    pub fn facts(&self, g: &crate::guardrail::Guardrail) -> crate::ledger::GuardrailFacts {
+        crate::ledger::GuardrailFacts {
+            title: g.meta.title.clone(),
+            severity: g.meta.severity,
+            fixed_deadline: g.meta.deadline,
+            grace_days: self.grace_days(&g.id),
+        }
+    }
+
     pub fn grace_days(&self, id: &str) -> u32 {
         self.develop_lib
             .get(id)
