@@ -99,6 +99,47 @@ pub fn enforce(s: &Settings, opts: &EnforceOptions, out: &mut dyn Write) -> Resu
     release.reconcile(&mut ledger)?;
 
     // 2. Activate each observed candidate whose deadline has passed.
+    let (activated, not_observed, refused) = activate_due(s, opts, &release, &ledger)?;
+
+    // 3. Upcoming deadlines of pending guardrails, with the reminder days that fall today.
+    let upcoming = upcoming_deadlines(s, opts, &release, &ledger, &activated);
+
+    // 4. Exceptions that expire within the window, or have expired.
+    let (exceptions, exception_events) = expiring_exceptions(s, opts, &release, &ledger);
+
+    // 5. Tell each owning team: activations, reminders due today, exceptions.
+    let mut events = owner_events(s, &ledger, &activated, &upcoming, exception_events);
+    attribute(s, &release, &ledger, &mut events);
+    let notifications = super::tell_owners(s, &release, &ledger, &events, "enforce");
+
+    let report = EnforceReport {
+        version: 1,
+        now: s.now,
+        dry_run: s.dry_run,
+        activated,
+        upcoming,
+        exceptions,
+        not_observed,
+        refused,
+        notifications,
+    };
+    crate::output::renderer(s.format).enforce(&report, out)?;
+    Ok(if report.refused.is_empty() {
+        Outcome::Clean
+    } else {
+        Outcome::Error
+    })
+}
+
+/// Step 2: activates each observed candidate whose deadline has passed (one commit on
+/// `main` each, then one ledger commit recording them). Returns what was activated, the
+/// candidates never observed in their current version, and the due ones refused.
+fn activate_due(
+    s: &Settings,
+    opts: &EnforceOptions,
+    release: &Release,
+    ledger: &Ledger,
+) -> Result<(Vec<Activated>, Vec<String>, Vec<Refused>)> {
     let mut activated = Vec::new();
     let mut not_observed = Vec::new();
     let mut refused = Vec::new();
@@ -147,7 +188,7 @@ pub fn enforce(s: &Settings, opts: &EnforceOptions, out: &mut dyn Write) -> Resu
         let commit = if s.dry_run {
             None
         } else {
-            carry(&release, &c.id, &message)?
+            carry(release, &c.id, &message)?
         };
         activated.push(Activated {
             guardrail: c.id.clone(),
@@ -168,13 +209,23 @@ pub fn enforce(s: &Settings, opts: &EnforceOptions, out: &mut dyn Write) -> Resu
                     by: None,
                     reason: None,
                 };
-                record_activation(ledger, &release, &a.guardrail, activation);
+                record_activation(ledger, release, &a.guardrail, activation);
             }
             Ok(())
         })?;
     }
 
-    // 3. Upcoming deadlines of pending guardrails, with the reminder days that fall today.
+    Ok((activated, not_observed, refused))
+}
+
+/// Step 3: upcoming deadlines of pending guardrails, with the reminder days that fall today.
+fn upcoming_deadlines(
+    s: &Settings,
+    opts: &EnforceOptions,
+    release: &Release,
+    ledger: &Ledger,
+    activated: &[Activated],
+) -> Vec<Upcoming> {
     let mut upcoming = Vec::new();
     for c in &release.candidates {
         if activated.iter().any(|a| a.guardrail == c.id) {
@@ -205,7 +256,17 @@ pub fn enforce(s: &Settings, opts: &EnforceOptions, out: &mut dyn Write) -> Resu
         }
     }
 
-    // 4. Exceptions that expire within the window, or have expired.
+    upcoming
+}
+
+/// Step 4: exceptions that expire within the window, or have expired, with the events
+/// for the teams of the workloads whose findings they waive.
+fn expiring_exceptions(
+    s: &Settings,
+    opts: &EnforceOptions,
+    release: &Release,
+    ledger: &Ledger,
+) -> (Vec<ExpiringException>, Vec<Event>) {
     let mut exceptions = Vec::new();
     let mut exception_events = Vec::new();
     for g in &release.develop_lib.guardrails {
@@ -270,9 +331,19 @@ pub fn enforce(s: &Settings, opts: &EnforceOptions, out: &mut dyn Write) -> Resu
         }
     }
 
-    // 5. Tell each owning team: activations, reminders due today, exceptions.
+    (exceptions, exception_events)
+}
+
+/// Step 5: what each owning team hears: activations, reminders due today, exceptions.
+fn owner_events(
+    s: &Settings,
+    ledger: &Ledger,
+    activated: &[Activated],
+    upcoming: &[Upcoming],
+    exception_events: Vec<Event>,
+) -> Vec<Event> {
     let mut events = Vec::new();
-    for a in &activated {
+    for a in activated {
         for entry in ledger
             .entries_of(&a.guardrail)
             .filter(|e| matches!(e.status, Verdict::Noncompliant | Verdict::Excepted))
@@ -318,26 +389,7 @@ pub fn enforce(s: &Settings, opts: &EnforceOptions, out: &mut dyn Write) -> Resu
         events.push(ev);
     }
     events.extend(exception_events);
-    attribute(s, &release, &ledger, &mut events);
-    let notifications = super::tell_owners(s, &release, &ledger, &events, "enforce");
-
-    let report = EnforceReport {
-        version: 1,
-        now: s.now,
-        dry_run: s.dry_run,
-        activated,
-        upcoming,
-        exceptions,
-        not_observed,
-        refused,
-        notifications,
-    };
-    crate::output::renderer(s.format).enforce(&report, out)?;
-    Ok(if report.refused.is_empty() {
-        Outcome::Clean
-    } else {
-        Outcome::Error
-    })
+    events
 }
 
 fn resource(f: &crate::ledger::RecordedFinding) -> EventResource {
