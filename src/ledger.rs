@@ -658,6 +658,34 @@ impl Ledger {
         }
     }
 
+    /// Marks active each pending guardrail whose observed tree is on `main` (commit `main`;
+    /// `tree_on_main` gives a guardrail's tree there) without a recorded activation: a run
+    /// killed between promoting and recording, or a hand merge.
+    pub fn reconcile(
+        &mut self,
+        main: &str,
+        mut tree_on_main: impl FnMut(&str) -> Result<Option<String>>,
+    ) -> Result<()> {
+        let on = self.clock.unwrap_or_else(Day::today);
+        for (id, rec) in self.guardrails.iter_mut() {
+            if rec.state != GuardrailState::Pending {
+                continue;
+            }
+            let on_main = tree_on_main(id)?;
+            if on_main.as_deref() == Some(rec.develop_tree.as_str()) && rec.activation.is_none() {
+                rec.state = GuardrailState::Active;
+                rec.activation = Some(Activation {
+                    on,
+                    how: How::Reconciled,
+                    commit: main.to_string(),
+                    by: None,
+                    reason: Some("found on main without a ledger record (an earlier run was interrupted, or someone merged it by hand)".into()),
+                });
+            }
+        }
+        Ok(())
+    }
+
     pub fn entries_of<'a>(&'a self, guardrail: &'a str) -> impl Iterator<Item = &'a LedgerEntry> + 'a {
         self.entries.values().filter(move |e| e.guardrail == guardrail)
     }
@@ -833,5 +861,52 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("`nokey` is not `guardrail/workload`"), "{err}");
+    }
+
+    fn facts() -> GuardrailFacts {
+        GuardrailFacts {
+            title: "t".into(),
+            severity: Severity::High,
+            fixed_deadline: None,
+            grace_days: 30,
+        }
+    }
+
+    #[test]
+    fn the_ledger_owns_a_guardrails_way_from_pending_to_active() {
+        let mut ledger = Ledger::new();
+        let (d1, d2) = (day("2026-11-01"), day("2026-11-05"));
+        ledger.observe_pending("g", &facts(), "tree1", d1);
+        assert_eq!(ledger.guardrails["g"].state, GuardrailState::Pending);
+        assert_eq!(ledger.activation_day("g"), Some(day("2026-12-01")));
+        // A kill between promoting and recording: reconciled from main.
+        ledger.clock = Some(d2);
+        ledger
+            .reconcile("c0ffee", |id| Ok((id == "g").then(|| "tree1".to_string())))
+            .unwrap();
+        let a = ledger.guardrails["g"].activation.clone().unwrap();
+        assert_eq!((a.how, a.on, a.commit.as_str()), (How::Reconciled, d2, "c0ffee"));
+        // A new version on develop starts a new observation.
+        ledger.observe_pending("g", &facts(), "tree2", d2);
+        let rec = &ledger.guardrails["g"];
+        assert_eq!(
+            (rec.state, rec.activation.is_none(), rec.first_observed),
+            (GuardrailState::Pending, true, d1)
+        );
+        let forced = Activation {
+            on: d2,
+            how: How::Forced,
+            commit: "abc".into(),
+            by: Some("sec".into()),
+            reason: Some("why".into()),
+        };
+        ledger.record_activation("g", forced.clone(), "tree2".into(), false, None);
+        assert_eq!(ledger.guardrails["g"].state, GuardrailState::Active);
+        assert_eq!(ledger.observe_active("g", &facts(), day("2026-11-09")), d2);
+        // Nothing known of a guardrail, nothing recorded; with facts, a record.
+        ledger.record_activation("h", forced.clone(), String::new(), false, None);
+        assert!(!ledger.guardrails.contains_key("h"));
+        ledger.record_activation("h", forced, String::new(), false, Some(facts()));
+        assert_eq!(ledger.guardrails["h"].first_observed, d2);
     }
 }

@@ -165,3 +165,38 @@ pub fn accept_hand_edit(s: &Settings, forced: &Forced, accepted: &[String], cloc
         trailer(s)
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(now_explicit: bool) -> Settings {
+        Settings {
+            repo: String::new(),
+            repo_token_env: None,
+            cache_dir: Default::default(),
+            now: crate::date::Day::parse("2026-11-01").unwrap(),
+            now_explicit,
+            dry_run: false,
+            no_notify: false,
+            notify_timeout: std::time::Duration::from_secs(1),
+            format: crate::output::Format::Json,
+            actor: String::new(),
+            actor_source: String::new(),
+            ledger_key: None,
+        }
+    }
+
+    #[test]
+    fn messages_carry_their_trailers() {
+        let at = crate::date::Day::parse("2026-10-31").unwrap();
+        assert_eq!(
+            activate_at_deadline(&settings(true), "g", Change::New, "d1", at, &[], Some("l1")),
+            "railyard: activate guardrail g (deadline 2026-10-31 passed)\n\nGuardrail: g\nChange: New\nDevelop-Commit: d1\nDeadline: 2026-10-31\nWorkloads-Now-Failing: none\nRailyard-Now: 2026-11-01 (set with --now)\nRailyard-Ledger: l1\n"
+        );
+        assert_eq!(
+            record_activations(&settings(false), 2),
+            "railyard: record 2 activation(s)\n\nRailyard-Now: 2026-11-01\n"
+        );
+    }
+}

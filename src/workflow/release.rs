@@ -8,7 +8,7 @@ use crate::gitops::{GuardrailsRepo, DEVELOP, MAIN};
 use crate::guardrail::exceptions::Approval;
 use crate::guardrail::governance::{self, Governance, GOVERNANCE_FILE};
 use crate::guardrail::{load_library_lenient, Library};
-use crate::ledger::{GuardrailState, Ledger};
+use crate::ledger::Ledger;
 use crate::workload::registry::{self, Registry};
 use anyhow::{Context, Result};
 use serde::Serialize;
@@ -243,23 +243,7 @@ impl Release {
     /// killed between promoting and recording leaves a ledger the next run completes.
     pub fn reconcile(&self, ledger: &mut Ledger) -> Result<()> {
         let main = self.repo.require_tip(MAIN)?;
-        for (id, rec) in ledger.guardrails.iter_mut() {
-            if rec.state != GuardrailState::Pending {
-                continue;
-            }
-            let on_main = self.repo.tree_id(&main, &format!("{GUARDRAILS_DIR}/{id}"))?;
-            if on_main.as_deref() == Some(rec.develop_tree.as_str()) && rec.activation.is_none() {
-                rec.state = GuardrailState::Active;
-                rec.activation = Some(crate::ledger::Activation {
-                    on: ledger.clock.unwrap_or_else(crate::date::Day::today),
-                    how: crate::ledger::How::Reconciled,
-                    commit: main.clone(),
-                    by: None,
-                    reason: Some("found on main without a ledger record (an earlier run was interrupted, or someone merged it by hand)".into()),
-                });
-            }
-        }
-        Ok(())
+        ledger.reconcile(&main, |id| self.repo.tree_id(&main, &format!("{GUARDRAILS_DIR}/{id}")))
     }
 }
 
