@@ -5,7 +5,8 @@
 //! An error whose message starts with [`UNSUPPORTED`] means "cannot decide statically", not
 //! "this call fails": `try`/`can` treat it as unknown. hcl-rs gives a function only a
 //! `String` to fail with ([`Func`]), so that prefix is the one channel through its evaluator;
-//! [`FuncError::Unsupported`] writes it and [`is_unsupported`] reads it, nothing else does.
+//! [`FuncError::Unsupported`] writes it and [`is_unsupported`] / [`mentions_unsupported`]
+//! read it, nothing else does.
 
 use hcl::eval::{Context, Func, FuncArgs, FuncDef, ParamType};
 use hcl::{Map, Number, Value};
@@ -41,6 +42,11 @@ impl From<FuncError> for String {
 
 /// Whether the message of a failed call says "cannot decide statically" (see the module doc).
 pub fn is_unsupported(message: &str) -> bool {
+    message.starts_with(UNSUPPORTED)
+}
+
+/// Whether a message hcl wrapped around a failed call's says so (it quotes it inside).
+pub fn mentions_unsupported(message: &str) -> bool {
     message.contains(UNSUPPORTED)
 }
 
@@ -722,5 +728,8 @@ mod tests {
         assert_eq!(unsupported, "unsupported: regular expression replace");
         assert!(is_unsupported(&unsupported));
         assert!(!is_unsupported(&String::from(FuncError::InvalidNumber)));
+        // A user's text that merely contains the words is not the marker.
+        assert!(!is_unsupported("no key `unsupported: x` and no default"));
+        assert!(mentions_unsupported("in call to f: unsupported: format verb %q"));
     }
 }
