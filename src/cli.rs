@@ -258,7 +258,7 @@ impl From<SeverityArg> for Severity {
     }
 }
 
-fn parse_day(s: &str) -> Result<Day, String> {
+fn parse_day(s: &str) -> Result<Day, crate::date::BadDay> {
     Day::parse(s)
 }
 
