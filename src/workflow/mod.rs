@@ -4,6 +4,7 @@ pub mod check;
 pub mod demo;
 pub mod enforce;
 pub mod fleet;
+pub mod init;
 pub mod ledger_cmd;
 pub mod observe;
 pub mod promote;
