@@ -1,15 +1,18 @@
-"""Checks a GitLab CI template offline: it parses as YAML, every `extends` names a job of the
-file, and each job's scripts (as the job would run them, before_script + script, and
-after_script) pass shellcheck. GitLab's own linter needs a GitLab server."""
+"""Checks GitLab CI files offline: they parse as YAML, every `extends` names a job of the files
+(given together, as `include:` would merge them), and each job's scripts (as the job would run
+them, before_script + script, and after_script) pass shellcheck. GitLab's own linter needs a
+GitLab server."""
 
 import subprocess
 import sys
 
 import yaml
 
-path = sys.argv[1]
-doc = yaml.safe_load(open(path))
-jobs = {k: v for k, v in doc.items() if isinstance(v, dict) and k not in ("variables", "default", "workflow")}
+path = " + ".join(sys.argv[1:])
+jobs = {}
+for file in sys.argv[1:]:
+    doc = yaml.safe_load(open(file))
+    jobs.update({k: v for k, v in doc.items() if isinstance(v, dict) and k not in ("variables", "default", "workflow")})
 errors = []
 
 
