@@ -1,8 +1,6 @@
 # Mandatory tags `owner` and `environment` on taggable AWS resources (no Checkov equivalent).
 package railyard.aws_required_tags
 
-import data.lib.railyard
-
 required := ["owner", "environment"]
 
 taggable := {
@@ -44,8 +42,8 @@ default_tags(r) := {} if r.kind != "terraform"
 
 default_tags(r) := t if {
 	p := provider_block(r)
-	dt := railyard.first_block(p.config, "default_tags")
-	t := railyard.object_or_empty(object.get(dt, "tags", {}))
+	dt := data.lib.core.first_block(p.config, "default_tags")
+	t := data.lib.core.object_or_empty(object.get(dt, "tags", {}))
 	is_object(t)
 }
 
@@ -77,8 +75,8 @@ deny contains f if {
 	# By type through the input's index, so resources that take no tags cost nothing; the
 	# provider's default_tags are looked up only for resources missing a tag of their own.
 	some t in taggable
-	some r in railyard.resources(t)
-	own := railyard.tags(r)
+	some r in data.lib.core.resources(t)
+	own := data.lib.core.tags(r)
 	own_missing := [k | some k in required; not has_tag(own, k)]
 	count(own_missing) > 0
 	inherited := default_tags(r)

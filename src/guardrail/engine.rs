@@ -205,7 +205,7 @@ impl Policy {
 /// The members are split into bins, each evaluated in one pass (one engine run): one bin when
 /// a workload's guardrails run one after another, more when they run side by side on several
 /// workers (each worker with its own copy of the engine). Guardrails that read the same
-/// helper value (for example `data.lib.railyard.sg_ingress_rules`) share a bin, so the value
+/// helper value (for example `data.lib.aws.sg_ingress_rules`) share a bin, so the value
 /// is still computed once. A failed pass tells nothing about which guardrail failed, so
 /// callers fall back to evaluating its members one by one.
 #[derive(Clone)]
