@@ -452,6 +452,16 @@ pub fn base_engine(helpers: &[(String, String)]) -> Result<regorus::Engine, Conf
     Ok(engine)
 }
 
+/// Adds one more module (a Rego unit-test file) to `engine`, refusing it as a policy would
+/// be refused: too deeply nested, or not valid Rego (error at `path:line`).
+pub(super) fn add_module(engine: &mut regorus::Engine, path: &str, src: &str) -> Result<(), ConfigError> {
+    check_nesting(path, src)?;
+    engine
+        .add_policy(path.to_string(), src.to_string())
+        .map(|_| ())
+        .map_err(|e| rego_error(path, &e))
+}
+
 /// Checks the shared helpers compile on their own, so their errors are reported against
 /// `lib/` rather than against every guardrail that imports them, and that every name they
 /// use resolves among them. Returns what they define, for resolving the guardrails' names.

@@ -42,6 +42,29 @@ impl Module {
         })
     }
 
+    /// The module's Rego unit tests, OPA's convention: rules (not functions) whose name
+    /// starts with `test_`, as (full path, name, line), one entry per name in file order.
+    pub fn test_rules(&self) -> Vec<(String, String, usize)> {
+        let package = self.package();
+        let mut out: Vec<(String, String, usize)> = Vec::new();
+        for rule in &self.ast.policy {
+            let Rule::Spec {
+                head: RuleHead::Compr { refr, .. },
+                ..
+            } = rule.as_ref()
+            else {
+                continue;
+            };
+            if let Some([name]) = ref_path(refr).as_deref() {
+                // A test written in several bodies is one rule: listed (and run) once.
+                if name.starts_with("test_") && !out.iter().any(|(_, n, _)| n == name) {
+                    out.push((format!("{package}.{name}"), name.clone(), refr.span().line as usize));
+                }
+            }
+        }
+        out
+    }
+
     fn package(&self) -> String {
         let parts = ref_path(&self.ast.package.refr);
         format!("data.{}", parts.map(|p| p.join(".")).unwrap_or_default())
