@@ -179,7 +179,22 @@ fn verdict(engine: &mut regorus::Engine, rule: &str) -> Verdict {
         Ok(regorus::Value::Bool(false)) => Verdict::False,
         Ok(_) => Verdict::Passed,
         // regorus' message may go on with the source line: the first line says what failed.
-        Err(e) => Verdict::Error(format!("{e:#}").lines().next().unwrap_or("error").trim().to_string()),
+        Err(e) => Verdict::Error(one_line(&format!("{e:#}"))),
+    }
+}
+
+/// regorus reports a runtime error as `--> file:line:col`, the source line and `error: …`:
+/// kept as one line, `… (at file:line:col)`, so it stays readable in every output format.
+fn one_line(text: &str) -> String {
+    let message = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("error:"))
+        .or_else(|| text.lines().map(str::trim).find(|l| !l.is_empty()))
+        .unwrap_or("error")
+        .trim();
+    match text.lines().find_map(|l| l.trim().strip_prefix("--> ")) {
+        Some(at) => format!("{message} (at {})", at.trim()),
+        None => message.to_string(),
     }
 }
 

@@ -16,6 +16,7 @@ mod ledger_seal_cli;
 mod loop_cli;
 mod notify_cli;
 mod registry_fetch;
+mod regotest_cli;
 mod render_cli;
 mod safety_cli;
 mod state_cli;
