@@ -2,6 +2,7 @@
 //! `railyard` binary against real git repositories and servers on 127.0.0.1; `common` holds the
 //! shared set-up.
 
+mod bundled_exceptions_cli;
 mod cfn_plan_cli;
 mod cli_check;
 mod common;
