@@ -563,7 +563,7 @@ pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Values of the shared library a policy reads by full path (`data.lib.railyard.x` not
+/// Values of the shared library a policy reads by full path (`data.lib.aws.x` not
 /// followed by `(`, which would be a function call), as `docs/guardrails.md` asks.
 fn helper_values(policy: &str) -> std::collections::BTreeSet<&str> {
     let is_path = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.';
@@ -574,7 +574,7 @@ fn helper_values(policy: &str) -> std::collections::BTreeSet<&str> {
             let end = rest.find(|c: char| !is_path(c)).unwrap_or(rest.len());
             let path = rest[..end].trim_end_matches('.');
             let called = rest[end..].starts_with('(');
-            // `data.lib.railyard` alone is the package (an import), not a value.
+            // `data.lib.aws` alone is the package (an import), not a value.
             (!called && path.matches('.').count() >= 3).then_some(path)
         })
         .collect()
