@@ -386,6 +386,19 @@ mod tests {
         Module::last_added(path, &mut engine).unwrap()
     }
 
+    #[test]
+    fn test_rules_are_the_test_prefixed_rules_not_functions() {
+        let src = "package lib.core_test\n\ntest_a if { true }\n\ntest_a if { false }\n\ntest_helper(x) := x\n\nfixture := 1\n\ntest_b := false\n";
+        let m = module("lib/core_test.rego", src);
+        assert_eq!(
+            m.test_rules(),
+            [
+                ("data.lib.core_test.test_a".to_string(), "test_a".to_string(), 3),
+                ("data.lib.core_test.test_b".to_string(), "test_b".to_string(), 11),
+            ]
+        );
+    }
+
     const LIB: &str =
         "package lib.railyard\n\nbuckets := [b | some b in input.resources]\n\nversioned(b) if b.versioning\n";
 
