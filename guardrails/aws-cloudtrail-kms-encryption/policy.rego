@@ -1,8 +1,6 @@
 # CloudTrail encrypted with KMS (Checkov CKV_AWS_35): kms_key_id (KMSKeyId) set to any value.
 package railyard.aws_cloudtrail_kms_encryption
 
-import data.lib.railyard
-
 has_key(cfg, k) if {
 	v := object.get(cfg, k, null)
 	v != null
@@ -10,7 +8,7 @@ has_key(cfg, k) if {
 }
 
 deny contains f if {
-	some t in railyard.resources("aws_cloudtrail")
+	some t in data.lib.core.resources("aws_cloudtrail")
 	not has_key(t.config, "kms_key_id")
 	f := {
 		"resource": t.address,
@@ -20,7 +18,7 @@ deny contains f if {
 }
 
 deny contains f if {
-	some t in railyard.resources("AWS::CloudTrail::Trail")
+	some t in data.lib.core.resources("AWS::CloudTrail::Trail")
 	not has_key(t.config, "KMSKeyId")
 	f := {
 		"resource": t.address,

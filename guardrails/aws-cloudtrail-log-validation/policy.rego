@@ -1,13 +1,11 @@
 # CloudTrail enable_log_file_validation (Checkov CKV_AWS_36). Missing means false; an unresolved value is not reported.
 package railyard.aws_cloudtrail_log_validation
 
-import data.lib.railyard
-
 deny contains f if {
-	some t in railyard.resources("aws_cloudtrail")
+	some t in data.lib.core.resources("aws_cloudtrail")
 	v := object.get(t.config, "enable_log_file_validation", false)
-	not railyard.is_true(v)
-	not railyard.unknown(v)
+	not data.lib.core.is_true(v)
+	not data.lib.core.unknown(v)
 	f := {
 		"resource": t.address,
 		"id": t.id,
@@ -17,10 +15,10 @@ deny contains f if {
 }
 
 deny contains f if {
-	some t in railyard.resources("AWS::CloudTrail::Trail")
+	some t in data.lib.core.resources("AWS::CloudTrail::Trail")
 	v := object.get(t.config, "EnableLogFileValidation", false)
-	not railyard.is_true(v)
-	not railyard.unknown(v)
+	not data.lib.core.is_true(v)
+	not data.lib.core.unknown(v)
 	f := {
 		"resource": t.address,
 		"id": t.id,

@@ -1,13 +1,11 @@
 # CloudTrail is_multi_region_trail (Checkov CKV_AWS_67). Missing means false; an unresolved value is not reported.
 package railyard.aws_cloudtrail_multi_region
 
-import data.lib.railyard
-
 deny contains f if {
-	some t in railyard.resources("aws_cloudtrail")
+	some t in data.lib.core.resources("aws_cloudtrail")
 	v := object.get(t.config, "is_multi_region_trail", false)
-	not railyard.is_true(v)
-	not railyard.unknown(v)
+	not data.lib.core.is_true(v)
+	not data.lib.core.unknown(v)
 	f := {
 		"resource": t.address,
 		"id": t.id,
@@ -17,10 +15,10 @@ deny contains f if {
 }
 
 deny contains f if {
-	some t in railyard.resources("AWS::CloudTrail::Trail")
+	some t in data.lib.core.resources("AWS::CloudTrail::Trail")
 	v := object.get(t.config, "IsMultiRegionTrail", false)
-	not railyard.is_true(v)
-	not railyard.unknown(v)
+	not data.lib.core.is_true(v)
+	not data.lib.core.unknown(v)
 	f := {
 		"resource": t.address,
 		"id": t.id,

@@ -1,16 +1,14 @@
 # DynamoDB encryption with a customer managed KMS key (Checkov CKV_AWS_119): enabled and a key.
 package railyard.aws_dynamodb_kms
 
-import data.lib.railyard
-
 cmk_encrypted(t) if {
-	sse := railyard.block(t.config, "server_side_encryption")
-	railyard.is_true(object.get(sse, "enabled", false))
+	sse := data.lib.core.block(t.config, "server_side_encryption")
+	data.lib.core.is_true(object.get(sse, "enabled", false))
 	object.get(sse, "kms_key_arn", null) != null
 }
 
 deny contains f if {
-	some t in railyard.resources("aws_dynamodb_table")
+	some t in data.lib.core.resources("aws_dynamodb_table")
 	not cmk_encrypted(t)
 	f := {
 		"resource": t.address,
@@ -22,13 +20,13 @@ deny contains f if {
 cfn_cmk_encrypted(t) if {
 	sse := t.config.SSESpecification
 	enabled := object.get(sse, "SSEEnabled", false)
-	not railyard.is_false(enabled)
+	not data.lib.core.is_false(enabled)
 	enabled != false
 	object.get(sse, "KMSMasterKeyId", null) != null
 }
 
 deny contains f if {
-	some t in railyard.resources("AWS::DynamoDB::Table")
+	some t in data.lib.core.resources("AWS::DynamoDB::Table")
 	not cfn_cmk_encrypted(t)
 	f := {
 		"resource": t.address,

@@ -2,13 +2,11 @@
 # known at deploy time is not reported.
 package railyard.aws_dynamodb_pitr
 
-import data.lib.railyard
-
 deny contains f if {
-	some t in railyard.resources("aws_dynamodb_table")
-	v := object.get(railyard.first_block(t.config, "point_in_time_recovery"), "enabled", false)
-	not railyard.is_true(v)
-	not railyard.unknown(v)
+	some t in data.lib.core.resources("aws_dynamodb_table")
+	v := object.get(data.lib.core.first_block(t.config, "point_in_time_recovery"), "enabled", false)
+	not data.lib.core.is_true(v)
+	not data.lib.core.unknown(v)
 	f := {
 		"resource": t.address,
 		"id": t.id,
@@ -17,10 +15,10 @@ deny contains f if {
 }
 
 deny contains f if {
-	some t in railyard.resources("AWS::DynamoDB::Table")
+	some t in data.lib.core.resources("AWS::DynamoDB::Table")
 	v := object.get(t.config, ["PointInTimeRecoverySpecification", "PointInTimeRecoveryEnabled"], false)
-	not railyard.is_true(v)
-	not railyard.unknown(v)
+	not data.lib.core.is_true(v)
+	not data.lib.core.unknown(v)
 	f := {
 		"resource": t.address,
 		"id": t.id,

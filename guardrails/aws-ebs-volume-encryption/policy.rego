@@ -2,13 +2,11 @@
 # deploy time is not reported.
 package railyard.aws_ebs_volume_encryption
 
-import data.lib.railyard
-
 deny contains f if {
-	some v in railyard.resources("aws_ebs_volume")
+	some v in data.lib.core.resources("aws_ebs_volume")
 	e := object.get(v.config, "encrypted", false)
-	not railyard.is_true(e)
-	not railyard.unknown(e)
+	not data.lib.core.is_true(e)
+	not data.lib.core.unknown(e)
 	f := {
 		"resource": v.address,
 		"id": v.id,
@@ -18,10 +16,10 @@ deny contains f if {
 }
 
 deny contains f if {
-	some v in railyard.resources("AWS::EC2::Volume")
+	some v in data.lib.core.resources("AWS::EC2::Volume")
 	e := object.get(v.config, "Encrypted", false)
-	not railyard.is_true(e)
-	not railyard.unknown(e)
+	not data.lib.core.is_true(e)
+	not data.lib.core.unknown(e)
 	f := {
 		"resource": v.address,
 		"id": v.id,

@@ -5,13 +5,11 @@
 #  * a device without `encrypted` (or unresolved): unknown, not reported.
 package railyard.aws_ec2_ebs_encryption
 
-import data.lib.railyard
-
 tf_types := ["aws_instance", "aws_launch_configuration"]
 
 deny contains f if {
 	some t in tf_types
-	some r in railyard.resources(t)
+	some r in data.lib.core.resources(t)
 	no_root_settings(r)
 	f := {
 		"resource": r.address,
@@ -23,18 +21,18 @@ deny contains f if {
 # No root_block_device, or only empty ones: Terraform creates the default, unencrypted root
 # volume (Checkov CKV_AWS_8 treats `root_block_device {}` as absent too).
 no_root_settings(r) if {
-	every d in railyard.blocks(r.config, "root_block_device") {
+	every d in data.lib.core.blocks(r.config, "root_block_device") {
 		count(d) == 0
 	}
 }
 
 deny contains f if {
 	some t in tf_types
-	some r in railyard.resources(t)
-	count(railyard.blocks(r.config, "root_block_device")) > 0
+	some r in data.lib.core.resources(t)
+	count(data.lib.core.blocks(r.config, "root_block_device")) > 0
 	some kind in ["root_block_device", "ebs_block_device"]
-	some d in railyard.blocks(r.config, kind)
-	railyard.is_false(object.get(d, "encrypted", null))
+	some d in data.lib.core.blocks(r.config, kind)
+	data.lib.core.is_false(object.get(d, "encrypted", null))
 	object.get(d, "snapshot_id", null) == null
 	f := {
 		"resource": r.address,
@@ -44,13 +42,13 @@ deny contains f if {
 }
 
 deny contains f if {
-	some lc in railyard.resources("AWS::AutoScaling::LaunchConfiguration")
-	some m in railyard.as_list(object.get(lc.config, "BlockDeviceMappings", []))
+	some lc in data.lib.core.resources("AWS::AutoScaling::LaunchConfiguration")
+	some m in data.lib.core.as_list(object.get(lc.config, "BlockDeviceMappings", []))
 	is_object(m)
 	ebs := object.get(m, "Ebs", null)
 	is_object(ebs)
-	not railyard.is_true(object.get(ebs, "Encrypted", false))
-	not railyard.unknown(object.get(ebs, "Encrypted", false))
+	not data.lib.core.is_true(object.get(ebs, "Encrypted", false))
+	not data.lib.core.unknown(object.get(ebs, "Encrypted", false))
 	f := {
 		"resource": lc.address,
 		"id": lc.id,

@@ -4,8 +4,6 @@
 # document is defined; text that is not valid JSON is skipped.
 package railyard.aws_iam_no_admin_policy
 
-import data.lib.railyard
-
 tf_types := [
 	"aws_iam_policy",
 	"aws_iam_role_policy",
@@ -15,16 +13,16 @@ tf_types := [
 ]
 
 admin_document(doc) if {
-	some s in railyard.statements(doc)
+	some s in data.lib.aws.statements(doc)
 	s.Action
-	railyard.admin_statement(s)
+	data.lib.aws.admin_statement(s)
 }
 
 deny contains f if {
 	some t in tf_types
-	some r in railyard.resources(t)
+	some r in data.lib.core.resources(t)
 	some key in ["policy", "inline_policy"]
-	doc := railyard.policy_document(object.get(r.config, key, null))
+	doc := data.lib.aws.policy_document(object.get(r.config, key, null))
 	admin_document(doc)
 	f := {
 		"resource": r.address,
@@ -34,11 +32,11 @@ deny contains f if {
 }
 
 deny contains f if {
-	some d in railyard.data_sources("aws_iam_policy_document")
-	some s in railyard.blocks(d.config, "statement")
+	some d in data.lib.core.data_sources("aws_iam_policy_document")
+	some s in data.lib.core.blocks(d.config, "statement")
 	object.get(s, "effect", "Allow") == "Allow"
-	"*" in railyard.as_list(object.get(s, "actions", []))
-	"*" in railyard.as_list(object.get(s, "resources", []))
+	"*" in data.lib.core.as_list(object.get(s, "actions", []))
+	"*" in data.lib.core.as_list(object.get(s, "resources", []))
 	f := {
 		"resource": d.address,
 		"id": d.id,
@@ -47,8 +45,8 @@ deny contains f if {
 }
 
 deny contains f if {
-	some r in railyard.resources("AWS::IAM::Policy")
-	admin_document(railyard.policy_document(object.get(r.config, "PolicyDocument", null)))
+	some r in data.lib.core.resources("AWS::IAM::Policy")
+	admin_document(data.lib.aws.policy_document(object.get(r.config, "PolicyDocument", null)))
 	f := {
 		"resource": r.address,
 		"id": r.id,
@@ -58,10 +56,10 @@ deny contains f if {
 
 deny contains f if {
 	some t in ["AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group"]
-	some r in railyard.resources(t)
-	some p in railyard.as_list(object.get(r.config, "Policies", []))
+	some r in data.lib.core.resources(t)
+	some p in data.lib.core.as_list(object.get(r.config, "Policies", []))
 	is_object(p)
-	admin_document(railyard.policy_document(object.get(p, "PolicyDocument", null)))
+	admin_document(data.lib.aws.policy_document(object.get(p, "PolicyDocument", null)))
 	f := {
 		"resource": r.address,
 		"id": r.id,

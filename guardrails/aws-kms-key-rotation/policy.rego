@@ -2,8 +2,6 @@
 # HMAC) are skipped; missing means disabled; an unresolved value is not reported.
 package railyard.aws_kms_key_rotation
 
-import data.lib.railyard
-
 rotatable(spec) if spec == null
 
 rotatable(spec) if {
@@ -17,11 +15,11 @@ rotatable(spec) if {
 }
 
 deny contains f if {
-	some k in railyard.resources("aws_kms_key")
+	some k in data.lib.core.resources("aws_kms_key")
 	rotatable(object.get(k.config, "customer_master_key_spec", object.get(k.config, "key_spec", null)))
 	v := object.get(k.config, "enable_key_rotation", false)
-	not railyard.is_true(v)
-	not railyard.unknown(v)
+	not data.lib.core.is_true(v)
+	not data.lib.core.unknown(v)
 	f := {
 		"resource": k.address,
 		"id": k.id,
@@ -31,11 +29,11 @@ deny contains f if {
 }
 
 deny contains f if {
-	some k in railyard.resources("AWS::KMS::Key")
+	some k in data.lib.core.resources("AWS::KMS::Key")
 	rotatable(object.get(k.config, "KeySpec", null))
 	v := object.get(k.config, "EnableKeyRotation", false)
-	not railyard.is_true(v)
-	not railyard.unknown(v)
+	not data.lib.core.is_true(v)
+	not data.lib.core.unknown(v)
 	f := {
 		"resource": k.address,
 		"id": k.id,

@@ -2,8 +2,6 @@
 # Checkov, anchored at the start of the value.
 package railyard.aws_provider_no_hardcoded_credentials
 
-import data.lib.railyard
-
 patterns := {
 	"access_key": `^[A-Z0-9]{20}([^A-Z0-9]|$)`,
 	"secret_key": `^[A-Za-z0-9/+=]{40}([^A-Za-z0-9/+=]|$)`,
@@ -20,7 +18,7 @@ hardcoded(p) := [key |
 # One finding per provider block, naming every hard-coded key (an access key and its secret in
 # the same block are one problem to fix, not two).
 deny contains f if {
-	some p in railyard.providers("aws")
+	some p in data.lib.core.providers("aws")
 	keys := hardcoded(p)
 	count(keys) > 0
 	f := {

@@ -2,13 +2,11 @@
 # deploy time is not reported; CloudFormation Aurora instances are skipped (cluster-level).
 package railyard.aws_rds_encryption
 
-import data.lib.railyard
-
 deny contains f if {
-	some db in railyard.resources("aws_db_instance")
+	some db in data.lib.core.resources("aws_db_instance")
 	v := object.get(db.config, "storage_encrypted", false)
-	not railyard.is_true(v)
-	not railyard.unknown(v)
+	not data.lib.core.is_true(v)
+	not data.lib.core.unknown(v)
 	f := {
 		"resource": db.address,
 		"id": db.id,
@@ -18,11 +16,11 @@ deny contains f if {
 }
 
 deny contains f if {
-	some db in railyard.resources("AWS::RDS::DBInstance")
+	some db in data.lib.core.resources("AWS::RDS::DBInstance")
 	not aurora(db.config)
 	v := object.get(db.config, "StorageEncrypted", false)
-	not railyard.is_true(v)
-	not railyard.unknown(v)
+	not data.lib.core.is_true(v)
+	not data.lib.core.unknown(v)
 	f := {
 		"resource": db.address,
 		"id": db.id,

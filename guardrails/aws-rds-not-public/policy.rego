@@ -1,14 +1,12 @@
 # RDS not publicly accessible (Checkov CKV_AWS_17): only an explicit true is reported.
 package railyard.aws_rds_not_public
 
-import data.lib.railyard
-
 tf_types := ["aws_db_instance", "aws_rds_cluster_instance"]
 
 deny contains f if {
 	some t in tf_types
-	some db in railyard.resources(t)
-	railyard.is_true(object.get(db.config, "publicly_accessible", false))
+	some db in data.lib.core.resources(t)
+	data.lib.core.is_true(object.get(db.config, "publicly_accessible", false))
 	f := {
 		"resource": db.address,
 		"id": db.id,
@@ -18,8 +16,8 @@ deny contains f if {
 }
 
 deny contains f if {
-	some db in railyard.resources("AWS::RDS::DBInstance")
-	railyard.is_true(object.get(db.config, "PubliclyAccessible", false))
+	some db in data.lib.core.resources("AWS::RDS::DBInstance")
+	data.lib.core.is_true(object.get(db.config, "PubliclyAccessible", false))
 	f := {
 		"resource": db.address,
 		"id": db.id,

@@ -1,8 +1,6 @@
 # Mandatory tags `owner` and `environment` on taggable AWS resources (no Checkov equivalent).
 package railyard.aws_required_tags
 
-import data.lib.railyard
-
 required := ["owner", "environment"]
 
 taggable := {
@@ -36,33 +34,44 @@ provider_address(r) := "provider.aws" if not is_string(object.get(r.config, "pro
 
 # default_tags of that provider: {} when none, undefined when not known statically.
 default_tags(r) := {} if {
-	r.kind == "terraform"
-	not provider_block(r)
+	r.kind != "terraform"
+} else := t if {
+	t := inherited_tags(provider_key(r.file, provider_address(r)))
+} else := {} if {
+	# No provider address (a provider that is not a reference): no provider block either.
+	not provider_key(r.file, provider_address(r))
 }
 
-default_tags(r) := {} if r.kind != "terraform"
+inherited_tags(key) := t if {
+	t := provider_default_tags[key]
+} else := {} if {
+	not unknown_provider_tags[key]
+}
 
-default_tags(r) := t if {
-	p := provider_block(r)
-	dt := railyard.first_block(p.config, "default_tags")
-	t := railyard.object_or_empty(object.get(dt, "tags", {}))
+# A resource's provider block has the same address in the same folder (module): folders of
+# one workload may each declare `provider "aws"`. The blocks are indexed by that key once per
+# evaluation; looking the block up by scanning every provider for every untagged resource (in
+# each of two function definitions) made this guardrail most of a Terraform lab's time.
+provider_key(file, address) := sprintf("%s|%s", [folder(file), address])
+
+# The provider blocks by key (the first one in input order where a key repeats).
+provider_blocks := {key: ps[0] |
+	some key in {provider_key(p.file, p.address) | some p in terraform_providers}
+	ps := [p | some p in terraform_providers; provider_key(p.file, p.address) == key]
+}
+
+terraform_providers := [p | some p in input.resources; p.mode == "provider"]
+
+# Each provider block's default_tags ({} when none); a block whose tags are not known
+# statically is left out, and listed in `unknown_provider_tags`.
+provider_default_tags := {key: t |
+	some key, p in provider_blocks
+	dt := data.lib.core.first_block(p.config, "default_tags")
+	t := data.lib.core.object_or_empty(object.get(dt, "tags", {}))
 	is_object(t)
 }
 
-# The provider block configuring `r`: same address, same folder (module). Folders of one
-# workload may each declare `provider "aws"`; pick the one in r's folder.
-provider_block(r) := ps[0] if {
-	r.kind == "terraform"
-	address := provider_address(r)
-	ps := [p |
-		some i in object.get(input, ["types", split(address, ".")[1]], [])
-		p := input.resources[i]
-		p.mode == "provider"
-		p.address == address
-		folder(p.file) == folder(r.file)
-	]
-	count(ps) > 0
-}
+unknown_provider_tags := {key | some key, _ in provider_blocks; not provider_default_tags[key]}
 
 folder(path) := concat("/", array.slice(parts, 0, count(parts) - 1)) if parts := split(path, "/")
 
@@ -77,8 +86,8 @@ deny contains f if {
 	# By type through the input's index, so resources that take no tags cost nothing; the
 	# provider's default_tags are looked up only for resources missing a tag of their own.
 	some t in taggable
-	some r in railyard.resources(t)
-	own := railyard.tags(r)
+	some r in data.lib.core.resources(t)
+	own := data.lib.core.tags(r)
 	own_missing := [k | some k in required; not has_tag(own, k)]
 	count(own_missing) > 0
 	inherited := default_tags(r)

@@ -3,14 +3,12 @@
 # aws_s3_bucket_logging resource, or CloudFormation LoggingConfiguration.
 package railyard.aws_s3_access_logging
 
-import data.lib.railyard
+logged(b) if count(data.lib.core.blocks(b.config, "logging")) > 0
 
-logged(b) if count(railyard.blocks(b.config, "logging")) > 0
-
-logged(b) if count(railyard.bucket_configs("aws_s3_bucket_logging", b)) > 0
+logged(b) if count(data.lib.aws.bucket_configs("aws_s3_bucket_logging", b)) > 0
 
 deny contains f if {
-	some b in railyard.resources("aws_s3_bucket")
+	some b in data.lib.core.resources("aws_s3_bucket")
 	not logged(b)
 	f := {
 		"resource": b.address,
@@ -20,7 +18,7 @@ deny contains f if {
 }
 
 deny contains f if {
-	some b in railyard.resources("AWS::S3::Bucket")
+	some b in data.lib.core.resources("AWS::S3::Bucket")
 	object.get(b.config, "LoggingConfiguration", null) == null
 	f := {
 		"resource": b.address,

@@ -2,8 +2,6 @@
 # a bucket without any encryption configuration relies on S3's default SSE-S3 and passes).
 package railyard.aws_s3_encryption
 
-import data.lib.railyard
-
 ok_algorithms := {"AES256", "aws:kms", "aws:kms:dsse"}
 
 # Algorithms declared in a Terraform server_side_encryption_configuration (inline block or the
@@ -11,24 +9,24 @@ ok_algorithms := {"AES256", "aws:kms", "aws:kms:dsse"}
 # block without `sse_algorithm` (required; Terraform rejects it, Checkov fails it) declares
 # no supported algorithm: "(none)".
 algorithms(cfg) := [a |
-	some rule in railyard.blocks(cfg, "rule")
-	some d in railyard.blocks(rule, "apply_server_side_encryption_by_default")
+	some rule in data.lib.core.blocks(cfg, "rule")
+	some d in data.lib.core.blocks(rule, "apply_server_side_encryption_by_default")
 	a := object.get(d, "sse_algorithm", "(none)")
 ]
 
 inline_algorithms(bucket) := [a |
-	some sse in railyard.blocks(bucket.config, "server_side_encryption_configuration")
+	some sse in data.lib.core.blocks(bucket.config, "server_side_encryption_configuration")
 	some a in algorithms(sse)
 ]
 
 bad(a) if {
 	a != null
-	not railyard.unknown(a)
+	not data.lib.core.unknown(a)
 	not a in ok_algorithms
 }
 
 deny contains f if {
-	some b in railyard.resources("aws_s3_bucket")
+	some b in data.lib.core.resources("aws_s3_bucket")
 	some a in inline_algorithms(b)
 	bad(a)
 	f := {
@@ -39,9 +37,9 @@ deny contains f if {
 }
 
 deny contains f if {
-	some b in railyard.resources("aws_s3_bucket")
+	some b in data.lib.core.resources("aws_s3_bucket")
 	count(inline_algorithms(b)) == 0
-	some c in railyard.bucket_configs("aws_s3_bucket_server_side_encryption_configuration", b)
+	some c in data.lib.aws.bucket_configs("aws_s3_bucket_server_side_encryption_configuration", b)
 	some a in algorithms(c.config)
 	bad(a)
 	f := {
@@ -52,9 +50,9 @@ deny contains f if {
 }
 
 deny contains f if {
-	some b in railyard.resources("AWS::S3::Bucket")
-	some rule in railyard.as_list(object.get(b.config, ["BucketEncryption", "ServerSideEncryptionConfiguration"], []))
-	a := railyard.get(rule, ["ServerSideEncryptionByDefault", "SSEAlgorithm"], null)
+	some b in data.lib.core.resources("AWS::S3::Bucket")
+	some rule in data.lib.core.as_list(object.get(b.config, ["BucketEncryption", "ServerSideEncryptionConfiguration"], []))
+	a := data.lib.core.get(rule, ["ServerSideEncryptionByDefault", "SSEAlgorithm"], null)
 	bad(a)
 	f := {
 		"resource": b.address,

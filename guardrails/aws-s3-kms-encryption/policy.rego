@@ -1,30 +1,28 @@
 # S3 default encryption with KMS (Checkov CKV_AWS_145), Terraform and plan JSON.
 package railyard.aws_s3_kms_encryption
 
-import data.lib.railyard
-
 kms := {"aws:kms", "aws:kms:dsse"}
 
 algorithms(cfg) := [a |
-	some rule in railyard.blocks(cfg, "rule")
-	some d in railyard.blocks(rule, "apply_server_side_encryption_by_default")
+	some rule in data.lib.core.blocks(cfg, "rule")
+	some d in data.lib.core.blocks(rule, "apply_server_side_encryption_by_default")
 	a := object.get(d, "sse_algorithm", null)
 ]
 
 kms_encrypted(b) if {
-	some sse in railyard.blocks(b.config, "server_side_encryption_configuration")
+	some sse in data.lib.core.blocks(b.config, "server_side_encryption_configuration")
 	some a in algorithms(sse)
 	a in kms
 }
 
 kms_encrypted(b) if {
-	some c in railyard.bucket_configs("aws_s3_bucket_server_side_encryption_configuration", b)
+	some c in data.lib.aws.bucket_configs("aws_s3_bucket_server_side_encryption_configuration", b)
 	some a in algorithms(c.config)
 	a in kms
 }
 
 deny contains f if {
-	some b in railyard.resources("aws_s3_bucket")
+	some b in data.lib.core.resources("aws_s3_bucket")
 	not kms_encrypted(b)
 	f := {
 		"resource": b.address,

@@ -1,8 +1,6 @@
 # No public S3 ACLs (Checkov CKV_AWS_20 public read, CKV_AWS_57 public write).
 package railyard.aws_s3_no_public_acl
 
-import data.lib.railyard
-
 public_canned := {"public-read", "public-read-write", "authenticated-read", "website"}
 
 # CloudFormation's names for the same canned ACLs. `AuthenticatedRead` grants READ to every AWS
@@ -13,7 +11,7 @@ public_canned_cfn := {"PublicRead", "PublicReadWrite", "AuthenticatedRead"}
 public_groups := {"http://acs.amazonaws.com/groups/global/AllUsers"}
 
 deny contains f if {
-	some b in railyard.resources("aws_s3_bucket")
+	some b in data.lib.core.resources("aws_s3_bucket")
 	acl := object.get(b.config, "acl", null)
 	acl in public_canned
 	f := {
@@ -24,8 +22,8 @@ deny contains f if {
 }
 
 deny contains f if {
-	some b in railyard.resources("aws_s3_bucket")
-	some a in railyard.bucket_configs("aws_s3_bucket_acl", b)
+	some b in data.lib.core.resources("aws_s3_bucket")
+	some a in data.lib.aws.bucket_configs("aws_s3_bucket_acl", b)
 	acl := object.get(a.config, "acl", null)
 	acl in public_canned
 	f := {
@@ -36,11 +34,11 @@ deny contains f if {
 }
 
 deny contains f if {
-	some b in railyard.resources("aws_s3_bucket")
-	some a in railyard.bucket_configs("aws_s3_bucket_acl", b)
-	some acp in railyard.blocks(a.config, "access_control_policy")
-	some g in railyard.blocks(acp, "grant")
-	some grantee in railyard.blocks(g, "grantee")
+	some b in data.lib.core.resources("aws_s3_bucket")
+	some a in data.lib.aws.bucket_configs("aws_s3_bucket_acl", b)
+	some acp in data.lib.core.blocks(a.config, "access_control_policy")
+	some g in data.lib.core.blocks(acp, "grant")
+	some grantee in data.lib.core.blocks(g, "grantee")
 	object.get(grantee, "uri", "") in public_groups
 	f := {
 		"resource": b.address,
@@ -50,8 +48,8 @@ deny contains f if {
 }
 
 deny contains f if {
-	some b in railyard.resources("aws_s3_bucket")
-	some g in railyard.blocks(b.config, "grant")
+	some b in data.lib.core.resources("aws_s3_bucket")
+	some g in data.lib.core.blocks(b.config, "grant")
 	object.get(g, "uri", "") in public_groups
 	f := {
 		"resource": b.address,
@@ -61,7 +59,7 @@ deny contains f if {
 }
 
 deny contains f if {
-	some b in railyard.resources("AWS::S3::Bucket")
+	some b in data.lib.core.resources("AWS::S3::Bucket")
 	acl := object.get(b.config, "AccessControl", null)
 	acl in public_canned_cfn
 	f := {

@@ -6,20 +6,18 @@
 #  * CloudFormation buckets (CKV_AWS_53..56): PublicAccessBlockConfiguration, all four true.
 package railyard.aws_s3_public_access_block
 
-import data.lib.railyard
-
 tf_settings := ["block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"]
 
 cfn_settings := ["BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"]
 
 protected(b) if {
-	some pab in railyard.bucket_configs("aws_s3_bucket_public_access_block", b)
-	railyard.is_true(object.get(pab.config, "block_public_acls", false))
-	railyard.is_true(object.get(pab.config, "block_public_policy", false))
+	some pab in data.lib.aws.bucket_configs("aws_s3_bucket_public_access_block", b)
+	data.lib.core.is_true(object.get(pab.config, "block_public_acls", false))
+	data.lib.core.is_true(object.get(pab.config, "block_public_policy", false))
 }
 
 deny contains f if {
-	some b in railyard.resources("aws_s3_bucket")
+	some b in data.lib.core.resources("aws_s3_bucket")
 	not protected(b)
 	f := {
 		"resource": b.address,
@@ -29,12 +27,12 @@ deny contains f if {
 }
 
 deny contains f if {
-	some pab in railyard.resources("aws_s3_bucket_public_access_block")
+	some pab in data.lib.core.resources("aws_s3_bucket_public_access_block")
 	off := [s |
 		some s in tf_settings
 		v := object.get(pab.config, s, false)
-		not railyard.is_true(v)
-		not railyard.unknown(v)
+		not data.lib.core.is_true(v)
+		not data.lib.core.unknown(v)
 	]
 	count(off) > 0
 	f := {
@@ -45,14 +43,14 @@ deny contains f if {
 }
 
 deny contains f if {
-	some b in railyard.resources("AWS::S3::Bucket")
+	some b in data.lib.core.resources("AWS::S3::Bucket")
 	pabc := object.get(b.config, "PublicAccessBlockConfiguration", {})
-	not railyard.unknown(pabc)
+	not data.lib.core.unknown(pabc)
 	off := [s |
 		some s in cfn_settings
-		v := object.get(railyard.object_or_empty(pabc), s, false)
-		not railyard.is_true(v)
-		not railyard.unknown(v)
+		v := object.get(data.lib.core.object_or_empty(pabc), s, false)
+		not data.lib.core.is_true(v)
+		not data.lib.core.unknown(v)
 	]
 	count(off) > 0
 	f := {

@@ -2,21 +2,19 @@
 # aws_s3_bucket_versioning with status "Enabled"; CloudFormation VersioningConfiguration.Status.
 package railyard.aws_s3_versioning
 
-import data.lib.railyard
-
 versioned(b) if {
-	some v in railyard.blocks(b.config, "versioning")
-	railyard.is_true(object.get(v, "enabled", false))
+	some v in data.lib.core.blocks(b.config, "versioning")
+	data.lib.core.is_true(object.get(v, "enabled", false))
 }
 
 versioned(b) if {
-	some c in railyard.bucket_configs("aws_s3_bucket_versioning", b)
-	some vc in railyard.blocks(c.config, "versioning_configuration")
+	some c in data.lib.aws.bucket_configs("aws_s3_bucket_versioning", b)
+	some vc in data.lib.core.blocks(c.config, "versioning_configuration")
 	vc.status == "Enabled"
 }
 
 deny contains f if {
-	some b in railyard.resources("aws_s3_bucket")
+	some b in data.lib.core.resources("aws_s3_bucket")
 	not versioned(b)
 	f := {
 		"resource": b.address,
@@ -26,10 +24,10 @@ deny contains f if {
 }
 
 deny contains f if {
-	some b in railyard.resources("AWS::S3::Bucket")
+	some b in data.lib.core.resources("AWS::S3::Bucket")
 	status := object.get(b.config, ["VersioningConfiguration", "Status"], null)
 	status != "Enabled"
-	not railyard.unknown(status)
+	not data.lib.core.unknown(status)
 	f := {
 		"resource": b.address,
 		"id": b.id,

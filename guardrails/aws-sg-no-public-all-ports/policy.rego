@@ -4,13 +4,11 @@
 # CKV_AWS_277); the SSH and RDP guardrails cover CloudFormation port ranges.
 package railyard.aws_sg_no_public_all_ports
 
-import data.lib.railyard
-
 deny contains f if {
-	some rule in data.lib.railyard.sg_ingress_rules
-	railyard.terraform(rule.resource)
-	railyard.all_traffic(rule)
-	railyard.open_to_world(rule)
+	some rule in data.lib.aws.sg_ingress_rules
+	data.lib.core.terraform(rule.resource)
+	data.lib.aws.all_traffic(rule)
+	data.lib.aws.open_to_world(rule)
 	f := {
 		"resource": rule.resource.address,
 		"id": rule.resource.id,

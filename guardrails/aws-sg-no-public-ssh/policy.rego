@@ -1,13 +1,11 @@
 # No SSH (22) from 0.0.0.0/0 or ::/0 (Checkov CKV_AWS_24). Rules come normalised from
-# lib.railyard.sg_ingress_rules (Terraform inline/standalone rules, CloudFormation).
+# data.lib.aws.sg_ingress_rules (Terraform inline/standalone rules, CloudFormation).
 package railyard.aws_sg_no_public_ssh
 
-import data.lib.railyard
-
 deny contains f if {
-	some rule in data.lib.railyard.sg_ingress_rules
-	railyard.covers_port(rule, 22)
-	railyard.open_to_world(rule)
+	some rule in data.lib.aws.sg_ingress_rules
+	data.lib.aws.covers_port(rule, 22)
+	data.lib.aws.open_to_world(rule)
 	f := {
 		"resource": rule.resource.address,
 		"id": rule.resource.id,

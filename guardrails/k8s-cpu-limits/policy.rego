@@ -1,40 +1,38 @@
 # CPU limits (Checkov CKV_K8S_11): every container and init container sets resources.limits.cpu.
 package railyard.k8s_cpu_limits
 
-import data.lib.railyard
-
 deny contains f if {
-	some r in data.lib.railyard.workloads
-	some e in railyard.container_entries(r.config)
+	some r in data.lib.kubernetes.pod_controllers
+	some e in data.lib.kubernetes.container_entries(r.config)
 	c := e.container
 	res := object.get(c, "resources", null)
-	not railyard.unknown_resources(res)
-	not railyard.truthy(railyard.get(res, ["limits", "cpu"], null))
+	not data.lib.kubernetes.unknown_resources(res)
+	not data.lib.core.truthy(data.lib.core.get(res, ["limits", "cpu"], null))
 	f := {
 		"resource": r.address,
 		"id": r.id,
 		"field": sprintf("%s.resources.limits.cpu", [e.path]),
-		"message": sprintf("%s: container %v has no CPU limit; set resources.limits.cpu", [r.address, railyard.container_name(c)]),
+		"message": sprintf("%s: container %v has no CPU limit; set resources.limits.cpu", [r.address, data.lib.kubernetes.container_name(c)]),
 	}
 }
 
 # Terraform kubernetes provider (kubernetes_pod, kubernetes_deployment and their _v1 forms).
 deny contains f if {
-	some r in data.lib.railyard.tf_k8s_workloads
-	some c in railyard.tf_containers(r)
-	v := railyard.tf_resource_value(c, "limits", "cpu")
-	not railyard.unknown(v)
-	not railyard.truthy(v)
+	some r in data.lib.kubernetes.terraform_pod_controllers
+	some c in data.lib.kubernetes.terraform_containers(r)
+	v := data.lib.kubernetes.terraform_container_resources(c, "limits", "cpu")
+	not data.lib.core.unknown(v)
+	not data.lib.core.truthy(v)
 	f := {
 		"resource": r.address,
 		"id": r.id,
-		"message": sprintf("%s: container %v has no CPU limit; set resources { limits = { cpu = ... } }", [r.address, railyard.container_name(c)]),
+		"message": sprintf("%s: container %v has no CPU limit; set resources { limits = { cpu = ... } }", [r.address, data.lib.kubernetes.container_name(c)]),
 	}
 }
 
 deny contains f if {
-	some r in data.lib.railyard.tf_k8s_workloads
-	not railyard.block(r.config, "spec")
+	some r in data.lib.kubernetes.terraform_pod_controllers
+	not data.lib.core.block(r.config, "spec")
 	f := {
 		"resource": r.address,
 		"id": r.id,

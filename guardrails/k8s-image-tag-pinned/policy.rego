@@ -3,8 +3,6 @@
 # reference is the registry (`localhost:5000/app` has no tag).
 package railyard.k8s_image_tag_pinned
 
-import data.lib.railyard
-
 tag_of(image) := tag if {
 	parts := split(image, "/")
 	rest := concat("/", array.slice(parts, min([1, count(parts) - 1]), count(parts)))
@@ -33,36 +31,36 @@ problem(c) := sprintf("uses image %v with the mutable tag latest", [c.image]) if
 }
 
 deny contains f if {
-	some r in data.lib.railyard.workloads
-	some c in railyard.containers(r.config)
+	some r in data.lib.kubernetes.pod_controllers
+	some c in data.lib.kubernetes.containers(r.config)
 	p := problem(c)
 	f := {
 		"resource": r.address,
 		"id": r.id,
-		"message": sprintf("%s: container %v %s; pin a version tag or a digest (@sha256:...)", [r.address, railyard.container_name(c), p]),
+		"message": sprintf("%s: container %v %s; pin a version tag or a digest (@sha256:...)", [r.address, data.lib.kubernetes.container_name(c), p]),
 	}
 }
 
 # Terraform kubernetes provider (kubernetes_pod, kubernetes_deployment and their _v1 forms);
 # an image given by an unresolved expression is not judged.
 deny contains f if {
-	some r in data.lib.railyard.tf_k8s_workloads
-	some c in railyard.tf_containers(r)
-	not railyard.unknown(object.get(c, "image", ""))
+	some r in data.lib.kubernetes.terraform_pod_controllers
+	some c in data.lib.kubernetes.terraform_containers(r)
+	not data.lib.core.unknown(object.get(c, "image", ""))
 	p := problem(c)
 	f := {
 		"resource": r.address,
 		"id": r.id,
-		"message": sprintf("%s: container %v %s; pin a version tag or a digest (@sha256:...)", [r.address, railyard.container_name(c), p]),
+		"message": sprintf("%s: container %v %s; pin a version tag or a digest (@sha256:...)", [r.address, data.lib.kubernetes.container_name(c), p]),
 	}
 }
 
 # A Terraform workload with a spec but no container in its pod spec cannot be shown to pin its
 # images (Checkov fails it too), e.g. containers placed directly under `template`.
 deny contains f if {
-	some r in data.lib.railyard.tf_k8s_workloads
-	railyard.block(r.config, "spec")
-	count(railyard.tf_containers(r)) == 0
+	some r in data.lib.kubernetes.terraform_pod_controllers
+	data.lib.core.block(r.config, "spec")
+	count(data.lib.kubernetes.terraform_containers(r)) == 0
 	f := {
 		"resource": r.address,
 		"id": r.id,

@@ -1,24 +1,22 @@
 # No host network (Checkov CKV_K8S_19).
 package railyard.k8s_no_host_network
 
-import data.lib.railyard
-
 deny contains f if {
-	some r in data.lib.railyard.workloads
-	r.config.kind in data.lib.railyard.pod_controller_kinds
-	railyard.truthy(railyard.get(railyard.pod_spec(r.config), "hostNetwork", false))
+	some r in data.lib.kubernetes.pod_controllers
+	r.config.kind in data.lib.kubernetes.pod_level_check_kinds
+	data.lib.core.truthy(data.lib.core.get(data.lib.kubernetes.pod_spec(r.config), "hostNetwork", false))
 	f := {
 		"resource": r.address,
 		"id": r.id,
-		"field": sprintf("%s.hostNetwork", [railyard.pod_spec_path(r.config)]),
+		"field": sprintf("%s.hostNetwork", [data.lib.kubernetes.pod_spec_path(r.config)]),
 		"message": sprintf("%s: hostNetwork: true puts the pod on the node's network; remove it and expose the pod through a Service", [r.address]),
 	}
 }
 
 # Terraform kubernetes provider (kubernetes_pod, kubernetes_deployment and their _v1 forms).
 deny contains f if {
-	some r in data.lib.railyard.tf_k8s_workloads
-	railyard.is_true(railyard.get(railyard.tf_pod_spec(r), "host_network", false))
+	some r in data.lib.kubernetes.terraform_pod_controllers
+	data.lib.core.is_true(data.lib.core.get(data.lib.kubernetes.terraform_pod_spec(r), "host_network", false))
 	f := {
 		"resource": r.address,
 		"id": r.id,

@@ -5,35 +5,33 @@
 # Main containers only; a workload without a pod spec fails.
 package railyard.k8s_run_as_non_root
 
-import data.lib.railyard
-
 non_root(ctx) := "PASSED" if {
-	v := railyard.get(ctx, ["securityContext", "runAsNonRoot"], null)
+	v := data.lib.core.get(ctx, ["securityContext", "runAsNonRoot"], null)
 	v != null
-	railyard.truthy(v)
+	data.lib.core.truthy(v)
 }
 
 non_root(ctx) := "FAILED" if {
-	v := railyard.get(ctx, ["securityContext", "runAsNonRoot"], null)
+	v := data.lib.core.get(ctx, ["securityContext", "runAsNonRoot"], null)
 	v != null
-	not railyard.truthy(v)
+	not data.lib.core.truthy(v)
 }
 
-non_root(ctx) := "ABSENT" if railyard.get(ctx, ["securityContext", "runAsNonRoot"], null) == null
+non_root(ctx) := "ABSENT" if data.lib.core.get(ctx, ["securityContext", "runAsNonRoot"], null) == null
 
 user(ctx) := "PASSED" if {
-	u := railyard.get(ctx, ["securityContext", "runAsUser"], null)
+	u := data.lib.core.get(ctx, ["securityContext", "runAsUser"], null)
 	is_number(u)
 	u >= 1
 }
 
 user(ctx) := "FAILED" if {
-	u := railyard.get(ctx, ["securityContext", "runAsUser"], null)
+	u := data.lib.core.get(ctx, ["securityContext", "runAsUser"], null)
 	u != null
 	not user_ok(u)
 }
 
-user(ctx) := "ABSENT" if railyard.get(ctx, ["securityContext", "runAsUser"], null) == null
+user(ctx) := "ABSENT" if data.lib.core.get(ctx, ["securityContext", "runAsUser"], null) == null
 
 user_ok(u) if {
 	is_number(u)
@@ -41,7 +39,7 @@ user_ok(u) if {
 }
 
 spec_of(r) := s if {
-	s := railyard.pod_spec(r.config)
+	s := data.lib.kubernetes.pod_spec(r.config)
 	is_object(s)
 	count(s) > 0
 }
@@ -66,10 +64,10 @@ root_container(spec, c) if {
 }
 
 deny contains f if {
-	some r in data.lib.railyard.workloads
-	r.config.kind in data.lib.railyard.pod_controller_kinds
+	some r in data.lib.kubernetes.pod_controllers
+	r.config.kind in data.lib.kubernetes.pod_level_check_kinds
 	spec := spec_of(r)
-	names := {railyard.container_name(c) | some c in railyard.main_containers_of(spec); root_container(spec, c)}
+	names := {data.lib.kubernetes.container_name(c) | some c in data.lib.kubernetes.main_containers_of(spec); root_container(spec, c)}
 	count(names) > 0
 	f := {
 		"resource": r.address,
@@ -79,8 +77,8 @@ deny contains f if {
 }
 
 deny contains f if {
-	some r in data.lib.railyard.workloads
-	r.config.kind in data.lib.railyard.pod_controller_kinds
+	some r in data.lib.kubernetes.pod_controllers
+	r.config.kind in data.lib.kubernetes.pod_level_check_kinds
 	not spec_of(r)
 	f := {
 		"resource": r.address,

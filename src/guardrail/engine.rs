@@ -208,7 +208,7 @@ impl Policy {
 /// The members are split into bins, each evaluated in one pass (one engine run): one bin when
 /// a workload's guardrails run one after another, more when they run side by side on several
 /// workers (each worker with its own copy of the engine). Guardrails that read the same
-/// helper value (for example `data.lib.railyard.sg_ingress_rules`) share a bin, so the value
+/// helper value (for example `data.lib.aws.sg_ingress_rules`) share a bin, so the value
 /// is still computed once. A failed pass tells nothing about which guardrail failed, so
 /// callers fall back to evaluating its members one by one.
 #[derive(Clone)]
@@ -459,6 +459,16 @@ pub fn base_engine(helpers: &[(String, String)]) -> Result<regorus::Engine, Conf
     Ok(engine)
 }
 
+/// Adds one more module (a Rego unit-test file) to `engine`, refusing it as a policy would
+/// be refused: too deeply nested, or not valid Rego (error at `path:line`).
+pub(super) fn add_module(engine: &mut regorus::Engine, path: &str, src: &str) -> Result<(), ConfigError> {
+    check_nesting(path, src)?;
+    engine
+        .add_policy(path.to_string(), src.to_string())
+        .map(|_| ())
+        .map_err(|e| rego_error(path, &e))
+}
+
 /// Checks the shared helpers compile on their own, so their errors are reported against
 /// `lib/` rather than against every guardrail that imports them, and that every name they
 /// use resolves among them. Returns what they define, for resolving the guardrails' names.
@@ -560,7 +570,7 @@ pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Values of the shared library a policy reads by full path (`data.lib.railyard.x` not
+/// Values of the shared library a policy reads by full path (`data.lib.aws.x` not
 /// followed by `(`, which would be a function call), as `docs/guardrails.md` asks.
 fn helper_values(policy: &str) -> std::collections::BTreeSet<&str> {
     let is_path = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.';
@@ -571,7 +581,7 @@ fn helper_values(policy: &str) -> std::collections::BTreeSet<&str> {
             let end = rest.find(|c: char| !is_path(c)).unwrap_or(rest.len());
             let path = rest[..end].trim_end_matches('.');
             let called = rest[end..].starts_with('(');
-            // `data.lib.railyard` alone is the package (an import), not a value.
+            // `data.lib.aws` alone is the package (an import), not a value.
             (!called && path.matches('.').count() >= 3).then_some(path)
         })
         .collect()

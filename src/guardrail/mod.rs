@@ -7,6 +7,7 @@ pub mod engine;
 pub mod exceptions;
 pub mod fixtures;
 pub mod governance;
+pub mod regotest;
 pub mod resolve;
 pub mod sandbox;
 
@@ -104,6 +105,9 @@ pub struct Library {
     pub guardrails: Vec<Guardrail>,
     /// `lib/*.rego`: (path, source).
     pub helpers: Vec<(String, String)>,
+    /// `lib/**/*_test.rego`: the helpers' Rego unit tests, run by `railyard test` only (see
+    /// [`regotest`]); never part of a policy.
+    pub helper_tests: Vec<SourceFile>,
 }
 
 impl Library {
@@ -138,6 +142,7 @@ pub fn load_library(files: &[SourceFile], prefix: &str) -> Result<Library, LoadE
 pub fn load_library_lenient(files: &[SourceFile], prefix: &str) -> (Library, BTreeMap<String, Vec<ConfigError>>) {
     let mut folders: BTreeMap<String, Vec<SourceFile>> = BTreeMap::new();
     let mut helpers = Vec::new();
+    let mut helper_tests = Vec::new();
     let mut helper_errors = Vec::new();
     for f in files {
         let Some(rel) = f.path.strip_prefix(prefix) else {
@@ -147,7 +152,9 @@ pub fn load_library_lenient(files: &[SourceFile], prefix: &str) -> (Library, BTr
             continue;
         };
         if folder == HELPERS_DIR {
-            if inner.ends_with(".rego") && !inner.ends_with("_test.rego") {
+            if inner.ends_with("_test.rego") {
+                helper_tests.push(f.clone());
+            } else if inner.ends_with(".rego") {
                 match crate::config::utf8(&f.path, &f.bytes) {
                     Ok(text) => helpers.push((f.path.clone(), text.to_string())),
                     Err(e) => helper_errors.push(e),
@@ -191,6 +198,7 @@ pub fn load_library_lenient(files: &[SourceFile], prefix: &str) -> (Library, BTr
                 Library {
                     guardrails: Vec::new(),
                     helpers,
+                    helper_tests,
                 },
                 broken,
             );
@@ -204,6 +212,7 @@ pub fn load_library_lenient(files: &[SourceFile], prefix: &str) -> (Library, BTr
                 Library {
                     guardrails: Vec::new(),
                     helpers,
+                    helper_tests,
                 },
                 broken,
             );
@@ -219,7 +228,14 @@ pub fn load_library_lenient(files: &[SourceFile], prefix: &str) -> (Library, BTr
             false
         }
     });
-    (Library { guardrails, helpers }, broken)
+    (
+        Library {
+            guardrails,
+            helpers,
+            helper_tests,
+        },
+        broken,
+    )
 }
 
 /// Loads one guardrail folder from its files (paths relative to the folder).

@@ -42,6 +42,29 @@ impl Module {
         })
     }
 
+    /// The module's Rego unit tests, OPA's convention: rules (not functions) whose name
+    /// starts with `test_`, as (full path, name, line), one entry per name in file order.
+    pub fn test_rules(&self) -> Vec<(String, String, usize)> {
+        let package = self.package();
+        let mut out: Vec<(String, String, usize)> = Vec::new();
+        for rule in &self.ast.policy {
+            let Rule::Spec {
+                head: RuleHead::Compr { refr, .. },
+                ..
+            } = rule.as_ref()
+            else {
+                continue;
+            };
+            if let Some([name]) = ref_path(refr).as_deref() {
+                // A test written in several bodies is one rule: listed (and run) once.
+                if name.starts_with("test_") && !out.iter().any(|(_, n, _)| n == name) {
+                    out.push((format!("{package}.{name}"), name.clone(), refr.span().line as usize));
+                }
+            }
+        }
+        out
+    }
+
     fn package(&self) -> String {
         let parts = ref_path(&self.ast.package.refr);
         format!("data.{}", parts.map(|p| p.join(".")).unwrap_or_default())
@@ -361,6 +384,19 @@ mod tests {
         engine.set_rego_v0(false);
         engine.add_policy(path.to_string(), src.to_string()).unwrap();
         Module::last_added(path, &mut engine).unwrap()
+    }
+
+    #[test]
+    fn test_rules_are_the_test_prefixed_rules_not_functions() {
+        let src = "package lib.core_test\n\ntest_a if { true }\n\ntest_a if { false }\n\ntest_helper(x) := x\n\nfixture := 1\n\ntest_b := false\n";
+        let m = module("lib/core_test.rego", src);
+        assert_eq!(
+            m.test_rules(),
+            [
+                ("data.lib.core_test.test_a".to_string(), "test_a".to_string(), 3),
+                ("data.lib.core_test.test_b".to_string(), "test_b".to_string(), 11),
+            ]
+        );
     }
 
     const LIB: &str =

@@ -100,7 +100,16 @@ impl Renderer for Table {
                 writeln!(out, "       {p}")?;
             }
         }
-        writeln!(out, "{} guardrails, {} fixtures", r.guardrails, r.cases.len())?;
+        write!(
+            out,
+            "{} guardrails, {} fixtures",
+            r.guardrails,
+            r.cases.len() - r.rego_tests
+        )?;
+        if r.rego_tests > 0 {
+            write!(out, ", {} Rego tests", r.rego_tests)?;
+        }
+        writeln!(out)?;
         writeln!(out, "{} passed, {} failed", r.passed, r.failed)
     }
 

@@ -14,18 +14,25 @@ pub struct TestReport {
     pub guardrails: usize,
     pub passed: usize,
     pub failed: usize,
+    /// How many of `cases` are Rego unit tests (`test_*` rules), not fixtures.
+    pub rego_tests: usize,
     pub cases: Vec<CaseResult>,
 }
 
 pub fn test(library: &Library, format: Format, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     // Run each guardrail's pass and fail fixtures with its own policy.
-    let cases = fixtures::run(library);
+    let mut cases = fixtures::run(library);
+    // Then the Rego unit tests of `lib/` and of the guardrail folders.
+    let rego_tests = crate::guardrail::regotest::run(library);
+    let rego_count = rego_tests.len();
+    cases.extend(rego_tests);
     let failed = cases.iter().filter(|c| !c.passed).count();
     let report = TestReport {
         version: 1,
         guardrails: library.guardrails.len(),
         passed: cases.len() - failed,
         failed,
+        rego_tests: rego_count,
         cases,
     };
     // Print per case, then the summary line CI reads.

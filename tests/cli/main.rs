@@ -2,6 +2,7 @@
 //! `railyard` binary against real git repositories and servers on 127.0.0.1; `common` holds the
 //! shared set-up.
 
+mod bundled_exceptions_cli;
 mod cfn_plan_cli;
 mod cli_check;
 mod common;
@@ -17,6 +18,7 @@ mod ledger_seal_cli;
 mod loop_cli;
 mod notify_cli;
 mod registry_fetch;
+mod regotest_cli;
 mod render_cli;
 mod safety_cli;
 mod snapshots;

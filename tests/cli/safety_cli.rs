@@ -107,7 +107,7 @@ fn observe_never_promotes_a_candidate_whose_helpers_are_missing() {
 fn observe_holds_a_candidate_whose_own_fixtures_fail() {
     // A policy that looks at a misspelt type: it breaks no workload, and its own failing
     // fixtures say it catches nothing.
-    let typo = "package railyard.aws_s3_versioning\n\nimport data.lib.railyard\n\ndeny contains f if {\n\tsome b in railyard.resources(\"aws_s3_bukket\")\n\tf := {\"resource\": b.address, \"message\": \"not versioned\"}\n}\n";
+    let typo = "package railyard.aws_s3_versioning\n\ndeny contains f if {\n\tsome b in data.lib.core.resources(\"aws_s3_bukket\")\n\tf := {\"resource\": b.address, \"message\": \"not versioned\"}\n}\n";
     let sb = Sandbox::new(true, with_policy("aws-s3-versioning", typo));
     let run = sb.run(&["observe", "--now", "2026-10-01", "--format", "json"]);
     let json = run.json();
@@ -181,7 +181,7 @@ fn enforce_and_promote_refuse_a_guardrail_failing_its_fixtures_unless_told_expli
 
 #[test]
 fn promote_force_failing_fixtures_activates_explicitly() {
-    let typo = "package railyard.aws_s3_versioning\n\nimport data.lib.railyard\n\ndeny contains f if {\n\tsome b in railyard.resources(\"aws_s3_bukket\")\n\tf := {\"resource\": b.address, \"message\": \"m\"}\n}\n";
+    let typo = "package railyard.aws_s3_versioning\n\ndeny contains f if {\n\tsome b in data.lib.core.resources(\"aws_s3_bukket\")\n\tf := {\"resource\": b.address, \"message\": \"m\"}\n}\n";
     let sb = Sandbox::new(true, with_policy("aws-s3-versioning", typo));
     let args = [
         "promote",
@@ -799,8 +799,8 @@ fn config_files_that_are_not_utf8_are_refused_with_file_and_line() {
         ("policy.rego", std::fs::read_to_string(src.join("policy.rego")).unwrap()),
         ("exceptions.toml", exceptions.to_string()),
         (
-            "lib/railyard.rego",
-            std::fs::read_to_string(common::bundled_guardrails().join("lib/railyard.rego")).unwrap(),
+            "lib/core.rego",
+            std::fs::read_to_string(common::bundled_guardrails().join("lib/core.rego")).unwrap(),
         ),
     ] {
         let dir = common::temp();
