@@ -32,8 +32,28 @@ const MAIN_FILES: &[(&str, &str)] = &[
     ("workloads.toml", include_str!("init/workloads.toml")),
     ("README.md", include_str!("init/README.md")),
     (
-        "guardrails/lib/railyard.rego",
-        include_str!("../../guardrails/lib/railyard.rego"),
+        "guardrails/lib/core.rego",
+        include_str!("../../guardrails/lib/core.rego"),
+    ),
+    (
+        "guardrails/lib/core_test.rego",
+        include_str!("../../guardrails/lib/core_test.rego"),
+    ),
+    (
+        "guardrails/lib/aws.rego",
+        include_str!("../../guardrails/lib/aws.rego"),
+    ),
+    (
+        "guardrails/lib/aws_test.rego",
+        include_str!("../../guardrails/lib/aws_test.rego"),
+    ),
+    (
+        "guardrails/lib/kubernetes.rego",
+        include_str!("../../guardrails/lib/kubernetes.rego"),
+    ),
+    (
+        "guardrails/lib/kubernetes_test.rego",
+        include_str!("../../guardrails/lib/kubernetes_test.rego"),
     ),
     (
         ".github/workflows/railyard.yml",
