@@ -230,6 +230,9 @@ pub struct CheckArgs {
     /// that cannot be rendered here.
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
+    /// SARIF paths relative to this folder (default: the root of the git repository holding PATH).
+    #[arg(long, value_name = "DIR")]
+    pub path_base: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -330,6 +333,9 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         _ => None,
     };
     let (actor, actor_source) = actor_from(flag_actor.as_deref()).unwrap_or_default();
+    // Before any work (observe commits, enforce activates): a format the command cannot
+    // write is refused, never replaced by another.
+    refuse_unsupported_format(&cli)?;
     crate::limits::configure(cli.limits());
     crate::gitops::fetch::configure_timeout(cli.fetch_timeout);
     let settings = Settings {
@@ -381,6 +387,7 @@ fn command(cli: Cli, settings: Settings, now: Day, out: &mut dyn Write) -> anyho
                 jobs: args.jobs,
                 allow_empty: args.allow_empty,
                 exclude: args.exclude,
+                path_base: args.path_base,
             };
             workflow::check::check(opts, out)
         }
@@ -431,6 +438,24 @@ fn command(cli: Cli, settings: Settings, now: Day, out: &mut dyn Write) -> anyho
             workflow::report::report(&settings, &opts, out)
         }
         Command::Demo(args) => workflow::demo::demo(&settings, args.keep.as_deref(), out),
+    }
+}
+
+/// Exit 2 with the formats the command writes when `--format` is not one of them.
+fn refuse_unsupported_format(cli: &Cli) -> Result<(), crate::output::RenderError> {
+    use crate::output::{ensure, ensure_for, Format::*};
+    let f = cli.format;
+    match &cli.command {
+        Command::Check(_) => ensure_for::<workflow::check::CheckReport>(f),
+        Command::Test(_) => ensure_for::<workflow::test::TestReport>(f),
+        Command::Observe(a) if a.shard.is_some() => ensure("observe --shard", f, &[Table, Json]),
+        Command::Observe(_) => ensure_for::<workflow::observe::ObserveReport>(f),
+        Command::Enforce(_) => ensure_for::<workflow::enforce::EnforceReport>(f),
+        Command::Report(_) => ensure_for::<workflow::report::Report>(f),
+        Command::Promote(_) => ensure("promote", f, &[Table]),
+        Command::Ledger(LedgerCommand::Verify) => ensure("ledger verify", f, &[Table, Json]),
+        Command::Ledger(LedgerCommand::Accept(_)) => ensure("ledger accept", f, &[Table]),
+        Command::Demo(_) => ensure("demo", f, &[Table]),
     }
 }
 

@@ -188,7 +188,7 @@ pub fn report(s: &Settings, opts: &ReportOptions, out: &mut dyn Write) -> Result
                 || in_view("")
         })
         .collect();
-    crate::output::renderer(s.format).report(&report, out)?;
+    crate::output::render(s.format, &report, out)?;
     Ok(Outcome::Clean)
 }
 
