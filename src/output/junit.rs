@@ -63,7 +63,12 @@ impl Render<CheckReport> for Junit {
         // A guardrail fails only when active: a pending one's findings are warnings.
         let failed = |g: &EvaluatedGuardrail| !g.pending && findings.contains_key(g.id.as_str());
         let failures = r.evaluated.iter().filter(|g| failed(g)).count();
-        let errors = r.evaluated.iter().filter(|g| problems.contains_key(g.id.as_str())).count() + general.len();
+        let errors = r
+            .evaluated
+            .iter()
+            .filter(|g| problems.contains_key(g.id.as_str()))
+            .count()
+            + general.len();
         let skipped = r.skipped.len();
         let cases = r.evaluated.len() + general.len() + skipped;
         let time = secs(r.elapsed);
@@ -111,7 +116,9 @@ impl Render<CheckReport> for Junit {
                     f.resource,
                     location(&f.file, f.line),
                     f.message,
-                    f.deadline.map(|d| d.to_string()).unwrap_or_else(|| "no deadline yet".into())
+                    f.deadline
+                        .map(|d| d.to_string())
+                        .unwrap_or_else(|| "no deadline yet".into())
                 ));
             }
             for f in excepted.get(id).into_iter().flatten() {
@@ -140,7 +147,10 @@ impl Render<CheckReport> for Junit {
             }
         }
         for e in &general {
-            writeln!(out, r#"    <testcase classname="railyard.{workload}" name="evaluation error">"#)?;
+            writeln!(
+                out,
+                r#"    <testcase classname="railyard.{workload}" name="evaluation error">"#
+            )?;
             writeln!(out, r#"      <error message="{}" type="evaluation"/>"#, esc(e))?;
             writeln!(out, "    </testcase>")?;
         }

@@ -177,7 +177,11 @@ impl Render<Report> for Markdown {
                 e.days_left.map(|d| d.to_string()).unwrap_or_else(|| "-".into())
             )?;
         }
-        let rows: usize = r.exposure.iter().map(|e| e.findings.len() + e.excepted.len() + e.problems.len()).sum();
+        let rows: usize = r
+            .exposure
+            .iter()
+            .map(|e| e.findings.len() + e.excepted.len() + e.problems.len())
+            .sum();
         details_open(out, &format!("Resources ({rows})"))?;
         writeln!(out, "| Workload | Guardrail | Severity | State | Resource | Location | Deadline | Days left |\n|---|---|---|---|---|---|---|---|")?;
         for e in &r.exposure {
@@ -245,7 +249,9 @@ fn details_close(out: &mut dyn Write) -> io::Result<()> {
 /// break out of the link syntax; else the URL as code (still visible, never markup).
 fn link(url: &str, text: &str) -> String {
     let plain = (url.starts_with("https://") || url.starts_with("http://"))
-        && !url.chars().any(|c| c.is_whitespace() || c.is_control() || "()<>[]`\\\"".contains(c));
+        && !url
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "()<>[]`\\\"".contains(c));
     match (url.is_empty(), plain) {
         (true, _) => String::new(),
         (false, true) => format!("[{text}]({url})"),
@@ -328,7 +334,10 @@ impl Render<ObserveReport> for Markdown {
         }
         if !r.workloads.is_empty() {
             details_open(out, &format!("Workloads ({})", r.workloads.len()))?;
-            writeln!(out, "| Workload | Team | Commit | Resources | Problems |\n|---|---|---|---|---|")?;
+            writeln!(
+                out,
+                "| Workload | Team | Commit | Resources | Problems |\n|---|---|---|---|---|"
+            )?;
             for w in &r.workloads {
                 writeln!(
                     out,
@@ -372,16 +381,22 @@ impl Render<EnforceReport> for Markdown {
             r.not_observed.len()
         )?;
         if !r.activated.is_empty() {
-            writeln!(out, "| Guardrail | Deadline | Workloads that now fail | Commit |\n|---|---|---|---|")?;
+            writeln!(
+                out,
+                "| Guardrail | Deadline | Workloads that now fail | Commit |\n|---|---|---|---|"
+            )?;
             for a in &r.activated {
-                let failing: Vec<String> = a.now_failing.iter().map(|w| code(w)).collect();
+                let failing: Vec<String> = a.now_failing.iter().map(|w| cell(w)).collect();
                 writeln!(
                     out,
                     "| {} | {} | {} | {} |",
                     code(&a.guardrail),
                     a.deadline,
                     failing.join(", "),
-                    a.commit.as_deref().map(|c| code(&c[..c.len().min(12)])).unwrap_or_default()
+                    a.commit
+                        .as_deref()
+                        .map(|c| code(&c[..c.len().min(12)]))
+                        .unwrap_or_default()
                 )?;
             }
         }
@@ -391,7 +406,13 @@ impl Render<EnforceReport> for Markdown {
                 "\n### Refused: due but failing their own fixtures (activate with `--force-failing-fixtures`)\n"
             )?;
             for x in &r.refused {
-                writeln!(out, "- {} (deadline {}): {}", code(&x.guardrail), x.deadline, cell(&x.problems.join("; ")))?;
+                writeln!(
+                    out,
+                    "- {} (deadline {}): {}",
+                    code(&x.guardrail),
+                    x.deadline,
+                    cell(&x.problems.join("; "))
+                )?;
             }
         }
         if !r.upcoming.is_empty() {
@@ -413,7 +434,10 @@ impl Render<EnforceReport> for Markdown {
             details_close(out)?;
         }
         if !r.exceptions.is_empty() {
-            details_open(out, &format!("Exceptions expiring soon or expired ({})", r.exceptions.len()))?;
+            details_open(
+                out,
+                &format!("Exceptions expiring soon or expired ({})", r.exceptions.len()),
+            )?;
             writeln!(out, "| Guardrail | Workload | Resource | Expires | Days left | Approved by | Source |\n|---|---|---|---|---|---|---|")?;
             for x in &r.exceptions {
                 writeln!(
@@ -432,7 +456,10 @@ impl Render<EnforceReport> for Markdown {
             details_close(out)?;
         }
         if !r.not_observed.is_empty() {
-            writeln!(out, "\n### Not observed in their current version (run `railyard observe` first)\n")?;
+            writeln!(
+                out,
+                "\n### Not observed in their current version (run `railyard observe` first)\n"
+            )?;
             for id in &r.not_observed {
                 writeln!(out, "- {}", code(id))?;
             }
@@ -447,7 +474,10 @@ fn notifications_markdown(list: &[crate::notify::Sent], out: &mut dyn Write) -> 
         return Ok(());
     }
     details_open(out, &format!("Notifications ({})", list.len()))?;
-    writeln!(out, "| Team | Channel | Status | Events | Error |\n|---|---|---|---|---|")?;
+    writeln!(
+        out,
+        "| Team | Channel | Status | Events | Error |\n|---|---|---|---|---|"
+    )?;
     for n in list {
         writeln!(
             out,

@@ -406,7 +406,9 @@ impl Render<CheckReport> for Sarif {
                     State::Pending => "warning",
                     _ => level(f.severity),
                 },
-                message: Text { text: message(f, state) },
+                message: Text {
+                    text: message(f, state),
+                },
                 locations: vec![Location {
                     physical_location: (!f.file.is_empty()).then(|| PhysicalLocation {
                         artifact_location: ArtifactLocation {

@@ -12,6 +12,7 @@ use std::process::{Command, Output};
 const BIN: &str = env!("CARGO_BIN_EXE_railyard");
 
 trait LoopSandbox {
+    #[allow(clippy::new_ret_no_self)] // a module-local constructor of the shared Sandbox
     fn new() -> Sandbox;
     fn run(&self, args: &[&str]) -> Output;
 }
