@@ -547,6 +547,18 @@ mod tests {
     use crate::workflow::release::UnverifiedException;
 
     #[test]
+    fn only_plain_http_urls_become_links() {
+        assert_eq!(link("https://docs.example/x", "fix"), "[fix](https://docs.example/x)");
+        // A URL that would close the link or open markup stays visible as code.
+        assert_eq!(
+            link("https://e.example/a) [x](javascript:1", "fix"),
+            "`https://e.example/a) [x](javascript:1`"
+        );
+        assert_eq!(link("javascript:alert(1)", "fix"), "`javascript:alert(1)`");
+        assert_eq!(link("", "fix"), "");
+    }
+
+    #[test]
     fn unverified_exceptions_keep_workload_text_inside_their_code_spans() {
         let x = UnverifiedException {
             guardrail: "g".into(),

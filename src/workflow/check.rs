@@ -248,7 +248,19 @@ pub fn check(opts: CheckOptions, out: &mut dyn Write) -> anyhow::Result<Outcome>
     // log would otherwise show an exit code and no reason. One line each, file:line first.
     if opts.format != Format::Table {
         for e in &report.errors {
-            eprintln!("error: {}", crate::output::escape::line(&e.to_string()));
+            // Location first, as compilers print it (CI log matchers read `file:line:`).
+            let at = match (&e.file, e.line) {
+                (Some(file), Some(line)) => format!("{file}:{line}: "),
+                (Some(file), None) => format!("{file}: "),
+                _ => String::new(),
+            };
+            let guardrail = e
+                .guardrail
+                .as_ref()
+                .map(|g| format!("guardrail `{g}`: "))
+                .unwrap_or_default();
+            let text = format!("{at}{guardrail}{}", e.message);
+            eprintln!("error: {}", crate::output::escape::line(&text));
         }
     }
     Ok(if !report.errors.is_empty() {
