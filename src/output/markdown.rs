@@ -161,11 +161,11 @@ impl Render<Report> for Markdown {
             count(crate::evaluate::Verdict::Excepted),
             count(crate::evaluate::Verdict::Unknown)
         )?;
-        writeln!(out, "| Workload | Guardrail | Severity | State | Status | Findings | Deadline | Days left |\n|---|---|---|---|---|---|---|---|")?;
+        writeln!(out, "| Workload | Guardrail | Severity | State | Status | Findings | Deadline | Days left | Fix |\n|---|---|---|---|---|---|---|---|---|")?;
         for e in &r.exposure {
             writeln!(
                 out,
-                "| {} | {} | {} | {} | {} | {} (+{} excepted) | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} (+{} excepted) | {} | {} | {} |",
                 code(&e.workload),
                 code(&e.guardrail),
                 e.severity,
@@ -174,7 +174,8 @@ impl Render<Report> for Markdown {
                 e.findings.len(),
                 e.excepted.len(),
                 e.deadline.map(|d| d.to_string()).unwrap_or_else(|| "-".into()),
-                e.days_left.map(|d| d.to_string()).unwrap_or_else(|| "-".into())
+                e.days_left.map(|d| d.to_string()).unwrap_or_else(|| "-".into()),
+                link(&e.url, "remediation")
             )?;
         }
         let rows: usize = r
