@@ -259,6 +259,9 @@ pub struct CheckArgs {
     /// that cannot be rendered here.
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
+    /// SARIF paths relative to this folder (default: the root of the git repository holding PATH).
+    #[arg(long, value_name = "DIR")]
+    pub path_base: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -359,6 +362,9 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         _ => None,
     };
     let (actor, actor_source) = actor_from(flag_actor.as_deref()).unwrap_or_default();
+    // Before any work (observe commits, enforce activates): a format the command cannot
+    // write is refused, never replaced by another.
+    refuse_unsupported_format(&cli)?;
     crate::limits::configure(cli.limits());
     crate::gitops::fetch::configure_timeout(cli.fetch_timeout);
     let settings = Settings {
@@ -410,6 +416,7 @@ fn command(cli: Cli, settings: Settings, now: Day, out: &mut dyn Write) -> anyho
                 jobs: args.jobs,
                 allow_empty: args.allow_empty,
                 exclude: args.exclude,
+                path_base: args.path_base,
             };
             workflow::check::check(opts, out)
         }
@@ -461,28 +468,17 @@ fn command(cli: Cli, settings: Settings, now: Day, out: &mut dyn Write) -> anyho
         }
         Command::Demo(args) => workflow::demo::demo(&settings, args.keep.as_deref(), out),
         Command::Init(args) => {
-            table_only(cli.format, "init")?;
             workflow::init::init(&args.dir, out)
         }
         Command::Completions(args) => {
-            table_only(cli.format, "completions")?;
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(args.shell, &mut cmd, "railyard", out);
             Ok(Outcome::Clean)
         }
         Command::Man(args) => {
-            table_only(cli.format, "man")?;
             man(args.dir.as_deref(), out)
         }
     }
-}
-
-/// These commands print one fixed kind of text: another `--format` is refused, not ignored.
-fn table_only(format: crate::output::Format, command: &str) -> anyhow::Result<()> {
-    if format != crate::output::Format::Table {
-        anyhow::bail!("`railyard {command}` has no --format: it prints text only (remove --format)");
-    }
-    Ok(())
 }
 
 /// The manual page of `railyard`, or with `dir` one page per command written there.
@@ -507,6 +503,27 @@ fn man(dir: Option<&std::path::Path>, out: &mut dyn Write) -> anyhow::Result<Out
         writeln!(out, "{}", path.display())?;
     }
     Ok(Outcome::Clean)
+}
+
+/// Exit 2 with the formats the command writes when `--format` is not one of them.
+fn refuse_unsupported_format(cli: &Cli) -> Result<(), crate::output::RenderError> {
+    use crate::output::{ensure, ensure_for, Format::*};
+    let f = cli.format;
+    match &cli.command {
+        Command::Check(_) => ensure_for::<workflow::check::CheckReport>(f),
+        Command::Test(_) => ensure_for::<workflow::test::TestReport>(f),
+        Command::Observe(a) if a.shard.is_some() => ensure("observe --shard", f, &[Table, Json]),
+        Command::Observe(_) => ensure_for::<workflow::observe::ObserveReport>(f),
+        Command::Enforce(_) => ensure_for::<workflow::enforce::EnforceReport>(f),
+        Command::Report(_) => ensure_for::<workflow::report::Report>(f),
+        Command::Promote(_) => ensure("promote", f, &[Table]),
+        Command::Ledger(LedgerCommand::Verify) => ensure("ledger verify", f, &[Table, Json]),
+        Command::Ledger(LedgerCommand::Accept(_)) => ensure("ledger accept", f, &[Table]),
+        Command::Demo(_) => ensure("demo", f, &[Table]),
+        Command::Init(_) => ensure("init", f, &[Table]),
+        Command::Completions(_) => ensure("completions", f, &[Table]),
+        Command::Man(_) => ensure("man", f, &[Table]),
+    }
 }
 
 fn folder_name(path: &std::path::Path) -> String {

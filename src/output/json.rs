@@ -1,7 +1,7 @@
-//! `--format json`: the report as a versioned JSON document (schema in docs/output.md).
+//! `--format json`: the report as a versioned JSON document (docs/output.md; a JSON Schema per
+//! document in docs/schema/).
 
-use super::Renderer;
-use crate::workflow::{check::CheckReport, observe::ObserveReport, test::TestReport};
+use super::Render;
 use std::io::{self, Write};
 
 pub struct Json;
@@ -11,14 +11,9 @@ pub(crate) fn write_json<T: serde::Serialize>(value: &T, out: &mut dyn Write) ->
     writeln!(out)
 }
 
-impl Renderer for Json {
-    fn check(&self, report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
-        write_json(report, out)
-    }
-    fn test(&self, report: &TestReport, out: &mut dyn Write) -> io::Result<()> {
-        write_json(report, out)
-    }
-    fn observe(&self, report: &ObserveReport, out: &mut dyn Write) -> io::Result<()> {
-        write_json(report, out)
+/// Every document serialises as itself.
+impl<T: serde::Serialize> Render<T> for Json {
+    fn render(&self, doc: &T, out: &mut dyn Write) -> io::Result<()> {
+        write_json(doc, out)
     }
 }

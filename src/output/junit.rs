@@ -1,8 +1,10 @@
-//! `--format junit`: JUnit XML that CI systems show as a test report. For `check`, each active
-//! guardrail is a test case that fails with its findings; for `test`, each fixture is one.
+//! `--format junit`: JUnit XML that CI systems show as a test report. For `check`, each
+//! evaluated guardrail is a test case that fails with its findings; for `test`, each fixture is one.
 
-use super::{location, Renderer};
-use crate::workflow::{check::CheckReport, test::TestReport};
+use super::{location, Render};
+use crate::evaluate::Finding;
+use crate::workflow::check::{CheckReport, EvaluatedGuardrail};
+use crate::workflow::test::TestReport;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
@@ -27,102 +29,146 @@ fn esc(s: &str) -> String {
     o
 }
 
-impl Renderer for Junit {
-    fn check(&self, r: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
-        // One case per guardrail that was evaluated; findings grouped under it.
-        let mut by_guardrail: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+/// Seconds as JUnit's `time` attribute.
+fn secs(d: std::time::Duration) -> String {
+    format!("{:.3}", d.as_secs_f64())
+}
+
+impl Render<CheckReport> for Junit {
+    /// One test case per evaluated guardrail: it fails with one `<failure>` per finding
+    /// (file:line first), errs when it could not be evaluated, and passes otherwise. The
+    /// guardrails are evaluated together in one pass, so only the suite's `time` is measured;
+    /// cases carry none rather than an invented share.
+    fn render(&self, r: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
+        let mut findings: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
         for f in &r.findings {
-            by_guardrail.entry(&f.guardrail).or_default().push(format!(
-                "[{}] {} at {}: {}",
-                f.severity,
-                f.resource,
-                location(&f.file, f.line),
-                f.message
-            ));
+            findings.entry(&f.guardrail).or_default().push(f);
         }
-        // The guardrails without findings are one passing case; none when something could not
-        // be evaluated (they were not all judged). `tests` counts the cases written.
-        let passing = r.summary.guardrails.saturating_sub(by_guardrail.len());
-        let passing_case = passing > 0 && r.errors.is_empty();
-        // Each file that was not evaluated is a skipped case.
+        let mut warnings: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
+        for f in &r.warnings {
+            warnings.entry(&f.guardrail).or_default().push(f);
+        }
+        let mut excepted: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
+        for f in &r.excepted {
+            excepted.entry(&f.guardrail).or_default().push(f);
+        }
+        let mut problems: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        let mut general = Vec::new();
+        for e in &r.errors {
+            match &e.guardrail {
+                Some(g) if r.evaluated.iter().any(|x| &x.id == g) => problems.entry(g).or_default().push(e.to_string()),
+                _ => general.push(e.to_string()),
+            }
+        }
+        // A guardrail fails only when active: a pending one's findings are warnings.
+        let failed = |g: &EvaluatedGuardrail| !g.pending && findings.contains_key(g.id.as_str());
+        let failures = r.evaluated.iter().filter(|g| failed(g)).count();
+        let errors = r
+            .evaluated
+            .iter()
+            .filter(|g| problems.contains_key(g.id.as_str()))
+            .count()
+            + general.len();
         let skipped = r.skipped.len();
-        let cases = by_guardrail.len() + usize::from(passing_case) + r.errors.len() + skipped;
+        let cases = r.evaluated.len() + general.len() + skipped;
+        let time = secs(r.elapsed);
+        let workload = esc(&r.workload);
         writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
         writeln!(
             out,
-            r#"<testsuites name="railyard" tests="{cases}" failures="{}" errors="{}">"#,
-            by_guardrail.len(),
-            r.errors.len()
+            r#"<testsuites name="railyard" tests="{cases}" failures="{failures}" errors="{errors}" skipped="{skipped}" time="{time}">"#
         )?;
         writeln!(
             out,
-            r#"  <testsuite name="{}" tests="{cases}" failures="{}" errors="{}" skipped="{skipped}">"#,
-            esc(&r.workload),
-            by_guardrail.len(),
-            r.errors.len()
+            r#"  <testsuite name="{workload}" tests="{cases}" failures="{failures}" errors="{errors}" skipped="{skipped}" time="{time}">"#
         )?;
-        for (g, lines) in &by_guardrail {
-            writeln!(
-                out,
-                r#"    <testcase classname="railyard.{}" name="{}">"#,
-                esc(&r.workload),
-                esc(g)
-            )?;
-            writeln!(
-                out,
-                r#"      <failure message="{} finding(s)" type="{}">{}</failure>"#,
-                lines.len(),
-                esc(g),
-                esc(&lines.join("\n"))
-            )?;
-            writeln!(out, "    </testcase>")?;
+        for g in &r.evaluated {
+            let id = g.id.as_str();
+            let classname = match g.pending {
+                false => format!("railyard.{workload}"),
+                true => format!("railyard.{workload}.pending"),
+            };
+            let mut body = Vec::new();
+            for p in problems.get(id).into_iter().flatten() {
+                body.push(format!(r#"      <error message="{}" type="evaluation"/>"#, esc(p)));
+            }
+            if failed(g) {
+                for f in &findings[id] {
+                    body.push(format!(
+                        r#"      <failure message="{}" type="{}">{}</failure>"#,
+                        esc(&format!("{}: {}", location(&f.file, f.line), f.message)),
+                        f.severity,
+                        esc(&format!(
+                            "[{}] {} at {}: {}\n{}",
+                            f.severity,
+                            f.resource,
+                            location(&f.file, f.line),
+                            f.message,
+                            f.remediation
+                        ))
+                    ));
+                }
+            }
+            let mut notes: Vec<String> = Vec::new();
+            for f in warnings.get(id).into_iter().flatten() {
+                notes.push(format!(
+                    "pending: {} at {}: {} (fails the build from {})",
+                    f.resource,
+                    location(&f.file, f.line),
+                    f.message,
+                    f.deadline
+                        .map(|d| d.to_string())
+                        .unwrap_or_else(|| "no deadline yet".into())
+                ));
+            }
+            for f in excepted.get(id).into_iter().flatten() {
+                if let Some(e) = &f.exception {
+                    notes.push(format!(
+                        "excepted: {} at {} until {} (approved by {}): {}",
+                        f.resource,
+                        location(&f.file, f.line),
+                        e.expires,
+                        e.approved_by,
+                        e.reason
+                    ));
+                }
+            }
+            if !notes.is_empty() {
+                body.push(format!("      <system-out>{}</system-out>", esc(&notes.join("\n"))));
+            }
+            if body.is_empty() {
+                writeln!(out, r#"    <testcase classname="{classname}" name="{}"/>"#, esc(id))?;
+            } else {
+                writeln!(out, r#"    <testcase classname="{classname}" name="{}">"#, esc(id))?;
+                for line in body {
+                    writeln!(out, "{line}")?;
+                }
+                writeln!(out, "    </testcase>")?;
+            }
         }
-        if passing_case {
+        for e in &general {
             writeln!(
                 out,
-                r#"    <testcase classname="railyard.{}" name="{passing} guardrail(s) without findings"/>"#,
-                esc(&r.workload)
+                r#"    <testcase classname="railyard.{workload}" name="evaluation error">"#
             )?;
-        }
-        for e in &r.errors {
-            writeln!(
-                out,
-                r#"    <testcase classname="railyard.{}" name="evaluation error">"#,
-                esc(&r.workload)
-            )?;
-            writeln!(out, r#"      <error message="{}"/>"#, esc(&e.to_string()))?;
+            writeln!(out, r#"      <error message="{}" type="evaluation"/>"#, esc(e))?;
             writeln!(out, "    </testcase>")?;
         }
         for s in &r.skipped {
             writeln!(
                 out,
-                r#"    <testcase classname="railyard.{}" name="skipped: {}">"#,
-                esc(&r.workload),
+                r#"    <testcase classname="railyard.{workload}" name="skipped: {}">"#,
                 esc(&s.path)
             )?;
             writeln!(out, r#"      <skipped message="{}"/>"#, esc(&s.reason))?;
             writeln!(out, "    </testcase>")?;
         }
-        if !r.warnings.is_empty() {
-            let lines: Vec<String> = r
-                .warnings
-                .iter()
-                .map(|f| {
-                    format!(
-                        "pending {} on {} at {} (deadline {})",
-                        f.guardrail,
-                        f.resource,
-                        location(&f.file, f.line),
-                        f.deadline.map(|d| d.to_string()).unwrap_or_default()
-                    )
-                })
-                .collect();
-            writeln!(out, "    <system-out>{}</system-out>", esc(&lines.join("\n")))?;
-        }
         writeln!(out, "  </testsuite>\n</testsuites>")
     }
+}
 
-    fn test(&self, r: &TestReport, out: &mut dyn Write) -> io::Result<()> {
+impl Render<TestReport> for Junit {
+    fn render(&self, r: &TestReport, out: &mut dyn Write) -> io::Result<()> {
         let mut by_guardrail: BTreeMap<&str, Vec<_>> = BTreeMap::new();
         for c in &r.cases {
             by_guardrail.entry(&c.guardrail).or_default().push(c);

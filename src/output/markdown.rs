@@ -1,7 +1,10 @@
-//! `--format markdown`: for CI job summaries (`$GITHUB_STEP_SUMMARY`) and PR comments.
+//! `--format markdown`: for CI job summaries (`$GITHUB_STEP_SUMMARY`) and PR comments. The
+//! summary comes first; long lists sit in collapsible `<details>` so a comment stays short.
 
-use super::{location, Renderer};
+use super::{location, Render};
 use crate::evaluate::Finding;
+use crate::workflow::enforce::EnforceReport;
+use crate::workflow::observe::ObserveReport;
 use crate::workflow::report::Report;
 use crate::workflow::{check::CheckReport, test::TestReport};
 use std::io::{self, Write};
@@ -46,8 +49,8 @@ fn table(out: &mut dyn Write, findings: &[Finding], deadline: bool) -> io::Resul
     writeln!(out)
 }
 
-impl Renderer for Markdown {
-    fn check(&self, r: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
+impl Render<CheckReport> for Markdown {
+    fn render(&self, r: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
         let s = &r.summary;
         let verdict = if !r.errors.is_empty() {
             "could not be fully evaluated"
@@ -104,8 +107,10 @@ impl Renderer for Markdown {
         }
         Ok(())
     }
+}
 
-    fn test(&self, r: &TestReport, out: &mut dyn Write) -> io::Result<()> {
+impl Render<TestReport> for Markdown {
+    fn render(&self, r: &TestReport, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "## Guardrail fixtures: {} passed, {} failed\n", r.passed, r.failed)?;
         writeln!(out, "| Result | Guardrail | Case | Problems |\n|---|---|---|---|")?;
         for c in &r.cases {
@@ -120,8 +125,10 @@ impl Renderer for Markdown {
         }
         Ok(())
     }
+}
 
-    fn report(&self, r: &Report, out: &mut dyn Write) -> io::Result<()> {
+impl Render<Report> for Markdown {
+    fn render(&self, r: &Report, out: &mut dyn Write) -> io::Result<()> {
         if r.view == "guardrails" {
             writeln!(out, "## Guardrails on {}\n", r.now)?;
             writeln!(out, "| Guardrail | Severity | State | Compliant | Noncompliant | Excepted | Unknown | Earliest deadline |\n|---|---|---|---|---|---|---|---|")?;
@@ -146,6 +153,37 @@ impl Renderer for Markdown {
             writeln!(out, "Compliant with every active and pending guardrail.")?;
             return report_tail(r, out);
         }
+        let count = |v: crate::evaluate::Verdict| r.exposure.iter().filter(|e| e.status == v).count();
+        writeln!(
+            out,
+            "**{} noncompliant**, {} excepted, {} unknown (guardrail × workload).\n",
+            count(crate::evaluate::Verdict::Noncompliant),
+            count(crate::evaluate::Verdict::Excepted),
+            count(crate::evaluate::Verdict::Unknown)
+        )?;
+        writeln!(out, "| Workload | Guardrail | Severity | State | Status | Findings | Deadline | Days left | Fix |\n|---|---|---|---|---|---|---|---|---|")?;
+        for e in &r.exposure {
+            writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} (+{} excepted) | {} | {} | {} |",
+                code(&e.workload),
+                code(&e.guardrail),
+                e.severity,
+                word(&e.state),
+                word(&e.status),
+                e.findings.len(),
+                e.excepted.len(),
+                e.deadline.map(|d| d.to_string()).unwrap_or_else(|| "-".into()),
+                e.days_left.map(|d| d.to_string()).unwrap_or_else(|| "-".into()),
+                link(&e.url, "remediation")
+            )?;
+        }
+        let rows: usize = r
+            .exposure
+            .iter()
+            .map(|e| e.findings.len() + e.excepted.len() + e.problems.len())
+            .sum();
+        details_open(out, &format!("Resources ({rows})"))?;
         writeln!(out, "| Workload | Guardrail | Severity | State | Resource | Location | Deadline | Days left |\n|---|---|---|---|---|---|---|---|")?;
         for e in &r.exposure {
             let d = e.deadline.map(|d| d.to_string()).unwrap_or_else(|| "-".into());
@@ -185,8 +223,274 @@ impl Renderer for Markdown {
                 )?;
             }
         }
+        details_close(out)?;
         report_tail(r, out)
     }
+}
+
+/// A serialised enum's word (`held`, `would-send`), as the JSON document spells it.
+fn word<T: serde::Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => "?".into(),
+    }
+}
+
+/// Opens a collapsible section (GitHub renders Markdown inside it after a blank line).
+fn details_open(out: &mut dyn Write, summary: &str) -> io::Result<()> {
+    writeln!(out, "\n<details><summary>{}</summary>\n", cell(summary))
+}
+
+fn details_close(out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "\n</details>")
+}
+
+/// A link to a guardrail's documentation when its URL is a plain http(s) URL that cannot
+/// break out of the link syntax; else the URL as code (still visible, never markup).
+fn link(url: &str, text: &str) -> String {
+    let plain = (url.starts_with("https://") || url.starts_with("http://"))
+        && !url
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "()<>[]`\\\"".contains(c));
+    match (url.is_empty(), plain) {
+        (true, _) => String::new(),
+        (false, true) => format!("[{text}]({url})"),
+        (false, false) => code(url),
+    }
+}
+
+fn day(d: Option<crate::date::Day>) -> String {
+    d.map(|d| d.to_string()).unwrap_or_else(|| "-".into())
+}
+
+impl Render<ObserveReport> for Markdown {
+    fn render(&self, r: &ObserveReport, out: &mut dyn Write) -> io::Result<()> {
+        use crate::workflow::observe::Action;
+        let dry = if r.dry_run { " (dry run: nothing written)" } else { "" };
+        writeln!(out, "## Railyard observe on {}{dry}\n", r.now)?;
+        let count = |a: Action| r.candidates.iter().filter(|c| c.action == a).count();
+        let unknown = r.workloads.iter().filter(|w| !w.problems.is_empty()).count();
+        writeln!(
+            out,
+            "{} candidate guardrails: **{} promoted**, {} would promote, {} held until their deadline, {} blocked, {} broken, {} removed. {} workloads observed ({} could not be evaluated); {} findings to fix.\n",
+            r.candidates.len(),
+            count(Action::Promoted),
+            count(Action::WouldPromote),
+            count(Action::Held),
+            count(Action::Blocked),
+            count(Action::Broken),
+            count(Action::Removed),
+            r.workloads.len(),
+            unknown,
+            r.to_fix.len()
+        )?;
+        if !r.candidates.is_empty() {
+            writeln!(out, "| Candidate | Change | Severity | Action | Compliant | Noncompliant | Excepted | Unknown | Deadline |\n|---|---|---|---|---|---|---|---|---|")?;
+            for c in &r.candidates {
+                writeln!(
+                    out,
+                    "| {} | {} | {} | **{}** | {} | {} | {} | {} | {} |",
+                    code(&c.id),
+                    word(&c.change),
+                    c.severity.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
+                    word(&c.action),
+                    c.compliant,
+                    c.noncompliant,
+                    c.excepted,
+                    c.unknown,
+                    day(c.deadline)
+                )?;
+            }
+            for c in r.candidates.iter().filter(|c| !c.problems.is_empty()) {
+                writeln!(out, "\n{} could not be judged:\n", code(&c.id))?;
+                for p in &c.problems {
+                    writeln!(out, "- {}", cell(p))?;
+                }
+            }
+        }
+        if !r.to_fix.is_empty() {
+            details_open(out, &format!("Findings to fix ({})", r.to_fix.len()))?;
+            writeln!(out, "| Team | Workload | Guardrail | Severity | Resource | Location | Deadline | Message | Fix |\n|---|---|---|---|---|---|---|---|---|")?;
+            for f in &r.to_fix {
+                let fix = match f.url.is_empty() {
+                    true => cell(&f.remediation),
+                    false => format!("{} {}", cell(&f.remediation), link(&f.url, "remediation")),
+                };
+                writeln!(
+                    out,
+                    "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                    cell(&f.team),
+                    code(&f.workload),
+                    code(&f.guardrail),
+                    f.severity,
+                    code(&f.resource),
+                    code(&location(&f.file, f.line)),
+                    day(f.deadline),
+                    cell(&f.message),
+                    fix
+                )?;
+            }
+            details_close(out)?;
+        }
+        if !r.workloads.is_empty() {
+            details_open(out, &format!("Workloads ({})", r.workloads.len()))?;
+            writeln!(
+                out,
+                "| Workload | Team | Commit | Resources | Problems |\n|---|---|---|---|---|"
+            )?;
+            for w in &r.workloads {
+                writeln!(
+                    out,
+                    "| {} | {} | {} | {} | {} |",
+                    code(&w.name),
+                    cell(&w.team),
+                    code(&w.commit[..w.commit.len().min(12)]),
+                    w.resources,
+                    cell(&w.problems.join("; "))
+                )?;
+            }
+            details_close(out)?;
+        }
+        notifications_markdown(&r.notifications, out)?;
+        if !r.exception_errors.is_empty() {
+            writeln!(out, "\n### Exceptions that break governance\n")?;
+            for e in &r.exception_errors {
+                writeln!(out, "- {}", cell(e))?;
+            }
+        }
+        stale_markdown(&r.stale_exceptions, out)
+    }
+}
+
+impl Render<EnforceReport> for Markdown {
+    fn render(&self, r: &EnforceReport, out: &mut dyn Write) -> io::Result<()> {
+        let dry = if r.dry_run { " (dry run: nothing written)" } else { "" };
+        let verb = if r.dry_run { "would activate" } else { "activated" };
+        writeln!(out, "## Railyard enforce on {}{dry}\n", r.now)?;
+        let reminders = r.upcoming.iter().filter(|u| u.remind).count();
+        let expired = r.exceptions.iter().filter(|x| x.expired).count();
+        writeln!(
+            out,
+            "**{} guardrails {verb}**, {} refused (their own fixtures fail), {} upcoming deadlines ({} reminders due today), {} exceptions expiring or expired ({} expired), {} candidates not observed yet.\n",
+            r.activated.len(),
+            r.refused.len(),
+            r.upcoming.len(),
+            reminders,
+            r.exceptions.len(),
+            expired,
+            r.not_observed.len()
+        )?;
+        if !r.activated.is_empty() {
+            writeln!(
+                out,
+                "| Guardrail | Deadline | Workloads that now fail | Commit |\n|---|---|---|---|"
+            )?;
+            for a in &r.activated {
+                let failing: Vec<String> = a.now_failing.iter().map(|w| cell(w)).collect();
+                writeln!(
+                    out,
+                    "| {} | {} | {} | {} |",
+                    code(&a.guardrail),
+                    a.deadline,
+                    failing.join(", "),
+                    a.commit
+                        .as_deref()
+                        .map(|c| code(&c[..c.len().min(12)]))
+                        .unwrap_or_default()
+                )?;
+            }
+        }
+        if !r.refused.is_empty() {
+            writeln!(
+                out,
+                "\n### Refused: due but failing their own fixtures (activate with `--force-failing-fixtures`)\n"
+            )?;
+            for x in &r.refused {
+                writeln!(
+                    out,
+                    "- {} (deadline {}): {}",
+                    code(&x.guardrail),
+                    x.deadline,
+                    cell(&x.problems.join("; "))
+                )?;
+            }
+        }
+        if !r.upcoming.is_empty() {
+            details_open(out, &format!("Upcoming deadlines ({})", r.upcoming.len()))?;
+            writeln!(out, "| Guardrail | Workload | Team | Deadline | Days left | Findings | Reminder today |\n|---|---|---|---|---|---|---|")?;
+            for u in &r.upcoming {
+                writeln!(
+                    out,
+                    "| {} | {} | {} | {} | {} | {} | {} |",
+                    code(&u.guardrail),
+                    code(&u.workload),
+                    cell(&u.team),
+                    u.deadline,
+                    u.days_left,
+                    u.findings,
+                    if u.remind { "yes" } else { "" }
+                )?;
+            }
+            details_close(out)?;
+        }
+        if !r.exceptions.is_empty() {
+            details_open(
+                out,
+                &format!("Exceptions expiring soon or expired ({})", r.exceptions.len()),
+            )?;
+            writeln!(out, "| Guardrail | Workload | Resource | Expires | Days left | Approved by | Source |\n|---|---|---|---|---|---|---|")?;
+            for x in &r.exceptions {
+                writeln!(
+                    out,
+                    "| {} | {} | {} | {}{} | {} | {} | {} |",
+                    code(&x.guardrail),
+                    code(&x.workload),
+                    code(&x.resource),
+                    x.expires,
+                    if x.expired { " (expired)" } else { "" },
+                    x.days_left,
+                    cell(&x.approved_by),
+                    code(&x.source)
+                )?;
+            }
+            details_close(out)?;
+        }
+        if !r.not_observed.is_empty() {
+            writeln!(
+                out,
+                "\n### Not observed in their current version (run `railyard observe` first)\n"
+            )?;
+            for id in &r.not_observed {
+                writeln!(out, "- {}", code(id))?;
+            }
+        }
+        notifications_markdown(&r.notifications, out)
+    }
+}
+
+/// What was (or would be) sent to each team.
+fn notifications_markdown(list: &[crate::notify::Sent], out: &mut dyn Write) -> io::Result<()> {
+    if list.is_empty() {
+        return Ok(());
+    }
+    details_open(out, &format!("Notifications ({})", list.len()))?;
+    writeln!(
+        out,
+        "| Team | Channel | Status | Events | Error |\n|---|---|---|---|---|"
+    )?;
+    for n in list {
+        writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            cell(&n.team),
+            cell(&n.channel),
+            cell(&n.status.to_string()),
+            cell(&n.events.join("; ")),
+            cell(n.error.as_deref().unwrap_or(""))
+        )?;
+    }
+    details_close(out)
 }
 
 /// What closes every report view: stale exceptions, then unverified ones.
@@ -242,6 +546,18 @@ fn stale_markdown(stale: &[crate::guardrail::exceptions::StaleException], out: &
 mod tests {
     use super::*;
     use crate::workflow::release::UnverifiedException;
+
+    #[test]
+    fn only_plain_http_urls_become_links() {
+        assert_eq!(link("https://docs.example/x", "fix"), "[fix](https://docs.example/x)");
+        // A URL that would close the link or open markup stays visible as code.
+        assert_eq!(
+            link("https://e.example/a) [x](javascript:1", "fix"),
+            "`https://e.example/a) [x](javascript:1`"
+        );
+        assert_eq!(link("javascript:alert(1)", "fix"), "`javascript:alert(1)`");
+        assert_eq!(link("", "fix"), "");
+    }
 
     #[test]
     fn unverified_exceptions_keep_workload_text_inside_their_code_spans() {

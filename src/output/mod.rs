@@ -1,6 +1,9 @@
-//! One renderer per output format, each in its own file behind the small [`Renderer`] trait.
-//! Adding a format is one new file, one enum variant and one line in [`renderer`].
-//! Data goes to the writer the caller supplies (stdout); diagnostics go to stderr.
+//! One renderer per output format, each in its own file. Which format can draw which document
+//! is declared once, per document, in [`Document::renderer`] (an exhaustive match: a new format
+//! must say, for every document, whether it draws it). A format a document does not have is a
+//! typed [`RenderError::Unsupported`], refused before the command does any work — never a
+//! silent substitute. Data goes to the writer the caller supplies (stdout); diagnostics go to
+//! stderr.
 
 pub(crate) mod escape;
 pub(crate) mod json;
@@ -15,6 +18,8 @@ use crate::workflow::observe::ObserveReport;
 use crate::workflow::report::Report;
 use crate::workflow::test::TestReport;
 use std::io::{self, Write};
+
+pub use sarif::PathBase;
 
 /// Output formats (`--format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -31,33 +36,156 @@ pub enum Format {
     Markdown,
 }
 
-pub trait Renderer {
-    fn check(&self, report: &CheckReport, out: &mut dyn Write) -> io::Result<()>;
-    /// Fixture results; formats without a natural shape for them print the table.
-    fn test(&self, report: &TestReport, out: &mut dyn Write) -> io::Result<()> {
-        table::Table.test(report, out)
-    }
-    /// Loop workflows print JSON in the formats made for findings only (SARIF, JUnit).
-    fn observe(&self, report: &ObserveReport, out: &mut dyn Write) -> io::Result<()> {
-        json::write_json(report, out)
-    }
-    fn enforce(&self, report: &EnforceReport, out: &mut dyn Write) -> io::Result<()> {
-        json::write_json(report, out)
-    }
-    fn report(&self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
-        json::write_json(report, out)
+impl std::fmt::Display for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use clap::ValueEnum;
+        let v = self.to_possible_value().expect("no variant is skipped");
+        f.write_str(v.get_name())
     }
 }
 
-pub fn renderer(format: Format) -> &'static dyn Renderer {
-    match format {
-        Format::Table => &table::Table,
-        Format::Json => &json::Json,
-        Format::Sarif => &sarif::Sarif,
-        Format::Junit => &junit::Junit,
-        Format::Markdown => &markdown::Markdown,
+/// Why a document could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("`{command}` cannot write --format {format}; it writes {}", list(supported))]
+    Unsupported {
+        command: &'static str,
+        format: Format,
+        supported: Vec<Format>,
+    },
+    #[error(transparent)]
+    Io(#[from] io::Error),
+}
+
+fn list(formats: &[Format]) -> String {
+    formats.iter().map(|f| f.to_string()).collect::<Vec<_>>().join(", ")
+}
+
+/// One format drawing one kind of document.
+pub trait Render<D: ?Sized> {
+    fn render(&self, doc: &D, out: &mut dyn Write) -> io::Result<()>;
+}
+
+/// A document a subcommand prints, and the formats that draw it.
+pub trait Document: Sized + 'static {
+    /// The subcommand printing it, for messages.
+    const COMMAND: &'static str;
+    /// The renderer of `format`, or `None` when this document has no such format.
+    fn renderer(format: Format) -> Option<&'static dyn Render<Self>>;
+}
+
+/// The formats document `D` can be written in, in `--help` order.
+pub fn formats<D: Document>() -> Vec<Format> {
+    use clap::ValueEnum;
+    Format::value_variants()
+        .iter()
+        .copied()
+        .filter(|f| D::renderer(*f).is_some())
+        .collect()
+}
+
+/// Refuses a format a command cannot write (before it does any work), listing those it can.
+pub fn ensure(command: &'static str, format: Format, supported: &[Format]) -> Result<(), RenderError> {
+    match supported.contains(&format) {
+        true => Ok(()),
+        false => Err(RenderError::Unsupported {
+            command,
+            format,
+            supported: supported.to_vec(),
+        }),
     }
 }
+
+/// [`ensure`] for a command printing document `D`.
+pub fn ensure_for<D: Document>(format: Format) -> Result<(), RenderError> {
+    ensure(D::COMMAND, format, &formats::<D>())
+}
+
+/// Writes `doc` in `format`, or refuses a format the document does not have.
+pub fn render<D: Document>(format: Format, doc: &D, out: &mut dyn Write) -> Result<(), RenderError> {
+    let renderer = D::renderer(format).ok_or_else(|| RenderError::Unsupported {
+        command: D::COMMAND,
+        format,
+        supported: formats::<D>(),
+    })?;
+    Ok(renderer.render(doc, out)?)
+}
+
+impl Document for CheckReport {
+    const COMMAND: &'static str = "check";
+    fn renderer(format: Format) -> Option<&'static dyn Render<Self>> {
+        Some(match format {
+            Format::Table => &table::Table,
+            Format::Json => &json::Json,
+            Format::Sarif => &sarif::Sarif,
+            Format::Junit => &junit::Junit,
+            Format::Markdown => &markdown::Markdown,
+        })
+    }
+}
+
+impl Document for TestReport {
+    const COMMAND: &'static str = "test";
+    fn renderer(format: Format) -> Option<&'static dyn Render<Self>> {
+        match format {
+            Format::Table => Some(&table::Table),
+            Format::Json => Some(&json::Json),
+            Format::Junit => Some(&junit::Junit),
+            Format::Markdown => Some(&markdown::Markdown),
+            // Fixtures are not code-scanning alerts.
+            Format::Sarif => None,
+        }
+    }
+}
+
+impl Document for ObserveReport {
+    const COMMAND: &'static str = "observe";
+    fn renderer(format: Format) -> Option<&'static dyn Render<Self>> {
+        match format {
+            Format::Table => Some(&table::Table),
+            Format::Json => Some(&json::Json),
+            Format::Markdown => Some(&markdown::Markdown),
+            // A fleet's release decision is neither alerts on one checkout nor a test run.
+            Format::Sarif | Format::Junit => None,
+        }
+    }
+}
+
+impl Document for EnforceReport {
+    const COMMAND: &'static str = "enforce";
+    fn renderer(format: Format) -> Option<&'static dyn Render<Self>> {
+        match format {
+            Format::Table => Some(&table::Table),
+            Format::Json => Some(&json::Json),
+            Format::Markdown => Some(&markdown::Markdown),
+            Format::Sarif | Format::Junit => None,
+        }
+    }
+}
+
+impl Document for Report {
+    const COMMAND: &'static str = "report";
+    fn renderer(format: Format) -> Option<&'static dyn Render<Self>> {
+        match format {
+            Format::Table => Some(&table::Table),
+            Format::Json => Some(&json::Json),
+            Format::Markdown => Some(&markdown::Markdown),
+            Format::Sarif | Format::Junit => None,
+        }
+    }
+}
+
+/// The table renderer's documents, through its methods (table.rs is drawn per document).
+macro_rules! table_renders {
+    ($($doc:ty => $method:ident),*) => {$(
+        impl Render<$doc> for table::Table {
+            fn render(&self, doc: &$doc, out: &mut dyn Write) -> io::Result<()> {
+                self.$method(doc, out)
+            }
+        }
+    )*};
+}
+table_renders!(CheckReport => check, TestReport => test, ObserveReport => observe, EnforceReport => enforce, Report => report);
 
 /// `file:line`, or what is known of it.
 pub(crate) fn location(file: &str, line: usize) -> String {

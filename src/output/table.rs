@@ -1,6 +1,6 @@
 //! `--format table`: aligned tables for people, readable without colour.
 
-use super::{location, Renderer};
+use super::location;
 use crate::evaluate::Finding;
 use crate::workflow::enforce::EnforceReport;
 use crate::workflow::observe::{Action, ObserveReport};
@@ -34,8 +34,8 @@ fn rows(findings: &[Finding], deadline: bool) -> String {
     Tabled::new(rows).with(Style::sharp()).to_string()
 }
 
-impl Renderer for Table {
-    fn check(&self, r: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
+impl Table {
+    pub(super) fn check(&self, r: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
         // Workload and policy text may carry terminal escapes: shown, never obeyed.
         let out = &mut super::escape::Terminal::new(out);
         if !r.findings.is_empty() {
@@ -90,7 +90,7 @@ impl Renderer for Table {
         )
     }
 
-    fn test(&self, r: &TestReport, out: &mut dyn Write) -> io::Result<()> {
+    pub(super) fn test(&self, r: &TestReport, out: &mut dyn Write) -> io::Result<()> {
         // Workload and policy text may carry terminal escapes: shown, never obeyed.
         let out = &mut super::escape::Terminal::new(out);
         for c in &r.cases {
@@ -113,17 +113,17 @@ impl Renderer for Table {
         writeln!(out, "{} passed, {} failed", r.passed, r.failed)
     }
 
-    fn observe(&self, r: &ObserveReport, out: &mut dyn Write) -> io::Result<()> {
+    pub(super) fn observe(&self, r: &ObserveReport, out: &mut dyn Write) -> io::Result<()> {
         // Workload and policy text may carry terminal escapes: shown, never obeyed.
         let out = &mut super::escape::Terminal::new(out);
         self.observe_text(r, out)
     }
-    fn enforce(&self, r: &EnforceReport, out: &mut dyn Write) -> io::Result<()> {
+    pub(super) fn enforce(&self, r: &EnforceReport, out: &mut dyn Write) -> io::Result<()> {
         // Workload and policy text may carry terminal escapes: shown, never obeyed.
         let out = &mut super::escape::Terminal::new(out);
         self.enforce_text(r, out)
     }
-    fn report(&self, r: &Report, out: &mut dyn Write) -> io::Result<()> {
+    pub(super) fn report(&self, r: &Report, out: &mut dyn Write) -> io::Result<()> {
         // Workload and policy text may carry terminal escapes: shown, never obeyed.
         let out = &mut super::escape::Terminal::new(out);
         self.report_text(r, out)?;

@@ -35,6 +35,19 @@ pub struct CheckOptions {
     pub allow_empty: bool,
     /// Globs of paths not to evaluate (`--exclude`).
     pub exclude: Vec<String>,
+    /// `--path-base`: SARIF paths relative to this folder instead of the git repository root.
+    pub path_base: Option<PathBuf>,
+}
+
+/// One guardrail `check` evaluated (JUnit writes one test case per guardrail).
+#[derive(Debug, Clone)]
+pub struct EvaluatedGuardrail {
+    pub id: String,
+    pub severity: Severity,
+    /// A pending guardrail (`develop`'s): its findings are warnings.
+    pub pending: bool,
+    /// Pending only: the day it starts failing this workload's build.
+    pub deadline: Option<Day>,
 }
 
 /// What `check` found, as every renderer receives it.
@@ -54,6 +67,15 @@ pub struct CheckReport {
     /// Files, folders or guardrails that could not be evaluated.
     pub errors: Vec<EvalProblem>,
     pub skipped: Vec<Skipped>,
+    /// Where SARIF anchors `file` paths (not part of the JSON document).
+    #[serde(skip)]
+    pub path_base: crate::output::PathBase,
+    /// Every guardrail evaluated, active then pending (not part of the JSON document).
+    #[serde(skip)]
+    pub evaluated: Vec<EvaluatedGuardrail>,
+    /// Wall time of reading and evaluating the workload (JUnit's `time`).
+    #[serde(skip)]
+    pub elapsed: std::time::Duration,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -74,12 +96,18 @@ pub fn check(opts: CheckOptions, out: &mut dyn Write) -> anyhow::Result<Outcome>
     // by side).
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let _workers = crate::guardrail::sandbox::Workers::set(opts.jobs.unwrap_or(cores));
+    let started = std::time::Instant::now();
 
     // Read the workload from disk (symlinks are never followed) and parse it once.
     let (mut files, mut skipped) = read_dir(&opts.path, ReadLimits::workload())
         .with_context(|| format!("reading workload `{}`", opts.path.display()))?;
     let exclude = crate::files::Exclude::new(&opts.exclude).context("--exclude")?;
     exclude.apply(&mut files, &mut skipped);
+    // Only SARIF uses it; a `--path-base` that does not hold the path is refused whatever the format.
+    let path_base = match (opts.format, &opts.path_base) {
+        (Format::Sarif, _) | (_, Some(_)) => crate::output::PathBase::resolve(&opts.path, opts.path_base.as_deref())?,
+        _ => crate::output::PathBase::default(),
+    };
     let file_count = files.len();
     let libraries: Vec<&Library> = std::iter::once(&opts.active)
         .chain(opts.pending.iter().map(|(library, _)| library))
@@ -168,6 +196,23 @@ pub fn check(opts: CheckOptions, out: &mut dyn Write) -> anyhow::Result<Outcome>
 
     // Decide the outcome: errors first (never read as compliant), then failing findings.
     let failing = findings.iter().filter(|f| f.severity >= opts.fail_on).count();
+    let evaluated = opts
+        .active
+        .guardrails
+        .iter()
+        .map(|g| (g, false, None))
+        .chain(
+            opts.pending
+                .iter()
+                .flat_map(|(library, deadline)| library.guardrails.iter().map(|g| (g, true, *deadline))),
+        )
+        .map(|(g, pending, deadline)| EvaluatedGuardrail {
+            id: g.id.clone(),
+            severity: g.meta.severity,
+            pending,
+            deadline,
+        })
+        .collect();
     let report = CheckReport {
         version: 1,
         workload: opts.workload.name.clone(),
@@ -189,13 +234,35 @@ pub fn check(opts: CheckOptions, out: &mut dyn Write) -> anyhow::Result<Outcome>
         excepted,
         errors,
         skipped,
+        path_base,
+        evaluated,
+        elapsed: started.elapsed(),
     };
     // Rendered whole, then written at once: stdout is line-buffered, and a report of a few
     // hundred findings is thousands of lines.
     let mut rendered = Vec::new();
-    crate::output::renderer(opts.format).check(&report, &mut rendered)?;
+    crate::output::render(opts.format, &report, &mut rendered)?;
     out.write_all(&rendered)?;
     out.flush()?;
+    // The table shows errors itself; behind a machine format (`--format sarif > file`) the CI
+    // log would otherwise show an exit code and no reason. One line each, file:line first.
+    if opts.format != Format::Table {
+        for e in &report.errors {
+            // Location first, as compilers print it (CI log matchers read `file:line:`).
+            let at = match (&e.file, e.line) {
+                (Some(file), Some(line)) => format!("{file}:{line}: "),
+                (Some(file), None) => format!("{file}: "),
+                _ => String::new(),
+            };
+            let guardrail = e
+                .guardrail
+                .as_ref()
+                .map(|g| format!("guardrail `{g}`: "))
+                .unwrap_or_default();
+            let text = format!("{at}{guardrail}{}", e.message);
+            eprintln!("error: {}", crate::output::escape::line(&text));
+        }
+    }
     Ok(if !report.errors.is_empty() {
         Outcome::Error
     } else if failing > 0 {

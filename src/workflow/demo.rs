@@ -268,6 +268,7 @@ pub fn demo(s: &Settings, keep: Option<&Path>, out: &mut dyn Write) -> Result<Ou
             jobs: None,
             allow_empty: false,
             exclude: Vec::new(),
+            path_base: None,
         },
         out,
     )?;

@@ -123,7 +123,7 @@ pub fn enforce(s: &Settings, opts: &EnforceOptions, out: &mut dyn Write) -> Resu
         refused,
         notifications,
     };
-    crate::output::renderer(s.format).enforce(&report, out)?;
+    crate::output::render(s.format, &report, out)?;
     Ok(if report.refused.is_empty() {
         Outcome::Clean
     } else {

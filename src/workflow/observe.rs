@@ -84,6 +84,9 @@ pub struct ToFix {
     pub line: usize,
     pub message: String,
     pub remediation: String,
+    /// The guardrail's documentation (remediation) page, when it names one.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub url: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deadline: Option<Day>,
     /// Who last changed the resource's lines (git blame at the evaluated commit).
@@ -217,7 +220,7 @@ pub fn observe_with(s: &Settings, opts: &ObserveOptions, out: &mut dyn Write) ->
         stale_exceptions,
         exception_errors: release.governance.iter().map(|e| e.to_string()).collect(),
     };
-    crate::output::renderer(s.format).observe(&report, out)?;
+    crate::output::render(s.format, &report, out)?;
     for e in &report.exception_errors {
         eprintln!("error: {e}");
     }
@@ -534,6 +537,7 @@ fn what_to_fix(fleet: &Observed, results: &[CandidateResult], ledger: &Ledger) -
                 line: f.line,
                 message: f.message.clone(),
                 remediation: f.remediation.clone(),
+                url: f.url.clone(),
                 deadline: if held {
                     deadline.or(ledger.activation_day(&eval.guardrail))
                 } else {

@@ -27,6 +27,9 @@ pub struct ExposureItem {
     pub guardrail: String,
     pub title: String,
     pub severity: Severity,
+    /// The guardrail's documentation (remediation) page, when it names one.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub url: String,
     /// `active` (fails the pipeline now) or `pending` (will, at the deadline).
     pub state: GuardrailState,
     pub status: Verdict,
@@ -188,7 +191,7 @@ pub fn report(s: &Settings, opts: &ReportOptions, out: &mut dyn Write) -> Result
                 || in_view("")
         })
         .collect();
-    crate::output::renderer(s.format).report(&report, out)?;
+    crate::output::render(s.format, &report, out)?;
     Ok(Outcome::Clean)
 }
 
@@ -222,6 +225,13 @@ fn exposure(
                 guardrail: e.guardrail.clone(),
                 title: rec.map(|r| r.title.clone()).unwrap_or_default(),
                 severity: rec.map(|r| r.severity).unwrap_or(Severity::Medium),
+                // The page as the guardrail in force describes it (a pending one: develop's).
+                url: match state {
+                    GuardrailState::Active => release.main_lib.get(&e.guardrail),
+                    _ => release.develop_lib.get(&e.guardrail),
+                }
+                .map(|g| g.meta.url.clone())
+                .unwrap_or_default(),
                 state,
                 status: e.status_on(s.now),
                 deadline,

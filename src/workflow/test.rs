@@ -36,7 +36,7 @@ pub fn test(library: &Library, format: Format, out: &mut dyn Write) -> anyhow::R
         cases,
     };
     // Print per case, then the summary line CI reads.
-    crate::output::renderer(format).test(&report, out)?;
+    crate::output::render(format, &report, out)?;
     Ok(if report.failed > 0 {
         Outcome::Findings
     } else {

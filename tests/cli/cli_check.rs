@@ -441,19 +441,25 @@ fn format_sarif_is_sarif_2_1_0_with_rules_and_locations() {
 }
 
 #[test]
-fn format_junit_has_one_failure_per_failing_guardrail() {
+fn format_junit_has_one_failure_per_finding_in_its_guardrails_case() {
     let ws = temp();
     noncompliant_tf(ws.path());
     let json = check(ws.path(), "app", &bundled(), &["--format", "json"]).json();
-    let failing: BTreeSet<String> = pairs(&json["findings"]).into_iter().map(|(g, _)| g).collect();
+    let found = pairs(&json["findings"]);
+    let failing: BTreeSet<String> = found.iter().map(|(g, _)| g.clone()).collect();
     let run = check(ws.path(), "app", &bundled(), &["--format", "junit"]);
     run.expect_code(1);
     let xml = run.stdout.trim_start();
     assert!(xml.starts_with("<?xml"), "{xml}");
     assert!(xml.contains("<testsuite"), "{xml}");
-    assert_eq!(xml.matches("<failure").count(), failing.len(), "{xml}");
+    // One <failure> per finding (file:line first), under its guardrail's own test case.
+    assert_eq!(xml.matches("<failure").count(), findings(&json).len(), "{xml}");
     for g in &failing {
-        assert!(xml.contains(&format!("type=\"{g}\"")), "no failure for {g}: {xml}");
+        let case = xml
+            .split("<testcase ")
+            .find(|c| c.contains(&format!("name=\"{g}\">")))
+            .unwrap_or_else(|| panic!("no case for {g}: {xml}"));
+        assert!(case.contains("<failure message=\""), "no failure for {g}: {xml}");
     }
     // Well-formed enough: every opened element is closed.
     assert_eq!(xml.matches("<testsuite ").count(), xml.matches("</testsuite>").count());

@@ -126,7 +126,7 @@ fn init_refuses_a_format() {
     let t = temp();
     let run = railyard(t.path(), &["init", "g", "--format", "json"]);
     run.expect_code(2);
-    assert!(run.stderr.contains("has no --format"), "{}", run.stderr);
+    assert!(run.stderr.contains("`init` cannot write --format json"), "{}", run.stderr);
     assert!(!t.path().join("g").exists(), "nothing was created");
 }
 

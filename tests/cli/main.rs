@@ -17,6 +17,7 @@ mod init_cli;
 mod ledger_seal_cli;
 mod loop_cli;
 mod notify_cli;
+mod outputs;
 mod registry_fetch;
 mod regotest_cli;
 mod render_cli;
