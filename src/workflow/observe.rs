@@ -111,6 +111,10 @@ pub struct ObserveReport {
     /// `workloads.toml`), as `file:line: message`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub exception_errors: Vec<String>,
+    /// How many per-resource findings the table lists (`--top`, `--details none`: 0); the
+    /// summaries always count them all. Not part of the JSON document.
+    #[serde(skip)]
+    pub list_limit: Option<usize>,
 }
 
 /// How to run an observation at fleet scale.
@@ -122,6 +126,8 @@ pub struct ObserveOptions {
     pub shard: Option<Shard>,
     /// Take the results from the shard files in this folder instead of evaluating.
     pub merge_shards: Option<PathBuf>,
+    /// List at most this many per-resource findings in the table (`--top`; 0: none).
+    pub top: Option<usize>,
 }
 
 pub fn observe(s: &Settings, out: &mut dyn Write) -> Result<Outcome> {
@@ -518,6 +524,7 @@ pub fn observe_with(s: &Settings, opts: &ObserveOptions, out: &mut dyn Write) ->
         stats,
         stale_exceptions,
         exception_errors: release.governance.iter().map(|e| e.to_string()).collect(),
+        list_limit: opts.top,
     };
     crate::output::renderer(s.format).observe(&report, out)?;
     for e in &report.exception_errors {
