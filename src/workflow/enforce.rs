@@ -132,7 +132,13 @@ pub fn enforce(s: &Settings, opts: &EnforceOptions, out: &mut dyn Write) -> Resu
         let now_failing: Vec<String> = ledger
             .entries_of(&c.id)
             .filter(|e| e.status_on(s.now) == Verdict::Noncompliant)
-            .map(|e| format!("{} ({} findings)", e.workload, e.failing_on(s.now).len()))
+            .map(|e| {
+                format!(
+                    "{} ({})",
+                    e.workload,
+                    crate::output::plural(e.failing_on(s.now).len(), "finding")
+                )
+            })
             .collect();
         let message = format!(
             "railyard: activate guardrail {} (deadline {deadline} passed)\n\nGuardrail: {}\nChange: {:?}\nDevelop-Commit: {}\nDeadline: {deadline}\nWorkloads-Now-Failing: {}\n{}\n{}",
