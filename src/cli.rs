@@ -222,7 +222,7 @@ impl Cli {
                 (p.output, p.clock, p.repo, p.remote) =
                     (a.output.clone(), a.clock.clone(), a.repo.clone(), a.remote.clone())
             }
-            Command::Demo(a) => p.limits = a.limits.clone(),
+            Command::Demo(a) => (p.clock, p.limits) = (a.clock.clone(), a.limits.clone()),
             Command::Ledger(LedgerCommand::Verify(a)) => {
                 (p.output, p.repo, p.remote) = (a.output.clone(), a.repo.clone(), a.remote.clone())
             }
@@ -315,7 +315,8 @@ Examples:
   railyard demo --keep /tmp/railyard-demo";
 const VERIFY_EXAMPLES: &str = "\
 Examples:
-  RAILYARD_LEDGER_KEY=... railyard ledger verify --repo path/to/guardrails-repo";
+  railyard ledger verify --repo path/to/guardrails-repo    (with RAILYARD_LEDGER_KEY set)
+  railyard ledger verify --format json";
 const ACCEPT_EXAMPLES: &str = "\
 Examples:
   railyard ledger accept --reason \"removed a duplicate entry (ticket SEC-12)\"
@@ -476,6 +477,8 @@ pub struct DemoArgs {
     #[arg(long)]
     pub keep: Option<PathBuf>,
     #[command(flatten)]
+    pub clock: ClockArgs,
+    #[command(flatten)]
     pub limits: LimitArgs,
 }
 
@@ -610,8 +613,9 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
             Command::Observe(_) | Command::Enforce(_) | Command::Promote(_)
         )
     {
+        // Two short lines: they fit an 80-column terminal.
         eprintln!(
-            "warning: {} is not set: the ledger is not tamper-evident (hand edits, deleted entries or branches and a reset clock go unnoticed)",
+            "warning: {} is not set: the ledger is not tamper-evident\n  (hand edits, deleted entries or branches and a reset clock go unnoticed)",
             crate::seal::KEY_ENV
         );
     }

@@ -398,9 +398,9 @@ fn observed(run: &serde_json::Value, out: &mut dyn Write) -> Result<()> {
             .collect();
         writeln!(
             out,
-            "{} `{}` until {}: {}",
-            text(c, "action"),
+            "`{}` {} until {}: {}",
             text(c, "id"),
+            text(c, "action"),
             text(c, "deadline"),
             breaks.join("; ")
         )?;

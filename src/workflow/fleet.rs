@@ -131,7 +131,7 @@ pub fn observe_workloads(
             }
         }
     });
-    progress.finish_with_message("");
+    crate::progress::done(&progress, "fetched and evaluated workloads:");
     let mut done = done.into_inner().expect("workers finished");
     done.sort_by_key(|(i, _, _)| *i);
     let mut total = Stats {

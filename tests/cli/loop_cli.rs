@@ -505,6 +505,21 @@ fn demo_walks_the_whole_loop() {
     assert!(t.contains("held until 2026-12-01"), "{t}");
     assert!(t.contains("activated `aws-dynamodb-pitr` (deadline 2026-12-01)"), "{t}");
     assert!(t.contains("exit code 1: the pipeline fails"), "{t}");
+    // One screen per step, each with the command a user would type: 80 lines in all.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.lines().count() <= 80,
+        "{} lines:\n{stdout}",
+        stdout.lines().count()
+    );
+    for step in [
+        "$ railyard observe",
+        "$ railyard report --team web",
+        "$ railyard enforce",
+        "$ railyard check",
+    ] {
+        assert!(stdout.contains(step), "no `{step}` in:\n{stdout}");
+    }
     // The kept sandbox is a real guardrails repo whose main tells the story.
     let g = Repository::open(dir.join("guardrails-repo")).unwrap();
     let main = g.find_reference("refs/heads/main").unwrap().peel_to_commit().unwrap();

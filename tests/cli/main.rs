@@ -19,5 +19,6 @@ mod registry_fetch;
 mod render_cli;
 mod safety_cli;
 mod state_cli;
+mod term_cli;
 mod terraform_modules_cli;
 mod yaml_skipped_cli;
