@@ -171,7 +171,7 @@ pub fn check(opts: CheckOptions, out: &mut dyn Write) -> anyhow::Result<Outcome>
     let report = CheckReport {
         version: 1,
         workload: opts.workload.name.clone(),
-        path: opts.path.display().to_string(),
+        path: crate::files::clean_path(&opts.path.display().to_string()),
         now: opts.now,
         summary: Summary {
             guardrails: opts.active.guardrails.len(),

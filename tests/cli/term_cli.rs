@@ -316,3 +316,39 @@ fn each_subcommand_help_lists_only_its_options_with_examples_and_defaults() {
         assert!(h.contains("Examples:\n  railyard"), "{cmd:?} has no examples:\n{h}");
     }
 }
+
+#[test]
+fn messages_have_clean_paths_and_no_libgit2_internals() {
+    let ws = workspace();
+    // A guardrail that does not compile, in a folder given with a trailing slash.
+    crate::common::guardrails_with(&ws.path().join("gr"), &["aws-s3-versioning"]);
+    let policy = ws.path().join("gr/aws-s3-versioning/policy.rego");
+    let mut text = std::fs::read_to_string(&policy).unwrap();
+    text.push_str("\nbroken {\n");
+    std::fs::write(&policy, text).unwrap();
+    let run = railyard(ws.path(), &["test", "gr/"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("gr/aws-s3-versioning/policy.rego:"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.all().contains("//"), "{}", run.all());
+    let run = railyard(
+        ws.path(),
+        &["check", "./app//", "--guardrails", "gr/", "--format", "json"],
+    );
+    assert!(!run.all().contains("gr//"), "{}", run.all());
+
+    // Not a repository: the reason, without `class=…; code=…`.
+    let run = railyard(ws.path(), &["report", "--repo", "app"]);
+    run.expect_code(2);
+    assert!(run.stderr.contains("is not a git repository"), "{}", run.stderr);
+    assert!(!run.stderr.contains("class="), "{}", run.stderr);
+    assert!(!run.stderr.contains("code="), "{}", run.stderr);
+
+    // Counts in the right number.
+    crate::common::guardrails_with(&ws.path().join("ok"), &["aws-s3-versioning"]);
+    let run = railyard(ws.path(), &["check", "app", "--guardrails", "ok"]);
+    assert!(run.stdout.contains("1 guardrail on "), "{}", run.stdout);
+}
