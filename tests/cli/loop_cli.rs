@@ -11,6 +11,8 @@ use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_railyard");
 
+// `new` makes the shared `Sandbox` type, which this module cannot give an inherent `new`.
+#[allow(clippy::new_ret_no_self)]
 trait LoopSandbox {
     fn new() -> Sandbox;
     fn run(&self, args: &[&str]) -> Output;
