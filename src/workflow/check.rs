@@ -129,9 +129,9 @@ pub fn check(opts: CheckOptions, out: &mut dyn Write) -> anyhow::Result<Outcome>
                 file: Some(s.path.clone()),
                 line: None,
                 message: format!(
-                    "skipped: {}; not evaluated by {} active guardrail(s) that judge {} code (install the renderer, or --exclude the path)",
+                    "skipped: {}; not evaluated by {} that judge {} code (install the renderer, or --exclude the path)",
                     s.reason,
-                    judges.len(),
+                    crate::output::plural(judges.len(), "active guardrail"),
                     kind.as_str()
                 ),
             });

@@ -298,11 +298,11 @@ pub fn enforce(s: &Settings, opts: &EnforceOptions, out: &mut dyn Write) -> Resu
             let failing = entry.failing_on(s.now);
             ev.resources = failing.iter().map(|f| resource(f)).collect();
             ev.summary = format!(
-                "Activated: `{}` (deadline {}) now fails `{}`'s pipeline on {} finding(s)",
+                "Activated: `{}` (deadline {}) now fails `{}`'s pipeline on {}",
                 a.guardrail,
                 a.deadline,
                 entry.workload,
-                failing.len()
+                crate::output::plural(failing.len(), "finding")
             );
             events.push(ev);
         }
@@ -322,8 +322,16 @@ pub fn enforce(s: &Settings, opts: &EnforceOptions, out: &mut dyn Write) -> Resu
         ev.days_left = Some(u.days_left);
         ev.resources = entry.findings.iter().map(resource).collect();
         ev.summary = format!(
-            "Reminder: `{}` fails `{}`'s pipeline from {} ({} days left, {} finding(s))",
-            u.guardrail, u.workload, u.deadline, u.days_left, u.findings
+            "Reminder: `{}` fails `{}`'s pipeline from {} ({} left, {})",
+            u.guardrail,
+            u.workload,
+            u.deadline,
+            if u.days_left == 1 {
+                "1 day".to_string()
+            } else {
+                format!("{} days", u.days_left)
+            },
+            crate::output::plural(u.findings, "finding")
         );
         events.push(ev);
     }

@@ -596,10 +596,10 @@ fn events(
                     None => "the guardrail is active: your pipeline fails on it now".into(),
                 };
                 e.summary = format!(
-                    "New: `{}` ({}) flags {} resource(s) in `{}`; {when}",
+                    "New: `{}` ({}) flags {} in `{}`; {when}",
                     e.guardrail,
                     e.severity.map(|s| format!("{s:?}").to_lowercase()).unwrap_or_default(),
-                    e.resources.len(),
+                    crate::output::plural(e.resources.len(), "resource"),
                     e.workload
                 );
                 out.push(e);
