@@ -282,7 +282,7 @@ fn enforce_activates_at_the_deadline_and_check_then_fails() {
     let out = sb.run(&["enforce", "--now", "2026-11-30"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(
-        text(&out).contains("29 days left") || text(&out).contains("1 days left"),
+        text(&out).contains("29 days left") || text(&out).contains("1 day left"),
         "{}",
         text(&out)
     );
@@ -308,7 +308,7 @@ fn enforce_activates_at_the_deadline_and_check_then_fails() {
     let out = sb.run(&["enforce", "--now", "2026-12-01"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(text(&out).contains("activated `aws-s3-versioning`"), "{}", text(&out));
-    assert!(text(&out).contains("web (1 findings)"), "{}", text(&out));
+    assert!(text(&out).contains("web (1 finding)"), "{}", text(&out));
     assert!(on_main(&sb, "guardrails/aws-s3-versioning/policy.rego"));
     let log = main_log(&sb);
     assert!(log[0].contains("deadline 2026-12-01 passed"), "{}", log[0]);
