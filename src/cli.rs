@@ -15,64 +15,143 @@ use std::path::PathBuf;
 ///
 /// Guardrails (Rego policies) are developed on `develop`, observed against every registered
 /// workload, and promoted to `main` one at a time, where application pipelines enforce them.
+///
+/// Each subcommand takes only the options it uses: `railyard <command> --help`.
 #[derive(Debug, Parser)]
 #[command(name = "railyard", version, about, long_about = None)]
 pub struct Cli {
-    /// Output format.
-    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
-    /// The date to act on (YYYY-MM-DD) instead of today, to plan or test deadlines. Recorded
-    /// in what the run writes; refused when behind the ledger's clock (no backdating).
-    #[arg(long, global = true, value_parser = parse_day)]
-    pub now: Option<Day>,
-    /// The guardrails repository (local path or URL) for observe, enforce, promote, report.
-    #[arg(long, global = true, default_value = ".")]
-    pub repo: String,
-    /// Environment variable holding an https token for a remote `--repo` (never the token itself).
-    #[arg(long, global = true, default_value = "RAILYARD_GIT_TOKEN")]
-    pub repo_token_env: String,
-    /// Where workload clones are kept between runs (default: the user's cache folder).
-    #[arg(long, global = true, env = "RAILYARD_CACHE_DIR")]
-    pub cache_dir: Option<PathBuf>,
-    /// Print what would happen; write no commit, ledger entry or notification.
-    #[arg(long, global = true)]
-    pub dry_run: bool,
-    /// Send no notification: print what would be sent (on stderr and in JSON output).
-    #[arg(long, global = true)]
-    pub no_notify: bool,
-    /// Largest workload file read (e.g. 8MiB); a larger code file is an error for its workload.
-    #[arg(long, global = true, env = "RAILYARD_MAX_FILE_SIZE", value_name = "SIZE", value_parser = crate::limits::parse_size)]
-    pub max_file_size: Option<u64>,
-    /// Most bytes of code read from one workload (e.g. 512MiB); files past it are errors.
-    #[arg(long, global = true, env = "RAILYARD_MAX_WORKLOAD_SIZE", value_name = "SIZE", value_parser = crate::limits::parse_size)]
-    pub max_workload_size: Option<u64>,
-    /// Most resources in one workload; a larger workload is not evaluated (an error).
-    #[arg(long, global = true, env = "RAILYARD_MAX_RESOURCES", value_name = "N")]
-    pub max_resources: Option<usize>,
-    /// Time one policy evaluation may take (e.g. 10s, 500ms) before it is stopped (an error).
-    #[arg(long, global = true, env = "RAILYARD_EVAL_TIMEOUT", value_name = "DURATION", value_parser = crate::limits::parse_duration)]
-    pub eval_timeout: Option<std::time::Duration>,
-    /// Time parsing one folder of a workload may take (e.g. 60s) before it is stopped (an error).
-    #[arg(long, global = true, env = "RAILYARD_PARSE_TIMEOUT", value_name = "DURATION", value_parser = crate::limits::parse_duration)]
-    pub parse_timeout: Option<std::time::Duration>,
-    /// Memory one policy evaluation (or the parsing of one folder) may use (e.g. 1GiB) before
-    /// it is stopped (an error); 0 runs both in-process, with the time budget only.
-    #[arg(long, global = true, env = "RAILYARD_EVAL_MEMORY", value_name = "SIZE", value_parser = crate::limits::parse_size)]
-    pub eval_memory: Option<u64>,
-    /// Most findings kept per guardrail and workload; more is an error for that guardrail
-    /// (never a pass), reported with the count.
-    #[arg(long, global = true, env = "RAILYARD_MAX_FINDINGS", value_name = "N")]
-    pub max_findings: Option<usize>,
-    /// Time any one git fetch, clone or push, or HTTP request may take (connect and total;
-    /// e.g. 30s) before that workload is *unknown* (the guardrails repo: exit 2).
-    #[arg(long, global = true, env = "RAILYARD_FETCH_TIMEOUT", value_name = "DURATION", value_parser = crate::limits::parse_duration, default_value = "60s")]
-    pub fetch_timeout: std::time::Duration,
     #[command(subcommand)]
     pub command: Command,
 }
 
-impl Cli {
-    /// The limits this command line asks for (defaults where a flag is not given).
+// The option groups below are flattened into the subcommands they apply to, so that each
+// `--help` lists what that command reads and nothing else. `Parts` gathers them back, with
+// the defaults for the groups a command does not take.
+
+/// `--format`.
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Output")]
+pub struct OutputArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+impl Default for OutputArgs {
+    fn default() -> Self {
+        OutputArgs { format: Format::Table }
+    }
+}
+
+/// `--now`.
+#[derive(Debug, Clone, Default, clap::Args)]
+#[command(next_help_heading = "Date")]
+pub struct ClockArgs {
+    /// The date to act on (YYYY-MM-DD) instead of today, to plan or test deadlines. Recorded
+    /// in what the run writes; refused when behind the ledger's clock (no backdating).
+    #[arg(long, value_parser = parse_day)]
+    pub now: Option<Day>,
+}
+
+/// `--repo`: the guardrails repository the loop commands work on.
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Guardrails repository")]
+pub struct RepoArgs {
+    /// The guardrails repository (local path or URL).
+    #[arg(long, default_value = DEFAULT_REPO)]
+    pub repo: String,
+}
+
+impl Default for RepoArgs {
+    fn default() -> Self {
+        RepoArgs {
+            repo: DEFAULT_REPO.into(),
+        }
+    }
+}
+
+const DEFAULT_REPO: &str = ".";
+const DEFAULT_TOKEN_ENV: &str = "RAILYARD_GIT_TOKEN";
+const DEFAULT_FETCH_TIMEOUT: &str = "60s";
+
+/// How remote repositories are reached and kept.
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Remote repositories")]
+pub struct RemoteArgs {
+    /// Environment variable holding an https token for a remote repository (never the token itself).
+    #[arg(long, default_value = DEFAULT_TOKEN_ENV)]
+    pub repo_token_env: String,
+    /// Where repository clones are kept between runs (default: the user's cache folder).
+    #[arg(long, env = "RAILYARD_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Time any one git fetch, clone or push, or HTTP request may take (connect and total;
+    /// e.g. 30s) before that workload is *unknown* (the guardrails repo: exit 2).
+    #[arg(long, env = "RAILYARD_FETCH_TIMEOUT", value_name = "DURATION", value_parser = crate::limits::parse_duration, default_value = DEFAULT_FETCH_TIMEOUT)]
+    pub fetch_timeout: std::time::Duration,
+}
+
+impl Default for RemoteArgs {
+    fn default() -> Self {
+        RemoteArgs {
+            repo_token_env: DEFAULT_TOKEN_ENV.into(),
+            cache_dir: None,
+            fetch_timeout: crate::limits::parse_duration(DEFAULT_FETCH_TIMEOUT).expect("valid default"),
+        }
+    }
+}
+
+/// For the commands that write commits, ledger entries or notifications.
+#[derive(Debug, Clone, Default, clap::Args)]
+#[command(next_help_heading = "Writing")]
+pub struct WriteArgs {
+    /// Print what would happen; write no commit, ledger entry or notification.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Send no notification: print what would be sent (on stderr and in JSON output).
+    #[arg(long)]
+    pub no_notify: bool,
+}
+
+/// Progress on stderr (only ever drawn on a terminal).
+#[derive(Debug, Clone, Default, clap::Args)]
+#[command(next_help_heading = "Output")]
+pub struct ProgressArgs {
+    /// No progress bar on stderr (it is only drawn on a terminal anyway).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+/// The limits on reading and evaluating a workload (docs/limits.md); defaults shown.
+#[derive(Debug, Clone, Default, clap::Args)]
+#[command(next_help_heading = "Limits")]
+pub struct LimitArgs {
+    /// Largest workload file read; a larger code file is an error for its workload.
+    #[arg(long, env = "RAILYARD_MAX_FILE_SIZE", value_name = "SIZE", value_parser = crate::limits::parse_size, default_value = "8MiB")]
+    pub max_file_size: Option<u64>,
+    /// Most bytes of code read from one workload; files past it are errors.
+    #[arg(long, env = "RAILYARD_MAX_WORKLOAD_SIZE", value_name = "SIZE", value_parser = crate::limits::parse_size, default_value = "512MiB")]
+    pub max_workload_size: Option<u64>,
+    /// Most resources in one workload; a larger workload is not evaluated (an error).
+    #[arg(long, env = "RAILYARD_MAX_RESOURCES", value_name = "N", default_value = "50000")]
+    pub max_resources: Option<usize>,
+    /// Time one policy evaluation may take before it is stopped (an error).
+    #[arg(long, env = "RAILYARD_EVAL_TIMEOUT", value_name = "DURATION", value_parser = crate::limits::parse_duration, default_value = "10s")]
+    pub eval_timeout: Option<std::time::Duration>,
+    /// Time parsing one folder of a workload may take before it is stopped (an error).
+    #[arg(long, env = "RAILYARD_PARSE_TIMEOUT", value_name = "DURATION", value_parser = crate::limits::parse_duration, default_value = "60s")]
+    pub parse_timeout: Option<std::time::Duration>,
+    /// Memory one policy evaluation (or the parsing of one folder) may use before it is
+    /// stopped (an error); 0 runs both in-process, with the time budget only.
+    #[arg(long, env = "RAILYARD_EVAL_MEMORY", value_name = "SIZE", value_parser = crate::limits::parse_size, default_value = "1GiB")]
+    pub eval_memory: Option<u64>,
+    /// Most findings kept per guardrail and workload; more is an error for that guardrail
+    /// (never a pass), reported with the count.
+    #[arg(long, env = "RAILYARD_MAX_FINDINGS", value_name = "N", default_value = "10000")]
+    pub max_findings: Option<usize>,
+}
+
+impl LimitArgs {
+    /// The limits asked for (defaults where a flag is not given).
     pub fn limits(&self) -> crate::limits::Limits {
         let d = crate::limits::Limits::default();
         crate::limits::Limits {
@@ -87,23 +166,105 @@ impl Cli {
     }
 }
 
+/// The option groups of the command given, with defaults for those it does not take.
+#[derive(Debug, Clone, Default)]
+pub struct Parts {
+    pub output: OutputArgs,
+    pub clock: ClockArgs,
+    pub repo: RepoArgs,
+    pub remote: RemoteArgs,
+    pub write: WriteArgs,
+    pub progress: ProgressArgs,
+    pub limits: LimitArgs,
+}
+
+impl Cli {
+    /// The option groups this command line gave (defaults for the others).
+    pub fn parts(&self) -> Parts {
+        let mut p = Parts::default();
+        match &self.command {
+            Command::Check(a) => {
+                (p.output, p.clock, p.remote, p.limits) =
+                    (a.output.clone(), a.clock.clone(), a.remote.clone(), a.limits.clone())
+            }
+            Command::Test(a) => (p.output, p.limits) = (a.output.clone(), a.limits.clone()),
+            Command::Observe(a) => {
+                (p.output, p.clock, p.repo, p.remote, p.write, p.progress, p.limits) = (
+                    a.output.clone(),
+                    a.clock.clone(),
+                    a.repo.clone(),
+                    a.remote.clone(),
+                    a.write.clone(),
+                    a.progress.clone(),
+                    a.limits.clone(),
+                )
+            }
+            Command::Enforce(a) => {
+                (p.output, p.clock, p.repo, p.remote, p.write, p.limits) = (
+                    a.output.clone(),
+                    a.clock.clone(),
+                    a.repo.clone(),
+                    a.remote.clone(),
+                    a.write.clone(),
+                    a.limits.clone(),
+                )
+            }
+            Command::Promote(a) => {
+                (p.clock, p.repo, p.remote, p.write, p.limits) = (
+                    a.clock.clone(),
+                    a.repo.clone(),
+                    a.remote.clone(),
+                    a.write.clone(),
+                    a.limits.clone(),
+                )
+            }
+            Command::Report(a) => {
+                (p.output, p.clock, p.repo, p.remote) =
+                    (a.output.clone(), a.clock.clone(), a.repo.clone(), a.remote.clone())
+            }
+            Command::Demo(a) => (p.clock, p.limits) = (a.clock.clone(), a.limits.clone()),
+            Command::Ledger(LedgerCommand::Verify(a)) => {
+                (p.output, p.repo, p.remote) = (a.output.clone(), a.repo.clone(), a.remote.clone())
+            }
+            Command::Ledger(LedgerCommand::Accept(a)) => {
+                (p.output, p.repo, p.remote) = (a.output.clone(), a.repo.clone(), a.remote.clone())
+            }
+            // Set-up commands: no shared option groups.
+            Command::Init(_) | Command::Completions(_) | Command::Man(_) => {}
+        }
+        p
+    }
+
+    /// The limits this command line asks for (defaults where a flag is not given).
+    pub fn limits(&self) -> crate::limits::Limits {
+        self.parts().limits.limits()
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Evaluate guardrails on a local workload; fail on findings (an application pipeline's gate).
+    #[command(after_help = CHECK_EXAMPLES)]
     Check(CheckArgs),
     /// Run every guardrail's pass/fail fixtures.
+    #[command(after_help = TEST_EXAMPLES)]
     Test(TestArgs),
     /// Observation mode: evaluate develop's candidate guardrails on every registered workload,
     /// record noncompliance with deadlines, promote each candidate that breaks nobody.
+    #[command(after_help = OBSERVE_EXAMPLES)]
     Observe(ObserveArgs),
     /// The scheduled job: activate candidates whose deadline passed, list upcoming deadlines
     /// and exceptions that expire soon.
+    #[command(after_help = ENFORCE_EXAMPLES)]
     Enforce(EnforceArgs),
     /// Activate a guardrail now, ahead of observation (security team).
+    #[command(after_help = PROMOTE_EXAMPLES)]
     Promote(PromoteArgs),
     /// Exposure per workload or team, or the per-guardrail status for the security team.
+    #[command(after_help = REPORT_EXAMPLES)]
     Report(ReportArgs),
     /// The whole loop on bundled guardrails and example workloads, in a temporary sandbox.
+    #[command(after_help = DEMO_EXAMPLES)]
     Demo(DemoArgs),
     /// The ledger's seals (`RAILYARD_LEDGER_KEY`): verify the chain, or accept a reviewed
     /// hand edit.
@@ -144,9 +305,62 @@ pub struct ManArgs {
 pub enum LedgerCommand {
     /// Check every commit of the ledger branch: seals, accepted hand edits, and that the
     /// ledger descends from the commit `main`'s last promotion was decided on.
-    Verify,
+    #[command(after_help = VERIFY_EXAMPLES)]
+    Verify(VerifyArgs),
     /// Re-seal the ledger after a deliberate, reviewed hand edit, recording who and why.
+    #[command(after_help = ACCEPT_EXAMPLES)]
     Accept(AcceptArgs),
+}
+
+const CHECK_EXAMPLES: &str = "\
+Examples:
+  railyard check infra --guardrails ../guardrails
+  railyard check . --guardrails https://git.example.com/security/guardrails.git@main --fail-on high
+  railyard check . --workload payments-api --format sarif > railyard.sarif";
+const TEST_EXAMPLES: &str = "\
+Examples:
+  railyard test guardrails/
+  railyard test . --format json";
+const OBSERVE_EXAMPLES: &str = "\
+Examples:
+  railyard observe --repo path/to/guardrails-repo
+  railyard observe --repo https://git.example.com/security/guardrails.git --top 20
+  railyard observe --dry-run --now 2030-01-01 --details all";
+const ENFORCE_EXAMPLES: &str = "\
+Examples:
+  railyard enforce --repo path/to/guardrails-repo
+  railyard enforce --dry-run --now 2030-01-01
+  railyard enforce --exception-window 30 --reminder-days 7,1";
+const PROMOTE_EXAMPLES: &str = "\
+Examples:
+  railyard promote aws-s3-versioning --force --reason \"incident 42\"
+  railyard promote aws-s3-versioning --force --reason \"audit\" --dry-run";
+const REPORT_EXAMPLES: &str = "\
+Examples:
+  railyard report --repo path/to/guardrails-repo
+  railyard report --team payments
+  railyard report --workload payments-api --format markdown";
+const DEMO_EXAMPLES: &str = "\
+Examples:
+  railyard demo
+  railyard demo --keep /tmp/railyard-demo";
+const VERIFY_EXAMPLES: &str = "\
+Examples:
+  railyard ledger verify --repo path/to/guardrails-repo    (with RAILYARD_LEDGER_KEY set)
+  railyard ledger verify --format json";
+const ACCEPT_EXAMPLES: &str = "\
+Examples:
+  railyard ledger accept --reason \"removed a duplicate entry (ticket SEC-12)\"
+  railyard ledger accept --reason \"clock set ahead by mistake\" --reset-clock";
+
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub repo: RepoArgs,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -160,6 +374,12 @@ pub struct AcceptArgs {
     /// Who accepts it (default: the CI's user, else the git identity).
     #[arg(long)]
     pub actor: Option<String>,
+    #[command(flatten)]
+    pub repo: RepoArgs,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -178,6 +398,35 @@ pub struct ObserveArgs {
     /// notifications as a single run would make them.
     #[arg(long, value_name = "DIR", conflicts_with = "shard")]
     pub merge_shards: Option<PathBuf>,
+    /// Which per-resource findings to list after the summaries: `all`, or `none`.
+    #[arg(long, value_enum, default_value_t = Details::All, help_heading = "Output")]
+    pub details: Details,
+    /// List at most N per-resource findings (the summaries still count them all).
+    #[arg(long, value_name = "N", help_heading = "Output")]
+    pub top: Option<usize>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub progress: ProgressArgs,
+    #[command(flatten)]
+    pub clock: ClockArgs,
+    #[command(flatten)]
+    pub write: WriteArgs,
+    #[command(flatten)]
+    pub repo: RepoArgs,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// How much of `observe`'s per-resource list the table shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Details {
+    /// Every finding (or `--top N` of them).
+    All,
+    /// Only the per-guardrail and per-team summaries.
+    None,
 }
 
 #[derive(Debug, clap::Args)]
@@ -192,6 +441,18 @@ pub struct EnforceArgs {
     /// exit 2).
     #[arg(long)]
     pub force_failing_fixtures: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub clock: ClockArgs,
+    #[command(flatten)]
+    pub write: WriteArgs,
+    #[command(flatten)]
+    pub repo: RepoArgs,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -211,6 +472,16 @@ pub struct PromoteArgs {
     /// GITLAB_USER_LOGIN, BUILD_REQUESTEDFOREMAIL, … — else the repository's git identity).
     #[arg(long)]
     pub actor: Option<String>,
+    #[command(flatten)]
+    pub clock: ClockArgs,
+    #[command(flatten)]
+    pub write: WriteArgs,
+    #[command(flatten)]
+    pub repo: RepoArgs,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -221,6 +492,14 @@ pub struct ReportArgs {
     /// One team's exposure (all its workloads).
     #[arg(long)]
     pub team: Option<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub clock: ClockArgs,
+    #[command(flatten)]
+    pub repo: RepoArgs,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -228,6 +507,10 @@ pub struct DemoArgs {
     /// Keep the sandbox in this folder instead of a temporary one.
     #[arg(long)]
     pub keep: Option<PathBuf>,
+    #[command(flatten)]
+    pub clock: ClockArgs,
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -262,6 +545,14 @@ pub struct CheckArgs {
     /// SARIF paths relative to this folder (default: the root of the git repository holding PATH).
     #[arg(long, value_name = "DIR")]
     pub path_base: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub clock: ClockArgs,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -269,6 +560,10 @@ pub struct TestArgs {
     /// The guardrails folder (or a repository root containing `guardrails/`).
     #[arg(default_value = "guardrails")]
     pub dir: PathBuf,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -323,8 +618,8 @@ fn actor_from(flag: Option<&str>) -> Option<(String, String)> {
 }
 
 /// Whether the command writes to the guardrails repo (and so moves the ledger's clock).
-fn writes(cli: &Cli) -> bool {
-    !cli.dry_run
+fn writes(cli: &Cli, parts: &Parts) -> bool {
+    !parts.write.dry_run
         && matches!(
             &cli.command,
             Command::Observe(_) | Command::Enforce(_) | Command::Promote(_) | Command::Ledger(LedgerCommand::Accept(_))
@@ -333,11 +628,12 @@ fn writes(cli: &Cli) -> bool {
 
 /// Runs the parsed command, writing data to `out`.
 pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let parts = cli.parts();
     let today = crate::ledger::machine_today();
-    let now = cli.now.unwrap_or(today);
+    let now = parts.clock.now.unwrap_or(today);
     // A run that writes may not act on a day that has not come: its clock would become the
     // ledger's, ahead of real time, and activate deadlines early.
-    if let Some(n) = cli.now.filter(|n| *n > today && writes(&cli)) {
+    if let Some(n) = parts.clock.now.filter(|n| *n > today && writes(&cli, &parts)) {
         anyhow::bail!(
             "--now {n} is later than today ({today}): a run that writes acts on real time, so the ledger's clock never runs ahead (hint: add --dry-run to see what would happen on {n}; it writes nothing)"
         );
@@ -351,8 +647,9 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
             Command::Observe(_) | Command::Enforce(_) | Command::Promote(_)
         )
     {
+        // Two short lines: they fit an 80-column terminal.
         eprintln!(
-            "warning: {} is not set: the ledger is not tamper-evident (hand edits, deleted entries or branches and a reset clock go unnoticed)",
+            "warning: {} is not set: the ledger is not tamper-evident\n  (hand edits, deleted entries or branches and a reset clock go unnoticed)",
             crate::seal::KEY_ENV
         );
     }
@@ -364,24 +661,29 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let (actor, actor_source) = actor_from(flag_actor.as_deref()).unwrap_or_default();
     // Before any work (observe commits, enforce activates): a format the command cannot
     // write is refused, never replaced by another.
-    refuse_unsupported_format(&cli)?;
-    crate::limits::configure(cli.limits());
-    crate::gitops::fetch::configure_timeout(cli.fetch_timeout);
+    refuse_unsupported_format(&cli, parts.output.format)?;
+    crate::limits::configure(parts.limits.limits());
+    crate::gitops::fetch::configure_timeout(parts.remote.fetch_timeout);
+    crate::progress::configure(!parts.progress.quiet);
     let settings = Settings {
-        repo: cli.repo.clone(),
-        repo_token_env: Some(cli.repo_token_env.clone()),
-        cache_dir: cli.cache_dir.clone().unwrap_or_else(crate::gitops::default_cache_dir),
+        repo: parts.repo.repo.clone(),
+        repo_token_env: Some(parts.remote.repo_token_env.clone()),
+        cache_dir: parts
+            .remote
+            .cache_dir
+            .clone()
+            .unwrap_or_else(crate::gitops::default_cache_dir),
         now,
-        now_explicit: cli.now.is_some(),
-        dry_run: cli.dry_run,
-        no_notify: cli.no_notify,
+        now_explicit: parts.clock.now.is_some(),
+        dry_run: parts.write.dry_run,
+        no_notify: parts.write.no_notify,
         notify_timeout: std::env::var("RAILYARD_NOTIFY_TIMEOUT_MS")
             .ok()
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(std::time::Duration::from_millis)
             .unwrap_or(crate::notify::DEFAULT_TIMEOUT)
-            .min(cli.fetch_timeout),
-        format: cli.format,
+            .min(parts.remote.fetch_timeout),
+        format: parts.output.format,
         actor,
         actor_source,
         ledger_key,
@@ -412,7 +714,7 @@ fn command(cli: Cli, settings: Settings, now: Day, out: &mut dyn Write) -> anyho
                 pending,
                 now,
                 fail_on: args.fail_on.into(),
-                format: cli.format,
+                format: settings.format,
                 jobs: args.jobs,
                 allow_empty: args.allow_empty,
                 exclude: args.exclude,
@@ -423,7 +725,7 @@ fn command(cli: Cli, settings: Settings, now: Day, out: &mut dyn Write) -> anyho
         Command::Test(args) => {
             let library = crate::guardrail::load_dir(&args.dir)
                 .with_context(|| format!("loading guardrails from `{}`", args.dir.display()))?;
-            workflow::test::test(&library, cli.format, out)
+            workflow::test::test(&library, settings.format, out)
         }
         Command::Observe(args) => {
             let shard = match (&args.shard, &args.shard_dir) {
@@ -436,6 +738,10 @@ fn command(cli: Cli, settings: Settings, now: Day, out: &mut dyn Write) -> anyho
                 jobs: args.jobs,
                 shard,
                 merge_shards: args.merge_shards,
+                top: match args.details {
+                    Details::None => Some(0),
+                    Details::All => args.top,
+                },
             };
             workflow::observe::observe_with(&settings, &opts, out)
         }
@@ -455,7 +761,7 @@ fn command(cli: Cli, settings: Settings, now: Day, out: &mut dyn Write) -> anyho
             &args.reason,
             out,
         ),
-        Command::Ledger(LedgerCommand::Verify) => workflow::ledger_cmd::verify(&settings, out),
+        Command::Ledger(LedgerCommand::Verify(_)) => workflow::ledger_cmd::verify(&settings, out),
         Command::Ledger(LedgerCommand::Accept(args)) => {
             workflow::ledger_cmd::accept(&settings, &args.reason, args.reset_clock, out)
         }
@@ -506,9 +812,11 @@ fn man(dir: Option<&std::path::Path>, out: &mut dyn Write) -> anyhow::Result<Out
 }
 
 /// Exit 2 with the formats the command writes when `--format` is not one of them.
-fn refuse_unsupported_format(cli: &Cli) -> Result<(), crate::output::RenderError> {
+fn refuse_unsupported_format(
+    cli: &Cli,
+    f: crate::output::Format,
+) -> Result<(), crate::output::RenderError> {
     use crate::output::{ensure, ensure_for, Format::*};
-    let f = cli.format;
     match &cli.command {
         Command::Check(_) => ensure_for::<workflow::check::CheckReport>(f),
         Command::Test(_) => ensure_for::<workflow::test::TestReport>(f),
@@ -516,13 +824,14 @@ fn refuse_unsupported_format(cli: &Cli) -> Result<(), crate::output::RenderError
         Command::Observe(_) => ensure_for::<workflow::observe::ObserveReport>(f),
         Command::Enforce(_) => ensure_for::<workflow::enforce::EnforceReport>(f),
         Command::Report(_) => ensure_for::<workflow::report::Report>(f),
-        Command::Promote(_) => ensure("promote", f, &[Table]),
-        Command::Ledger(LedgerCommand::Verify) => ensure("ledger verify", f, &[Table, Json]),
+        Command::Ledger(LedgerCommand::Verify(_)) => ensure("ledger verify", f, &[Table, Json]),
         Command::Ledger(LedgerCommand::Accept(_)) => ensure("ledger accept", f, &[Table]),
-        Command::Demo(_) => ensure("demo", f, &[Table]),
-        Command::Init(_) => ensure("init", f, &[Table]),
-        Command::Completions(_) => ensure("completions", f, &[Table]),
-        Command::Man(_) => ensure("man", f, &[Table]),
+        // No `--format` option: clap refuses one.
+        Command::Promote(_)
+        | Command::Demo(_)
+        | Command::Init(_)
+        | Command::Completions(_)
+        | Command::Man(_) => Ok(()),
     }
 }
 

@@ -370,3 +370,28 @@ fn exclude_matches_files_and_folders() {
     assert!(!Exclude::default().excludes("a"));
     assert!(Exclude::new(&["a[".into()]).is_err());
 }
+
+/// A path as written for people: no doubled or trailing `/`, no leading `./`
+/// (`./app//infra/` → `app/infra`); `.` and `/` stay as they are.
+pub fn clean_path(path: &str) -> String {
+    let absolute = path.starts_with('/');
+    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
+    match (absolute, parts.is_empty()) {
+        (true, true) => "/".into(),
+        (false, true) => ".".into(),
+        (true, false) => format!("/{}", parts.join("/")),
+        (false, false) => parts.join("/"),
+    }
+}
+
+#[cfg(test)]
+mod clean_path_tests {
+    #[test]
+    fn clean_paths() {
+        assert_eq!(super::clean_path("./app//infra/"), "app/infra");
+        assert_eq!(super::clean_path("/tmp//x/"), "/tmp/x");
+        assert_eq!(super::clean_path("./"), ".");
+        assert_eq!(super::clean_path("/"), "/");
+        assert_eq!(super::clean_path("a/../b"), "a/../b");
+    }
+}

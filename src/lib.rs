@@ -14,6 +14,7 @@ pub mod ledger;
 pub mod limits;
 pub mod notify;
 pub mod output;
+pub mod progress;
 pub mod results;
 pub mod seal;
 pub mod workflow;

@@ -475,13 +475,40 @@ fn join(dir: &str, name: &str) -> String {
     }
 }
 
+/// Drops libgit2's internals from an error text: the `; class=Os (2)` and
+/// `; code=NotFound (-3)` that `git2::Error` appends say nothing a user can act on.
+pub fn without_git_internals(text: &str) -> String {
+    let mut out = text.to_string();
+    for marker in ["; class=", "; code="] {
+        let mut from = 0;
+        while let Some(i) = out[from..].find(marker).map(|i| i + from) {
+            // `Word (N)`: an enum name, a space, a parenthesised number.
+            let rest = &out[i + marker.len()..];
+            let name = rest.find(|c: char| !c.is_ascii_alphanumeric()).unwrap_or(rest.len());
+            let tail = &rest[name..];
+            let number = tail.strip_prefix(" (").and_then(|t| {
+                t.find(')')
+                    .filter(|&j| t[..j].trim_start_matches('-').chars().all(|c| c.is_ascii_digit()))
+            });
+            match number {
+                Some(j) if name > 0 => out.replace_range(i..i + marker.len() + name + 2 + j + 1, ""),
+                _ => from = i + marker.len(),
+            }
+        }
+    }
+    out
+}
+
 /// Hides credentials in URLs inside `text`: the user info of a URL
 /// (`https://user:token@host` → `https://***@host`), every query value
 /// (`?private_token=x` → `?private_token=***`), and the password of an scp-like location
 /// (`user:password@host:repo` → `***@host:repo`). A bare user name is kept for ssh
 /// (`ssh://git@host`, `git@host:repo`), where it is not a secret, and hidden for http(s),
-/// where tokens are often passed as the user name.
+/// where tokens are often passed as the user name. libgit2's internals go too
+/// ([`without_git_internals`]): what is redacted is what a user reads.
 pub fn redact(text: &str) -> String {
+    let cleaned = without_git_internals(text);
+    let text: &str = &cleaned;
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     loop {
@@ -755,6 +782,18 @@ fn sanitize(name: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn git_internals_are_dropped() {
+        assert_eq!(
+            super::without_git_internals(
+                "`/x` is not a git repository: failed to resolve path '/x': No such file or directory; class=Os (2); code=NotFound (-3)"
+            ),
+            "`/x` is not a git repository: failed to resolve path '/x': No such file or directory"
+        );
+        assert_eq!(super::without_git_internals("a; class=Net (12): b"), "a: b");
+        assert_eq!(super::without_git_internals("text; class=maybe"), "text; class=maybe");
+    }
+
     use super::*;
 
     #[test]

@@ -354,10 +354,12 @@ pub fn load_dir(dir: &std::path::Path) -> anyhow::Result<Library> {
     };
     let (files, _) = crate::files::read_dir(&root, crate::files::ReadLimits::default())
         .with_context(|| format!("reading guardrails from `{}`", root.display()))?;
+    // `guardrails/` given with its slash: no `guardrails//id/policy.rego` in messages.
+    let base = crate::files::clean_path(&root.display().to_string());
     let files: Vec<SourceFile> = files
         .into_iter()
-        .map(|f| SourceFile::new(format!("{}/{}", root.display(), f.path), f.bytes))
+        .map(|f| SourceFile::new(format!("{base}/{}", f.path), f.bytes))
         .collect();
-    let prefix = format!("{}/", root.display());
+    let prefix = format!("{base}/");
     Ok(load_library(&files, &prefix)?)
 }

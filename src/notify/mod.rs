@@ -554,8 +554,8 @@ pub fn print_summary(sent: &[Sent]) {
             SentStatus::Failed => "FAILED to send",
         };
         eprintln!(
-            "notify: {what} {} event(s) to team `{}` via {} (${}){}",
-            s.events.len(),
+            "notify: {what} {} to team `{}` via {} (${}){}",
+            crate::output::plural(s.events.len(), "event"),
             s.team,
             s.channel,
             s.env,
@@ -589,7 +589,10 @@ pub fn redact(text: &str, secret: &str) -> String {
 
 /// Plain-text heading of a digest.
 pub fn heading(team: &str, events: &[Event]) -> String {
-    format!("Railyard: {} guardrail event(s) for team {team}", events.len())
+    format!(
+        "Railyard: {} for team {team}",
+        crate::output::plural(events.len(), "guardrail event")
+    )
 }
 
 #[cfg(test)]

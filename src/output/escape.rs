@@ -119,6 +119,15 @@ impl<'a> Terminal<'a> {
     }
 }
 
+impl Terminal<'_> {
+    /// Writes `text` as is, bypassing the escaping: only for text whose workload and policy
+    /// parts were escaped already ([`line`]) and that carries the renderer's own colour codes.
+    pub fn raw(&mut self, text: &str) -> std::io::Result<()> {
+        std::io::Write::flush(self)?;
+        self.inner.write_all(text.as_bytes())
+    }
+}
+
 impl std::io::Write for Terminal<'_> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let mut out = Vec::with_capacity(buf.len() + 8);

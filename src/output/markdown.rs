@@ -372,14 +372,14 @@ impl Render<EnforceReport> for Markdown {
         let expired = r.exceptions.iter().filter(|x| x.expired).count();
         writeln!(
             out,
-            "**{} guardrails {verb}**, {} refused (their own fixtures fail), {} upcoming deadlines ({} reminders due today), {} exceptions expiring or expired ({} expired), {} candidates not observed yet.\n",
-            r.activated.len(),
+            "**{} {verb}**, {} refused (their own fixtures fail), {} ({} due today), {} expiring or expired ({} expired), {} not observed yet.\n",
+            super::plural(r.activated.len(), "guardrail"),
             r.refused.len(),
-            r.upcoming.len(),
-            reminders,
-            r.exceptions.len(),
+            super::plural(r.upcoming.len(), "upcoming deadline"),
+            super::plural(reminders, "reminder"),
+            super::plural(r.exceptions.len(), "exception"),
             expired,
-            r.not_observed.len()
+            super::plural(r.not_observed.len(), "candidate")
         )?;
         if !r.activated.is_empty() {
             writeln!(

@@ -10,6 +10,7 @@ pub(crate) mod json;
 mod junit;
 mod markdown;
 mod sarif;
+pub(crate) mod style;
 mod table;
 
 use crate::workflow::check::CheckReport;
@@ -193,5 +194,14 @@ pub(crate) fn location(file: &str, line: usize) -> String {
         (true, _) => "-".to_string(),
         (false, 0) => file.to_string(),
         (false, l) => format!("{file}:{l}"),
+    }
+}
+
+/// `1 finding`, `2 findings`: a count with its noun in the right number.
+pub fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("{n} {noun}")
+    } else {
+        format!("{n} {noun}s")
     }
 }

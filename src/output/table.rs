@@ -1,15 +1,120 @@
-//! `--format table`: aligned tables for people, readable without colour.
+//! `--format table`: aligned tables for people, readable without colour. At a terminal,
+//! severities and verdicts are coloured and tables fit its width (see [`super::style`]);
+//! each view prints its summary first and the details after.
+//!
+//! Workload and policy text may carry terminal escapes: shown, never obeyed. Every such
+//! piece goes through [`e`] (or the escaping [`Terminal`] writer) before it is printed;
+//! only the renderer's own colour codes reach the terminal as codes.
 
-use super::location;
+use super::escape::Terminal;
+use super::style::{self, count, paint, BAD, GOOD, HEAD, WARN};
+use super::{location, plural};
 use crate::evaluate::Finding;
 use crate::workflow::enforce::EnforceReport;
 use crate::workflow::observe::{Action, ObserveReport};
+use crate::workflow::release::Change;
 use crate::workflow::report::Report;
 use crate::workflow::{check::CheckReport, test::TestReport};
+use std::collections::BTreeMap;
 use std::io::{self, Write};
-use tabled::{settings::Style, Table as Tabled, Tabled as TabledRow};
+use tabled::settings::{object::Columns, peaker::Priority, Style, Width};
+use tabled::{Table as Tabled, Tabled as TabledRow};
 
 pub struct Table;
+
+/// One line of workload or policy text, escaped for the terminal.
+fn e(s: &str) -> String {
+    super::escape::line(s).into_owned()
+}
+
+/// Rows as a table that fits the terminal: the last column (the message, the action: the
+/// prose) wraps first, at word boundaries; only if that is not enough do the widest columns
+/// wrap too.
+fn grid<R: TabledRow>(rows: impl IntoIterator<Item = R>) -> String {
+    let rows: Vec<R> = rows.into_iter().collect();
+    let last = R::LENGTH.saturating_sub(1);
+    let natural = rows
+        .iter()
+        .map(|r| r.fields().get(last).map_or(0, |f| widest_line(f)))
+        .chain(R::headers().get(last).map(|h| widest_line(h)))
+        .max()
+        .unwrap_or(0);
+    let mut t = Tabled::new(rows);
+    t.with(Style::sharp());
+    if let Some(w) = style::width() {
+        if t.total_width() > w && last > 0 {
+            // The other columns (names, paths) give up to 30 columns each, the prose the rest.
+            t.modify(Columns::new(..last), Width::wrap(30));
+            let others = t.total_width().saturating_sub(natural);
+            let target = w.saturating_sub(others).max(20).min(natural);
+            t.modify(Columns::last(), Width::wrap(target).keep_words(true));
+        }
+        if t.total_width() > w {
+            t.with(Width::wrap(w).priority(Priority::max(true)));
+        }
+    }
+    t.to_string()
+}
+
+fn widest_line(s: &str) -> usize {
+    s.lines().map(console::measure_text_width).max().unwrap_or(0)
+}
+
+/// A line of already escaped (and possibly coloured) text, wrapped at spaces to the
+/// terminal's width with `indent` spaces before continuation lines.
+fn say(out: &mut Terminal<'_>, text: &str, indent: usize) -> io::Result<()> {
+    let Some(width) = style::width() else {
+        return out.raw(&format!("{text}\n"));
+    };
+    let mut done = String::new();
+    let mut line = String::new();
+    let mut used = 0;
+    let mut at_start = true;
+    for word in text.split(' ') {
+        let w = console::measure_text_width(word);
+        if !at_start && used + 1 + w > width {
+            done.push_str(line.trim_end());
+            done.push('\n');
+            line = " ".repeat(indent);
+            used = indent;
+            at_start = true;
+        }
+        if !at_start {
+            line.push(' ');
+            used += 1;
+        }
+        // A word wider than the line (a long path) is cut; coloured words are short.
+        let mut rest = word;
+        while used + console::measure_text_width(rest) > width && width > used + 1 && !rest.contains('\u{1b}') {
+            let cut = rest.char_indices().nth(width - used).map_or(rest.len(), |(i, _)| i);
+            done.push_str(&line);
+            done.push_str(&rest[..cut]);
+            done.push('\n');
+            rest = &rest[cut..];
+            line = " ".repeat(indent);
+            used = indent;
+        }
+        used += console::measure_text_width(rest);
+        line.push_str(rest);
+        at_start = false;
+    }
+    done.push_str(&line);
+    done.push('\n');
+    out.raw(&done)
+}
+
+/// `1 day`, `3 days`, `-2 days`.
+fn days(n: i64) -> String {
+    if n == 1 {
+        "1 day".into()
+    } else {
+        format!("{n} days")
+    }
+}
+
+fn severity(s: crate::guardrail::Severity) -> String {
+    paint(style::severity(s), s.as_str())
+}
 
 #[derive(TabledRow)]
 struct Row {
@@ -21,111 +126,142 @@ struct Row {
 }
 
 fn rows(findings: &[Finding], deadline: bool) -> String {
-    let rows = findings.iter().map(|f| Row {
-        severity: f.severity.to_string(),
-        guardrail: f.guardrail.clone(),
-        resource: f.resource.clone(),
-        location: location(&f.file, f.line),
+    grid(findings.iter().map(|f| Row {
+        severity: severity(f.severity),
+        guardrail: e(&f.guardrail),
+        resource: e(&f.resource),
+        location: e(&location(&f.file, f.line)),
         message: match (deadline, f.deadline) {
-            (true, Some(d)) => format!("{} (fails the build from {d})", f.message),
-            _ => f.message.clone(),
+            (true, Some(d)) => format!("{} (fails the build from {d})", e(&f.message)),
+            _ => e(&f.message),
         },
-    });
-    Tabled::new(rows).with(Style::sharp()).to_string()
+    }))
 }
 
 impl Table {
     pub(super) fn check(&self, r: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
-        // Workload and policy text may carry terminal escapes: shown, never obeyed.
-        let out = &mut super::escape::Terminal::new(out);
+        let out = &mut Terminal::new(out);
+        let s = &r.summary;
+        let verdict = if s.findings > 0 {
+            paint(BAD, "FAIL")
+        } else if s.errors > 0 {
+            paint(BAD, "UNKNOWN")
+        } else {
+            paint(GOOD, "PASS")
+        };
+        say(
+            out,
+            &format!(
+                "{verdict} {}: {} on {} in {}: {}, {}, {} excepted, {}",
+                e(&r.workload),
+                plural(s.guardrails, "guardrail"),
+                plural(s.resources, "resource"),
+                plural(s.files, "file"),
+                count(s.findings, "finding", BAD),
+                count(s.warnings, "warning", WARN),
+                s.excepted,
+                count(s.errors, "error", BAD),
+            ),
+            2,
+        )?;
         if !r.findings.is_empty() {
-            writeln!(out, "Findings ({}), active guardrails:", r.findings.len())?;
-            writeln!(out, "{}", rows(&r.findings, false))?;
+            say(
+                out,
+                &paint(HEAD, &format!("Findings ({}), active guardrails:", r.findings.len())),
+                2,
+            )?;
+            out.raw(&format!("{}\n", rows(&r.findings, false)))?;
         }
         if !r.warnings.is_empty() {
-            writeln!(
-                out,
+            let head = format!(
                 "Warnings ({}), pending guardrails, not failing the build yet:",
                 r.warnings.len()
-            )?;
-            writeln!(out, "{}", rows(&r.warnings, true))?;
+            );
+            say(out, &paint(HEAD, &head), 2)?;
+            out.raw(&format!("{}\n", rows(&r.warnings, true)))?;
         }
         if !r.excepted.is_empty() {
-            writeln!(out, "Excepted ({}):", r.excepted.len())?;
+            say(out, &paint(HEAD, &format!("Excepted ({}):", r.excepted.len())), 2)?;
             for f in &r.excepted {
-                if let Some(e) = &f.exception {
-                    writeln!(
-                        out,
+                if let Some(x) = &f.exception {
+                    let line = format!(
                         "  {} {} — {} (approved by {}, expires {})",
-                        f.guardrail, f.resource, e.reason, e.approved_by, e.expires
-                    )?;
+                        e(&f.guardrail),
+                        e(&f.resource),
+                        e(&x.reason),
+                        e(&x.approved_by),
+                        x.expires
+                    );
+                    say(out, &line, 4)?;
                 }
             }
         }
-        for f in r.findings.iter().filter_map(|f| f.exception.as_ref().map(|e| (f, e))) {
-            match &f.1.unverified {
-                Some(reason) if f.1.status == crate::guardrail::ExceptionStatus::Unverified => writeln!(
-                    out,
-                    "Unverified exception (waives nothing): {} {}: {reason} ({})",
-                    f.0.guardrail, f.0.resource, f.1.source
-                )?,
-                _ => writeln!(
-                    out,
+        for f in r.findings.iter().filter_map(|f| f.exception.as_ref().map(|x| (f, x))) {
+            let line = match &f.1.unverified {
+                Some(reason) if f.1.status == crate::guardrail::ExceptionStatus::Unverified => format!(
+                    "Unverified exception (waives nothing): {} {}: {} ({})",
+                    e(&f.0.guardrail),
+                    e(&f.0.resource),
+                    e(reason),
+                    e(&f.1.source)
+                ),
+                _ => format!(
                     "Expired exception: {} {} expired {} ({})",
-                    f.0.guardrail, f.0.resource, f.1.expires, f.1.source
-                )?,
-            }
+                    e(&f.0.guardrail),
+                    e(&f.0.resource),
+                    f.1.expires,
+                    e(&f.1.source)
+                ),
+            };
+            say(out, &line, 2)?;
         }
-        for e in &r.errors {
-            writeln!(out, "error: {e}")?;
+        for x in &r.errors {
+            say(out, &format!("{} {}", paint(BAD, "error:"), e(&x.to_string())), 2)?;
         }
-        for s in &r.skipped {
-            writeln!(out, "skipped: {} ({})", s.path, s.reason)?;
+        for x in &r.skipped {
+            say(out, &format!("skipped: {} ({})", e(&x.path), e(&x.reason)), 2)?;
         }
-        let s = &r.summary;
-        writeln!(
-            out,
-            "{}: {} guardrails on {} resources in {} files: {} findings, {} warnings, {} excepted, {} errors",
-            r.workload, s.guardrails, s.resources, s.files, s.findings, s.warnings, s.excepted, s.errors
-        )
+        Ok(())
     }
 
     pub(super) fn test(&self, r: &TestReport, out: &mut dyn Write) -> io::Result<()> {
-        // Workload and policy text may carry terminal escapes: shown, never obeyed.
-        let out = &mut super::escape::Terminal::new(out);
+        let out = &mut Terminal::new(out);
         for c in &r.cases {
-            let status = if c.passed { "ok  " } else { "FAIL" };
-            writeln!(out, "{status} {} {}", c.guardrail, c.case)?;
+            let status = if c.passed {
+                paint(GOOD, "ok  ")
+            } else {
+                paint(BAD, "FAIL")
+            };
+            say(out, &format!("{status} {} {}", e(&c.guardrail), e(&c.case)), 7)?;
             for p in &c.problems {
-                writeln!(out, "       {p}")?;
+                say(out, &format!("       {}", e(p)), 7)?;
             }
         }
-        write!(
+        say(
             out,
-            "{} guardrails, {} fixtures",
-            r.guardrails,
-            r.cases.len() - r.rego_tests
+            &format!(
+                "{}, {}",
+                plural(r.guardrails, "guardrail"),
+                plural(r.cases.len(), "fixture")
+            ),
+            2,
         )?;
-        if r.rego_tests > 0 {
-            write!(out, ", {} Rego tests", r.rego_tests)?;
-        }
-        writeln!(out)?;
-        writeln!(out, "{} passed, {} failed", r.passed, r.failed)
+        let failed = if r.failed > 0 {
+            paint(BAD, &format!("{} failed", r.failed))
+        } else {
+            "0 failed".into()
+        };
+        say(out, &format!("{} passed, {failed}", r.passed), 2)
     }
 
     pub(super) fn observe(&self, r: &ObserveReport, out: &mut dyn Write) -> io::Result<()> {
-        // Workload and policy text may carry terminal escapes: shown, never obeyed.
-        let out = &mut super::escape::Terminal::new(out);
-        self.observe_text(r, out)
+        self.observe_text(r, &mut Terminal::new(out))
     }
     pub(super) fn enforce(&self, r: &EnforceReport, out: &mut dyn Write) -> io::Result<()> {
-        // Workload and policy text may carry terminal escapes: shown, never obeyed.
-        let out = &mut super::escape::Terminal::new(out);
-        self.enforce_text(r, out)
+        self.enforce_text(r, &mut Terminal::new(out))
     }
     pub(super) fn report(&self, r: &Report, out: &mut dyn Write) -> io::Result<()> {
-        // Workload and policy text may carry terminal escapes: shown, never obeyed.
-        let out = &mut super::escape::Terminal::new(out);
+        let out = &mut Terminal::new(out);
         self.report_text(r, out)?;
         unverified_text(&r.unverified_exceptions, out)
     }
@@ -134,12 +270,25 @@ impl Table {
 #[derive(TabledRow)]
 struct CandidateRow {
     guardrail: String,
-    change: String,
+    severity: String,
+    // Workload counts, headed short so that the table fits 100 columns.
+    #[tabled(rename = "ok")]
     compliant: usize,
+    #[tabled(rename = "failing")]
     noncompliant: usize,
     excepted: usize,
     unknown: usize,
     action: String,
+}
+
+#[derive(TabledRow)]
+struct TeamRow {
+    team: String,
+    workloads: usize,
+    findings: usize,
+    #[tabled(rename = "earliest deadline")]
+    deadline: String,
+    guardrails: String,
 }
 
 #[derive(TabledRow)]
@@ -155,62 +304,127 @@ struct FixRow {
 }
 
 impl Table {
-    pub(crate) fn observe_text(&self, r: &ObserveReport, out: &mut dyn Write) -> io::Result<()> {
+    pub(crate) fn observe_text(&self, r: &ObserveReport, out: &mut Terminal<'_>) -> io::Result<()> {
         if r.stats.workloads > 0 {
-            writeln!(
-                out,
-                "Observed {} workload(s) with {} worker(s): {} parsed, {} evaluations, {} results from the cache.",
-                r.stats.workloads, r.stats.jobs, r.stats.workloads_parsed, r.stats.evaluations, r.stats.cache_hits
-            )?;
+            let line = format!(
+                "Observed {} with {}: {} parsed, {}, {} from the cache.",
+                plural(r.stats.workloads, "workload"),
+                plural(r.stats.jobs, "worker"),
+                r.stats.workloads_parsed,
+                plural(r.stats.evaluations, "evaluation"),
+                plural(r.stats.cache_hits, "result"),
+            );
+            say(out, &line, 2)?;
         }
         if r.candidates.is_empty() {
-            writeln!(out, "No candidates: every guardrail on develop is already on main.")?;
+            say(out, "No candidates: every guardrail on develop is already on main.", 2)?;
             return stale_text(&r.stale_exceptions, out);
         }
         let rows = r.candidates.iter().map(|c| CandidateRow {
-            guardrail: c.id.clone(),
-            change: format!("{:?}", c.change).to_lowercase(),
+            guardrail: e(&c.id),
+            severity: c.severity.map(severity).unwrap_or_else(|| "-".into()),
             compliant: c.compliant,
             noncompliant: c.noncompliant,
             excepted: c.excepted,
             unknown: c.unknown,
-            action: match (c.action, c.deadline, &c.commit) {
-                (Action::Promoted, _, Some(commit)) => {
-                    format!("promoted to main ({})", &commit[..commit.len().min(12)])
-                }
-                (Action::Held, Some(d), _) => format!("held until {d}"),
-                (Action::Blocked, _, _) => "blocked: not every workload could be evaluated".into(),
-                (a, _, _) => format!("{a:?}").to_lowercase(),
+            action: {
+                let change = match c.change {
+                    Change::New => String::new(),
+                    other => format!("{other:?}: ").to_lowercase(),
+                };
+                let what = match (c.action, c.deadline, &c.commit) {
+                    (Action::Promoted, _, Some(commit)) => {
+                        paint(GOOD, &format!("promoted ({})", e(&commit[..commit.len().min(7)])))
+                    }
+                    (Action::Held, Some(d), _) => paint(WARN, &format!("held until {d}")),
+                    (Action::Blocked, _, _) => paint(BAD, "blocked: not every workload could be evaluated"),
+                    (Action::Broken, _, _) => paint(BAD, "broken"),
+                    (Action::WouldPromote, _, _) => paint(GOOD, "would-promote"),
+                    (a, _, _) => format!("{a:?}").to_lowercase(),
+                };
+                format!("{change}{what}")
             },
         });
-        writeln!(
-            out,
-            "Observation on {}{}:",
+        let head = format!(
+            "Observation on {}{}, per guardrail:",
             r.now,
             if r.dry_run { " (dry run: nothing written)" } else { "" }
-        )?;
-        writeln!(out, "{}", Tabled::new(rows).with(Style::sharp()))?;
+        );
+        say(out, &paint(HEAD, &head), 2)?;
+        out.raw(&format!("{}\n", grid(rows)))?;
         for c in r.candidates.iter().filter(|c| !c.problems.is_empty()) {
             for p in &c.problems {
-                writeln!(out, "error: {}: {p}", c.id)?;
+                say(out, &format!("{} {}: {}", paint(BAD, "error:"), e(&c.id), e(p)), 2)?;
             }
         }
-        if !r.to_fix.is_empty() {
-            writeln!(out, "What to fix, where, and by when:")?;
-            let rows = r.to_fix.iter().map(|f| FixRow {
-                team: f.team.clone(),
-                workload: f.workload.clone(),
-                guardrail: f.guardrail.clone(),
-                resource: f.resource.clone(),
-                location: location(&f.file, f.line),
+        if r.to_fix.is_empty() {
+            return stale_text(&r.stale_exceptions, out);
+        }
+        // Per team: what each owner has to fix, before the long per-resource list.
+        struct Team<'a> {
+            workloads: std::collections::BTreeSet<&'a str>,
+            guardrails: std::collections::BTreeSet<&'a str>,
+            findings: usize,
+            deadline: Option<crate::date::Day>,
+        }
+        let mut teams: BTreeMap<&str, Team> = BTreeMap::new();
+        for f in &r.to_fix {
+            let t = teams.entry(f.team.as_str()).or_insert_with(|| Team {
+                workloads: Default::default(),
+                guardrails: Default::default(),
+                findings: 0,
+                deadline: None,
+            });
+            t.workloads.insert(&f.workload);
+            t.guardrails.insert(&f.guardrail);
+            t.findings += 1;
+            t.deadline = match (t.deadline, f.deadline) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+        say(out, &paint(HEAD, "Noncompliance per team:"), 2)?;
+        let rows = teams.iter().map(|(team, t)| TeamRow {
+            team: if team.is_empty() { "-".into() } else { e(team) },
+            workloads: t.workloads.len(),
+            findings: t.findings,
+            guardrails: t.guardrails.iter().map(|g| e(g)).collect::<Vec<_>>().join(", "),
+            deadline: t.deadline.map(|d| d.to_string()).unwrap_or_else(|| "-".into()),
+        });
+        out.raw(&format!("{}\n", grid(rows)))?;
+        let shown = r.list_limit.unwrap_or(usize::MAX).min(r.to_fix.len());
+        if shown > 0 {
+            let head = if shown < r.to_fix.len() {
+                format!("What to fix, where, and by when ({shown} of {}):", r.to_fix.len())
+            } else {
+                "What to fix, where, and by when:".to_string()
+            };
+            say(out, &paint(HEAD, &head), 2)?;
+            let rows = r.to_fix.iter().take(shown).map(|f| FixRow {
+                team: e(&f.team),
+                workload: e(&f.workload),
+                guardrail: e(&f.guardrail),
+                resource: e(&f.resource),
+                location: e(&location(&f.file, f.line)),
                 deadline: f.deadline.map(|d| d.to_string()).unwrap_or_else(|| "-".into()),
                 last_changed: f
                     .last_changed
                     .as_ref()
-                    .map(|c| c.describe().trim_start_matches("last changed ").to_string())
+                    .map(|c| e(c.describe().trim_start_matches("last changed ")))
                     .unwrap_or_else(|| "-".into()),
             });
-            writeln!(out, "{}", Tabled::new(rows).with(Style::sharp()))?;
+            out.raw(&format!("{}\n", grid(rows)))?;
+        }
+        if shown < r.to_fix.len() {
+            let more = r.to_fix.len() - shown;
+            say(
+                out,
+                &format!(
+                    "{} more not listed (--top N, --details all, or --format json for every one).",
+                    plural(more, "finding")
+                ),
+                2,
+            )?;
         }
         stale_text(&r.stale_exceptions, out)
     }
@@ -219,24 +433,28 @@ impl Table {
 /// Exceptions that waive nothing any more, one line each with where they are written.
 pub(crate) fn stale_text(
     stale: &[crate::guardrail::exceptions::StaleException],
-    out: &mut dyn Write,
+    out: &mut Terminal<'_>,
 ) -> io::Result<()> {
     if stale.is_empty() {
         return Ok(());
     }
-    writeln!(out, "Stale exceptions (they match no finding any more; remove them):")?;
+    say(
+        out,
+        &paint(WARN, "Stale exceptions (they match no finding any more; remove them):"),
+        2,
+    )?;
     for x in stale {
-        writeln!(
-            out,
+        let line = format!(
             "  {}:{}: `{}` on `{}` / `{}`, expires {}{}",
-            x.file,
+            e(&x.file),
             x.line,
-            x.guardrail,
-            x.workload,
-            x.resource,
+            e(&x.guardrail),
+            e(&x.workload),
+            e(&x.resource),
             x.expires,
-            x.ticket.as_deref().map(|t| format!(" ({t})")).unwrap_or_default()
-        )?;
+            x.ticket.as_deref().map(|t| format!(" ({})", e(t))).unwrap_or_default()
+        );
+        say(out, &line, 4)?;
     }
     Ok(())
 }
@@ -268,13 +486,24 @@ struct StatusRow {
     activates: String,
 }
 
+/// A verdict word, coloured by what it means for the owner.
+fn verdict(v: crate::evaluate::Verdict) -> String {
+    use crate::evaluate::Verdict;
+    let word = format!("{v:?}").to_lowercase();
+    match v {
+        Verdict::Compliant => paint(GOOD, &word),
+        Verdict::Excepted => paint(WARN, &word),
+        _ => paint(BAD, &word),
+    }
+}
+
 impl Table {
-    pub(crate) fn report_text(&self, r: &Report, out: &mut dyn Write) -> io::Result<()> {
+    pub(crate) fn report_text(&self, r: &Report, out: &mut Terminal<'_>) -> io::Result<()> {
         if r.view == "guardrails" {
-            writeln!(out, "Guardrails on {}:", r.now)?;
+            say(out, &paint(HEAD, &format!("Guardrails on {}:", r.now)), 2)?;
             let rows = r.guardrails.iter().map(|g| StatusRow {
-                guardrail: g.guardrail.clone(),
-                severity: g.severity.to_string(),
+                guardrail: e(&g.guardrail),
+                severity: severity(g.severity),
                 state: format!("{:?}", g.state).to_lowercase(),
                 compliant: g.compliant,
                 noncompliant: g.noncompliant,
@@ -283,108 +512,139 @@ impl Table {
                 deadline: g.earliest_deadline.map(|d| d.to_string()).unwrap_or_else(|| "-".into()),
                 activates: g.activation_day.map(|d| d.to_string()).unwrap_or_else(|| "-".into()),
             });
-            writeln!(out, "{}", Tabled::new(rows).with(Style::sharp()))?;
+            out.raw(&format!("{}\n", grid(rows)))?;
             return stale_text(&r.stale_exceptions, out);
         }
-        writeln!(out, "Exposure of {} `{}` on {}:", r.view, r.subject, r.now)?;
+        let head = format!("Exposure of {} `{}` on {}:", r.view, e(&r.subject), r.now);
+        say(out, &paint(HEAD, &head), 2)?;
         if r.exposure.is_empty() {
-            writeln!(out, "nothing: compliant with every active and pending guardrail")?;
+            say(
+                out,
+                &paint(GOOD, "nothing: compliant with every active and pending guardrail"),
+                2,
+            )?;
             return stale_text(&r.stale_exceptions, out);
         }
-        let rows = r.exposure.iter().map(|e| ExposureRow {
-            workload: e.workload.clone(),
-            guardrail: e.guardrail.clone(),
-            severity: e.severity.to_string(),
-            state: format!("{:?}", e.state).to_lowercase(),
-            status: format!("{:?}", e.status).to_lowercase(),
-            findings: format!("{} (+{} excepted)", e.findings.len(), e.excepted.len()),
-            deadline: e.deadline.map(|d| d.to_string()).unwrap_or_else(|| "-".into()),
-            days_left: e.days_left.map(|d| d.to_string()).unwrap_or_else(|| "-".into()),
+        let rows = r.exposure.iter().map(|x| ExposureRow {
+            workload: e(&x.workload),
+            guardrail: e(&x.guardrail),
+            severity: severity(x.severity),
+            state: format!("{:?}", x.state).to_lowercase(),
+            status: verdict(x.status),
+            findings: format!("{} (+{} excepted)", x.findings.len(), x.excepted.len()),
+            deadline: x.deadline.map(|d| d.to_string()).unwrap_or_else(|| "-".into()),
+            days_left: x.days_left.map(|d| d.to_string()).unwrap_or_else(|| "-".into()),
         });
-        writeln!(out, "{}", Tabled::new(rows).with(Style::sharp()))?;
-        for e in &r.exposure {
-            for f in &e.findings {
-                writeln!(
-                    out,
+        out.raw(&format!("{}\n", grid(rows)))?;
+        for x in &r.exposure {
+            for f in &x.findings {
+                let line = format!(
                     "  {} {} {} at {}: {}",
-                    e.workload,
-                    e.guardrail,
-                    f.resource,
-                    location(&f.file, f.line),
-                    f.message
-                )?;
+                    e(&x.workload),
+                    e(&x.guardrail),
+                    e(&f.resource),
+                    e(&location(&f.file, f.line)),
+                    e(&f.message)
+                );
+                say(out, &line, 4)?;
             }
-            for f in &e.excepted {
+            for f in &x.excepted {
                 let exp = f.exception_expires.map(|d| d.to_string()).unwrap_or_default();
-                writeln!(
-                    out,
+                let line = format!(
                     "  {} {} {} excepted until {exp}",
-                    e.workload, e.guardrail, f.resource
-                )?;
+                    e(&x.workload),
+                    e(&x.guardrail),
+                    e(&f.resource)
+                );
+                say(out, &line, 4)?;
             }
-            for p in &e.problems {
-                writeln!(out, "  {} {} could not be evaluated: {p}", e.workload, e.guardrail)?;
+            for p in &x.problems {
+                let line = format!(
+                    "  {} {} could not be evaluated: {}",
+                    e(&x.workload),
+                    e(&x.guardrail),
+                    e(p)
+                );
+                say(out, &line, 4)?;
             }
         }
         stale_text(&r.stale_exceptions, out)
     }
 
-    pub(crate) fn enforce_text(&self, r: &EnforceReport, out: &mut dyn Write) -> io::Result<()> {
+    pub(crate) fn enforce_text(&self, r: &EnforceReport, out: &mut Terminal<'_>) -> io::Result<()> {
         let verb = if r.dry_run { "would activate" } else { "activated" };
-        writeln!(
-            out,
+        let head = format!(
             "Enforcement on {}{}:",
             r.now,
             if r.dry_run { " (dry run: nothing written)" } else { "" }
-        )?;
+        );
+        say(out, &paint(HEAD, &head), 2)?;
         if r.activated.is_empty() {
-            writeln!(out, "  no pending guardrail has reached its deadline")?;
+            say(out, "  no pending guardrail has reached its deadline", 4)?;
         }
         for a in &r.activated {
             let commit = a
                 .commit
                 .as_deref()
-                .map(|c| format!(" in {}", &c[..c.len().min(12)]))
+                .map(|c| format!(" in {}", e(&c[..c.len().min(12)])))
                 .unwrap_or_default();
-            writeln!(out, "  {verb} `{}` (deadline {}){commit}", a.guardrail, a.deadline)?;
+            let line = format!(
+                "  {} `{}` (deadline {}){commit}",
+                paint(WARN, verb),
+                e(&a.guardrail),
+                a.deadline
+            );
+            say(out, &line, 4)?;
             if !a.now_failing.is_empty() {
-                writeln!(out, "    workloads that now fail: {}", a.now_failing.join(", "))?;
+                let names: Vec<String> = a.now_failing.iter().map(|w| e(w)).collect();
+                say(out, &format!("    workloads that now fail: {}", names.join(", ")), 6)?;
             }
         }
         for u in &r.upcoming {
             let remind = if u.remind { " [reminder due today]" } else { "" };
-            writeln!(
-                out,
-                "  upcoming: `{}` fails `{}` ({}) from {}: {} days left, {} findings{remind}",
-                u.guardrail, u.workload, u.team, u.deadline, u.days_left, u.findings
-            )?;
+            let line = format!(
+                "  upcoming: `{}` fails `{}` ({}) from {}: {} left, {}{remind}",
+                e(&u.guardrail),
+                e(&u.workload),
+                e(&u.team),
+                u.deadline,
+                days(u.days_left),
+                plural(u.findings, "finding"),
+            );
+            say(out, &line, 4)?;
         }
         for x in &r.exceptions {
             let when = if x.expired {
-                format!("expired {}", x.expires)
+                paint(BAD, &format!("expired {}", x.expires))
             } else {
-                format!("expires {} ({} days)", x.expires, x.days_left)
+                format!("expires {} ({})", x.expires, days(x.days_left))
             };
-            writeln!(
-                out,
+            let line = format!(
                 "  exception {when}: `{}` {} {} ({})",
-                x.guardrail, x.workload, x.resource, x.source
-            )?;
+                e(&x.guardrail),
+                e(&x.workload),
+                e(&x.resource),
+                e(&x.source)
+            );
+            say(out, &line, 4)?;
         }
         for id in &r.not_observed {
-            writeln!(
-                out,
-                "  `{id}` has not been observed in its current version: run `railyard observe` first"
-            )?;
+            let line = format!(
+                "  `{}` has not been observed in its current version: run `railyard observe` first",
+                e(id)
+            );
+            say(out, &line, 4)?;
         }
         for x in &r.refused {
-            writeln!(
-                out,
-                "  refused: `{}` is due ({}) but fails its own fixtures (activate anyway with --force-failing-fixtures):",
-                x.guardrail, x.deadline
-            )?;
+            let line = format!(
+                "  {} `{}` is due ({}) but fails its own fixtures (activate anyway with --force-failing-fixtures):",
+                paint(BAD, "refused:"),
+                e(&x.guardrail),
+                x.deadline
+            );
+            say(out, &line, 4)?;
             for p in &x.problems {
-                writeln!(out, "    {p}")?;
+                say(out, &format!("    {}", e(p)), 6)?;
             }
         }
         Ok(())
@@ -392,17 +652,23 @@ impl Table {
 }
 
 /// Exceptions whose approval did not verify: the security team's to-do list.
-fn unverified_text(list: &[crate::workflow::release::UnverifiedException], out: &mut dyn Write) -> io::Result<()> {
+fn unverified_text(list: &[crate::workflow::release::UnverifiedException], out: &mut Terminal<'_>) -> io::Result<()> {
     if list.is_empty() {
         return Ok(());
     }
-    writeln!(out, "Unverified exceptions (they waive nothing):")?;
+    say(out, &paint(BAD, "Unverified exceptions (they waive nothing):"), 2)?;
     for x in list {
-        writeln!(
-            out,
+        let line = format!(
             "  {} on `{}` / `{}` approved by `{}` — {}:{}: {}",
-            x.guardrail, x.workload, x.resource, x.approved_by, x.file, x.line, x.reason
-        )?;
+            e(&x.guardrail),
+            e(&x.workload),
+            e(&x.resource),
+            e(&x.approved_by),
+            e(&x.file),
+            x.line,
+            e(&x.reason)
+        );
+        say(out, &line, 4)?;
     }
     Ok(())
 }

@@ -157,9 +157,9 @@ pub fn check(opts: CheckOptions, out: &mut dyn Write) -> anyhow::Result<Outcome>
                 file: Some(s.path.clone()),
                 line: None,
                 message: format!(
-                    "skipped: {}; not evaluated by {} active guardrail(s) that judge {} code (install the renderer, or --exclude the path)",
+                    "skipped: {}; not evaluated by {} that judge {} code (install the renderer, or --exclude the path)",
                     s.reason,
-                    judges.len(),
+                    crate::output::plural(judges.len(), "active guardrail"),
                     kind.as_str()
                 ),
             });
@@ -216,7 +216,7 @@ pub fn check(opts: CheckOptions, out: &mut dyn Write) -> anyhow::Result<Outcome>
     let report = CheckReport {
         version: 1,
         workload: opts.workload.name.clone(),
-        path: opts.path.display().to_string(),
+        path: crate::files::clean_path(&opts.path.display().to_string()),
         now: opts.now,
         summary: Summary {
             guardrails: opts.active.guardrails.len(),

@@ -119,20 +119,25 @@ pub fn demo(s: &Settings, keep: Option<&Path>, out: &mut dyn Write) -> Result<Ou
         &format!("Add {} guardrails from the starter library", ids.len()),
     )?;
 
-    heading(out, 1, &format!("A guardrails repo in {}", sandbox.display()))?;
+    heading(out, 1, "A guardrails repo", "git init; branches develop and main")?;
     writeln!(
         out,
-        "develop: {} guardrails (candidates); main: none active yet.",
+        "{}: develop holds {} candidate guardrails, main none yet;",
+        repo.display(),
         ids.len()
     )?;
-    writeln!(out, "workloads.toml registers {} workload repos:", WORKLOADS.len())?;
-    for (name, team, folder, _) in WORKLOADS {
-        writeln!(out, "  {name:<14} team {team:<9} {folder}")?;
-    }
+    let names: Vec<String> = WORKLOADS.iter().map(|(n, t, _, _)| format!("{n} ({t})")).collect();
+    writeln!(
+        out,
+        "workloads.toml registers {} workload repos: {}.",
+        WORKLOADS.len(),
+        names.join(", ")
+    )?;
 
     // 1. Observation: promote what breaks nobody, hold the rest with a deadline.
-    heading(out, 2, &format!("Observation on {day0}: `railyard observe`"))?;
-    observe::observe(&settings, out)?;
+    heading(out, 2, &format!("{day0}: observation"), "railyard observe")?;
+    let run = json(|o| observe::observe(&settings.with_json(), o))?;
+    observed(&run, out)?;
     for (_, _, _, guardrail) in WORKLOADS {
         expect(
             !on_main(&repo, guardrail)?,
@@ -141,28 +146,46 @@ pub fn demo(s: &Settings, keep: Option<&Path>, out: &mut dyn Write) -> Result<Ou
     }
 
     // 2. The exposure report, for an application team and for the security team.
-    heading(out, 3, "The web team reads its exposure: `railyard report --team web`")?;
-    report::report(
-        &settings,
-        &report::ReportOptions {
-            workload: None,
-            team: Some("web".into()),
-        },
+    heading(out, 3, "The web team reads its exposure", "railyard report --team web")?;
+    let team = json(|o| {
+        report::report(
+            &settings.with_json(),
+            &report::ReportOptions {
+                workload: None,
+                team: Some("web".into()),
+            },
+            o,
+        )
+    })?;
+    for x in list(&team, "exposure") {
+        writeln!(
+            out,
+            "{} breaks `{}` ({}, {}): fails the build from {} ({} days left).",
+            text(x, "workload"),
+            text(x, "guardrail"),
+            text(x, "severity"),
+            crate::output::plural(list(x, "findings").len(), "finding"),
+            text(x, "deadline"),
+            text(x, "days_left")
+        )?;
+    }
+    let all = json(|o| report::report(&settings.with_json(), &report::ReportOptions::default(), o))?;
+    let states = list(&all, "guardrails");
+    let pending = states.iter().filter(|g| text(g, "state") == "pending").count();
+    writeln!(
         out,
+        "`railyard report` (security's view): {} guardrails, {} active, {pending} pending.",
+        states.len(),
+        states.len() - pending
     )?;
-    writeln!(out)?;
-    writeln!(out, "The security team's view: `railyard report`")?;
-    report::report(&settings, &report::ReportOptions::default(), out)?;
 
     // 3. The payments team fixes its code; the next observation promotes the guardrail.
     settings.now = day0.plus_days(2);
     heading(
         out,
         4,
-        &format!(
-            "{}: the payments team enables S3 versioning; `railyard observe`",
-            settings.now
-        ),
+        &format!("{}: the payments team enables S3 versioning", settings.now),
+        "railyard observe",
     )?;
     let fix = snapshot(&source.join("examples/fixes/payments-api"), "")?;
     gitops::commit_changes(
@@ -171,7 +194,8 @@ pub fn demo(s: &Settings, keep: Option<&Path>, out: &mut dyn Write) -> Result<Ou
         &fix,
         "Enable versioning on the data bucket",
     )?;
-    observe::observe(&settings, out)?;
+    let run = json(|o| observe::observe(&settings.with_json(), o))?;
+    observed(&run, out)?;
     expect(
         on_main(&repo, "aws-s3-versioning")?,
         "the fixed workload should let `aws-s3-versioning` be promoted",
@@ -183,22 +207,17 @@ pub fn demo(s: &Settings, keep: Option<&Path>, out: &mut dyn Write) -> Result<Ou
     heading(
         out,
         5,
-        &format!(
-            "{}: security approves an exception for web-frontend; `railyard observe`",
-            settings.now
-        ),
+        &format!("{}: security approves an exception for web-frontend", settings.now),
+        "git commit -S guardrails/k8s-image-tag-pinned/exceptions.toml; railyard observe",
     )?;
     let exception = format!(
-        "[[exception]]\nworkload = \"web-frontend\"\nresource = \"Deployment.web.*\"\nreason = \"Vendor image is re-tagged by the upstream pipeline; pinning lands with the Q1 platform upgrade\"\napproved_by = \"security-lead@example.com\"\nticket = \"SEC-1042\"\napproved_on = {}\nexpires = {expires}\n",
+        "[[exception]]\nworkload = \"web-frontend\"\nresource = \"Deployment.web.*\"\nreason = \"Vendor image is re-tagged upstream; pinning lands in Q1\"\napproved_by = \"security-lead@example.com\"\nticket = \"SEC-1042\"\napproved_on = {}\nexpires = {expires}\n",
         settings.now
     );
+    write!(out, "{exception}")?;
     writeln!(
         out,
-        "guardrails/k8s-image-tag-pinned/exceptions.toml on develop:\n{exception}"
-    )?;
-    writeln!(
-        out,
-        "The commit is SSH-signed by security-lead, whose key `allowed_signers` on main lists; an\nunsigned or self-approved exception would waive nothing."
+        "(SSH-signed by security-lead, whose key main's `allowed_signers` lists; unsigned, it waives nothing.)"
     )?;
     let sign = |content: &[u8]| -> Result<String> {
         Ok(signer
@@ -215,7 +234,8 @@ pub fn demo(s: &Settings, keep: Option<&Path>, out: &mut dyn Write) -> Result<Ou
         "Approve exception SEC-1042 for web-frontend",
         Some(&sign),
     )?;
-    observe::observe(&settings, out)?;
+    let run = json(|o| observe::observe(&settings.with_json(), o))?;
+    observed(&run, out)?;
     expect(
         on_main(&repo, "k8s-image-tag-pinned")?,
         "the exception should let `k8s-image-tag-pinned` be promoted",
@@ -226,24 +246,36 @@ pub fn demo(s: &Settings, keep: Option<&Path>, out: &mut dyn Write) -> Result<Ou
     heading(
         out,
         6,
-        &format!(
-            "{}: the deadline passes; the scheduled job runs `railyard enforce`",
-            settings.now
-        ),
+        &format!("{}: the deadline passes; the scheduled job runs", settings.now),
+        "railyard enforce",
     )?;
     let opts = enforce::EnforceOptions {
         exception_window: 14,
         reminder_days: vec![14, 3, 1],
         force_failing_fixtures: false,
     };
-    enforce::enforce(&settings, &opts, out)?;
+    let run = json(|o| enforce::enforce(&settings.with_json(), &opts, o))?;
+    for a in list(&run, "activated") {
+        let failing: Vec<&str> = list(a, "now_failing").iter().filter_map(|w| w.as_str()).collect();
+        writeln!(
+            out,
+            "activated `{}` (deadline {}); pipelines that now fail: {}.",
+            text(a, "guardrail"),
+            text(a, "deadline"),
+            if failing.is_empty() {
+                "none".into()
+            } else {
+                failing.join(", ")
+            }
+        )?;
+    }
     expect(
         on_main(&repo, "aws-dynamodb-pitr")?,
         "`enforce` should activate `aws-dynamodb-pitr` at its deadline",
     )?;
 
     // 6. The data team's pipeline runs `railyard check` against main: the build fails.
-    heading(out, 7, "The data team's CI runs `railyard check . --guardrails <repo>`")?;
+    heading(out, 7, "The data team's CI", "railyard check . --guardrails <repo>")?;
     let checkout = sandbox.join("checkout/data-pipeline");
     let files = snapshot(&source.join("examples/data-pipeline"), "")?;
     for (path, bytes) in &files {
@@ -283,9 +315,13 @@ pub fn demo(s: &Settings, keep: Option<&Path>, out: &mut dyn Write) -> Result<Ou
     )?;
 
     // 7. git log main tells the story of every activation.
-    heading(out, 8, "`git log main`: every activation, with its evidence")?;
-    for (id, summary) in gitops::log(&repo, gitops::MAIN, 50)? {
+    heading(out, 8, "The audit trail: one commit per activation", "git log main")?;
+    let log = gitops::log(&repo, gitops::MAIN, 100)?;
+    for (id, summary) in log.iter().take(3) {
         writeln!(out, "  {id} {summary}")?;
+    }
+    if log.len() > 3 {
+        writeln!(out, "  … {} more", log.len() - 3)?;
     }
     writeln!(out)?;
     match keep {
@@ -303,6 +339,75 @@ pub fn demo(s: &Settings, keep: Option<&Path>, out: &mut dyn Write) -> Result<Ou
     Ok(Outcome::Clean)
 }
 
+impl Settings {
+    /// The same settings, rendering JSON: the demo reads the workflows' real reports and
+    /// tells what happened in a few lines instead of printing every table.
+    fn with_json(&self) -> Settings {
+        Settings {
+            format: Format::Json,
+            ..self.clone()
+        }
+    }
+}
+
+/// Runs a workflow into a buffer and parses the JSON document it wrote.
+fn json(run: impl FnOnce(&mut dyn Write) -> Result<Outcome>) -> Result<serde_json::Value> {
+    let mut buf = Vec::new();
+    run(&mut buf)?;
+    serde_json::from_slice(&buf).context("demo: a workflow's JSON output does not parse")
+}
+
+fn list<'a>(v: &'a serde_json::Value, key: &str) -> &'a [serde_json::Value] {
+    v.get(key).and_then(|l| l.as_array()).map_or(&[], |l| l.as_slice())
+}
+
+/// A field as text: strings as they are, numbers printed, absent as `-`.
+fn text(v: &serde_json::Value, key: &str) -> String {
+    match v.get(key) {
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(serde_json::Value::Null) | None => "-".into(),
+        Some(x) => x.to_string(),
+    }
+}
+
+/// An observation in a few lines: what was promoted, what is held until when and why.
+fn observed(run: &serde_json::Value, out: &mut dyn Write) -> Result<()> {
+    let candidates = list(run, "candidates");
+    let promoted: Vec<String> = candidates
+        .iter()
+        .filter(|c| text(c, "action") == "promoted")
+        .map(|c| text(c, "id"))
+        .collect();
+    match promoted.len() {
+        0 => writeln!(out, "promoted: none")?,
+        n if n <= 3 => writeln!(out, "promoted to main (break nobody): {}", promoted.join(", "))?,
+        n => writeln!(out, "promoted to main: {n} guardrails that break nobody")?,
+    }
+    for c in candidates.iter().filter(|c| text(c, "action") != "promoted") {
+        let breaks: Vec<String> = list(run, "to_fix")
+            .iter()
+            .filter(|f| text(f, "guardrail") == text(c, "id"))
+            .map(|f| {
+                format!(
+                    "{} `{}` at {}:{}",
+                    text(f, "workload"),
+                    text(f, "resource"),
+                    text(f, "file"),
+                    text(f, "line")
+                )
+            })
+            .collect();
+        writeln!(
+            out,
+            "`{}` {} until {}: {}",
+            text(c, "id"),
+            text(c, "action"),
+            text(c, "deadline"),
+            breaks.join("; ")
+        )?;
+    }
+    Ok(())
+}
 /// Where the bundled guardrails and examples are: `$RAILYARD_HOME`, the current folder, or
 /// the source tree this binary was built from.
 fn source_dir() -> Result<PathBuf> {
@@ -349,8 +454,9 @@ fn on_main(repo: &Path, guardrail: &str) -> Result<bool> {
     Ok(r.tree_id(&main, &format!("guardrails/{guardrail}"))?.is_some())
 }
 
-fn heading(out: &mut dyn Write, n: usize, title: &str) -> std::io::Result<()> {
-    writeln!(out, "\n== {n}. {title}\n")
+/// A step: what happens, and the command a user would type for it.
+fn heading(out: &mut dyn Write, n: usize, title: &str, command: &str) -> std::io::Result<()> {
+    writeln!(out, "\n== {n}. {title}\n$ {command}")
 }
 
 fn expect(ok: bool, what: &str) -> Result<()> {

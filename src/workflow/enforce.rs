@@ -174,7 +174,13 @@ fn activate_due(
         let now_failing: Vec<String> = ledger
             .entries_of(&c.id)
             .filter(|e| e.status_on(s.now) == Verdict::Noncompliant)
-            .map(|e| format!("{} ({} findings)", e.workload, e.failing_on(s.now).len()))
+            .map(|e| {
+                format!(
+                    "{} ({})",
+                    e.workload,
+                    crate::output::plural(e.failing_on(s.now).len(), "finding")
+                )
+            })
             .collect();
         let message = commit_message::activate_at_deadline(
             s,
@@ -359,11 +365,11 @@ fn owner_events(
             let failing = entry.failing_on(s.now);
             ev.resources = failing.iter().map(|f| resource(f)).collect();
             ev.summary = format!(
-                "Activated: `{}` (deadline {}) now fails `{}`'s pipeline on {} finding(s)",
+                "Activated: `{}` (deadline {}) now fails `{}`'s pipeline on {}",
                 a.guardrail,
                 a.deadline,
                 entry.workload,
-                failing.len()
+                crate::output::plural(failing.len(), "finding")
             );
             events.push(ev);
         }
@@ -383,8 +389,16 @@ fn owner_events(
         ev.days_left = Some(u.days_left);
         ev.resources = entry.findings.iter().map(resource).collect();
         ev.summary = format!(
-            "Reminder: `{}` fails `{}`'s pipeline from {} ({} days left, {} finding(s))",
-            u.guardrail, u.workload, u.deadline, u.days_left, u.findings
+            "Reminder: `{}` fails `{}`'s pipeline from {} ({} left, {})",
+            u.guardrail,
+            u.workload,
+            u.deadline,
+            if u.days_left == 1 {
+                "1 day".to_string()
+            } else {
+                format!("{} days", u.days_left)
+            },
+            crate::output::plural(u.findings, "finding")
         );
         events.push(ev);
     }

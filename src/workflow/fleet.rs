@@ -95,11 +95,13 @@ pub fn observe_workloads(
     let next = AtomicUsize::new(0);
     let master: OnceLock<Evaluator> = OnceLock::new();
     let done: Mutex<Vec<(usize, ObservedWorkload, Stats)>> = Mutex::new(Vec::with_capacity(specs.len()));
+    let progress = crate::progress::bar(specs.len() as u64, "fetching and evaluating", "workloads");
     let work = || {
         let mut evaluator: Option<Evaluator> = None;
         loop {
             let i = next.fetch_add(1, Ordering::Relaxed);
             let Some(spec) = specs.get(i) else { break };
+            progress.set_message(spec.name.clone());
             let mut stats = Stats::default();
             let w = observe_one(
                 spec,
@@ -115,6 +117,7 @@ pub fn observe_workloads(
             done.lock()
                 .expect("no worker panics while holding the lock")
                 .push((i, w, stats));
+            progress.inc(1);
         }
     };
     std::thread::scope(|scope| {
@@ -128,6 +131,7 @@ pub fn observe_workloads(
             }
         }
     });
+    crate::progress::done(&progress, "fetched and evaluated workloads:");
     let mut done = done.into_inner().expect("workers finished");
     done.sort_by_key(|(i, _, _)| *i);
     let mut total = Stats {

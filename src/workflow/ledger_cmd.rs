@@ -143,12 +143,12 @@ pub fn verify(s: &Settings, out: &mut dyn Write) -> Result<Outcome> {
         let count = |st: CommitState| report.commits.iter().filter(|c| c.state == st).count();
         writeln!(
             out,
-            "ledger `{LEDGER}`: {} commit(s): {} sealed, {} accepted hand edit(s), {} before sealing started, {} bad seal(s), {} unsealed",
-            report.commits.len(),
+            "ledger `{LEDGER}`: {}: {} sealed, {}, {} before sealing started, {}, {} unsealed",
+            crate::output::plural(report.commits.len(), "commit"),
             count(CommitState::Sealed),
-            count(CommitState::Accepted),
+            crate::output::plural(count(CommitState::Accepted), "accepted hand edit"),
             count(CommitState::BeforeSealing),
-            count(CommitState::BadSeal),
+            crate::output::plural(count(CommitState::BadSeal), "bad seal"),
             count(CommitState::Unsealed),
         )?;
         for c in report.commits.iter().filter(|c| c.state != CommitState::Sealed) {

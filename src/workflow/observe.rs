@@ -115,6 +115,10 @@ pub struct ObserveReport {
     /// `workloads.toml`), as `file:line: message`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub exception_errors: Vec<String>,
+    /// How many per-resource findings the table lists (`--top`, `--details none`: 0); the
+    /// summaries always count them all. Not part of the JSON document.
+    #[serde(skip)]
+    pub list_limit: Option<usize>,
 }
 
 /// How to run an observation at fleet scale.
@@ -126,6 +130,8 @@ pub struct ObserveOptions {
     pub shard: Option<Shard>,
     /// Take the results from the shard files in this folder instead of evaluating.
     pub merge_shards: Option<PathBuf>,
+    /// List at most this many per-resource findings in the table (`--top`; 0: none).
+    pub top: Option<usize>,
 }
 
 pub fn observe(s: &Settings, out: &mut dyn Write) -> Result<Outcome> {
@@ -219,6 +225,7 @@ pub fn observe_with(s: &Settings, opts: &ObserveOptions, out: &mut dyn Write) ->
         stats,
         stale_exceptions,
         exception_errors: release.governance.iter().map(|e| e.to_string()).collect(),
+        list_limit: opts.top,
     };
     crate::output::render(s.format, &report, out)?;
     for e in &report.exception_errors {
@@ -622,10 +629,10 @@ fn events(
                     None => "the guardrail is active: your pipeline fails on it now".into(),
                 };
                 e.summary = format!(
-                    "New: `{}` ({}) flags {} resource(s) in `{}`; {when}",
+                    "New: `{}` ({}) flags {} in `{}`; {when}",
                     e.guardrail,
                     e.severity.map(|s| format!("{s:?}").to_lowercase()).unwrap_or_default(),
-                    e.resources.len(),
+                    crate::output::plural(e.resources.len(), "resource"),
                     e.workload
                 );
                 out.push(e);

@@ -366,8 +366,13 @@ pub fn warn_ungoverned(lib: &Library, gov: Option<&Governance>) {
         .count();
     if gov.is_none() && n > 0 {
         eprintln!(
-            "warning: no `{GOVERNANCE_FILE}` on `{MAIN}`: {n} exception(s) are honoured without a verified approval \
-             (see docs/release-loop.md, Governance)"
+            "warning: no `{GOVERNANCE_FILE}` on `{MAIN}`: {} honoured without a verified approval \
+             (see docs/release-loop.md, Governance)",
+            if n == 1 {
+                "1 exception is".to_string()
+            } else {
+                format!("{n} exceptions are")
+            }
         );
     }
 }

@@ -153,10 +153,10 @@ pub fn write(
         _ => {
             writeln!(
                 out,
-                "Shard {}/{}: {} workload(s) observed ({} parsed, {} evaluations, {} cached results, {} workers); results in {}",
+                "Shard {}/{}: {} observed ({} parsed, {} evaluations, {} cached results, {} workers); results in {}",
                 report.shard,
                 report.of,
-                report.stats.workloads,
+                crate::output::plural(report.stats.workloads, "workload"),
                 report.stats.workloads_parsed,
                 report.stats.evaluations,
                 report.stats.cache_hits,

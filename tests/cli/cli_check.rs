@@ -379,10 +379,11 @@ fn format_table_prints_findings_and_a_summary_line() {
     let n = findings(&json).len();
     let run = check(ws.path(), "app", &bundled(), &[]);
     run.expect_code(1);
-    let last = run.stdout.lines().last().expect("output");
-    assert!(last.starts_with("app: "), "summary line: {last}");
-    assert!(last.contains(&format!("{n} findings")), "summary line: {last}");
-    assert!(last.contains("2 resources in 2 files"), "summary line: {last}");
+    // The summary comes first (the verdict, then the counts), the findings after it.
+    let first = run.stdout.lines().next().expect("output");
+    assert!(first.starts_with("FAIL app: "), "summary line: {first}");
+    assert!(first.contains(&format!("{n} findings")), "summary line: {first}");
+    assert!(first.contains("2 resources in 2 files"), "summary line: {first}");
     assert!(run.stdout.contains("network/sg.tf:2"), "{}", run.stdout);
     assert!(run.stdout.contains("aws-sg-no-public-ssh"), "{}", run.stdout);
 }

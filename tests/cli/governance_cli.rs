@@ -468,7 +468,7 @@ fn an_expired_exception_counts_again_in_enforce_report_and_check_and_no_deadline
     assert_eq!(activated["guardrail"], "aws-s3-versioning", "{j}");
     let failing = activated["now_failing"].to_string();
     assert!(
-        failing.contains("web (1 findings)") && failing.contains("payments-api (1 findings)"),
+        failing.contains("web (1 finding)") && failing.contains("payments-api (1 finding)"),
         "{j}"
     );
     assert!(

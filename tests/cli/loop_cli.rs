@@ -11,6 +11,8 @@ use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_railyard");
 
+// `new` makes the shared `Sandbox` type, which this module cannot give an inherent `new`.
+#[allow(clippy::new_ret_no_self)]
 trait LoopSandbox {
     // An extension trait of the shared `Sandbox`: its constructor cannot return `Self`.
     #[allow(clippy::new_ret_no_self)]
@@ -282,7 +284,7 @@ fn enforce_activates_at_the_deadline_and_check_then_fails() {
     let out = sb.run(&["enforce", "--now", "2026-11-30"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(
-        text(&out).contains("29 days left") || text(&out).contains("1 days left"),
+        text(&out).contains("29 days left") || text(&out).contains("1 day left"),
         "{}",
         text(&out)
     );
@@ -308,7 +310,7 @@ fn enforce_activates_at_the_deadline_and_check_then_fails() {
     let out = sb.run(&["enforce", "--now", "2026-12-01"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(text(&out).contains("activated `aws-s3-versioning`"), "{}", text(&out));
-    assert!(text(&out).contains("web (1 findings)"), "{}", text(&out));
+    assert!(text(&out).contains("web (1 finding)"), "{}", text(&out));
     assert!(on_main(&sb, "guardrails/aws-s3-versioning/policy.rego"));
     let log = main_log(&sb);
     assert!(log[0].contains("deadline 2026-12-01 passed"), "{}", log[0]);
@@ -507,6 +509,21 @@ fn demo_walks_the_whole_loop() {
     assert!(t.contains("held until 2026-12-01"), "{t}");
     assert!(t.contains("activated `aws-dynamodb-pitr` (deadline 2026-12-01)"), "{t}");
     assert!(t.contains("exit code 1: the pipeline fails"), "{t}");
+    // One screen per step, each with the command a user would type: 80 lines in all.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.lines().count() <= 80,
+        "{} lines:\n{stdout}",
+        stdout.lines().count()
+    );
+    for step in [
+        "$ railyard observe",
+        "$ railyard report --team web",
+        "$ railyard enforce",
+        "$ railyard check",
+    ] {
+        assert!(stdout.contains(step), "no `{step}` in:\n{stdout}");
+    }
     // The kept sandbox is a real guardrails repo whose main tells the story.
     let g = Repository::open(dir.join("guardrails-repo")).unwrap();
     let main = g.find_reference("refs/heads/main").unwrap().peel_to_commit().unwrap();

@@ -24,5 +24,6 @@ mod render_cli;
 mod safety_cli;
 mod snapshots;
 mod state_cli;
+mod term_cli;
 mod terraform_modules_cli;
 mod yaml_skipped_cli;

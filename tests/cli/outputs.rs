@@ -407,11 +407,11 @@ fn markdown_for_observe_enforce_and_report_puts_the_summary_first_and_details_co
     let md = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(md.starts_with("## Railyard enforce on 2026-12-02 (dry run"), "{md}");
     assert!(
-        md.lines().nth(2).unwrap().contains("**1 guardrails would activate**"),
+        md.lines().nth(2).unwrap().contains("**1 guardrail would activate**"),
         "{md}"
     );
     assert!(
-        md.contains("| `aws-s3-versioning` | 2026-12-01 | web (1 findings) |"),
+        md.contains("| `aws-s3-versioning` | 2026-12-01 | web (1 finding) |"),
         "{md}"
     );
     assert!(
@@ -448,10 +448,6 @@ fn a_format_a_subcommand_cannot_write_is_refused_before_any_work() {
             "table, json, markdown",
         ),
         (&["report", "--format", "junit"], "table, json, markdown"),
-        (
-            &["promote", "aws-s3-versioning", "--force", "--format", "json"],
-            "table",
-        ),
         (&["ledger", "verify", "--format", "markdown"], "table, json"),
     ] {
         let out = sb.run(args);
@@ -463,6 +459,16 @@ fn a_format_a_subcommand_cannot_write_is_refused_before_any_work() {
             stderr.contains(&format!("cannot write --format {format}; it writes {listed}")),
             "{args:?}: {stderr}"
         );
+    }
+    // Commands that print text only have no --format at all: clap refuses one (exit 2).
+    for args in [
+        &["promote", "aws-s3-versioning", "--force", "--format", "json"][..],
+        &["demo", "--format", "json"][..],
+    ] {
+        let out = sb.run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("unexpected argument '--format'"), "{args:?}: {stderr}");
     }
     // Nothing was written: no observation, promotion or activation.
     assert_eq!(

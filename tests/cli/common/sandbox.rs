@@ -123,11 +123,15 @@ pub fn text(o: &Output) -> String {
 /// sandbox below `root`; callers add the environment their story needs.
 pub fn command(root: &Path, args: &[&str]) -> std::process::Command {
     let mut cmd = std::process::Command::new(super::bin());
-    cmd.args(args)
-        .arg("--repo")
-        .arg(root.join("guardrails"))
-        .arg("--cache-dir")
-        .arg(root.join("cache"));
+    cmd.args(args);
+    // Each command takes only its own options: `check` names its guardrails with
+    // `--guardrails` (no `--repo`), `test` reads a folder (neither).
+    if !matches!(args.first(), Some(&"check") | Some(&"test")) {
+        cmd.arg("--repo").arg(root.join("guardrails"));
+    }
+    if args.first() != Some(&"test") {
+        cmd.arg("--cache-dir").arg(root.join("cache"));
+    }
     cmd
 }
 
