@@ -354,7 +354,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let outcome = command(cli, settings, now, out);
     // The evaluating child processes still leaving: waited for, so that their time counts
     // towards this process' (`time`, CI accounting) and no zombie outlives the run.
-    crate::guardrail::sandbox::reap();
+    crate::isolate::reap();
     outcome
 }
 

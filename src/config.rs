@@ -44,7 +44,7 @@ pub fn from_toml<T: serde::de::DeserializeOwned>(file: &str, text: &str) -> Resu
     toml::from_str(text).map_err(|e| {
         let line = e
             .span()
-            .map(|s| crate::workload::parser::line_of(text, s.start))
+            .map(|s| line_of(text, s.start))
             .unwrap_or(1);
         ConfigError::new(file, line, e.message().trim_end().to_string())
     })
@@ -62,4 +62,13 @@ pub fn line_of_key(text: &str, key: &str, after_line: usize) -> usize {
         })
         .map(|(i, _)| i + 1)
         .unwrap_or(after_line.max(1))
+}
+
+/// 1-based line number of a byte offset.
+pub fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
 }

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod date;
 pub mod evaluate;
+pub mod isolate;
 pub mod files;
 pub mod gitops;
 pub mod guardrail;

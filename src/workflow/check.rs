@@ -73,7 +73,7 @@ pub fn check(opts: CheckOptions, out: &mut dyn Write) -> anyhow::Result<Outcome>
     // One workload: it may use every core (parsing folders and evaluating guardrails side
     // by side).
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let _workers = crate::guardrail::sandbox::Workers::set(opts.jobs.unwrap_or(cores));
+    let _workers = crate::isolate::Workers::set(opts.jobs.unwrap_or(cores));
 
     // Read the workload from disk (symlinks are never followed) and parse it once.
     let (mut files, mut skipped) = read_dir(&opts.path, ReadLimits::workload())

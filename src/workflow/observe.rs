@@ -148,7 +148,7 @@ pub fn observe_with(s: &Settings, opts: &ObserveOptions, out: &mut dyn Write) ->
         .candidates
         .iter()
         .filter(|c| c.change != Change::Removed)
-        .map(|c| (c.id.clone(), crate::guardrail::fixtures::failures(&library, &c.id)))
+        .map(|c| (c.id.clone(), crate::evaluate::fixtures::failures(&library, &c.id)))
         .filter(|(_, f)| !f.is_empty())
         .collect();
 

@@ -2,7 +2,7 @@
 //! proven on `develop` before it ever judges a workload.
 
 use super::Outcome;
-use crate::guardrail::fixtures::{self, CaseResult};
+use crate::evaluate::fixtures::{self, CaseResult};
 use crate::guardrail::Library;
 use crate::output::Format;
 use serde::Serialize;

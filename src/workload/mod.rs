@@ -9,3 +9,17 @@ pub mod registry;
 
 pub use input::{Input, Resource, ResourceKind, WorkloadInfo};
 pub use parser::{parse_files, ParseError, Parsed};
+
+impl crate::files::ReadLimits {
+    /// The limits for reading a workload, as configured for this run (`--max-file-size`,
+    /// `--max-workload-size`): only infrastructure code is read. Defined here, not in
+    /// `files`, because what is code is the parsers' call.
+    pub fn workload() -> Self {
+        let l = crate::limits::current();
+        crate::files::ReadLimits {
+            max_file_bytes: l.max_file_bytes,
+            max_total_bytes: l.max_workload_bytes,
+            code_only: Some(parser::is_code_path),
+        }
+    }
+}

@@ -7,7 +7,7 @@
 //! "module"           = ["aws_s3_bucket.logs", "aws_s3_bucket.data"]
 //! ```
 
-use super::{Guardrail, Library};
+use crate::guardrail::{Guardrail, Library};
 use crate::config::from_toml;
 use crate::date::Day;
 use crate::evaluate::{Evaluator, PreparedWorkload};

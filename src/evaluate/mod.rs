@@ -9,6 +9,8 @@
 //! [`apply_exceptions`] waives findings per the guardrail's `exceptions.toml` on a given day
 //! (cheap, never cached, so approving an exception needs no re-evaluation).
 
+pub mod fixtures;
+
 use crate::date::Day;
 use crate::files::{Skipped, SourceFile};
 use crate::guardrail::engine::{lock, Batch, Policy, PreparedInput, Violation};
@@ -256,7 +258,7 @@ impl PreparedWorkload {
             variants: Default::default(),
             sources: Default::default(),
             prepared: phase("(convert)", &name, || {
-                PreparedInput::of(&input, crate::guardrail::sandbox::workers())
+                PreparedInput::of(&input, crate::isolate::workers())
             }),
             input,
             problems,
@@ -431,7 +433,7 @@ pub struct WorkloadResults {
 /// Parses one workload and evaluates every guardrail of each library on it, as `check` does.
 ///
 /// The fast way first: one child process does it all within the memory budget, parsing
-/// folders and evaluating guardrails side by side on [`crate::guardrail::sandbox::workers`]
+/// folders and evaluating guardrails side by side on [`crate::isolate::workers`]
 /// threads (one fork, and nothing parsed is copied between processes). If that process fails
 /// in any way (a folder or a guardrail that overruns or crashes it), the work is done again
 /// with one child process per job, which reports the failure against the folder or the
@@ -456,7 +458,7 @@ pub fn evaluate_workload(
         // Building and preparing the engines takes a few milliseconds: beside the parsing
         // when there is no process to fork meanwhile (forking while another thread
         // allocates could leave the child waiting on a lock that thread held).
-        let (workload, mut evaluators) = if crate::guardrail::sandbox::Budget::parsing().isolated() {
+        let (workload, mut evaluators) = if crate::isolate::Budget::parsing().isolated() {
             (
                 PreparedWorkload::new(info.clone(), files, skipped.to_vec()),
                 evaluators(),
@@ -469,7 +471,7 @@ pub fn evaluate_workload(
             })
         };
         // Parsed: from now on each job has the evaluation's time budget.
-        crate::guardrail::sandbox::next_phase();
+        crate::isolate::next_phase();
         let evaluations = evaluators
             .iter_mut()
             .map(|evaluator| {
@@ -483,17 +485,17 @@ pub fn evaluate_workload(
             evaluations,
             skipped: workload.skipped.clone(),
         };
-        if crate::guardrail::sandbox::in_child() {
+        if crate::isolate::in_child() {
             // The process ends as soon as the results are sent: freeing its largest value
             // one piece at a time would only delay them.
             std::mem::forget(workload);
         }
         results
     };
-    let whole = crate::guardrail::sandbox::Budget::whole();
+    let whole = crate::isolate::Budget::whole();
     // (Timings are printed on stderr, which a child process does not share.)
     if whole.isolated() && !timings_wanted() {
-        if let Ok(results) = crate::guardrail::sandbox::run_whole(whole, run) {
+        if let Ok(results) = crate::isolate::run_whole(whole, run) {
             return results;
         }
     }
@@ -544,7 +546,7 @@ enum JobResult {
 }
 
 impl<'a> Evaluator<'a> {
-    /// An evaluator for the workers of [`crate::guardrail::sandbox::workers`].
+    /// An evaluator for the workers of [`crate::isolate::workers`].
     pub fn new(library: &'a Library) -> Self {
         let policies = library
             .guardrails
@@ -563,7 +565,7 @@ impl<'a> Evaluator<'a> {
             .collect();
         // Side by side, a few passes per worker even out passes of unequal cost (measured on
         // the bench workload: 1 per worker 10% slower than 3 or more, which are alike).
-        let workers = crate::guardrail::sandbox::workers();
+        let workers = crate::isolate::workers();
         let bins = if workers > 1 { 4 * workers } else { 1 };
         let batch = Batch::build(&compiled, &library.helpers, bins);
         Evaluator {
@@ -615,7 +617,7 @@ impl<'a> Evaluator<'a> {
     }
 
     /// Evaluates the guardrails at `indices` on the workload, exceptions not applied, each
-    /// within the time and memory budget (`crate::guardrail::sandbox`): one that overruns
+    /// within the time and memory budget (`crate::isolate`): one that overruns
     /// is an error for that guardrail only.
     pub fn evaluate_raw_many(&mut self, indices: &[usize], workload: &PreparedWorkload) -> Vec<RawEvaluation> {
         let wanted: std::collections::HashSet<usize> = indices.iter().copied().collect();
@@ -729,8 +731,8 @@ impl<'a> Evaluator<'a> {
                 }
             }
         }
-        let budget = crate::guardrail::sandbox::Budget::current();
-        let side_by_side = !budget.isolated() && crate::guardrail::sandbox::workers() > 1;
+        let budget = crate::isolate::Budget::current();
+        let side_by_side = !budget.isolated() && crate::isolate::workers() > 1;
         let passes = jobs.iter().filter(|j| matches!(j, Job::Pass(_))).count();
         if let Some(batch) = self.batch.as_mut().filter(|_| passes > 0) {
             batch.prepare(); // before copying: a copy of a prepared engine is prepared
@@ -738,7 +740,7 @@ impl<'a> Evaluator<'a> {
         // One copy of the batch's engine per thread that may run a pass; each job has its
         // own engine, and the locks only let threads share the lists.
         let copies = if side_by_side {
-            crate::guardrail::sandbox::workers().min(passes)
+            crate::isolate::workers().min(passes)
         } else {
             1
         };
@@ -754,7 +756,7 @@ impl<'a> Evaluator<'a> {
             .collect();
         let policies: Vec<std::sync::Mutex<&mut Result<Policy, String>>> =
             self.policies.iter_mut().map(std::sync::Mutex::new).collect();
-        let results = crate::guardrail::sandbox::run_jobs(jobs.len(), budget, |k| match jobs[k] {
+        let results = crate::isolate::run_jobs(jobs.len(), budget, |k| match jobs[k] {
             Job::Pass(b) => {
                 // As many copies as threads running passes: one is always free.
                 let mut engine = loop {
@@ -937,7 +939,7 @@ fn explain(message: &str) -> String {
     let lower = message.to_ascii_lowercase();
     if lower.contains("time limit") || lower.contains("execution timer") || lower.contains("timed out") {
         let timeout = crate::limits::current().eval_timeout;
-        format!("{} ({message})", crate::guardrail::sandbox::timeout_message(timeout))
+        format!("{} ({message})", crate::isolate::timeout_message(timeout))
     } else {
         message.to_string()
     }
