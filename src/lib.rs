@@ -15,6 +15,7 @@ pub mod ledger;
 pub mod limits;
 pub mod notify;
 pub mod output;
+pub mod report;
 pub mod results;
 pub mod seal;
 pub mod workflow;

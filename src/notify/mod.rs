@@ -153,7 +153,7 @@ impl Event {
     pub fn lines(&self) -> Vec<String> {
         let mut out = vec![self.summary.clone()];
         for r in &self.resources {
-            let at = crate::output::location(&r.file, r.line);
+            let at = crate::report::location(&r.file, r.line);
             let who = r
                 .last_changed
                 .as_ref()
@@ -200,23 +200,6 @@ impl Delivery {
     pub fn secret(&self) -> &str {
         &self.secret
     }
-}
-
-/// How one message fared (part of `observe`/`enforce` output).
-#[derive(Debug, Clone, Serialize)]
-pub struct Sent {
-    pub team: String,
-    pub channel: String,
-    /// The env var naming the destination (never the destination itself).
-    pub env: String,
-    /// `sent`, `failed`, `would-send` (dry run / --no-notify), `not-configured` (env var unset).
-    pub status: String,
-    pub events: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    /// (ledger key, `<event key>@<channel>`) pairs to record on success.
-    #[serde(skip)]
-    pub record: Vec<(String, String)>,
 }
 
 /// How a run treats notifications.
@@ -270,34 +253,9 @@ pub fn plan(events: &[Event], registry: &Registry, ledger: &Ledger) -> Vec<(Stri
     out
 }
 
-/// How long a claim holds before another run may take the message over: a run that claimed
-/// and then died (killed, crashed) is re-sent after this. A live run sends well within it
-/// (each request is bounded by `--fetch-timeout`).
-pub const CLAIM_LEASE: Duration = Duration::from_secs(15 * 60);
-
-/// A message a run has claimed in the ledger before sending it: claims are written by
-/// compare-and-swap, so of N concurrent runs exactly one sends each message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Claim {
-    /// Seconds since the Unix epoch when it was claimed (machine time, for the lease).
-    pub at: u64,
-    /// The claiming run.
-    pub by: String,
-}
-
-impl Claim {
-    pub fn live(&self) -> bool {
-        now_secs() < self.at.saturating_add(CLAIM_LEASE.as_secs())
-    }
-}
-
-pub fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
+// Claims are ledger records (the ledger owns its record types); re-exported for senders.
+pub use crate::ledger::{now_secs, Claim, CLAIM_LEASE};
+pub use crate::report::Sent;
 
 /// This run's id, for its claims (the same for the whole process).
 pub fn run_id() -> &'static str {

@@ -1,7 +1,7 @@
 //! `--format json`: the report as a versioned JSON document (schema in docs/output.md).
 
 use super::Renderer;
-use crate::workflow::{check::CheckReport, observe::ObserveReport, test::TestReport};
+use crate::report::{check::CheckReport, observe::ObserveReport, test::TestReport};
 use std::io::{self, Write};
 
 pub struct Json;

@@ -2,7 +2,7 @@
 //! guardrail is a test case that fails with its findings; for `test`, each fixture is one.
 
 use super::{location, Renderer};
-use crate::workflow::{check::CheckReport, test::TestReport};
+use crate::report::{check::CheckReport, test::TestReport};
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
@@ -11,7 +11,7 @@ pub struct Junit;
 /// XML text: characters XML 1.0 does not allow (C0 controls, U+FFFE, U+FFFF) and other
 /// controls shown as `\u{…}` (never dropped silently), markup characters as entities.
 fn esc(s: &str) -> String {
-    let s = super::escape::xml(s);
+    let s = crate::report::escape::xml(s);
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -2,20 +2,20 @@
 
 use super::{location, Renderer};
 use crate::evaluate::Finding;
-use crate::workflow::report::Report;
-use crate::workflow::{check::CheckReport, test::TestReport};
+use crate::report::exposure::Report;
+use crate::report::{check::CheckReport, test::TestReport};
 use std::io::{self, Write};
 
 pub struct Markdown;
 
 /// Table cells may not contain `|` or newlines; workload text may not open markup.
 fn cell(s: &str) -> String {
-    super::escape::md_text(&s.replace('\n', " "))
+    crate::report::escape::md_text(&s.replace('\n', " "))
 }
 
 /// A code span holding `s` literally (backticks inside cannot close it).
 fn code(s: &str) -> String {
-    super::escape::md_code(s)
+    crate::report::escape::md_code(s)
 }
 
 fn table(out: &mut dyn Write, findings: &[Finding], deadline: bool) -> io::Result<()> {
@@ -195,7 +195,7 @@ fn report_tail(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     unverified_markdown(&r.unverified_exceptions, out)
 }
 
-fn unverified_markdown(list: &[crate::workflow::release::UnverifiedException], out: &mut dyn Write) -> io::Result<()> {
+fn unverified_markdown(list: &[crate::report::release::UnverifiedException], out: &mut dyn Write) -> io::Result<()> {
     if list.is_empty() {
         return Ok(());
     }
@@ -241,7 +241,7 @@ fn stale_markdown(stale: &[crate::guardrail::exceptions::StaleException], out: &
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workflow::release::UnverifiedException;
+    use crate::report::release::UnverifiedException;
 
     #[test]
     fn unverified_exceptions_keep_workload_text_inside_their_code_spans() {

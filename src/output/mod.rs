@@ -2,19 +2,21 @@
 //! Adding a format is one new file, one enum variant and one line in [`renderer`].
 //! Data goes to the writer the caller supplies (stdout); diagnostics go to stderr.
 
-pub(crate) mod escape;
 pub(crate) mod json;
 mod junit;
 mod markdown;
 mod sarif;
 mod table;
 
-use crate::workflow::check::CheckReport;
-use crate::workflow::enforce::EnforceReport;
-use crate::workflow::observe::ObserveReport;
-use crate::workflow::report::Report;
-use crate::workflow::test::TestReport;
+use crate::report::check::CheckReport;
+use crate::report::enforce::EnforceReport;
+use crate::report::observe::ObserveReport;
+use crate::report::exposure::Report;
+use crate::report::test::TestReport;
 use std::io::{self, Write};
+
+// Renderers name locations the same way notifications do.
+pub(crate) use crate::report::location;
 
 /// Output formats (`--format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -56,14 +58,5 @@ pub fn renderer(format: Format) -> &'static dyn Renderer {
         Format::Sarif => &sarif::Sarif,
         Format::Junit => &junit::Junit,
         Format::Markdown => &markdown::Markdown,
-    }
-}
-
-/// `file:line`, or what is known of it.
-pub(crate) fn location(file: &str, line: usize) -> String {
-    match (file.is_empty(), line) {
-        (true, _) => "-".to_string(),
-        (false, 0) => file.to_string(),
-        (false, l) => format!("{file}:{l}"),
     }
 }

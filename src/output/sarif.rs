@@ -4,7 +4,7 @@
 use super::Renderer;
 use crate::evaluate::Finding;
 use crate::guardrail::Severity;
-use crate::workflow::check::CheckReport;
+use crate::report::check::CheckReport;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::{self, Write};

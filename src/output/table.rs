@@ -2,10 +2,10 @@
 
 use super::{location, Renderer};
 use crate::evaluate::Finding;
-use crate::workflow::enforce::EnforceReport;
-use crate::workflow::observe::{Action, ObserveReport};
-use crate::workflow::report::Report;
-use crate::workflow::{check::CheckReport, test::TestReport};
+use crate::report::enforce::EnforceReport;
+use crate::report::observe::{Action, ObserveReport};
+use crate::report::exposure::Report;
+use crate::report::{check::CheckReport, test::TestReport};
 use std::io::{self, Write};
 use tabled::{settings::Style, Table as Tabled, Tabled as TabledRow};
 
@@ -37,7 +37,7 @@ fn rows(findings: &[Finding], deadline: bool) -> String {
 impl Renderer for Table {
     fn check(&self, r: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
         // Workload and policy text may carry terminal escapes: shown, never obeyed.
-        let out = &mut super::escape::Terminal::new(out);
+        let out = &mut crate::report::escape::Terminal::new(out);
         if !r.findings.is_empty() {
             writeln!(out, "Findings ({}), active guardrails:", r.findings.len())?;
             writeln!(out, "{}", rows(&r.findings, false))?;
@@ -92,7 +92,7 @@ impl Renderer for Table {
 
     fn test(&self, r: &TestReport, out: &mut dyn Write) -> io::Result<()> {
         // Workload and policy text may carry terminal escapes: shown, never obeyed.
-        let out = &mut super::escape::Terminal::new(out);
+        let out = &mut crate::report::escape::Terminal::new(out);
         for c in &r.cases {
             let status = if c.passed { "ok  " } else { "FAIL" };
             writeln!(out, "{status} {} {}", c.guardrail, c.case)?;
@@ -106,17 +106,17 @@ impl Renderer for Table {
 
     fn observe(&self, r: &ObserveReport, out: &mut dyn Write) -> io::Result<()> {
         // Workload and policy text may carry terminal escapes: shown, never obeyed.
-        let out = &mut super::escape::Terminal::new(out);
+        let out = &mut crate::report::escape::Terminal::new(out);
         self.observe_text(r, out)
     }
     fn enforce(&self, r: &EnforceReport, out: &mut dyn Write) -> io::Result<()> {
         // Workload and policy text may carry terminal escapes: shown, never obeyed.
-        let out = &mut super::escape::Terminal::new(out);
+        let out = &mut crate::report::escape::Terminal::new(out);
         self.enforce_text(r, out)
     }
     fn report(&self, r: &Report, out: &mut dyn Write) -> io::Result<()> {
         // Workload and policy text may carry terminal escapes: shown, never obeyed.
-        let out = &mut super::escape::Terminal::new(out);
+        let out = &mut crate::report::escape::Terminal::new(out);
         self.report_text(r, out)?;
         unverified_text(&r.unverified_exceptions, out)
     }
@@ -383,7 +383,7 @@ impl Table {
 }
 
 /// Exceptions whose approval did not verify: the security team's to-do list.
-fn unverified_text(list: &[crate::workflow::release::UnverifiedException], out: &mut dyn Write) -> io::Result<()> {
+fn unverified_text(list: &[crate::report::release::UnverifiedException], out: &mut dyn Write) -> io::Result<()> {
     if list.is_empty() {
         return Ok(());
     }

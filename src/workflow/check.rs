@@ -4,15 +4,15 @@
 
 use super::Outcome;
 use crate::date::Day;
-use crate::evaluate::{apply_exceptions, evaluate_workload, EvalProblem, Finding};
-use crate::files::{read_dir, ReadLimits, Skipped};
+use crate::evaluate::{apply_exceptions, evaluate_workload, EvalProblem};
+use crate::files::{read_dir, ReadLimits};
 use crate::guardrail::{Library, Severity};
 use crate::output::Format;
 use crate::workload::WorkloadInfo;
 use anyhow::Context;
-use serde::Serialize;
 use std::io::Write;
 use std::path::PathBuf;
+pub use crate::report::check::{CheckReport, Summary};
 
 /// A pending guardrail (as a one-guardrail library) and its deadline for this workload.
 pub type Pending = (Library, Option<Day>);
@@ -35,38 +35,6 @@ pub struct CheckOptions {
     pub allow_empty: bool,
     /// Globs of paths not to evaluate (`--exclude`).
     pub exclude: Vec<String>,
-}
-
-/// What `check` found, as every renderer receives it.
-#[derive(Debug, Clone, Serialize)]
-pub struct CheckReport {
-    pub version: u32,
-    pub workload: String,
-    pub path: String,
-    pub now: Day,
-    pub summary: Summary,
-    /// Active guardrails' findings with no active exception.
-    pub findings: Vec<Finding>,
-    /// Pending guardrails' findings, with the day they start failing the build.
-    pub warnings: Vec<Finding>,
-    /// Findings waived by an active exception.
-    pub excepted: Vec<Finding>,
-    /// Files, folders or guardrails that could not be evaluated.
-    pub errors: Vec<EvalProblem>,
-    pub skipped: Vec<Skipped>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Summary {
-    pub guardrails: usize,
-    pub pending_guardrails: usize,
-    pub resources: usize,
-    pub files: usize,
-    pub findings: usize,
-    pub failing: usize,
-    pub warnings: usize,
-    pub excepted: usize,
-    pub errors: usize,
 }
 
 pub fn check(opts: CheckOptions, out: &mut dyn Write) -> anyhow::Result<Outcome> {

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
+pub use crate::report::observe::Stats;
 
 /// One workload as observed: who it is, what was read, and every guardrail's raw result
 /// (library order, exceptions not applied).
@@ -54,21 +55,6 @@ impl ObservedWorkload {
             repo_path: None,
         }
     }
-}
-
-/// What a run did, for `--format json` (`stats`) and the benchmark.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Stats {
-    /// Workloads observed by this run.
-    pub workloads: usize,
-    /// Workloads whose files were read and parsed (some result was not cached).
-    pub workloads_parsed: usize,
-    /// Policy evaluations run.
-    pub evaluations: usize,
-    /// (guardrail, workload) results taken from the result cache.
-    pub cache_hits: usize,
-    /// Worker threads used.
-    pub jobs: usize,
 }
 
 /// The worker count: `requested`, else every core.

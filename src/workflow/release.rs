@@ -13,18 +13,11 @@ use crate::workload::registry::{self, Registry};
 use anyhow::{Context, Result};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
+pub use crate::report::release::{Change, UnverifiedException};
 
 pub const GUARDRAILS_DIR: &str = "guardrails";
 pub const LIB_DIR: &str = "guardrails/lib";
 pub const REGISTRY_FILE: &str = "workloads.toml";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Change {
-    New,
-    Changed,
-    Removed,
-}
 
 /// A guardrail folder that differs between `develop` and `main`.
 #[derive(Debug, Clone, Serialize)]
@@ -251,20 +244,6 @@ impl Release {
         }
         Ok(())
     }
-}
-
-/// An exception that waives nothing because its approval did not verify, for the security
-/// team.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct UnverifiedException {
-    pub guardrail: String,
-    pub workload: String,
-    pub resource: String,
-    pub approved_by: String,
-    /// `guardrails/<id>/exceptions.toml` and the line of its `[[exception]]`.
-    pub file: String,
-    pub line: usize,
-    pub reason: String,
 }
 
 /// The unverified exceptions of a library.

@@ -2,20 +2,11 @@
 //! proven on `develop` before it ever judges a workload.
 
 use super::Outcome;
-use crate::evaluate::fixtures::{self, CaseResult};
+use crate::evaluate::fixtures;
 use crate::guardrail::Library;
 use crate::output::Format;
-use serde::Serialize;
 use std::io::Write;
-
-#[derive(Debug, Clone, Serialize)]
-pub struct TestReport {
-    pub version: u32,
-    pub guardrails: usize,
-    pub passed: usize,
-    pub failed: usize,
-    pub cases: Vec<CaseResult>,
-}
+pub use crate::report::test::TestReport;
 
 pub fn test(library: &Library, format: Format, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     // Run each guardrail's pass and fail fixtures with its own policy.
