@@ -42,10 +42,7 @@ pub fn utf8<'a>(file: &str, bytes: &'a [u8]) -> Result<&'a str, ConfigError> {
 /// Reads a TOML file into `T`, turning serde's error into one that names file and line.
 pub fn from_toml<T: serde::de::DeserializeOwned>(file: &str, text: &str) -> Result<T, ConfigError> {
     toml::from_str(text).map_err(|e| {
-        let line = e
-            .span()
-            .map(|s| line_of(text, s.start))
-            .unwrap_or(1);
+        let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(1);
         ConfigError::new(file, line, e.message().trim_end().to_string())
     })
 }

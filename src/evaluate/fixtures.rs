@@ -7,11 +7,11 @@
 //! "module"           = ["aws_s3_bucket.logs", "aws_s3_bucket.data"]
 //! ```
 
-use crate::guardrail::{Guardrail, Library};
 use crate::config::from_toml;
 use crate::date::Day;
 use crate::evaluate::{Evaluator, PreparedWorkload};
 use crate::files::SourceFile;
+use crate::guardrail::{Guardrail, Library};
 use crate::workload::WorkloadInfo;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};

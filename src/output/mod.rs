@@ -10,8 +10,8 @@ mod table;
 
 use crate::report::check::CheckReport;
 use crate::report::enforce::EnforceReport;
-use crate::report::observe::ObserveReport;
 use crate::report::exposure::Report;
+use crate::report::observe::ObserveReport;
 use crate::report::test::TestReport;
 use std::io::{self, Write};
 

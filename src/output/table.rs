@@ -3,8 +3,8 @@
 use super::{location, Renderer};
 use crate::evaluate::Finding;
 use crate::report::enforce::EnforceReport;
-use crate::report::observe::{Action, ObserveReport};
 use crate::report::exposure::Report;
+use crate::report::observe::{Action, ObserveReport};
 use crate::report::{check::CheckReport, test::TestReport};
 use std::io::{self, Write};
 use tabled::{settings::Style, Table as Tabled, Tabled as TabledRow};

@@ -8,11 +8,11 @@ use crate::evaluate::{apply_exceptions, evaluate_workload, EvalProblem};
 use crate::files::{read_dir, ReadLimits};
 use crate::guardrail::{Library, Severity};
 use crate::output::Format;
+pub use crate::report::check::{CheckReport, Summary};
 use crate::workload::WorkloadInfo;
 use anyhow::Context;
 use std::io::Write;
 use std::path::PathBuf;
-pub use crate::report::check::{CheckReport, Summary};
 
 /// A pending guardrail (as a one-guardrail library) and its deadline for this workload.
 pub type Pending = (Library, Option<Day>);

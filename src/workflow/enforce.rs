@@ -10,9 +10,9 @@ use crate::gitops::blame::Blamer;
 use crate::gitops::fetch::Cache;
 use crate::ledger::{Activation, Ledger, LedgerEntry};
 use crate::notify::{Event, EventException, EventKind, EventResource};
+pub use crate::report::enforce::{Activated, EnforceReport, ExpiringException, Refused, Upcoming};
 use anyhow::Result;
 use std::io::Write;
-pub use crate::report::enforce::{Activated, EnforceReport, ExpiringException, Refused, Upcoming};
 
 /// Options of `enforce` beyond the common settings.
 #[derive(Debug, Clone)]

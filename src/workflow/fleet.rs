@@ -10,6 +10,7 @@ use crate::evaluate::{EvalProblem, Evaluator, PreparedWorkload, RawEvaluation};
 use crate::files::ReadLimits;
 use crate::gitops::fetch::{read_tree, Cache};
 use crate::guardrail::Library;
+pub use crate::report::observe::Stats;
 use crate::results::{library_fingerprints, workload_key, ResultCache};
 use crate::workload::registry::WorkloadSpec;
 use crate::workload::WorkloadInfo;
@@ -17,7 +18,6 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
-pub use crate::report::observe::Stats;
 
 /// One workload as observed: who it is, what was read, and every guardrail's raw result
 /// (library order, exceptions not applied).

@@ -14,13 +14,13 @@ use crate::gitops::fetch::Cache;
 use crate::guardrail::exceptions::{self, Observed, StaleException};
 use crate::ledger::{Activation, GuardrailRecord, GuardrailState, Ledger};
 use crate::notify::{Event, EventKind, EventResource};
+pub use crate::report::observe::{Action, CandidateResult, ObserveReport, ToFix, WorkloadResult};
 use crate::results::ResultCache;
 use crate::workload::registry::WorkloadSpec;
 use anyhow::Result;
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
-pub use crate::report::observe::{Action, CandidateResult, ObserveReport, ToFix, WorkloadResult};
 
 /// How to run an observation at fleet scale.
 #[derive(Debug, Clone, Default)]

@@ -9,11 +9,11 @@ use crate::guardrail::exceptions::Approval;
 use crate::guardrail::governance::{self, Governance, GOVERNANCE_FILE};
 use crate::guardrail::{load_library_lenient, Library};
 use crate::ledger::{GuardrailState, Ledger};
+pub use crate::report::release::{Change, UnverifiedException};
 use crate::workload::registry::{self, Registry};
 use anyhow::{Context, Result};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
-pub use crate::report::release::{Change, UnverifiedException};
 
 pub const GUARDRAILS_DIR: &str = "guardrails";
 pub const LIB_DIR: &str = "guardrails/lib";

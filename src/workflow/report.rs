@@ -9,9 +9,9 @@ use crate::evaluate::Verdict;
 use crate::guardrail::exceptions::{self, Observed, StaleException};
 use crate::guardrail::Severity;
 use crate::ledger::{GuardrailState, LedgerEntry};
+pub use crate::report::exposure::{ExposureItem, GuardrailStatus, Report};
 use anyhow::{bail, Result};
 use std::io::Write;
-pub use crate::report::exposure::{ExposureItem, GuardrailStatus, Report};
 
 #[derive(Debug, Clone, Default)]
 pub struct ReportOptions {

@@ -5,8 +5,8 @@ use super::Outcome;
 use crate::evaluate::fixtures;
 use crate::guardrail::Library;
 use crate::output::Format;
-use std::io::Write;
 pub use crate::report::test::TestReport;
+use std::io::Write;
 
 pub fn test(library: &Library, format: Format, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     // Run each guardrail's pass and fail fixtures with its own policy.

@@ -12,6 +12,7 @@ mod governance_cli;
 mod guardrail_fixes_cli;
 mod hostile_cli;
 mod identity_cli;
+mod layers;
 mod ledger_seal_cli;
 mod loop_cli;
 mod notify_cli;

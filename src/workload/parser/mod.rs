@@ -112,8 +112,7 @@ pub fn parse_files(files: &[SourceFile]) -> Parsed {
         // in time and memory linear in their size, within their depth and alias limits.
         let bounded = |k: &usize| PARSERS[groups[*k].0].kind() == ResourceKind::Terraform;
         let pooled: Vec<usize> = (0..groups.len()).filter(bounded).collect();
-        let mut pooled_outcomes =
-            crate::isolate::run_batch(pooled.len(), budget, |j| parse(pooled[j])).into_iter();
+        let mut pooled_outcomes = crate::isolate::run_batch(pooled.len(), budget, |j| parse(pooled[j])).into_iter();
         (0..groups.len())
             .map(|k| match bounded(&k) {
                 true => pooled_outcomes.next().unwrap_or_else(|| Err("not parsed".into())),
