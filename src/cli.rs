@@ -330,7 +330,6 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         _ => None,
     };
     let (actor, actor_source) = actor_from(flag_actor.as_deref()).unwrap_or_default();
-    crate::limits::configure(cli.limits());
     crate::gitops::fetch::configure_timeout(cli.fetch_timeout);
     let settings = Settings {
         repo: cli.repo.clone(),
@@ -350,6 +349,10 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         actor,
         actor_source,
         ledger_key,
+        run: crate::limits::RunSettings {
+            limits: cli.limits(),
+            workers: 1,
+        },
     };
     let outcome = command(cli, settings, now, out);
     // The evaluating child processes still leaving: waited for, so that their time counts
@@ -381,13 +384,14 @@ fn command(cli: Cli, settings: Settings, now: Day, out: &mut dyn Write) -> anyho
                 jobs: args.jobs,
                 allow_empty: args.allow_empty,
                 exclude: args.exclude,
+                settings: settings.run,
             };
             workflow::check::check(opts, out)
         }
         Command::Test(args) => {
             let library = crate::guardrail::load_dir(&args.dir)
                 .with_context(|| format!("loading guardrails from `{}`", args.dir.display()))?;
-            workflow::test::test(&library, cli.format, out)
+            workflow::test::test(&library, &settings.run, cli.format, out)
         }
         Command::Observe(args) => {
             let shard = match (&args.shard, &args.shard_dir) {

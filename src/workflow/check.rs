@@ -35,16 +35,18 @@ pub struct CheckOptions {
     pub allow_empty: bool,
     /// Globs of paths not to evaluate (`--exclude`).
     pub exclude: Vec<String>,
+    /// The run's limits (its worker count is `jobs`).
+    pub settings: crate::limits::RunSettings,
 }
 
 pub fn check(opts: CheckOptions, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     // One workload: it may use every core (parsing folders and evaluating guardrails side
     // by side).
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let _workers = crate::isolate::Workers::set(opts.jobs.unwrap_or(cores));
+    let settings = opts.settings.with_workers(opts.jobs.unwrap_or(cores));
 
     // Read the workload from disk (symlinks are never followed) and parse it once.
-    let (mut files, mut skipped) = read_dir(&opts.path, ReadLimits::workload())
+    let (mut files, mut skipped) = read_dir(&opts.path, ReadLimits::for_workload(&settings.limits))
         .with_context(|| format!("reading workload `{}`", opts.path.display()))?;
     let exclude = crate::files::Exclude::new(&opts.exclude).context("--exclude")?;
     exclude.apply(&mut files, &mut skipped);
@@ -52,7 +54,7 @@ pub fn check(opts: CheckOptions, out: &mut dyn Write) -> anyhow::Result<Outcome>
     let libraries: Vec<&Library> = std::iter::once(&opts.active)
         .chain(opts.pending.iter().map(|(library, _)| library))
         .collect();
-    let results = evaluate_workload(&opts.workload, &files, &skipped, &libraries);
+    let results = evaluate_workload(&opts.workload, &files, &skipped, &libraries, &settings);
     // Read and not read, rendered or not: every file of code that was not evaluated.
     let skipped = results.skipped;
     let mut evaluations = results.evaluations.into_iter();

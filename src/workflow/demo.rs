@@ -55,6 +55,7 @@ pub fn demo(s: &Settings, keep: Option<&Path>, out: &mut dyn Write) -> Result<Ou
         actor: "security-lead@example.com".into(),
         actor_source: "demo".into(),
         ledger_key: s.ledger_key.clone(),
+        run: s.run,
     };
 
     // The sandbox: three workload repos and a guardrails repo (main empty, develop full).
@@ -268,6 +269,7 @@ pub fn demo(s: &Settings, keep: Option<&Path>, out: &mut dyn Write) -> Result<Ou
             jobs: None,
             allow_empty: false,
             exclude: Vec::new(),
+            settings: settings.run,
         },
         out,
     )?;

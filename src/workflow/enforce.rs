@@ -59,7 +59,7 @@ pub fn enforce(s: &Settings, opts: &EnforceOptions, out: &mut dyn Write) -> Resu
         }
         // Fail closed: a guardrail that fails its own fixtures cannot be trusted to fail
         // the right pipelines; activating it anyway is an explicit decision.
-        let failures = crate::evaluate::fixtures::failures(&release.develop_lib, &c.id);
+        let failures = crate::evaluate::fixtures::failures(&release.develop_lib, &c.id, &s.run);
         if !failures.is_empty() && !opts.force_failing_fixtures {
             refused.push(Refused {
                 guardrail: c.id.clone(),

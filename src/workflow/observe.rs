@@ -57,7 +57,7 @@ pub fn observe_with(s: &Settings, opts: &ObserveOptions, out: &mut dyn Write) ->
         .candidates
         .iter()
         .filter(|c| c.change != Change::Removed)
-        .map(|c| (c.id.clone(), crate::evaluate::fixtures::failures(&library, &c.id)))
+        .map(|c| (c.id.clone(), crate::evaluate::fixtures::failures(&library, &c.id, &s.run)))
         .filter(|(_, f)| !f.is_empty())
         .collect();
 
@@ -87,6 +87,7 @@ pub fn observe_with(s: &Settings, opts: &ObserveOptions, out: &mut dyn Write) ->
             &result_cache,
             &base_dir,
             fleet::jobs(opts.jobs),
+            &s.run,
         )
     };
     if let Some(sh) = &opts.shard {

@@ -4,13 +4,14 @@
 use super::Outcome;
 use crate::evaluate::fixtures;
 use crate::guardrail::Library;
+use crate::limits::RunSettings;
 use crate::output::Format;
 pub use crate::report::test::TestReport;
 use std::io::Write;
 
-pub fn test(library: &Library, format: Format, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+pub fn test(library: &Library, settings: &RunSettings, format: Format, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     // Run each guardrail's pass and fail fixtures with its own policy.
-    let cases = fixtures::run(library);
+    let cases = fixtures::run(library, settings);
     let failed = cases.iter().filter(|c| !c.passed).count();
     let report = TestReport {
         version: 1,

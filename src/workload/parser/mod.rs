@@ -15,6 +15,7 @@ mod yaml;
 
 use super::input::{Resource, ResourceKind};
 use crate::files::{Skipped, SourceFile};
+use crate::limits::RunSettings;
 // Defined below the parsers (files and configuration need them too); re-exported where
 // the parsers have always found them.
 pub use crate::config::line_of;
@@ -76,13 +77,20 @@ pub fn is_code_path(path: &str) -> bool {
     PARSERS.iter().any(|p| p.claims(path, ANY)) || helm::is_chart_file(path)
 }
 
-/// Parses a workload's files: each file goes to the first parser that claims it, grouped by
-/// folder. Resources come out sorted by (file, line).
+/// [`parse_files_with`] the default settings (one worker, the default budgets): for tests,
+/// fuzzing and tools; a run passes its own.
 pub fn parse_files(files: &[SourceFile]) -> Parsed {
+    parse_files_with(files, &RunSettings::default())
+}
+
+/// Parses a workload's files: each file goes to the first parser that claims it, grouped by
+/// folder, within the parse budget and on the workers of `settings`. Resources come out
+/// sorted by (file, line).
+pub fn parse_files_with(files: &[SourceFile], settings: &RunSettings) -> Parsed {
     // Rendered code first: kustomize overlays (the files they use as patches are not
     // manifests) and Helm charts (their templates are not manifests either).
     let mut rendered = kustomize::render(files);
-    let charts = helm::render(files, crate::limits::current().parse_timeout);
+    let charts = helm::render(files, settings.limits.parse_timeout);
     rendered.resources.extend(charts.resources);
     rendered.consumed.extend(charts.consumed);
     rendered.skipped.extend(charts.skipped);
@@ -104,8 +112,8 @@ pub fn parse_files(files: &[SourceFile]) -> Parsed {
     }
     let groups: Vec<(usize, Vec<&SourceFile>)> = groups.into_iter().map(|((i, _), g)| (i, g)).collect();
     let parse = |k: usize| PARSERS[groups[k].0].parse_in(&groups[k].1, &workload);
-    let budget = crate::isolate::Budget::parsing();
-    let outcomes: Vec<Result<Parsed, String>> = if budget.isolated() {
+    let budget = crate::isolate::Budget::parsing(settings);
+    let outcomes: Vec<Result<Parsed, crate::isolate::Stopped>> = if budget.isolated() {
         // Terraform folders are parsed within a time and memory budget (in a child process,
         // see `crate::isolate`): its static evaluation (locals, functions, `for`
         // expressions) can be made to compute without end. The other formats are parsed here
@@ -115,7 +123,7 @@ pub fn parse_files(files: &[SourceFile]) -> Parsed {
         let mut pooled_outcomes = crate::isolate::run_batch(pooled.len(), budget, |j| parse(pooled[j])).into_iter();
         (0..groups.len())
             .map(|k| match bounded(&k) {
-                true => pooled_outcomes.next().unwrap_or_else(|| Err("not parsed".into())),
+                true => pooled_outcomes.next().unwrap_or(Err(crate::isolate::Stopped::NotEvaluated)),
                 false => Ok(parse(k)),
             })
             .collect()
