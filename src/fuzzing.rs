@@ -171,5 +171,10 @@ fn parse_with(kind: ResourceKind, files: Vec<SourceFile>) {
 }
 
 fn build_input(parsed: Parsed) {
-    std::hint::black_box(PreparedWorkload::from_parsed(info(), parsed, Vec::new(), &Default::default()));
+    std::hint::black_box(PreparedWorkload::from_parsed(
+        info(),
+        parsed,
+        Vec::new(),
+        &Default::default(),
+    ));
 }

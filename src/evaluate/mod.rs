@@ -264,9 +264,7 @@ impl PreparedWorkload {
             ambiguous,
             variants: Default::default(),
             sources: Default::default(),
-            prepared: phase("(convert)", &name, || {
-                PreparedInput::of(&input, settings.workers)
-            }),
+            prepared: phase("(convert)", &name, || PreparedInput::of(&input, settings.workers)),
             input,
             problems,
             skipped,
@@ -775,11 +773,7 @@ impl<'a> Evaluator<'a> {
         }
         // One copy of the batch's engine per thread that may run a pass; each job has its
         // own engine, and the locks only let threads share the lists.
-        let copies = if side_by_side {
-            budget.workers.min(passes)
-        } else {
-            1
-        };
+        let copies = if side_by_side { budget.workers.min(passes) } else { 1 };
         let mut spare: Vec<Batch> = match &self.batch {
             Some(b) if passes > 0 => (1..copies).map(|_| b.clone()).collect(),
             _ => Vec::new(),
@@ -838,8 +832,10 @@ impl<'a> Evaluator<'a> {
                     out.ones.insert(*i, Err(Failure::Stopped(stopped)));
                 }
                 (Job::One(i), Ok(JobResult::Pass(_))) => {
-                    out.ones
-                        .insert(*i, Err(Failure::Policy("internal error: mismatched result".to_string())));
+                    out.ones.insert(
+                        *i,
+                        Err(Failure::Policy("internal error: mismatched result".to_string())),
+                    );
                 }
                 (Job::Variant(i, k), Ok(JobResult::One(r, _))) => {
                     out.variants.insert((*i, *k), r);

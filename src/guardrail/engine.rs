@@ -458,20 +458,26 @@ fn timer(limits: &Limits) -> regorus::utils::limits::ExecutionTimerConfig {
     }
 }
 
-/// Whether regorus stopped an evaluation for time: its typed limit error, wherever in the
-/// error's chain, never its message.
+/// Whether regorus stopped an evaluation for time. Its typed limit error, wherever in the
+/// error's chain; some of regorus' paths (built-ins such as the string functions) turn that
+/// error into text first, so at this seam with regorus, and only here, its own wording of
+/// that error (`LimitError::TimeLimitExceeded`'s Display) counts too. Past this function
+/// the kind is a variant.
 fn kind_of(e: &anyhow::Error) -> EvalErrorKind {
-    let timed_out = e.chain().any(|c| {
+    let typed = e.chain().any(|c| {
         matches!(
             c.downcast_ref::<regorus::LimitError>(),
             Some(regorus::LimitError::TimeLimitExceeded { .. })
         )
     });
-    match timed_out {
+    match typed || format!("{e:#}").contains(REGORUS_TIME_LIMIT) {
         true => EvalErrorKind::TimedOut,
         false => EvalErrorKind::Failed,
     }
 }
+
+/// How regorus words `LimitError::TimeLimitExceeded` (regorus 0.14, `utils/limits/error.rs`).
+const REGORUS_TIME_LIMIT: &str = "execution exceeded time limit";
 
 /// An engine configured for guardrails (Rego v1, time budget) holding the shared helpers.
 /// The timer starts at the default budget; each evaluation sets the run's ([`timer`]).
@@ -706,7 +712,10 @@ mod tests {
         assert_eq!(v[0].resource.as_deref(), Some("x.y"));
         assert_eq!(v[1].message, "plain");
         assert!(p
-            .evaluate(&PreparedInput::new(&serde_json::json!({"a": false})), &Limits::default())
+            .evaluate(
+                &PreparedInput::new(&serde_json::json!({"a": false})),
+                &Limits::default()
+            )
             .unwrap()
             .is_empty());
     }
@@ -764,5 +773,16 @@ mod tests {
             .evaluate(&PreparedInput::new(&serde_json::json!({"n": 1})), &limits)
             .expect_err("fails");
         assert_eq!(e.kind, EvalErrorKind::Failed, "{e}");
+    }
+
+    #[test]
+    fn regorus_words_its_timeout_as_kind_of_expects() {
+        let e = regorus::LimitError::TimeLimitExceeded {
+            elapsed: Duration::from_secs(2),
+            limit: Duration::from_secs(1),
+        };
+        assert_eq!(kind_of(&anyhow::anyhow!("{e}")), EvalErrorKind::TimedOut);
+        assert_eq!(kind_of(&anyhow::Error::new(e)), EvalErrorKind::TimedOut);
+        assert_eq!(kind_of(&anyhow::anyhow!("division by zero")), EvalErrorKind::Failed);
     }
 }

@@ -201,8 +201,7 @@ fn observe_one<'a>(
             &fetched.commit,
             &spec.paths,
             ReadLimits::for_workload(&evaluator.settings.limits),
-        )
-        {
+        ) {
             Err(e) => {
                 let mut u = ObservedWorkload::unknown(info, library, e.to_string());
                 u.repo_path = w.repo_path;

@@ -57,7 +57,12 @@ pub fn observe_with(s: &Settings, opts: &ObserveOptions, out: &mut dyn Write) ->
         .candidates
         .iter()
         .filter(|c| c.change != Change::Removed)
-        .map(|c| (c.id.clone(), crate::evaluate::fixtures::failures(&library, &c.id, &s.run)))
+        .map(|c| {
+            (
+                c.id.clone(),
+                crate::evaluate::fixtures::failures(&library, &c.id, &s.run),
+            )
+        })
         .filter(|(_, f)| !f.is_empty())
         .collect();
 

@@ -12,7 +12,7 @@ use std::process::{Command, Output};
 const BIN: &str = env!("CARGO_BIN_EXE_railyard");
 
 trait LoopSandbox {
-    fn new() -> Sandbox;
+    fn new() -> Self;
     fn run(&self, args: &[&str]) -> Output;
 }
 

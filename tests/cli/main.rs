@@ -7,6 +7,7 @@ mod cli_check;
 mod common;
 mod corpus_fixes_cli;
 mod fleet_cli;
+mod fork_safety;
 mod fuzz_regressions;
 mod governance_cli;
 mod guardrail_fixes_cli;
@@ -22,3 +23,8 @@ mod safety_cli;
 mod state_cli;
 mod terraform_modules_cli;
 mod yaml_skipped_cli;
+
+// The binary's allocator (src/main.rs), so tests that fork in this process (fork_safety)
+// prove the allocator that runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

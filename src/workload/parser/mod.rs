@@ -123,7 +123,9 @@ pub fn parse_files_with(files: &[SourceFile], settings: &RunSettings) -> Parsed 
         let mut pooled_outcomes = crate::isolate::run_batch(pooled.len(), budget, |j| parse(pooled[j])).into_iter();
         (0..groups.len())
             .map(|k| match bounded(&k) {
-                true => pooled_outcomes.next().unwrap_or(Err(crate::isolate::Stopped::NotEvaluated)),
+                true => pooled_outcomes
+                    .next()
+                    .unwrap_or(Err(crate::isolate::Stopped::NotEvaluated)),
                 false => Ok(parse(k)),
             })
             .collect()
