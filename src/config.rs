@@ -1,5 +1,6 @@
 //! Errors in the files people write by hand (`guardrail.toml`, `exceptions.toml`,
 //! `workloads.toml`, `policy.rego`): always with the file and line, so the fix is one jump away.
+//! [`line_of`] is here, at the bottom of the layers, for every loader and parser to share.
 
 /// A configuration file that is wrong, with where and what.
 #[derive(Debug, Clone, thiserror::Error, serde::Serialize)]

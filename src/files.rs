@@ -1,6 +1,10 @@
 //! Source files as Railyard reads them: a snapshot of (relative path, bytes), taken either
 //! from a directory on disk or from a git tree. Parsers and guardrail loaders only ever see
 //! this snapshot, so the same code judges a local checkout and a commit read from git objects.
+//!
+//! Also the file vocabulary the readers and the parsers share ([`ResourceKind`],
+//! [`ParseError`], [`has_ext`]): at the bottom of the layers, so readers never depend on the
+//! parsers (what is code is passed in, see [`ReadLimits::code_only`]).
 
 use std::path::{Component, Path};
 

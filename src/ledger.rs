@@ -2,7 +2,9 @@
 //! stored as `ledger.json` on branch `railyard/ledger` of the guardrails repo, one commit per
 //! run that changed it. Updates are functions applied to the freshly read ledger, so a run
 //! that loses a compare-and-swap race simply re-reads and applies its observations again:
-//! concurrent or killed runs lose nothing and never leave half-written state.
+//! concurrent or killed runs lose nothing and never leave half-written state. The ledger owns
+//! its record types, notification claims ([`Claim`]) included: `notify` writes them, but
+//! through the ledger's types, so the ledger depends on nothing above it.
 
 use crate::date::Day;
 use crate::evaluate::{Evaluation, Finding, Verdict};

@@ -6,6 +6,9 @@
 //! "public_bucket.tf" = ["aws_s3_bucket.public"]
 //! "module"           = ["aws_s3_bucket.logs", "aws_s3_bucket.data"]
 //! ```
+//!
+//! Part of `evaluate`, not `guardrail`: running a fixture is an evaluation, and `guardrail`
+//! (loading) sits below `evaluate` in the layers (docs/ARCHITECTURE.md).
 
 use crate::config::from_toml;
 use crate::date::Day;

@@ -480,7 +480,7 @@ fn kind_of(e: &anyhow::Error) -> EvalErrorKind {
 const REGORUS_TIME_LIMIT: &str = "execution exceeded time limit";
 
 /// An engine configured for guardrails (Rego v1, time budget) holding the shared helpers.
-/// The timer starts at the default budget; each evaluation sets the run's ([`timer`]).
+/// The timer starts at the default budget; each evaluation sets the run's (`timer`).
 pub fn base_engine(helpers: &[(String, String)]) -> Result<regorus::Engine, ConfigError> {
     let mut engine = regorus::Engine::new();
     engine.set_rego_v0(false);

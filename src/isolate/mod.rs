@@ -1,7 +1,10 @@
 //! Bounded policy evaluation: policies run in a forked child process with an address-space
 //! limit (`--eval-memory`) and a wall-clock deadline (`--eval-timeout`), so a guardrail that
 //! loops, recurses or allocates without end is stopped and reported as an error for that
-//! guardrail while the rest of the run goes on.
+//! guardrail while the rest of the run goes on. Parsing a Terraform folder (whose static
+//! evaluation can be made to run for ever) is bounded the same way (`--parse-timeout`).
+//! Its own module, below `workload` and `guardrail`, because both the parsers and the
+//! evaluation use it; it knows nothing of either.
 //!
 //! Why a process: regorus checks its time budget between statements, but a single built-in
 //! call can allocate without bound in one step (`numbers.range(1, 1e12)` asks for 24 TB at
