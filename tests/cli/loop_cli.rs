@@ -12,7 +12,9 @@ use std::process::{Command, Output};
 const BIN: &str = env!("CARGO_BIN_EXE_railyard");
 
 trait LoopSandbox {
-    fn new() -> Self;
+    // An extension trait of the shared `Sandbox`: its constructor cannot return `Self`.
+    #[allow(clippy::new_ret_no_self)]
+    fn new() -> Sandbox;
     fn run(&self, args: &[&str]) -> Output;
 }
 
