@@ -109,6 +109,35 @@ pub enum Command {
     /// hand edit.
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// Create a guardrails repository ready for the loop: branches `develop` and `main`,
+    /// `workloads.toml`, `guardrails/lib/`, an example guardrail with fixtures, CI files.
+    Init(InitArgs),
+    /// Print a shell completion script (e.g. `railyard completions bash > /etc/bash_completion.d/railyard`).
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), or write one page per subcommand with `--dir`.
+    Man(ManArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct InitArgs {
+    /// The new repository's folder: missing or empty.
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ManArgs {
+    /// Write `railyard.1` and `railyard-<subcommand>.1` into this folder instead of printing
+    /// `railyard.1`.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -258,7 +287,7 @@ impl From<SeverityArg> for Severity {
     }
 }
 
-fn parse_day(s: &str) -> Result<Day, String> {
+fn parse_day(s: &str) -> Result<Day, crate::date::BadDay> {
     Day::parse(s)
 }
 
@@ -435,7 +464,53 @@ fn command(cli: Cli, settings: Settings, now: Day, out: &mut dyn Write) -> anyho
             workflow::report::report(&settings, &opts, out)
         }
         Command::Demo(args) => workflow::demo::demo(&settings, args.keep.as_deref(), out),
+        Command::Init(args) => {
+            table_only(cli.format, "init")?;
+            workflow::init::init(&args.dir, out)
+        }
+        Command::Completions(args) => {
+            table_only(cli.format, "completions")?;
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(args.shell, &mut cmd, "railyard", out);
+            Ok(Outcome::Clean)
+        }
+        Command::Man(args) => {
+            table_only(cli.format, "man")?;
+            man(args.dir.as_deref(), out)
+        }
     }
+}
+
+/// These commands print one fixed kind of text: another `--format` is refused, not ignored.
+fn table_only(format: crate::output::Format, command: &str) -> anyhow::Result<()> {
+    if format != crate::output::Format::Table {
+        anyhow::bail!("`railyard {command}` has no --format: it prints text only (remove --format)");
+    }
+    Ok(())
+}
+
+/// The manual page of `railyard`, or with `dir` one page per command written there.
+fn man(dir: Option<&std::path::Path>, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let cmd = <Cli as clap::CommandFactory>::command();
+    let Some(dir) = dir else {
+        clap_mangen::Man::new(cmd).render(out)?;
+        return Ok(Outcome::Clean);
+    };
+    std::fs::create_dir_all(dir).with_context(|| format!("creating `{}`", dir.display()))?;
+    let mut pages = vec![("railyard".to_string(), cmd.clone())];
+    pages.extend(
+        cmd.get_subcommands()
+            .map(|sub| (format!("railyard-{}", sub.get_name()), sub.clone())),
+    );
+    for (name, page) in pages {
+        let path = dir.join(format!("{name}.1"));
+        let mut buf = Vec::new();
+        // clap_mangen titles a subcommand's page with its own name: give it the full one.
+        clap_mangen::Man::new(page).title(name.clone()).render(&mut buf)?;
+        std::fs::write(&path, buf).with_context(|| format!("writing `{}`", path.display()))?;
+        writeln!(out, "{}", path.display())?;
+    }
+    Ok(Outcome::Clean)
 }
 
 fn folder_name(path: &std::path::Path) -> String {

@@ -8,16 +8,21 @@ use time::{macros::format_description, Date, Duration, OffsetDateTime};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Day(pub Date);
 
+/// A text that is not a `YYYY-MM-DD` date.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a date: expected YYYY-MM-DD")]
+pub struct BadDay(pub String);
+
 impl Day {
     pub fn today() -> Day {
         Day(OffsetDateTime::now_utc().date())
     }
 
     /// Parses `YYYY-MM-DD`.
-    pub fn parse(s: &str) -> Result<Day, String> {
+    pub fn parse(s: &str) -> Result<Day, BadDay> {
         Date::parse(s.trim(), format_description!("[year]-[month]-[day]"))
             .map(Day)
-            .map_err(|_| format!("`{s}` is not a date: expected YYYY-MM-DD"))
+            .map_err(|_| BadDay(s.to_string()))
     }
 
     pub fn plus_days(self, days: i64) -> Day {

@@ -167,7 +167,7 @@ pub struct Ledger {
     pub guardrails: BTreeMap<String, GuardrailRecord>,
     /// Per (guardrail, workload), keyed `guardrail/workload`.
     #[serde(default)]
-    pub entries: BTreeMap<String, LedgerEntry>,
+    pub entries: BTreeMap<EntryKey, LedgerEntry>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -199,17 +199,147 @@ pub struct GuardrailRecord {
     pub activation: Option<Activation>,
 }
 
+/// How a guardrail got to its state on `main`; recorded as the lowercase word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum How {
+    /// `observe`: it broke no workload.
+    Observed,
+    /// `observe`: removed from `develop`, so removed from `main` (removing breaks nobody).
+    Removed,
+    /// `enforce`: the grace period of every noncompliant workload is over.
+    Deadline,
+    /// `promote --force`: the security team activated it, with who and why.
+    Forced,
+    /// Found on `main` as observed without a recorded activation (e.g. a promotion commit
+    /// made by a run that died before recording it).
+    Reconciled,
+}
+
+impl How {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            How::Observed => "observed",
+            How::Removed => "removed",
+            How::Deadline => "deadline",
+            How::Forced => "forced",
+            How::Reconciled => "reconciled",
+        }
+    }
+}
+
+impl std::fmt::Display for How {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The key of a ledger entry: one (guardrail, workload) pair, written `guardrail/workload`.
+/// Guardrail ids never contain `/` (see `guardrail::valid_id`), so the first `/` splits it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct EntryKey {
+    pub guardrail: String,
+    pub workload: String,
+}
+
+impl EntryKey {
+    pub fn new(guardrail: &str, workload: &str) -> EntryKey {
+        EntryKey {
+            guardrail: guardrail.to_string(),
+            workload: workload.to_string(),
+        }
+    }
+
+    /// Bytes of the written form, without building it.
+    fn bytes(&self) -> impl Iterator<Item = u8> + '_ {
+        self.guardrail
+            .bytes()
+            .chain(std::iter::once(b'/'))
+            .chain(self.workload.bytes())
+    }
+}
+
+/// Ordered as the written strings are, so `ledger.json` lists entries as it always has.
+impl Ord for EntryKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.bytes().cmp(other.bytes())
+    }
+}
+
+impl PartialOrd for EntryKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl std::fmt::Display for EntryKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.guardrail, self.workload)
+    }
+}
+
+/// A ledger key that is not `guardrail/workload`.
+#[derive(Debug, thiserror::Error)]
+#[error("ledger key `{0}` is not `guardrail/workload`")]
+pub struct BadEntryKey(String);
+
+impl std::str::FromStr for EntryKey {
+    type Err = BadEntryKey;
+    fn from_str(s: &str) -> std::result::Result<EntryKey, BadEntryKey> {
+        match s.split_once('/') {
+            Some((g, w)) if !g.is_empty() => Ok(EntryKey::new(g, w)),
+            _ => Err(BadEntryKey(s.to_string())),
+        }
+    }
+}
+
+impl Serialize for EntryKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for EntryKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<EntryKey, D::Error> {
+        let s = std::borrow::Cow::<str>::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Activation {
     pub on: Day,
-    /// `observed` (broke nobody), `deadline` (grace period over), `forced` (security team).
-    pub how: String,
+    pub how: How,
     pub commit: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub by: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+}
+
+/// What the ledger keeps of a guardrail's metadata (from `guardrail.toml` and the registry).
+#[derive(Debug, Clone)]
+pub struct GuardrailFacts {
+    pub title: String,
+    pub severity: Severity,
+    pub fixed_deadline: Option<Day>,
+    pub grace_days: u32,
+}
+
+impl GuardrailFacts {
+    fn record(&self, state: GuardrailState, develop_tree: String, first_observed: Day) -> GuardrailRecord {
+        GuardrailRecord {
+            state,
+            title: self.title.clone(),
+            severity: self.severity,
+            develop_tree,
+            first_observed,
+            fixed_deadline: self.fixed_deadline,
+            grace_days: self.grace_days,
+            activation: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -288,8 +418,8 @@ pub fn machine_today() -> Day {
     Day::today()
 }
 
-pub fn key(guardrail: &str, workload: &str) -> String {
-    format!("{guardrail}/{workload}")
+pub fn key(guardrail: &str, workload: &str) -> EntryKey {
+    EntryKey::new(guardrail, workload)
 }
 
 impl LedgerEntry {
@@ -460,6 +590,104 @@ impl Ledger {
         self.entries.insert(k, e);
     }
 
+    /// Records an evaluation of a guardrail already active on `main`: its deadline, and the
+    /// day it became active for the workload, are the guardrail's activation day.
+    pub fn record_active(&mut self, eval: &Evaluation, team: &str, workload_commit: &str, activated: Day, now: Day) {
+        self.record(eval, team, workload_commit, |_| activated, now);
+        if let Some(e) = self.entries.get_mut(&key(&eval.guardrail, &eval.workload)) {
+            e.activated.get_or_insert(activated);
+        }
+    }
+
+    /// Notes that a guardrail on `develop` is also on `main` (active), creating its record
+    /// if it has none. Returns the day it became active.
+    pub fn observe_active(&mut self, id: &str, facts: &GuardrailFacts, now: Day) -> Day {
+        let rec = self
+            .guardrails
+            .entry(id.to_string())
+            .or_insert_with(|| facts.record(GuardrailState::Active, String::new(), now));
+        rec.state = GuardrailState::Active;
+        rec.activation.as_ref().map(|a| a.on).unwrap_or(rec.first_observed)
+    }
+
+    /// Notes that a candidate guardrail (tree `develop_tree` on `develop`) is being
+    /// observed: pending. A new version of it starts a new observation.
+    pub fn observe_pending(&mut self, id: &str, facts: &GuardrailFacts, develop_tree: &str, now: Day) {
+        let rec = self
+            .guardrails
+            .entry(id.to_string())
+            .or_insert_with(|| facts.record(GuardrailState::Pending, develop_tree.to_string(), now));
+        if rec.develop_tree != develop_tree || rec.state != GuardrailState::Pending {
+            rec.state = GuardrailState::Pending;
+            rec.develop_tree = develop_tree.to_string();
+            rec.activation = None;
+        }
+        rec.title = facts.title.clone();
+        rec.severity = facts.severity;
+        rec.fixed_deadline = facts.fixed_deadline;
+        rec.grace_days = facts.grace_days;
+    }
+
+    /// Records that a guardrail reached `main` (or, `removed`, left it), with how; every
+    /// entry of it is active from then on. A guardrail without a record gets one from
+    /// `facts` (none: nothing is known of it to record).
+    pub fn record_activation(
+        &mut self,
+        id: &str,
+        activation: Activation,
+        develop_tree: String,
+        removed: bool,
+        facts: Option<GuardrailFacts>,
+    ) {
+        let on = activation.on;
+        if let Some(rec) = self.guardrails.get_mut(id) {
+            rec.state = if removed {
+                GuardrailState::Removed
+            } else {
+                GuardrailState::Active
+            };
+            rec.develop_tree = develop_tree;
+            rec.activation = Some(activation);
+        } else if let Some(facts) = facts {
+            let mut rec = facts.record(GuardrailState::Active, develop_tree, on);
+            rec.activation = Some(activation);
+            self.guardrails.insert(id.to_string(), rec);
+        }
+        for e in self.entries.values_mut().filter(|e| e.guardrail == id) {
+            if !removed && e.activated.is_none() {
+                e.activated = Some(on);
+            }
+        }
+    }
+
+    /// Marks active each pending guardrail whose observed tree is on `main` (commit `main`;
+    /// `tree_on_main` gives a guardrail's tree there) without a recorded activation: a run
+    /// killed between promoting and recording, or a hand merge.
+    pub fn reconcile(
+        &mut self,
+        main: &str,
+        mut tree_on_main: impl FnMut(&str) -> Result<Option<String>>,
+    ) -> Result<()> {
+        let on = self.clock.unwrap_or_else(Day::today);
+        for (id, rec) in self.guardrails.iter_mut() {
+            if rec.state != GuardrailState::Pending {
+                continue;
+            }
+            let on_main = tree_on_main(id)?;
+            if on_main.as_deref() == Some(rec.develop_tree.as_str()) && rec.activation.is_none() {
+                rec.state = GuardrailState::Active;
+                rec.activation = Some(Activation {
+                    on,
+                    how: How::Reconciled,
+                    commit: main.to_string(),
+                    by: None,
+                    reason: Some("found on main without a ledger record (an earlier run was interrupted, or someone merged it by hand)".into()),
+                });
+            }
+        }
+        Ok(())
+    }
+
     pub fn entries_of<'a>(&'a self, guardrail: &'a str) -> impl Iterator<Item = &'a LedgerEntry> + 'a {
         self.entries.values().filter(move |e| e.guardrail == guardrail)
     }
@@ -621,12 +849,95 @@ mod tests {
             }],
         };
         ledger.record(&eval, "team", "", |d| d, day("2026-11-01"));
-        let e = &ledger.entries["g/w"];
+        let e = &ledger.entries[&key("g", "w")];
         assert_eq!(e.status, Verdict::Unknown);
         assert_eq!(
             e.problems,
             ["cannot fetch from https://***@git.example.com/a.git: 401".to_string()]
         );
         assert!(!ledger.to_json().contains("s3cr3t"));
+    }
+
+    #[test]
+    fn activations_written_before_the_enum_read_and_write_the_same_words() {
+        for word in ["observed", "removed", "deadline", "forced", "reconciled"] {
+            let json = format!("{{\"on\": \"2026-11-01\", \"how\": \"{word}\", \"commit\": \"abc\"}}");
+            let a: Activation = serde_json::from_str(&json).unwrap();
+            assert_eq!(a.how.to_string(), word);
+            assert_eq!(serde_json::to_value(&a).unwrap()["how"], word);
+        }
+        let err = serde_json::from_str::<Activation>("{\"on\": \"2026-11-01\", \"how\": \"magic\", \"commit\": \"\"}");
+        assert!(err.unwrap_err().to_string().contains("magic"));
+    }
+
+    #[test]
+    fn entry_keys_keep_their_written_form_and_order() {
+        let old = r#"{
+  "version": 1,
+  "entries": {
+    "a-b/w": {"guardrail": "a-b", "workload": "w", "status": "compliant", "last_observed": "2026-11-01"},
+    "a/team/w": {"guardrail": "a", "workload": "team/w", "status": "compliant", "last_observed": "2026-11-01"}
+  }
+}
+"#;
+        let ledger = Ledger::parse(old).unwrap();
+        let keys: Vec<String> = ledger.entries.keys().map(|k| k.to_string()).collect();
+        // As the strings sort ('-' before '/'), not as (guardrail, workload) would.
+        assert_eq!(keys, ["a-b/w", "a/team/w"]);
+        assert_eq!(ledger.entries[&key("a", "team/w")].workload, "team/w");
+        let written = ledger.to_json();
+        assert!(written.find("\"a-b/w\"").unwrap() < written.find("\"a/team/w\"").unwrap());
+        assert_eq!(Ledger::parse(&written).unwrap(), ledger);
+        let err = Ledger::parse("{\"version\": 1, \"entries\": {\"nokey\": {}}}")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`nokey` is not `guardrail/workload`"), "{err}");
+    }
+
+    fn facts() -> GuardrailFacts {
+        GuardrailFacts {
+            title: "t".into(),
+            severity: Severity::High,
+            fixed_deadline: None,
+            grace_days: 30,
+        }
+    }
+
+    #[test]
+    fn the_ledger_owns_a_guardrails_way_from_pending_to_active() {
+        let mut ledger = Ledger::new();
+        let (d1, d2) = (day("2026-11-01"), day("2026-11-05"));
+        ledger.observe_pending("g", &facts(), "tree1", d1);
+        assert_eq!(ledger.guardrails["g"].state, GuardrailState::Pending);
+        assert_eq!(ledger.activation_day("g"), Some(day("2026-12-01")));
+        // A kill between promoting and recording: reconciled from main.
+        ledger.clock = Some(d2);
+        ledger
+            .reconcile("c0ffee", |id| Ok((id == "g").then(|| "tree1".to_string())))
+            .unwrap();
+        let a = ledger.guardrails["g"].activation.clone().unwrap();
+        assert_eq!((a.how, a.on, a.commit.as_str()), (How::Reconciled, d2, "c0ffee"));
+        // A new version on develop starts a new observation.
+        ledger.observe_pending("g", &facts(), "tree2", d2);
+        let rec = &ledger.guardrails["g"];
+        assert_eq!(
+            (rec.state, rec.activation.is_none(), rec.first_observed),
+            (GuardrailState::Pending, true, d1)
+        );
+        let forced = Activation {
+            on: d2,
+            how: How::Forced,
+            commit: "abc".into(),
+            by: Some("sec".into()),
+            reason: Some("why".into()),
+        };
+        ledger.record_activation("g", forced.clone(), "tree2".into(), false, None);
+        assert_eq!(ledger.guardrails["g"].state, GuardrailState::Active);
+        assert_eq!(ledger.observe_active("g", &facts(), day("2026-11-09")), d2);
+        // Nothing known of a guardrail, nothing recorded; with facts, a record.
+        ledger.record_activation("h", forced.clone(), String::new(), false, None);
+        assert!(!ledger.guardrails.contains_key("h"));
+        ledger.record_activation("h", forced, String::new(), false, Some(facts()));
+        assert_eq!(ledger.guardrails["h"].first_observed, d2);
     }
 }

@@ -80,46 +80,69 @@ impl RunSettings {
     }
 }
 
+/// A size or duration limit that does not parse (the value as given, quoted).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BadLimit {
+    #[error("`{0}` is not a size (examples: 8MiB, 512M, 1G, 65536)")]
+    NotASize(String),
+    #[error("`{input}`: unknown size unit `{unit}` (use B, KiB, MiB, GiB)")]
+    SizeUnit { input: String, unit: String },
+    #[error("`{0}` is out of range")]
+    SizeRange(String),
+    #[error("`{0}` is not a duration (examples: 500ms, 10s, 2m)")]
+    NotADuration(String),
+    #[error("`{input}`: unknown duration unit `{unit}` (use ms, s, m)")]
+    DurationUnit { input: String, unit: String },
+    #[error("`{0}` must be more than 0 and at most a day")]
+    DurationRange(String),
+}
+
 /// Parses a size: a number of bytes with an optional unit (`512`, `8MiB`, `8M`, `1.5GB`, `64k`).
 /// Units are binary (`k`/`KiB` = 1024 bytes).
-pub fn parse_size(s: &str) -> Result<u64, String> {
+pub fn parse_size(s: &str) -> Result<u64, BadLimit> {
     let t = s.trim();
     let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
     let (num, unit) = (&t[..split], t[split..].trim());
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("`{s}` is not a size (examples: 8MiB, 512M, 1G, 65536)"))?;
+    let n: f64 = num.parse().map_err(|_| BadLimit::NotASize(s.to_string()))?;
     let mult: u64 = match unit.to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" | "kib" => 1024,
         "m" | "mb" | "mib" => MIB,
         "g" | "gb" | "gib" => 1024 * MIB,
         "t" | "tb" | "tib" => 1024 * 1024 * MIB,
-        _ => return Err(format!("`{s}`: unknown size unit `{unit}` (use B, KiB, MiB, GiB)")),
+        _ => {
+            return Err(BadLimit::SizeUnit {
+                input: s.to_string(),
+                unit: unit.to_string(),
+            })
+        }
     };
     let bytes = n * mult as f64;
     if !bytes.is_finite() || bytes < 0.0 || bytes > u64::MAX as f64 {
-        return Err(format!("`{s}` is out of range"));
+        return Err(BadLimit::SizeRange(s.to_string()));
     }
     Ok(bytes as u64)
 }
 
 /// Parses a duration: a number with a unit (`500ms`, `10s`, `2m`); a bare number is seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
+pub fn parse_duration(s: &str) -> Result<Duration, BadLimit> {
     let t = s.trim();
     let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
     let (num, unit) = (&t[..split], t[split..].trim());
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("`{s}` is not a duration (examples: 500ms, 10s, 2m)"))?;
+    let n: f64 = num.parse().map_err(|_| BadLimit::NotADuration(s.to_string()))?;
     let secs = match unit {
         "ms" => n / 1000.0,
         "" | "s" => n,
         "m" | "min" => n * 60.0,
-        _ => return Err(format!("`{s}`: unknown duration unit `{unit}` (use ms, s, m)")),
+        _ => {
+            return Err(BadLimit::DurationUnit {
+                input: s.to_string(),
+                unit: unit.to_string(),
+            })
+        }
     };
     if !secs.is_finite() || secs <= 0.0 || secs > 86_400.0 {
-        return Err(format!("`{s}` must be more than 0 and at most a day"));
+        return Err(BadLimit::DurationRange(s.to_string()));
     }
     Ok(Duration::from_secs_f64(secs))
 }

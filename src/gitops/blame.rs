@@ -94,6 +94,16 @@ impl Blamer {
     }
 }
 
+/// Why the commits behind an exception's lines could not be found (its approval is then
+/// unverified, never verified).
+#[derive(Debug, thiserror::Error)]
+pub enum BlameError {
+    #[error("{}", .0.message())]
+    Repo(git2::Error),
+    #[error("blame {file}: {}", .error.message())]
+    Blame { file: String, error: git2::Error },
+}
+
 /// Every commit that last changed one of `file`'s lines `line..=end_line` as of `commit`
 /// (each once), with its signature: what governance checks an exception's approval against.
 /// Unlike [`Blamer::last_change`] it takes every hunk, not only the newest, so no line of
@@ -104,14 +114,17 @@ pub fn line_commits(
     file: &str,
     line: usize,
     end_line: usize,
-) -> Result<Vec<crate::guardrail::governance::CommitEvidence>, String> {
-    let repo = Repository::open(repo_path).map_err(|e| e.message().to_string())?;
-    let oid = Oid::from_str(commit).map_err(|e| e.message().to_string())?;
+) -> Result<Vec<crate::guardrail::governance::CommitEvidence>, BlameError> {
+    let repo = Repository::open(repo_path).map_err(BlameError::Repo)?;
+    let oid = Oid::from_str(commit).map_err(BlameError::Repo)?;
     let mut opts = BlameOptions::new();
     opts.newest_commit(oid).min_line(line).max_line(end_line.max(line));
     let blame = repo
         .blame_file(Path::new(file), Some(&mut opts))
-        .map_err(|e| format!("blame {file}: {}", e.message()))?;
+        .map_err(|error| BlameError::Blame {
+            file: file.to_string(),
+            error,
+        })?;
     let mut ids: Vec<Oid> = Vec::new();
     for h in blame.iter() {
         if !ids.contains(&h.final_commit_id()) {

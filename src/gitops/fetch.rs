@@ -601,13 +601,13 @@ fn apply_git_timeouts(budget: Duration) {
     }
 }
 
-/// Whether `e` came from a transfer stopped by the budget (a callback returning false, or
-/// a socket that timed out).
+/// Whether `e` came from a transfer stopped by the budget: by our deadline callback
+/// returning false (`User`), by a socket timeout libgit2 reports as such (`Timeout`), or
+/// once the budget has run out. The last covers the connect timeout, which libgit2 reports
+/// with a generic code: its socket timeouts are set to the budget (`apply_git_timeouts`), so
+/// one can only fire after `started + budget`. No message text is read.
 pub fn timed_out(e: &git2::Error, started: std::time::Instant, budget: Duration) -> bool {
-    started.elapsed() >= budget
-        || e.code() == ErrorCode::User
-        || e.message().to_ascii_lowercase().contains("timed out")
-        || e.message().to_ascii_lowercase().contains("timeout")
+    started.elapsed() >= budget || matches!(e.code(), ErrorCode::User | ErrorCode::Timeout)
 }
 
 /// The one set of remote callbacks every git network operation uses: credentials from the
@@ -756,6 +756,19 @@ fn sanitize(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timeouts_are_told_by_error_code_and_budget_never_by_message_text() {
+        let now = std::time::Instant::now();
+        let minute = Duration::from_secs(60);
+        let err = |code| git2::Error::new(code, git2::ErrorClass::Net, "could not read from socket: timed out");
+        assert!(timed_out(&err(ErrorCode::Timeout), now, minute));
+        assert!(timed_out(&err(ErrorCode::User), now, minute));
+        // The words alone, well within the budget (e.g. a proxy's "504 gateway timed out"):
+        // an unreachable workload, not our budget.
+        assert!(!timed_out(&err(ErrorCode::GenericError), now, minute));
+        assert!(timed_out(&err(ErrorCode::GenericError), now, Duration::ZERO));
+    }
 
     #[test]
     fn redacts_credentials_in_urls() {

@@ -208,7 +208,10 @@ impl Policy {
             serde_json::Value::Null => Vec::new(),
             other => return Err(err(format!("rule `deny` must be a set, got {other}"))),
         };
-        items.into_iter().map(|item| violation(item).map_err(err)).collect()
+        items
+            .into_iter()
+            .map(|item| violation(item).map_err(|e| err(e.to_string())))
+            .collect()
     }
 }
 
@@ -388,7 +391,16 @@ pub fn too_many_findings(count: usize, max: usize) -> String {
     )
 }
 
-fn violation(item: serde_json::Value) -> Result<Violation, String> {
+/// A `deny` element that is not a finding Railyard can read.
+#[derive(Debug, thiserror::Error)]
+enum BadDeny {
+    #[error("a `deny` object needs a string `message`: {0}")]
+    NoMessage(serde_json::Value),
+    #[error("`deny` elements must be strings or {{resource, message}} objects, got {0}")]
+    NotAFinding(serde_json::Value),
+}
+
+fn violation(item: serde_json::Value) -> Result<Violation, BadDeny> {
     match item {
         serde_json::Value::String(message) => Ok(Violation {
             resource: None,
@@ -400,12 +412,9 @@ fn violation(item: serde_json::Value) -> Result<Violation, String> {
         }),
         serde_json::Value::Object(map) => {
             let text = |k: &str| map.get(k).and_then(|v| v.as_str()).map(str::to_string);
-            let message = text("message").or_else(|| text("msg")).ok_or_else(|| {
-                format!(
-                    "a `deny` object needs a string `message`: {}",
-                    serde_json::Value::Object(map.clone())
-                )
-            })?;
+            let message = text("message")
+                .or_else(|| text("msg"))
+                .ok_or_else(|| BadDeny::NoMessage(serde_json::Value::Object(map.clone())))?;
             Ok(Violation {
                 resource: text("resource"),
                 message,
@@ -415,9 +424,7 @@ fn violation(item: serde_json::Value) -> Result<Violation, String> {
                 field: field_path(map.get("field")),
             })
         }
-        other => Err(format!(
-            "`deny` elements must be strings or {{resource, message}} objects, got {other}"
-        )),
+        other => Err(BadDeny::NotAFinding(other)),
     }
 }
 
@@ -619,10 +626,16 @@ fn package_of(src: &str) -> Option<&str> {
         .map(str::trim)
 }
 
-/// regorus reports `path:line:col: error: …` followed by the source line; keep the first
-/// line of the message and the line number.
 fn rego_error(path: &str, e: &anyhow::Error) -> ConfigError {
-    let text = format!("{e:#}");
+    let (line, message) = rego_message(path, &format!("{e:#}"));
+    ConfigError::new(path, line, format!("Rego: {message}"))
+}
+
+/// The line and message of a regorus error. regorus 0.14 gives errors only as text (an
+/// `anyhow::Error` formatted from its spans: `--> path:line:col`, the source line, a caret,
+/// `error: …`), so this is the one place that reads that text; the test below pins it to
+/// the regorus in use. Text of another shape keeps its first line, at line 1.
+fn rego_message(path: &str, text: &str) -> (usize, String) {
     let needle = format!("{path}:");
     let mut line = 1;
     let mut message = text.lines().next().unwrap_or("invalid Rego").to_string();
@@ -639,12 +652,30 @@ fn rego_error(path: &str, e: &anyhow::Error) -> ConfigError {
             message = detail.split("error:").nth(1).unwrap_or(detail).trim().to_string();
         }
     }
-    ConfigError::new(path, line, format!("Rego: {message}"))
+    (line, message)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn regorus_error_text_gives_line_and_message() {
+        let mut engine = regorus::Engine::new();
+        engine.set_rego_v0(false);
+        let policy = "package p\n\ndeny contains msg if {\n  msg := \n}\n";
+        let err = engine.add_policy("g/policy.rego".into(), policy.into()).unwrap_err();
+        let (line, message) = rego_message("g/policy.rego", &format!("{err:#}"));
+        assert_eq!(
+            (line, message.as_str()),
+            (4, "expecting `}` while parsing set"),
+            "{err:#}"
+        );
+        assert_eq!(
+            rego_message("g/policy.rego", "something else\nmore"),
+            (1, "something else".to_string())
+        );
+    }
     use crate::files::SourceFile;
     use crate::guardrail::{load_guardrail, Metadata};
 

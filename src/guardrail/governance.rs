@@ -231,7 +231,7 @@ impl Governance {
         &self,
         x: &Exception,
         owners: &CoveredOwners,
-        commits: Result<Vec<CommitEvidence>, String>,
+        commits: Result<Vec<CommitEvidence>, impl std::fmt::Display>,
     ) -> Approval {
         let who = x.approved_by.trim();
         let scope_approver = self.scope_approvers.iter().any(|a| a == who);
@@ -274,20 +274,37 @@ fn short(id: &str) -> &str {
     &id[..id.len().min(12)]
 }
 
+/// Why a commit does not prove the approver's approval; each reads after "commit <id> ".
+#[derive(Debug, thiserror::Error)]
+enum Unsigned {
+    #[error("that last changed the exception's lines is not signed (the approver `{who}` must sign it)")]
+    NotSigned { who: String },
+    #[error("is not signed with SSH (OpenPGP signatures are not verified; sign with gpg.format=ssh)")]
+    NotSsh,
+    #[error("has an SSH signature that does not parse ({0})")]
+    Malformed(String),
+    #[error("is signed in namespace `{0}`, not `git`")]
+    Namespace(String),
+    #[error("is signed by a key that `{file}` on main does not list")]
+    UnknownKey { file: String },
+    #[error("is signed by `{signers}` (per `{file}` on main), not by the approver `{who}`")]
+    OtherSigner { signers: String, file: String, who: String },
+    #[error("has a signature that does not verify (changed after signing, or forged)")]
+    BadSignature,
+}
+
 /// Checks that `c` carries a valid SSH signature by a key `allowed_signers` lists for `who`.
-fn verify_commit(signers: &[AllowedSigner], who: &str, c: &CommitEvidence, file: &str) -> Result<(), String> {
+fn verify_commit(signers: &[AllowedSigner], who: &str, c: &CommitEvidence, file: &str) -> Result<(), Unsigned> {
     let Some((sig, data)) = &c.signature else {
-        return Err(format!(
-            "that last changed the exception's lines is not signed (the approver `{who}` must sign it)"
-        ));
+        return Err(Unsigned::NotSigned { who: who.to_string() });
     };
     let text = String::from_utf8_lossy(sig);
     if !text.contains("-----BEGIN SSH SIGNATURE-----") {
-        return Err("is not signed with SSH (OpenPGP signatures are not verified; sign with gpg.format=ssh)".into());
+        return Err(Unsigned::NotSsh);
     }
-    let sig = SshSig::from_pem(text.trim()).map_err(|e| format!("has an SSH signature that does not parse ({e})"))?;
+    let sig = SshSig::from_pem(text.trim()).map_err(|e| Unsigned::Malformed(e.to_string()))?;
     if sig.namespace() != GIT_NAMESPACE {
-        return Err(format!("is signed in namespace `{}`, not `git`", sig.namespace()));
+        return Err(Unsigned::Namespace(sig.namespace().to_string()));
     }
     let keyed: Vec<&AllowedSigner> = signers
         .iter()
@@ -300,7 +317,7 @@ fn verify_commit(signers: &[AllowedSigner], who: &str, c: &CommitEvidence, file:
         })
         .collect();
     if keyed.is_empty() {
-        return Err(format!("is signed by a key that `{file}` on main does not list"));
+        return Err(Unsigned::UnknownKey { file: file.to_string() });
     }
     if !keyed
         .iter()
@@ -310,14 +327,15 @@ fn verify_commit(signers: &[AllowedSigner], who: &str, c: &CommitEvidence, file:
             .iter()
             .flat_map(|s| s.principals.iter().map(String::as_str))
             .collect();
-        return Err(format!(
-            "is signed by `{}` (per `{file}` on main), not by the approver `{who}`",
-            others.join(", ")
-        ));
+        return Err(Unsigned::OtherSigner {
+            signers: others.join(", "),
+            file: file.to_string(),
+            who: who.to_string(),
+        });
     }
     let key = &keyed[0].key;
     key.verify(GIT_NAMESPACE, data, &sig)
-        .map_err(|_| "has a signature that does not verify (changed after signing, or forged)".to_string())
+        .map_err(|_| Unsigned::BadSignature)
 }
 
 #[cfg(test)]

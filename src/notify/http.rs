@@ -26,6 +26,11 @@ pub struct Http {
     base_backoff: Duration,
 }
 
+/// The HTTP client could not be built (e.g. no TLS roots); nothing can be sent.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ClientError(reqwest::Error);
+
 /// A response worth reading (2xx).
 pub struct Response {
     pub status: u16,
@@ -33,7 +38,7 @@ pub struct Response {
 }
 
 impl Http {
-    pub fn new(timeout: Duration) -> Result<Http, String> {
+    pub fn new(timeout: Duration) -> Result<Http, ClientError> {
         // rustls is built without a default crypto provider (a lighter build): install ring's.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
@@ -44,7 +49,7 @@ impl Http {
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("railyard/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| e.without_url().to_string())?;
+            .map_err(|e| ClientError(e.without_url()))?;
         Ok(Http {
             client,
             base_backoff: Duration::from_millis(500),

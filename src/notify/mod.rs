@@ -19,7 +19,7 @@ mod webhook;
 use crate::date::Day;
 use crate::gitops::blame::LastChange;
 use crate::guardrail::Severity;
-use crate::ledger::Ledger;
+use crate::ledger::{EntryKey, Ledger};
 use crate::workload::registry::{Registry, Team};
 pub use http::{parse_retry_after, Http, SendError};
 use serde::Serialize;
@@ -145,7 +145,7 @@ impl Event {
     }
 
     /// The ledger entry this event belongs to.
-    pub fn ledger_key(&self) -> String {
+    pub fn ledger_key(&self) -> EntryKey {
         crate::ledger::key(&self.guardrail, &self.workload)
     }
 
@@ -255,7 +255,7 @@ pub fn plan(events: &[Event], registry: &Registry, ledger: &Ledger) -> Vec<(Stri
 
 // Claims are ledger records (the ledger owns its record types); re-exported for senders.
 pub use crate::ledger::{now_secs, Claim, CLAIM_LEASE};
-pub use crate::report::Sent;
+pub use crate::report::{Sent, SentStatus};
 
 /// This run's id, for its claims (the same for the whole process).
 pub fn run_id() -> &'static str {
@@ -270,7 +270,7 @@ pub fn run_id() -> &'static str {
 }
 
 /// Every (ledger entry, `<key>@<channel>` marker) the plan would send.
-pub fn planned_markers(events: &[Event], registry: &Registry, ledger: &Ledger) -> Vec<(String, String)> {
+pub fn planned_markers(events: &[Event], registry: &Registry, ledger: &Ledger) -> Vec<(EntryKey, String)> {
     plan(events, registry, ledger)
         .into_iter()
         .flat_map(|(_, channel, events)| {
@@ -285,9 +285,9 @@ pub fn planned_markers(events: &[Event], registry: &Registry, ledger: &Ledger) -
 /// run; returns those this run (`me`) now holds.
 pub fn claim(
     ledger: &mut Ledger,
-    wanted: &[(String, String)],
+    wanted: &[(EntryKey, String)],
     me: &str,
-) -> std::collections::BTreeSet<(String, String)> {
+) -> std::collections::BTreeSet<(EntryKey, String)> {
     let mut mine = std::collections::BTreeSet::new();
     for (entry, marker) in wanted {
         let Some(e) = ledger.entries.get_mut(entry) else {
@@ -350,7 +350,8 @@ pub fn notify(
             team: team_name.clone(),
             channel: channel.name().to_string(),
             env: env.clone(),
-            status: String::new(),
+            // Until a channel accepts it, a message is not sent.
+            status: SentStatus::Failed,
             events: events.iter().map(|e| format!("{} {}", e.ledger_key(), e.key)).collect(),
             error: None,
             record: events
@@ -360,12 +361,12 @@ pub fn notify(
         };
         let secret = std::env::var(&env).ok().filter(|v| !v.trim().is_empty());
         if mode == Mode::Preview {
-            sent.status = "would-send".into();
+            sent.status = SentStatus::WouldSend;
             results.push(sent);
             continue;
         }
         let (Some(secret), Some(http)) = (secret, http.clone()) else {
-            sent.status = "not-configured".into();
+            sent.status = SentStatus::NotConfigured;
             sent.error = Some(format!("${env} is not set"));
             results.push(sent);
             continue;
@@ -379,7 +380,7 @@ pub fn notify(
             None
         };
         if channel.name() == "webhook" && team.webhook_secret_env.is_some() && signing_secret.is_none() {
-            sent.status = "not-configured".into();
+            sent.status = SentStatus::NotConfigured;
             sent.error = Some(format!(
                 "${} (webhook_secret_env) is not set: refusing to send unsigned",
                 team.webhook_secret_env.as_deref().unwrap_or_default()
@@ -421,7 +422,7 @@ fn send_all(deliveries: Vec<(Sent, Delivery)>) -> Vec<Sent> {
             return deliveries
                 .into_iter()
                 .map(|(mut s, _)| {
-                    s.status = "failed".into();
+                    s.status = SentStatus::Failed;
                     s.error = Some(format!("cannot start the async runtime: {e}"));
                     s
                 })
@@ -437,9 +438,9 @@ fn send_all(deliveries: Vec<(Sent, Delivery)>) -> Vec<Sent> {
                 let _permit = limit.acquire_owned().await;
                 let mut sent = sent;
                 match delivery.channel.deliver(&delivery).await {
-                    Ok(()) => sent.status = "sent".into(),
+                    Ok(()) => sent.status = SentStatus::Sent,
                     Err(e) => {
-                        sent.status = "failed".into();
+                        sent.status = SentStatus::Failed;
                         sent.error = Some(redact(&e.to_string(), delivery.secret()));
                     }
                 }
@@ -468,7 +469,7 @@ pub fn record(ledger: &mut Ledger, sent: &[Sent], now: Day, me: &str) -> usize {
                 if e.claimed.get(marker).is_some_and(|c| c.by == me) {
                     e.claimed.remove(marker);
                 }
-                if s.status == "sent" && e.notified.insert(marker.clone(), now).is_none() {
+                if s.status == SentStatus::Sent && e.notified.insert(marker.clone(), now).is_none() {
                     n += 1;
                 }
             }
@@ -480,11 +481,11 @@ pub fn record(ledger: &mut Ledger, sent: &[Sent], now: Day, me: &str) -> usize {
 /// Prints how each message fared (or would) on stderr, naming env vars, never their values.
 pub fn print_summary(sent: &[Sent]) {
     for s in sent {
-        let what = match s.status.as_str() {
-            "would-send" => "would send",
-            "sent" => "sent",
-            "not-configured" => "not sent",
-            _ => "FAILED to send",
+        let what = match s.status {
+            SentStatus::WouldSend => "would send",
+            SentStatus::Sent => "sent",
+            SentStatus::NotConfigured => "not sent",
+            SentStatus::Failed => "FAILED to send",
         };
         eprintln!(
             "notify: {what} {} event(s) to team `{}` via {} (${}){}",
@@ -497,7 +498,7 @@ pub fn print_summary(sent: &[Sent]) {
                 .map(|e| format!(": {e}; will retry on the next run"))
                 .unwrap_or_default()
         );
-        if s.status == "would-send" {
+        if s.status == SentStatus::WouldSend {
             for e in &s.events {
                 eprintln!("notify:   {e}");
             }
@@ -608,7 +609,7 @@ mod tests {
         };
         e.notified
             .insert("new:2026-11-01@slack".into(), Day::parse("2026-11-01").unwrap());
-        ledger.entries.insert("g1/a".into(), e);
+        ledger.entries.insert(crate::ledger::key("g1", "a"), e);
         let plan = plan(&events, &registry(), &ledger);
         let slack = plan.iter().find(|(_, c, _)| c.name() == "slack").unwrap();
         assert_eq!(slack.2.len(), 1);
@@ -620,16 +621,34 @@ mod tests {
             team: "web".into(),
             channel: "slack".into(),
             env: "WEB_SLACK".into(),
-            status: "sent".into(),
+            status: SentStatus::Sent,
             events: vec![],
             error: None,
-            record: vec![("g1/a".into(), "x@slack".into()), ("nope/a".into(), "y@slack".into())],
+            record: vec![
+                (crate::ledger::key("g1", "a"), "x@slack".into()),
+                (crate::ledger::key("nope", "a"), "y@slack".into()),
+            ],
         }];
         assert_eq!(
             record(&mut ledger, &sent, Day::parse("2026-11-02").unwrap(), run_id()),
             1
         );
-        assert!(ledger.entries["g1/a"].notified.contains_key("x@slack"));
+        assert!(ledger.entries[&crate::ledger::key("g1", "a")]
+            .notified
+            .contains_key("x@slack"));
+    }
+
+    #[test]
+    fn sent_statuses_are_written_as_before() {
+        for (st, word) in [
+            (SentStatus::Sent, "sent"),
+            (SentStatus::Failed, "failed"),
+            (SentStatus::WouldSend, "would-send"),
+            (SentStatus::NotConfigured, "not-configured"),
+        ] {
+            assert_eq!(st.to_string(), word);
+            assert_eq!(serde_json::to_value(st).unwrap(), word);
+        }
     }
 
     #[test]

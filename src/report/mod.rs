@@ -22,14 +22,38 @@ pub struct Sent {
     pub channel: String,
     /// The env var naming the destination (never the destination itself).
     pub env: String,
-    /// `sent`, `failed`, `would-send` (dry run / --no-notify), `not-configured` (env var unset).
-    pub status: String,
+    pub status: SentStatus,
     pub events: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// (ledger key, `<event key>@<channel>`) pairs to record on success.
     #[serde(skip)]
-    pub record: Vec<(String, String)>,
+    pub record: Vec<(crate::ledger::EntryKey, String)>,
+}
+
+/// How one message fared; written in kebab-case in the output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SentStatus {
+    /// The channel accepted it.
+    Sent,
+    /// Sending failed (the error says why); the next run retries.
+    Failed,
+    /// `--dry-run` / `--no-notify`: printed, not sent.
+    WouldSend,
+    /// The destination's env var is unset: not sent.
+    NotConfigured,
+}
+
+impl std::fmt::Display for SentStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SentStatus::Sent => "sent",
+            SentStatus::Failed => "failed",
+            SentStatus::WouldSend => "would-send",
+            SentStatus::NotConfigured => "not-configured",
+        })
+    }
 }
 
 /// `file:line`, or what is known of it.

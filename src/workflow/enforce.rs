@@ -2,7 +2,8 @@
 //! passed, lists the reminders due before upcoming deadlines, and reports exceptions that
 //! expire soon or have expired. `--dry-run` prints the plan and writes nothing.
 
-use super::promote::{carry, record_activation, trailer};
+use super::commit_message;
+use super::promote::{carry, record_activation};
 use super::release::{Change, Release};
 use super::{Outcome, Settings};
 use crate::evaluate::Verdict;
@@ -38,6 +39,47 @@ pub fn enforce(s: &Settings, opts: &EnforceOptions, out: &mut dyn Write) -> Resu
     release.reconcile(&mut ledger)?;
 
     // 2. Activate each observed candidate whose deadline has passed.
+    let (activated, not_observed, refused) = activate_due(s, opts, &release, &ledger)?;
+
+    // 3. Upcoming deadlines of pending guardrails, with the reminder days that fall today.
+    let upcoming = upcoming_deadlines(s, opts, &release, &ledger, &activated);
+
+    // 4. Exceptions that expire within the window, or have expired.
+    let (exceptions, exception_events) = expiring_exceptions(s, opts, &release, &ledger);
+
+    // 5. Tell each owning team: activations, reminders due today, exceptions.
+    let mut events = owner_events(s, &ledger, &activated, &upcoming, exception_events);
+    attribute(s, &release, &ledger, &mut events);
+    let notifications = super::tell_owners(s, &release, &ledger, &events, "enforce");
+
+    let report = EnforceReport {
+        version: 1,
+        now: s.now,
+        dry_run: s.dry_run,
+        activated,
+        upcoming,
+        exceptions,
+        not_observed,
+        refused,
+        notifications,
+    };
+    crate::output::renderer(s.format).enforce(&report, out)?;
+    Ok(if report.refused.is_empty() {
+        Outcome::Clean
+    } else {
+        Outcome::Error
+    })
+}
+
+/// Step 2: activates each observed candidate whose deadline has passed (one commit on
+/// `main` each, then one ledger commit recording them). Returns what was activated, the
+/// candidates never observed in their current version, and the due ones refused.
+fn activate_due(
+    s: &Settings,
+    opts: &EnforceOptions,
+    release: &Release,
+    ledger: &Ledger,
+) -> Result<(Vec<Activated>, Vec<String>, Vec<Refused>)> {
     let mut activated = Vec::new();
     let mut not_observed = Vec::new();
     let mut refused = Vec::new();
@@ -74,20 +116,19 @@ pub fn enforce(s: &Settings, opts: &EnforceOptions, out: &mut dyn Write) -> Resu
             .filter(|e| e.status_on(s.now) == Verdict::Noncompliant)
             .map(|e| format!("{} ({} findings)", e.workload, e.failing_on(s.now).len()))
             .collect();
-        let message = format!(
-            "railyard: activate guardrail {} (deadline {deadline} passed)\n\nGuardrail: {}\nChange: {:?}\nDevelop-Commit: {}\nDeadline: {deadline}\nWorkloads-Now-Failing: {}\n{}\n{}",
-            c.id,
-            c.id,
+        let message = commit_message::activate_at_deadline(
+            s,
+            &c.id,
             c.change,
-            release.develop,
-            if now_failing.is_empty() { "none".to_string() } else { now_failing.join(", ") },
-            trailer(s),
-            super::promote::ledger_trailer(release.ledger_tip.as_deref())
+            &release.develop,
+            deadline,
+            &now_failing,
+            release.ledger_tip.as_deref(),
         );
         let commit = if s.dry_run {
             None
         } else {
-            carry(&release, &c.id, &message)?
+            carry(release, &c.id, &message)?
         };
         activated.push(Activated {
             guardrail: c.id.clone(),
@@ -97,28 +138,34 @@ pub fn enforce(s: &Settings, opts: &EnforceOptions, out: &mut dyn Write) -> Resu
         });
     }
     if !s.dry_run && !activated.is_empty() {
-        let msg = format!(
-            "railyard: record {} activation(s) at deadline\n\n{}\n",
-            activated.len(),
-            trailer(s)
-        );
+        let msg = commit_message::record_deadline_activations(s, activated.len());
         Ledger::update(&release.repo, &msg, |ledger| {
             ledger.advance_clock(s.now)?;
             for a in &activated {
                 let activation = Activation {
                     on: s.now,
-                    how: "deadline".into(),
+                    how: crate::ledger::How::Deadline,
                     commit: a.commit.clone().unwrap_or_default(),
                     by: None,
                     reason: None,
                 };
-                record_activation(ledger, &release, &a.guardrail, activation);
+                record_activation(ledger, release, &a.guardrail, activation);
             }
             Ok(())
         })?;
     }
 
-    // 3. Upcoming deadlines of pending guardrails, with the reminder days that fall today.
+    Ok((activated, not_observed, refused))
+}
+
+/// Step 3: upcoming deadlines of pending guardrails, with the reminder days that fall today.
+fn upcoming_deadlines(
+    s: &Settings,
+    opts: &EnforceOptions,
+    release: &Release,
+    ledger: &Ledger,
+    activated: &[Activated],
+) -> Vec<Upcoming> {
     let mut upcoming = Vec::new();
     for c in &release.candidates {
         if activated.iter().any(|a| a.guardrail == c.id) {
@@ -149,7 +196,17 @@ pub fn enforce(s: &Settings, opts: &EnforceOptions, out: &mut dyn Write) -> Resu
         }
     }
 
-    // 4. Exceptions that expire within the window, or have expired.
+    upcoming
+}
+
+/// Step 4: exceptions that expire within the window, or have expired, with the events
+/// for the teams of the workloads whose findings they waive.
+fn expiring_exceptions(
+    s: &Settings,
+    opts: &EnforceOptions,
+    release: &Release,
+    ledger: &Ledger,
+) -> (Vec<ExpiringException>, Vec<Event>) {
     let mut exceptions = Vec::new();
     let mut exception_events = Vec::new();
     for g in &release.develop_lib.guardrails {
@@ -214,9 +271,19 @@ pub fn enforce(s: &Settings, opts: &EnforceOptions, out: &mut dyn Write) -> Resu
         }
     }
 
-    // 5. Tell each owning team: activations, reminders due today, exceptions.
+    (exceptions, exception_events)
+}
+
+/// Step 5: what each owning team hears: activations, reminders due today, exceptions.
+fn owner_events(
+    s: &Settings,
+    ledger: &Ledger,
+    activated: &[Activated],
+    upcoming: &[Upcoming],
+    exception_events: Vec<Event>,
+) -> Vec<Event> {
     let mut events = Vec::new();
-    for a in &activated {
+    for a in activated {
         for entry in ledger
             .entries_of(&a.guardrail)
             .filter(|e| matches!(e.status, Verdict::Noncompliant | Verdict::Excepted))
@@ -262,26 +329,7 @@ pub fn enforce(s: &Settings, opts: &EnforceOptions, out: &mut dyn Write) -> Resu
         events.push(ev);
     }
     events.extend(exception_events);
-    attribute(s, &release, &ledger, &mut events);
-    let notifications = super::tell_owners(s, &release, &ledger, &events, "enforce");
-
-    let report = EnforceReport {
-        version: 1,
-        now: s.now,
-        dry_run: s.dry_run,
-        activated,
-        upcoming,
-        exceptions,
-        not_observed,
-        refused,
-        notifications,
-    };
-    crate::output::renderer(s.format).enforce(&report, out)?;
-    Ok(if report.refused.is_empty() {
-        Outcome::Clean
-    } else {
-        Outcome::Error
-    })
+    events
 }
 
 fn resource(f: &crate::ledger::RecordedFinding) -> EventResource {

@@ -3,7 +3,8 @@
 //! why), and which were made outside Railyard; `accept` re-seals the ledger after a
 //! deliberate, reviewed hand edit and records who accepted it and why.
 
-use super::promote::{one_line_reason, resolve_actor, trailer};
+use super::commit_message::{self, Forced};
+use super::promote::{one_line_reason, resolve_actor};
 use super::{Outcome, Settings};
 use crate::gitops::{GuardrailsRepo, LEDGER};
 use crate::ledger::{self, machine_today, Ledger, FILE};
@@ -220,11 +221,12 @@ pub fn accept(s: &Settings, reason: &str, reset_clock: bool, out: &mut dyn Write
             .filter(|c| matches!(c.state, CommitState::Unsealed | CommitState::BadSeal))
             .map(|c| c.commit.clone())
             .collect();
-        let message = format!(
-            "railyard: accept hand edit of the ledger\n\nAccepted-By: {actor}\nActor-Source: {source}\nReason: {reason}\nAccepted-Commits: {}\n{clock_note}{}\n",
-            if accepted.is_empty() { "none".to_string() } else { accepted.join(", ") },
-            trailer(s)
-        );
+        let who = Forced {
+            actor: &actor,
+            actor_source: &source,
+            reason: &reason,
+        };
+        let message = commit_message::accept_hand_edit(s, &who, &accepted, &clock_note);
         let json = if clock_note.is_empty() { text } else { l.to_json() };
         let refs: Vec<&str> = parents.iter().map(String::as_str).collect();
         let key = repo.seal_key().expect("opened with a key");

@@ -1,9 +1,11 @@
 //! The workflows, one file each, each readable top to bottom in the words of DESIGN.md.
 
 pub mod check;
+pub mod commit_message;
 pub mod demo;
 pub mod enforce;
 pub mod fleet;
+pub mod init;
 pub mod ledger_cmd;
 pub mod observe;
 pub mod promote;
@@ -104,11 +106,7 @@ pub(crate) fn tell_owners(
     if wanted.is_empty() {
         return Vec::new();
     }
-    let claim_msg = format!(
-        "railyard: claim {} notification(s) before sending\n\n{}\n",
-        wanted.len(),
-        promote::trailer(s)
-    );
+    let claim_msg = commit_message::claim_notifications(s, wanted.len());
     let mut mine = std::collections::BTreeSet::new();
     let claimed = crate::ledger::Ledger::update(&release.repo, &claim_msg, |l| {
         mine = notify::claim(l, &wanted, me);
@@ -129,11 +127,12 @@ pub(crate) fn tell_owners(
     }
     let sent = notify::notify(events, &release.registry, &claimed, run, mode, s.notify_timeout);
     notify::print_summary(&sent);
-    let delivered: usize = sent.iter().filter(|x| x.status == "sent").map(|x| x.record.len()).sum();
-    let msg = format!(
-        "railyard: record {delivered} notification(s) sent\n\n{}\n",
-        promote::trailer(s)
-    );
+    let delivered: usize = sent
+        .iter()
+        .filter(|x| x.status == notify::SentStatus::Sent)
+        .map(|x| x.record.len())
+        .sum();
+    let msg = commit_message::record_notifications(s, delivered);
     if let Err(e) = crate::ledger::Ledger::update(&release.repo, &msg, |l| {
         notify::record(l, &sent, s.now, me);
         Ok(())

@@ -2,17 +2,19 @@
 //! against every registered workload without breaking anyone, records noncompliance in the
 //! ledger with a deadline, and promotes each candidate that breaks nobody to `main`.
 
+use super::commit_message;
 use super::fleet::{self, ObservedWorkload, Stats};
-use super::promote::{carry, record_activation, trailer};
-use super::release::{Change, Release};
+use super::promote::{carry, record_activation};
+use super::release::{Candidate, Change, Release};
 use super::shard::{self, Shard};
 use super::{Outcome, Settings};
 use crate::date::Day;
 use crate::evaluate::{apply_exceptions, Evaluation, Verdict};
 use crate::gitops::blame::Blamer;
 use crate::gitops::fetch::Cache;
-use crate::guardrail::exceptions::{self, Observed, StaleException};
-use crate::ledger::{Activation, GuardrailRecord, GuardrailState, Ledger};
+use crate::guardrail::exceptions::{self, StaleException};
+use crate::guardrail::Library;
+use crate::ledger::{Activation, How, Ledger};
 use crate::notify::{Event, EventKind, EventResource};
 pub use crate::report::observe::{Action, CandidateResult, ObserveReport, ToFix, WorkloadResult};
 use crate::results::ResultCache;
@@ -49,186 +51,25 @@ pub fn observe_with(s: &Settings, opts: &ObserveOptions, out: &mut dyn Write) ->
 
     // 2. Candidates are the guardrail folders that differ between develop and main. Every
     //    guardrail on develop is evaluated (the active ones keep the exposure report
-    //    current); only candidates can be promoted.
+    //    current); only candidates can be promoted. Fail closed: a candidate's own fixtures
+    //    run first; one whose fixtures fail is still observed (teams see its findings) but
+    //    never promoted.
     let library = release.develop_lib.clone();
-    //    Fail closed: a candidate's own fixtures run first; one whose fixtures fail is still
-    //    observed (teams see its findings) but never promoted.
-    let fixture_failures: HashMap<String, Vec<String>> = release
-        .candidates
-        .iter()
-        .filter(|c| c.change != Change::Removed)
-        .map(|c| {
-            (
-                c.id.clone(),
-                crate::evaluate::fixtures::failures(&library, &c.id, &s.run),
-            )
-        })
-        .filter(|(_, f)| !f.is_empty())
-        .collect();
+    let fixture_failures = fixture_failures(&release, &library, &s.run);
 
-    // 3. Fetch every workload into the cache; parse and evaluate (every guardrail of
-    //    develop) only what the result cache does not already know, on every core. An
-    //    unreachable workload or unknown ref becomes *unknown* for every guardrail; the run
-    //    goes on. With `--shard K/N` only that slice is evaluated and written for a later
-    //    `--merge-shards`, which takes its results from the shard files instead.
-    let cache = Cache::new(s.cache_dir.join("workloads"));
-    let result_cache = ResultCache::new(s.cache_dir.join("results")).with_key(s.ledger_key.clone());
-    let base_dir = release.repo.base_dir();
-    let (workloads, stats): (Vec<ObservedWorkload>, Stats) = if library.guardrails.is_empty() {
-        (Vec::new(), Stats::default())
-    } else if let Some(dir) = &opts.merge_shards {
-        shard::merge(&release, &library, &cache, &base_dir, dir)?
-    } else {
-        let specs: Vec<&WorkloadSpec> = release
-            .registry
-            .workloads
-            .iter()
-            .filter(|w| opts.shard.as_ref().is_none_or(|sh| sh.contains(&w.name)))
-            .collect();
-        fleet::observe_workloads(
-            &specs,
-            &library,
-            &cache,
-            &result_cache,
-            &base_dir,
-            fleet::jobs(opts.jobs),
-            &s.run,
-        )
-    };
+    // 3. Fetch and evaluate every workload (or this shard's slice, written for a later
+    //    `--merge-shards`, which takes its results from the shard files instead).
+    let (workloads, stats) = evaluate_fleet(s, opts, &release, &library)?;
     if let Some(sh) = &opts.shard {
         return shard::write(s, &release, &library, sh, workloads, stats, out);
     }
 
     // 4. Apply exceptions (after the cache: approving one needs no re-evaluation).
-    let evaluations: Vec<Vec<Evaluation>> = workloads
-        .iter()
-        .map(|w| {
-            w.results
-                .iter()
-                .zip(&library.guardrails)
-                .map(|(r, g)| apply_exceptions(g, r.clone(), s.now))
-                .collect()
-        })
-        .collect();
-    let index_of: HashMap<&str, usize> = workloads
-        .iter()
-        .enumerate()
-        .map(|(i, w)| (w.info.name.as_str(), i))
-        .collect();
-    let stale_exceptions: Vec<StaleException> = library
-        .guardrails
-        .iter()
-        .flat_map(|g| {
-            let observed: Vec<Observed> = evaluations
-                .iter()
-                .flatten()
-                .filter(|e| e.guardrail == g.id)
-                .map(|e| Observed {
-                    workload: &e.workload,
-                    unknown: e.verdict() == Verdict::Unknown,
-                    resources: e
-                        .findings
-                        .iter()
-                        .chain(&e.excepted)
-                        .map(|f| f.resource.as_str())
-                        .collect(),
-                })
-                .collect();
-            let file = format!("{}/{}/exceptions.toml", super::release::GUARDRAILS_DIR, g.id);
-            exceptions::stale(&g.id, &file, &g.exceptions, &observed)
-        })
-        .collect();
-    let by_guardrail =
-        |id: &str| -> Vec<&Evaluation> { evaluations.iter().flatten().filter(|e| e.guardrail == id).collect() };
+    let fleet = Observed::new(&library, workloads, s.now);
+    let stale_exceptions = fleet.stale_exceptions(&library);
 
     // 5. Record what was seen in the ledger (compare-and-swap; re-applied on a lost race).
-    let deadline_for = |id: &str| {
-        let fixed = library.get(id).and_then(|g| g.meta.deadline);
-        let grace = release.grace_days(id) as i64;
-        move |first_seen: Day| fixed.unwrap_or_else(|| first_seen.plus_days(grace))
-    };
-    let apply_observations = |ledger: &mut Ledger| -> Result<()> {
-        ledger.advance_clock(s.now)?;
-        release.reconcile(ledger)?;
-        for g in &library.guardrails {
-            let Some(c) = release.candidate(&g.id) else {
-                // Already on main: record its findings as active.
-                let rec = ledger
-                    .guardrails
-                    .entry(g.id.clone())
-                    .or_insert_with(|| GuardrailRecord {
-                        state: GuardrailState::Active,
-                        title: g.meta.title.clone(),
-                        severity: g.meta.severity,
-                        develop_tree: String::new(),
-                        first_observed: s.now,
-                        fixed_deadline: g.meta.deadline,
-                        grace_days: release.grace_days(&g.id),
-                        activation: None,
-                    });
-                rec.state = GuardrailState::Active;
-                let activated = rec.activation.as_ref().map(|a| a.on).unwrap_or(rec.first_observed);
-                for (w, eval) in workloads
-                    .iter()
-                    .zip(&evaluations)
-                    .filter_map(|(w, evals)| evals.iter().find(|e| e.guardrail == g.id).map(|e| (w, e)))
-                {
-                    ledger.record(eval, &w.info.team, &w.info.commit, |_| activated, s.now);
-                    if let Some(e) = ledger.entries.get_mut(&crate::ledger::key(&g.id, &eval.workload)) {
-                        e.activated.get_or_insert(activated);
-                    }
-                }
-                continue;
-            };
-            let tree = c.develop_tree.clone().unwrap_or_default();
-            let rec = ledger
-                .guardrails
-                .entry(g.id.clone())
-                .or_insert_with(|| GuardrailRecord {
-                    state: GuardrailState::Pending,
-                    title: g.meta.title.clone(),
-                    severity: g.meta.severity,
-                    develop_tree: tree.clone(),
-                    first_observed: s.now,
-                    fixed_deadline: g.meta.deadline,
-                    grace_days: release.grace_days(&g.id),
-                    activation: None,
-                });
-            if rec.develop_tree != tree || rec.state != GuardrailState::Pending {
-                // A new version of the guardrail is being observed.
-                rec.state = GuardrailState::Pending;
-                rec.develop_tree = tree;
-                rec.activation = None;
-            }
-            rec.title = g.meta.title.clone();
-            rec.severity = g.meta.severity;
-            rec.fixed_deadline = g.meta.deadline;
-            rec.grace_days = release.grace_days(&g.id);
-            for (w, eval) in workloads
-                .iter()
-                .zip(&evaluations)
-                .filter_map(|(w, evals)| evals.iter().find(|e| e.guardrail == g.id).map(|e| (w, e)))
-            {
-                ledger.record(eval, &w.info.team, &w.info.commit, deadline_for(&g.id), s.now);
-            }
-        }
-        Ok(())
-    };
-    let mut ledger = release.ledger.clone();
-    apply_observations(&mut ledger)?;
-    let mut ledger_committed = false;
-    if !s.dry_run && !library.guardrails.is_empty() {
-        let msg = format!(
-            "railyard: observe {} candidate(s) on {} workload(s)\n\nDevelop-Commit: {}\n{}\n",
-            release.candidates.len(),
-            workloads.len(),
-            release.develop,
-            trailer(s)
-        );
-        let (l, committed) = Ledger::update(&release.repo, &msg, apply_observations)?;
-        ledger = l;
-        ledger_committed = committed;
-    }
+    let (ledger, ledger_committed) = record_observations(s, &release, &library, &fleet)?;
     // The ledger commit promotions are decided on (recorded in each promotion commit).
     let ledger_tip = if s.dry_run {
         release.ledger_tip.clone()
@@ -241,121 +82,24 @@ pub fn observe_with(s: &Settings, opts: &ObserveOptions, out: &mut dyn Write) ->
     let mut results = Vec::new();
     let mut activations = Vec::new();
     for c in &release.candidates {
-        let evals = by_guardrail(&c.id);
-        let count = |v: Verdict| evals.iter().filter(|e| e.verdict() == v).count();
-        let g = library.get(&c.id);
-        let mut r = CandidateResult {
-            id: c.id.clone(),
-            change: c.change,
-            title: g.map(|g| g.meta.title.clone()).unwrap_or_default(),
-            severity: g.map(|g| g.meta.severity),
-            compliant: count(Verdict::Compliant),
-            noncompliant: count(Verdict::Noncompliant),
-            excepted: count(Verdict::Excepted),
-            unknown: count(Verdict::Unknown),
-            action: Action::Held,
-            deadline: None,
-            commit: None,
-            problems: Vec::new(),
-        };
-        if let Some(errors) = release.broken.get(&c.id).or_else(|| release.broken.get("lib")) {
-            r.action = Action::Broken;
-            r.problems = errors.iter().map(|e| e.to_string()).collect();
-            results.push(r);
-            continue;
-        }
-        if let Some(failures) = fixture_failures.get(&c.id) {
-            r.action = Action::Held;
-            r.deadline = ledger.activation_day(&c.id);
-            r.problems = failures.clone();
-            results.push(r);
-            continue;
-        }
-        let evidence = evals
-            .iter()
-            .map(|e| {
-                let commit = index_of
-                    .get(e.workload.as_str())
-                    .map(|i| workloads[*i].info.commit.as_str())
-                    .unwrap_or("");
-                format!(
-                    "Workload: {}@{} {:?} ({} findings, {} excepted)",
-                    e.workload,
-                    short(commit),
-                    e.verdict(),
-                    e.findings.len(),
-                    e.excepted.len()
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("\n");
-        let (ready, how) = match c.change {
-            Change::Removed => (true, "removed"),
-            _ => (r.noncompliant == 0 && r.unknown == 0, "observed"),
-        };
-        if !ready {
-            r.action = if r.unknown > 0 { Action::Blocked } else { Action::Held };
-            r.deadline = ledger.activation_day(&c.id);
-            r.problems = evals
-                .iter()
-                .flat_map(|e| {
-                    e.problems
-                        .iter()
-                        .map(|p| crate::gitops::fetch::redact(&format!("{}: {p}", e.workload)))
-                })
-                .collect();
-            results.push(r);
-            continue;
-        }
-        let message = match c.change {
-            Change::Removed => format!("railyard: remove guardrail {}\n\nGuardrail: {}\nDevelop-Commit: {}\n{}\n{}", c.id, c.id, release.develop, trailer(s), super::promote::ledger_trailer(ledger_tip.as_deref())),
-            _ => format!(
-                "railyard: activate guardrail {} (observed, breaks no workload)\n\nGuardrail: {}\nChange: {:?}\nDevelop-Commit: {}\nEvidence: {} workloads observed: {} compliant, {} excepted, 0 noncompliant, 0 unknown; {} findings\n{}\n{}\n{}",
-                c.id,
-                c.id,
-                c.change,
-                release.develop,
-                evals.len(),
-                r.compliant,
-                r.excepted,
-                evals.iter().map(|e| e.findings.len()).sum::<usize>(),
-                evidence,
-                trailer(s),
-                super::promote::ledger_trailer(ledger_tip.as_deref())
-            ),
-        };
-        if s.dry_run {
-            r.action = Action::WouldPromote;
-        } else {
-            let commit = carry(&release, &c.id, &message)?;
-            r.action = if c.change == Change::Removed {
-                Action::Removed
-            } else {
-                Action::Promoted
-            };
-            r.commit = commit.clone();
-            activations.push((
-                c.id.clone(),
-                Activation {
-                    on: s.now,
-                    how: how.into(),
-                    commit: commit.unwrap_or_default(),
-                    by: None,
-                    reason: None,
-                },
-            ));
-        }
+        let (r, activation) = promote_if_ready(
+            s,
+            &release,
+            &library,
+            &fleet,
+            &ledger,
+            c,
+            fixture_failures.get(&c.id),
+            ledger_tip.as_deref(),
+        )?;
         results.push(r);
+        activations.extend(activation.map(|a| (c.id.clone(), a)));
     }
 
     // 7. Record the activations.
     if !activations.is_empty() {
-        let msg = format!(
-            "railyard: record {} activation(s)\n\n{}\n",
-            activations.len(),
-            trailer(s)
-        );
-        let (_, _) = Ledger::update(&release.repo, &msg, |ledger| {
+        let msg = commit_message::record_activations(s, activations.len());
+        Ledger::update(&release.repo, &msg, |ledger| {
             ledger.advance_clock(s.now)?;
             for (id, a) in &activations {
                 record_activation(ledger, &release, id, a.clone());
@@ -365,12 +109,325 @@ pub fn observe_with(s: &Settings, opts: &ObserveOptions, out: &mut dyn Write) ->
     }
 
     // 8. Tell each owning team what to fix, where, and by when.
+    let to_fix = what_to_fix(&fleet, &results, &ledger);
+    let events = events(&release, &ledger, &fleet.evaluations, &to_fix, &activations, s.now);
+    let notifications = super::tell_owners(s, &release, &ledger, &events, "observe");
+    let report = ObserveReport {
+        version: 1,
+        now: s.now,
+        dry_run: s.dry_run,
+        develop: release.develop.clone(),
+        main: release.repo.require_tip(crate::gitops::MAIN)?,
+        workloads: fleet.workloads.iter().map(workload_result).collect(),
+        candidates: results,
+        to_fix,
+        ledger_committed,
+        notifications,
+        stats,
+        stale_exceptions,
+        exception_errors: release.governance.iter().map(|e| e.to_string()).collect(),
+    };
+    crate::output::renderer(s.format).observe(&report, out)?;
+    for e in &report.exception_errors {
+        eprintln!("error: {e}");
+    }
+    let unknown = !report.exception_errors.is_empty()
+        || report
+            .candidates
+            .iter()
+            .any(|c| matches!(c.action, Action::Blocked | Action::Broken));
+    Ok(if unknown { Outcome::Error } else { Outcome::Clean })
+}
+
+/// The candidates whose own fixtures fail, with the failures.
+fn fixture_failures(
+    release: &Release,
+    library: &Library,
+    settings: &crate::limits::RunSettings,
+) -> HashMap<String, Vec<String>> {
+    release
+        .candidates
+        .iter()
+        .filter(|c| c.change != Change::Removed)
+        .map(|c| {
+            (
+                c.id.clone(),
+                crate::evaluate::fixtures::failures(library, &c.id, settings),
+            )
+        })
+        .filter(|(_, f)| !f.is_empty())
+        .collect()
+}
+
+/// Step 3: fetch every workload into the cache; parse and evaluate (every guardrail of
+/// develop) only what the result cache does not already know, on every core. An unreachable
+/// workload or unknown ref becomes *unknown* for every guardrail; the run goes on.
+fn evaluate_fleet(
+    s: &Settings,
+    opts: &ObserveOptions,
+    release: &Release,
+    library: &Library,
+) -> Result<(Vec<ObservedWorkload>, Stats)> {
+    let cache = Cache::new(s.cache_dir.join("workloads"));
+    let result_cache = ResultCache::new(s.cache_dir.join("results")).with_key(s.ledger_key.clone());
+    let base_dir = release.repo.base_dir();
+    if library.guardrails.is_empty() {
+        return Ok((Vec::new(), Stats::default()));
+    }
+    if let Some(dir) = &opts.merge_shards {
+        return shard::merge(release, library, &cache, &base_dir, dir);
+    }
+    let specs: Vec<&WorkloadSpec> = release
+        .registry
+        .workloads
+        .iter()
+        .filter(|w| opts.shard.as_ref().is_none_or(|sh| sh.contains(&w.name)))
+        .collect();
+    Ok(fleet::observe_workloads(
+        &specs,
+        library,
+        &cache,
+        &result_cache,
+        &base_dir,
+        fleet::jobs(opts.jobs),
+        &s.run,
+    ))
+}
+
+/// The fleet as observed: each workload with its evaluations (exceptions applied), in the
+/// order of the library's guardrails.
+struct Observed {
+    workloads: Vec<ObservedWorkload>,
+    evaluations: Vec<Vec<Evaluation>>,
+    index_of: HashMap<String, usize>,
+}
+
+impl Observed {
+    fn new(library: &Library, workloads: Vec<ObservedWorkload>, now: Day) -> Observed {
+        let evaluations = workloads
+            .iter()
+            .map(|w| {
+                w.results
+                    .iter()
+                    .zip(&library.guardrails)
+                    .map(|(r, g)| apply_exceptions(g, r.clone(), now))
+                    .collect()
+            })
+            .collect();
+        let index_of = workloads
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (w.info.name.clone(), i))
+            .collect();
+        Observed {
+            workloads,
+            evaluations,
+            index_of,
+        }
+    }
+
+    fn of_guardrail<'a>(&'a self, id: &'a str) -> impl Iterator<Item = &'a Evaluation> + 'a {
+        self.evaluations.iter().flatten().filter(move |e| e.guardrail == id)
+    }
+
+    /// Each workload with its evaluation of guardrail `id`.
+    fn pairs<'a>(&'a self, id: &'a str) -> impl Iterator<Item = (&'a ObservedWorkload, &'a Evaluation)> + 'a {
+        self.workloads
+            .iter()
+            .zip(&self.evaluations)
+            .filter_map(move |(w, evals)| evals.iter().find(|e| e.guardrail == id).map(|e| (w, e)))
+    }
+
+    fn workload(&self, name: &str) -> Option<&ObservedWorkload> {
+        self.index_of.get(name).map(|i| &self.workloads[*i])
+    }
+
+    /// Exceptions that match no finding any more: the security team can remove them.
+    fn stale_exceptions(&self, library: &Library) -> Vec<StaleException> {
+        library
+            .guardrails
+            .iter()
+            .flat_map(|g| {
+                let observed: Vec<exceptions::Observed> = self
+                    .of_guardrail(&g.id)
+                    .map(|e| exceptions::Observed {
+                        workload: &e.workload,
+                        unknown: e.verdict() == Verdict::Unknown,
+                        resources: e
+                            .findings
+                            .iter()
+                            .chain(&e.excepted)
+                            .map(|f| f.resource.as_str())
+                            .collect(),
+                    })
+                    .collect();
+                let file = format!("{}/{}/exceptions.toml", super::release::GUARDRAILS_DIR, g.id);
+                exceptions::stale(&g.id, &file, &g.exceptions, &observed)
+            })
+            .collect()
+    }
+}
+
+/// Step 5: records every evaluation in the ledger: findings of active guardrails as active,
+/// of candidates as pending with their deadline. Returns the ledger as recorded (as it would
+/// be, in a dry run) and whether a commit was made.
+fn record_observations(s: &Settings, release: &Release, library: &Library, fleet: &Observed) -> Result<(Ledger, bool)> {
+    let apply = |ledger: &mut Ledger| -> Result<()> {
+        ledger.advance_clock(s.now)?;
+        release.reconcile(ledger)?;
+        for g in &library.guardrails {
+            let facts = release.facts(g);
+            let Some(c) = release.candidate(&g.id) else {
+                // Already on main: record its findings as active.
+                let activated = ledger.observe_active(&g.id, &facts, s.now);
+                for (w, eval) in fleet.pairs(&g.id) {
+                    ledger.record_active(eval, &w.info.team, &w.info.commit, activated, s.now);
+                }
+                continue;
+            };
+            let tree = c.develop_tree.clone().unwrap_or_default();
+            ledger.observe_pending(&g.id, &facts, &tree, s.now);
+            let grace = facts.grace_days as i64;
+            let deadline_for = |first_seen: Day| facts.fixed_deadline.unwrap_or_else(|| first_seen.plus_days(grace));
+            for (w, eval) in fleet.pairs(&g.id) {
+                ledger.record(eval, &w.info.team, &w.info.commit, deadline_for, s.now);
+            }
+        }
+        Ok(())
+    };
+    let mut ledger = release.ledger.clone();
+    apply(&mut ledger)?;
+    if s.dry_run || library.guardrails.is_empty() {
+        return Ok((ledger, false));
+    }
+    let msg = commit_message::observations(s, release.candidates.len(), fleet.workloads.len(), &release.develop);
+    Ledger::update(&release.repo, &msg, apply)
+}
+
+/// Step 6 for one candidate: its counts and what became of it; promotes it to `main` (or
+/// removes it) when it is ready, returning the activation to record.
+#[allow(clippy::too_many_arguments)]
+fn promote_if_ready(
+    s: &Settings,
+    release: &Release,
+    library: &Library,
+    fleet: &Observed,
+    ledger: &Ledger,
+    c: &Candidate,
+    fixture_failures: Option<&Vec<String>>,
+    ledger_tip: Option<&str>,
+) -> Result<(CandidateResult, Option<Activation>)> {
+    let evals: Vec<&Evaluation> = fleet.of_guardrail(&c.id).collect();
+    let count = |v: Verdict| evals.iter().filter(|e| e.verdict() == v).count();
+    let g = library.get(&c.id);
+    let mut r = CandidateResult {
+        id: c.id.clone(),
+        change: c.change,
+        title: g.map(|g| g.meta.title.clone()).unwrap_or_default(),
+        severity: g.map(|g| g.meta.severity),
+        compliant: count(Verdict::Compliant),
+        noncompliant: count(Verdict::Noncompliant),
+        excepted: count(Verdict::Excepted),
+        unknown: count(Verdict::Unknown),
+        action: Action::Held,
+        deadline: None,
+        commit: None,
+        problems: Vec::new(),
+    };
+    if let Some(errors) = release.broken.get(&c.id).or_else(|| release.broken.get("lib")) {
+        r.action = Action::Broken;
+        r.problems = errors.iter().map(|e| e.to_string()).collect();
+        return Ok((r, None));
+    }
+    if let Some(failures) = fixture_failures {
+        r.action = Action::Held;
+        r.deadline = ledger.activation_day(&c.id);
+        r.problems = failures.clone();
+        return Ok((r, None));
+    }
+    let (ready, how) = match c.change {
+        Change::Removed => (true, How::Removed),
+        _ => (r.noncompliant == 0 && r.unknown == 0, How::Observed),
+    };
+    if !ready {
+        r.action = if r.unknown > 0 { Action::Blocked } else { Action::Held };
+        r.deadline = ledger.activation_day(&c.id);
+        r.problems = evals
+            .iter()
+            .flat_map(|e| {
+                e.problems
+                    .iter()
+                    .map(|p| crate::gitops::fetch::redact(&format!("{}: {p}", e.workload)))
+            })
+            .collect();
+        return Ok((r, None));
+    }
+    let message = match c.change {
+        Change::Removed => commit_message::remove(s, &c.id, &release.develop, ledger_tip),
+        _ => {
+            let evidence = commit_message::Evidence {
+                workloads: evals.len(),
+                compliant: r.compliant,
+                excepted: r.excepted,
+                findings: evals.iter().map(|e| e.findings.len()).sum(),
+                lines: evidence_lines(fleet, &evals),
+            };
+            commit_message::activate_observed(s, &c.id, c.change, &release.develop, &evidence, ledger_tip)
+        }
+    };
+    if s.dry_run {
+        r.action = Action::WouldPromote;
+        return Ok((r, None));
+    }
+    let commit = carry(release, &c.id, &message)?;
+    r.action = if c.change == Change::Removed {
+        Action::Removed
+    } else {
+        Action::Promoted
+    };
+    r.commit = commit.clone();
+    let activation = Activation {
+        on: s.now,
+        how,
+        commit: commit.unwrap_or_default(),
+        by: None,
+        reason: None,
+    };
+    Ok((r, Some(activation)))
+}
+
+/// One `Workload: name@commit Verdict (n findings, m excepted)` line per evaluation.
+fn evidence_lines(fleet: &Observed, evals: &[&Evaluation]) -> String {
+    evals
+        .iter()
+        .map(|e| {
+            let commit = fleet
+                .workload(&e.workload)
+                .map(|w| w.info.commit.as_str())
+                .unwrap_or("");
+            format!(
+                "Workload: {}@{} {:?} ({} findings, {} excepted)",
+                e.workload,
+                short(commit),
+                e.verdict(),
+                e.findings.len(),
+                e.excepted.len()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Step 8: each unexcepted finding, for its owning team, with who last changed it and, for
+/// a guardrail still held, the day their pipeline starts failing on it.
+fn what_to_fix(fleet: &Observed, results: &[CandidateResult], ledger: &Ledger) -> Vec<ToFix> {
     let mut to_fix = Vec::new();
-    let mut blamers: Vec<Option<Blamer>> = workloads
+    let mut blamers: Vec<Option<Blamer>> = fleet
+        .workloads
         .iter()
         .map(|w| w.repo_path.as_deref().and_then(Blamer::open))
         .collect();
-    for eval in evaluations.iter().flatten() {
+    for eval in fleet.evaluations.iter().flatten() {
         let held = results
             .iter()
             .any(|r| r.id == eval.guardrail && matches!(r.action, Action::Held | Action::Blocked));
@@ -378,9 +435,11 @@ pub fn observe_with(s: &Settings, opts: &ObserveOptions, out: &mut dyn Write) ->
             .entries
             .get(&crate::ledger::key(&eval.guardrail, &eval.workload))
             .and_then(|e| e.deadline);
-        let index = index_of.get(eval.workload.as_str()).copied();
-        let team = index.map(|i| workloads[i].info.team.clone()).unwrap_or_default();
-        let commit = index.map(|i| workloads[i].info.commit.clone()).unwrap_or_default();
+        let index = fleet.index_of.get(eval.workload.as_str()).copied();
+        let team = index.map(|i| fleet.workloads[i].info.team.clone()).unwrap_or_default();
+        let commit = index
+            .map(|i| fleet.workloads[i].info.commit.clone())
+            .unwrap_or_default();
         for f in &eval.findings {
             let last_changed = index
                 .and_then(|i| blamers[i].as_mut())
@@ -404,46 +463,21 @@ pub fn observe_with(s: &Settings, opts: &ObserveOptions, out: &mut dyn Write) ->
             });
         }
     }
-    let events = events(&release, &ledger, &evaluations, &to_fix, &activations, s.now);
-    let notifications = super::tell_owners(s, &release, &ledger, &events, "observe");
-    let report = ObserveReport {
-        version: 1,
-        now: s.now,
-        dry_run: s.dry_run,
-        develop: release.develop.clone(),
-        main: release.repo.require_tip(crate::gitops::MAIN)?,
-        workloads: workloads
+    to_fix
+}
+
+fn workload_result(w: &ObservedWorkload) -> WorkloadResult {
+    WorkloadResult {
+        name: w.info.name.clone(),
+        team: w.info.team.clone(),
+        commit: w.info.commit.clone(),
+        resources: w.resources,
+        problems: w
+            .problems
             .iter()
-            .map(|w| WorkloadResult {
-                name: w.info.name.clone(),
-                team: w.info.team.clone(),
-                commit: w.info.commit.clone(),
-                resources: w.resources,
-                problems: w
-                    .problems
-                    .iter()
-                    .map(|p| crate::gitops::fetch::redact(&p.to_string()))
-                    .collect(),
-            })
+            .map(|p| crate::gitops::fetch::redact(&p.to_string()))
             .collect(),
-        candidates: results,
-        to_fix,
-        ledger_committed,
-        notifications,
-        stats,
-        stale_exceptions,
-        exception_errors: release.governance.iter().map(|e| e.to_string()).collect(),
-    };
-    crate::output::renderer(s.format).observe(&report, out)?;
-    for e in &report.exception_errors {
-        eprintln!("error: {e}");
     }
-    let unknown = !report.exception_errors.is_empty()
-        || report
-            .candidates
-            .iter()
-            .any(|c| matches!(c.action, Action::Blocked | Action::Broken));
-    Ok(if unknown { Outcome::Error } else { Outcome::Clean })
 }
 
 /// What the owning teams hear about from this observation: new noncompliance (with what to

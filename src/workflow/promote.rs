@@ -2,10 +2,11 @@
 //! message records the evidence; `main` moves only by compare-and-swap. Also `railyard
 //! promote <id> --force --reason …`: the security team activates a guardrail now.
 
+use super::commit_message;
 use super::release::{Change, Release};
 use super::{Outcome, Settings};
 use crate::gitops::MAIN;
-use crate::ledger::{Activation, GuardrailState, Ledger};
+use crate::ledger::{Activation, Ledger};
 use anyhow::{bail, Result};
 use std::io::Write;
 
@@ -18,24 +19,6 @@ pub fn carry(release: &Release, id: &str, message: &str) -> Result<Option<String
         let tip = tip.ok_or_else(|| anyhow::anyhow!("branch `{MAIN}` disappeared"))?;
         repo.commit_carrying(tip, &release.develop, &paths, message)
     })
-}
-
-/// The trailer every commit Railyard makes carries: the date it acted on.
-pub fn trailer(s: &Settings) -> String {
-    let mut t = format!("Railyard-Now: {}", s.now);
-    if s.now_explicit {
-        t.push_str(" (set with --now)");
-    }
-    t
-}
-
-/// The trailer of a promotion commit naming the ledger commit it was decided on (so a
-/// ledger later reset or deleted is detected; see `ledger::check_tip`).
-pub fn ledger_trailer(ledger_commit: Option<&str>) -> String {
-    match ledger_commit {
-        Some(c) => format!("{}: {c}\n", crate::ledger::LEDGER_TRAILER),
-        None => String::new(),
-    }
 }
 
 /// Checks a name recorded as who decided something: one line of printable text.
@@ -87,42 +70,13 @@ pub fn resolve_actor(s: &Settings, repo: &crate::gitops::GuardrailsRepo) -> Resu
     }
 }
 
-/// Marks a guardrail active in the ledger.
+/// Marks a guardrail active in the ledger (removed, for a removal), as `release` has it.
 pub fn record_activation(ledger: &mut Ledger, release: &Release, id: &str, activation: Activation) {
-    let develop_tree = release
-        .candidate(id)
-        .and_then(|c| c.develop_tree.clone())
-        .unwrap_or_default();
-    let removed = release.candidate(id).is_some_and(|c| c.change == Change::Removed);
-    let on = activation.on;
-    if let Some(rec) = ledger.guardrails.get_mut(id) {
-        rec.state = if removed {
-            GuardrailState::Removed
-        } else {
-            GuardrailState::Active
-        };
-        rec.develop_tree = develop_tree;
-        rec.activation = Some(activation);
-    } else if let Some(g) = release.develop_lib.get(id) {
-        ledger.guardrails.insert(
-            id.to_string(),
-            crate::ledger::GuardrailRecord {
-                state: GuardrailState::Active,
-                title: g.meta.title.clone(),
-                severity: g.meta.severity,
-                develop_tree,
-                first_observed: on,
-                fixed_deadline: g.meta.deadline,
-                grace_days: release.grace_days(id),
-                activation: Some(activation),
-            },
-        );
-    }
-    for e in ledger.entries.values_mut().filter(|e| e.guardrail == id) {
-        if !removed && e.activated.is_none() {
-            e.activated = Some(on);
-        }
-    }
+    let candidate = release.candidate(id);
+    let develop_tree = candidate.and_then(|c| c.develop_tree.clone()).unwrap_or_default();
+    let removed = candidate.is_some_and(|c| c.change == Change::Removed);
+    let facts = release.develop_lib.get(id).map(|g| release.facts(g));
+    ledger.record_activation(id, activation, develop_tree, removed, facts);
 }
 
 /// `railyard promote <id> --force --reason TEXT`
@@ -186,13 +140,19 @@ pub fn promote(
         .filter(|e| e.status == crate::evaluate::Verdict::Noncompliant)
         .map(|e| format!("{} ({} findings)", e.workload, e.findings.len()))
         .collect();
-    let message = format!(
-        "railyard: activate guardrail {id} (forced)\n\nGuardrail: {id}\nChange: {:?}\nDevelop-Commit: {}\nForced-By: {actor}\nActor-Source: {actor_source}\nReason: {reason}\nWorkloads-Now-Failing: {}\n{}\n{}",
+    let forced = commit_message::Forced {
+        actor: &actor,
+        actor_source: &actor_source,
+        reason: &reason,
+    };
+    let message = commit_message::activate_forced(
+        s,
+        id,
         candidate.change,
-        release.develop,
-        if failing.is_empty() { "none known".to_string() } else { failing.join(", ") },
-        trailer(s),
-        ledger_trailer(release.ledger_tip.as_deref())
+        &release.develop,
+        &forced,
+        &failing,
+        release.ledger_tip.as_deref(),
     );
     if s.dry_run {
         writeln!(out, "dry run: would commit on main:\n\n{message}")?;
@@ -207,14 +167,14 @@ pub fn promote(
     };
     let activation = Activation {
         on: s.now,
-        how: "forced".into(),
+        how: crate::ledger::How::Forced,
         commit: commit.clone(),
         by: Some(actor.clone()),
         reason: Some(reason.clone()),
     };
     Ledger::update(
         &release.repo,
-        &format!("railyard: record forced activation of {id}\n\n{}\n", trailer(s)),
+        &commit_message::record_forced_activation(s, id),
         |ledger| {
             ledger.advance_clock(s.now)?;
             record_activation(ledger, &release, id, activation.clone());

@@ -8,7 +8,7 @@ use crate::gitops::{GuardrailsRepo, DEVELOP, MAIN};
 use crate::guardrail::exceptions::Approval;
 use crate::guardrail::governance::{self, Governance, GOVERNANCE_FILE};
 use crate::guardrail::{load_library_lenient, Library};
-use crate::ledger::{GuardrailState, Ledger};
+use crate::ledger::Ledger;
 pub use crate::report::release::{Change, UnverifiedException};
 use crate::workload::registry::{self, Registry};
 use anyhow::{Context, Result};
@@ -206,6 +206,16 @@ impl Release {
     }
 
     /// Grace period for a guardrail: its own `grace_days`, else the registry default.
+    /// What the ledger keeps of guardrail `g` of `develop`.
+    pub fn facts(&self, g: &crate::guardrail::Guardrail) -> crate::ledger::GuardrailFacts {
+        crate::ledger::GuardrailFacts {
+            title: g.meta.title.clone(),
+            severity: g.meta.severity,
+            fixed_deadline: g.meta.deadline,
+            grace_days: self.grace_days(&g.id),
+        }
+    }
+
     pub fn grace_days(&self, id: &str) -> u32 {
         self.develop_lib
             .get(id)
@@ -226,23 +236,7 @@ impl Release {
     /// killed between promoting and recording leaves a ledger the next run completes.
     pub fn reconcile(&self, ledger: &mut Ledger) -> Result<()> {
         let main = self.repo.require_tip(MAIN)?;
-        for (id, rec) in ledger.guardrails.iter_mut() {
-            if rec.state != GuardrailState::Pending {
-                continue;
-            }
-            let on_main = self.repo.tree_id(&main, &format!("{GUARDRAILS_DIR}/{id}"))?;
-            if on_main.as_deref() == Some(rec.develop_tree.as_str()) && rec.activation.is_none() {
-                rec.state = GuardrailState::Active;
-                rec.activation = Some(crate::ledger::Activation {
-                    on: ledger.clock.unwrap_or_else(crate::date::Day::today),
-                    how: "reconciled".into(),
-                    commit: main.clone(),
-                    by: None,
-                    reason: Some("found on main without a ledger record (an earlier run was interrupted, or someone merged it by hand)".into()),
-                });
-            }
-        }
-        Ok(())
+        ledger.reconcile(&main, |id| self.repo.tree_id(&main, &format!("{GUARDRAILS_DIR}/{id}")))
     }
 }
 

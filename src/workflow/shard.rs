@@ -35,16 +35,26 @@ pub struct Shard {
     pub dir: PathBuf,
 }
 
+/// A `--shard` that is not `K/N` with 1 ≤ K ≤ N.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{text}`: {why}")]
+pub struct BadShard {
+    text: String,
+    why: &'static str,
+}
+
 impl Shard {
     /// Parses `K/N` (1 ≤ K ≤ N).
-    pub fn parse(text: &str, dir: PathBuf) -> Result<Shard, String> {
-        let (k, n) = text
-            .split_once('/')
-            .ok_or_else(|| format!("`{text}`: expected K/N, e.g. 1/4"))?;
-        let k: u32 = k.trim().parse().map_err(|_| format!("`{text}`: K is not a number"))?;
-        let n: u32 = n.trim().parse().map_err(|_| format!("`{text}`: N is not a number"))?;
+    pub fn parse(text: &str, dir: PathBuf) -> Result<Shard, BadShard> {
+        let bad = |why| BadShard {
+            text: text.to_string(),
+            why,
+        };
+        let (k, n) = text.split_once('/').ok_or(bad("expected K/N, e.g. 1/4"))?;
+        let k: u32 = k.trim().parse().map_err(|_| bad("K is not a number"))?;
+        let n: u32 = n.trim().parse().map_err(|_| bad("N is not a number"))?;
         if n == 0 || k == 0 || k > n {
-            return Err(format!("`{text}`: need 1 <= K <= N"));
+            return Err(bad("need 1 <= K <= N"));
         }
         Ok(Shard {
             index: k,

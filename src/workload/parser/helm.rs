@@ -86,7 +86,7 @@ pub fn render(files: &[SourceFile], timeout: Duration) -> Rendered {
         match run_helm(helm, &dir, &members, timeout) {
             Ok(text) => match objects(&dir, &text, files) {
                 Ok(resources) => out.resources.extend(resources),
-                Err(e) => out.errors.push(ParseError::new(&chart_file, 1, e)),
+                Err(e) => out.errors.push(ParseError::new(&chart_file, 1, e.to_string())),
             },
             Err(reason) => out
                 .skipped
@@ -96,19 +96,40 @@ pub fn render(files: &[SourceFile], timeout: Duration) -> Rendered {
     out
 }
 
+/// Why a chart was not rendered or its output not read (the chart is then skipped or an error).
+#[derive(Debug, thiserror::Error)]
+enum HelmError {
+    #[error("temporary folder: {0}")]
+    TempDir(std::io::Error),
+    #[error("writing the chart: {0}")]
+    Write(std::io::Error),
+    #[error("running `{helm}`: {error}")]
+    Spawn { helm: String, error: std::io::Error },
+    #[error("no {0} pipe")]
+    NoPipe(&'static str),
+    #[error("`helm template` took longer than {0} s")]
+    Timeout(u64),
+    #[error("waiting for helm: {0}")]
+    Wait(std::io::Error),
+    #[error("`helm template` failed: {0}")]
+    Failed(String),
+    #[error("the output of `helm template` for {file} does not parse: {message}")]
+    Output { file: String, message: String },
+}
+
 /// Writes the chart's files into a private folder and runs `helm template` on it, within the
 /// time budget; returns what it printed.
-fn run_helm(helm: &Path, dir: &str, members: &[&SourceFile], timeout: Duration) -> Result<String, String> {
-    let tmp = tempfile::tempdir().map_err(|e| format!("temporary folder: {e}"))?;
+fn run_helm(helm: &Path, dir: &str, members: &[&SourceFile], timeout: Duration) -> Result<String, HelmError> {
+    let tmp = tempfile::tempdir().map_err(HelmError::TempDir)?;
     let name = dir.rsplit('/').next().filter(|n| !n.is_empty()).unwrap_or("chart");
     let root = tmp.path().join(name);
     for f in members {
         let rel = f.path[dir.len()..].trim_start_matches('/');
         let dst = root.join(rel);
         if let Some(parent) = dst.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| format!("writing the chart: {e}"))?;
+            std::fs::create_dir_all(parent).map_err(HelmError::Write)?;
         }
-        std::fs::write(&dst, &f.bytes).map_err(|e| format!("writing the chart: {e}"))?;
+        std::fs::write(&dst, &f.bytes).map_err(HelmError::Write)?;
     }
     let mut child = std::process::Command::new(helm)
         .args(["template", "railyard"])
@@ -118,10 +139,13 @@ fn run_helm(helm: &Path, dir: &str, members: &[&SourceFile], timeout: Duration) 
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
-        .map_err(|e| format!("running `{}`: {e}", helm.display()))?;
+        .map_err(|error| HelmError::Spawn {
+            helm: helm.display().to_string(),
+            error,
+        })?;
     // Read both pipes beside the wait, so a chatty helm cannot block on a full pipe.
-    let mut stdout = child.stdout.take().ok_or("no output pipe")?;
-    let mut stderr = child.stderr.take().ok_or("no error pipe")?;
+    let mut stdout = child.stdout.take().ok_or(HelmError::NoPipe("output"))?;
+    let mut stderr = child.stderr.take().ok_or(HelmError::NoPipe("error"))?;
     let out = std::thread::spawn(move || {
         let mut s = String::new();
         let _ = stdout.read_to_string(&mut s);
@@ -140,21 +164,21 @@ fn run_helm(helm: &Path, dir: &str, members: &[&SourceFile], timeout: Duration) 
             Ok(None) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(format!("`helm template` took longer than {} s", timeout.as_secs()));
+                return Err(HelmError::Timeout(timeout.as_secs()));
             }
-            Err(e) => return Err(format!("waiting for helm: {e}")),
+            Err(e) => return Err(HelmError::Wait(e)),
         }
     };
     let (text, err) = (out.join().unwrap_or_default(), err.join().unwrap_or_default());
     if !status.success() {
         let first = err.lines().find(|l| !l.trim().is_empty()).unwrap_or("no message");
-        return Err(format!("`helm template` failed: {first}"));
+        return Err(HelmError::Failed(first.to_string()));
     }
     Ok(text)
 }
 
 /// The Kubernetes objects of `helm template`'s output, each at its template file.
-fn objects(dir: &str, text: &str, files: &[SourceFile]) -> Result<Vec<Resource>, String> {
+fn objects(dir: &str, text: &str, files: &[SourceFile]) -> Result<Vec<Resource>, HelmError> {
     let mut out = Vec::new();
     for chunk in split_documents(text) {
         // `# Source: <chart>/templates/x.yaml` — the chart's own folder name comes first.
@@ -179,8 +203,10 @@ fn objects(dir: &str, text: &str, files: &[SourceFile]) -> Result<Vec<Resource>,
                 (first, text.lines().count().max(first))
             })
             .unwrap_or((1, 1));
-        let docs = yaml::guarded(|| yaml::parse_yaml(chunk))
-            .map_err(|e| format!("the output of `helm template` for {file} does not parse: {}", e.message))?;
+        let docs = yaml::guarded(|| yaml::parse_yaml(chunk)).map_err(|e| HelmError::Output {
+            file: file.clone(),
+            message: e.message,
+        })?;
         for doc in docs.iter().filter(|d| !d.is_null()) {
             let doc = yaml::to_json(doc, Tags::Ignore);
             if let Some(r) = super::kubernetes::object(&file, line, end_line, None, doc) {

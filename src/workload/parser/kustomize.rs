@@ -234,7 +234,7 @@ impl<'a> Renderer<'a> {
         // patchesStrategicMerge: files (or inline documents) that name their target.
         for entry in list(k, "patchesStrategicMerge") {
             for patch in self.patch_documents(dir, &entry)? {
-                apply_strategic(&patch, None, objects).map_err(|e| unsupported(&e))?;
+                apply_strategic(&patch, None, objects).map_err(|e| unsupported(&e.to_string()))?;
             }
         }
         // patches: strategic merge or JSON 6902 (a list of operations), optional target.
@@ -247,9 +247,9 @@ impl<'a> Renderer<'a> {
                     let target = target
                         .as_ref()
                         .ok_or_else(|| unsupported("a JSON 6902 patch without `target`"))?;
-                    apply_json6902(&patch, target, objects).map_err(|e| unsupported(&e))?;
+                    apply_json6902(&patch, target, objects).map_err(|e| unsupported(&e.to_string()))?;
                 } else {
-                    apply_strategic(&patch, target.as_ref(), objects).map_err(|e| unsupported(&e))?;
+                    apply_strategic(&patch, target.as_ref(), objects).map_err(|e| unsupported(&e.to_string()))?;
                 }
             }
         }
@@ -260,7 +260,8 @@ impl<'a> Renderer<'a> {
                 .ok_or_else(|| unsupported("patchesJson6902 without `target`"))?;
             let ops = self.patch_source(dir, kfile, &entry, "patchesJson6902")?;
             for ops in ops {
-                apply_json6902(&yaml::to_json(&ops, Tags::Ignore), &target, objects).map_err(|e| unsupported(&e))?;
+                apply_json6902(&yaml::to_json(&ops, Tags::Ignore), &target, objects)
+                    .map_err(|e| unsupported(&e.to_string()))?;
             }
         }
         Ok(())
@@ -344,12 +345,27 @@ fn str_at<'j>(doc: &'j Json, path: &[&str]) -> Option<&'j str> {
     path.iter().try_fold(doc, |v, k| v.get(k))?.as_str()
 }
 
+/// A patch Railyard does not apply (the workload is then *unknown*, never read unpatched).
+#[derive(Debug, thiserror::Error)]
+enum Unsupported {
+    #[error("patch target `{0}`")]
+    Selector(&'static str),
+    #[error("`$patch: delete` of a whole object")]
+    DeleteObject,
+    #[error("a strategic merge patch without kind and metadata.name")]
+    NoTarget,
+    #[error("a patch whose target {0} matches no resource")]
+    NoMatch(Json),
+    #[error("a JSON 6902 patch: {0}")]
+    Json6902(String),
+}
+
 /// Whether an object is the target a patch or selector names (kind, name, namespace; group and
 /// version when given).
-fn matches_target(o: &Json, target: &Json) -> Result<bool, String> {
+fn matches_target(o: &Json, target: &Json) -> Result<bool, Unsupported> {
     for unsupported in ["labelSelector", "annotationSelector"] {
         if target.get(unsupported).is_some() {
-            return Err(format!("patch target `{unsupported}`"));
+            return Err(Unsupported::Selector(unsupported));
         }
     }
     let field = |k: &str| target.get(k).and_then(Json::as_str);
@@ -367,9 +383,9 @@ fn matches_target(o: &Json, target: &Json) -> Result<bool, String> {
         && field("version").is_none_or(|v| v == version))
 }
 
-fn apply_strategic(patch: &Json, target: Option<&Json>, objects: &mut [Object]) -> Result<(), String> {
+fn apply_strategic(patch: &Json, target: Option<&Json>, objects: &mut [Object]) -> Result<(), Unsupported> {
     if patch.get("$patch").and_then(Json::as_str) == Some("delete") {
-        return Err("`$patch: delete` of a whole object".into());
+        return Err(Unsupported::DeleteObject);
     }
     let implied;
     let target = match target {
@@ -377,7 +393,7 @@ fn apply_strategic(patch: &Json, target: Option<&Json>, objects: &mut [Object]) 
         None => {
             let mut t = Map::new();
             for (key, path) in [("kind", vec!["kind"]), ("name", vec!["metadata", "name"])] {
-                let v = str_at(patch, &path).ok_or("a strategic merge patch without kind and metadata.name")?;
+                let v = str_at(patch, &path).ok_or(Unsupported::NoTarget)?;
                 t.insert(key.into(), Json::from(v));
             }
             if let Some(ns) = str_at(patch, &["metadata", "namespace"]) {
@@ -407,23 +423,23 @@ fn apply_strategic(patch: &Json, target: Option<&Json>, objects: &mut [Object]) 
         }
     }
     if !hit {
-        return Err(format!("a patch whose target {target} matches no resource"));
+        return Err(Unsupported::NoMatch(target.clone()));
     }
     Ok(())
 }
 
-fn apply_json6902(ops: &Json, target: &Json, objects: &mut [Object]) -> Result<(), String> {
+fn apply_json6902(ops: &Json, target: &Json, objects: &mut [Object]) -> Result<(), Unsupported> {
     let patch: json_patch::Patch =
-        serde_json::from_value(ops.clone()).map_err(|e| format!("a JSON 6902 patch: {e}"))?;
+        serde_json::from_value(ops.clone()).map_err(|e| Unsupported::Json6902(e.to_string()))?;
     let mut hit = false;
     for o in objects.iter_mut() {
         if matches_target(&o.doc, target)? {
             hit = true;
-            json_patch::patch(&mut o.doc, &patch).map_err(|e| format!("a JSON 6902 patch: {e}"))?;
+            json_patch::patch(&mut o.doc, &patch).map_err(|e| Unsupported::Json6902(e.to_string()))?;
         }
     }
     if !hit {
-        return Err(format!("a patch whose target {target} matches no resource"));
+        return Err(Unsupported::NoMatch(target.clone()));
     }
     Ok(())
 }

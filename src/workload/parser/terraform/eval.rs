@@ -77,8 +77,8 @@ impl Evaluator {
         match err.kind() {
             ErrorKind::UndefinedVar(_) | ErrorKind::UndefinedFunc(_) => true,
             ErrorKind::NoSuchKey(k) => self.unknown.contains(k.as_str()),
-            ErrorKind::FuncCall(_, msg) => msg.starts_with(funcs::UNSUPPORTED),
-            ErrorKind::Message(msg) => msg.contains(funcs::UNSUPPORTED),
+            ErrorKind::FuncCall(_, msg) => funcs::is_unsupported(msg),
+            ErrorKind::Message(msg) => funcs::mentions_unsupported(msg),
             _ => false,
         }
     }

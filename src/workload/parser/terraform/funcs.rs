@@ -3,14 +3,52 @@
 //! a call to it stays an unresolved expression.
 //!
 //! An error whose message starts with [`UNSUPPORTED`] means "cannot decide statically", not
-//! "this call fails": `try`/`can` treat it as unknown.
+//! "this call fails": `try`/`can` treat it as unknown. hcl-rs gives a function only a
+//! `String` to fail with ([`Func`]), so that prefix is the one channel through its evaluator;
+//! [`FuncError::Unsupported`] writes it and [`is_unsupported`] / [`mentions_unsupported`]
+//! read it, nothing else does.
 
 use hcl::eval::{Context, Func, FuncArgs, FuncDef, ParamType};
 use hcl::{Map, Number, Value};
 
 pub const UNSUPPORTED: &str = "unsupported:";
 
+/// The result hcl-rs requires of a function ([`Func`]).
 type R = Result<Value, String>;
+
+/// Why a function call has no value; written into hcl's `String` at the function's edge.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FuncError {
+    #[error("expected {min}..={max} arguments, got {got}")]
+    Arity { min: usize, max: usize, got: usize },
+    #[error("expected {what}, got `{got}`")]
+    Expected { what: &'static str, got: Value },
+    #[error("`{0}` is not a number")]
+    NotANumber(String),
+    #[error("invalid number")]
+    InvalidNumber,
+    /// Cannot be decided statically (not "the call fails").
+    #[error("{UNSUPPORTED} {0}")]
+    Unsupported(String),
+    #[error("{0}")]
+    Failed(&'static str),
+}
+
+impl From<FuncError> for String {
+    fn from(e: FuncError) -> String {
+        e.to_string()
+    }
+}
+
+/// Whether the message of a failed call says "cannot decide statically" (see the module doc).
+pub fn is_unsupported(message: &str) -> bool {
+    message.starts_with(UNSUPPORTED)
+}
+
+/// Whether a message hcl wrapped around a failed call's says so (it quotes it inside).
+pub fn mentions_unsupported(message: &str) -> bool {
+    message.contains(UNSUPPORTED)
+}
 
 /// Registers the supported functions `wanted` names in `ctx` (only those an expression calls:
 /// a context holding all of them costs more to build than most evaluations).
@@ -73,35 +111,51 @@ pub fn register(ctx: &mut Context, wanted: impl Fn(&str) -> bool) {
     }
 }
 
-fn arity(args: &FuncArgs, min: usize, max: usize) -> Result<(), String> {
+fn arity(args: &FuncArgs, min: usize, max: usize) -> Result<(), FuncError> {
     if args.len() < min || args.len() > max {
-        return Err(format!("expected {min}..={max} arguments, got {}", args.len()));
+        return Err(FuncError::Arity {
+            min,
+            max,
+            got: args.len(),
+        });
     }
     Ok(())
 }
 
-fn string(v: &Value) -> Result<String, String> {
+fn string(v: &Value) -> Result<String, FuncError> {
     match v {
         Value::String(s) => Ok(s.clone()),
         Value::Number(n) => Ok(n.to_string()),
         Value::Bool(b) => Ok(b.to_string()),
-        other => Err(format!("expected a string, got `{other}`")),
+        other => Err(FuncError::Expected {
+            what: "a string",
+            got: other.clone(),
+        }),
     }
 }
 
-fn list(v: &Value) -> Result<&Vec<Value>, String> {
-    v.as_array().ok_or_else(|| format!("expected a list, got `{v}`"))
+fn list(v: &Value) -> Result<&Vec<Value>, FuncError> {
+    v.as_array().ok_or_else(|| FuncError::Expected {
+        what: "a list",
+        got: v.clone(),
+    })
 }
 
-fn object(v: &Value) -> Result<&Map<String, Value>, String> {
-    v.as_object().ok_or_else(|| format!("expected a map, got `{v}`"))
+fn object(v: &Value) -> Result<&Map<String, Value>, FuncError> {
+    v.as_object().ok_or_else(|| FuncError::Expected {
+        what: "a map",
+        got: v.clone(),
+    })
 }
 
-fn number(v: &Value) -> Result<f64, String> {
+fn number(v: &Value) -> Result<f64, FuncError> {
     match v {
-        Value::Number(n) => n.as_f64().ok_or_else(|| "invalid number".to_string()),
-        Value::String(s) => s.trim().parse::<f64>().map_err(|_| format!("`{s}` is not a number")),
-        other => Err(format!("expected a number, got `{other}`")),
+        Value::Number(n) => n.as_f64().ok_or(FuncError::InvalidNumber),
+        Value::String(s) => s.trim().parse::<f64>().map_err(|_| FuncError::NotANumber(s.clone())),
+        other => Err(FuncError::Expected {
+            what: "a number",
+            got: other.clone(),
+        }),
     }
 }
 
@@ -309,7 +363,7 @@ fn format(args: FuncArgs) -> R {
                 Value::String(_) | Value::Number(_) | Value::Bool(_) => string(arg)?,
                 other => serde_json::to_string(other).map_err(|e| e.to_string())?,
             },
-            other => return Err(format!("{UNSUPPORTED} format verb %{other}")),
+            other => return Err(FuncError::Unsupported(format!("format verb %{other}")).into()),
         };
         let len = body.chars().count();
         if len >= width {
@@ -442,7 +496,7 @@ fn replace(args: FuncArgs) -> R {
     arity(&args, 3, 3)?;
     let (s, from, to) = (string(&args[0])?, string(&args[1])?, string(&args[2])?);
     if from.len() >= 2 && from.starts_with('/') && from.ends_with('/') {
-        return Err(format!("{UNSUPPORTED} regular expression replace"));
+        return Err(FuncError::Unsupported("regular expression replace".into()).into());
     }
     Ok(Value::String(s.replace(&from, &to)))
 }
@@ -451,7 +505,7 @@ fn tostring(args: FuncArgs) -> R {
     arity(&args, 1, 1)?;
     match &args[0] {
         Value::Null => Ok(Value::Null),
-        v => string(v).map(Value::String),
+        v => Ok(Value::String(string(v)?)),
     }
 }
 
@@ -459,7 +513,7 @@ fn tonumber(args: FuncArgs) -> R {
     arity(&args, 1, 1)?;
     match &args[0] {
         Value::Null => Ok(Value::Null),
-        v => number(v).map(num_value),
+        v => Ok(num_value(number(v)?)),
     }
 }
 
@@ -487,9 +541,9 @@ fn element(args: FuncArgs) -> R {
     Ok(l[(i as usize) % l.len()].clone())
 }
 
-fn flatten_into(v: &[Value], out: &mut Vec<Value>, depth: usize) -> Result<(), String> {
+fn flatten_into(v: &[Value], out: &mut Vec<Value>, depth: usize) -> Result<(), FuncError> {
     if depth > 64 {
-        return Err("nesting too deep".into());
+        return Err(FuncError::Failed("nesting too deep"));
     }
     for x in v {
         match x {
@@ -568,9 +622,9 @@ fn zipmap(args: FuncArgs) -> R {
     Ok(Value::Object(out))
 }
 
-fn numbers(args: &FuncArgs) -> Result<Vec<f64>, String> {
+fn numbers(args: &FuncArgs) -> Result<Vec<f64>, FuncError> {
     if args.is_empty() {
-        return Err("needs at least one number".into());
+        return Err(FuncError::Failed("needs at least one number"));
     }
     args.iter().map(number).collect()
 }
@@ -619,10 +673,13 @@ fn arith(args: &FuncArgs, f: fn(f64, f64) -> f64) -> R {
     Ok(num_value(r))
 }
 
-fn strict_number(v: &Value) -> Result<f64, String> {
+fn strict_number(v: &Value) -> Result<f64, FuncError> {
     match v {
-        Value::Number(n) => n.as_f64().ok_or_else(|| "invalid number".to_string()),
-        other => Err(format!("expected a number, got `{other}`")),
+        Value::Number(n) => n.as_f64().ok_or(FuncError::InvalidNumber),
+        other => Err(FuncError::Expected {
+            what: "a number",
+            got: other.clone(),
+        }),
     }
 }
 
@@ -649,4 +706,30 @@ fn rem(args: FuncArgs) -> R {
 fn neg(args: FuncArgs) -> R {
     arity(&args, 1, 1)?;
     Ok(num_value(-strict_number(&args[0])?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_read_as_before_and_only_unsupported_ones_mean_unknown() {
+        let e = FuncError::Arity { min: 1, max: 2, got: 3 };
+        assert_eq!(e.to_string(), "expected 1..=2 arguments, got 3");
+        assert_eq!(
+            list(&Value::from(1)).unwrap_err().to_string(),
+            "expected a list, got `1`"
+        );
+        assert_eq!(
+            number(&Value::from("x")).unwrap_err().to_string(),
+            "`x` is not a number"
+        );
+        let unsupported: String = FuncError::Unsupported("regular expression replace".into()).into();
+        assert_eq!(unsupported, "unsupported: regular expression replace");
+        assert!(is_unsupported(&unsupported));
+        assert!(!is_unsupported(&String::from(FuncError::InvalidNumber)));
+        // A user's text that merely contains the words is not the marker.
+        assert!(!is_unsupported("no key `unsupported: x` and no default"));
+        assert!(mentions_unsupported("in call to f: unsupported: format verb %q"));
+    }
 }

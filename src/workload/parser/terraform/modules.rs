@@ -189,7 +189,7 @@ impl<'a> Expander<'a, '_> {
         let instances = match instances(ev, b) {
             Ok(i) => i,
             Err(message) => {
-                self.out.errors.push(error(message));
+                self.out.errors.push(error(message.to_string()));
                 return;
             }
         };
@@ -305,9 +305,14 @@ impl<'a> Expander<'a, '_> {
     }
 }
 
+/// A module call with more instances than Railyard expands (an error, never a silent cut).
+#[derive(Debug, thiserror::Error)]
+#[error("{0} instances, more than {MAX_INSTANCES}; not expanded")]
+struct TooManyInstances(usize);
+
 /// The instances a call makes from its `count` or `for_each`.
-fn instances(ev: &Evaluator, b: &Blk) -> Result<Instances, String> {
-    let too_many = |n: usize| format!("{n} instances, more than {MAX_INSTANCES}; not expanded");
+fn instances(ev: &Evaluator, b: &Blk) -> Result<Instances, TooManyInstances> {
+    let too_many = TooManyInstances;
     if let Some(e) = b.attr("count") {
         let n = match ev.eval(e) {
             Some(Value::Number(n)) => n.as_f64(),
