@@ -256,7 +256,9 @@ fn main() {
     let library = railyard::guardrail::load_dir(&guardrails).unwrap();
     let load = start.elapsed();
     let start = Instant::now();
-    let mut evaluator = Evaluator::new(&library);
+    // One worker and the default limits, as before settings were passed as values.
+    let settings = railyard::limits::RunSettings::default();
+    let mut evaluator = Evaluator::new(&library, &settings);
     let compile = start.elapsed();
     println!("library: load {:.1} ms, compile {:.1} ms (once)", ms(load), ms(compile));
     let today = Day::parse("2030-01-01").unwrap();
@@ -269,7 +271,7 @@ fn main() {
             team: String::new(),
             commit: String::new(),
         };
-        let workload = PreparedWorkload::new(info, &files, skipped);
+        let workload = PreparedWorkload::new(info, &files, skipped, &settings);
         let parsed = start.elapsed();
         let evals = evaluator.evaluate_all(&workload, today);
         let total = start.elapsed();

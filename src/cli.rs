@@ -662,7 +662,6 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     // Before any work (observe commits, enforce activates): a format the command cannot
     // write is refused, never replaced by another.
     refuse_unsupported_format(&cli, parts.output.format)?;
-    crate::limits::configure(parts.limits.limits());
     crate::gitops::fetch::configure_timeout(parts.remote.fetch_timeout);
     crate::progress::configure(!parts.progress.quiet);
     let settings = Settings {
@@ -687,11 +686,15 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         actor,
         actor_source,
         ledger_key,
+        run: crate::limits::RunSettings {
+            limits: parts.limits.limits(),
+            workers: 1,
+        },
     };
     let outcome = command(cli, settings, now, out);
     // The evaluating child processes still leaving: waited for, so that their time counts
     // towards this process' (`time`, CI accounting) and no zombie outlives the run.
-    crate::guardrail::sandbox::reap();
+    crate::isolate::reap();
     outcome
 }
 
@@ -719,13 +722,14 @@ fn command(cli: Cli, settings: Settings, now: Day, out: &mut dyn Write) -> anyho
                 allow_empty: args.allow_empty,
                 exclude: args.exclude,
                 path_base: args.path_base,
+                settings: settings.run,
             };
             workflow::check::check(opts, out)
         }
         Command::Test(args) => {
             let library = crate::guardrail::load_dir(&args.dir)
                 .with_context(|| format!("loading guardrails from `{}`", args.dir.display()))?;
-            workflow::test::test(&library, settings.format, out)
+            workflow::test::test(&library, &settings.run, settings.format, out)
         }
         Command::Observe(args) => {
             let shard = match (&args.shard, &args.shard_dir) {

@@ -1,5 +1,6 @@
 //! Errors in the files people write by hand (`guardrail.toml`, `exceptions.toml`,
 //! `workloads.toml`, `policy.rego`): always with the file and line, so the fix is one jump away.
+//! [`line_of`] is here, at the bottom of the layers, for every loader and parser to share.
 
 /// A configuration file that is wrong, with where and what.
 #[derive(Debug, Clone, thiserror::Error, serde::Serialize)]
@@ -42,10 +43,7 @@ pub fn utf8<'a>(file: &str, bytes: &'a [u8]) -> Result<&'a str, ConfigError> {
 /// Reads a TOML file into `T`, turning serde's error into one that names file and line.
 pub fn from_toml<T: serde::de::DeserializeOwned>(file: &str, text: &str) -> Result<T, ConfigError> {
     toml::from_str(text).map_err(|e| {
-        let line = e
-            .span()
-            .map(|s| crate::workload::parser::line_of(text, s.start))
-            .unwrap_or(1);
+        let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(1);
         ConfigError::new(file, line, e.message().trim_end().to_string())
     })
 }
@@ -62,4 +60,13 @@ pub fn line_of_key(text: &str, key: &str, after_line: usize) -> usize {
         })
         .map(|(i, _)| i + 1)
         .unwrap_or(after_line.max(1))
+}
+
+/// 1-based line number of a byte offset.
+pub fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
 }

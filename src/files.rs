@@ -1,6 +1,10 @@
 //! Source files as Railyard reads them: a snapshot of (relative path, bytes), taken either
 //! from a directory on disk or from a git tree. Parsers and guardrail loaders only ever see
 //! this snapshot, so the same code judges a local checkout and a commit read from git objects.
+//!
+//! Also the file vocabulary the readers and the parsers share ([`ResourceKind`],
+//! [`ParseError`], [`has_ext`]): at the bottom of the layers, so readers never depend on the
+//! parsers (what is code is passed in, see [`ReadLimits::code_only`]).
 
 use std::path::{Component, Path};
 
@@ -21,10 +25,10 @@ impl SourceFile {
     }
 
     /// The file's text, or a message naming the line of the first invalid byte.
-    pub fn text(&self) -> Result<&str, crate::workload::ParseError> {
+    pub fn text(&self) -> Result<&str, ParseError> {
         std::str::from_utf8(&self.bytes).map_err(|e| {
             let line = self.bytes[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count() + 1;
-            crate::workload::ParseError::new(&self.path, line, "file is not valid UTF-8")
+            ParseError::new(&self.path, line, "file is not valid UTF-8")
         })
     }
 
@@ -69,7 +73,6 @@ pub fn module_only(path: &str) -> bool {
 /// `terraform init` writes (`.terraform/modules/modules.json`). Below `.terraform/`, only
 /// `modules/` holds code (not providers, not cached state).
 pub fn is_module_code(path: &str) -> bool {
-    use crate::workload::parser::has_ext;
     let parts: Vec<&str> = path.split('/').collect();
     let folders = &parts[..parts.len() - 1];
     let outside_modules = folders
@@ -88,9 +91,10 @@ pub fn is_module_code(path: &str) -> bool {
 pub struct ReadLimits {
     pub max_file_bytes: u64,
     pub max_total_bytes: u64,
-    /// Read only files some workload parser reads (by name, see
-    /// [`crate::workload::parser::is_code_path`]); others are neither read nor listed.
-    pub code_only: bool,
+    /// Read only the files this test accepts (by name; for a workload, the parsers'
+    /// `workload::parser::is_code_path`); others are neither read nor listed. `None`: all.
+    /// A function rather than a flag: what is code is the parsers' business, above this layer.
+    pub code_only: Option<fn(&str) -> bool>,
 }
 
 impl Default for ReadLimits {
@@ -99,21 +103,15 @@ impl Default for ReadLimits {
         ReadLimits {
             max_file_bytes: d.max_file_bytes,
             max_total_bytes: d.max_workload_bytes,
-            code_only: false,
+            code_only: None,
         }
     }
 }
 
 impl ReadLimits {
-    /// The limits for reading a workload, as configured for this run (`--max-file-size`,
-    /// `--max-workload-size`): only infrastructure code is read.
-    pub fn workload() -> Self {
-        let l = crate::limits::current();
-        ReadLimits {
-            max_file_bytes: l.max_file_bytes,
-            max_total_bytes: l.max_workload_bytes,
-            code_only: true,
-        }
+    /// Whether a file of this path is read at all (see [`ReadLimits::code_only`]).
+    pub fn wants(&self, path: &str) -> bool {
+        self.code_only.is_none_or(|is_code| is_code(path))
     }
 
     /// Why a file of `len` bytes is not read when `total` bytes were read before it.
@@ -146,7 +144,7 @@ pub struct Skipped {
     /// The kind of code the file holds, when known: only guardrails that judge that kind are
     /// unknown because of it. `None` (a file that was not read): every guardrail is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<crate::workload::ResourceKind>,
+    pub kind: Option<ResourceKind>,
 }
 
 impl Skipped {
@@ -197,7 +195,7 @@ pub fn read_dir(root: &Path, limits: ReadLimits) -> std::io::Result<(Vec<SourceF
             let wanted = if module_only(&rel) {
                 is_module_code(&rel)
             } else {
-                !limits.code_only || crate::workload::parser::is_code_path(&rel)
+                limits.wants(&rel)
             };
             if !wanted && !ft.is_dir() && module_only(&rel) {
                 // Below `vendor/` or `.terraform/`, only module code is of interest.
@@ -306,6 +304,55 @@ fn relative(root: &Path, path: &Path) -> String {
         })
         .collect::<Vec<_>>()
         .join("/")
+}
+
+// File classification: what the readers and the parsers both name.
+
+/// Which parser produced a resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ResourceKind {
+    Terraform,
+    TerraformPlan,
+    Cloudformation,
+    Kubernetes,
+}
+
+impl ResourceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResourceKind::Terraform => "terraform",
+            ResourceKind::TerraformPlan => "terraform-plan",
+            ResourceKind::Cloudformation => "cloudformation",
+            ResourceKind::Kubernetes => "kubernetes",
+        }
+    }
+}
+
+/// A file that could not be parsed, with the line where parsing failed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error, serde::Serialize, serde::Deserialize)]
+#[error("{file}:{line}: {message}")]
+pub struct ParseError {
+    pub file: String,
+    pub line: usize,
+    pub message: String,
+}
+
+impl ParseError {
+    pub fn new(file: impl Into<String>, line: usize, message: impl Into<String>) -> Self {
+        ParseError {
+            file: file.into(),
+            line,
+            message: message.into(),
+        }
+    }
+}
+
+/// Extension test that ignores case. Compares bytes: slicing the `str` could split a
+/// multi-byte character at the end of a file name (`ab€€`) and panic.
+pub fn has_ext(path: &str, ext: &str) -> bool {
+    let (path, ext) = (path.as_bytes(), ext.as_bytes());
+    path.len() > ext.len() && path[path.len() - ext.len()..].eq_ignore_ascii_case(ext)
 }
 
 #[cfg(test)]

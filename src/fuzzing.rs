@@ -48,7 +48,7 @@ pub fn kubernetes(data: &[u8]) {
 /// `parse_files` (claims, grouping by folder) and `PreparedWorkload::new`.
 pub fn input_builder(data: &[u8]) {
     let files = split_files(data, "main.tf");
-    let w = PreparedWorkload::new(info(), &files, Vec::new());
+    let w = PreparedWorkload::new(info(), &files, Vec::new(), &Default::default());
     std::hint::black_box(w.input.resources.len());
 }
 
@@ -171,5 +171,10 @@ fn parse_with(kind: ResourceKind, files: Vec<SourceFile>) {
 }
 
 fn build_input(parsed: Parsed) {
-    std::hint::black_box(PreparedWorkload::from_parsed(info(), parsed, Vec::new()));
+    std::hint::black_box(PreparedWorkload::from_parsed(
+        info(),
+        parsed,
+        Vec::new(),
+        &Default::default(),
+    ));
 }

@@ -2,7 +2,9 @@
 //! stored as `ledger.json` on branch `railyard/ledger` of the guardrails repo, one commit per
 //! run that changed it. Updates are functions applied to the freshly read ledger, so a run
 //! that loses a compare-and-swap race simply re-reads and applies its observations again:
-//! concurrent or killed runs lose nothing and never leave half-written state.
+//! concurrent or killed runs lose nothing and never leave half-written state. The ledger owns
+//! its record types, notification claims ([`Claim`]) included: `notify` writes them, but
+//! through the ledger's types, so the ledger depends on nothing above it.
 
 use crate::date::Day;
 use crate::evaluate::{Evaluation, Finding, Verdict};
@@ -379,9 +381,9 @@ pub struct LedgerEntry {
     /// Events sent to the owners: (event key, day).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub notified: BTreeMap<String, Day>,
-    /// Events a run has claimed and is sending (`<key>@<channel>`), see `notify::Claim`.
+    /// Events a run has claimed and is sending (`<key>@<channel>`), see [`Claim`].
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub claimed: BTreeMap<String, crate::notify::Claim>,
+    pub claimed: BTreeMap<String, Claim>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -766,6 +768,35 @@ impl Ledger {
         })?;
         Ok((result.expect("the update ran at least once"), committed.is_some()))
     }
+}
+
+/// How long a claim holds before another run may take the message over: a run that claimed
+/// and then died (killed, crashed) is re-sent after this. A live run sends well within it
+/// (each request is bounded by `--fetch-timeout`).
+pub const CLAIM_LEASE: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// A message a run has claimed in the ledger before sending it: claims are written by
+/// compare-and-swap, so of N concurrent runs exactly one sends each message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Claim {
+    /// Seconds since the Unix epoch when it was claimed (machine time, for the lease).
+    pub at: u64,
+    /// The claiming run.
+    pub by: String,
+}
+
+impl Claim {
+    pub fn live(&self) -> bool {
+        now_secs() < self.at.saturating_add(CLAIM_LEASE.as_secs())
+    }
+}
+
+pub fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 #[cfg(test)]

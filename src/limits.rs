@@ -1,12 +1,14 @@
 //! Limits that keep a hostile workload or a runaway guardrail from exhausting the machine.
 //! Every limit, its default and what happens when it is hit is documented in `docs/limits.md`.
 //!
-//! The limits are set once per process from the command line (global flags with environment
-//! fallbacks, see `cli.rs`) through [`configure`], and read where they apply: reading a
-//! workload ([`crate::files::ReadLimits::workload`]), building its input (`max_resources`)
-//! and evaluating a policy (`eval_timeout`, `eval_memory`).
+//! The limits are built once from the command line (global flags with environment
+//! fallbacks, see `cli.rs`) into a [`RunSettings`] value that is passed down to where they
+//! apply: reading a workload (`ReadLimits::for_workload`), building its input
+//! (`max_resources`), parsing (`parse_timeout`) and evaluating a policy (`eval_timeout`,
+//! `eval_memory`, `max_findings`). A value rather than process-wide state: two runs in one
+//! process (tests, the library) never see each other's settings, and a reader sees where a
+//! limit comes from.
 
-use std::sync::RwLock;
 use std::time::Duration;
 
 /// The configurable limits of a run.
@@ -47,16 +49,35 @@ impl Default for Limits {
     }
 }
 
-static CURRENT: RwLock<Option<Limits>> = RwLock::new(None);
-
-/// Sets the limits of this process (the command line does it once, before any work).
-pub fn configure(limits: Limits) {
-    *CURRENT.write().unwrap_or_else(|e| e.into_inner()) = Some(limits);
+/// What one evaluation of a workload may use: the run's [`Limits`] and how many workers
+/// (child processes, or threads inside one) it may run at once. Built in `cli.rs` and
+/// passed down by value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunSettings {
+    pub limits: Limits,
+    /// Workers one workload's parsing and evaluation may use at once (at least 1): `check`
+    /// evaluates a single workload and gives it every core; `observe` evaluates a workload
+    /// per core, each with one.
+    pub workers: usize,
 }
 
-/// The limits in force: the configured ones, else the defaults.
-pub fn current() -> Limits {
-    CURRENT.read().unwrap_or_else(|e| e.into_inner()).unwrap_or_default()
+impl Default for RunSettings {
+    fn default() -> Self {
+        RunSettings {
+            limits: Limits::default(),
+            workers: 1,
+        }
+    }
+}
+
+impl RunSettings {
+    /// These settings with `workers` workers (at least 1).
+    pub fn with_workers(self, workers: usize) -> Self {
+        RunSettings {
+            workers: workers.max(1),
+            ..self
+        }
+    }
 }
 
 /// A size or duration limit that does not parse (the value as given, quoted).

@@ -440,7 +440,7 @@ pub fn read_tree(
                 kind: None,
             }),
             _ => {
-                if limits.code_only && !crate::workload::parser::is_code_path(&path) {
+                if !limits.wants(&path) {
                     continue;
                 }
                 // Below `vendor/` (and the like) only module code a Terraform call may read.

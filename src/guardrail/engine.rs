@@ -6,6 +6,7 @@
 
 use super::Guardrail;
 use crate::config::ConfigError;
+use crate::limits::Limits;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
@@ -38,6 +39,16 @@ pub struct Violation {
 pub struct EvalError {
     pub guardrail: String,
     pub message: String,
+    pub kind: EvalErrorKind,
+}
+
+/// What stopped an evaluation, told from regorus' typed error rather than its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EvalErrorKind {
+    /// regorus' own timer (`--eval-timeout`) stopped it.
+    TimedOut,
+    /// Any other failure of the policy or of its result's shape.
+    Failed,
 }
 
 /// A compiled guardrail policy, ready to be evaluated against many inputs.
@@ -166,20 +177,23 @@ impl Policy {
         }
     }
 
-    /// Evaluates rule `deny` against the input.
-    pub fn evaluate(&mut self, input: &PreparedInput) -> Result<Vec<Violation>, EvalError> {
+    /// Evaluates rule `deny` against the input within `limits` (`eval_timeout`,
+    /// `max_findings`).
+    pub fn evaluate(&mut self, input: &PreparedInput, limits: &Limits) -> Result<Vec<Violation>, EvalError> {
         let err = |message: String| EvalError {
             guardrail: self.guardrail.clone(),
             message,
+            kind: EvalErrorKind::Failed,
         };
+        self.engine.set_execution_timer_config(timer(limits));
         self.engine.set_input(input.0.clone());
-        let value = self
-            .engine
-            .eval_rule(self.rule.clone())
-            .map_err(|e| err(format!("{e:#}")))?;
+        let value = self.engine.eval_rule(self.rule.clone()).map_err(|e| EvalError {
+            kind: kind_of(&e),
+            ..err(format!("{e:#}"))
+        })?;
         // Bounded here, in the evaluating child, before anything is converted or sent to
         // the parent: a million findings would cost gigabytes there and in the ledger.
-        let max = crate::limits::current().max_findings;
+        let max = limits.max_findings;
         let count = findings_count(&value);
         if count > max {
             return Err(err(too_many_findings(count, max)));
@@ -296,15 +310,16 @@ impl Batch {
     /// Every member of bin `b` with its violations, in [`Batch::bins`] order; `None` when
     /// the pass failed (a runtime error, the time budget, a malformed `deny`) and members
     /// must be evaluated one by one to find out which.
-    pub fn evaluate(&mut self, input: &PreparedInput, b: usize) -> Option<Vec<Vec<Violation>>> {
+    pub fn evaluate(&mut self, input: &PreparedInput, b: usize, limits: &Limits) -> Option<Vec<Vec<Violation>>> {
         self.prepare();
+        self.engine.set_execution_timer_config(timer(limits));
         self.engine.set_input(input.0.clone());
         let value = self
             .engine
             .eval_rule(format!("data.{BATCH_PACKAGE}.results_{b}"))
             .ok()?;
         // A member over `--max-findings`: evaluated alone, it reports the error.
-        let max = crate::limits::current().max_findings;
+        let max = limits.max_findings;
         if let regorus::Value::Object(members) = &value {
             if members.values().any(|v| findings_count(v) > max) {
                 return None;
@@ -442,14 +457,41 @@ fn field_path(v: Option<&serde_json::Value>) -> Option<String> {
     }
 }
 
+/// regorus' timer for one evaluation: the run's `--eval-timeout`, checked every 64 steps.
+fn timer(limits: &Limits) -> regorus::utils::limits::ExecutionTimerConfig {
+    regorus::utils::limits::ExecutionTimerConfig {
+        limit: limits.eval_timeout,
+        check_interval: NonZeroU32::new(64).expect("64 is not zero"),
+    }
+}
+
+/// Whether regorus stopped an evaluation for time. Its typed limit error, wherever in the
+/// error's chain; some of regorus' paths (built-ins such as the string functions) turn that
+/// error into text first, so at this seam with regorus, and only here, its own wording of
+/// that error (`LimitError::TimeLimitExceeded`'s Display) counts too. Past this function
+/// the kind is a variant.
+fn kind_of(e: &anyhow::Error) -> EvalErrorKind {
+    let typed = e.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<regorus::LimitError>(),
+            Some(regorus::LimitError::TimeLimitExceeded { .. })
+        )
+    });
+    match typed || format!("{e:#}").contains(REGORUS_TIME_LIMIT) {
+        true => EvalErrorKind::TimedOut,
+        false => EvalErrorKind::Failed,
+    }
+}
+
+/// How regorus words `LimitError::TimeLimitExceeded` (regorus 0.14, `utils/limits/error.rs`).
+const REGORUS_TIME_LIMIT: &str = "execution exceeded time limit";
+
 /// An engine configured for guardrails (Rego v1, time budget) holding the shared helpers.
+/// The timer starts at the default budget; each evaluation sets the run's (`timer`).
 pub fn base_engine(helpers: &[(String, String)]) -> Result<regorus::Engine, ConfigError> {
     let mut engine = regorus::Engine::new();
     engine.set_rego_v0(false);
-    engine.set_execution_timer_config(regorus::utils::limits::ExecutionTimerConfig {
-        limit: crate::limits::current().eval_timeout,
-        check_interval: NonZeroU32::new(64).expect("64 is not zero"),
-    });
+    engine.set_execution_timer_config(timer(&Limits::default()));
     for (path, src) in helpers {
         check_nesting(path, src)?;
         engine
@@ -461,7 +503,7 @@ pub fn base_engine(helpers: &[(String, String)]) -> Result<regorus::Engine, Conf
 
 /// Adds one more module (a Rego unit-test file) to `engine`, refusing it as a policy would
 /// be refused: too deeply nested, or not valid Rego (error at `path:line`).
-pub(super) fn add_module(engine: &mut regorus::Engine, path: &str, src: &str) -> Result<(), ConfigError> {
+pub(crate) fn add_module(engine: &mut regorus::Engine, path: &str, src: &str) -> Result<(), ConfigError> {
     check_nesting(path, src)?;
     engine
         .add_policy(path.to_string(), src.to_string())
@@ -704,14 +746,17 @@ mod tests {
         );
         let mut p = Policy::compile(&g, &[]).unwrap();
         let mut v = p
-            .evaluate(&PreparedInput::new(&serde_json::json!({"a": true})))
+            .evaluate(&PreparedInput::new(&serde_json::json!({"a": true})), &Limits::default())
             .unwrap();
         v.sort_by(|a, b| a.message.cmp(&b.message));
         assert_eq!(v.len(), 2);
         assert_eq!(v[0].resource.as_deref(), Some("x.y"));
         assert_eq!(v[1].message, "plain");
         assert!(p
-            .evaluate(&PreparedInput::new(&serde_json::json!({"a": false})))
+            .evaluate(
+                &PreparedInput::new(&serde_json::json!({"a": false})),
+                &Limits::default()
+            )
             .unwrap()
             .is_empty());
     }
@@ -742,7 +787,43 @@ mod tests {
     fn runtime_errors_are_errors_not_passes() {
         let g = guardrail("package g\ndeny contains msg if {\n  x := input.n / 0\n  msg := sprintf(\"%v\", [x])\n}\n");
         let mut p = Policy::compile(&g, &[]).unwrap();
-        let r = p.evaluate(&PreparedInput::new(&serde_json::json!({"n": 1})));
+        let r = p.evaluate(&PreparedInput::new(&serde_json::json!({"n": 1})), &Limits::default());
         assert!(r.is_err(), "{r:?}");
+    }
+
+    #[test]
+    fn the_time_budget_is_the_runs_and_its_error_is_typed() {
+        // 10^10 steps over two small ranges: stopped by the timer, not by memory.
+        let spin = "package g\ndeny contains msg if {\n  some i in numbers.range(1, 100000)\n  some j in numbers.range(1, 100000)\n  i + j < 0\n  msg := \"never\"\n}\n";
+        let g = guardrail(spin);
+        let mut p = Policy::compile(&g, &[]).unwrap();
+        let limits = Limits {
+            eval_timeout: Duration::from_millis(100),
+            ..Limits::default()
+        };
+        let started = std::time::Instant::now();
+        let e = p
+            .evaluate(&PreparedInput::new(&serde_json::json!({})), &limits)
+            .expect_err("stopped");
+        assert_eq!(e.kind, EvalErrorKind::TimedOut, "{e}");
+        assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+        // Any other failure is not a timeout.
+        let g = guardrail("package g\ndeny contains msg if {\n  x := input.n / 0\n  msg := sprintf(\"%v\", [x])\n}\n");
+        let mut p = Policy::compile(&g, &[]).unwrap();
+        let e = p
+            .evaluate(&PreparedInput::new(&serde_json::json!({"n": 1})), &limits)
+            .expect_err("fails");
+        assert_eq!(e.kind, EvalErrorKind::Failed, "{e}");
+    }
+
+    #[test]
+    fn regorus_words_its_timeout_as_kind_of_expects() {
+        let e = regorus::LimitError::TimeLimitExceeded {
+            elapsed: Duration::from_secs(2),
+            limit: Duration::from_secs(1),
+        };
+        assert_eq!(kind_of(&anyhow::anyhow!("{e}")), EvalErrorKind::TimedOut);
+        assert_eq!(kind_of(&anyhow::Error::new(e)), EvalErrorKind::TimedOut);
+        assert_eq!(kind_of(&anyhow::anyhow!("division by zero")), EvalErrorKind::Failed);
     }
 }

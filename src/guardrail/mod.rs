@@ -5,11 +5,8 @@
 
 pub mod engine;
 pub mod exceptions;
-pub mod fixtures;
 pub mod governance;
-pub mod regotest;
 pub mod resolve;
-pub mod sandbox;
 
 use crate::config::{from_toml, ConfigError};
 use crate::date::Day;

@@ -89,7 +89,7 @@ fn body(events: &[Event]) -> String {
         let lines: Vec<String> = e
             .lines()
             .iter()
-            .map(|l| crate::output::escape::line(l).replace('<', "&lt;").replace('>', "&gt;"))
+            .map(|l| crate::report::escape::line(l).replace('<', "&lt;").replace('>', "&gt;"))
             .collect();
         out.push_str(&format!("**{}**\n\n", lines[0]));
         for l in &lines[1..] {

@@ -153,7 +153,7 @@ impl Event {
     pub fn lines(&self) -> Vec<String> {
         let mut out = vec![self.summary.clone()];
         for r in &self.resources {
-            let at = crate::output::location(&r.file, r.line);
+            let at = crate::report::location(&r.file, r.line);
             let who = r
                 .last_changed
                 .as_ref()
@@ -199,47 +199,6 @@ pub struct Delivery {
 impl Delivery {
     pub fn secret(&self) -> &str {
         &self.secret
-    }
-}
-
-/// How one message fared (part of `observe`/`enforce` output).
-#[derive(Debug, Clone, Serialize)]
-pub struct Sent {
-    pub team: String,
-    pub channel: String,
-    /// The env var naming the destination (never the destination itself).
-    pub env: String,
-    pub status: SentStatus,
-    pub events: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    /// (ledger key, `<event key>@<channel>`) pairs to record on success.
-    #[serde(skip)]
-    pub record: Vec<(EntryKey, String)>,
-}
-
-/// How one message fared; written in kebab-case in the output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SentStatus {
-    /// The channel accepted it.
-    Sent,
-    /// Sending failed (the error says why); the next run retries.
-    Failed,
-    /// `--dry-run` / `--no-notify`: printed, not sent.
-    WouldSend,
-    /// The destination's env var is unset: not sent.
-    NotConfigured,
-}
-
-impl std::fmt::Display for SentStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            SentStatus::Sent => "sent",
-            SentStatus::Failed => "failed",
-            SentStatus::WouldSend => "would-send",
-            SentStatus::NotConfigured => "not-configured",
-        })
     }
 }
 
@@ -294,34 +253,9 @@ pub fn plan(events: &[Event], registry: &Registry, ledger: &Ledger) -> Vec<(Stri
     out
 }
 
-/// How long a claim holds before another run may take the message over: a run that claimed
-/// and then died (killed, crashed) is re-sent after this. A live run sends well within it
-/// (each request is bounded by `--fetch-timeout`).
-pub const CLAIM_LEASE: Duration = Duration::from_secs(15 * 60);
-
-/// A message a run has claimed in the ledger before sending it: claims are written by
-/// compare-and-swap, so of N concurrent runs exactly one sends each message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Claim {
-    /// Seconds since the Unix epoch when it was claimed (machine time, for the lease).
-    pub at: u64,
-    /// The claiming run.
-    pub by: String,
-}
-
-impl Claim {
-    pub fn live(&self) -> bool {
-        now_secs() < self.at.saturating_add(CLAIM_LEASE.as_secs())
-    }
-}
-
-pub fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
+// Claims are ledger records (the ledger owns its record types); re-exported for senders.
+pub use crate::ledger::{now_secs, Claim, CLAIM_LEASE};
+pub use crate::report::{Sent, SentStatus};
 
 /// This run's id, for its claims (the same for the whole process).
 pub fn run_id() -> &'static str {
@@ -555,7 +489,7 @@ pub fn print_summary(sent: &[Sent]) {
         };
         eprintln!(
             "notify: {what} {} to team `{}` via {} (${}){}",
-            crate::output::plural(s.events.len(), "event"),
+            crate::report::plural(s.events.len(), "event"),
             s.team,
             s.channel,
             s.env,
@@ -591,7 +525,7 @@ pub fn redact(text: &str, secret: &str) -> String {
 pub fn heading(team: &str, events: &[Event]) -> String {
     format!(
         "Railyard: {} for team {team}",
-        crate::output::plural(events.len(), "guardrail event")
+        crate::report::plural(events.len(), "guardrail event")
     )
 }
 

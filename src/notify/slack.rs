@@ -37,8 +37,8 @@ impl Channel for Slack {
 pub fn payload(d: &Delivery) -> Value {
     // Workload and policy text goes into mrkdwn: escaped so it cannot ping (`<!channel>`),
     // link (`<url|text>`) or carry control characters.
-    let esc = crate::output::escape::slack;
-    let title = crate::output::escape::line(&heading(&d.team, &d.events)).into_owned();
+    let esc = crate::report::escape::slack;
+    let title = crate::report::escape::line(&heading(&d.team, &d.events)).into_owned();
     let mut blocks = vec![json!({"type": "header", "text": {"type": "plain_text", "text": title}})];
     for e in d.events.iter().take(MAX_EVENTS) {
         let mut lines: Vec<String> = e.lines().iter().map(|l| esc(l)).collect();

@@ -34,14 +34,14 @@ impl Channel for Teams {
 
 pub fn payload(d: &Delivery) -> Value {
     let mut body = vec![
-        json!({"type": "TextBlock", "size": "Large", "weight": "Bolder", "wrap": true, "text": crate::output::escape::line(&heading(&d.team, &d.events))}),
+        json!({"type": "TextBlock", "size": "Large", "weight": "Bolder", "wrap": true, "text": crate::report::escape::line(&heading(&d.team, &d.events))}),
     ];
     for e in &d.events {
         // Control characters from workload or policy text are shown escaped, never sent raw.
         let lines: Vec<String> = e
             .lines()
             .iter()
-            .map(|l| crate::output::escape::line(l).into_owned())
+            .map(|l| crate::report::escape::line(l).into_owned())
             .collect();
         body.push(json!({"type": "TextBlock", "weight": "Bolder", "wrap": true, "separator": true, "text": lines[0]}));
         if lines.len() > 1 {

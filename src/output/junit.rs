@@ -3,8 +3,8 @@
 
 use super::{location, Render};
 use crate::evaluate::Finding;
-use crate::workflow::check::{CheckReport, EvaluatedGuardrail};
-use crate::workflow::test::TestReport;
+use crate::report::check::{CheckReport, EvaluatedGuardrail};
+use crate::report::test::TestReport;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
@@ -13,7 +13,7 @@ pub struct Junit;
 /// XML text: characters XML 1.0 does not allow (C0 controls, U+FFFE, U+FFFF) and other
 /// controls shown as `\u{…}` (never dropped silently), markup characters as entities.
 fn esc(s: &str) -> String {
-    let s = super::escape::xml(s);
+    let s = crate::report::escape::xml(s);
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

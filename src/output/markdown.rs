@@ -3,22 +3,22 @@
 
 use super::{location, Render};
 use crate::evaluate::Finding;
-use crate::workflow::enforce::EnforceReport;
-use crate::workflow::observe::ObserveReport;
-use crate::workflow::report::Report;
-use crate::workflow::{check::CheckReport, test::TestReport};
+use crate::report::enforce::EnforceReport;
+use crate::report::exposure::Report;
+use crate::report::observe::ObserveReport;
+use crate::report::{check::CheckReport, test::TestReport};
 use std::io::{self, Write};
 
 pub struct Markdown;
 
 /// Table cells may not contain `|` or newlines; workload text may not open markup.
 fn cell(s: &str) -> String {
-    super::escape::md_text(&s.replace('\n', " "))
+    crate::report::escape::md_text(&s.replace('\n', " "))
 }
 
 /// A code span holding `s` literally (backticks inside cannot close it).
 fn code(s: &str) -> String {
-    super::escape::md_code(s)
+    crate::report::escape::md_code(s)
 }
 
 fn table(out: &mut dyn Write, findings: &[Finding], deadline: bool) -> io::Result<()> {
@@ -266,7 +266,7 @@ fn day(d: Option<crate::date::Day>) -> String {
 
 impl Render<ObserveReport> for Markdown {
     fn render(&self, r: &ObserveReport, out: &mut dyn Write) -> io::Result<()> {
-        use crate::workflow::observe::Action;
+        use crate::report::observe::Action;
         let dry = if r.dry_run { " (dry run: nothing written)" } else { "" };
         writeln!(out, "## Railyard observe on {}{dry}\n", r.now)?;
         let count = |a: Action| r.candidates.iter().filter(|c| c.action == a).count();
@@ -470,7 +470,7 @@ impl Render<EnforceReport> for Markdown {
 }
 
 /// What was (or would be) sent to each team.
-fn notifications_markdown(list: &[crate::notify::Sent], out: &mut dyn Write) -> io::Result<()> {
+fn notifications_markdown(list: &[crate::report::Sent], out: &mut dyn Write) -> io::Result<()> {
     if list.is_empty() {
         return Ok(());
     }
@@ -499,7 +499,7 @@ fn report_tail(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     unverified_markdown(&r.unverified_exceptions, out)
 }
 
-fn unverified_markdown(list: &[crate::workflow::release::UnverifiedException], out: &mut dyn Write) -> io::Result<()> {
+fn unverified_markdown(list: &[crate::report::release::UnverifiedException], out: &mut dyn Write) -> io::Result<()> {
     if list.is_empty() {
         return Ok(());
     }
@@ -545,7 +545,7 @@ fn stale_markdown(stale: &[crate::guardrail::exceptions::StaleException], out: &
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workflow::release::UnverifiedException;
+    use crate::report::release::UnverifiedException;
 
     #[test]
     fn only_plain_http_urls_become_links() {

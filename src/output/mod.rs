@@ -5,7 +5,6 @@
 //! silent substitute. Data goes to the writer the caller supplies (stdout); diagnostics go to
 //! stderr.
 
-pub(crate) mod escape;
 pub(crate) mod json;
 mod junit;
 mod markdown;
@@ -13,14 +12,16 @@ mod sarif;
 pub(crate) mod style;
 mod table;
 
-use crate::workflow::check::CheckReport;
-use crate::workflow::enforce::EnforceReport;
-use crate::workflow::observe::ObserveReport;
-use crate::workflow::report::Report;
-use crate::workflow::test::TestReport;
+use crate::report::check::CheckReport;
+use crate::report::enforce::EnforceReport;
+use crate::report::exposure::Report;
+use crate::report::observe::ObserveReport;
+use crate::report::test::TestReport;
 use std::io::{self, Write};
 
 pub use sarif::PathBase;
+// Renderers name locations the same way notifications do.
+pub(crate) use crate::report::{location, plural};
 
 /// Output formats (`--format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -188,20 +189,3 @@ macro_rules! table_renders {
 }
 table_renders!(CheckReport => check, TestReport => test, ObserveReport => observe, EnforceReport => enforce, Report => report);
 
-/// `file:line`, or what is known of it.
-pub(crate) fn location(file: &str, line: usize) -> String {
-    match (file.is_empty(), line) {
-        (true, _) => "-".to_string(),
-        (false, 0) => file.to_string(),
-        (false, l) => format!("{file}:{l}"),
-    }
-}
-
-/// `1 finding`, `2 findings`: a count with its noun in the right number.
-pub fn plural(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("{n} {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
-}

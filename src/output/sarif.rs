@@ -11,7 +11,7 @@
 use super::Render;
 use crate::evaluate::Finding;
 use crate::guardrail::Severity;
-use crate::workflow::check::CheckReport;
+use crate::report::check::CheckReport;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -28,15 +28,7 @@ pub const PROJECT_URL: &str = "https://github.com/railyard/railyard";
 /// The id results' `uriBaseId` names; `originalUriBaseIds` says where it is on this machine.
 const BASE_ID: &str = "SRCROOT";
 
-/// Where SARIF anchors the workload's paths: a base folder (the git repository root holding
-/// the checked path, or `--path-base`) and the checked folder relative to it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PathBase {
-    /// The base, absolute; `None` when not known (the paths are then the checked folder's).
-    pub root: Option<PathBuf>,
-    /// The checked folder relative to `root`, `/`-separated, ending in `/` unless empty.
-    pub prefix: String,
-}
+pub use crate::report::check::PathBase;
 
 /// Why the base of SARIF paths could not be found.
 #[derive(Debug, thiserror::Error)]

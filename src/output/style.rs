@@ -27,7 +27,7 @@ pub fn width() -> Option<usize> {
         .flatten()
 }
 
-/// `text` in `style` when colour is on; `text` must already be escaped ([`super::escape`]).
+/// `text` in `style` when colour is on; `text` must already be escaped ([`crate::report::escape`]).
 pub fn paint(style: Style, text: &str) -> String {
     if colour() && style != Style::new() {
         format!("{style}{text}{style:#}")

@@ -6,15 +6,15 @@
 //! piece goes through [`e`] (or the escaping [`Terminal`] writer) before it is printed;
 //! only the renderer's own colour codes reach the terminal as codes.
 
-use super::escape::Terminal;
+use crate::report::escape::Terminal;
 use super::style::{self, count, paint, BAD, GOOD, HEAD, WARN};
 use super::{location, plural};
 use crate::evaluate::Finding;
-use crate::workflow::enforce::EnforceReport;
-use crate::workflow::observe::{Action, ObserveReport};
-use crate::workflow::release::Change;
-use crate::workflow::report::Report;
-use crate::workflow::{check::CheckReport, test::TestReport};
+use crate::report::enforce::EnforceReport;
+use crate::report::exposure::Report;
+use crate::report::observe::{Action, ObserveReport};
+use crate::report::release::Change;
+use crate::report::{check::CheckReport, test::TestReport};
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 use tabled::settings::{object::Columns, peaker::Priority, Style, Width};
@@ -24,7 +24,7 @@ pub struct Table;
 
 /// One line of workload or policy text, escaped for the terminal.
 fn e(s: &str) -> String {
-    super::escape::line(s).into_owned()
+    crate::report::escape::line(s).into_owned()
 }
 
 /// Rows as a table that fits the terminal: the last column (the message, the action: the
@@ -239,11 +239,19 @@ impl Table {
         }
         say(
             out,
-            &format!(
-                "{}, {}",
-                plural(r.guardrails, "guardrail"),
-                plural(r.cases.len(), "fixture")
-            ),
+            &match r.rego_tests {
+                0 => format!(
+                    "{}, {}",
+                    plural(r.guardrails, "guardrail"),
+                    plural(r.cases.len(), "fixture")
+                ),
+                n => format!(
+                    "{}, {}, {}",
+                    plural(r.guardrails, "guardrail"),
+                    plural(r.cases.len() - n, "fixture"),
+                    plural(n, "Rego test")
+                ),
+            },
             2,
         )?;
         let failed = if r.failed > 0 {
@@ -652,7 +660,7 @@ impl Table {
 }
 
 /// Exceptions whose approval did not verify: the security team's to-do list.
-fn unverified_text(list: &[crate::workflow::release::UnverifiedException], out: &mut Terminal<'_>) -> io::Result<()> {
+fn unverified_text(list: &[crate::report::release::UnverifiedException], out: &mut Terminal<'_>) -> io::Result<()> {
     if list.is_empty() {
         return Ok(());
     }

@@ -4,13 +4,13 @@
 
 use super::Outcome;
 use crate::date::Day;
-use crate::evaluate::{apply_exceptions, evaluate_workload, EvalProblem, Finding};
-use crate::files::{read_dir, ReadLimits, Skipped};
+use crate::evaluate::{apply_exceptions, evaluate_workload, EvalProblem};
+use crate::files::{read_dir, ReadLimits};
 use crate::guardrail::{Library, Severity};
 use crate::output::Format;
+pub use crate::report::check::{CheckReport, EvaluatedGuardrail, PathBase, Summary};
 use crate::workload::WorkloadInfo;
 use anyhow::Context;
-use serde::Serialize;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -37,69 +37,19 @@ pub struct CheckOptions {
     pub exclude: Vec<String>,
     /// `--path-base`: SARIF paths relative to this folder instead of the git repository root.
     pub path_base: Option<PathBuf>,
-}
-
-/// One guardrail `check` evaluated (JUnit writes one test case per guardrail).
-#[derive(Debug, Clone)]
-pub struct EvaluatedGuardrail {
-    pub id: String,
-    pub severity: Severity,
-    /// A pending guardrail (`develop`'s): its findings are warnings.
-    pub pending: bool,
-    /// Pending only: the day it starts failing this workload's build.
-    pub deadline: Option<Day>,
-}
-
-/// What `check` found, as every renderer receives it.
-#[derive(Debug, Clone, Serialize)]
-pub struct CheckReport {
-    pub version: u32,
-    pub workload: String,
-    pub path: String,
-    pub now: Day,
-    pub summary: Summary,
-    /// Active guardrails' findings with no active exception.
-    pub findings: Vec<Finding>,
-    /// Pending guardrails' findings, with the day they start failing the build.
-    pub warnings: Vec<Finding>,
-    /// Findings waived by an active exception.
-    pub excepted: Vec<Finding>,
-    /// Files, folders or guardrails that could not be evaluated.
-    pub errors: Vec<EvalProblem>,
-    pub skipped: Vec<Skipped>,
-    /// Where SARIF anchors `file` paths (not part of the JSON document).
-    #[serde(skip)]
-    pub path_base: crate::output::PathBase,
-    /// Every guardrail evaluated, active then pending (not part of the JSON document).
-    #[serde(skip)]
-    pub evaluated: Vec<EvaluatedGuardrail>,
-    /// Wall time of reading and evaluating the workload (JUnit's `time`).
-    #[serde(skip)]
-    pub elapsed: std::time::Duration,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Summary {
-    pub guardrails: usize,
-    pub pending_guardrails: usize,
-    pub resources: usize,
-    pub files: usize,
-    pub findings: usize,
-    pub failing: usize,
-    pub warnings: usize,
-    pub excepted: usize,
-    pub errors: usize,
+    /// The run's limits (its worker count is `jobs`).
+    pub settings: crate::limits::RunSettings,
 }
 
 pub fn check(opts: CheckOptions, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     // One workload: it may use every core (parsing folders and evaluating guardrails side
     // by side).
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let _workers = crate::guardrail::sandbox::Workers::set(opts.jobs.unwrap_or(cores));
+    let settings = opts.settings.with_workers(opts.jobs.unwrap_or(cores));
     let started = std::time::Instant::now();
 
     // Read the workload from disk (symlinks are never followed) and parse it once.
-    let (mut files, mut skipped) = read_dir(&opts.path, ReadLimits::workload())
+    let (mut files, mut skipped) = read_dir(&opts.path, ReadLimits::for_workload(&settings.limits))
         .with_context(|| format!("reading workload `{}`", opts.path.display()))?;
     let exclude = crate::files::Exclude::new(&opts.exclude).context("--exclude")?;
     exclude.apply(&mut files, &mut skipped);
@@ -112,7 +62,7 @@ pub fn check(opts: CheckOptions, out: &mut dyn Write) -> anyhow::Result<Outcome>
     let libraries: Vec<&Library> = std::iter::once(&opts.active)
         .chain(opts.pending.iter().map(|(library, _)| library))
         .collect();
-    let results = evaluate_workload(&opts.workload, &files, &skipped, &libraries);
+    let results = evaluate_workload(&opts.workload, &files, &skipped, &libraries, &settings);
     // Read and not read, rendered or not: every file of code that was not evaluated.
     let skipped = results.skipped;
     let mut evaluations = results.evaluations.into_iter();
@@ -260,7 +210,7 @@ pub fn check(opts: CheckOptions, out: &mut dyn Write) -> anyhow::Result<Outcome>
                 .map(|g| format!("guardrail `{g}`: "))
                 .unwrap_or_default();
             let text = format!("{at}{guardrail}{}", e.message);
-            eprintln!("error: {}", crate::output::escape::line(&text));
+            eprintln!("error: {}", crate::report::escape::line(&text));
         }
     }
     Ok(if !report.errors.is_empty() {

@@ -184,6 +184,7 @@ mod tests {
             actor: String::new(),
             actor_source: String::new(),
             ledger_key: None,
+            run: Default::default(),
         }
     }
 

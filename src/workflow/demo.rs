@@ -55,6 +55,7 @@ pub fn demo(s: &Settings, keep: Option<&Path>, out: &mut dyn Write) -> Result<Ou
         actor: "security-lead@example.com".into(),
         actor_source: "demo".into(),
         ledger_key: s.ledger_key.clone(),
+        run: s.run,
     };
 
     // The sandbox: three workload repos and a guardrails repo (main empty, develop full).
@@ -301,6 +302,7 @@ pub fn demo(s: &Settings, keep: Option<&Path>, out: &mut dyn Write) -> Result<Ou
             allow_empty: false,
             exclude: Vec::new(),
             path_base: None,
+            settings: settings.run,
         },
         out,
     )?;

@@ -6,14 +6,13 @@ use super::commit_message;
 use super::promote::{carry, record_activation};
 use super::release::{Change, Release};
 use super::{Outcome, Settings};
-use crate::date::Day;
 use crate::evaluate::Verdict;
 use crate::gitops::blame::Blamer;
 use crate::gitops::fetch::Cache;
 use crate::ledger::{Activation, Ledger, LedgerEntry};
-use crate::notify::{Event, EventException, EventKind, EventResource, Sent};
+use crate::notify::{Event, EventException, EventKind, EventResource};
+pub use crate::report::enforce::{Activated, EnforceReport, ExpiringException, Refused, Upcoming};
 use anyhow::Result;
-use serde::Serialize;
 use std::io::Write;
 
 /// Options of `enforce` beyond the common settings.
@@ -25,65 +24,6 @@ pub struct EnforceOptions {
     pub reminder_days: Vec<u32>,
     /// Activate due guardrails even when their own fixtures fail (`--force-failing-fixtures`).
     pub force_failing_fixtures: bool,
-}
-
-/// A due guardrail that was not activated, and why.
-#[derive(Debug, Clone, Serialize)]
-pub struct Refused {
-    pub guardrail: String,
-    pub deadline: Day,
-    pub problems: Vec<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Activated {
-    pub guardrail: String,
-    pub deadline: Day,
-    /// Workloads whose pipelines now fail on this guardrail.
-    pub now_failing: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub commit: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Upcoming {
-    pub guardrail: String,
-    pub workload: String,
-    pub team: String,
-    pub deadline: Day,
-    pub days_left: i64,
-    pub findings: usize,
-    /// Whether today is one of the reminder days.
-    pub remind: bool,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ExpiringException {
-    pub guardrail: String,
-    pub workload: String,
-    pub resource: String,
-    pub expires: Day,
-    pub days_left: i64,
-    pub expired: bool,
-    pub approved_by: String,
-    pub source: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct EnforceReport {
-    pub version: u32,
-    pub now: Day,
-    pub dry_run: bool,
-    pub activated: Vec<Activated>,
-    pub upcoming: Vec<Upcoming>,
-    pub exceptions: Vec<ExpiringException>,
-    /// Candidates enforce cannot judge yet (never observed in their current version).
-    pub not_observed: Vec<String>,
-    /// Due guardrails not activated because their own fixtures fail.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub refused: Vec<Refused>,
-    /// Notifications sent, failed, or (dry run, `--no-notify`) that would be sent.
-    pub notifications: Vec<Sent>,
 }
 
 pub fn enforce(s: &Settings, opts: &EnforceOptions, out: &mut dyn Write) -> Result<Outcome> {
@@ -161,7 +101,7 @@ fn activate_due(
         }
         // Fail closed: a guardrail that fails its own fixtures cannot be trusted to fail
         // the right pipelines; activating it anyway is an explicit decision.
-        let failures = crate::guardrail::fixtures::failures(&release.develop_lib, &c.id);
+        let failures = crate::evaluate::fixtures::failures(&release.develop_lib, &c.id, &s.run);
         if !failures.is_empty() && !opts.force_failing_fixtures {
             refused.push(Refused {
                 guardrail: c.id.clone(),

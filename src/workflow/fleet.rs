@@ -10,6 +10,8 @@ use crate::evaluate::{EvalProblem, Evaluator, PreparedWorkload, RawEvaluation};
 use crate::files::ReadLimits;
 use crate::gitops::fetch::{read_tree, Cache};
 use crate::guardrail::Library;
+use crate::limits::RunSettings;
+pub use crate::report::observe::Stats;
 use crate::results::{library_fingerprints, workload_key, ResultCache};
 use crate::workload::registry::WorkloadSpec;
 use crate::workload::WorkloadInfo;
@@ -56,21 +58,6 @@ impl ObservedWorkload {
     }
 }
 
-/// What a run did, for `--format json` (`stats`) and the benchmark.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Stats {
-    /// Workloads observed by this run.
-    pub workloads: usize,
-    /// Workloads whose files were read and parsed (some result was not cached).
-    pub workloads_parsed: usize,
-    /// Policy evaluations run.
-    pub evaluations: usize,
-    /// (guardrail, workload) results taken from the result cache.
-    pub cache_hits: usize,
-    /// Worker threads used.
-    pub jobs: usize,
-}
-
 /// The worker count: `requested`, else every core.
 pub fn jobs(requested: Option<usize>) -> usize {
     requested
@@ -89,6 +76,7 @@ pub fn observe_workloads(
     results: &ResultCache,
     base_dir: &Path,
     jobs: usize,
+    settings: &RunSettings,
 ) -> (Vec<ObservedWorkload>, Stats) {
     let fingerprints = library_fingerprints(library);
     let workers = jobs.clamp(1, specs.len().max(1));
@@ -111,6 +99,7 @@ pub fn observe_workloads(
                 Workers {
                     master: &master,
                     own: &mut evaluator,
+                    settings,
                 },
                 &mut stats,
             );
@@ -155,15 +144,16 @@ pub fn observe_workloads(
 struct Workers<'s, 'a> {
     master: &'s OnceLock<Evaluator<'a>>,
     own: &'s mut Option<Evaluator<'a>>,
+    settings: &'s RunSettings,
 }
 
 impl<'a> Workers<'_, 'a> {
     fn get(&mut self, library: &'a Library) -> &mut Evaluator<'a> {
-        let master = self.master;
+        let (master, settings) = (self.master, self.settings);
         self.own.get_or_insert_with(|| {
             master
                 .get_or_init(|| {
-                    let mut e = Evaluator::new(library);
+                    let mut e = Evaluator::new(library, settings);
                     e.warm_up();
                     e
                 })
@@ -210,8 +200,12 @@ fn observe_one<'a>(
     };
     if raw.iter().any(Option::is_none) {
         // Something is not cached: read and parse the workload once, build its input once.
-        let (files, skipped) = match read_tree(&fetched.repo_path, &fetched.commit, &spec.paths, ReadLimits::workload())
-        {
+        let (files, skipped) = match read_tree(
+            &fetched.repo_path,
+            &fetched.commit,
+            &spec.paths,
+            ReadLimits::for_workload(&evaluator.settings.limits),
+        ) {
             Err(e) => {
                 let mut u = ObservedWorkload::unknown(info, library, e.to_string());
                 u.repo_path = w.repo_path;
@@ -224,7 +218,7 @@ fn observe_one<'a>(
         crate::files::Exclude::new(&spec.exclude)
             .unwrap_or_default()
             .apply(&mut files, &mut skipped);
-        let mut prepared = PreparedWorkload::new(info, &files, skipped);
+        let mut prepared = PreparedWorkload::new(info, &files, skipped, evaluator.settings);
         if !prepared.has_code() {
             // A workload registered with the wrong paths must not count as compliant.
             prepared.problems.push(crate::evaluate::EvalProblem {

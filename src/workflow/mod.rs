@@ -45,6 +45,9 @@ pub struct Settings {
     pub actor_source: String,
     /// `RAILYARD_LEDGER_KEY`: seals the ledger and authenticates the result cache.
     pub ledger_key: Option<crate::seal::SealKey>,
+    /// The limits of each workload's evaluation; one worker each (the loop workflows
+    /// evaluate a workload per worker thread instead).
+    pub run: crate::limits::RunSettings,
 }
 
 /// How a run ended; `main` maps it to the documented exit codes (docs/exit-codes.md).

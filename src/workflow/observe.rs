@@ -10,116 +10,19 @@ use super::shard::{self, Shard};
 use super::{Outcome, Settings};
 use crate::date::Day;
 use crate::evaluate::{apply_exceptions, Evaluation, Verdict};
-use crate::gitops::blame::{Blamer, LastChange};
+use crate::gitops::blame::Blamer;
 use crate::gitops::fetch::Cache;
 use crate::guardrail::exceptions::{self, StaleException};
-use crate::guardrail::{Library, Severity};
+use crate::guardrail::Library;
 use crate::ledger::{Activation, How, Ledger};
-use crate::notify::{Event, EventKind, EventResource, Sent};
+use crate::notify::{Event, EventKind, EventResource};
+pub use crate::report::observe::{Action, CandidateResult, ObserveReport, ToFix, WorkloadResult};
 use crate::results::ResultCache;
 use crate::workload::registry::WorkloadSpec;
 use anyhow::Result;
-use serde::Serialize;
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Action {
-    /// Broke nobody: now on `main`.
-    Promoted,
-    /// Dry run: would have been promoted.
-    WouldPromote,
-    /// Noncompliant workloads: held until the deadline.
-    Held,
-    /// Some workload could not be evaluated: not promoted, never read as compliant.
-    Blocked,
-    /// The guardrail on develop does not load.
-    Broken,
-    /// Removed on develop: removed from main.
-    Removed,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct CandidateResult {
-    pub id: String,
-    pub change: Change,
-    pub title: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub severity: Option<Severity>,
-    pub compliant: usize,
-    pub noncompliant: usize,
-    pub excepted: usize,
-    pub unknown: usize,
-    pub action: Action,
-    /// When `enforce` activates it (held candidates).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub deadline: Option<Day>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub commit: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub problems: Vec<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct WorkloadResult {
-    pub name: String,
-    pub team: String,
-    pub commit: String,
-    pub resources: usize,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub problems: Vec<String>,
-}
-
-/// What to fix, where, and by when, for the owning team.
-#[derive(Debug, Clone, Serialize)]
-pub struct ToFix {
-    pub workload: String,
-    pub team: String,
-    pub guardrail: String,
-    pub severity: Severity,
-    pub resource: String,
-    pub file: String,
-    pub line: usize,
-    pub message: String,
-    pub remediation: String,
-    /// The guardrail's documentation (remediation) page, when it names one.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub url: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub deadline: Option<Day>,
-    /// Who last changed the resource's lines (git blame at the evaluated commit).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_changed: Option<LastChange>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ObserveReport {
-    pub version: u32,
-    pub now: Day,
-    pub dry_run: bool,
-    pub develop: String,
-    pub main: String,
-    pub candidates: Vec<CandidateResult>,
-    pub workloads: Vec<WorkloadResult>,
-    pub to_fix: Vec<ToFix>,
-    pub ledger_committed: bool,
-    /// Notifications sent, failed, or (dry run, `--no-notify`) that would be sent.
-    pub notifications: Vec<Sent>,
-    /// What this run parsed and evaluated, and what came from the result cache.
-    pub stats: Stats,
-    /// Exceptions that match no finding any more: the security team can remove them.
-    pub stale_exceptions: Vec<StaleException>,
-    /// Exceptions that break the repository's governance (`[exceptions]` in
-    /// `workloads.toml`), as `file:line: message`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub exception_errors: Vec<String>,
-    /// How many per-resource findings the table lists (`--top`, `--details none`: 0); the
-    /// summaries always count them all. Not part of the JSON document.
-    #[serde(skip)]
-    pub list_limit: Option<usize>,
-}
 
 /// How to run an observation at fleet scale.
 #[derive(Debug, Clone, Default)]
@@ -154,7 +57,7 @@ pub fn observe_with(s: &Settings, opts: &ObserveOptions, out: &mut dyn Write) ->
     //    run first; one whose fixtures fail is still observed (teams see its findings) but
     //    never promoted.
     let library = release.develop_lib.clone();
-    let fixture_failures = fixture_failures(&release, &library);
+    let fixture_failures = fixture_failures(&release, &library, &s.run);
 
     // 3. Fetch and evaluate every workload (or this shard's slice, written for a later
     //    `--merge-shards`, which takes its results from the shard files instead).
@@ -240,12 +143,21 @@ pub fn observe_with(s: &Settings, opts: &ObserveOptions, out: &mut dyn Write) ->
 }
 
 /// The candidates whose own fixtures fail, with the failures.
-fn fixture_failures(release: &Release, library: &Library) -> HashMap<String, Vec<String>> {
+fn fixture_failures(
+    release: &Release,
+    library: &Library,
+    settings: &crate::limits::RunSettings,
+) -> HashMap<String, Vec<String>> {
     release
         .candidates
         .iter()
         .filter(|c| c.change != Change::Removed)
-        .map(|c| (c.id.clone(), crate::guardrail::fixtures::failures(library, &c.id)))
+        .map(|c| {
+            (
+                c.id.clone(),
+                crate::evaluate::fixtures::failures(library, &c.id, settings),
+            )
+        })
         .filter(|(_, f)| !f.is_empty())
         .collect()
 }
@@ -281,6 +193,7 @@ fn evaluate_fleet(
         &result_cache,
         &base_dir,
         fleet::jobs(opts.jobs),
+        &s.run,
     ))
 }
 

@@ -110,7 +110,7 @@ pub fn promote(
     }
     // Fail closed: --force overrides observation, not a guardrail that fails its own
     // fixtures; that takes its own flag.
-    let failures = crate::guardrail::fixtures::failures(&release.develop_lib, id);
+    let failures = crate::evaluate::fixtures::failures(&release.develop_lib, id, &s.run);
     if !failures.is_empty() && !force_failing_fixtures {
         bail!(
             "guardrail `{id}` fails its own fixtures:\n{}\n(hint: fix the guardrail or its tests/; to activate it anyway add --force-failing-fixtures)",

@@ -9,6 +9,7 @@ use crate::guardrail::exceptions::Approval;
 use crate::guardrail::governance::{self, Governance, GOVERNANCE_FILE};
 use crate::guardrail::{load_library_lenient, Library};
 use crate::ledger::Ledger;
+pub use crate::report::release::{Change, UnverifiedException};
 use crate::workload::registry::{self, Registry};
 use anyhow::{Context, Result};
 use serde::Serialize;
@@ -17,14 +18,6 @@ use std::collections::{BTreeMap, BTreeSet};
 pub const GUARDRAILS_DIR: &str = "guardrails";
 pub const LIB_DIR: &str = "guardrails/lib";
 pub const REGISTRY_FILE: &str = "workloads.toml";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Change {
-    New,
-    Changed,
-    Removed,
-}
 
 /// A guardrail folder that differs between `develop` and `main`.
 #[derive(Debug, Clone, Serialize)]
@@ -245,20 +238,6 @@ impl Release {
         let main = self.repo.require_tip(MAIN)?;
         ledger.reconcile(&main, |id| self.repo.tree_id(&main, &format!("{GUARDRAILS_DIR}/{id}")))
     }
-}
-
-/// An exception that waives nothing because its approval did not verify, for the security
-/// team.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct UnverifiedException {
-    pub guardrail: String,
-    pub workload: String,
-    pub resource: String,
-    pub approved_by: String,
-    /// `guardrails/<id>/exceptions.toml` and the line of its `[[exception]]`.
-    pub file: String,
-    pub line: usize,
-    pub reason: String,
 }
 
 /// The unverified exceptions of a library.

@@ -2,28 +2,23 @@
 //! proven on `develop` before it ever judges a workload.
 
 use super::Outcome;
-use crate::guardrail::fixtures::{self, CaseResult};
+use crate::evaluate::fixtures;
 use crate::guardrail::Library;
+use crate::limits::RunSettings;
 use crate::output::Format;
-use serde::Serialize;
+pub use crate::report::test::TestReport;
 use std::io::Write;
 
-#[derive(Debug, Clone, Serialize)]
-pub struct TestReport {
-    pub version: u32,
-    pub guardrails: usize,
-    pub passed: usize,
-    pub failed: usize,
-    /// How many of `cases` are Rego unit tests (`test_*` rules), not fixtures.
-    pub rego_tests: usize,
-    pub cases: Vec<CaseResult>,
-}
-
-pub fn test(library: &Library, format: Format, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+pub fn test(
+    library: &Library,
+    settings: &RunSettings,
+    format: Format,
+    out: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
     // Run each guardrail's pass and fail fixtures with its own policy.
-    let mut cases = fixtures::run(library);
+    let mut cases = fixtures::run(library, settings);
     // Then the Rego unit tests of `lib/` and of the guardrail folders.
-    let rego_tests = crate::guardrail::regotest::run(library);
+    let rego_tests = crate::evaluate::regotest::run(library, settings);
     let rego_count = rego_tests.len();
     cases.extend(rego_tests);
     let failed = cases.iter().filter(|c| !c.passed).count();

@@ -4,26 +4,8 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// Which parser produced a resource.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ResourceKind {
-    Terraform,
-    TerraformPlan,
-    Cloudformation,
-    Kubernetes,
-}
-
-impl ResourceKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ResourceKind::Terraform => "terraform",
-            ResourceKind::TerraformPlan => "terraform-plan",
-            ResourceKind::Cloudformation => "cloudformation",
-            ResourceKind::Kubernetes => "kubernetes",
-        }
-    }
-}
+/// Defined with file classification (`crate::files`): a skipped file names its kind.
+pub use crate::files::ResourceKind;
 
 /// One addressable piece of infrastructure code.
 ///

@@ -8,12 +8,14 @@ mod cli_check;
 mod common;
 mod corpus_fixes_cli;
 mod fleet_cli;
+mod fork_safety;
 mod fuzz_regressions;
 mod governance_cli;
 mod guardrail_fixes_cli;
 mod hostile_cli;
 mod identity_cli;
 mod init_cli;
+mod layers;
 mod ledger_seal_cli;
 mod loop_cli;
 mod notify_cli;
@@ -27,3 +29,8 @@ mod state_cli;
 mod term_cli;
 mod terraform_modules_cli;
 mod yaml_skipped_cli;
+
+// The binary's allocator (src/main.rs), so tests that fork in this process (fork_safety)
+// prove the allocator that runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

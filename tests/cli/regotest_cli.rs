@@ -62,7 +62,7 @@ fn a_library_test_that_passes_is_reported_as_passing() {
         lines,
         [
             "ok   lib math_test.rego test_double",
-            "0 guardrails, 0 fixtures, 1 Rego tests",
+            "0 guardrails, 0 fixtures, 1 Rego test",
             "1 passed, 0 failed"
         ],
         "{}",

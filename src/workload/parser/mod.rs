@@ -15,26 +15,12 @@ mod yaml;
 
 use super::input::{Resource, ResourceKind};
 use crate::files::{Skipped, SourceFile};
+use crate::limits::RunSettings;
+// Defined below the parsers (files and configuration need them too); re-exported where
+// the parsers have always found them.
+pub use crate::config::line_of;
+pub use crate::files::{has_ext, ParseError};
 use std::collections::BTreeMap;
-
-/// A file that could not be parsed, with the line where parsing failed.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error, serde::Serialize, serde::Deserialize)]
-#[error("{file}:{line}: {message}")]
-pub struct ParseError {
-    pub file: String,
-    pub line: usize,
-    pub message: String,
-}
-
-impl ParseError {
-    pub fn new(file: impl Into<String>, line: usize, message: impl Into<String>) -> Self {
-        ParseError {
-            file: file.into(),
-            line,
-            message: message.into(),
-        }
-    }
-}
 
 /// What parsing a group of files produced. A file with an error contributes no resources,
 /// and its error makes the workload's result *error*, never *compliant*.
@@ -91,13 +77,20 @@ pub fn is_code_path(path: &str) -> bool {
     PARSERS.iter().any(|p| p.claims(path, ANY)) || helm::is_chart_file(path)
 }
 
-/// Parses a workload's files: each file goes to the first parser that claims it, grouped by
-/// folder. Resources come out sorted by (file, line).
+/// [`parse_files_with`] the default settings (one worker, the default budgets): for tests,
+/// fuzzing and tools; a run passes its own.
 pub fn parse_files(files: &[SourceFile]) -> Parsed {
+    parse_files_with(files, &RunSettings::default())
+}
+
+/// Parses a workload's files: each file goes to the first parser that claims it, grouped by
+/// folder, within the parse budget and on the workers of `settings`. Resources come out
+/// sorted by (file, line).
+pub fn parse_files_with(files: &[SourceFile], settings: &RunSettings) -> Parsed {
     // Rendered code first: kustomize overlays (the files they use as patches are not
     // manifests) and Helm charts (their templates are not manifests either).
     let mut rendered = kustomize::render(files);
-    let charts = helm::render(files, crate::limits::current().parse_timeout);
+    let charts = helm::render(files, settings.limits.parse_timeout);
     rendered.resources.extend(charts.resources);
     rendered.consumed.extend(charts.consumed);
     rendered.skipped.extend(charts.skipped);
@@ -119,25 +112,26 @@ pub fn parse_files(files: &[SourceFile]) -> Parsed {
     }
     let groups: Vec<(usize, Vec<&SourceFile>)> = groups.into_iter().map(|((i, _), g)| (i, g)).collect();
     let parse = |k: usize| PARSERS[groups[k].0].parse_in(&groups[k].1, &workload);
-    let budget = crate::guardrail::sandbox::Budget::parsing();
-    let outcomes: Vec<Result<Parsed, String>> = if budget.isolated() {
+    let budget = crate::isolate::Budget::parsing(settings);
+    let outcomes: Vec<Result<Parsed, crate::isolate::Stopped>> = if budget.isolated() {
         // Terraform folders are parsed within a time and memory budget (in a child process,
-        // see `crate::guardrail::sandbox`): its static evaluation (locals, functions, `for`
+        // see `crate::isolate`): its static evaluation (locals, functions, `for`
         // expressions) can be made to compute without end. The other formats are parsed here
         // in time and memory linear in their size, within their depth and alias limits.
         let bounded = |k: &usize| PARSERS[groups[*k].0].kind() == ResourceKind::Terraform;
         let pooled: Vec<usize> = (0..groups.len()).filter(bounded).collect();
-        let mut pooled_outcomes =
-            crate::guardrail::sandbox::run_batch(pooled.len(), budget, |j| parse(pooled[j])).into_iter();
+        let mut pooled_outcomes = crate::isolate::run_batch(pooled.len(), budget, |j| parse(pooled[j])).into_iter();
         (0..groups.len())
             .map(|k| match bounded(&k) {
-                true => pooled_outcomes.next().unwrap_or_else(|| Err("not parsed".into())),
+                true => pooled_outcomes
+                    .next()
+                    .unwrap_or(Err(crate::isolate::Stopped::NotEvaluated)),
                 false => Ok(parse(k)),
             })
             .collect()
     } else {
         // Already in a child process (or isolation is off): every folder side by side.
-        crate::guardrail::sandbox::run_jobs(groups.len(), budget, parse)
+        crate::isolate::run_jobs(groups.len(), budget, parse)
     };
     let mut out = Parsed {
         resources: rendered.resources,
@@ -256,20 +250,4 @@ impl LineIndex {
     pub fn line(&self, offset: usize) -> usize {
         self.starts.partition_point(|s| *s <= offset).max(1)
     }
-}
-
-/// 1-based line number of a byte offset.
-pub fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())]
-        .iter()
-        .filter(|b| **b == b'\n')
-        .count()
-        + 1
-}
-
-/// Extension test that ignores case. Compares bytes: slicing the `str` could split a
-/// multi-byte character at the end of a file name (`ab€€`) and panic.
-pub fn has_ext(path: &str, ext: &str) -> bool {
-    let (path, ext) = (path.as_bytes(), ext.as_bytes());
-    path.len() > ext.len() && path[path.len() - ext.len()..].eq_ignore_ascii_case(ext)
 }

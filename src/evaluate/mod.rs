@@ -9,11 +9,16 @@
 //! [`apply_exceptions`] waives findings per the guardrail's `exceptions.toml` on a given day
 //! (cheap, never cached, so approving an exception needs no re-evaluation).
 
+pub mod fixtures;
+pub mod regotest;
+
 use crate::date::Day;
 use crate::files::{Skipped, SourceFile};
 use crate::guardrail::engine::{lock, Batch, Policy, PreparedInput, Violation};
 use crate::guardrail::{ExceptionStatus, Guardrail, Library, Severity};
-use crate::workload::{parse_files, Input, ParseError, WorkloadInfo};
+use crate::limits::RunSettings;
+use crate::workload::parser::parse_files_with;
+use crate::workload::{Input, ParseError, WorkloadInfo};
 use serde::{Deserialize, Serialize};
 
 /// One resource of one workload that one guardrail rejects.
@@ -194,9 +199,9 @@ pub struct PreparedWorkload {
 
 impl PreparedWorkload {
     /// Parses the files and builds the policy input once.
-    pub fn new(info: WorkloadInfo, files: &[SourceFile], skipped: Vec<Skipped>) -> Self {
-        let parsed = phase("(parse)", &info.name, || parse_files(files));
-        let mut w = PreparedWorkload::from_parsed(info, parsed, skipped);
+    pub fn new(info: WorkloadInfo, files: &[SourceFile], skipped: Vec<Skipped>, settings: &RunSettings) -> Self {
+        let parsed = phase("(parse)", &info.name, || parse_files_with(files, settings));
+        let mut w = PreparedWorkload::from_parsed(info, parsed, skipped, settings);
         let holding: std::collections::HashSet<&str> = w.input.resources.iter().map(|r| r.file.as_str()).collect();
         w.sources = files
             .iter()
@@ -208,7 +213,12 @@ impl PreparedWorkload {
 
     /// Builds the policy input once from what the parsers gave (references linked, the
     /// resource limit applied, converted for the engine).
-    pub fn from_parsed(info: WorkloadInfo, mut parsed: crate::workload::Parsed, mut skipped: Vec<Skipped>) -> Self {
+    pub fn from_parsed(
+        info: WorkloadInfo,
+        mut parsed: crate::workload::Parsed,
+        mut skipped: Vec<Skipped>,
+        settings: &RunSettings,
+    ) -> Self {
         let name = info.name.clone();
         let mut problems: Vec<EvalProblem> = parsed.errors.iter().map(parse_problem).collect();
         problems.extend(unread_code(&skipped));
@@ -217,7 +227,7 @@ impl PreparedWorkload {
             .iter()
             .filter_map(|s| Some((s.kind?, not_evaluated(s))))
             .collect();
-        let max = crate::limits::current().max_resources;
+        let max = settings.limits.max_resources;
         if parsed.resources.len() > max {
             // Refused whole: a partial input would let a guardrail call the workload compliant.
             problems.push(EvalProblem {
@@ -255,9 +265,7 @@ impl PreparedWorkload {
             ambiguous,
             variants: Default::default(),
             sources: Default::default(),
-            prepared: phase("(convert)", &name, || {
-                PreparedInput::of(&input, crate::guardrail::sandbox::workers())
-            }),
+            prepared: phase("(convert)", &name, || PreparedInput::of(&input, settings.workers)),
             input,
             problems,
             skipped,
@@ -280,7 +288,8 @@ impl PreparedWorkload {
 
     /// A workload that could not be read at all (unreachable repo, unknown ref).
     pub fn unreadable(info: WorkloadInfo, message: String) -> Self {
-        let mut w = PreparedWorkload::new(info, &[], Vec::new());
+        // Nothing is read, so no setting applies.
+        let mut w = PreparedWorkload::new(info, &[], Vec::new(), &RunSettings::default());
         w.problems.push(EvalProblem {
             guardrail: None,
             file: None,
@@ -431,7 +440,7 @@ pub struct WorkloadResults {
 /// Parses one workload and evaluates every guardrail of each library on it, as `check` does.
 ///
 /// The fast way first: one child process does it all within the memory budget, parsing
-/// folders and evaluating guardrails side by side on [`crate::guardrail::sandbox::workers`]
+/// folders and evaluating guardrails side by side on `settings.workers`
 /// threads (one fork, and nothing parsed is copied between processes). If that process fails
 /// in any way (a folder or a guardrail that overruns or crashes it), the work is done again
 /// with one child process per job, which reports the failure against the folder or the
@@ -441,13 +450,14 @@ pub fn evaluate_workload(
     files: &[SourceFile],
     skipped: &[Skipped],
     libraries: &[&Library],
+    settings: &RunSettings,
 ) -> WorkloadResults {
     let run = || {
         let evaluators = || -> Vec<Evaluator> {
             libraries
                 .iter()
                 .map(|library| {
-                    let mut evaluator = Evaluator::new(library);
+                    let mut evaluator = Evaluator::new(library, settings);
                     evaluator.prepare_batch();
                     evaluator
                 })
@@ -456,20 +466,20 @@ pub fn evaluate_workload(
         // Building and preparing the engines takes a few milliseconds: beside the parsing
         // when there is no process to fork meanwhile (forking while another thread
         // allocates could leave the child waiting on a lock that thread held).
-        let (workload, mut evaluators) = if crate::guardrail::sandbox::Budget::parsing().isolated() {
+        let (workload, mut evaluators) = if crate::isolate::Budget::parsing(settings).isolated() {
             (
-                PreparedWorkload::new(info.clone(), files, skipped.to_vec()),
+                PreparedWorkload::new(info.clone(), files, skipped.to_vec(), settings),
                 evaluators(),
             )
         } else {
             std::thread::scope(|scope| {
                 let built = scope.spawn(evaluators);
-                let workload = PreparedWorkload::new(info.clone(), files, skipped.to_vec());
+                let workload = PreparedWorkload::new(info.clone(), files, skipped.to_vec(), settings);
                 (workload, built.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
             })
         };
         // Parsed: from now on each job has the evaluation's time budget.
-        crate::guardrail::sandbox::next_phase();
+        crate::isolate::next_phase();
         let evaluations = evaluators
             .iter_mut()
             .map(|evaluator| {
@@ -483,17 +493,17 @@ pub fn evaluate_workload(
             evaluations,
             skipped: workload.skipped.clone(),
         };
-        if crate::guardrail::sandbox::in_child() {
+        if crate::isolate::in_child() {
             // The process ends as soon as the results are sent: freeing its largest value
             // one piece at a time would only delay them.
             std::mem::forget(workload);
         }
         results
     };
-    let whole = crate::guardrail::sandbox::Budget::whole();
+    let whole = crate::isolate::Budget::whole(settings);
     // (Timings are printed on stderr, which a child process does not share.)
     if whole.isolated() && !timings_wanted() {
-        if let Ok(results) = crate::guardrail::sandbox::run_whole(whole, run) {
+        if let Ok(results) = crate::isolate::run_whole(whole, run) {
             return results;
         }
     }
@@ -510,6 +520,8 @@ pub struct Evaluator<'a> {
     /// The guardrails that compiled, in one engine, in a bin per pass (one bin, or a few per
     /// worker when they run side by side; see [`Batch`]).
     batch: Option<Batch>,
+    /// The budget and workers of each evaluation.
+    settings: RunSettings,
 }
 
 /// One job of a workload's evaluation, run within the budget in a child process.
@@ -528,10 +540,33 @@ enum Job {
 /// passes succeeded.
 #[derive(Default)]
 struct Outcomes {
-    ones: std::collections::HashMap<usize, Result<Vec<Violation>, String>>,
+    ones: std::collections::HashMap<usize, Result<Vec<Violation>, Failure>>,
     passed: std::collections::HashSet<usize>,
     /// (guardrail, variant) → violations or error.
-    variants: std::collections::HashMap<(usize, usize), Result<Vec<Violation>, String>>,
+    variants: std::collections::HashMap<(usize, usize), Result<Vec<Violation>, Failure>>,
+}
+
+/// Why one guardrail's evaluation gave no violations: said by the evaluating child (the
+/// policy's own failure crosses the pipe) or by the parent (the child was stopped). A
+/// timeout is a variant, so it is reported with its budget without reading any text.
+#[derive(Debug, Serialize, Deserialize)]
+enum Failure {
+    /// regorus' own timer stopped the policy; its message is kept as the detail.
+    TimedOut(String),
+    /// The policy failed (regorus' message), or its result was not usable.
+    Policy(String),
+    /// Its process was stopped or died (parent side only: never sent through a pipe).
+    #[serde(skip)]
+    Stopped(crate::isolate::Stopped),
+}
+
+impl From<crate::guardrail::engine::EvalError> for Failure {
+    fn from(e: crate::guardrail::engine::EvalError) -> Self {
+        match e.kind {
+            crate::guardrail::engine::EvalErrorKind::TimedOut => Failure::TimedOut(e.message),
+            crate::guardrail::engine::EvalErrorKind::Failed => Failure::Policy(e.message),
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -540,12 +575,12 @@ enum JobResult {
     /// one by one to tell which failed.
     Pass(Option<Vec<Vec<Violation>>>),
     /// The violations or the error, and the seconds it took.
-    One(Result<Vec<Violation>, String>, f64),
+    One(Result<Vec<Violation>, Failure>, f64),
 }
 
 impl<'a> Evaluator<'a> {
-    /// An evaluator for the workers of [`crate::guardrail::sandbox::workers`].
-    pub fn new(library: &'a Library) -> Self {
+    /// An evaluator for `settings.workers` workers, each evaluation within its budget.
+    pub fn new(library: &'a Library, settings: &RunSettings) -> Self {
         let policies = library
             .guardrails
             .iter()
@@ -563,13 +598,14 @@ impl<'a> Evaluator<'a> {
             .collect();
         // Side by side, a few passes per worker even out passes of unequal cost (measured on
         // the bench workload: 1 per worker 10% slower than 3 or more, which are alike).
-        let workers = crate::guardrail::sandbox::workers();
+        let workers = settings.workers;
         let bins = if workers > 1 { 4 * workers } else { 1 };
         let batch = Batch::build(&compiled, &library.helpers, bins);
         Evaluator {
             library,
             policies,
             batch,
+            settings: *settings,
         }
     }
 
@@ -615,7 +651,7 @@ impl<'a> Evaluator<'a> {
     }
 
     /// Evaluates the guardrails at `indices` on the workload, exceptions not applied, each
-    /// within the time and memory budget (`crate::guardrail::sandbox`): one that overruns
+    /// within the time and memory budget (`crate::isolate`): one that overruns
     /// is an error for that guardrail only.
     pub fn evaluate_raw_many(&mut self, indices: &[usize], workload: &PreparedWorkload) -> Vec<RawEvaluation> {
         let wanted: std::collections::HashSet<usize> = indices.iter().copied().collect();
@@ -683,14 +719,14 @@ impl<'a> Evaluator<'a> {
             .iter()
             .map(|i| {
                 let outcome = outcomes.ones.remove(i);
-                let mine: Vec<(&str, Result<Vec<Violation>, String>)> = variant_jobs
+                let mine: Vec<(&str, Result<Vec<Violation>, Failure>)> = variant_jobs
                     .iter()
                     .filter_map(|job| match job {
                         Job::Variant(g, k) if g == i => Some((
                             partitions[*k].as_str(),
                             variants
                                 .remove(&(*g, *k))
-                                .unwrap_or_else(|| Err("not evaluated".to_string())),
+                                .unwrap_or_else(|| Err(Failure::Policy("not evaluated".to_string()))),
                         )),
                         _ => None,
                     })
@@ -729,19 +765,16 @@ impl<'a> Evaluator<'a> {
                 }
             }
         }
-        let budget = crate::guardrail::sandbox::Budget::current();
-        let side_by_side = !budget.isolated() && crate::guardrail::sandbox::workers() > 1;
+        let budget = crate::isolate::Budget::evaluation(&self.settings);
+        let limits = self.settings.limits;
+        let side_by_side = !budget.isolated() && budget.workers > 1;
         let passes = jobs.iter().filter(|j| matches!(j, Job::Pass(_))).count();
         if let Some(batch) = self.batch.as_mut().filter(|_| passes > 0) {
             batch.prepare(); // before copying: a copy of a prepared engine is prepared
         }
         // One copy of the batch's engine per thread that may run a pass; each job has its
         // own engine, and the locks only let threads share the lists.
-        let copies = if side_by_side {
-            crate::guardrail::sandbox::workers().min(passes)
-        } else {
-            1
-        };
+        let copies = if side_by_side { budget.workers.min(passes) } else { 1 };
         let mut spare: Vec<Batch> = match &self.batch {
             Some(b) if passes > 0 => (1..copies).map(|_| b.clone()).collect(),
             _ => Vec::new(),
@@ -754,7 +787,7 @@ impl<'a> Evaluator<'a> {
             .collect();
         let policies: Vec<std::sync::Mutex<&mut Result<Policy, String>>> =
             self.policies.iter_mut().map(std::sync::Mutex::new).collect();
-        let results = crate::guardrail::sandbox::run_jobs(jobs.len(), budget, |k| match jobs[k] {
+        let results = crate::isolate::run_jobs(jobs.len(), budget, |k| match jobs[k] {
             Job::Pass(b) => {
                 // As many copies as threads running passes: one is always free.
                 let mut engine = loop {
@@ -763,21 +796,21 @@ impl<'a> Evaluator<'a> {
                     }
                     std::thread::yield_now();
                 };
-                JobResult::Pass(engine.evaluate(&workload.prepared, b))
+                JobResult::Pass(engine.evaluate(&workload.prepared, b, &limits))
             }
             Job::One(i) => {
                 let start = std::time::Instant::now();
                 let result = match &mut **lock(&policies[i]) {
-                    Ok(policy) => policy.evaluate(&workload.prepared).map_err(|e| e.message),
-                    Err(message) => Err(message.clone()),
+                    Ok(policy) => policy.evaluate(&workload.prepared, &limits).map_err(Failure::from),
+                    Err(message) => Err(Failure::Policy(message.clone())),
                 };
                 JobResult::One(result, start.elapsed().as_secs_f64())
             }
             Job::Variant(i, k) => {
                 let start = std::time::Instant::now();
                 let result = match &mut **lock(&policies[i]) {
-                    Ok(policy) => policy.evaluate(&variants[k]).map_err(|e| e.message),
-                    Err(message) => Err(message.clone()),
+                    Ok(policy) => policy.evaluate(&variants[k], &limits).map_err(Failure::from),
+                    Err(message) => Err(Failure::Policy(message.clone())),
                 };
                 JobResult::One(result, start.elapsed().as_secs_f64())
             }
@@ -797,21 +830,25 @@ impl<'a> Evaluator<'a> {
                     out.ones.insert(*i, r);
                 }
                 (Job::One(i), Err(stopped)) => {
-                    out.ones.insert(*i, Err(stopped));
+                    out.ones.insert(*i, Err(Failure::Stopped(stopped)));
                 }
                 (Job::One(i), Ok(JobResult::Pass(_))) => {
-                    out.ones
-                        .insert(*i, Err("internal error: mismatched result".to_string()));
+                    out.ones.insert(
+                        *i,
+                        Err(Failure::Policy("internal error: mismatched result".to_string())),
+                    );
                 }
                 (Job::Variant(i, k), Ok(JobResult::One(r, _))) => {
                     out.variants.insert((*i, *k), r);
                 }
                 (Job::Variant(i, k), Err(stopped)) => {
-                    out.variants.insert((*i, *k), Err(stopped));
+                    out.variants.insert((*i, *k), Err(Failure::Stopped(stopped)));
                 }
                 (Job::Variant(i, k), Ok(JobResult::Pass(_))) => {
-                    out.variants
-                        .insert((*i, *k), Err("internal error: mismatched result".to_string()));
+                    out.variants.insert(
+                        (*i, *k),
+                        Err(Failure::Policy("internal error: mismatched result".to_string())),
+                    );
                 }
             }
         }
@@ -822,8 +859,8 @@ impl<'a> Evaluator<'a> {
         &self,
         index: usize,
         workload: &PreparedWorkload,
-        outcome: Option<Result<Vec<Violation>, String>>,
-        variants: Vec<(&str, Result<Vec<Violation>, String>)>,
+        outcome: Option<Result<Vec<Violation>, Failure>>,
+        variants: Vec<(&str, Result<Vec<Violation>, Failure>)>,
     ) -> RawEvaluation {
         let g = &self.library.guardrails[index];
         let mut eval = RawEvaluation {
@@ -844,16 +881,16 @@ impl<'a> Evaluator<'a> {
             }
             (Ok(_), Some(Ok(v))) => v,
             (Ok(_), other) => {
-                let message = match other {
-                    Some(Err(m)) => m,
-                    _ => "not evaluated".to_string(),
+                let failure = match other {
+                    Some(Err(f)) => f,
+                    _ => Failure::Policy("not evaluated".to_string()),
                 };
-                let (line, message) = condense(&message);
+                let (line, message) = self.explain(&failure);
                 eval.problems.push(EvalProblem {
                     guardrail: Some(g.id.clone()),
                     file: Some(g.policy_path.clone()),
                     line,
-                    message: format!("policy error: {}", explain(&message)),
+                    message: format!("policy error: {message}"),
                 });
                 return eval;
             }
@@ -866,16 +903,15 @@ impl<'a> Evaluator<'a> {
         for (partition, result) in variants {
             let vs = match result {
                 Ok(vs) => vs,
-                Err(message) => {
-                    let (line, message) = condense(&message);
+                Err(failure) => {
+                    let (line, message) = self.explain(&failure);
                     eval.problems.push(EvalProblem {
                         guardrail: Some(g.id.clone()),
                         file: Some(g.policy_path.clone()),
                         line,
                         message: format!(
                             "policy error evaluating resources of `{partition}` alone (to tell apart resources \
-                             that share an address): {}",
-                            explain(&message)
+                             that share an address): {message}"
                         ),
                     });
                     continue;
@@ -913,6 +949,20 @@ impl<'a> Evaluator<'a> {
         eval.findings = findings;
         eval
     }
+
+    /// A failure on one line, with the policy line it names: regorus' own timeout is said
+    /// the way the other budget errors are, with regorus' words as the detail.
+    fn explain(&self, failure: &Failure) -> (Option<usize>, String) {
+        match failure {
+            Failure::TimedOut(message) => {
+                let (line, message) = condense(message);
+                let budget = crate::isolate::Budget::evaluation(&self.settings);
+                (line, format!("{} ({message})", budget.timed_out()))
+            }
+            Failure::Policy(message) => condense(message),
+            Failure::Stopped(stopped) => condense(&stopped.to_string()),
+        }
+    }
 }
 
 /// regorus' runtime errors come as `--> path:line:col`, the source line and a caret, then
@@ -930,17 +980,6 @@ fn condense(message: &str) -> (Option<usize>, String) {
         .rfind(|l| !l.is_empty())
         .unwrap_or(message.trim());
     (line, text.to_string())
-}
-
-/// regorus' own time-budget error, said the way the other budget errors are.
-fn explain(message: &str) -> String {
-    let lower = message.to_ascii_lowercase();
-    if lower.contains("time limit") || lower.contains("execution timer") || lower.contains("timed out") {
-        let timeout = crate::limits::current().eval_timeout;
-        format!("{} ({message})", crate::guardrail::sandbox::timeout_message(timeout))
-    } else {
-        message.to_string()
-    }
 }
 
 /// Applies the guardrail's exceptions on `today` to a raw evaluation: findings an active

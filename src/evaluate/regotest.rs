@@ -9,8 +9,10 @@
 //! evaluated is a failed case naming its file, line and rule: never a pass.
 
 use super::fixtures::{CaseResult, Expect};
-use super::resolve::Module;
-use super::{engine, sandbox, Guardrail, Library};
+use crate::guardrail::resolve::Module;
+use crate::guardrail::{engine, Guardrail, Library};
+use crate::isolate;
+use crate::limits::RunSettings;
 use crate::config::ConfigError;
 use crate::files::SourceFile;
 use serde::{Deserialize, Serialize};
@@ -42,7 +44,7 @@ struct Test {
 
 /// Runs the Rego unit tests of the library's `lib/` and of every guardrail folder, one
 /// [`CaseResult`] per test (expected to pass), plus one per test file that cannot be loaded.
-pub fn run(library: &Library) -> Vec<CaseResult> {
+pub fn run(library: &Library, settings: &RunSettings) -> Vec<CaseResult> {
     let mut out = Vec::new();
     if !library.helper_tests.is_empty() {
         let tests: Vec<(String, SourceFile)> = library
@@ -50,7 +52,7 @@ pub fn run(library: &Library) -> Vec<CaseResult> {
             .iter()
             .map(|f| (file_name(&f.path).to_string(), f.clone()))
             .collect();
-        out.extend(run_group(library, "lib", None, &tests));
+        out.extend(run_group(library, settings, "lib", None, &tests));
     }
     for g in &library.guardrails {
         // Files of a guardrail are relative to its folder; messages name them as loaded.
@@ -67,7 +69,7 @@ pub fn run(library: &Library) -> Vec<CaseResult> {
             })
             .collect();
         if !tests.is_empty() {
-            out.extend(run_group(library, &g.id, Some(g), &tests));
+            out.extend(run_group(library, settings, &g.id, Some(g), &tests));
         }
     }
     out
@@ -80,6 +82,7 @@ fn file_name(path: &str) -> &str {
 /// Runs one folder's test files `(case name of the file, file with its loaded path)`.
 fn run_group(
     library: &Library,
+    settings: &RunSettings,
     id: &str,
     guardrail: Option<&Guardrail>,
     files: &[(String, SourceFile)],
@@ -127,7 +130,7 @@ fn run_group(
     // at its line, not a test that is merely undefined.
     let mut tests = Vec::new();
     for (case, f, m) in &modules {
-        if let Err(e) = super::resolve::check(m, &defs) {
+        if let Err(e) = crate::guardrail::resolve::check(m, &defs) {
             out.push(failed(case, e.to_string()));
             continue;
         }
@@ -149,7 +152,7 @@ fn run_group(
     // Prepared here without running any rule, so the children start prepared and test code
     // only ever runs inside them.
     let _ = engine.eval_query("true".to_string(), false);
-    let verdicts = sandbox::run_batch(tests.len(), sandbox::Budget::current(), |i| {
+    let verdicts = isolate::run_batch(tests.len(), isolate::Budget::evaluation(settings), |i| {
         verdict(&mut engine, &tests[i].rule)
     });
     for (t, v) in tests.iter().zip(verdicts) {
@@ -160,7 +163,8 @@ fn run_group(
                 "{at} failed: undefined (an expression in its body did not hold)"
             )),
             Ok(Verdict::False) => Some(format!("{at} failed: it is false")),
-            Ok(Verdict::Error(e)) | Err(e) => Some(format!("{at} could not be evaluated: {e}")),
+            Ok(Verdict::Error(e)) => Some(format!("{at} could not be evaluated: {e}")),
+            Err(e) => Some(format!("{at} could not be evaluated: {e}")),
         };
         out.push(CaseResult {
             guardrail: id.to_string(),

@@ -1,7 +1,10 @@
 //! Bounded policy evaluation: policies run in a forked child process with an address-space
 //! limit (`--eval-memory`) and a wall-clock deadline (`--eval-timeout`), so a guardrail that
 //! loops, recurses or allocates without end is stopped and reported as an error for that
-//! guardrail while the rest of the run goes on.
+//! guardrail while the rest of the run goes on. Parsing a Terraform folder (whose static
+//! evaluation can be made to run for ever) is bounded the same way (`--parse-timeout`).
+//! Its own module, below `workload` and `guardrail`, because both the parsers and the
+//! evaluation use it; it knows nothing of either.
 //!
 //! Why a process: regorus checks its time budget between statements, but a single built-in
 //! call can allocate without bound in one step (`numbers.range(1, 1e12)` asks for 24 TB at
@@ -12,13 +15,76 @@
 //! inherits the compiled policies and the workload's input copy-on-write (no serialisation).
 //!
 //! Two ways to use children: [`run_batch`] hands jobs one at a time to a pool of up to
-//! [`workers`] children and streams each result back, so a child that dies or overruns costs
+//! [`Budget::workers`] children and streams each result back, so a child that dies or overruns costs
 //! exactly the job it was running (a new child takes the rest); [`run_whole`] runs one piece
 //! of work (`check`'s whole workload, on threads: [`run_jobs`]) in one child that reports its
 //! progress ([`tick`], [`next_phase`]), for the caller to redo job by job if it fails.
+//!
+//! Forking and the allocator. After `fork` the child has one thread, the forking one, and
+//! every lock exactly as it was: one another thread held at that instant stays held for
+//! ever in the child. The binary's allocator is mimalloc (v3, `main.rs`), which, unlike
+//! glibc's malloc, installs no `pthread_atfork` handlers. Its fast paths are lock-free and
+//! per thread (a thread allocates from its own pages; frees from other threads go through
+//! atomic lists), so the child allocating and freeing from the forking thread's own heap
+//! never waits on another thread. Its slow paths take a few process-wide locks: reserving a
+//! new arena when the reserved ones are full, committing a part of the page map for a new
+//! address range, a heap's first page in an arena, and creating or ending a thread's heap.
+//! So the argument is:
+//! - `check` forks from a parent with no other thread running (`evaluate::evaluate_workload`
+//!   builds engines beside the parsing only when nothing is forked), so no lock is held by
+//!   anyone else at the fork; its whole-workload child may then start threads safely.
+//! - `observe` forks from several worker threads while the others parse and allocate. Its
+//!   children run one job at a time on the forking thread (one worker each: no thread is
+//!   started in the child), so the only locks they can need are the rare arena, page-map
+//!   and arena-page ones, and only if another parent thread was inside that very section at
+//!   the fork. `tests/cli/fork_safety.rs` forks 180 children through [`run_batch`] while
+//!   three threads allocate, start threads and free out of order, under mimalloc, and every
+//!   child completes.
+//! - If it ever happens, it is bounded and fails closed: the child is stopped at its time
+//!   budget (the parent polls and never blocks) and its job is reported as timed out, an
+//!   error that leaves the verdict unknown, never a pass.
+//!
+//! The same holds for the few other locks a child could touch (stderr's, when a panic is
+//! printed): at worst a timeout instead of the panic's message. The child never returns to
+//! the parent's code: it leaves by `_exit`, running no destructor and flushing no buffer.
 
+use crate::limits::{show_duration, show_size, RunSettings};
 use serde::{de::DeserializeOwned, Serialize};
 use std::time::{Duration, Instant};
+
+/// Why an isolated job gave no result. Callers match on the variant (a timeout is reported
+/// with the budget's flag), never on the text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Stopped {
+    /// It overran its time budget (`after`), set by `flag`.
+    #[error("stopped after {}: {what} exceeded its time budget (see {flag})", show_duration(*after))]
+    TimedOut {
+        after: Duration,
+        what: &'static str,
+        flag: &'static str,
+    },
+    /// A failed allocation: it needed more than its memory budget.
+    #[error("stopped: {what} exceeded its memory budget of {} (see --eval-memory)", show_size(*budget))]
+    OutOfMemory { what: &'static str, budget: u64 },
+    #[error("stopped: {what} recursed too deeply (stack overflow)")]
+    StackOverflow { what: &'static str },
+    #[error("{what} failed (panic): {payload}")]
+    Panicked { what: &'static str, payload: String },
+    /// Ended otherwise: `how` is the signal or exit status, `detail` its first stderr line.
+    #[error("{what} crashed ({how}){detail}")]
+    Crashed {
+        what: &'static str,
+        how: String,
+        detail: String,
+    },
+    /// Its processes kept ending before taking work; the jobs left are not retried forever.
+    #[error("{what} could not start: its processes ended before taking work")]
+    NotStarted { what: &'static str },
+    #[error("internal error: unreadable evaluation result: {0}")]
+    Unreadable(String),
+    #[error("internal error: not evaluated")]
+    NotEvaluated,
+}
 
 /// What one evaluation may use.
 #[derive(Debug, Clone, Copy)]
@@ -33,30 +99,42 @@ pub struct Budget {
     /// `check`'s fast path parses within the parse budget, then evaluates within the
     /// evaluation budget.
     pub then: Option<Duration>,
+    /// Child processes (without isolation, or inside a child: threads) that one
+    /// [`run_batch`] or [`run_jobs`] may run at once (at least 1).
+    pub workers: usize,
 }
 
 impl Budget {
     /// The budget of one policy evaluation.
-    pub fn current() -> Budget {
-        let l = crate::limits::current();
+    pub fn evaluation(s: &RunSettings) -> Budget {
         Budget {
-            timeout: l.eval_timeout,
-            memory: l.eval_memory,
+            timeout: s.limits.eval_timeout,
+            memory: s.limits.eval_memory,
             what: "the evaluation",
             timeout_flag: "--eval-timeout",
             then: None,
+            workers: s.workers.max(1),
         }
     }
 
     /// The budget of parsing one folder of a workload.
-    pub fn parsing() -> Budget {
-        let l = crate::limits::current();
+    pub fn parsing(s: &RunSettings) -> Budget {
         Budget {
-            timeout: l.parse_timeout,
-            memory: l.eval_memory,
+            timeout: s.limits.parse_timeout,
+            memory: s.limits.eval_memory,
             what: "parsing",
             timeout_flag: "--parse-timeout",
             then: None,
+            workers: s.workers.max(1),
+        }
+    }
+
+    /// Why a job of this budget was stopped for time.
+    pub fn timed_out(&self) -> Stopped {
+        Stopped::TimedOut {
+            after: self.timeout,
+            what: self.what,
+            flag: self.timeout_flag,
         }
     }
 
@@ -68,14 +146,14 @@ impl Budget {
     /// The budget of a whole workload's evaluation in one process (`check`'s fast path):
     /// the parse budget until the child reports it is evaluating ([`next_phase`]), then the
     /// evaluation budget, each counted from the last job that finished.
-    pub fn whole() -> Budget {
-        let l = crate::limits::current();
+    pub fn whole(s: &RunSettings) -> Budget {
         Budget {
-            timeout: l.parse_timeout,
-            memory: l.eval_memory,
+            timeout: s.limits.parse_timeout,
+            memory: s.limits.eval_memory,
             what: "the evaluation",
             timeout_flag: "--eval-timeout",
-            then: Some(l.eval_timeout),
+            then: Some(s.limits.eval_timeout),
+            workers: s.workers.max(1),
         }
     }
 }
@@ -125,7 +203,7 @@ fn report(frame: u64) {
 /// Runs `work` (which may use threads and call [`tick`]) in one child process within
 /// `budget`: its memory, and its time counted from the last tick. Without isolation it
 /// runs here.
-pub fn run_whole<T, F>(budget: Budget, work: F) -> Result<T, String>
+pub fn run_whole<T, F>(budget: Budget, work: F) -> Result<T, Stopped>
 where
     T: Serialize + DeserializeOwned,
     F: FnOnce() -> T,
@@ -134,46 +212,21 @@ where
     let mut job = |_| (work.take().expect("the pool runs the one job once"))();
     run_batch(1, budget, &mut job)
         .pop()
-        .unwrap_or_else(|| Err("not run".to_string()))
+        .unwrap_or(Err(Stopped::NotEvaluated))
 }
 
-/// Child processes (without isolation, or inside a child: threads) that one workload's
-/// parsing and evaluations may use at once. `check` evaluates a single workload and gives it
-/// every core; `observe` evaluates a workload per core and keeps this at 1.
-static WORKERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
-
-/// How many child processes one [`run_batch`] may run at once (at least 1), until the
-/// value is dropped (the previous setting then comes back).
-pub struct Workers(usize);
-
-impl Workers {
-    pub fn set(n: usize) -> Workers {
-        Workers(WORKERS.swap(n.max(1), std::sync::atomic::Ordering::Relaxed))
-    }
-}
-
-impl Drop for Workers {
-    fn drop(&mut self) {
-        WORKERS.store(self.0, std::sync::atomic::Ordering::Relaxed);
-    }
-}
-
-/// How many child processes one [`run_batch`] may run at once.
-pub fn workers() -> usize {
-    WORKERS.load(std::sync::atomic::Ordering::Relaxed)
-}
-
-/// Runs `job(i)` for every `i` in `0..n`, each within `budget`, on up to [`workers`] child
-/// processes that take the next job as they finish one. A job that overruns or kills its
-/// process gets `Err(reason)`; the others are unaffected. Results come in job order.
-pub fn run_batch<T, F>(n: usize, budget: Budget, mut job: F) -> Vec<Result<T, String>>
+/// Runs `job(i)` for every `i` in `0..n`, each within `budget`, on up to
+/// [`Budget::workers`] child processes that take the next job as they finish one. A job
+/// that overruns or kills its process gets `Err(why)`; the others are unaffected. Results
+/// come in job order.
+pub fn run_batch<T, F>(n: usize, budget: Budget, mut job: F) -> Vec<Result<T, Stopped>>
 where
     T: Serialize + DeserializeOwned,
     F: FnMut(usize) -> T,
 {
     #[cfg(target_os = "linux")]
     if budget.isolated() && n > 0 {
-        return unix::run_pool(n, workers().min(n), budget, &mut job);
+        return unix::run_pool(n, budget.workers.min(n), budget, &mut job);
     }
     let _ = budget;
     (0..n)
@@ -186,13 +239,13 @@ where
 }
 
 /// [`run_batch`] for jobs that can run side by side: without isolation (in a child process
-/// already, or with `--eval-memory 0`) they run on up to [`workers`] threads.
-pub fn run_jobs<T, F>(n: usize, budget: Budget, job: F) -> Vec<Result<T, String>>
+/// already, or with `--eval-memory 0`) they run on up to [`Budget::workers`] threads.
+pub fn run_jobs<T, F>(n: usize, budget: Budget, job: F) -> Vec<Result<T, Stopped>>
 where
     T: Serialize + DeserializeOwned + Send,
     F: Fn(usize) -> T + Sync,
 {
-    let threads = workers().min(n);
+    let threads = budget.workers.max(1).min(n);
     if budget.isolated() || threads <= 1 {
         return run_batch(n, budget, &job);
     }
@@ -216,29 +269,9 @@ where
         .map(|m| {
             m.into_inner()
                 .unwrap_or_else(|e| e.into_inner())
-                .ok_or_else(|| "internal error: not evaluated".to_string())
+                .ok_or(Stopped::NotEvaluated)
         })
         .collect()
-}
-
-/// The message for an evaluation stopped by the time budget.
-pub fn timeout_message(timeout: Duration) -> String {
-    Budget {
-        timeout,
-        ..Budget::current()
-    }
-    .timeout_message()
-}
-
-impl Budget {
-    fn timeout_message(&self) -> String {
-        format!(
-            "stopped after {}: {} exceeded its time budget (see {})",
-            crate::limits::show_duration(self.timeout),
-            self.what,
-            self.timeout_flag
-        )
-    }
 }
 
 #[cfg(target_os = "linux")]
@@ -280,13 +313,13 @@ mod unix {
 
     /// Runs jobs `0..n` on up to `workers` children; a child that dies or overruns costs
     /// only the job it was running, and a new child takes its place while jobs remain.
-    pub fn run_pool<T, F>(n: usize, workers: usize, budget: Budget, job: &mut F) -> Vec<Result<T, String>>
+    pub fn run_pool<T, F>(n: usize, workers: usize, budget: Budget, job: &mut F) -> Vec<Result<T, Stopped>>
     where
         T: Serialize + DeserializeOwned,
         F: FnMut(usize) -> T,
     {
         reap_leavers();
-        let mut results: Vec<Option<Result<T, String>>> = (0..n).map(|_| None).collect();
+        let mut results: Vec<Option<Result<T, Stopped>>> = (0..n).map(|_| None).collect();
         let mut next = 0;
         let mut pool: Vec<Worker> = Vec::new();
         // Each child costs at most the job it dies on; more children than that means they
@@ -296,10 +329,7 @@ mod unix {
             while pool.len() < workers.max(1) && next < n {
                 if spawned > n + workers {
                     for slot in results.iter_mut().skip(next) {
-                        *slot = Some(Err(format!(
-                            "{} could not start: its processes ended before taking work",
-                            budget.what
-                        )));
+                        *slot = Some(Err(Stopped::NotStarted { what: budget.what }));
                     }
                     next = n;
                     break;
@@ -390,8 +420,7 @@ mod unix {
                         }
                         if let Some(j) = done {
                             results[j] = Some(
-                                serde_json::from_slice::<T>(&frame)
-                                    .map_err(|e| format!("internal error: unreadable evaluation result: {e}")),
+                                serde_json::from_slice::<T>(&frame).map_err(|e| Stopped::Unreadable(e.to_string())),
                             );
                         }
                     }
@@ -408,7 +437,7 @@ mod unix {
         }
         results
             .into_iter()
-            .map(|r| r.unwrap_or_else(|| Err("internal error: not evaluated".to_string())))
+            .map(|r| r.unwrap_or(Err(Stopped::NotEvaluated)))
             .collect()
     }
 
@@ -425,8 +454,10 @@ mod unix {
         // SAFETY: fcntl on a descriptor this process owns; failure keeps the default size.
         unsafe { libc::fcntl(out_w.as_raw_fd(), libc::F_SETPIPE_SZ, 1 << 20) };
         let (err_r, err_w) = pipe()?;
-        // SAFETY: the child only runs the evaluation (no locks another thread could hold
-        // except the allocator's, which glibc makes safe across fork) and leaves by `_exit`.
+        // SAFETY: the child runs the job on the forking thread and leaves by `_exit`. What
+        // it may inherit locked, and why that is bounded, is in the module docs ("Forking
+        // and the allocator"): mimalloc's fast paths are thread-local, and a child stuck
+        // on a lock held at the fork is stopped by its budget like any overrun.
         let pid = unsafe { libc::fork() };
         if pid < 0 {
             return None;
@@ -491,7 +522,7 @@ mod unix {
     }
 
     /// Reaps a child that ended or overran; the job it was running gets the reason.
-    fn finish<T>(w: &mut Worker, timed_out: bool, budget: Budget, results: &mut [Option<Result<T, String>>]) {
+    fn finish<T>(w: &mut Worker, timed_out: bool, budget: Budget, results: &mut [Option<Result<T, Stopped>>]) {
         // SAFETY: signalling our own child (a no-op if it already exited).
         unsafe { libc::kill(w.pid, libc::SIGKILL) };
         let status = wait(w.pid);
@@ -664,25 +695,26 @@ mod unix {
         }
     }
 
-    fn death_reason(timed_out: bool, status: i32, stderr: &[u8], budget: Budget) -> String {
+    fn death_reason(timed_out: bool, status: i32, stderr: &[u8], budget: Budget) -> Stopped {
         let text = String::from_utf8_lossy(stderr);
+        let what = budget.what;
         if timed_out {
-            return budget.timeout_message();
+            return budget.timed_out();
         }
+        // What the Rust runtime prints on its way out is the only account of these ends.
         if text.contains("memory allocation of") || text.contains("capacity overflow") {
-            return format!(
-                "stopped: {} exceeded its memory budget of {} (see --eval-memory)",
-                budget.what,
-                crate::limits::show_size(budget.memory)
-            );
+            return Stopped::OutOfMemory {
+                what,
+                budget: budget.memory,
+            };
         }
         if text.contains("overflowed its stack") {
-            return format!("stopped: {} recursed too deeply (stack overflow)", budget.what);
+            return Stopped::StackOverflow { what };
         }
         let mut lines = text.lines();
         if lines.any(|l| l.contains("panicked at")) {
-            let payload = lines.next().unwrap_or("").trim();
-            return format!("{} failed (panic): {payload}", budget.what);
+            let payload = lines.next().unwrap_or("").trim().to_string();
+            return Stopped::Panicked { what, payload };
         }
         let how = if libc::WIFSIGNALED(status) {
             format!("signal {}", libc::WTERMSIG(status))
@@ -694,7 +726,7 @@ mod unix {
             .find(|l| !l.trim().is_empty() && !l.starts_with("note:"))
             .map(|l| format!(": {}", l.trim()))
             .unwrap_or_default();
-        format!("{} crashed ({how}){detail}", budget.what)
+        Stopped::Crashed { what, how, detail }
     }
 }
 
@@ -707,7 +739,7 @@ mod tests {
         let budget = Budget {
             timeout: Duration::from_millis(300),
             memory: 256 * 1024 * 1024,
-            ..Budget::current()
+            ..Budget::evaluation(&RunSettings::default())
         };
         let r = run_batch(4, budget, |i| match i {
             1 => loop {
@@ -720,8 +752,12 @@ mod tests {
             _ => i * 10,
         });
         assert_eq!(r[0], Ok(0));
-        assert!(r[1].as_ref().unwrap_err().contains("time budget"), "{r:?}");
-        assert!(r[2].as_ref().unwrap_err().contains("memory budget"), "{r:?}");
+        assert!(matches!(r[1], Err(Stopped::TimedOut { .. })), "{r:?}");
+        assert!(matches!(r[2], Err(Stopped::OutOfMemory { .. })), "{r:?}");
+        assert!(
+            r[2].as_ref().unwrap_err().to_string().contains("memory budget"),
+            "{r:?}"
+        );
         assert_eq!(r[3], Ok(30));
     }
 
@@ -730,7 +766,7 @@ mod tests {
         let budget = Budget {
             timeout: Duration::from_millis(300),
             memory: 256 * 1024 * 1024,
-            ..Budget::current()
+            ..Budget::evaluation(&RunSettings::default())
         };
         let parent = std::process::id();
         let r = unix::run_pool(12, 2, budget, &mut |i| match i {
@@ -744,9 +780,12 @@ mod tests {
         assert_eq!(r.len(), 12);
         for (i, got) in r.iter().enumerate() {
             match i {
-                3 => assert!(got.as_ref().unwrap_err().contains("time budget"), "{r:?}"),
+                3 => assert!(matches!(got, Err(Stopped::TimedOut { .. })), "{r:?}"),
                 // (The test harness captures the panic message, so only the exit shows.)
-                7 => assert!(got.as_ref().unwrap_err().starts_with("the evaluation"), "{r:?}"),
+                7 => assert!(
+                    got.as_ref().unwrap_err().to_string().starts_with("the evaluation"),
+                    "{r:?}"
+                ),
                 _ => assert_eq!(got, &Ok((i, true))),
             }
         }
@@ -758,7 +797,7 @@ mod tests {
             timeout: Duration::from_secs(30),
             memory: 256 * 1024 * 1024,
             then: Some(Duration::from_millis(200)),
-            ..Budget::current()
+            ..Budget::evaluation(&RunSettings::default())
         };
         // The first phase's 30 s would still be running: the second's 200 ms stop it.
         let r = run_whole::<(), _>(budget, || {
@@ -768,9 +807,11 @@ mod tests {
                 std::hint::spin_loop()
             }
         });
+        let why = r.unwrap_err();
+        assert!(matches!(why, Stopped::TimedOut { .. }), "{why:?}");
         assert_eq!(
-            r,
-            Err("stopped after 200ms: the evaluation exceeded its time budget (see --eval-timeout)".into())
+            why.to_string(),
+            "stopped after 200ms: the evaluation exceeded its time budget (see --eval-timeout)"
         );
     }
 }

@@ -6,12 +6,16 @@
 //! "public_bucket.tf" = ["aws_s3_bucket.public"]
 //! "module"           = ["aws_s3_bucket.logs", "aws_s3_bucket.data"]
 //! ```
+//!
+//! Part of `evaluate`, not `guardrail`: running a fixture is an evaluation, and `guardrail`
+//! (loading) sits below `evaluate` in the layers (docs/ARCHITECTURE.md).
 
-use super::{Guardrail, Library};
 use crate::config::from_toml;
 use crate::date::Day;
 use crate::evaluate::{Evaluator, PreparedWorkload};
 use crate::files::SourceFile;
+use crate::guardrail::{Guardrail, Library};
+use crate::limits::RunSettings;
 use crate::workload::WorkloadInfo;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -38,8 +42,8 @@ pub struct CaseResult {
 }
 
 /// Runs the fixtures of every guardrail in the library.
-pub fn run(library: &Library) -> Vec<CaseResult> {
-    let mut evaluator = Evaluator::new(library);
+pub fn run(library: &Library, settings: &RunSettings) -> Vec<CaseResult> {
+    let mut evaluator = Evaluator::new(library, settings);
     let mut out = Vec::new();
     for (index, g) in library.guardrails.iter().enumerate() {
         out.extend(run_guardrail(&mut evaluator, index, g));
@@ -50,11 +54,11 @@ pub fn run(library: &Library) -> Vec<CaseResult> {
 /// Why guardrail `id`'s own fixtures fail, one line per failing case (empty when they pass).
 /// A guardrail without fixtures is not failing here (`railyard test` asks for them); one
 /// that is not in the library is not judged.
-pub fn failures(library: &Library, id: &str) -> Vec<String> {
+pub fn failures(library: &Library, id: &str, settings: &RunSettings) -> Vec<String> {
     let Some(index) = library.guardrails.iter().position(|g| g.id == id) else {
         return Vec::new();
     };
-    let mut evaluator = Evaluator::new(library);
+    let mut evaluator = Evaluator::new(library, settings);
     run_guardrail(&mut evaluator, index, &library.guardrails[index])
         .into_iter()
         .filter(|r| !r.passed && !is_missing_fixtures(r))
@@ -129,7 +133,7 @@ fn run_guardrail(evaluator: &mut Evaluator, index: usize, g: &Guardrail) -> Vec<
                 team: String::new(),
                 commit: String::new(),
             };
-            let workload = PreparedWorkload::new(info, &files, Vec::new());
+            let workload = PreparedWorkload::new(info, &files, Vec::new(), &evaluator.settings);
             // Fixtures are judged without exceptions, and with a fixed clock.
             let eval = evaluator.evaluate_one(index, &workload, Day::parse("2000-01-01").expect("valid date"));
             problems.extend(eval.problems.iter().map(|p| p.to_string()));
