@@ -20,4 +20,5 @@ mod render_cli;
 mod safety_cli;
 mod state_cli;
 mod terraform_modules_cli;
+mod twins_cli;
 mod yaml_skipped_cli;
