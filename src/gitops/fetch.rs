@@ -401,6 +401,9 @@ pub enum Unread {
     Limit,
 }
 
+/// An entry [`walk`] did not read: what to show, and why as a state.
+pub type Passed = (Skipped, Unread);
+
 /// The one git tree walker (workloads and the guardrails repository alike): reads every blob
 /// below `starts` (path relative to the root, object, file mode), in path order, never
 /// following symlinks and honouring `limits` (`code_only` included). Folders in
@@ -411,7 +414,7 @@ pub fn walk(
     repo: &Repository,
     starts: Vec<(String, Oid, i32)>,
     limits: ReadLimits,
-) -> Result<(Vec<SourceFile>, Vec<(Skipped, Unread)>), git2::Error> {
+) -> Result<(Vec<SourceFile>, Vec<Passed>), git2::Error> {
     let odb = repo.odb()?;
     let mut files: Vec<SourceFile> = Vec::new();
     let mut skipped = Vec::new();
