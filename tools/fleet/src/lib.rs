@@ -30,6 +30,11 @@ impl Rng {
         self.next_u31() % n
     }
 
+    /// An index into a slice of `len` elements (0 when it is empty).
+    pub fn index(&mut self, len: usize) -> usize {
+        self.below(len.max(1) as u64) as usize
+    }
+
     /// True `percent` times in a hundred.
     pub fn chance(&mut self, percent: u64) -> bool {
         self.below(100) < percent
