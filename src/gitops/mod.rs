@@ -311,7 +311,12 @@ impl GuardrailsRepo {
             }
         };
         let starts = vec![(prefix.to_string(), start, fetch::MODE_TREE)];
-        let (files, skipped) = fetch::walk(&self.repo, starts, ReadLimits::default())?;
+        // This run's size limits (so the `--max-file-size` hint holds), every file kind.
+        let limits = ReadLimits {
+            code_only: false,
+            ..ReadLimits::workload()
+        };
+        let (files, skipped) = fetch::walk(&self.repo, starts, limits)?;
         let unread: Vec<String> = skipped
             .iter()
             .filter(|(_, why)| matches!(why, fetch::Unread::NotUtf8 | fetch::Unread::Limit))
