@@ -7,9 +7,10 @@ Speed comparison (the default), one command from a fresh clone:
 
 1. installs Checkov CHECKOV_VERSION from PyPI into bench/.venv-checkov (once; gitignored);
 2. builds Railyard (`cargo build --release --bin railyard`; a no-op when up to date);
-3. writes the workload: the 100-file, 819-resource Terraform workload of `benches/check.rs`
-   (the same deterministic generator, ported: S3 buckets with and without versioning,
-   encryption, public access blocks and logging, security groups, RDS, EBS, IAM policies);
+3. writes the workload with `railyard-fleet bench-workload` (tools/fleet, built once): the
+   100-file, 819-resource Terraform workload of `cargo bench --bench check` (the same
+   generator: S3 buckets with and without versioning, encryption, public access blocks and
+   logging, security groups, RDS, EBS, IAM policies);
 4. selects the same checks: every guardrail with `[equivalents] checkov = [...]` (copied with
    `guardrails/lib` into a temporary guardrails folder) for Railyard, exactly those Checkov ids
    (`--check`) for Checkov, with `--framework terraform`;
@@ -131,130 +132,26 @@ def ensure_railyard(path=None):
 
 
 # ---------------------------------------------------------------------------------------------
-# The workload: benches/check.rs's generator, ported line for line (same LCG, same seed, same
-# draws), so both benchmarks check the same 100 files / 819 resources.
+# The workload: the one generator, `railyard-fleet bench-workload` (tools/fleet), which
+# `cargo bench --bench check` uses too, so both benchmarks check the same 100 files / 819
+# resources.
 
-class Rng:
-    def __init__(self, seed):
-        self.s = seed
-
-    def next(self):
-        self.s = (self.s * 6364136223846793005 + 1442695040888963407) & 0xFFFFFFFFFFFFFFFF
-        return self.s >> 33
-
-    def below(self, n):
-        return self.next() % n
-
-    def chance(self, percent):
-        return self.below(100) < percent
+def ensure_fleet(path=None):
+    if path:
+        return os.path.abspath(path)
+    log("== cargo build -p railyard-fleet (the workload generator)")
+    subprocess.run(["cargo", "build", "--quiet", "-p", "railyard-fleet"], cwd=ROOT, check=True)
+    return os.path.join(ROOT, "target", "debug", "railyard-fleet")
 
 
-def terraform_file(index, rng):
-    env = ["prod", "staging", "dev"][rng.below(3)]
-    team = ["payments", "search", "platform", "data"][rng.below(4)]
-    s = [f'''variable "environment_{index}" {{
-  type    = string
-  default = "{env}"
-}}
-
-variable "kms_key_{index}" {{
-  type = string
-}}
-
-locals {{
-  prefix_{index} = "acme-{team}-${{var.environment_{index}}}"
-  tags_{index} = {{
-    owner       = "{team}"
-    environment = var.environment_{index}
-  }}
-}}
-
-''']
-    w = s.append
-    resources = 0
-    target = 5 + rng.below(6)
-    n = 0
-    while resources < target:
-        n += 1
-        name = f"r{index}_{n}"
-        kind = rng.below(6)
-        if kind in (0, 1):
-            tags = f"\n  tags = local.tags_{index}\n" if rng.chance(70) else "\n"
-            w(f'resource "aws_s3_bucket" "{name}" {{\n  bucket = "${{local.prefix_{index}}}-{n}"{tags}}}\n\n')
-            resources += 1
-            if rng.chance(70):
-                status = "Enabled" if rng.chance(85) else "Suspended"
-                w(f'resource "aws_s3_bucket_versioning" "{name}" {{\n  bucket = aws_s3_bucket.{name}.id\n'
-                  f'  versioning_configuration {{\n    status = "{status}"\n  }}\n}}\n\n')
-                resources += 1
-            if rng.chance(70):
-                algo = "aws:kms" if rng.chance(60) else "AES256"
-                w(f'resource "aws_s3_bucket_server_side_encryption_configuration" "{name}" {{\n'
-                  f'  bucket = aws_s3_bucket.{name}.id\n  rule {{\n    apply_server_side_encryption_by_default {{\n'
-                  f'      sse_algorithm     = "{algo}"\n      kms_master_key_id = var.kms_key_{index}\n    }}\n  }}\n}}\n\n')
-                resources += 1
-            if rng.chance(60):
-                b = "true" if rng.chance(90) else "false"
-                w(f'resource "aws_s3_bucket_public_access_block" "{name}" {{\n'
-                  f'  bucket                  = aws_s3_bucket.{name}.id\n  block_public_acls       = {b}\n'
-                  f'  block_public_policy     = {b}\n  ignore_public_acls      = true\n'
-                  f'  restrict_public_buckets = true\n}}\n\n')
-                resources += 1
-            if rng.chance(40):
-                w(f'resource "aws_s3_bucket_logging" "{name}" {{\n  bucket        = aws_s3_bucket.{name}.id\n'
-                  f'  target_bucket = "acme-central-logs"\n  target_prefix = "{name}/"\n}}\n\n')
-                resources += 1
-        elif kind == 2:
-            ingress = []
-            for _ in range(1 + rng.below(3)):
-                port = [22, 443, 3389, 5432, 8080][rng.below(5)]
-                cidr = "0.0.0.0/0" if rng.chance(20) else "10.0.0.0/8"
-                ingress.append(f'\n  ingress {{\n    from_port   = {port}\n    to_port     = {port}\n'
-                               f'    protocol    = "tcp"\n    cidr_blocks = ["{cidr}"]\n  }}\n')
-            w(f'resource "aws_security_group" "{name}" {{\n  name   = "${{local.prefix_{index}}}-{n}"\n'
-              f'  vpc_id = "vpc-123456"\n{"".join(ingress)}\n  egress {{\n    from_port   = 0\n    to_port     = 0\n'
-              f'    protocol    = "-1"\n    cidr_blocks = ["0.0.0.0/0"]\n  }}\n\n  tags = local.tags_{index}\n}}\n\n')
-            resources += 1
-        elif kind == 3:
-            enc = "true" if rng.chance(80) else "false"
-            public = "true" if rng.chance(10) else "false"
-            w(f'resource "aws_db_instance" "{name}" {{\n  identifier          = "${{local.prefix_{index}}}-{n}"\n'
-              f'  engine              = "postgres"\n  engine_version      = "15.4"\n'
-              f'  instance_class      = "db.t3.medium"\n  allocated_storage   = 50\n'
-              f'  storage_encrypted   = {enc}\n  kms_key_id          = var.kms_key_{index}\n'
-              f'  publicly_accessible = {public}\n  username            = "app"\n'
-              f'  manage_master_user_password = true\n  tags = local.tags_{index}\n}}\n\n')
-            resources += 1
-        elif kind == 4:
-            enc = "true" if rng.chance(75) else "false"
-            w(f'resource "aws_ebs_volume" "{name}" {{\n  availability_zone = "eu-west-1a"\n'
-              f'  size              = {20 + rng.below(200)}\n  encrypted         = {enc}\n'
-              f'  tags = merge(local.tags_{index}, {{ Name = "{name}" }})\n}}\n\n')
-            resources += 1
-        else:
-            if rng.chance(15):
-                action, res = "*", "*"
-            else:
-                action, res = "s3:GetObject", f"arn:aws:s3:::acme-{team}-{n}/*"
-            w(f'resource "aws_iam_policy" "{name}" {{\n  name = "${{local.prefix_{index}}}-{n}"\n'
-              f'  policy = jsonencode({{\n    Version = "2012-10-17"\n    Statement = [\n      {{\n'
-              f'        Effect   = "Allow"\n        Action   = ["{action}"]\n        Resource = "{res}"\n'
-              f'      }}\n    ]\n  }})\n}}\n\n')
-            resources += 1
-    return "".join(s), resources
-
-
-def generate(folder, files):
-    rng = Rng(0x5241494C59415244)
-    total = 0
-    for i in range(files):
-        text, n = terraform_file(i, rng)
-        d = os.path.join(folder, ["network", "storage", "data", "iam", "app"][i % 5])
-        os.makedirs(d, exist_ok=True)
-        with open(os.path.join(d, f"file_{i:03}.tf"), "w") as f:
-            f.write(text)
-        total += n
-    return total
+def generate(fleet, folder, files):
+    """Writes the benchmark workload into folder; returns its number of resources."""
+    out = subprocess.run([fleet, "bench-workload", "--out", folder, "--files", str(files)],
+                         capture_output=True, text=True, check=True).stdout
+    m = re.search(r"resources=(\d+)", out)
+    if not m:
+        sys.exit(f"railyard-fleet bench-workload printed no resource count: {out!r}")
+    return int(m.group(1))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -455,7 +352,7 @@ def speed(args):
         shutil.rmtree(work)
     folder = os.path.join(work, "workload")
     guardrails = os.path.join(work, "guardrails")
-    resources = generate(folder, args.files)
+    resources = generate(ensure_fleet(args.fleet), folder, args.files)
     copy_guardrails(src_guardrails, guardrails, sorted(eq))
     frameworks = "terraform"
     ry_cmd = railyard_cmd(railyard, guardrails, folder)
@@ -463,7 +360,7 @@ def speed(args):
     env = checkov_env()
 
     print(f"machine:   {machine()}")
-    print(f"workload:  {args.files} Terraform files, {resources} resources (benches/check.rs generator) in {folder}")
+    print(f"workload:  {args.files} Terraform files, {resources} resources (railyard-fleet bench-workload) in {folder}")
     print(f"checks:    {len(eq)} guardrails with Checkov equivalents = {len(ids)} Checkov ids, --framework {frameworks}")
     print(f"railyard:  {railyard_version} ({os.path.relpath(railyard, ROOT)})")
     print(f"checkov:   {CHECKOV_VERSION if not args.checkov else checkov} (--skip-download, offline env"
@@ -928,6 +825,7 @@ def main():
     ap.add_argument("--files", type=int, default=100, help="Terraform files in the workload (speed mode; default 100)")
     ap.add_argument("--keep", metavar="DIR", help="write the workload and guardrails to DIR and keep them (speed mode)")
     ap.add_argument("--railyard", help="use this railyard binary instead of building target/release/railyard")
+    ap.add_argument("--fleet", help="use this railyard-fleet binary (the workload generator) instead of building it")
     ap.add_argument("--checkov", default=os.environ.get("CHECKOV"),
                     help=f"use this checkov instead of installing {CHECKOV_VERSION} into bench/.venv-checkov")
     ap.add_argument("--guardrails", default=os.path.join(ROOT, "guardrails"), help="default: the repository's guardrails/")

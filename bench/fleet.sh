@@ -3,8 +3,8 @@
 #
 #   bench/fleet.sh [WORKLOADS] [WORKDIR]      (defaults: 1000, a new temporary folder)
 #
-# Builds the release binaries once, generates a deterministic fleet (railyard-fleet, seed 42,
-# 20% noncompliant) with the whole bundled library as candidates, then times:
+# Builds the release binaries once (railyard, and railyard-fleet from tools/fleet), generates a
+# deterministic fleet (railyard-fleet, seed 42, 20% noncompliant) with the whole bundled library as candidates, then times:
 #   1. observe cold (empty cache: every workload cloned, parsed, evaluated; promotions made)
 #   2. observe warm, nothing changed (no fetch transfer, no parse, no evaluation)
 #   3. observe warm after a new commit in 1% of the workloads
@@ -24,7 +24,7 @@ if [ ! -x /usr/bin/time ]; then
 fi
 
 echo "== building release binaries (once)"
-cargo build --release --bins 2>&1 | tail -1
+cargo build --release --workspace --bins 2>&1 | tail -1
 BIN=$ROOT/target/release/railyard
 FLEET=$ROOT/target/release/railyard-fleet
 

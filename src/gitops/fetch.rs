@@ -355,9 +355,8 @@ fn unique_sibling(path: &Path, what: &str) -> PathBuf {
 
 /// Reads the files of `commit` below `paths` (everything when empty) straight from git
 /// objects. Paths in the result are relative to the repository root (`infra/main.tf`).
-/// Symbolic links, submodules and files over the limits are listed in `Skipped`; folders in
-/// [`crate::files::SKIPPED_DIRS`] are entered only for Terraform module code (see
-/// [`crate::files::enter_dir`]). A `paths` entry missing from the commit is an error.
+/// Symbolic links, submodules, names that are not UTF-8 and files over the limits are listed
+/// in `Skipped` (see [`walk`]). A `paths` entry missing from the commit is an error.
 pub fn read_tree(
     repo_path: &Path,
     commit: &str,
@@ -373,23 +372,54 @@ pub fn read_tree(
     let repo = Repository::open(repo_path).map_err(git)?;
     let oid = Oid::from_str(commit).map_err(git)?;
     let root = repo.find_commit(oid).map_err(git)?.tree().map_err(git)?;
-    let odb = repo.odb().map_err(git)?;
 
-    let mut files: Vec<SourceFile> = Vec::new();
-    let mut skipped = Vec::new();
-    let mut total = 0u64;
-    // (path relative to the root, object, file mode)
-    let mut stack: Vec<(String, Oid, i32)> = Vec::new();
+    let mut starts: Vec<(String, Oid, i32)> = Vec::new();
     if paths.is_empty() {
-        stack.push((String::new(), root.id(), MODE_TREE));
+        starts.push((String::new(), root.id(), MODE_TREE));
     }
     for p in paths {
         let p = p.trim_start_matches("./").trim_matches('/');
         let entry = root
             .get_path(Path::new(p))
             .map_err(|_| read_err(format!("`paths` entry `{p}` does not exist in this commit")))?;
-        stack.push((p.to_string(), entry.id(), entry.filemode()));
+        starts.push((p.to_string(), entry.id(), entry.filemode()));
     }
+    let (files, skipped) = walk(&repo, starts, limits).map_err(git)?;
+    Ok((files, skipped.into_iter().map(|(s, _)| s).collect()))
+}
+
+/// Why [`walk`] did not read an entry, so each caller can decide what it means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unread {
+    /// A symbolic link: a path string, never followed.
+    Link,
+    /// A submodule: a commit of another repository, not read.
+    Submodule,
+    /// A name that is not valid UTF-8 (shown lossily in `Skipped::path`).
+    NotUtf8,
+    /// Over `--max-file-size` or `--max-workload-size`.
+    Limit,
+}
+
+/// An entry [`walk`] did not read: what to show, and why as a state.
+pub type Passed = (Skipped, Unread);
+
+/// The one git tree walker (workloads and the guardrails repository alike): reads every blob
+/// below `starts` (path relative to the root, object, file mode), in path order, never
+/// following symlinks and honouring `limits` (`code_only` included). Folders in
+/// [`crate::files::SKIPPED_DIRS`] are entered only for Terraform module code (see
+/// [`crate::files::enter_dir`]). Whatever is not read is returned with its reason; nothing
+/// is dropped silently.
+pub fn walk(
+    repo: &Repository,
+    starts: Vec<(String, Oid, i32)>,
+    limits: ReadLimits,
+) -> Result<(Vec<SourceFile>, Vec<Passed>), git2::Error> {
+    let odb = repo.odb()?;
+    let mut files: Vec<SourceFile> = Vec::new();
+    let mut skipped = Vec::new();
+    let mut total = 0u64;
+    let mut stack = starts;
     // Overlapping `paths` (`infra`, `infra/modules`) would otherwise read files twice.
     let mut seen = std::collections::BTreeSet::new();
     stack.reverse();
@@ -399,15 +429,15 @@ pub fn read_tree(
         }
         match mode {
             MODE_TREE => {
-                let tree = repo.find_tree(id).map_err(git)?;
+                let tree = repo.find_tree(id)?;
                 let mut children = Vec::new();
                 for entry in tree.iter() {
                     let Ok(name) = entry.name() else {
-                        skipped.push(Skipped {
-                            path: join(&path, &String::from_utf8_lossy(entry.name_bytes())),
-                            reason: "file name is not valid UTF-8".into(),
-                            kind: None,
-                        });
+                        let s = Skipped::unread(
+                            join(&path, &String::from_utf8_lossy(entry.name_bytes())),
+                            "file name is not valid UTF-8",
+                        );
+                        skipped.push((s, Unread::NotUtf8));
                         continue;
                     };
                     if entry.filemode() == MODE_TREE && !crate::files::enter_dir(name) {
@@ -428,17 +458,10 @@ pub fn read_tree(
                         .unwrap_or_default(),
                     _ => String::new(),
                 };
-                skipped.push(Skipped {
-                    path,
-                    reason: format!("symbolic link{target} (not followed)"),
-                    kind: None,
-                })
+                let s = Skipped::unread(path, format!("symbolic link{target} (not followed)"));
+                skipped.push((s, Unread::Link));
             }
-            MODE_SUBMODULE => skipped.push(Skipped {
-                path,
-                reason: "submodule (not read)".into(),
-                kind: None,
-            }),
+            MODE_SUBMODULE => skipped.push((Skipped::unread(path, "submodule (not read)"), Unread::Submodule)),
             _ => {
                 if !limits.wants(&path) {
                     continue;
@@ -447,14 +470,14 @@ pub fn read_tree(
                 if crate::files::module_only(&path) && !crate::files::is_module_code(&path) {
                     continue;
                 }
-                let (size, _) = odb.read_header(id).map_err(git)?;
+                let (size, _) = odb.read_header(id)?;
                 let len = size as u64;
                 if let Some(reason) = limits.refuse(len, total) {
-                    skipped.push(Skipped::unread(path, reason));
+                    skipped.push((Skipped::unread(path, reason), Unread::Limit));
                     continue;
                 }
                 total += len;
-                let blob = repo.find_blob(id).map_err(git)?;
+                let blob = repo.find_blob(id)?;
                 files.push(SourceFile::new(path, blob.content()));
             }
         }
@@ -463,7 +486,7 @@ pub fn read_tree(
     Ok((files, skipped))
 }
 
-const MODE_TREE: i32 = 0o040000;
+pub(crate) const MODE_TREE: i32 = 0o040000;
 const MODE_LINK: i32 = 0o120000;
 const MODE_SUBMODULE: i32 = 0o160000;
 

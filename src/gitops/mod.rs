@@ -9,7 +9,7 @@
 pub mod blame;
 pub mod fetch;
 
-use crate::files::{ReadLimits, Skipped, SourceFile, SKIPPED_DIRS};
+use crate::files::{ReadLimits, SourceFile};
 use anyhow::{anyhow, bail, Context, Result};
 use git2::{ErrorCode, ObjectType, Oid, Repository, Signature};
 use std::path::{Path, PathBuf};
@@ -291,26 +291,46 @@ impl GuardrailsRepo {
         })
     }
 
-    /// Files below `prefix` (`""` for all) in a commit's tree, paths relative to the root.
+    /// Files below `prefix` (`""` for all) in a commit's tree, paths relative to the root,
+    /// read by the one tree walker ([`fetch::walk`]). A file that cannot be read (a name that
+    /// is not UTF-8, over the size limits) is an error naming it: a guardrail, its library or
+    /// its fixtures missing a file would be judged on less than was committed. Symbolic links
+    /// and submodules are passed over, as when guardrails are read from a folder.
     pub fn read_tree(&self, commit: &str, prefix: &str) -> Result<Vec<SourceFile>> {
         let commit = self.repo.find_commit(Oid::from_str(commit)?)?;
         let root = commit.tree()?;
-        let tree = if prefix.is_empty() {
-            root
+        let prefix = prefix.trim_matches('/');
+        let start = if prefix.is_empty() {
+            root.id()
         } else {
             match root.get_path(Path::new(prefix)) {
-                Ok(entry) if entry.kind() == Some(ObjectType::Tree) => entry.to_object(&self.repo)?.peel_to_tree()?,
+                Ok(entry) if entry.kind() == Some(ObjectType::Tree) => entry.id(),
                 Ok(_) => bail!("`{prefix}` is not a folder in {}", &commit.id().to_string()[..12]),
                 Err(e) if e.code() == ErrorCode::NotFound => return Ok(Vec::new()),
                 Err(e) => return Err(e.into()),
             }
         };
-        let base = if prefix.is_empty() {
-            String::new()
-        } else {
-            format!("{}/", prefix.trim_end_matches('/'))
+        let starts = vec![(prefix.to_string(), start, fetch::MODE_TREE)];
+        // Default size limits (the guardrails tree is read before a run's settings apply), every file kind.
+        let limits = ReadLimits {
+            code_only: None,
+            ..ReadLimits::workload()
         };
-        let (files, _) = walk_tree(&self.repo, &tree, &base, ReadLimits::default())?;
+        let (files, skipped) = fetch::walk(&self.repo, starts, limits)?;
+        let unread: Vec<String> = skipped
+            .iter()
+            .filter(|(_, why)| matches!(why, fetch::Unread::NotUtf8 | fetch::Unread::Limit))
+            .map(|(s, _)| format!("`{}`: {}", s.path, s.reason))
+            .collect();
+        if !unread.is_empty() {
+            bail!(
+                "guardrails repo `{}` at {}: cannot read {} file(s): {}; nothing was evaluated (hint: rename or shrink them)",
+                self.display,
+                &commit.id().to_string()[..12],
+                unread.len(),
+                unread.join("; ")
+            );
+        }
         Ok(files)
     }
 
@@ -626,55 +646,6 @@ fn replace_path(repo: &Repository, tree: Option<&git2::Tree>, parts: &[&str], ne
         }
     }
     Ok(builder.write()?)
-}
-
-/// Reads every blob below `tree`, never following symlinks and honouring size limits.
-pub fn walk_tree(
-    repo: &Repository,
-    tree: &git2::Tree,
-    base: &str,
-    limits: ReadLimits,
-) -> Result<(Vec<SourceFile>, Vec<Skipped>)> {
-    let mut files = Vec::new();
-    let mut skipped = Vec::new();
-    let mut total = 0u64;
-    let mut stack = vec![(tree.clone(), base.to_string())];
-    while let Some((tree, prefix)) = stack.pop() {
-        for entry in tree.iter() {
-            let Ok(name) = entry.name() else { continue };
-            let path = format!("{prefix}{name}");
-            match (entry.kind(), entry.filemode()) {
-                (Some(ObjectType::Tree), _) => {
-                    if !SKIPPED_DIRS.contains(&name) {
-                        stack.push((repo.find_tree(entry.id())?, format!("{path}/")));
-                    }
-                }
-                (Some(ObjectType::Blob), 0o120000) => skipped.push(Skipped {
-                    path,
-                    reason: "symbolic link (not followed)".into(),
-                    kind: None,
-                }),
-                (Some(ObjectType::Blob), _) => {
-                    let (size, _) = repo.odb()?.read_header(entry.id())?;
-                    let len = size as u64;
-                    if let Some(reason) = limits.refuse(len, total) {
-                        skipped.push(Skipped::unread(path, reason));
-                    } else {
-                        let blob = repo.find_blob(entry.id())?;
-                        total += len;
-                        files.push(SourceFile::new(path, blob.content().to_vec()));
-                    }
-                }
-                _ => skipped.push(Skipped {
-                    path,
-                    reason: "submodule (not read)".into(),
-                    kind: None,
-                }),
-            }
-        }
-    }
-    files.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok((files, skipped))
 }
 
 /// The remote callbacks of the guardrails repo: the one set every git network operation

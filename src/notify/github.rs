@@ -9,6 +9,9 @@ use serde_json::{json, Value};
 
 pub struct GitHub;
 
+const ACCEPT: (&str, &str) = ("accept", "application/vnd.github+json");
+const API_VERSION: (&str, &str) = ("x-github-api-version", "2022-11-28");
+
 impl Channel for GitHub {
     fn name(&self) -> &'static str {
         "github"
@@ -37,15 +40,15 @@ impl Channel for GitHub {
             let title = title(first);
             let api = &d.github_api;
             let auth = format!("Bearer {}", d.secret());
-            let req = |c: &reqwest::Client, method: reqwest::Method, url: &str| {
-                c.request(method, url)
+            let get = |c: &reqwest::Client, url: &str| {
+                c.get(url)
                     .header("authorization", &auth)
-                    .header("accept", "application/vnd.github+json")
-                    .header("x-github-api-version", "2022-11-28")
+                    .header(ACCEPT.0, ACCEPT.1)
+                    .header(API_VERSION.0, API_VERSION.1)
             };
             let q = format!("repo:{owner}/{name} is:issue is:open in:title \"{title}\"");
             let search = format!("{api}/search/issues?q={}", encode(&q));
-            let found = d.http.send(|c| req(c, reqwest::Method::GET, &search)).await?;
+            let found = d.http.send(|c| get(c, &search)).await?;
             let found: Value = serde_json::from_str(&found.body).unwrap_or(Value::Null);
             let number = found["items"]
                 .as_array()
@@ -64,13 +67,8 @@ impl Channel for GitHub {
                     json!({"title": title, "body": text}),
                 ),
             };
-            let payload = serde_json::to_vec(&payload).map_err(|e| SendError::Other(e.to_string()))?;
             d.http
-                .send(|c| {
-                    req(c, reqwest::Method::POST, &url)
-                        .header("content-type", "application/json")
-                        .body(payload.clone())
-                })
+                .post_json(&url, &payload, &[("authorization", &auth), ACCEPT, API_VERSION])
                 .await
                 .map(|_| ())
         })

@@ -111,6 +111,27 @@ impl Http {
     }
 }
 
+impl Http {
+    /// The one JSON poster every channel uses: `payload` as the body of a POST to `url` with
+    /// `content-type: application/json` and `headers`, sent and retried as [`Http::send`] does.
+    pub async fn post_json(
+        &self,
+        url: &str,
+        payload: &serde_json::Value,
+        headers: &[(&str, &str)],
+    ) -> Result<Response, SendError> {
+        let body = serde_json::to_vec(payload).map_err(|e| SendError::Other(e.to_string()))?;
+        self.send(|c| {
+            let mut r = c.post(url).header("content-type", "application/json");
+            for (name, value) in headers {
+                r = r.header(*name, *value);
+            }
+            r.body(body.clone())
+        })
+        .await
+    }
+}
+
 /// `Retry-After` in seconds (the HTTP-date form is not honoured: the backoff applies).
 pub fn parse_retry_after(value: &str) -> Option<Duration> {
     let secs: u64 = value.trim().parse().ok()?;

@@ -18,17 +18,7 @@ impl Channel for Teams {
     }
 
     fn deliver<'a>(&'a self, d: &'a Delivery) -> BoxFuture<'a, Result<(), SendError>> {
-        Box::pin(async move {
-            let body = serde_json::to_vec(&payload(d)).map_err(|e| SendError::Other(e.to_string()))?;
-            d.http
-                .send(|c| {
-                    c.post(d.secret())
-                        .header("content-type", "application/json")
-                        .body(body.clone())
-                })
-                .await
-                .map(|_| ())
-        })
+        Box::pin(async move { d.http.post_json(d.secret(), &payload(d), &[]).await.map(|_| ()) })
     }
 }
 

@@ -24,21 +24,16 @@ impl Channel for Webhook {
 
     fn deliver<'a>(&'a self, d: &'a Delivery) -> BoxFuture<'a, Result<(), SendError>> {
         Box::pin(async move {
-            let body = serde_json::to_vec(&payload(d)).map_err(|e| SendError::Other(e.to_string()))?;
+            let payload = payload(d);
+            // The poster serialises `payload` the same way (serde_json::to_vec), so the
+            // signature is over the exact bytes sent.
+            let body = serde_json::to_vec(&payload).map_err(|e| SendError::Other(e.to_string()))?;
             let signature = d.signing_secret.as_deref().map(|s| sign(s.as_bytes(), &body));
-            d.http
-                .send(|c| {
-                    let mut r = c
-                        .post(d.secret())
-                        .header("content-type", "application/json")
-                        .header("X-Railyard-Schema", SCHEMA);
-                    if let Some(sig) = &signature {
-                        r = r.header(SIGNATURE_HEADER, sig);
-                    }
-                    r.body(body.clone())
-                })
-                .await
-                .map(|_| ())
+            let mut headers = vec![("X-Railyard-Schema", SCHEMA)];
+            if let Some(sig) = &signature {
+                headers.push((SIGNATURE_HEADER, sig.as_str()));
+            }
+            d.http.post_json(d.secret(), &payload, &headers).await.map(|_| ())
         })
     }
 }

@@ -79,21 +79,8 @@ fn seeds_and_regressions() {
     assert!(n > 100, "only {n} inputs");
 }
 
-/// A tiny deterministic PRNG (xorshift64*), so mutations are the same on every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+/// Mutations come from the benchmarks' one deterministic generator: the same on every run.
+use railyard_fleet::Rng;
 
 #[test]
 fn mutated_seeds() {
@@ -123,7 +110,7 @@ fn mutated_seeds() {
         b"-0",
         b"--- file: x/y.tf\n",
     ];
-    let mut rng = Rng(0x5EED_F00D_CAFE_BABE);
+    let mut rng = Rng::new(0x5EED_F00D_CAFE_BABE);
     for (name, _) in TARGETS {
         for (path, seed) in inputs("seeds", name) {
             if seed.is_empty() {
@@ -132,29 +119,29 @@ fn mutated_seeds() {
             for round in 0..6 {
                 let mut data = seed.clone();
                 match round {
-                    0 => data.truncate(rng.below(data.len())),
+                    0 => data.truncate(rng.index(data.len())),
                     1 => data.truncate(data.len() / 2),
                     2 => {
                         for _ in 0..4 {
-                            let i = rng.below(data.len());
-                            data[i] ^= 1 << rng.below(8);
+                            let i = rng.index(data.len());
+                            data[i] ^= 1 << rng.index(8);
                         }
                     }
                     3 => {
-                        let i = rng.below(data.len());
-                        let s = INTERESTING[rng.below(INTERESTING.len())];
+                        let i = rng.index(data.len());
+                        let s = INTERESTING[rng.index(INTERESTING.len())];
                         data.splice(i..i, s.iter().copied());
                     }
                     4 => {
                         // Duplicate a slice in place.
-                        let a = rng.below(data.len());
-                        let b = (a + 1 + rng.below(256)).min(data.len());
+                        let a = rng.index(data.len());
+                        let b = (a + 1 + rng.index(256)).min(data.len());
                         let chunk = data[a..b].to_vec();
                         data.splice(a..a, chunk);
                     }
                     _ => {
-                        let i = rng.below(data.len());
-                        data.drain(i..(i + 1 + rng.below(64)).min(data.len()));
+                        let i = rng.index(data.len());
+                        data.drain(i..(i + 1 + rng.index(64)).min(data.len()));
                     }
                 }
                 run(name, &format!("{} mutation {round}", path.display()), &data);
@@ -382,15 +369,15 @@ fn long_lines_nul_bytes_and_invalid_utf8() {
             b"--- file: \n--- file: ../../x\n--- file: /\n".to_vec(),
         ),
     ];
-    let mut rng = Rng(42);
+    let mut rng = Rng::new(42);
     for (name, _) in TARGETS {
         if let Some((_, seed)) = inputs("seeds", name).into_iter().next() {
             let mut with_nuls = seed.clone();
             let mut with_invalid = seed.clone();
             for _ in 0..8 {
-                let i = rng.below(with_nuls.len());
+                let i = rng.index(with_nuls.len());
                 with_nuls.insert(i, 0);
-                let j = rng.below(with_invalid.len());
+                let j = rng.index(with_invalid.len());
                 with_invalid.insert(j, 0xff);
             }
             cases.push(("seed with nul bytes", with_nuls));

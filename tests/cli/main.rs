@@ -28,6 +28,7 @@ mod snapshots;
 mod state_cli;
 mod term_cli;
 mod terraform_modules_cli;
+mod twins_cli;
 mod yaml_skipped_cli;
 
 // The binary's allocator (src/main.rs), so tests that fork in this process (fork_safety)

@@ -173,21 +173,9 @@ fn assert_complete(sb: &Sandbox) {
     }
 }
 
-/// A small deterministic generator (xorshift64*), so the "random" kill points are the same on
-/// every run and a failure can be replayed.
-struct Seeded(u64);
-
-impl Seeded {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+/// The "random" kill points come from the benchmarks' one deterministic generator, so they
+/// are the same on every run and a failure can be replayed.
+use railyard_fleet::Rng as Seeded;
 
 // ---------------------------------------------------------------------------------------
 // A malformed ledger is reported, never reset
@@ -369,7 +357,7 @@ fn kill_observe_at(sb: &Sandbox, delays: &[u64]) {
 #[test]
 fn runs_killed_at_seeded_random_points_lose_nothing() {
     let sb = Sandbox::standard();
-    let mut rng = Seeded(0x5EED_2026_1101);
+    let mut rng = Seeded::new(0x5EED_2026_1101);
     let delays: Vec<u64> = (0..5).map(|_| 5 + rng.below(400)).collect();
     kill_observe_at(&sb, &delays);
     let out = sb.run(&["observe", "--now", NOW]);
@@ -397,7 +385,7 @@ fn soak_concurrent_and_killed_runs() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(0x5EED);
-    let mut rng = Seeded(seed | 1);
+    let mut rng = Seeded::new(seed | 1);
     let start = Instant::now();
     let (mut rounds, mut runs, mut ok_runs, mut retried, mut kills, mut fscks) = (0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
     let mut lost = 0u64;

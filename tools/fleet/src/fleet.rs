@@ -1,94 +1,25 @@
-//! `railyard-fleet`: builds a synthetic fleet for benchmarks (not a Railyard user command).
-//!
-//! ```sh
-//! railyard-fleet generate --out /tmp/fleet --workloads 1000 --seed 42 --noncompliant-percent 20
-//! railyard-fleet change   --out /tmp/fleet --count 10 --seed 7      # a new commit in 10 workloads
-//! railyard-fleet check-workload --out /tmp/big --files 100          # one 100-file workload folder
-//! ```
-//!
-//! `generate` writes `OUT/workloads/<name>` (one git repo per workload, branch `main`) and
-//! `OUT/guardrails` (the guardrails repo: `main` = `guardrails/lib` + `workloads.toml`,
-//! `develop` = the whole bundled library). Workloads mix Terraform (half), Kubernetes and
-//! CloudFormation (a quarter each), built from the bundled examples with per-workload names,
-//! tags and sizes; exactly `noncompliant-percent` of them break one guardrail (S3 versioning,
-//! an unpinned image tag, or DynamoDB point-in-time recovery). Everything follows from the seed.
+//! Fleets for `bench/fleet.sh`: `generate` writes `OUT/workloads/<name>` (one git repo per
+//! workload, branch `main`) and `OUT/guardrails` (the guardrails repo: `main` =
+//! `guardrails/lib` + `workloads.toml`, `develop` = the whole bundled library). Workloads mix
+//! Terraform (half), Kubernetes and CloudFormation (a quarter each), built from the bundled
+//! examples with per-workload names, tags and sizes; exactly `noncompliant-percent` of them
+//! break one guardrail (S3 versioning, an unpinned image tag, or DynamoDB point-in-time
+//! recovery). Everything follows from the seed.
 
+use crate::Rng;
 use anyhow::{bail, Context, Result};
-use clap::{Parser, Subcommand};
 use railyard::gitops::{commit_changes, create_branch};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-#[derive(Parser)]
-#[command(name = "railyard-fleet", about = "Synthetic workload fleets for Railyard benchmarks")]
-struct Cli {
-    #[command(subcommand)]
-    command: Cmd,
-}
-
-#[derive(Subcommand)]
-enum Cmd {
-    /// Create N workload repos, a guardrails repo and its workloads.toml.
-    Generate {
-        #[arg(long)]
-        out: PathBuf,
-        #[arg(long, default_value_t = 1000)]
-        workloads: usize,
-        #[arg(long, default_value_t = 42)]
-        seed: u64,
-        #[arg(long, default_value_t = 20)]
-        noncompliant_percent: usize,
-        /// The bundled guardrails folder.
-        #[arg(long, default_value = "guardrails")]
-        guardrails: PathBuf,
-    },
-    /// Make a new (still compliant-as-before) commit in COUNT workloads chosen by the seed.
-    Change {
-        #[arg(long)]
-        out: PathBuf,
-        #[arg(long, default_value_t = 10)]
-        count: usize,
-        #[arg(long, default_value_t = 7)]
-        seed: u64,
-    },
-    /// Write one workload folder of FILES Terraform files (for `railyard check`).
-    CheckWorkload {
-        #[arg(long)]
-        out: PathBuf,
-        #[arg(long, default_value_t = 100)]
-        files: usize,
-    },
-}
-
-const TF_MAIN: &str = include_str!("../../examples/payments-api/main.tf");
-const TF_NETWORK: &str = include_str!("../../examples/payments-api/network.tf");
-const TF_RDS: &str = include_str!("../../examples/payments-api/rds.tf");
-const TF_VARS: &str = include_str!("../../examples/payments-api/variables.tf");
-const TF_S3_OK: &str = include_str!("../../examples/fixes/payments-api/s3.tf");
-const TF_S3_BAD: &str = include_str!("../../examples/payments-api/s3.tf");
-const K8S_DEPLOY: &str = include_str!("../../examples/web-frontend/deployment.yaml");
-const K8S_SERVICE: &str = include_str!("../../examples/web-frontend/service.yaml");
-const CFN: &str = include_str!("../../examples/data-pipeline/template.yaml");
-
-/// splitmix64: small, fast, deterministic.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn shuffle<T>(&mut self, v: &mut [T]) {
-        for i in (1..v.len()).rev() {
-            let j = self.below(i + 1);
-            v.swap(i, j);
-        }
-    }
-}
+const TF_MAIN: &str = include_str!("../../../examples/payments-api/main.tf");
+const TF_NETWORK: &str = include_str!("../../../examples/payments-api/network.tf");
+const TF_RDS: &str = include_str!("../../../examples/payments-api/rds.tf");
+const TF_VARS: &str = include_str!("../../../examples/payments-api/variables.tf");
+const TF_S3_OK: &str = include_str!("../../../examples/fixes/payments-api/s3.tf");
+const TF_S3_BAD: &str = include_str!("../../../examples/payments-api/s3.tf");
+const K8S_DEPLOY: &str = include_str!("../../../examples/web-frontend/deployment.yaml");
+const K8S_SERVICE: &str = include_str!("../../../examples/web-frontend/service.yaml");
+const CFN: &str = include_str!("../../../examples/data-pipeline/template.yaml");
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -193,11 +124,11 @@ fn snapshot(root: &Path, prefix: &str) -> Result<Files> {
     Ok(out)
 }
 
-fn generate(out: &Path, n: usize, seed: u64, percent: usize, guardrails: &Path) -> Result<()> {
+pub fn generate(out: &Path, n: usize, seed: u64, percent: usize, guardrails: &Path) -> Result<()> {
     if out.exists() && std::fs::read_dir(out)?.next().is_some() {
         bail!("`{}` is not empty", out.display());
     }
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let bad = (n * percent).div_ceil(100).min(n);
     let mut order: Vec<usize> = (0..n).collect();
     rng.shuffle(&mut order);
@@ -219,7 +150,7 @@ fn generate(out: &Path, n: usize, seed: u64, percent: usize, guardrails: &Path) 
         kinds[kind as usize] += 1;
         // Terraform workloads are one root module: the parsers address resources without a
         // module path, so same-named resources in two folders would satisfy each other.
-        let extra = rng.below(3);
+        let extra = rng.below(3) as usize;
         let extra = if kind == Kind::Terraform { 0 } else { extra };
         let files = workload_files(&name, kind, *bad, extra);
         commit_changes(
@@ -265,12 +196,12 @@ fn generate(out: &Path, n: usize, seed: u64, percent: usize, guardrails: &Path) 
     Ok(())
 }
 
-fn change(out: &Path, count: usize, seed: u64) -> Result<()> {
+pub fn change(out: &Path, count: usize, seed: u64) -> Result<()> {
     let mut names: Vec<String> = std::fs::read_dir(out.join("workloads"))?
         .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
         .collect();
     names.sort();
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     rng.shuffle(&mut names);
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -288,7 +219,7 @@ fn change(out: &Path, count: usize, seed: u64) -> Result<()> {
     Ok(())
 }
 
-fn check_workload(out: &Path, files: usize) -> Result<()> {
+pub fn check_workload(out: &Path, files: usize) -> Result<()> {
     let per_stack = 5;
     let mut written = 0;
     let mut s = 0;
@@ -314,18 +245,4 @@ fn check_workload(out: &Path, files: usize) -> Result<()> {
         out.display()
     );
     Ok(())
-}
-
-fn main() -> Result<()> {
-    match Cli::parse().command {
-        Cmd::Generate {
-            out,
-            workloads,
-            seed,
-            noncompliant_percent,
-            guardrails,
-        } => generate(&out, workloads, seed, noncompliant_percent, &guardrails),
-        Cmd::Change { out, count, seed } => change(&out, count, seed),
-        Cmd::CheckWorkload { out, files } => check_workload(&out, files),
-    }
 }
