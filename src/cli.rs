@@ -109,6 +109,19 @@ pub enum Command {
     /// hand edit.
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// What merging a ref (default `develop`) would do, compared with `main`: per changed
+    /// guardrail and exception, whom it breaks and when. Writes nothing.
+    Preview(PreviewArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PreviewArgs {
+    /// The guardrails repo's branch, tag or commit to preview (a pull request's head).
+    #[arg(long = "ref", value_name = "REF", default_value = "develop")]
+    pub git_ref: String,
+    /// Worker threads fetching and evaluating workloads (default: every core).
+    #[arg(long, env = "RAILYARD_JOBS")]
+    pub jobs: Option<usize>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -431,6 +444,13 @@ fn command(cli: Cli, settings: Settings, now: Day, out: &mut dyn Write) -> anyho
             workflow::report::report(&settings, &opts, out)
         }
         Command::Demo(args) => workflow::demo::demo(&settings, args.keep.as_deref(), out),
+        Command::Preview(args) => {
+            let opts = workflow::preview::PreviewOptions {
+                git_ref: args.git_ref,
+                jobs: args.jobs,
+            };
+            workflow::preview::preview(&settings, &opts, out)
+        }
     }
 }
 

@@ -6,6 +6,7 @@ pub(crate) mod escape;
 pub(crate) mod json;
 mod junit;
 mod markdown;
+pub mod preview;
 mod sarif;
 mod table;
 

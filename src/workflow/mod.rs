@@ -7,6 +7,8 @@ pub mod enforce;
 pub mod fleet;
 pub mod ledger_cmd;
 pub mod observe;
+pub mod preview;
+pub mod preview_report;
 pub mod promote;
 pub mod release;
 pub mod report;
