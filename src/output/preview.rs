@@ -63,7 +63,11 @@ fn table(r: &PreviewReport, out: &mut dyn Write) -> io::Result<()> {
         r.workloads
     )?;
     if r.guardrails.is_empty() {
-        writeln!(out, "No guardrail changes: every guardrail on `{}` is already on main.", r.git_ref)?;
+        writeln!(
+            out,
+            "No guardrail changes: every guardrail on `{}` is already on main.",
+            r.git_ref
+        )?;
     } else {
         let rows = r.guardrails.iter().map(|g| Row {
             guardrail: g.id.clone(),
@@ -94,13 +98,7 @@ fn table(r: &PreviewReport, out: &mut dyn Write) -> io::Result<()> {
                 }
             )?;
             for f in &b.resources {
-                writeln!(
-                    out,
-                    "  {} at {}: {}",
-                    f.resource,
-                    location(&f.file, f.line),
-                    f.message
-                )?;
+                writeln!(out, "  {} at {}: {}", f.resource, location(&f.file, f.line), f.message)?;
             }
         }
         for u in &g.unknowns {

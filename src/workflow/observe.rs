@@ -311,7 +311,10 @@ impl Observed {
     }
 
     /// Each workload with its evaluation of guardrail `id`.
-    pub(crate) fn pairs<'a>(&'a self, id: &'a str) -> impl Iterator<Item = (&'a ObservedWorkload, &'a Evaluation)> + 'a {
+    pub(crate) fn pairs<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> impl Iterator<Item = (&'a ObservedWorkload, &'a Evaluation)> + 'a {
         self.workloads
             .iter()
             .zip(&self.evaluations)
@@ -351,7 +354,12 @@ impl Observed {
 /// Step 5: records every evaluation in the ledger: findings of active guardrails as active,
 /// of candidates as pending with their deadline. Returns the ledger as recorded (as it would
 /// be, in a dry run) and whether a commit was made.
-pub(crate) fn record_observations(s: &Settings, release: &Release, library: &Library, fleet: &Observed) -> Result<(Ledger, bool)> {
+pub(crate) fn record_observations(
+    s: &Settings,
+    release: &Release,
+    library: &Library,
+    fleet: &Observed,
+) -> Result<(Ledger, bool)> {
     let apply = |ledger: &mut Ledger| -> Result<()> {
         ledger.advance_clock(s.now)?;
         release.reconcile(ledger)?;

@@ -6,8 +6,8 @@
 
 use super::observe::{self, Action, ObserveOptions, Observed};
 use super::preview_report::{
-    BrokenWorkload, ExceptionPreview, GuardrailPreview, PreviewAction, PreviewFinding, PreviewReport,
-    UnknownWorkload, WaiverChange,
+    BrokenWorkload, ExceptionPreview, GuardrailPreview, PreviewAction, PreviewFinding, PreviewReport, UnknownWorkload,
+    WaiverChange,
 };
 use super::release::{Change, Release, GUARDRAILS_DIR};
 use super::{Outcome, Settings};

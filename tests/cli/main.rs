@@ -15,6 +15,7 @@ mod identity_cli;
 mod ledger_seal_cli;
 mod loop_cli;
 mod notify_cli;
+mod preview;
 mod registry_fetch;
 mod render_cli;
 mod safety_cli;
