@@ -122,6 +122,9 @@ pub struct PreviewArgs {
     /// Worker threads fetching and evaluating workloads (default: every core).
     #[arg(long, env = "RAILYARD_JOBS")]
     pub jobs: Option<usize>,
+    /// Only the guardrails mapped to this framework (prefix of a `frameworks` entry, e.g. `PCI-DSS`).
+    #[arg(long, value_name = "NAME")]
+    pub framework: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -205,6 +208,18 @@ pub struct ReportArgs {
     /// One team's exposure (all its workloads).
     #[arg(long)]
     pub team: Option<String>,
+    /// Only the guardrails mapped to this framework (prefix of a `frameworks` entry, e.g. `PCI-DSS`).
+    #[arg(long, value_name = "NAME")]
+    pub framework: Option<String>,
+    /// Summarise another way: `framework` = compliance per control of each framework.
+    #[arg(long, value_enum, conflicts_with_all = ["workload", "team"])]
+    pub by: Option<ReportBy>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportBy {
+    /// Per framework control: how many workloads comply with every guardrail mapped to it.
+    Framework,
 }
 
 #[derive(Debug, clap::Args)]
@@ -243,6 +258,9 @@ pub struct CheckArgs {
     /// that cannot be rendered here.
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
+    /// Only the guardrails mapped to this framework (prefix of a `frameworks` entry, e.g. `PCI-DSS`).
+    #[arg(long, value_name = "NAME")]
+    pub framework: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -378,7 +396,14 @@ fn command(cli: Cli, settings: Settings, now: Day, out: &mut dyn Write) -> anyho
                 Some(n) => n,
                 None => folder_name(&args.path),
             };
-            let (active, pending) = workflow::check::guardrails_for(&settings, &args.guardrails, &name)?;
+            let (mut active, mut pending) = workflow::check::guardrails_for(&settings, &args.guardrails, &name)?;
+            if let Some(f) = args.framework.map(workflow::frameworks::Framework) {
+                let libs: Vec<&crate::guardrail::Library> =
+                    std::iter::once(&active).chain(pending.iter().map(|(l, _)| l)).collect();
+                f.require_known(&libs)?;
+                f.retain(&mut active);
+                pending.retain(|(l, _)| l.guardrails.iter().any(|g| f.maps(g)));
+            }
             let opts = workflow::check::CheckOptions {
                 path: args.path,
                 workload: WorkloadInfo {
@@ -436,10 +461,15 @@ fn command(cli: Cli, settings: Settings, now: Day, out: &mut dyn Write) -> anyho
         Command::Ledger(LedgerCommand::Accept(args)) => {
             workflow::ledger_cmd::accept(&settings, &args.reason, args.reset_clock, out)
         }
+        Command::Report(args) if args.by == Some(ReportBy::Framework) => {
+            let f = args.framework.map(workflow::frameworks::Framework);
+            workflow::frameworks::report(&settings, f.as_ref(), out)
+        }
         Command::Report(args) => {
             let opts = workflow::report::ReportOptions {
                 workload: args.workload,
                 team: args.team,
+                framework: args.framework.map(workflow::frameworks::Framework),
             };
             workflow::report::report(&settings, &opts, out)
         }
@@ -448,6 +478,7 @@ fn command(cli: Cli, settings: Settings, now: Day, out: &mut dyn Write) -> anyho
             let opts = workflow::preview::PreviewOptions {
                 git_ref: args.git_ref,
                 jobs: args.jobs,
+                framework: args.framework.map(workflow::frameworks::Framework),
             };
             workflow::preview::preview(&settings, &opts, out)
         }

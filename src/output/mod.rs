@@ -3,6 +3,7 @@
 //! Data goes to the writer the caller supplies (stdout); diagnostics go to stderr.
 
 pub(crate) mod escape;
+pub mod frameworks;
 pub(crate) mod json;
 mod junit;
 mod markdown;

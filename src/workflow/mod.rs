@@ -5,6 +5,7 @@ pub mod commit_message;
 pub mod demo;
 pub mod enforce;
 pub mod fleet;
+pub mod frameworks;
 pub mod ledger_cmd;
 pub mod observe;
 pub mod preview;

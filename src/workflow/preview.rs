@@ -22,6 +22,8 @@ pub struct PreviewOptions {
     pub git_ref: String,
     /// Worker threads (as `observe --jobs`).
     pub jobs: Option<usize>,
+    /// `--framework`: only the changes of guardrails mapped to it.
+    pub framework: Option<super::frameworks::Framework>,
 }
 
 pub fn preview(s: &Settings, opts: &PreviewOptions, out: &mut dyn Write) -> Result<Outcome> {
@@ -108,6 +110,19 @@ pub fn preview(s: &Settings, opts: &PreviewOptions, out: &mut dyn Write) -> Resu
         guardrails.push(p);
     }
 
+    let mut exceptions = exception_changes(&release, &library, &fleet, s.now)?;
+    if let Some(f) = &opts.framework {
+        f.require_known(&[&release.develop_lib, &release.main_lib])?;
+        // A guardrail counts when either version maps to it (a change may drop the mapping).
+        let mapped = |id: &str| {
+            [release.develop_lib.get(id), release.main_lib.get(id)]
+                .into_iter()
+                .flatten()
+                .any(|g| f.maps(g))
+        };
+        guardrails.retain(|g| mapped(&g.id));
+        exceptions.retain(|x| mapped(&x.guardrail));
+    }
     let report = PreviewReport {
         version: 1,
         now: s.now,
@@ -115,7 +130,7 @@ pub fn preview(s: &Settings, opts: &PreviewOptions, out: &mut dyn Write) -> Resu
         ref_commit: release.develop.clone(),
         main: release.repo.require_tip(MAIN)?,
         workloads: fleet.workloads.len(),
-        exceptions: exception_changes(&release, &library, &fleet, s.now)?,
+        exceptions,
         guardrails,
         exception_errors: release.governance.iter().map(|e| e.to_string()).collect(),
         stats,
