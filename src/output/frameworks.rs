@@ -42,7 +42,11 @@ fn table(r: &FrameworkReport, out: &mut dyn Write) -> io::Result<()> {
     }
     let rows = r.controls.iter().map(|c| Row {
         framework: c.framework.clone(),
-        control: if c.control.is_empty() { "-".into() } else { c.control.clone() },
+        control: if c.control.is_empty() {
+            "-".into()
+        } else {
+            c.control.clone()
+        },
         comply: complying(c, r.workloads),
         noncompliant: c.noncompliant,
         excepted: c.excepted,

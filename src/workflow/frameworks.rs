@@ -100,10 +100,20 @@ pub fn report(s: &Settings, framework: Option<&Framework>, out: &mut dyn Write) 
     // Every guardrail on main or develop, each with the metadata of the version the ledger
     // observes (develop's for a candidate), except those removed everywhere.
     let mut guardrails: BTreeMap<&str, &Guardrail> = BTreeMap::new();
-    for g in release.main_lib.guardrails.iter().chain(&release.develop_lib.guardrails) {
+    for g in release
+        .main_lib
+        .guardrails
+        .iter()
+        .chain(&release.develop_lib.guardrails)
+    {
         guardrails.insert(&g.id, g);
     }
-    guardrails.retain(|id, _| ledger.guardrails.get(*id).is_none_or(|r| r.state != GuardrailState::Removed));
+    guardrails.retain(|id, _| {
+        ledger
+            .guardrails
+            .get(*id)
+            .is_none_or(|r| r.state != GuardrailState::Removed)
+    });
 
     let mut by_control: BTreeMap<(String, String), Vec<&str>> = BTreeMap::new();
     for (id, g) in &guardrails {
@@ -111,8 +121,13 @@ pub fn report(s: &Settings, framework: Option<&Framework>, out: &mut dyn Write) 
             if framework.is_some_and(|f| !f.covers(entry)) {
                 continue;
             }
-            let (fw, control) = entry.trim().split_once(char::is_whitespace).unwrap_or((entry.trim(), ""));
-            let ids = by_control.entry((fw.to_string(), control.trim().to_string())).or_default();
+            let (fw, control) = entry
+                .trim()
+                .split_once(char::is_whitespace)
+                .unwrap_or((entry.trim(), ""));
+            let ids = by_control
+                .entry((fw.to_string(), control.trim().to_string()))
+                .or_default();
             if !ids.contains(id) {
                 ids.push(id);
             }

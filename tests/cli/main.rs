@@ -7,6 +7,7 @@ mod cli_check;
 mod common;
 mod corpus_fixes_cli;
 mod fleet_cli;
+mod frameworks;
 mod fuzz_regressions;
 mod governance_cli;
 mod guardrail_fixes_cli;
