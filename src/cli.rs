@@ -229,6 +229,16 @@ impl Cli {
             Command::Ledger(LedgerCommand::Accept(a)) => {
                 (p.output, p.repo, p.remote) = (a.output.clone(), a.repo.clone(), a.remote.clone())
             }
+            Command::Preview(a) => {
+                (p.output, p.clock, p.repo, p.remote, p.progress, p.limits) = (
+                    a.output.clone(),
+                    a.clock.clone(),
+                    a.repo.clone(),
+                    a.remote.clone(),
+                    a.progress.clone(),
+                    a.limits.clone(),
+                )
+            }
             // Set-up commands: no shared option groups.
             Command::Init(_) | Command::Completions(_) | Command::Man(_) => {}
         }
@@ -270,6 +280,9 @@ pub enum Command {
     /// hand edit.
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// What merging a ref (default `develop`) would do, compared with `main`: per changed
+    /// guardrail and exception, whom it breaks and when. Writes nothing.
+    Preview(PreviewArgs),
     /// Create a guardrails repository ready for the loop: branches `develop` and `main`,
     /// `workloads.toml`, `guardrails/lib/`, an example guardrail with fixtures, CI files.
     Init(InitArgs),
@@ -299,6 +312,31 @@ pub struct ManArgs {
     /// `railyard.1`.
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PreviewArgs {
+    /// The guardrails repo's branch, tag or commit to preview (a pull request's head).
+    #[arg(long = "ref", value_name = "REF", default_value = "develop")]
+    pub git_ref: String,
+    /// Worker threads fetching and evaluating workloads (default: every core).
+    #[arg(long, env = "RAILYARD_JOBS")]
+    pub jobs: Option<usize>,
+    /// Only the guardrails mapped to this framework (prefix of a `frameworks` entry, e.g. `PCI-DSS`).
+    #[arg(long, value_name = "NAME")]
+    pub framework: Option<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub clock: ClockArgs,
+    #[command(flatten)]
+    pub repo: RepoArgs,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+    #[command(flatten)]
+    pub progress: ProgressArgs,
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -500,6 +538,18 @@ pub struct ReportArgs {
     pub repo: RepoArgs,
     #[command(flatten)]
     pub remote: RemoteArgs,
+    /// Only the guardrails mapped to this framework (prefix of a `frameworks` entry, e.g. `PCI-DSS`).
+    #[arg(long, value_name = "NAME")]
+    pub framework: Option<String>,
+    /// Summarise another way: `framework` = compliance per control of each framework.
+    #[arg(long, value_enum, conflicts_with_all = ["workload", "team"])]
+    pub by: Option<ReportBy>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportBy {
+    /// Per framework control: how many workloads comply with every guardrail mapped to it.
+    Framework,
 }
 
 #[derive(Debug, clap::Args)]
@@ -553,6 +603,9 @@ pub struct CheckArgs {
     pub remote: RemoteArgs,
     #[command(flatten)]
     pub limits: LimitArgs,
+    /// Only the guardrails mapped to this framework (prefix of a `frameworks` entry, e.g. `PCI-DSS`).
+    #[arg(long, value_name = "NAME")]
+    pub framework: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -705,7 +758,14 @@ fn command(cli: Cli, settings: Settings, now: Day, out: &mut dyn Write) -> anyho
                 Some(n) => n,
                 None => folder_name(&args.path),
             };
-            let (active, pending) = workflow::check::guardrails_for(&settings, &args.guardrails, &name)?;
+            let (mut active, mut pending) = workflow::check::guardrails_for(&settings, &args.guardrails, &name)?;
+            if let Some(f) = args.framework.map(workflow::frameworks::Framework) {
+                let libs: Vec<&crate::guardrail::Library> =
+                    std::iter::once(&active).chain(pending.iter().map(|(l, _)| l)).collect();
+                f.require_known(&libs)?;
+                f.retain(&mut active);
+                pending.retain(|(l, _)| l.guardrails.iter().any(|g| f.maps(g)));
+            }
             let opts = workflow::check::CheckOptions {
                 path: args.path,
                 workload: WorkloadInfo {
@@ -769,14 +829,27 @@ fn command(cli: Cli, settings: Settings, now: Day, out: &mut dyn Write) -> anyho
         Command::Ledger(LedgerCommand::Accept(args)) => {
             workflow::ledger_cmd::accept(&settings, &args.reason, args.reset_clock, out)
         }
+        Command::Report(args) if args.by == Some(ReportBy::Framework) => {
+            let f = args.framework.map(workflow::frameworks::Framework);
+            workflow::frameworks::report(&settings, f.as_ref(), out)
+        }
         Command::Report(args) => {
             let opts = workflow::report::ReportOptions {
                 workload: args.workload,
                 team: args.team,
+                framework: args.framework.map(workflow::frameworks::Framework),
             };
             workflow::report::report(&settings, &opts, out)
         }
         Command::Demo(args) => workflow::demo::demo(&settings, args.keep.as_deref(), out),
+        Command::Preview(args) => {
+            let opts = workflow::preview::PreviewOptions {
+                git_ref: args.git_ref,
+                jobs: args.jobs,
+                framework: args.framework.map(workflow::frameworks::Framework),
+            };
+            workflow::preview::preview(&settings, &opts, out)
+        }
         Command::Init(args) => {
             workflow::init::init(&args.dir, out)
         }
@@ -836,6 +909,7 @@ fn refuse_unsupported_format(
         | Command::Init(_)
         | Command::Completions(_)
         | Command::Man(_) => Ok(()),
+        Command::Preview(_) => ensure("preview", f, &[Table, Json, Markdown]),
     }
 }
 

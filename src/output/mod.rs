@@ -5,9 +5,11 @@
 //! silent substitute. Data goes to the writer the caller supplies (stdout); diagnostics go to
 //! stderr.
 
+pub mod frameworks;
 pub(crate) mod json;
 mod junit;
 mod markdown;
+pub mod preview;
 mod sarif;
 pub(crate) mod style;
 mod table;

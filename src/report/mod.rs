@@ -9,7 +9,9 @@ pub mod check;
 pub mod enforce;
 pub mod escape;
 pub mod exposure;
+pub mod frameworks;
 pub mod observe;
+pub mod preview;
 pub mod release;
 pub mod test;
 

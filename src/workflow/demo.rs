@@ -154,6 +154,7 @@ pub fn demo(s: &Settings, keep: Option<&Path>, out: &mut dyn Write) -> Result<Ou
             &report::ReportOptions {
                 workload: None,
                 team: Some("web".into()),
+                framework: None,
             },
             o,
         )

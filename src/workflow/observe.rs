@@ -143,7 +143,7 @@ pub fn observe_with(s: &Settings, opts: &ObserveOptions, out: &mut dyn Write) ->
 }
 
 /// The candidates whose own fixtures fail, with the failures.
-fn fixture_failures(
+pub(crate) fn fixture_failures(
     release: &Release,
     library: &Library,
     settings: &crate::limits::RunSettings,
@@ -165,7 +165,7 @@ fn fixture_failures(
 /// Step 3: fetch every workload into the cache; parse and evaluate (every guardrail of
 /// develop) only what the result cache does not already know, on every core. An unreachable
 /// workload or unknown ref becomes *unknown* for every guardrail; the run goes on.
-fn evaluate_fleet(
+pub(crate) fn evaluate_fleet(
     s: &Settings,
     opts: &ObserveOptions,
     release: &Release,
@@ -199,14 +199,14 @@ fn evaluate_fleet(
 
 /// The fleet as observed: each workload with its evaluations (exceptions applied), in the
 /// order of the library's guardrails.
-struct Observed {
-    workloads: Vec<ObservedWorkload>,
-    evaluations: Vec<Vec<Evaluation>>,
+pub(crate) struct Observed {
+    pub(crate) workloads: Vec<ObservedWorkload>,
+    pub(crate) evaluations: Vec<Vec<Evaluation>>,
     index_of: HashMap<String, usize>,
 }
 
 impl Observed {
-    fn new(library: &Library, workloads: Vec<ObservedWorkload>, now: Day) -> Observed {
+    pub(crate) fn new(library: &Library, workloads: Vec<ObservedWorkload>, now: Day) -> Observed {
         let evaluations = workloads
             .iter()
             .map(|w| {
@@ -234,7 +234,10 @@ impl Observed {
     }
 
     /// Each workload with its evaluation of guardrail `id`.
-    fn pairs<'a>(&'a self, id: &'a str) -> impl Iterator<Item = (&'a ObservedWorkload, &'a Evaluation)> + 'a {
+    pub(crate) fn pairs<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> impl Iterator<Item = (&'a ObservedWorkload, &'a Evaluation)> + 'a {
         self.workloads
             .iter()
             .zip(&self.evaluations)
@@ -274,7 +277,12 @@ impl Observed {
 /// Step 5: records every evaluation in the ledger: findings of active guardrails as active,
 /// of candidates as pending with their deadline. Returns the ledger as recorded (as it would
 /// be, in a dry run) and whether a commit was made.
-fn record_observations(s: &Settings, release: &Release, library: &Library, fleet: &Observed) -> Result<(Ledger, bool)> {
+pub(crate) fn record_observations(
+    s: &Settings,
+    release: &Release,
+    library: &Library,
+    fleet: &Observed,
+) -> Result<(Ledger, bool)> {
     let apply = |ledger: &mut Ledger| -> Result<()> {
         ledger.advance_clock(s.now)?;
         release.reconcile(ledger)?;
@@ -310,7 +318,7 @@ fn record_observations(s: &Settings, release: &Release, library: &Library, fleet
 /// Step 6 for one candidate: its counts and what became of it; promotes it to `main` (or
 /// removes it) when it is ready, returning the activation to record.
 #[allow(clippy::too_many_arguments)]
-fn promote_if_ready(
+pub(crate) fn promote_if_ready(
     s: &Settings,
     release: &Release,
     library: &Library,
@@ -434,10 +442,7 @@ fn what_to_fix(fleet: &Observed, results: &[CandidateResult], ledger: &Ledger) -
         let held = results
             .iter()
             .any(|r| r.id == eval.guardrail && matches!(r.action, Action::Held | Action::Blocked));
-        let deadline = ledger
-            .entries
-            .get(&crate::ledger::key(&eval.guardrail, &eval.workload))
-            .and_then(|e| e.deadline);
+        let deadline = open_deadline(ledger, &eval.guardrail, &eval.workload);
         let index = fleet.index_of.get(eval.workload.as_str()).copied();
         let team = index.map(|i| fleet.workloads[i].info.team.clone()).unwrap_or_default();
         let commit = index
@@ -468,6 +473,16 @@ fn what_to_fix(fleet: &Observed, results: &[CandidateResult], ledger: &Ledger) -
         }
     }
     to_fix
+}
+
+/// The day a held guardrail starts failing `workload`: its recorded deadline, else the
+/// guardrail's activation day.
+pub(crate) fn open_deadline(ledger: &Ledger, guardrail: &str, workload: &str) -> Option<Day> {
+    ledger
+        .entries
+        .get(&crate::ledger::key(guardrail, workload))
+        .and_then(|e| e.deadline)
+        .or(ledger.activation_day(guardrail))
 }
 
 fn workload_result(w: &ObservedWorkload) -> WorkloadResult {

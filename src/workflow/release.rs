@@ -55,9 +55,18 @@ impl Release {
     /// Reads everything a loop workflow needs. The registry comes from `develop`, where
     /// the security team maintains it.
     pub fn open(s: &Settings) -> Result<Release> {
+        Release::open_at(s, None)
+    }
+
+    /// [`open`](Self::open) with `candidates_ref` (a branch, tag or commit; `preview --ref`)
+    /// in the place of `develop`: its guardrails and registry are read, compared with `main`.
+    pub fn open_at(s: &Settings, candidates_ref: Option<&str>) -> Result<Release> {
         let mut repo = GuardrailsRepo::open(&s.repo, &s.cache_dir, s.repo_token_env.as_deref())?;
         repo.set_seal_key(s.ledger_key.clone());
-        let develop = repo.require_tip(DEVELOP)?;
+        let develop = match candidates_ref {
+            Some(r) => repo.resolve(r)?,
+            None => repo.require_tip(DEVELOP)?,
+        };
         let main = repo.require_tip(MAIN)?;
         let (mut develop_lib, mut broken) = load_library_lenient(
             &repo.read_tree(&develop, GUARDRAILS_DIR)?,

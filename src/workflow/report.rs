@@ -17,6 +17,8 @@ use std::io::Write;
 pub struct ReportOptions {
     pub workload: Option<String>,
     pub team: Option<String>,
+    /// `--framework`: only the guardrails mapped to it.
+    pub framework: Option<super::frameworks::Framework>,
 }
 
 pub fn report(s: &Settings, opts: &ReportOptions, out: &mut dyn Write) -> Result<Outcome> {
@@ -132,6 +134,20 @@ pub fn report(s: &Settings, opts: &ReportOptions, out: &mut dyn Write) -> Result
                 || in_view("")
         })
         .collect();
+    if let Some(f) = &opts.framework {
+        f.require_known(&[&release.develop_lib, &release.main_lib])?;
+        let mapped = |id: &str| {
+            release
+                .develop_lib
+                .get(id)
+                .or_else(|| release.main_lib.get(id))
+                .is_some_and(|g| f.maps(g))
+        };
+        report.exposure.retain(|e| mapped(&e.guardrail));
+        report.guardrails.retain(|g| mapped(&g.guardrail));
+        report.stale_exceptions.retain(|x| mapped(&x.guardrail));
+        report.unverified_exceptions.retain(|x| mapped(&x.guardrail));
+    }
     crate::output::render(s.format, &report, out)?;
     Ok(Outcome::Clean)
 }
