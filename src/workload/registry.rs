@@ -194,18 +194,24 @@ fn de_severity<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Severity
         .ok_or_else(|| serde::de::Error::custom(unknown_severity(&text)))
 }
 
+/// A `[team.<name>.severity.<level>]` key. Checked while the key is read, so that the error
+/// carries the key's own span (the line of that table, not of the first route).
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct Level(Severity);
+
+impl<'de> Deserialize<'de> for Level {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Level, D::Error> {
+        let text = String::deserialize(d)?;
+        parse_severity(&text).map(Level).ok_or_else(|| {
+            serde::de::Error::custom(format!("`[team.….severity.{text}]`: {}", unknown_severity(&text)))
+        })
+    }
+}
+
 /// `[team.<name>.severity.<level>]` tables, keyed by a known severity.
 fn de_routes<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<Severity, Route>, D::Error> {
-    let raw = BTreeMap::<String, Route>::deserialize(d)?;
-    raw.into_iter()
-        .map(|(level, route)| match parse_severity(&level) {
-            Some(s) => Ok((s, route)),
-            None => Err(serde::de::Error::custom(format!(
-                "`[team.….severity.{level}]`: {}",
-                unknown_severity(&level)
-            ))),
-        })
-        .collect()
+    let map = BTreeMap::<Level, Route>::deserialize(d)?;
+    Ok(map.into_iter().map(|(k, r)| (k.0, r)).collect())
 }
 
 impl Registry {
@@ -713,10 +719,11 @@ token_env = "PAYMENTS_GIT_TOKEN"
         let e = parse("workloads.toml", value).unwrap_err();
         assert!(e[0].to_string().starts_with("workloads.toml:4: "), "{e:?}");
         assert!(e[0].to_string().contains("unknown severity `urgent`"), "{e:?}");
-        let table = "[team.web]\nslack_webhook_env = \"S\"\n\n[team.web.severity.urgent]\nwebhook_env = \"P\"\n";
+        let table = "[team.web]\nslack_webhook_env = \"S\"\n[team.web.severity.low]\nwebhook_env = \"L\"\n\
+                     [team.web.severity.urgent]\nwebhook_env = \"P\"\n";
         let e = parse("workloads.toml", table).unwrap_err();
         assert!(e[0].to_string().contains("unknown severity `urgent`"), "{e:?}");
-        assert!(e[0].to_string().starts_with("workloads.toml:4: "), "{e:?}");
+        assert!(e[0].to_string().starts_with("workloads.toml:5: "), "{e:?}");
         let empty = "[team.web]\nslack_webhook_env = \"S\"\n[team.web.severity.low]\n";
         let e = parse("workloads.toml", empty).unwrap_err();
         assert!(e[0].to_string().starts_with("workloads.toml:3: "), "{e:?}");

@@ -16,6 +16,7 @@ mod init_cli;
 mod ledger_seal_cli;
 mod loop_cli;
 mod notify_cli;
+mod notify_severity;
 mod registry_fetch;
 mod render_cli;
 mod safety_cli;
