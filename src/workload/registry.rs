@@ -202,9 +202,9 @@ struct Level(Severity);
 impl<'de> Deserialize<'de> for Level {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Level, D::Error> {
         let text = String::deserialize(d)?;
-        parse_severity(&text).map(Level).ok_or_else(|| {
-            serde::de::Error::custom(format!("`[team.….severity.{text}]`: {}", unknown_severity(&text)))
-        })
+        parse_severity(&text)
+            .map(Level)
+            .ok_or_else(|| serde::de::Error::custom(format!("`[team.….severity.{text}]`: {}", unknown_severity(&text))))
     }
 }
 

@@ -3,8 +3,8 @@
 //! a channel whose floor is `high`; the digest lists events by severity, then deadline; an
 //! unknown severity in `workloads.toml` is an error naming the file and line.
 
-use crate::common::sandbox::{bundled, command, ledger_json, main_and_develop, text, Root};
 use crate::common::commit;
+use crate::common::sandbox::{bundled, command, ledger_json, main_and_develop, text, Root};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -160,7 +160,14 @@ impl Sandbox {
             .env("WEB_PAGER_URL", self.server.url("/pager/secret"))
             .env("WEB_LOW_URL", self.server.url("/low/secret"))
             .env("RAILYARD_NOTIFY_TIMEOUT_MS", "3000");
-        for var in ["HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"] {
+        for var in [
+            "HTTP_PROXY",
+            "http_proxy",
+            "HTTPS_PROXY",
+            "https_proxy",
+            "ALL_PROXY",
+            "all_proxy",
+        ] {
             cmd.env_remove(var);
         }
         cmd.output().unwrap()
@@ -216,7 +223,10 @@ fn critical_reaches_the_pager_not_the_low_route_and_low_skips_a_high_floor() {
     }
     assert!(!critical.iter().any(|m| m.ends_with("@webhook.low")), "{critical:?}");
     let logging = sb.notified("aws-s3-access-logging");
-    assert!(logging.contains(&"new:2026-11-01@webhook.low".to_string()), "{logging:?}");
+    assert!(
+        logging.contains(&"new:2026-11-01@webhook.low".to_string()),
+        "{logging:?}"
+    );
     assert!(!logging.iter().any(|m| m.ends_with("@slack")), "{logging:?}");
     let j: Value = serde_json::from_slice(&out.stdout).unwrap();
     let channels: Vec<&str> = j["notifications"]
@@ -268,8 +278,14 @@ fn the_digest_lists_events_by_severity_then_deadline() {
 #[test]
 fn an_unknown_severity_names_workloads_toml_and_the_line() {
     for (registry, line) in [
-        (ROUTED.replace("min_severity = \"high\"", "min_severity = \"urgent\""), 7),
-        (ROUTED.replace("[team.web.severity.low]", "[team.web.severity.urgent]"), 15),
+        (
+            ROUTED.replace("min_severity = \"high\"", "min_severity = \"urgent\""),
+            7,
+        ),
+        (
+            ROUTED.replace("[team.web.severity.low]", "[team.web.severity.urgent]"),
+            15,
+        ),
     ] {
         let sb = Sandbox::new(&registry);
         let out = sb.run(&["observe", "--now", "2026-11-01"]);
