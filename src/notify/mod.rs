@@ -210,43 +210,110 @@ pub enum Mode {
     Preview,
 }
 
+/// One message the plan would send: a team, a channel (of the team, or of one of its
+/// per-severity routes), and the events not yet delivered there, in digest order.
+pub struct Planned {
+    pub team: String,
+    pub channel: &'static dyn Channel,
+    /// `Some(level)`: the team's `[team.<name>.severity.<level>]` route, not its own channel.
+    pub route: Option<Severity>,
+    pub events: Vec<Event>,
+}
+
+impl Planned {
+    /// The channel as named in markers and output: `slack`, or `slack.critical` for a route,
+    /// so a route's deliveries are recorded apart from the team channel's.
+    pub fn label(&self) -> String {
+        channel_label(self.channel, self.route)
+    }
+}
+
+fn channel_label(channel: &dyn Channel, route: Option<Severity>) -> String {
+    match route {
+        None => channel.name().to_string(),
+        Some(level) => format!("{}.{level}", channel.name()),
+    }
+}
+
+/// Whether an event of `severity` passes a channel's floor. An event without a severity (its
+/// guardrail is gone) is never filtered out: what it is worth is unknown, not low.
+fn at_or_above(severity: Option<Severity>, floor: Option<Severity>) -> bool {
+    match (severity, floor) {
+        (Some(s), Some(f)) => s >= f,
+        _ => true,
+    }
+}
+
+/// Digest order: highest severity first (unknown last), then the nearest deadline (none last).
+/// Stable, so events that tie keep the order the workflow produced.
+fn digest_order(a: &Event, b: &Event) -> std::cmp::Ordering {
+    let deadline = match (a.deadline, b.deadline) {
+        (Some(x), Some(y)) => x.cmp(&y),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => std::cmp::Ordering::Equal,
+    };
+    b.severity.cmp(&a.severity).then(deadline)
+}
+
 /// Groups undelivered events into messages: one per team and channel (per (guardrail,
-/// workload) for per-issue channels). Events already delivered on a channel, per the ledger,
-/// are left out. Events of teams without any channel are dropped.
-pub fn plan(events: &[Event], registry: &Registry, ledger: &Ledger) -> Vec<(String, &'static dyn Channel, Vec<Event>)> {
-    let mut out: Vec<(String, &'static dyn Channel, Vec<Event>)> = Vec::new();
+/// workload) for per-issue channels), each in [`digest_order`]. A team channel gets the
+/// events at or above its `min_severity`; a per-severity route gets the events of exactly its
+/// severity. Events already delivered on a channel, per the ledger, are left out. Events of
+/// teams without any channel are dropped.
+pub fn plan(events: &[Event], registry: &Registry, ledger: &Ledger) -> Vec<Planned> {
+    let mut out: Vec<Planned> = Vec::new();
+    let mut sorted: Vec<&Event> = events.iter().collect();
+    sorted.sort_by(|a, b| digest_order(a, b));
     let mut teams: Vec<&str> = events.iter().map(|e| e.team.as_str()).collect();
     teams.sort();
     teams.dedup();
     for team_name in teams {
         let Some(team) = registry.team(team_name) else { continue };
-        for &channel in CHANNELS {
-            if channel.secret_env(team).is_none() {
-                continue;
-            }
-            let pending: Vec<Event> = events
-                .iter()
-                .filter(|e| e.team == team_name)
-                .filter(|e| !delivered(ledger, e, channel.name()))
-                .cloned()
-                .collect();
-            if pending.is_empty() {
-                continue;
-            }
-            if channel.per_issue() {
-                let mut groups: Vec<Vec<Event>> = Vec::new();
-                for e in pending {
-                    match groups
-                        .iter_mut()
-                        .find(|g| g[0].guardrail == e.guardrail && g[0].workload == e.workload)
-                    {
-                        Some(g) => g.push(e),
-                        None => groups.push(vec![e]),
-                    }
+        // The team's own channels first, then each route, highest severity first.
+        let mut destinations: Vec<(Option<Severity>, Team)> = vec![(None, team.clone())];
+        destinations.extend(team.routes.iter().rev().map(|(level, r)| (Some(*level), r.as_team())));
+        for (route, dest) in &destinations {
+            for &channel in CHANNELS {
+                if channel.secret_env(dest).is_none() {
+                    continue;
                 }
-                out.extend(groups.into_iter().map(|g| (team_name.to_string(), channel, g)));
-            } else {
-                out.push((team_name.to_string(), channel, pending));
+                let label = channel_label(channel, *route);
+                let floor = team.min_severity_of(channel.name());
+                let pending: Vec<Event> = sorted
+                    .iter()
+                    .filter(|e| e.team == team_name)
+                    .filter(|e| match route {
+                        None => at_or_above(e.severity, floor),
+                        Some(level) => e.severity == Some(*level),
+                    })
+                    .filter(|e| !delivered(ledger, e, &label))
+                    .map(|e| (*e).clone())
+                    .collect();
+                if pending.is_empty() {
+                    continue;
+                }
+                let planned = |events: Vec<Event>| Planned {
+                    team: team_name.to_string(),
+                    channel,
+                    route: *route,
+                    events,
+                };
+                if channel.per_issue() {
+                    let mut groups: Vec<Vec<Event>> = Vec::new();
+                    for e in pending {
+                        match groups
+                            .iter_mut()
+                            .find(|g| g[0].guardrail == e.guardrail && g[0].workload == e.workload)
+                        {
+                            Some(g) => g.push(e),
+                            None => groups.push(vec![e]),
+                        }
+                    }
+                    out.extend(groups.into_iter().map(planned));
+                } else {
+                    out.push(planned(pending));
+                }
             }
         }
     }
@@ -273,10 +340,11 @@ pub fn run_id() -> &'static str {
 pub fn planned_markers(events: &[Event], registry: &Registry, ledger: &Ledger) -> Vec<(EntryKey, String)> {
     plan(events, registry, ledger)
         .into_iter()
-        .flat_map(|(_, channel, events)| {
-            events
+        .flat_map(|p| {
+            let label = p.label();
+            p.events
                 .into_iter()
-                .map(move |e| (e.ledger_key(), format!("{}@{}", e.key, channel.name())))
+                .map(move |e| (e.ledger_key(), format!("{}@{label}", e.key)))
         })
         .collect()
 }
@@ -343,12 +411,22 @@ pub fn notify(
         },
         Mode::Preview => None,
     };
-    for (team_name, channel, events) in planned {
+    for p in planned {
+        let label = p.label();
+        let Planned {
+            team: team_name,
+            channel,
+            route,
+            events,
+        } = p;
         let team = registry.team(&team_name).expect("planned teams exist");
+        // A route's settings live in its own table; read them as a team of its own.
+        let routed = route.and_then(|level| team.routes.get(&level)).map(|r| r.as_team());
+        let team = routed.as_ref().unwrap_or(team);
         let env = channel.secret_env(team).unwrap_or_default().to_string();
         let mut sent = Sent {
             team: team_name.clone(),
-            channel: channel.name().to_string(),
+            channel: label.clone(),
             env: env.clone(),
             // Until a channel accepts it, a message is not sent.
             status: SentStatus::Failed,
@@ -356,7 +434,7 @@ pub fn notify(
             error: None,
             record: events
                 .iter()
-                .map(|e| (e.ledger_key(), format!("{}@{}", e.key, channel.name())))
+                .map(|e| (e.ledger_key(), format!("{}@{label}", e.key)))
                 .collect(),
         };
         let secret = std::env::var(&env).ok().filter(|v| !v.trim().is_empty());
@@ -573,7 +651,10 @@ mod tests {
             event("quiet", "g1", "c", "new:2026-11-01"),
         ];
         let plan = plan(&events, &registry(), &Ledger::new());
-        let summary: Vec<(String, &str, usize)> = plan.iter().map(|(t, c, e)| (t.clone(), c.name(), e.len())).collect();
+        let summary: Vec<(String, &str, usize)> = plan
+            .iter()
+            .map(|p| (p.team.clone(), p.channel.name(), p.events.len()))
+            .collect();
         assert_eq!(
             summary,
             vec![
@@ -614,11 +695,11 @@ mod tests {
             .insert("new:2026-11-01@slack".into(), Day::parse("2026-11-01").unwrap());
         ledger.entries.insert(crate::ledger::key("g1", "a"), e);
         let plan = plan(&events, &registry(), &ledger);
-        let slack = plan.iter().find(|(_, c, _)| c.name() == "slack").unwrap();
-        assert_eq!(slack.2.len(), 1);
-        assert_eq!(slack.2[0].guardrail, "g2");
+        let slack = plan.iter().find(|p| p.channel.name() == "slack").unwrap();
+        assert_eq!(slack.events.len(), 1);
+        assert_eq!(slack.events[0].guardrail, "g2");
         // GitHub never delivered g1: still planned there.
-        assert_eq!(plan.iter().filter(|(_, c, _)| c.name() == "github").count(), 2);
+        assert_eq!(plan.iter().filter(|p| p.channel.name() == "github").count(), 2);
 
         let sent = vec![Sent {
             team: "web".into(),
@@ -639,6 +720,46 @@ mod tests {
         assert!(ledger.entries[&crate::ledger::key("g1", "a")]
             .notified
             .contains_key("x@slack"));
+    }
+
+    #[test]
+    fn severity_floors_routes_and_digest_order() {
+        let reg = crate::workload::registry::parse(
+            "workloads.toml",
+            "[team.web]\nmin_severity = \"medium\"\nslack_webhook_env = \"S\"\nwebhook_env = \"H\"\n\
+             webhook_min_severity = \"high\"\n[team.web.severity.critical]\nwebhook_env = \"PAGER\"\n\
+             [team.web.severity.low]\nslack_webhook_env = \"DIGEST\"\n",
+        )
+        .unwrap();
+        let day = |d: &str| Some(Day::parse(d).unwrap());
+        let mut events = Vec::new();
+        for (g, sev, deadline) in [
+            ("low", Some(Severity::Low), day("2026-11-05")),
+            ("med-late", Some(Severity::Medium), day("2026-12-20")),
+            ("unknown", None, None),
+            ("crit", Some(Severity::Critical), day("2026-12-31")),
+            ("med-soon", Some(Severity::Medium), day("2026-11-10")),
+            ("high", Some(Severity::High), None),
+        ] {
+            let mut e = event("web", g, "a", "new:2026-11-01");
+            e.severity = sev;
+            e.deadline = deadline;
+            events.push(e);
+        }
+        let plan = plan(&events, &reg, &Ledger::new());
+        let got: Vec<(String, Vec<&str>)> = plan
+            .iter()
+            .map(|p| (p.label(), p.events.iter().map(|e| e.guardrail.as_str()).collect()))
+            .collect();
+        let want: Vec<(String, Vec<&str>)> = vec![
+            ("slack".into(), vec!["crit", "high", "med-soon", "med-late", "unknown"]),
+            ("webhook".into(), vec!["crit", "high", "unknown"]),
+            ("webhook.critical".into(), vec!["crit"]),
+            ("slack.low".into(), vec!["low"]),
+        ];
+        assert_eq!(got, want);
+        let markers = planned_markers(&events, &reg, &Ledger::new());
+        assert!(markers.iter().any(|(_, m)| m == "new:2026-11-01@webhook.critical"));
     }
 
     #[test]

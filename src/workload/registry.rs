@@ -4,6 +4,7 @@
 //! would be published to everyone who can read the guardrails repo.
 
 use crate::config::{from_toml, line_of_key, ConfigError};
+use crate::guardrail::Severity;
 use crate::workload::parser::line_of;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -106,6 +107,111 @@ pub struct Team {
     /// Days before a deadline on which to remind the team (e.g. `[14, 7, 1]`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reminder_days: Vec<u32>,
+    /// Events below this severity reach none of the team's channels (unless a
+    /// `<channel>_min_severity` says otherwise); `None` sends every severity.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "de_severity")]
+    pub min_severity: Option<Severity>,
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "de_severity")]
+    pub slack_min_severity: Option<Severity>,
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "de_severity")]
+    pub teams_min_severity: Option<Severity>,
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "de_severity")]
+    pub webhook_min_severity: Option<Severity>,
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "de_severity")]
+    pub github_min_severity: Option<Severity>,
+    /// `[team.<name>.severity.<level>]`: channels that get the events of exactly that
+    /// severity, in addition to the team's own (e.g. critical to a pager webhook).
+    #[serde(
+        default,
+        rename = "severity",
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "de_routes"
+    )]
+    pub routes: BTreeMap<Severity, Route>,
+}
+
+/// A per-severity destination: the chat and webhook channels of a team table, and nothing
+/// else (GitHub issues are per guardrail and workload already; a second route would comment
+/// twice on the same issue).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Route {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slack_webhook_env: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub teams_webhook_env: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_env: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_secret_env: Option<String>,
+}
+
+impl Route {
+    /// The route as a team holding only its channels, so every channel reads its settings the
+    /// same way (`Channel::secret_env(&Team)`).
+    pub fn as_team(&self) -> Team {
+        Team {
+            slack_webhook_env: self.slack_webhook_env.clone(),
+            teams_webhook_env: self.teams_webhook_env.clone(),
+            webhook_env: self.webhook_env.clone(),
+            webhook_secret_env: self.webhook_secret_env.clone(),
+            ..Team::default()
+        }
+    }
+}
+
+impl Team {
+    /// The lowest severity channel `channel` (`slack`, `teams`, `webhook`, `github`) gets:
+    /// its own `<channel>_min_severity`, else the team's `min_severity`.
+    pub fn min_severity_of(&self, channel: &str) -> Option<Severity> {
+        let own = match channel {
+            "slack" => self.slack_min_severity,
+            "teams" => self.teams_min_severity,
+            "webhook" => self.webhook_min_severity,
+            "github" => self.github_min_severity,
+            _ => None,
+        };
+        own.or(self.min_severity)
+    }
+}
+
+const SEVERITIES: [Severity; 4] = [Severity::Low, Severity::Medium, Severity::High, Severity::Critical];
+
+/// `low`, `medium`, `high` or `critical`, as in `guardrail.toml`.
+pub fn parse_severity(text: &str) -> Option<Severity> {
+    SEVERITIES.into_iter().find(|s| s.as_str() == text)
+}
+
+fn unknown_severity(text: &str) -> String {
+    format!("unknown severity `{text}`: use one of low, medium, high, critical")
+}
+
+/// A `*min_severity` value; the error carries the value's span, so it names the line.
+fn de_severity<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Severity>, D::Error> {
+    let text = String::deserialize(d)?;
+    parse_severity(&text)
+        .map(Some)
+        .ok_or_else(|| serde::de::Error::custom(unknown_severity(&text)))
+}
+
+/// A `[team.<name>.severity.<level>]` key. Checked while the key is read, so that the error
+/// carries the key's own span (the line of that table, not of the first route).
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct Level(Severity);
+
+impl<'de> Deserialize<'de> for Level {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Level, D::Error> {
+        let text = String::deserialize(d)?;
+        parse_severity(&text)
+            .map(Level)
+            .ok_or_else(|| serde::de::Error::custom(format!("`[team.….severity.{text}]`: {}", unknown_severity(&text))))
+    }
+}
+
+/// `[team.<name>.severity.<level>]` tables, keyed by a known severity.
+fn de_routes<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<Severity, Route>, D::Error> {
+    let map = BTreeMap::<Level, Route>::deserialize(d)?;
+    Ok(map.into_iter().map(|(k, r)| (k.0, r)).collect())
 }
 
 impl Registry {
@@ -256,6 +362,28 @@ pub fn parse(file: &str, text: &str) -> Result<Registry, Vec<ConfigError>> {
                 format!("`reminder_days` value {d} is larger than {MAX_GRACE_DAYS}"),
             );
         }
+        for (level, route) in &team.routes {
+            let at = route_line(text, &name, *level, header);
+            if route.slack_webhook_env.is_none() && route.teams_webhook_env.is_none() && route.webhook_env.is_none() {
+                err(
+                    at,
+                    format!(
+                        "`[team.{name}.severity.{level}]` names no channel: set `slack_webhook_env`, \
+                         `teams_webhook_env` or `webhook_env`"
+                    ),
+                );
+            }
+            for (key, value) in [
+                ("webhook_env", &route.webhook_env),
+                ("webhook_secret_env", &route.webhook_secret_env),
+                ("slack_webhook_env", &route.slack_webhook_env),
+                ("teams_webhook_env", &route.teams_webhook_env),
+            ] {
+                if let Some(message) = value.as_deref().and_then(|v| check_env_name(key, v)) {
+                    err(line_of_key(text, key, at), message);
+                }
+            }
+        }
         for owner in &team.owners {
             if owner.trim().is_empty() {
                 err(
@@ -358,6 +486,16 @@ pub fn is_name(name: &str) -> bool {
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+/// The line of the `[team.<team>.severity.<level>]` header (the team's header line when the
+/// route is written inline).
+fn route_line(text: &str, team: &str, level: Severity, team_line: usize) -> usize {
+    let wanted = format!("[team.{team}.severity.{level}]");
+    text.lines()
+        .position(|l| l.split('#').next().unwrap_or("").split_whitespace().collect::<String>() == wanted)
+        .map(|i| i + 1)
+        .unwrap_or(team_line)
 }
 
 /// The line of the `[[workload]]` header that opens the table whose `name` is on `name_line`.
@@ -562,6 +700,36 @@ token_env = "PAYMENTS_GIT_TOKEN"
             reg.owners_of(w),
             vec!["bob@example.com".to_string(), "alice@example.com".into()]
         );
+    }
+
+    #[test]
+    fn severity_floors_and_routes() {
+        let text = "[team.web]\nmin_severity = \"medium\"\nslack_webhook_env = \"S\"\nslack_min_severity = \"high\"\n\
+                    webhook_env = \"H\"\n[team.web.severity.critical]\nwebhook_env = \"PAGER\"\n";
+        let reg = parse("workloads.toml", text).unwrap();
+        let t = reg.team("web").unwrap();
+        assert_eq!(t.min_severity_of("slack"), Some(Severity::High));
+        assert_eq!(t.min_severity_of("webhook"), Some(Severity::Medium));
+        assert_eq!(t.routes[&Severity::Critical].webhook_env.as_deref(), Some("PAGER"));
+    }
+
+    #[test]
+    fn unknown_severities_name_the_line() {
+        let value = "[team.web]\nslack_webhook_env = \"S\"\n\nslack_min_severity = \"urgent\"\n";
+        let e = parse("workloads.toml", value).unwrap_err();
+        assert!(e[0].to_string().starts_with("workloads.toml:4: "), "{e:?}");
+        assert!(e[0].to_string().contains("unknown severity `urgent`"), "{e:?}");
+        let table = "[team.web]\nslack_webhook_env = \"S\"\n[team.web.severity.low]\nwebhook_env = \"L\"\n\
+                     [team.web.severity.urgent]\nwebhook_env = \"P\"\n";
+        let e = parse("workloads.toml", table).unwrap_err();
+        assert!(e[0].to_string().contains("unknown severity `urgent`"), "{e:?}");
+        assert!(e[0].to_string().starts_with("workloads.toml:5: "), "{e:?}");
+        let empty = "[team.web]\nslack_webhook_env = \"S\"\n[team.web.severity.low]\n";
+        let e = parse("workloads.toml", empty).unwrap_err();
+        assert!(e[0].to_string().starts_with("workloads.toml:3: "), "{e:?}");
+        let url = "[team.web]\n[team.web.severity.low]\nwebhook_env = \"https://x\"\n";
+        let e = parse("workloads.toml", url).unwrap_err();
+        assert!(e[0].to_string().starts_with("workloads.toml:3: "), "{e:?}");
     }
 
     #[test]

@@ -22,6 +22,7 @@ mod loop_cli;
 mod notify_cli;
 mod outputs;
 mod preview;
+mod notify_severity;
 mod registry_fetch;
 mod regotest_cli;
 mod render_cli;
