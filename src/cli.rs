@@ -109,6 +109,25 @@ pub enum Command {
     /// hand edit.
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// A static page of the ledger's history: compliance over time, burn-downs, exposure,
+    /// exceptions, framework controls (docs/dashboard.md).
+    Dashboard(DashboardArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DashboardArgs {
+    /// The folder to write `index.html` to.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// The guardrails repository whose ledger is shown (path or URL; default: `--repo`).
+    #[arg(long, value_name = "SRC")]
+    pub guardrails: Option<String>,
+    /// Only guardrails mapping a control that starts with NAME (e.g. `PCI-DSS`, `NIST-800-53 AU`).
+    #[arg(long, value_name = "NAME")]
+    pub framework: Option<String>,
+    /// Threads reading the ledger's history (default: every core).
+    #[arg(long, env = "RAILYARD_JOBS")]
+    pub jobs: Option<usize>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -431,6 +450,20 @@ fn command(cli: Cli, settings: Settings, now: Day, out: &mut dyn Write) -> anyho
             workflow::report::report(&settings, &opts, out)
         }
         Command::Demo(args) => workflow::demo::demo(&settings, args.keep.as_deref(), out),
+        Command::Dashboard(args) => {
+            let mut settings = settings;
+            if let Some(g) = args.guardrails {
+                settings.repo = g;
+            }
+            let opts = workflow::dashboard::DashboardOptions {
+                out: args.out,
+                framework: args.framework,
+                jobs: args
+                    .jobs
+                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+            };
+            workflow::dashboard::dashboard(&settings, &opts, out)
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! The workflows, one file each, each readable top to bottom in the words of DESIGN.md.
 
 pub mod check;
+pub mod dashboard;
 pub mod demo;
 pub mod enforce;
 pub mod fleet;
