@@ -22,7 +22,7 @@ pub struct Counts {
     pub excepted: usize,
     pub compliant: usize,
     pub unknown: usize,
-    /// Pairs whose noncompliance was fixed (recorded `resolved`, compliant since).
+    /// Pairs whose noncompliance was fixed (recorded `resolved`, compliant or excepted since).
     pub fixed: usize,
 }
 
@@ -31,13 +31,14 @@ impl Counts {
         let failing = e.failing_on(day).len();
         self.open_findings += failing;
         self.excepted_findings += e.waived_on_day(day).len();
-        match e.status_on(day) {
+        let status = e.status_on(day);
+        match status {
             Verdict::Noncompliant => self.noncompliant += 1,
             Verdict::Excepted => self.excepted += 1,
             Verdict::Compliant => self.compliant += 1,
             Verdict::Unknown => self.unknown += 1,
         }
-        if e.resolved.is_some() && e.status == Verdict::Compliant {
+        if e.resolved.is_some() && matches!(status, Verdict::Compliant | Verdict::Excepted) {
             self.fixed += 1;
         }
     }

@@ -6,6 +6,7 @@ mod cfn_plan_cli;
 mod cli_check;
 mod common;
 mod corpus_fixes_cli;
+mod dashboard;
 mod fleet_cli;
 mod fuzz_regressions;
 mod governance_cli;
