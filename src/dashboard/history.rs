@@ -92,7 +92,10 @@ pub fn read(repo: &GuardrailsRepo, keep: &(dyn Fn(&str) -> bool + Sync), jobs: u
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a history reader panicked"))))
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a history reader panicked")))
+            })
             .collect()
     });
     let mut all: Vec<(usize, Result<Point, Problem>)> = Vec::new();

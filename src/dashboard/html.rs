@@ -72,7 +72,11 @@ pub fn render(snap: &Snapshot, history: &History) -> String {
 
 fn summary(h: &mut String, snap: &Snapshot, history: &History) {
     let last = history.points.last().map(|p| p.overall).unwrap_or_default();
-    let breaking = snap.exposure.iter().filter(|e| e.status == Verdict::Noncompliant).count();
+    let breaking = snap
+        .exposure
+        .iter()
+        .filter(|e| e.status == Verdict::Noncompliant)
+        .count();
     let card = |h: &mut String, id: &str, label: &str, v: usize| {
         let _ = write!(h, "<div><dt>{label}</dt><dd id=\"{id}\">{v}</dd></div>");
     };
@@ -93,7 +97,12 @@ fn problems(h: &mut String, history: &History) {
     }
     h.push_str("<h2 id=\"history-problems\" class=\"bad\">Ledger commits that could not be read</h2><p>These runs are missing from the charts.</p><table><tr><th>Commit</th><th>Reason</th></tr>");
     for p in &history.problems {
-        let _ = write!(h, "<tr><td><code>{}</code></td><td>{}</td></tr>", esc(&p.commit), esc(&p.reason));
+        let _ = write!(
+            h,
+            "<tr><td><code>{}</code></td><td>{}</td></tr>",
+            esc(&p.commit),
+            esc(&p.reason)
+        );
     }
     h.push_str("</table>\n");
 }
@@ -155,7 +164,9 @@ fn compliance(h: &mut String, snap: &Snapshot, history: &History) {
     chart(h, "overall", "All guardrails", &overall, None);
     h.push_str("<h3>Per guardrail</h3><div class=\"small\">");
     for g in &snap.guardrails {
-        let pts = series_of(&history.points, |p| p.per_guardrail.get(&g.id).copied().unwrap_or_default());
+        let pts = series_of(&history.points, |p| {
+            p.per_guardrail.get(&g.id).copied().unwrap_or_default()
+        });
         let _ = write!(h, "<div><h3>{} <small>({})</small></h3>", esc(&g.id), g.severity);
         chart(h, &format!("g-{}", esc(&g.id)), &g.id, &pts, None);
         h.push_str("</div>");
@@ -172,12 +183,18 @@ fn chart(h: &mut String, id: &str, caption: &str, pts: &[(Day, &str, Counts)], u
 
 fn burndown(h: &mut String, snap: &Snapshot, history: &History) {
     h.push_str("<h2 id=\"burndown\">Pending guardrails: burn-down to activation</h2>");
-    let pending: Vec<_> = snap.guardrails.iter().filter(|g| g.state == GuardrailState::Pending).collect();
+    let pending: Vec<_> = snap
+        .guardrails
+        .iter()
+        .filter(|g| g.state == GuardrailState::Pending)
+        .collect();
     if pending.is_empty() {
         h.push_str("<p>No guardrail is pending.</p>");
     }
     for g in pending {
-        let pts = series_of(&history.points, |p| p.per_guardrail.get(&g.id).copied().unwrap_or_default());
+        let pts = series_of(&history.points, |p| {
+            p.per_guardrail.get(&g.id).copied().unwrap_or_default()
+        });
         let open_now = pts.last().map(|p| p.2.noncompliant).unwrap_or(0);
         let when = g
             .activation_day

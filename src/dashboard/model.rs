@@ -172,13 +172,20 @@ pub fn snapshot(src: &Sources, now: Day, framework: Option<&str>) -> Snapshot {
         })
         .collect();
     exposure.sort_by(|a, b| {
-        (&a.team, &a.workload, a.state != GuardrailState::Active, a.breaks_on, &a.guardrail).cmp(&(
-            &b.team,
-            &b.workload,
-            b.state != GuardrailState::Active,
-            b.breaks_on,
-            &b.guardrail,
-        ))
+        (
+            &a.team,
+            &a.workload,
+            a.state != GuardrailState::Active,
+            a.breaks_on,
+            &a.guardrail,
+        )
+            .cmp(&(
+                &b.team,
+                &b.workload,
+                b.state != GuardrailState::Active,
+                b.breaks_on,
+                &b.guardrail,
+            ))
     });
 
     let mut expiring: Vec<Expiring> = entries()
@@ -220,7 +227,12 @@ pub fn snapshot(src: &Sources, now: Day, framework: Option<&str>) -> Snapshot {
 /// them): a workload never observed or unknown keeps its exceptions from being called stale.
 fn stale_exceptions(src: &Sources, shown: &BTreeMap<&str, &GuardrailInfo>) -> Vec<StaleException> {
     let mut out = Vec::new();
-    for g in src.develop_lib.guardrails.iter().filter(|g| shown.contains_key(g.id.as_str())) {
+    for g in src
+        .develop_lib
+        .guardrails
+        .iter()
+        .filter(|g| shown.contains_key(g.id.as_str()))
+    {
         if g.exceptions.is_empty() {
             continue;
         }
@@ -237,7 +249,12 @@ fn stale_exceptions(src: &Sources, shown: &BTreeMap<&str, &GuardrailInfo>) -> Ve
                 Some(e) => Observed {
                     workload: &w.name,
                     unknown: e.status == Verdict::Unknown,
-                    resources: e.findings.iter().chain(&e.excepted).map(|f| f.resource.as_str()).collect(),
+                    resources: e
+                        .findings
+                        .iter()
+                        .chain(&e.excepted)
+                        .map(|f| f.resource.as_str())
+                        .collect(),
                 },
             })
             .collect();

@@ -32,7 +32,12 @@ pub fn line_chart(days: &[Day], series: &[Series], until: Option<Day>) -> String
     };
     let end = until.map_or(last, |u| u.max(last));
     let span = first.days_until(end).max(1) as f64;
-    let max = series.iter().flat_map(|x| x.values.iter().copied()).max().unwrap_or(0).max(1) as f64;
+    let max = series
+        .iter()
+        .flat_map(|x| x.values.iter().copied())
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64;
     let x = |d: Day| LEFT + (W - LEFT - RIGHT) * first.days_until(d) as f64 / span;
     let y = |v: usize| TOP + (H - TOP - BOTTOM) * (1.0 - v as f64 / max);
     // Axes, with the largest value and the first and last days as labels.

@@ -60,7 +60,12 @@ fn buckets(names: &[&str]) -> String {
 fn story() -> Sandbox {
     let sb = <Sandbox as DashSandbox>::new();
     let root = sb.root().to_path_buf();
-    commit(&open_or_init(&root.join("payments")), "main", &[("infra/main.tf", Some(COMPLIANT_TF))], "p");
+    commit(
+        &open_or_init(&root.join("payments")),
+        "main",
+        &[("infra/main.tf", Some(COMPLIANT_TF))],
+        "p",
+    );
     let web = open_or_init(&root.join("web"));
     let shop = open_or_init(&root.join("shop"));
     commit(&web, "main", &[("main.tf", Some(&buckets(&["logs"])))], "w1");
@@ -87,7 +92,10 @@ fn story() -> Sandbox {
     commit(
         &web,
         "main",
-        &[("main.tf", Some(&buckets(&["logs", "data", "<script>alert(2)</script>"])))],
+        &[(
+            "main.tf",
+            Some(&buckets(&["logs", "data", "<script>alert(2)</script>"])),
+        )],
         "w2",
     );
     commit(&shop, "main", &[("main.tf", Some(&buckets(&["tmp"])))], "s2");
@@ -104,7 +112,9 @@ fn story() -> Sandbox {
 
 /// The rows of the screen-reader table `id`: (day, open, excepted, fixed, unknown, noncompliant).
 fn rows(page: &str, id: &str) -> Vec<(String, Vec<usize>)> {
-    let start = page.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("no table {id}"));
+    let start = page
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no table {id}"));
     let table = &page[start..start + page[start..].find("</table>").unwrap()];
     table
         .split("<tr>")
@@ -118,7 +128,10 @@ fn rows(page: &str, id: &str) -> Vec<(String, Vec<usize>)> {
                     &c[..c.find("</td>").unwrap()]
                 })
                 .collect();
-            (cells[0].to_string(), cells[2..].iter().map(|c| c.parse().unwrap()).collect())
+            (
+                cells[0].to_string(),
+                cells[2..].iter().map(|c| c.parse().unwrap()).collect(),
+            )
         })
         .collect()
 }
@@ -136,7 +149,11 @@ fn per_day(rows: Vec<(String, Vec<usize>)>) -> Vec<(String, Vec<usize>)> {
 }
 
 fn card(page: &str, id: &str) -> String {
-    let at = page.find(&format!("id=\"{id}\">")).unwrap_or_else(|| panic!("no card {id}")) + id.len() + 6;
+    let at = page
+        .find(&format!("id=\"{id}\">"))
+        .unwrap_or_else(|| panic!("no card {id}"))
+        + id.len()
+        + 6;
     page[at..at + page[at..].find('<').unwrap()].to_string()
 }
 
@@ -161,17 +178,34 @@ fn dashboard_shows_the_history_of_a_ledger_over_dated_runs() {
     let ebs = per_day(rows(&page, "t-g-aws-ebs-volume-encryption"));
     assert!(ebs.iter().all(|(_, v)| v[0] == 0 && v[4] == 0), "{ebs:?}");
     assert_eq!(per_day(rows(&page, "t-g-aws-s3-versioning")), overall);
-    assert_eq!((card(&page, "open-findings"), card(&page, "excepted-findings")), ("2".into(), "1".into()));
+    assert_eq!(
+        (card(&page, "open-findings"), card(&page, "excepted-findings")),
+        ("2".into(), "1".into())
+    );
     assert_eq!((card(&page, "fixed"), card(&page, "unknown")), ("1".into(), "0".into()));
     // The pending guardrail's burn-down and its activation day (first seen 11-01 + 30 days).
-    assert!(page.contains("<h3>aws-s3-versioning —"), "aws-s3-versioning is still pending");
-    assert!(page.contains("activates on <strong>2026-12-01</strong> (11 days)"), "{page}");
+    assert!(
+        page.contains("<h3>aws-s3-versioning —"),
+        "aws-s3-versioning is still pending"
+    );
+    assert!(
+        page.contains("activates on <strong>2026-12-01</strong> (11 days)"),
+        "{page}"
+    );
     assert!(page.contains("data-guardrail=\"aws-s3-versioning\">1</span> noncompliant workloads"));
     // Exposure: web breaks on its deadline, with the code to fix.
-    assert!(page.contains("<td>2026-12-01 (11 days)</td><td><code>main.tf:"), "{page}");
+    assert!(
+        page.contains("<td>2026-12-01 (11 days)</td><td><code>main.tf:"),
+        "{page}"
+    );
     // Exceptions: shop's expires in 5 days; web's `gone` matches nothing.
     assert!(page.contains("<tr><td>2026-11-25</td><td class=\"n\">5</td><td>aws-s3-versioning</td><td>shop</td><td><code>aws_s3_bucket.tmp</code>"), "{page}");
-    assert!(page.contains("<td>aws-s3-versioning</td><td>web</td><td><code>aws_s3_bucket.gone</code></td><td>2027-01-31</td>"), "{page}");
+    assert!(
+        page.contains(
+            "<td>aws-s3-versioning</td><td>web</td><td><code>aws_s3_bucket.gone</code></td><td>2027-01-31</td>"
+        ),
+        "{page}"
+    );
     // Frameworks: per control, of 3 workloads: NIST CP-9 (s3-versioning) — web fails, shop is
     // excepted; PCI-DSS 3.4 (ebs) — everyone complies.
     assert!(page.contains("<tr data-control=\"NIST-800-53 CP-9\"><td>CP-9</td><td class=\"n\">2</td><td class=\"n\">1</td><td class=\"n\">0</td>"), "{page}");
@@ -189,7 +223,10 @@ fn dashboard_escapes_text_from_workloads_and_the_ledger() {
     // The team (from workloads.toml, copied into the ledger) and a resource name (from a
     // workload's Terraform) are shown as text, never as markup.
     assert!(page.contains("&lt;img src=x onerror=alert(1)&gt;web"), "{page}");
-    assert!(page.contains("aws_s3_bucket.&lt;script&gt;alert(2)&lt;/script&gt;"), "{page}");
+    assert!(
+        page.contains("aws_s3_bucket.&lt;script&gt;alert(2)&lt;/script&gt;"),
+        "{page}"
+    );
     assert!(!page.contains("<img"), "{page}");
     assert!(!page.contains("<script>alert"), "{page}");
     assert_eq!(page.matches("<script>").count(), 1, "only the page's own script");
@@ -204,16 +241,29 @@ fn framework_filters_every_section_and_an_unknown_one_is_an_error() {
     assert!(per_day(rows(&page, "t-overall")).iter().all(|(_, v)| v[0] == 0));
     assert!(page.contains("No guardrail is pending."));
     assert!(page.contains("data-framework=\"PCI-DSS-3.2.1\""));
-    assert!(!page.contains("data-framework=\"NIST-800-53\""), "controls of other frameworks are hidden");
+    assert!(
+        !page.contains("data-framework=\"NIST-800-53\""),
+        "controls of other frameworks are hidden"
+    );
 
-    let out = sb.run(&["dashboard", "--out", sb.path("x").to_str().unwrap(), "--framework", "HIPAA"]);
+    let out = sb.run(&[
+        "dashboard",
+        "--out",
+        sb.path("x").to_str().unwrap(),
+        "--framework",
+        "HIPAA",
+    ]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(
         text(&out).contains("--framework HIPAA: no guardrail maps a control starting with `HIPAA`"),
         "{}",
         text(&out)
     );
-    assert!(text(&out).contains("PCI-DSS-3.2.1"), "the frameworks that exist are named: {}", text(&out));
+    assert!(
+        text(&out).contains("PCI-DSS-3.2.1"),
+        "the frameworks that exist are named: {}",
+        text(&out)
+    );
 }
 
 #[test]
@@ -222,13 +272,20 @@ fn an_unreadable_ledger_commit_is_an_error_and_is_named_on_the_page() {
     // A hand edit in the middle of the history that is not a ledger, then a valid one again.
     let g = sb.repo("guardrails");
     let good = crate::common::sandbox::ledger_text(&g);
-    let bad = commit(&g, "railyard/ledger", &[("ledger.json", Some("{ not json"))], "hand edit");
+    let bad = commit(
+        &g,
+        "railyard/ledger",
+        &[("ledger.json", Some("{ not json"))],
+        "hand edit",
+    );
     commit(&g, "railyard/ledger", &[("ledger.json", Some(&good))], "restored");
     let site = sb.path("site");
     let out = sb.run(&["dashboard", "--out", site.to_str().unwrap(), "--now", "2026-11-20"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(
-        text(&out).contains(&format!("ledger commit {bad} on `railyard/ledger`: railyard/ledger:ledger.json:1:")),
+        text(&out).contains(&format!(
+            "ledger commit {bad} on `railyard/ledger`: railyard/ledger:ledger.json:1:"
+        )),
         "{}",
         text(&out)
     );
@@ -249,14 +306,23 @@ fn chromium() -> Option<PathBuf> {
             return Some(p);
         }
     }
-    assert!(std::env::var_os("CI").is_none(), "CI is set but Chromium is not installed (apt-get install chromium)");
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI is set but Chromium is not installed (apt-get install chromium)"
+    );
     eprintln!("\n\n*** SKIPPED dashboard_renders_in_headless_chromium: Chromium is not installed (apt-get install -y chromium) ***\n");
     None
 }
 
 fn headless(browser: &Path, profile: &Path, args: &[&str]) -> Output {
     std::process::Command::new(browser)
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions"])
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-extensions",
+        ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .args(["--enable-logging=stderr", "--v=0", "--virtual-time-budget=3000"])
         .args(args)
@@ -286,12 +352,21 @@ fn dashboard_renders_in_headless_chromium() {
         .collect();
     assert!(console.is_empty(), "console errors: {console:#?}");
     // The ledger's numbers, as the browser rendered them.
-    for (id, v) in [("open-findings", "2"), ("excepted-findings", "1"), ("fixed", "1"), ("exposed", "1"), ("expiring", "1")] {
+    for (id, v) in [
+        ("open-findings", "2"),
+        ("excepted-findings", "1"),
+        ("fixed", "1"),
+        ("exposed", "1"),
+        ("expiring", "1"),
+    ] {
         assert!(dom.contains(&format!("id=\"{id}\">{v}</dd>")), "{id} = {v}: {dom}");
     }
     assert!(dom.contains("activates on <strong>2026-12-01</strong>"), "{dom}");
     // The hostile team is text in the DOM, not an element.
-    assert!(dom.contains("&lt;img src=x onerror=alert(1)&gt;web") && !dom.contains("<img"), "{dom}");
+    assert!(
+        dom.contains("&lt;img src=x onerror=alert(1)&gt;web") && !dom.contains("<img"),
+        "{dom}"
+    );
     assert!(!dom.contains("<script>alert"), "{dom}");
 
     // The screenshot for docs/dashboard.md.
@@ -299,7 +374,12 @@ fn dashboard_renders_in_headless_chromium() {
     let out = headless(
         &browser,
         &profile,
-        &["--window-size=1200,1500", "--hide-scrollbars", &format!("--screenshot={}", shot.display()), &url],
+        &[
+            "--window-size=1200,1500",
+            "--hide-scrollbars",
+            &format!("--screenshot={}", shot.display()),
+            &url,
+        ],
     );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let png = std::fs::read(&shot).unwrap();
