@@ -66,6 +66,9 @@ pub struct History {
     pub problems: Vec<Problem>,
 }
 
+/// One revision read: its position in the history and its point (or why it has none).
+type Read = (usize, Result<Point, Problem>);
+
 /// Reads every commit of the ledger branch (first parents, oldest first), counting the
 /// entries of the guardrails `keep` selects. Revisions are parsed by `jobs` threads, each
 /// with its own handle on the repository (git2 handles are not shared between threads);
@@ -75,12 +78,12 @@ pub fn read(repo: &GuardrailsRepo, keep: &(dyn Fn(&str) -> bool + Sync), jobs: u
     commits.reverse();
     let jobs = jobs.clamp(1, commits.len().max(1));
     let path = repo.path().to_path_buf();
-    let results: Vec<Result<Vec<(usize, Result<Point, Problem>)>>> = std::thread::scope(|scope| {
+    let results: Vec<Result<Vec<Read>>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..jobs)
             .map(|j| {
                 let commits = &commits;
                 let path = &path;
-                scope.spawn(move || -> Result<Vec<(usize, Result<Point, Problem>)>> {
+                scope.spawn(move || -> Result<Vec<Read>> {
                     let repo = open(path)?;
                     let mut out = Vec::new();
                     for (i, c) in commits.iter().enumerate().skip(j).step_by(jobs) {
@@ -98,7 +101,7 @@ pub fn read(repo: &GuardrailsRepo, keep: &(dyn Fn(&str) -> bool + Sync), jobs: u
             })
             .collect()
     });
-    let mut all: Vec<(usize, Result<Point, Problem>)> = Vec::new();
+    let mut all: Vec<Read> = Vec::new();
     for r in results {
         all.extend(r?);
     }

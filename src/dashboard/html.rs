@@ -153,7 +153,7 @@ fn counts_table(h: &mut String, id: &str, caption: &str, points: &[(Day, &str, C
     h.push_str("</table>");
 }
 
-fn series_of<'a>(points: &'a [Point], f: impl Fn(&Point) -> Counts) -> Vec<(Day, &'a str, Counts)> {
+fn series_of(points: &[Point], f: impl Fn(&Point) -> Counts) -> Vec<(Day, &str, Counts)> {
     points.iter().map(|p| (p.day, p.commit.as_str(), f(p))).collect()
 }
 
