@@ -167,7 +167,19 @@ fn compliance(h: &mut String, snap: &Snapshot, history: &History) {
         let pts = series_of(&history.points, |p| {
             p.per_guardrail.get(&g.id).copied().unwrap_or_default()
         });
-        let _ = write!(h, "<div><h3>{} <small>({})</small></h3>", esc(&g.id), g.severity);
+        // No entry in the last run: nothing was recorded, which is not the same as compliant.
+        let unrecorded = match history.points.last() {
+            Some(p) if !p.per_guardrail.contains_key(&g.id) => {
+                " <small class=\"warn\">no ledger entry: never observed</small>"
+            }
+            _ => "",
+        };
+        let _ = write!(
+            h,
+            "<div><h3>{} <small>({})</small>{unrecorded}</h3>",
+            esc(&g.id),
+            g.severity
+        );
         chart(h, &format!("g-{}", esc(&g.id)), &g.id, &pts, None);
         h.push_str("</div>");
     }
