@@ -239,6 +239,7 @@ impl Cli {
                     a.limits.clone(),
                 )
             }
+            Command::Dashboard(a) => (p.clock, p.repo, p.remote) = (a.clock.clone(), a.repo.clone(), a.remote.clone()),
             // Set-up commands: no shared option groups.
             Command::Init(_) | Command::Completions(_) | Command::Man(_) => {}
         }
@@ -280,6 +281,9 @@ pub enum Command {
     /// hand edit.
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// A static page of the ledger's history: compliance over time, burn-downs, exposure,
+    /// exceptions, framework controls (docs/dashboard.md).
+    Dashboard(DashboardArgs),
     /// What merging a ref (default `develop`) would do, compared with `main`: per changed
     /// guardrail and exception, whom it breaks and when. Writes nothing.
     Preview(PreviewArgs),
@@ -337,6 +341,28 @@ pub struct PreviewArgs {
     pub progress: ProgressArgs,
     #[command(flatten)]
     pub limits: LimitArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DashboardArgs {
+    /// The folder to write `index.html` to.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// The guardrails repository whose ledger is shown (path or URL; default: `--repo`).
+    #[arg(long, value_name = "SRC")]
+    pub guardrails: Option<String>,
+    /// Only guardrails mapping a control that starts with NAME (e.g. `PCI-DSS`, `NIST-800-53 AU`).
+    #[arg(long, value_name = "NAME")]
+    pub framework: Option<String>,
+    /// Threads reading the ledger's history (default: every core).
+    #[arg(long, env = "RAILYARD_JOBS")]
+    pub jobs: Option<usize>,
+    #[command(flatten)]
+    pub clock: ClockArgs,
+    #[command(flatten)]
+    pub repo: RepoArgs,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -842,6 +868,20 @@ fn command(cli: Cli, settings: Settings, now: Day, out: &mut dyn Write) -> anyho
             workflow::report::report(&settings, &opts, out)
         }
         Command::Demo(args) => workflow::demo::demo(&settings, args.keep.as_deref(), out),
+        Command::Dashboard(args) => {
+            let mut settings = settings;
+            if let Some(g) = args.guardrails {
+                settings.repo = g;
+            }
+            let opts = workflow::dashboard::DashboardOptions {
+                out: args.out,
+                framework: args.framework,
+                jobs: args
+                    .jobs
+                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+            };
+            workflow::dashboard::dashboard(&settings, &opts, out)
+        }
         Command::Preview(args) => {
             let opts = workflow::preview::PreviewOptions {
                 git_ref: args.git_ref,
@@ -850,17 +890,13 @@ fn command(cli: Cli, settings: Settings, now: Day, out: &mut dyn Write) -> anyho
             };
             workflow::preview::preview(&settings, &opts, out)
         }
-        Command::Init(args) => {
-            workflow::init::init(&args.dir, out)
-        }
+        Command::Init(args) => workflow::init::init(&args.dir, out),
         Command::Completions(args) => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(args.shell, &mut cmd, "railyard", out);
             Ok(Outcome::Clean)
         }
-        Command::Man(args) => {
-            man(args.dir.as_deref(), out)
-        }
+        Command::Man(args) => man(args.dir.as_deref(), out),
     }
 }
 
@@ -889,10 +925,7 @@ fn man(dir: Option<&std::path::Path>, out: &mut dyn Write) -> anyhow::Result<Out
 }
 
 /// Exit 2 with the formats the command writes when `--format` is not one of them.
-fn refuse_unsupported_format(
-    cli: &Cli,
-    f: crate::output::Format,
-) -> Result<(), crate::output::RenderError> {
+fn refuse_unsupported_format(cli: &Cli, f: crate::output::Format) -> Result<(), crate::output::RenderError> {
     use crate::output::{ensure, ensure_for, Format::*};
     match &cli.command {
         Command::Check(_) => ensure_for::<workflow::check::CheckReport>(f),
@@ -908,7 +941,8 @@ fn refuse_unsupported_format(
         | Command::Demo(_)
         | Command::Init(_)
         | Command::Completions(_)
-        | Command::Man(_) => Ok(()),
+        | Command::Man(_)
+        | Command::Dashboard(_) => Ok(()),
         Command::Preview(_) => ensure("preview", f, &[Table, Json, Markdown]),
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod dashboard;
 pub mod date;
 pub mod evaluate;
 pub mod files;
@@ -19,6 +20,7 @@ pub mod progress;
 pub mod report;
 pub mod results;
 pub mod seal;
+pub mod severity;
 pub mod workflow;
 pub mod workload;
 

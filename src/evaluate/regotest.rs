@@ -9,12 +9,12 @@
 //! evaluated is a failed case naming its file, line and rule: never a pass.
 
 use super::fixtures::{CaseResult, Expect};
+use crate::config::ConfigError;
+use crate::files::SourceFile;
 use crate::guardrail::resolve::Module;
 use crate::guardrail::{engine, Guardrail, Library};
 use crate::isolate;
 use crate::limits::RunSettings;
-use crate::config::ConfigError;
-use crate::files::SourceFile;
 use serde::{Deserialize, Serialize};
 
 /// Ending of the files that hold Rego unit tests.

@@ -9,6 +9,9 @@
 pub mod blame;
 pub mod fetch;
 
+/// The folder of the guardrails repo that holds the guardrails (and their exceptions).
+pub const GUARDRAILS_DIR: &str = "guardrails";
+
 use crate::files::{ReadLimits, SourceFile};
 use anyhow::{anyhow, bail, Context, Result};
 use git2::{ErrorCode, ObjectType, Oid, Repository, Signature};

@@ -1,8 +1,8 @@
 //! `report --by framework` in every format: compliance per control (table, JSON, Markdown);
 //! SARIF and JUnit print the JSON, as other loop reports do.
 
-use crate::report::escape::{md_code, md_text, Terminal};
 use super::Format;
+use crate::report::escape::{md_code, md_text, Terminal};
 use crate::report::frameworks::{ControlStatus, FrameworkReport};
 use std::io::{self, Write};
 use tabled::{settings::Style, Table as Tabled, Tabled as TabledRow};

@@ -190,4 +190,3 @@ macro_rules! table_renders {
     )*};
 }
 table_renders!(CheckReport => check, TestReport => test, ObserveReport => observe, EnforceReport => enforce, Report => report);
-

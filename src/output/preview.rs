@@ -2,8 +2,8 @@
 //! for a pull-request comment. SARIF and JUnit hold findings only: they print the JSON, as
 //! the other loop workflows do.
 
-use crate::report::escape::{md_code, md_text, Terminal};
 use super::{location, Format};
+use crate::report::escape::{md_code, md_text, Terminal};
 use crate::report::preview::{GuardrailPreview, PreviewAction, PreviewReport, WaiverChange};
 use std::io::{self, Write};
 use tabled::{settings::Style, Table as Tabled, Tabled as TabledRow};

@@ -6,11 +6,11 @@
 //! piece goes through [`e`] (or the escaping [`Terminal`] writer) before it is printed;
 //! only the renderer's own colour codes reach the terminal as codes.
 
-use crate::report::escape::Terminal;
 use super::style::{self, count, paint, BAD, GOOD, HEAD, WARN};
 use super::{location, plural};
 use crate::evaluate::Finding;
 use crate::report::enforce::EnforceReport;
+use crate::report::escape::Terminal;
 use crate::report::exposure::Report;
 use crate::report::observe::{Action, ObserveReport};
 use crate::report::release::Change;

@@ -64,4 +64,3 @@ pub struct Report {
     /// they waive nothing until the security team fixes or removes them.
     pub unverified_exceptions: Vec<super::release::UnverifiedException>,
 }
-

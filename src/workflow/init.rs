@@ -39,10 +39,7 @@ const MAIN_FILES: &[(&str, &str)] = &[
         "guardrails/lib/core_test.rego",
         include_str!("../../guardrails/lib/core_test.rego"),
     ),
-    (
-        "guardrails/lib/aws.rego",
-        include_str!("../../guardrails/lib/aws.rego"),
-    ),
+    ("guardrails/lib/aws.rego", include_str!("../../guardrails/lib/aws.rego")),
     (
         "guardrails/lib/aws_test.rego",
         include_str!("../../guardrails/lib/aws_test.rego"),

@@ -2,11 +2,12 @@
 
 pub mod check;
 pub mod commit_message;
+pub mod dashboard;
 pub mod demo;
 pub mod enforce;
 pub mod fleet;
-pub mod init;
 pub mod frameworks;
+pub mod init;
 pub mod ledger_cmd;
 pub mod observe;
 pub mod preview;

@@ -5,15 +5,15 @@
 //! and writes nothing: no ref, no ledger entry, no notification (only the cache may fill).
 
 use super::observe::{self, Action, ObserveOptions, Observed};
-use crate::report::preview::{
-    BrokenWorkload, ExceptionPreview, GuardrailPreview, PreviewAction, PreviewFinding, PreviewReport, UnknownWorkload,
-    WaiverChange,
-};
 use super::release::{Change, Release, GUARDRAILS_DIR};
 use super::{Outcome, Settings};
 use crate::evaluate::{apply_exceptions, Evaluation, Finding, Verdict};
 use crate::gitops::MAIN;
 use crate::guardrail::Library;
+use crate::report::preview::{
+    BrokenWorkload, ExceptionPreview, GuardrailPreview, PreviewAction, PreviewFinding, PreviewReport, UnknownWorkload,
+    WaiverChange,
+};
 use anyhow::Result;
 use std::io::Write;
 

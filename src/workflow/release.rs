@@ -15,7 +15,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
-pub const GUARDRAILS_DIR: &str = "guardrails";
+pub use crate::gitops::GUARDRAILS_DIR;
 pub const LIB_DIR: &str = "guardrails/lib";
 pub const REGISTRY_FILE: &str = "workloads.toml";
 

@@ -9,12 +9,7 @@ use crate::output::Format;
 pub use crate::report::test::TestReport;
 use std::io::Write;
 
-pub fn test(
-    library: &Library,
-    settings: &RunSettings,
-    format: Format,
-    out: &mut dyn Write,
-) -> anyhow::Result<Outcome> {
+pub fn test(library: &Library, settings: &RunSettings, format: Format, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     // Run each guardrail's pass and fail fixtures with its own policy.
     let mut cases = fixtures::run(library, settings);
     // Then the Rego unit tests of `lib/` and of the guardrail folders.

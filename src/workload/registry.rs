@@ -4,7 +4,7 @@
 //! would be published to everyone who can read the guardrails repo.
 
 use crate::config::{from_toml, line_of_key, ConfigError};
-use crate::guardrail::Severity;
+use crate::severity::Severity;
 use crate::workload::parser::line_of;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -8,13 +8,13 @@ use std::path::Path;
 
 /// Bottom to top. A module may use modules of its own layer (no cycle allowed) and below.
 const LAYERS: &[&[&str]] = &[
-    &["limits", "date", "seal", "config", "files"],
+    &["limits", "date", "seal", "severity", "config", "files"],
     &["isolate"],
     &["workload", "guardrail"],
     &["evaluate"],
     &["results", "gitops", "ledger"],
     &["report"],
-    &["output", "notify", "progress"],
+    &["output", "notify", "progress", "dashboard"],
     &["workflow"],
     &["cli", "fuzzing"],
 ];
