@@ -223,7 +223,7 @@ fn main() {
                     _ => (Verdict::Compliant, vec![], vec![]),
                 };
                 ledger.entries.insert(
-                    railyard::ledger::key(&id, &workload),
+                    railyard::ledger::key(id, &workload),
                     LedgerEntry {
                         guardrail: id.clone(),
                         team: format!("team-{:02}", w % 40),

@@ -43,12 +43,14 @@ fn target(name: &str) -> fuzzing::Target {
         .1
 }
 
-/// Runs one input, failing with the input's description if it takes unreasonably long.
+/// Runs one input, failing with the input's description if it takes unreasonably long. The
+/// bound catches a hang or a blow-up (minutes), not a speed target (those are benchmarks):
+/// these inputs take about 1 s alone but well over 5 s on a loaded two-core machine.
 fn run(name: &str, what: &str, data: &[u8]) {
     let start = Instant::now();
     target(name)(data);
     let took = start.elapsed();
-    assert!(took < Duration::from_secs(5), "{name}: {what} took {took:?}");
+    assert!(took < Duration::from_secs(30), "{name}: {what} took {took:?}");
 }
 
 #[test]
