@@ -13,10 +13,10 @@
 //! (read + parse + evaluate with compiled policies) the median and p95 latency and
 //! resources per second.
 
-use railyard::date::Day;
-use railyard::evaluate::{Evaluator, PreparedWorkload};
-use railyard::files::{read_dir, ReadLimits};
-use railyard::workload::WorkloadInfo;
+use railyard::Day;
+use railyard::WorkloadInfo;
+use railyard::{read_dir, ReadLimits};
+use railyard::{Evaluator, PreparedWorkload};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -114,11 +114,11 @@ fn main() {
 
     // In-process: load and compile the library once, then read + parse + evaluate per run.
     let start = Instant::now();
-    let library = railyard::guardrail::load_dir(&guardrails).unwrap();
+    let library = railyard::load_dir(&guardrails).unwrap();
     let load = start.elapsed();
     let start = Instant::now();
     // One worker and the default limits.
-    let settings = railyard::limits::RunSettings::default();
+    let settings = railyard::RunSettings::default();
     let mut evaluator = Evaluator::new(&library, &settings);
     let compile = start.elapsed();
     println!("library: load {:.1} ms, compile {:.1} ms (once)", ms(load), ms(compile));

@@ -11,10 +11,10 @@
 //! Prints the size of the history, the time to generate it, then the wall time and peak RSS
 //! of the `railyard dashboard` process and the size of the page. Targets: < 10 s, < 1 GiB.
 
-use railyard::date::Day;
-use railyard::evaluate::Verdict;
-use railyard::guardrail::Severity;
-use railyard::ledger::{GuardrailRecord, GuardrailState, Ledger, LedgerEntry, RecordedFinding};
+use railyard::record::{GuardrailRecord, GuardrailState, Ledger, LedgerEntry, RecordedFinding};
+use railyard::Day;
+use railyard::Severity;
+use railyard::Verdict;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
@@ -223,7 +223,7 @@ fn main() {
                     _ => (Verdict::Compliant, vec![], vec![]),
                 };
                 ledger.entries.insert(
-                    railyard::ledger::key(id, &workload),
+                    railyard::record::key(id, &workload),
                     LedgerEntry {
                         guardrail: id.clone(),
                         team: format!("team-{:02}", w % 40),

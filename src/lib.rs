@@ -1,28 +1,55 @@
 //! Railyard: a git-driven release manager for security guardrails.
 //!
-//! The library holds every workflow so tests drive it directly; `main.rs` only parses the
-//! command line and maps outcomes to exit codes.
+//! The library holds every workflow; `main.rs` parses the command line through [`cli`] and
+//! maps outcomes to exit codes. Every module is private to the crate (docs/ARCHITECTURE.md
+//! draws their layers); what is public below is the small facade the integration tests, the
+//! benchmarks, the fuzz targets and the fleet generator (`tools/fleet`) use.
 
 pub mod cli;
-pub mod config;
-pub mod dashboard;
-pub mod date;
-pub mod evaluate;
-pub mod files;
-pub mod gitops;
-pub mod guardrail;
-pub mod isolate;
-pub mod ledger;
-pub mod limits;
-pub mod notify;
-pub mod output;
-pub mod progress;
-pub mod report;
-pub mod results;
-pub mod seal;
-pub mod severity;
-pub mod workflow;
-pub mod workload;
-
 #[doc(hidden)]
 pub mod fuzzing;
+
+mod config;
+mod dashboard;
+mod date;
+mod evaluate;
+mod files;
+mod gitops;
+mod guardrail;
+mod isolate;
+mod ledger;
+mod limits;
+mod notify;
+mod output;
+mod progress;
+mod report;
+mod results;
+mod seal;
+mod severity;
+mod workflow;
+mod workload;
+
+// Reading and evaluating one workload (`bench/check.rs`).
+pub use date::Day;
+pub use evaluate::{Evaluator, PreparedWorkload, Verdict};
+pub use files::{read_dir, ReadLimits, SourceFile};
+pub use guardrail::{load_dir, Severity};
+pub use limits::RunSettings;
+pub use workload::registry::{parse as parse_registry, WorkloadSpec};
+pub use workload::{parse_files, WorkloadInfo};
+
+/// Git plumbing the tests and the fleet generator drive directly.
+pub mod git {
+    pub use crate::gitops::fetch::{read_tree, redact, Cache, FetchError};
+    pub use crate::gitops::{commit_changes, create_branch, GuardrailsRepo, LEDGER};
+}
+
+/// The ledger's data model (the dashboard benchmark writes histories with it).
+pub mod record {
+    pub use crate::ledger::{key, GuardrailRecord, GuardrailState, Ledger, LedgerEntry, RecordedFinding};
+}
+
+/// Budgeted jobs in forked children (the fork-safety test forks through it).
+pub mod sandbox {
+    pub use crate::isolate::{run_batch, Budget};
+}

@@ -38,7 +38,7 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             // Last line of defence: no credential in a URL reaches the terminal or CI log.
-            eprintln!("error: {}", railyard::gitops::fetch::redact(&format!("{e:#}")));
+            eprintln!("error: {}", railyard::git::redact(&format!("{e:#}")));
             ExitCode::from(2)
         }
     }

@@ -8,11 +8,6 @@ use super::Guardrail;
 use crate::config::ConfigError;
 use crate::limits::Limits;
 use std::num::NonZeroU32;
-use std::time::Duration;
-
-/// Time one evaluation may take before it is stopped and reported as an error (the default
-/// of `--eval-timeout`, see `crate::limits`).
-pub const DEFAULT_TIME_BUDGET: Duration = Duration::from_secs(10);
 
 /// What a policy said about one input: one entry per `deny` element.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -668,6 +663,7 @@ fn rego_message(path: &str, text: &str) -> (usize, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn regorus_error_text_gives_line_and_message() {

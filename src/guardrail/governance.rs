@@ -50,7 +50,6 @@ pub struct AllowedSigner {
     /// `namespaces="…"`, when given.
     pub namespaces: Option<Vec<String>>,
     pub key: PublicKey,
-    pub line: usize,
 }
 
 /// Parses `governance.toml`. `file` names it in messages (`main:governance.toml`).
@@ -148,7 +147,6 @@ pub fn parse_allowed_signers(file: &str, text: &str) -> Result<Vec<AllowedSigner
                 principals: principals.split(',').map(str::to_string).collect(),
                 namespaces,
                 key,
-                line,
             }),
             Err(e) => errors.push(ConfigError::new(
                 file,

@@ -33,7 +33,6 @@ pub struct ClientError(reqwest::Error);
 
 /// A response worth reading (2xx).
 pub struct Response {
-    pub status: u16,
     pub body: String,
 }
 
@@ -76,7 +75,7 @@ impl Http {
                         .and_then(parse_retry_after);
                     if (200..300).contains(&status) {
                         let body = resp.text().await.unwrap_or_default();
-                        return Ok(Response { status, body });
+                        return Ok(Response { body });
                     }
                     let retryable = status == 429 || status >= 500;
                     if !retryable || last {

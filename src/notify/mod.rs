@@ -21,7 +21,7 @@ use crate::gitops::blame::LastChange;
 use crate::guardrail::Severity;
 use crate::ledger::{EntryKey, Ledger};
 use crate::workload::registry::{Registry, Team};
-pub use http::{parse_retry_after, Http, SendError};
+pub use http::{Http, SendError};
 use serde::Serialize;
 use std::future::Future;
 use std::pin::Pin;
@@ -183,8 +183,6 @@ pub struct RunInfo {
 pub struct Delivery {
     pub team: String,
     pub channel: &'static dyn Channel,
-    /// Name of the env var holding the secret (shown in messages instead of the secret).
-    pub env: String,
     /// The secret; never printed.
     secret: String,
     /// For the generic webhook: HMAC secret, if `webhook_secret_env` is set.
@@ -321,7 +319,7 @@ pub fn plan(events: &[Event], registry: &Registry, ledger: &Ledger) -> Vec<Plann
 }
 
 // Claims are ledger records (the ledger owns its record types); re-exported for senders.
-pub use crate::ledger::{now_secs, Claim, CLAIM_LEASE};
+pub use crate::ledger::{now_secs, Claim};
 pub use crate::report::{Sent, SentStatus};
 
 /// This run's id, for its claims (the same for the whole process).
@@ -471,7 +469,6 @@ pub fn notify(
             Delivery {
                 team: team_name,
                 channel,
-                env,
                 secret,
                 signing_secret,
                 github_api: team

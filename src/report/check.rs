@@ -3,18 +3,14 @@
 use crate::date::Day;
 use crate::evaluate::{EvalProblem, Finding};
 use crate::files::Skipped;
-use crate::guardrail::Severity;
 use serde::Serialize;
 
 /// One guardrail `check` evaluated (JUnit writes one test case per guardrail).
 #[derive(Debug, Clone)]
 pub struct EvaluatedGuardrail {
     pub id: String,
-    pub severity: Severity,
     /// A pending guardrail (`develop`'s): its findings are warnings.
     pub pending: bool,
-    /// Pending only: the day it starts failing this workload's build.
-    pub deadline: Option<Day>,
 }
 
 /// What `check` found, as every renderer receives it.

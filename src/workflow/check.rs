@@ -8,7 +8,7 @@ use crate::evaluate::{apply_exceptions, evaluate_workload, EvalProblem};
 use crate::files::{read_dir, ReadLimits};
 use crate::guardrail::{Library, Severity};
 use crate::output::Format;
-pub use crate::report::check::{CheckReport, EvaluatedGuardrail, PathBase, Summary};
+pub use crate::report::check::{CheckReport, EvaluatedGuardrail, Summary};
 use crate::workload::WorkloadInfo;
 use anyhow::Context;
 use std::io::Write;
@@ -156,11 +156,9 @@ pub fn check(opts: CheckOptions, out: &mut dyn Write) -> anyhow::Result<Outcome>
                 .iter()
                 .flat_map(|(library, deadline)| library.guardrails.iter().map(|g| (g, true, *deadline))),
         )
-        .map(|(g, pending, deadline)| EvaluatedGuardrail {
+        .map(|(g, pending, _deadline)| EvaluatedGuardrail {
             id: g.id.clone(),
-            severity: g.meta.severity,
             pending,
-            deadline,
         })
         .collect();
     let report = CheckReport {

@@ -47,8 +47,6 @@ pub struct Release {
     pub ledger: Ledger,
     /// The ledger commit `ledger` was read from (verified when a key is set).
     pub ledger_tip: Option<String>,
-    /// `governance.toml` on `main` (with its allowed signers); `None` when there is none.
-    pub governance_config: Option<Governance>,
 }
 
 impl Release {
@@ -181,7 +179,6 @@ impl Release {
             develop_lib.guardrails.retain(|g| !rejected.contains(&g.id));
         }
         Ok(Release {
-            governance_config,
             governance,
             repo,
             develop,
@@ -204,14 +201,6 @@ impl Release {
 
     pub fn candidate(&self, id: &str) -> Option<&Candidate> {
         self.candidates.iter().find(|c| c.id == id)
-    }
-
-    /// The develop library restricted to the candidates (what observation evaluates).
-    pub fn candidate_library(&self) -> Library {
-        let mut lib = self.develop_lib.clone();
-        lib.guardrails
-            .retain(|g| self.candidate(&g.id).is_some_and(|c| c.change != Change::Removed));
-        lib
     }
 
     /// Grace period for a guardrail: its own `grace_days`, else the registry default.

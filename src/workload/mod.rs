@@ -8,7 +8,7 @@ pub mod position;
 pub mod registry;
 
 pub use input::{Input, Resource, ResourceKind, WorkloadInfo};
-pub use parser::{parse_files, parse_files_with, ParseError, Parsed};
+pub use parser::{parse_files, ParseError, Parsed};
 
 impl crate::files::ReadLimits {
     /// The limits for reading a workload (`--max-file-size`, `--max-workload-size`): only

@@ -4,7 +4,7 @@
 //! same results as sequential ones.
 
 use crate::common;
-use railyard::gitops::{commit_changes, create_branch};
+use railyard::git::{commit_changes, create_branch};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

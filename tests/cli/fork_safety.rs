@@ -4,8 +4,8 @@
 
 #![cfg(target_os = "linux")]
 
-use railyard::isolate::{run_batch, Budget};
-use railyard::limits::RunSettings;
+use railyard::sandbox::{run_batch, Budget};
+use railyard::RunSettings;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 

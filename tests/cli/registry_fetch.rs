@@ -2,9 +2,9 @@
 //! made in temporary directories (no network).
 
 use git2::{Commit, IndexAddOption, Oid, Repository, RepositoryInitOptions, Signature};
-use railyard::files::ReadLimits;
-use railyard::gitops::fetch::{read_tree, redact, Cache, FetchError};
-use railyard::workload::registry::{parse, WorkloadSpec};
+use railyard::git::{read_tree, redact, Cache, FetchError};
+use railyard::ReadLimits;
+use railyard::{parse_registry as parse, WorkloadSpec};
 use std::path::Path;
 
 const FULL: &str = r#"[defaults]
@@ -175,7 +175,7 @@ fn spec(name: &str, repo: &str, r#ref: Option<&str>) -> WorkloadSpec {
     }
 }
 
-fn paths_of(files: &[railyard::files::SourceFile]) -> Vec<&str> {
+fn paths_of(files: &[railyard::SourceFile]) -> Vec<&str> {
     files.iter().map(|f| f.path.as_str()).collect()
 }
 

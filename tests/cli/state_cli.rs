@@ -442,8 +442,8 @@ fn soak_concurrent_and_killed_runs() {
 
 #[test]
 fn a_remote_that_moved_between_read_and_push_is_re_read_not_overwritten() {
-    use railyard::gitops::{commit_changes, GuardrailsRepo, LEDGER};
-    use railyard::ledger::Ledger;
+    use railyard::git::{commit_changes, GuardrailsRepo, LEDGER};
+    use railyard::record::Ledger;
     let sb = Sandbox::standard();
     let bare = sb.path("origin.git");
     let status = Command::new("git")
@@ -455,7 +455,7 @@ fn a_remote_that_moved_between_read_and_push_is_re_read_not_overwritten() {
     assert!(status.success());
     let url = format!("file://{}", bare.display());
     let repo = GuardrailsRepo::open(&url, &sb.path("cache"), None).unwrap();
-    let day = |s: &str| railyard::date::Day::parse(s).unwrap();
+    let day = |s: &str| railyard::Day::parse(s).unwrap();
     // Another run writes the ledger on the remote right after this run read it.
     let mut theirs = Ledger::new();
     theirs.advance_clock(day("2026-10-15")).unwrap();

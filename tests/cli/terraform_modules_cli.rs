@@ -396,16 +396,16 @@ fn git_trees_hold_vendored_module_code_only() {
         ],
         "workload",
     );
-    let (files, _) = railyard::gitops::fetch::read_tree(
+    let (files, _) = railyard::git::read_tree(
         &ws.path().join("w"),
         &commit.to_string(),
         &[],
-        railyard::files::ReadLimits::workload(),
+        railyard::ReadLimits::workload(),
     )
     .expect("tree read");
     let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
     assert_eq!(paths, vec!["infra/main.tf", "vendor/db/main.tf"]);
-    let parsed = railyard::workload::parse_files(&files);
+    let parsed = railyard::parse_files(&files);
     let addresses: BTreeSet<&str> = parsed.resources.iter().map(|r| r.address.as_str()).collect();
     assert_eq!(
         addresses,

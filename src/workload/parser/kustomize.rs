@@ -17,7 +17,7 @@
 //! not manifests and are not read as resources.
 
 use super::yaml::{self, Node, Tags};
-use super::{has_ext, ParseError};
+use super::ParseError;
 use crate::files::SourceFile;
 use crate::workload::Resource;
 use serde_json::{Map, Value as Json};
@@ -685,11 +685,6 @@ fn retag(image: &str, images: &[Json]) -> Option<String> {
 fn resource(root: &str, o: Object) -> Option<Resource> {
     let root = if root.is_empty() { "." } else { root };
     super::kubernetes::object(&o.file, o.line, o.end_line, Some(root.to_string()), o.doc)
-}
-
-/// Whether a path could be a kustomization's file, for the reader: kustomizations are code.
-pub fn is_code(path: &str) -> bool {
-    is_kustomization(path) || has_ext(path, ".yaml") || has_ext(path, ".yml")
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 
 use crate::Rng;
 use anyhow::{bail, Context, Result};
-use railyard::gitops::{commit_changes, create_branch};
+use railyard::git::{commit_changes, create_branch};
 use std::path::Path;
 
 const TF_MAIN: &str = include_str!("../../../examples/payments-api/main.tf");
