@@ -438,11 +438,29 @@ fn what_to_fix(fleet: &Observed, results: &[CandidateResult], ledger: &Ledger) -
         .iter()
         .map(|w| w.repo_path.as_deref().and_then(Blamer::open))
         .collect();
+    // A guardrail's activation day scans its ledger entries: once per guardrail, not per
+    // finding (warm observations of large fleets spent most of their time here).
+    let mut activation: HashMap<&str, Option<Day>> = HashMap::new();
     for eval in fleet.evaluations.iter().flatten() {
+        if eval.findings.is_empty() {
+            continue;
+        }
         let held = results
             .iter()
             .any(|r| r.id == eval.guardrail && matches!(r.action, Action::Held | Action::Blocked));
-        let deadline = open_deadline(ledger, &eval.guardrail, &eval.workload);
+        let deadline = if held {
+            let recorded = ledger
+                .entries
+                .get(&crate::ledger::key(&eval.guardrail, &eval.workload))
+                .and_then(|e| e.deadline);
+            recorded.or_else(|| {
+                *activation
+                    .entry(eval.guardrail.as_str())
+                    .or_insert_with(|| ledger.activation_day(&eval.guardrail))
+            })
+        } else {
+            None
+        };
         let index = fleet.index_of.get(eval.workload.as_str()).copied();
         let team = index.map(|i| fleet.workloads[i].info.team.clone()).unwrap_or_default();
         let commit = index
@@ -463,11 +481,7 @@ fn what_to_fix(fleet: &Observed, results: &[CandidateResult], ledger: &Ledger) -
                 message: f.message.clone(),
                 remediation: f.remediation.clone(),
                 url: f.url.clone(),
-                deadline: if held {
-                    deadline.or(ledger.activation_day(&eval.guardrail))
-                } else {
-                    None
-                },
+                deadline,
                 last_changed,
             });
         }
@@ -482,7 +496,7 @@ pub(crate) fn open_deadline(ledger: &Ledger, guardrail: &str, workload: &str) ->
         .entries
         .get(&crate::ledger::key(guardrail, workload))
         .and_then(|e| e.deadline)
-        .or(ledger.activation_day(guardrail))
+        .or_else(|| ledger.activation_day(guardrail))
 }
 
 fn workload_result(w: &ObservedWorkload) -> WorkloadResult {
