@@ -451,6 +451,37 @@ impl LedgerEntry {
 }
 
 impl Ledger {
+    /// What the ledger last recorded of `guardrail` on each of `workloads`, as exception
+    /// staleness reads it: a workload never observed, or whose last evaluation could not be
+    /// trusted, is unknown (and keeps its exceptions from being called stale).
+    pub fn observed<'a>(
+        &'a self,
+        guardrail: &str,
+        workloads: impl IntoIterator<Item = &'a str>,
+    ) -> Vec<crate::guardrail::exceptions::Observed<'a>> {
+        use crate::guardrail::exceptions::Observed;
+        workloads
+            .into_iter()
+            .map(|workload| match self.entries.get(&key(guardrail, workload)) {
+                None => Observed {
+                    workload,
+                    unknown: true,
+                    resources: Vec::new(),
+                },
+                Some(e) => Observed {
+                    workload,
+                    unknown: e.status == Verdict::Unknown,
+                    resources: e
+                        .findings
+                        .iter()
+                        .chain(&e.excepted)
+                        .map(|f| f.resource.as_str())
+                        .collect(),
+                },
+            })
+            .collect()
+    }
+
     pub fn new() -> Ledger {
         Ledger {
             version: VERSION,

@@ -4,7 +4,7 @@
 
 use crate::date::Day;
 use crate::evaluate::Verdict;
-use crate::guardrail::exceptions::{self, Observed, StaleException};
+use crate::guardrail::exceptions::{self, StaleException};
 use crate::guardrail::{Library, Severity};
 use crate::ledger::{GuardrailState, Ledger};
 use crate::report::release::UnverifiedException;
@@ -236,28 +236,9 @@ fn stale_exceptions(src: &Sources, shown: &BTreeMap<&str, &GuardrailInfo>) -> Ve
         if g.exceptions.is_empty() {
             continue;
         }
-        let observed: Vec<Observed> = src
-            .registry
-            .workloads
-            .iter()
-            .map(|w| match src.ledger.entries.get(&crate::ledger::key(&g.id, &w.name)) {
-                None => Observed {
-                    workload: &w.name,
-                    unknown: true,
-                    resources: Vec::new(),
-                },
-                Some(e) => Observed {
-                    workload: &w.name,
-                    unknown: e.status == Verdict::Unknown,
-                    resources: e
-                        .findings
-                        .iter()
-                        .chain(&e.excepted)
-                        .map(|f| f.resource.as_str())
-                        .collect(),
-                },
-            })
-            .collect();
+        let observed = src
+            .ledger
+            .observed(&g.id, src.registry.workloads.iter().map(|w| w.name.as_str()));
         let file = format!("{}/{}/exceptions.toml", crate::gitops::GUARDRAILS_DIR, g.id);
         out.extend(exceptions::stale(&g.id, &file, &g.exceptions, &observed));
     }

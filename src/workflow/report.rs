@@ -6,7 +6,7 @@
 use super::release::Release;
 use super::{Outcome, Settings};
 use crate::evaluate::Verdict;
-use crate::guardrail::exceptions::{self, Observed, StaleException};
+use crate::guardrail::exceptions::{self, StaleException};
 use crate::guardrail::Severity;
 use crate::ledger::{GuardrailState, LedgerEntry};
 pub use crate::report::exposure::{ExposureItem, GuardrailStatus, Report};
@@ -225,30 +225,9 @@ fn exposure(
 fn stale_exceptions(release: &Release, in_view: &dyn Fn(&str) -> bool) -> Vec<StaleException> {
     let mut out = Vec::new();
     for g in &release.develop_lib.guardrails {
-        let observed: Vec<Observed> = release
-            .registry
-            .workloads
-            .iter()
-            .map(
-                |w| match release.ledger.entries.get(&crate::ledger::key(&g.id, &w.name)) {
-                    None => Observed {
-                        workload: &w.name,
-                        unknown: true,
-                        resources: Vec::new(),
-                    },
-                    Some(e) => Observed {
-                        workload: &w.name,
-                        unknown: e.status == Verdict::Unknown,
-                        resources: e
-                            .findings
-                            .iter()
-                            .chain(&e.excepted)
-                            .map(|f| f.resource.as_str())
-                            .collect(),
-                    },
-                },
-            )
-            .collect();
+        let observed = release
+            .ledger
+            .observed(&g.id, release.registry.workloads.iter().map(|w| w.name.as_str()));
         let mine: Vec<_> = g
             .exceptions
             .iter()
