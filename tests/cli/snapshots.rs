@@ -211,6 +211,23 @@ fn observe_every_format() {
 }
 
 #[test]
+fn preview_every_format_and_framework_report() {
+    // Before any observation: develop's candidates compared with main, in every format
+    // (sarif and junit are refused).
+    let sb = Sandbox::standard();
+    for f in FORMATS {
+        let out = sb.run(&["preview", "--now", DAY0, "--jobs", "1", "--format", f]);
+        snap(&format!("preview_{f}"), &out, sb.root());
+    }
+    // After one: compliance per framework control.
+    let sb = observed();
+    for f in FORMATS {
+        let out = sb.run(&["report", "--now", "2025-01-20", "--by", "framework", "--format", f]);
+        snap(&format!("report_framework_{f}"), &out, sb.root());
+    }
+}
+
+#[test]
 fn enforce_every_format() {
     for f in FORMATS {
         // Before the deadline: nothing due, the held guardrail is upcoming.
