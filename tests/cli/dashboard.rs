@@ -9,18 +9,11 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 trait DashSandbox {
-    #[allow(clippy::new_ret_no_self)]
-    fn new() -> Sandbox;
     fn run(&self, args: &[&str]) -> Output;
     fn page(&self, args: &[&str]) -> String;
 }
 
 impl DashSandbox for Sandbox {
-    fn new() -> Sandbox {
-        Sandbox {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
     fn run(&self, args: &[&str]) -> Output {
         let mut cmd = command(self.dir.path(), args);
         cmd.env("RAILYARD_TEST_TODAY", "2026-12-31");
@@ -58,7 +51,7 @@ fn buckets(names: &[&str]) -> String {
 ///
 /// `payments-api` complies throughout. An exception for `web`'s `gone` matches nothing (stale).
 fn story() -> Sandbox {
-    let sb = <Sandbox as DashSandbox>::new();
+    let sb = Sandbox::empty();
     let root = sb.root().to_path_buf();
     commit(
         &open_or_init(&root.join("payments")),

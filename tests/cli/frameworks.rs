@@ -8,18 +8,10 @@ use crate::common::{guardrails_with, railyard, write, REGISTRY, UNVERSIONED_TF};
 use std::process::Output;
 
 trait FrameworkSandbox {
-    // An extension trait of the shared `Sandbox`: its constructor cannot return `Self`.
-    #[allow(clippy::new_ret_no_self)]
-    fn new() -> Sandbox;
     fn run(&self, args: &[&str]) -> Output;
 }
 
 impl FrameworkSandbox for Sandbox {
-    fn new() -> Sandbox {
-        Sandbox {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
     fn run(&self, args: &[&str]) -> Output {
         let mut cmd = command(self.dir.path(), args);
         cmd.env("RAILYARD_TEST_TODAY", "2026-12-31")
@@ -79,7 +71,7 @@ fn check_evaluates_only_the_guardrails_of_the_framework() {
 /// payments-api (compliant), web (unversioned bucket) and `gone` (no repository) registered;
 /// develop with aws-ebs-volume-encryption and aws-s3-versioning, observed on 2026-11-01.
 fn observed() -> Sandbox {
-    let sb = Sandbox::new();
+    let sb = Sandbox::empty();
     two_workloads(sb.dir.path(), ["payments infra", "web infra"]);
     let registry = format!("{REGISTRY}\n[[workload]]\nname = \"gone\"\nrepo = \"../gone\"\nteam = \"web\"\n");
     let mut base = bundled("lib");

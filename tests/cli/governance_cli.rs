@@ -156,9 +156,7 @@ scope_approvers = ["ciso@example.com"]
 /// Two workloads (web breaks aws-s3-versioning), governance and allowed signers on `main`
 /// (none when `governance` is `None`), two candidates on `develop`.
 fn sandbox(governance: Option<&str>) -> Sandbox {
-    let sb = Sandbox {
-        dir: tempfile::tempdir().unwrap(),
-    };
+    let sb = Sandbox::empty();
     two_workloads(sb.dir.path(), ["payments infra", "web infra"]);
     let g = sb.repo("guardrails");
     let mut base = bundled("lib");

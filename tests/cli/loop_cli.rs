@@ -11,21 +11,11 @@ use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_railyard");
 
-// `new` makes the shared `Sandbox` type, which this module cannot give an inherent `new`.
-#[allow(clippy::new_ret_no_self)]
 trait LoopSandbox {
-    // An extension trait of the shared `Sandbox`: its constructor cannot return `Self`.
-    #[allow(clippy::new_ret_no_self)]
-    fn new() -> Sandbox;
     fn run(&self, args: &[&str]) -> Output;
 }
 
 impl LoopSandbox for Sandbox {
-    fn new() -> Sandbox {
-        Sandbox {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
     /// Runs railyard with the sandbox's guardrails repo and cache.
     fn run(&self, args: &[&str]) -> Output {
         let mut cmd = command(self.dir.path(), args);
@@ -39,7 +29,7 @@ impl LoopSandbox for Sandbox {
 /// A guardrails repo whose develop has two candidates, aws-ebs-volume-encryption (broken by
 /// nobody) and aws-s3-versioning (broken by `web`), and two workload repos.
 fn standard() -> Sandbox {
-    let sb = Sandbox::new();
+    let sb = Sandbox::empty();
     two_workloads(sb.dir.path(), ["payments infra", "web infra"]);
     let mut base: Vec<(String, String)> = bundled("lib");
     base.push(("workloads.toml".into(), REGISTRY.into()));

@@ -9,18 +9,10 @@ use std::collections::BTreeMap;
 use std::process::Output;
 
 trait PreviewSandbox {
-    // An extension trait of the shared `Sandbox`: its constructor cannot return `Self`.
-    #[allow(clippy::new_ret_no_self)]
-    fn new() -> Sandbox;
     fn run(&self, args: &[&str]) -> Output;
 }
 
 impl PreviewSandbox for Sandbox {
-    fn new() -> Sandbox {
-        Sandbox {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
     fn run(&self, args: &[&str]) -> Output {
         let mut cmd = command(self.dir.path(), args);
         cmd.env("RAILYARD_ACTOR", "sec-lead")
@@ -35,7 +27,7 @@ impl PreviewSandbox for Sandbox {
 /// pull-request branch `pr-1` off `develop` adding aws-s3-versioning (breaks `web`) and
 /// aws-rds-encryption (breaks nobody).
 fn with_pull_request() -> Sandbox {
-    let sb = Sandbox::new();
+    let sb = Sandbox::empty();
     two_workloads(sb.dir.path(), ["payments infra", "web infra"]);
     let mut base = bundled("lib");
     base.push(("workloads.toml".into(), REGISTRY.into()));

@@ -159,9 +159,7 @@ fn tables_fit_columns_and_start_with_the_summary() {
 /// A guardrails repo with two candidates and the two standard workloads (`web` breaks
 /// `aws-s3-versioning`).
 fn fleet() -> Sandbox {
-    let sb = Sandbox {
-        dir: tempfile::tempdir().unwrap(),
-    };
+    let sb = Sandbox::empty();
     two_workloads(sb.root(), ["payments infra", "web infra"]);
     let mut base: Vec<(String, String)> = bundled("lib");
     base.push(("workloads.toml".into(), REGISTRY.into()));

@@ -150,10 +150,19 @@ pub trait Root {
     }
 }
 
-/// The usual sandbox: just its folder. Test files add their own constructors and helpers
-/// (`impl Sandbox { … }` in the test crate).
+/// The usual sandbox: just its folder. Test modules add their own helpers through
+/// module-local extension traits (inherent methods would clash across the one test binary).
 pub struct Sandbox {
     pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    /// An empty temporary folder: the tests write the repos into it.
+    pub fn empty() -> Sandbox {
+        Sandbox {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
 }
 
 impl Root for Sandbox {
