@@ -169,6 +169,31 @@ pub fn reap() {
     unix::reap_all();
 }
 
+/// A panic in a child is reported by its message alone. The default hook, when
+/// `RUST_BACKTRACE` is set, symbolises a backtrace first: that reads debug info under the
+/// child's memory limit and can take longer than the time budget, turning a clear "panic:
+/// message" into a timeout. Installed once, in the parent, before the first fork (the
+/// hook's lock is then never taken mid-fork by the child).
+fn brief_panics_in_children() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !in_child() {
+                return previous(info);
+            }
+            let payload = info
+                .payload()
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| info.payload().downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            let at = info.location().map(|l| l.to_string()).unwrap_or_default();
+            eprintln!("panicked at {at}:\n{payload}");
+        }));
+    });
+}
+
 /// Whether this is a child process of the sandbox.
 pub fn in_child() -> bool {
     IN_CHILD.load(std::sync::atomic::Ordering::Relaxed)
@@ -447,6 +472,7 @@ mod unix {
         T: Serialize,
         F: FnMut(usize) -> T,
     {
+        super::brief_panics_in_children();
         let (jobs_r, jobs_w) = pipe()?;
         let (out_r, out_w) = pipe()?;
         // Room for a whole result, so the child writes it in one go and the parent wakes
