@@ -3,8 +3,8 @@
 //!
 //!     cargo bench --bench dashboard
 //!
-//! The history is written directly as commits with git2 (each day's `ledger.json` built
-//! with Railyard's own ledger types), not by running `observe` 365 times. Settings:
+//! The history is written directly as commits with git2 (each day's ledger files built
+//! with Railyard's own ledger types and layout), not by running `observe` 365 times. Settings:
 //! RAILYARD_BENCH_WORKLOADS (default 1000), RAILYARD_BENCH_DAYS (default 365),
 //! RAILYARD_BENCH_KEEP=<dir> to build the repository there and keep it.
 //!
@@ -247,12 +247,10 @@ fn main() {
                 );
             }
         }
-        let json = ledger.to_json();
-        bytes_total += json.len();
-        let blob = repo.blob(json.as_bytes()).unwrap();
-        let mut b = repo.treebuilder(None).unwrap();
-        b.insert("ledger.json", blob, 0o100644).unwrap();
-        let t = repo.find_tree(b.write().unwrap()).unwrap();
+        // The files `observe` writes (layout 2: head, one file per workload, summary).
+        let files = ledger.files();
+        bytes_total += files.iter().map(|(_, b)| b.len()).sum::<usize>();
+        let t = repo.find_tree(tree(&repo, &files)).unwrap();
         let parents: Vec<git2::Commit> = parent.iter().map(|p| repo.find_commit(*p).unwrap()).collect();
         let refs: Vec<&git2::Commit> = parents.iter().collect();
         parent = Some(
@@ -268,7 +266,7 @@ fn main() {
         );
     }
     println!(
-        "history: {workloads} workloads x {} guardrails x {days} daily runs = {} ledger entries per run, {:.1} MiB of ledger.json per run; generated in {:.1} s",
+        "history: {workloads} workloads x {} guardrails x {days} daily runs = {} ledger entries per run, {:.1} MiB of ledger files per run; generated in {:.1} s",
         ids.len(),
         ledger.entries.len(),
         bytes_total as f64 / days as f64 / 1048576.0,

@@ -1,6 +1,10 @@
 //! The ledger: the durable record of noncompliance, one entry per (guardrail, workload),
-//! stored as `ledger.json` on branch `railyard/ledger` of the guardrails repo, one commit per
-//! run that changed it. Updates are functions applied to the freshly read ledger, so a run
+//! stored on branch `railyard/ledger` of the guardrails repo, one commit per run that changed
+//! it. Layout 2 (see [`FILE`], [`WORKLOADS`], [`SUMMARY`]) keeps each workload's entries in
+//! a file of their own, so a run reads the whole ledger but writes only what changed, and the
+//! branch's history grows with what changed, not with the size of the fleet; layout 1 (one
+//! `ledger.json` holding everything) is still read, and the first run that changes it
+//! migrates it. Updates are functions applied to the freshly read ledger, so a run
 //! that loses a compare-and-swap race simply re-reads and applies its observations again:
 //! concurrent or killed runs lose nothing and never leave half-written state. The ledger owns
 //! its record types, notification claims ([`Claim`]) included: `notify` writes them, but
@@ -15,10 +19,21 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// The ledger's head: its version, clock and guardrail records (in layout 1, everything).
 pub const FILE: &str = "ledger.json";
-pub const VERSION: u32 = 1;
+/// Folder of per-workload files (layout 2): `workloads/<workload>.json` holds that
+/// workload's entries, keyed by guardrail.
+pub const WORKLOADS: &str = "workloads";
+/// Counts per guardrail on the clock's day, written with every commit (layout 2): the
+/// dashboard's history reads this small file per run instead of the whole ledger.
+pub const SUMMARY: &str = "summary.json";
+/// The layout this Railyard writes.
+pub const VERSION: u32 = 2;
+/// The single-file layout, read and migrated.
+pub const LEGACY_VERSION: u32 = 1;
 /// Trailer of every ledger commit written with `RAILYARD_LEDGER_KEY`: the hex HMAC-SHA256
-/// of the ledger's content, the parent's seal, the parent ids and the rest of the message.
+/// of the ledger's content (layout 1: `ledger.json`; layout 2: the commit's root tree id,
+/// which covers every file), the parent's seal, the parent ids and the rest of the message.
 pub const SEAL_TRAILER: &str = "Railyard-Seal";
 /// Trailer of promotion commits on `main`: the ledger commit the decision was taken on.
 pub const LEDGER_TRAILER: &str = "Railyard-Ledger";
@@ -54,9 +69,20 @@ fn unsealed_body(message: &str) -> &str {
     }
 }
 
-fn seal_fields<'a>(content: &'a [u8], parent_seal: &'a str, parents: &'a str, body: &'a str) -> [&'a [u8]; 5] {
+/// What a seal covers, by layout: the bytes of `ledger.json` (1) or the root tree id (2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sealed<'a> {
+    File(&'a [u8]),
+    Tree(&'a str),
+}
+
+fn seal_fields<'a>(content: Sealed<'a>, parent_seal: &'a str, parents: &'a str, body: &'a str) -> [&'a [u8]; 5] {
+    let (tag, content): (&[u8], &[u8]) = match content {
+        Sealed::File(bytes) => (b"railyard-ledger-seal-v1", bytes),
+        Sealed::Tree(id) => (b"railyard-ledger-seal-v2", id.as_bytes()),
+    };
     [
-        b"railyard-ledger-seal-v1",
+        tag,
         content,
         parent_seal.as_bytes(),
         parents.as_bytes(),
@@ -77,7 +103,7 @@ pub fn seal_message(
     repo: &GuardrailsRepo,
     key: &SealKey,
     parents: &[&str],
-    content: &[u8],
+    content: Sealed<'_>,
     message: &str,
 ) -> Result<String> {
     let mut body = message.to_string();
@@ -95,13 +121,29 @@ pub fn seal_message(
 pub fn verify_commit(repo: &GuardrailsRepo, key: &SealKey, commit: &str) -> Result<Option<bool>> {
     let message = repo.message(commit)?;
     let Some(seal) = seal_of(&message) else { return Ok(None) };
-    let content = repo.read_file(commit, FILE)?.unwrap_or_default();
+    let head = repo.read_file(commit, FILE)?.unwrap_or_default();
+    let tree = repo.root_tree(commit)?;
+    // The head's own word decides what was sealed; a head that does not parse is checked
+    // as layout 1, whose seal then fails unless those very bytes were sealed.
+    let content = match layout_of(&head) {
+        Some(VERSION) => Sealed::Tree(&tree),
+        _ => Sealed::File(&head),
+    };
     let parents = repo.parents(commit)?;
     let parents: Vec<&str> = parents.iter().map(String::as_str).collect();
     let ps = parent_seal(repo, &parents)?;
     let joined = parents.join(",");
     let body = unsealed_body(&message);
-    Ok(Some(key.verify(seal_fields(&content, &ps, &joined, body), seal)))
+    Ok(Some(key.verify(seal_fields(content, &ps, &joined, body), seal)))
+}
+
+/// The `version` a ledger head declares, if it parses that far.
+fn layout_of(head: &[u8]) -> Option<u32> {
+    #[derive(Deserialize)]
+    struct Version {
+        version: u32,
+    }
+    serde_json::from_slice::<Version>(head).ok().map(|v| v.version)
 }
 
 /// The ledger commit `main`'s newest promotion was decided on: (main commit, ledger commit).
@@ -165,8 +207,9 @@ pub struct Ledger {
     /// Per guardrail: pending or active, and how it got there.
     #[serde(default)]
     pub guardrails: BTreeMap<String, GuardrailRecord>,
-    /// Per (guardrail, workload), keyed `guardrail/workload`.
-    #[serde(default)]
+    /// Per (guardrail, workload), keyed `guardrail/workload`. In layout 2 the head holds
+    /// none: they are in the per-workload files.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub entries: BTreeMap<EntryKey, LedgerEntry>,
 }
 
@@ -489,7 +532,8 @@ impl Ledger {
         }
     }
 
-    /// Parses `ledger.json`; a ledger that is not Railyard's is an error, never reset.
+    /// Parses `ledger.json` (a layout 2 head, or a whole layout 1 ledger); a ledger that is
+    /// not Railyard's is an error, never reset.
     pub fn parse(text: &str) -> Result<Ledger> {
         let ledger: Ledger = serde_json::from_str(text).map_err(|e| {
             anyhow::anyhow!(
@@ -497,15 +541,20 @@ impl Ledger {
                 e.line()
             )
         })?;
-        if ledger.version != VERSION {
-            bail!(
-                "{LEDGER}:{FILE}: ledger version {} is not supported by this Railyard (expects {VERSION})",
-                ledger.version
-            );
+        match ledger.version {
+            LEGACY_VERSION => {}
+            VERSION if ledger.entries.is_empty() => {}
+            VERSION => bail!(
+                "{LEDGER}:{FILE}: a version {VERSION} ledger keeps its entries in `{WORKLOADS}/`, but this `{FILE}` has `entries`: it was not written by Railyard; it was not modified"
+            ),
+            v => bail!(
+                "{LEDGER}:{FILE}: ledger version {v} is not supported by this Railyard (reads {LEGACY_VERSION} and {VERSION})"
+            ),
         }
         Ok(ledger)
     }
 
+    /// The whole ledger as one JSON document (the layout 1 form, with this ledger's version).
     pub fn to_json(&self) -> String {
         let mut s = serde_json::to_string_pretty(self).expect("the ledger always serialises");
         s.push('\n');
@@ -741,26 +790,22 @@ impl Ledger {
 
     /// Reads the ledger from its branch (an empty ledger when the branch does not exist).
     pub fn load(repo: &GuardrailsRepo) -> Result<(Ledger, Option<String>)> {
-        match repo.tip(LEDGER)? {
-            None => {
-                check_tip(repo, None)?;
-                Ok((Ledger::new(), None))
-            }
-            Some(tip) => {
-                check_tip(repo, Some(&tip))?;
-                let bytes = repo.read_file(&tip, FILE)?.with_context(|| {
-                    format!(
-                        "branch `{LEDGER}` has no `{FILE}`: it was not written by Railyard; refusing to overwrite it"
-                    )
-                })?;
-                let text = String::from_utf8(bytes).context("the ledger is not UTF-8")?;
-                Ok((Ledger::parse(&text)?, Some(tip)))
-            }
+        let tip = repo.tip(LEDGER)?;
+        check_tip(repo, tip.as_deref())?;
+        match tip {
+            None => Ok((Ledger::new(), None)),
+            Some(tip) => Ok((Stored::read(repo, &tip)?.ledger, Some(tip))),
         }
     }
 
+    /// The ledger as recorded at `commit` of the ledger branch (no seal check).
+    pub fn read_at(repo: &GuardrailsRepo, commit: &str) -> Result<Ledger> {
+        Ok(Stored::read(repo, commit)?.ledger)
+    }
+
     /// Applies `change` to the latest ledger and commits it by compare-and-swap, retrying
-    /// on a lost race. Returns the new ledger (and whether a commit was made).
+    /// on a lost race. Returns the new ledger (and whether a commit was made). Only the
+    /// files whose content changed are written.
     pub fn update<F>(repo: &GuardrailsRepo, message: &str, mut change: F) -> Result<(Ledger, bool)>
     where
         F: FnMut(&mut Ledger) -> Result<()>,
@@ -769,36 +814,314 @@ impl Ledger {
         let committed = repo.update_branch(LEDGER, |repo, tip| {
             // Re-checked on every attempt: the branch may have moved since it was read.
             check_tip(repo, tip)?;
-            let mut ledger = match tip {
-                None => Ledger::new(),
-                Some(tip) => {
-                    let bytes = repo
-                        .read_file(tip, FILE)?
-                        .with_context(|| format!("branch `{LEDGER}` has no `{FILE}`; refusing to overwrite it"))?;
-                    Ledger::parse(&String::from_utf8_lossy(&bytes))?
-                }
+            let stored = match tip {
+                None => Stored::default(),
+                Some(tip) => Stored::read(repo, tip)?,
             };
-            let before = ledger.clone();
+            let mut ledger = stored.ledger.clone();
             change(&mut ledger)?;
-            let changed = ledger != before;
-            let json = ledger.to_json();
-            result = Some(ledger);
-            if !changed && tip.is_some() {
-                return Ok(None);
-            }
-            let parents: Vec<&str> = tip.into_iter().collect();
-            let message = match repo.seal_key() {
-                Some(key) => seal_message(repo, key, &parents, json.as_bytes(), message)?,
-                None => message.to_string(),
+            let changed = ledger != stored.ledger;
+            let commit = if changed || tip.is_none() {
+                let parents: Vec<&str> = tip.into_iter().collect();
+                let message = match stored.legacy {
+                    true => format!("{message}\n\nLedger-Layout: {VERSION} (moved from one `{FILE}` to one file per workload under `{WORKLOADS}/`)\n"),
+                    false => message.to_string(),
+                };
+                Some(stored.commit(repo, &ledger, &parents, &message)?)
+            } else {
+                None
             };
-            Ok(Some(repo.commit_files_on(
-                &parents,
-                &[(FILE, json.as_bytes())],
-                &message,
-            )?))
+            result = Some(ledger);
+            Ok(commit)
         })?;
         Ok((result.expect("the update ran at least once"), committed.is_some()))
     }
+
+    /// Commits exactly this ledger's files on `parents` (nothing of the parent's tree is
+    /// kept), sealed with `key` when given: how an accepted hand edit is written.
+    pub fn commit_whole(
+        repo: &GuardrailsRepo,
+        ledger: &Ledger,
+        parents: &[&str],
+        key: Option<&SealKey>,
+        message: &str,
+    ) -> Result<String> {
+        let changes: Vec<(String, Option<Vec<u8>>)> = ledger.files().into_iter().map(|(p, b)| (p, Some(b))).collect();
+        let tree = repo.write_tree(None, &changes)?;
+        let message = match key {
+            Some(key) => seal_message(repo, key, parents, Sealed::Tree(&tree), message)?,
+            None => message.to_string(),
+        };
+        repo.commit_tree(parents, &tree, &message)
+    }
+
+    /// The files of layout 2: the head, one file per workload, the summary.
+    pub fn files(&self) -> Vec<(String, Vec<u8>)> {
+        let head = Ledger {
+            version: VERSION,
+            clock: self.clock,
+            guardrails: self.guardrails.clone(),
+            entries: BTreeMap::new(),
+        };
+        let mut out = vec![(FILE.to_string(), pretty(&head))];
+        let mut by_workload: BTreeMap<&str, BTreeMap<&str, &LedgerEntry>> = BTreeMap::new();
+        for e in self.entries.values() {
+            by_workload.entry(&e.workload).or_default().insert(&e.guardrail, e);
+        }
+        for (workload, entries) in by_workload {
+            let file = WorkloadFileRef {
+                version: VERSION,
+                workload,
+                entries,
+            };
+            out.push((workload_path(workload), pretty(&file)));
+        }
+        if let Some(summary) = self.summary() {
+            out.push((SUMMARY.to_string(), pretty(&summary)));
+        }
+        out
+    }
+
+    /// The counts per guardrail on the clock's day (None before any run set the clock).
+    pub fn summary(&self) -> Option<Summary> {
+        let day = self.clock?;
+        let mut guardrails: BTreeMap<String, Counts> = BTreeMap::new();
+        for e in self.entries.values() {
+            guardrails.entry(e.guardrail.clone()).or_default().add(e, day);
+        }
+        Some(Summary {
+            version: VERSION,
+            day,
+            guardrails,
+        })
+    }
+}
+
+fn pretty<T: Serialize>(value: &T) -> Vec<u8> {
+    let mut s = serde_json::to_vec_pretty(value).expect("ledger records always serialise");
+    s.push(b'\n');
+    s
+}
+
+/// `workloads/<name>.json`, with any byte outside `[A-Za-z0-9._-]` written `%XX`, so every
+/// workload name (registries restrict them; old ledgers may not) is one safe file name.
+pub fn workload_path(workload: &str) -> String {
+    let mut name = String::with_capacity(workload.len() + 5);
+    for b in workload.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'_' | b'-' => name.push(b as char),
+            _ => name.push_str(&format!("%{b:02X}")),
+        }
+    }
+    format!("{WORKLOADS}/{name}.json")
+}
+
+#[derive(Serialize)]
+struct WorkloadFileRef<'a> {
+    version: u32,
+    workload: &'a str,
+    entries: BTreeMap<&'a str, &'a LedgerEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WorkloadFile {
+    version: u32,
+    workload: String,
+    entries: BTreeMap<String, LedgerEntry>,
+}
+
+/// A ledger as read from a commit, with what is needed to write the next one: whether it
+/// is in layout 1 (then the next commit migrates it) and the blob id of each file, so that
+/// only changed files are written.
+#[derive(Default)]
+struct Stored {
+    ledger: Ledger,
+    legacy: bool,
+    blobs: BTreeMap<String, String>,
+}
+
+impl Stored {
+    fn read(repo: &GuardrailsRepo, commit: &str) -> Result<Stored> {
+        let head = repo.read_file(commit, FILE)?.with_context(|| {
+            format!("branch `{LEDGER}` has no `{FILE}`: it was not written by Railyard; refusing to overwrite it")
+        })?;
+        let text = String::from_utf8(head).with_context(|| format!("{LEDGER}:{FILE}: the ledger is not UTF-8"))?;
+        let mut ledger = Ledger::parse(&text)?;
+        let files = repo.files_in(commit, WORKLOADS)?;
+        let mut blobs = BTreeMap::new();
+        if ledger.version == LEGACY_VERSION {
+            if !files.is_empty() {
+                bail!(
+                    "{LEDGER}:{FILE}: a version {LEGACY_VERSION} ledger holds every entry, but the branch also has `{WORKLOADS}/`: two ledgers in one commit, so neither can be trusted; it was not modified (hint: revert the commit that mixed them, `git log {LEDGER}`)"
+                );
+            }
+            ledger.version = VERSION;
+            return Ok(Stored {
+                ledger,
+                legacy: true,
+                blobs,
+            });
+        }
+        let mut texts = Vec::with_capacity(files.len());
+        for (name, blob, bytes) in files {
+            let path = format!("{WORKLOADS}/{name}");
+            let Some(bytes) = bytes.filter(|_| name.ends_with(".json")) else {
+                bail!("{LEDGER}:{path}: not a ledger file (only `{WORKLOADS}/<workload>.json` files are written by Railyard); it was not modified");
+            };
+            blobs.insert(path.clone(), blob);
+            texts.push((path, bytes));
+        }
+        for (_, entries) in parse_workload_files(&texts)? {
+            ledger.entries.extend(entries);
+        }
+        if let Some(blob) = repo.tree_id(commit, SUMMARY)? {
+            blobs.insert(SUMMARY.to_string(), blob);
+        }
+        Ok(Stored {
+            ledger,
+            legacy: false,
+            blobs,
+        })
+    }
+
+    /// Commits `ledger` on `parents`, writing only the files that differ from what was read
+    /// (all of them when migrating), sealed with the repository's key if it has one.
+    fn commit(&self, repo: &GuardrailsRepo, ledger: &Ledger, parents: &[&str], message: &str) -> Result<String> {
+        let files = ledger.files();
+        let mut changes: Vec<(String, Option<Vec<u8>>)> = Vec::new();
+        let mut kept = std::collections::BTreeSet::new();
+        for (path, bytes) in files {
+            kept.insert(path.clone());
+            let same = self.blobs.get(&path).is_some_and(|id| {
+                git2::Oid::hash_object(git2::ObjectType::Blob, &bytes).is_ok_and(|o| o.to_string() == *id)
+            });
+            if !same {
+                changes.push((path, Some(bytes)));
+            }
+        }
+        for path in self.blobs.keys().filter(|p| !kept.contains(*p)) {
+            changes.push((path.clone(), None));
+        }
+        let base = parents.first().copied();
+        let tree = repo.write_tree(base, &changes)?;
+        let message = match repo.seal_key() {
+            Some(key) => seal_message(repo, key, parents, Sealed::Tree(&tree), message)?,
+            None => message.to_string(),
+        };
+        repo.commit_tree(parents, &tree, &message)
+    }
+}
+
+/// Parses per-workload files (by several threads when there are many), checking that each
+/// names the workload its file name says and that each entry sits under its guardrail.
+fn parse_workload_files(texts: &[(String, Vec<u8>)]) -> Result<Vec<(String, Vec<(EntryKey, LedgerEntry)>)>> {
+    let one = |(path, bytes): &(String, Vec<u8>)| -> Result<(String, Vec<(EntryKey, LedgerEntry)>)> {
+        let file: WorkloadFile = serde_json::from_slice(bytes).map_err(|e| {
+            anyhow::anyhow!(
+                "{LEDGER}:{path}:{}: the ledger is malformed ({e}); it was not modified (hint: fix or revert the last commit on `{LEDGER}`)",
+                e.line()
+            )
+        })?;
+        if file.version != VERSION {
+            bail!(
+                "{LEDGER}:{path}: version {} is not supported by this Railyard (expects {VERSION})",
+                file.version
+            );
+        }
+        if workload_path(&file.workload) != *path {
+            bail!(
+                "{LEDGER}:{path}: holds workload `{}`, whose file is `{}`: it was not written by Railyard; it was not modified",
+                file.workload,
+                workload_path(&file.workload)
+            );
+        }
+        let mut out = Vec::with_capacity(file.entries.len());
+        for (guardrail, e) in file.entries {
+            if e.guardrail != guardrail || e.workload != file.workload {
+                bail!(
+                    "{LEDGER}:{path}: the entry under `{guardrail}` is for `{}/{}`: it was not written by Railyard; it was not modified",
+                    e.guardrail,
+                    e.workload
+                );
+            }
+            out.push((key(&guardrail, &file.workload), e));
+        }
+        Ok((path.clone(), out))
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    if texts.len() < 64 || threads < 2 {
+        return texts.iter().map(one).collect();
+    }
+    let chunk = texts.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = texts
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(one).collect::<Result<Vec<_>>>()))
+            .collect();
+        let mut all = Vec::with_capacity(texts.len());
+        for h in handles {
+            all.extend(h.join().map_err(|_| anyhow::anyhow!("a ledger reader panicked"))??);
+        }
+        Ok(all)
+    })
+}
+
+/// Counts of (guardrail, workload) pairs and of findings, as one revision records them on
+/// its day: what the dashboard's history shows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Counts {
+    /// Findings that count against workloads on the revision's day.
+    pub open_findings: usize,
+    /// Findings waived by an exception still valid on that day.
+    pub excepted_findings: usize,
+    /// Pairs: noncompliant, excepted, compliant, unknown (could not be evaluated).
+    pub noncompliant: usize,
+    pub excepted: usize,
+    pub compliant: usize,
+    pub unknown: usize,
+    /// Pairs whose noncompliance was fixed (recorded `resolved`, compliant or excepted since).
+    pub fixed: usize,
+}
+
+impl Counts {
+    pub fn add(&mut self, e: &LedgerEntry, day: Day) {
+        let failing = e.failing_on(day).len();
+        self.open_findings += failing;
+        self.excepted_findings += e.waived_on_day(day).len();
+        let status = e.status_on(day);
+        match status {
+            Verdict::Noncompliant => self.noncompliant += 1,
+            Verdict::Excepted => self.excepted += 1,
+            Verdict::Compliant => self.compliant += 1,
+            Verdict::Unknown => self.unknown += 1,
+        }
+        if e.resolved.is_some() && matches!(status, Verdict::Compliant | Verdict::Excepted) {
+            self.fixed += 1;
+        }
+    }
+}
+
+impl std::ops::AddAssign for Counts {
+    fn add_assign(&mut self, o: Counts) {
+        self.open_findings += o.open_findings;
+        self.excepted_findings += o.excepted_findings;
+        self.noncompliant += o.noncompliant;
+        self.excepted += o.excepted;
+        self.compliant += o.compliant;
+        self.unknown += o.unknown;
+        self.fixed += o.fixed;
+    }
+}
+
+/// `summary.json`: each guardrail's [`Counts`] on the day of the run that wrote it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Summary {
+    pub version: u32,
+    pub day: Day,
+    pub guardrails: BTreeMap<String, Counts>,
 }
 
 /// How long a claim holds before another run may take the message over: a run that claimed
@@ -849,8 +1172,12 @@ mod tests {
         let bad_field = "{\n  \"version\": 1,\n  \"entries\": {},\n  \"mine\": true\n}\n";
         let err = Ledger::parse(bad_field).unwrap_err().to_string();
         assert!(err.contains("ledger.json:4:") && err.contains("mine"), "{err}");
-        let err = Ledger::parse("{\"version\": 2}").unwrap_err().to_string();
-        assert!(err.contains("ledger version 2"), "{err}");
+        let err = Ledger::parse("{\"version\": 3}").unwrap_err().to_string();
+        assert!(err.contains("ledger version 3"), "{err}");
+        // Layout 2 keeps entries in per-workload files: a head with entries is not Railyard's.
+        let mixed = "{\"version\": 2, \"entries\": {\"g/w\": {\"guardrail\": \"g\", \"workload\": \"w\", \"status\": \"compliant\", \"last_observed\": \"2026-11-01\"}}}";
+        let err = Ledger::parse(mixed).unwrap_err().to_string();
+        assert!(err.contains("keeps its entries in `workloads/`"), "{err}");
         let ok = Ledger::new().to_json();
         assert_eq!(Ledger::parse(&ok).unwrap(), Ledger::new());
     }

@@ -3,46 +3,13 @@
 //! be read is a problem reported with its commit, never a silent gap.
 
 use crate::date::Day;
-use crate::evaluate::Verdict;
 use crate::gitops::{GuardrailsRepo, LEDGER};
-use crate::ledger::{Ledger, LedgerEntry, FILE};
+use crate::ledger::{Ledger, Summary, FILE, SUMMARY, VERSION};
 use anyhow::{Context, Result};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// Counts of (guardrail, workload) pairs and of findings, as one revision records them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counts {
-    /// Findings that count against workloads on the revision's day.
-    pub open_findings: usize,
-    /// Findings waived by an exception still valid on that day.
-    pub excepted_findings: usize,
-    /// Pairs: noncompliant, excepted, compliant, unknown (could not be evaluated).
-    pub noncompliant: usize,
-    pub excepted: usize,
-    pub compliant: usize,
-    pub unknown: usize,
-    /// Pairs whose noncompliance was fixed (recorded `resolved`, compliant or excepted since).
-    pub fixed: usize,
-}
-
-impl Counts {
-    pub fn add(&mut self, e: &LedgerEntry, day: Day) {
-        let failing = e.failing_on(day).len();
-        self.open_findings += failing;
-        self.excepted_findings += e.waived_on_day(day).len();
-        let status = e.status_on(day);
-        match status {
-            Verdict::Noncompliant => self.noncompliant += 1,
-            Verdict::Excepted => self.excepted += 1,
-            Verdict::Compliant => self.compliant += 1,
-            Verdict::Unknown => self.unknown += 1,
-        }
-        if e.resolved.is_some() && matches!(status, Verdict::Compliant | Verdict::Excepted) {
-            self.fixed += 1;
-        }
-    }
-}
+pub use crate::ledger::Counts;
 
 /// One recorded run: a commit of the ledger branch.
 #[derive(Debug, Clone)]
@@ -121,29 +88,55 @@ fn open(path: &Path) -> Result<GuardrailsRepo> {
     GuardrailsRepo::open(spec, path, None)
 }
 
+/// The point of one revision: from its `summary.json` (layout 2 writes one with every
+/// commit) or, for a revision without one (layout 1), by counting its whole ledger.
 fn point(repo: &GuardrailsRepo, commit: &str, keep: &dyn Fn(&str) -> bool) -> Result<Point, Problem> {
     let problem = |reason: String| Problem {
         commit: commit.to_string(),
         reason,
     };
-    let bytes = repo
+    // The head is small and always read: a revision whose ledger does not parse is a
+    // problem even when a summary sits beside it.
+    let head = repo
         .read_file(commit, FILE)
         .map_err(|e| problem(format!("cannot read `{FILE}`: {e:#}")))?
         .ok_or_else(|| problem(format!("has no `{FILE}`")))?;
-    let text = std::str::from_utf8(&bytes).map_err(|_| problem(format!("`{FILE}` is not UTF-8")))?;
-    let ledger = Ledger::parse(text).map_err(|e| problem(format!("{e:#}")))?;
-    let day = ledger
-        .clock
-        .ok_or_else(|| problem("the ledger has no clock: the run's day is unknown".into()))?;
+    let head = std::str::from_utf8(&head).map_err(|_| problem(format!("`{FILE}` is not UTF-8")))?;
+    let head = Ledger::parse(head).map_err(|e| problem(format!("{e:#}")))?;
+    let summary = match head.version {
+        VERSION => repo
+            .read_file(commit, SUMMARY)
+            .map_err(|e| problem(format!("cannot read `{SUMMARY}`: {e:#}")))?,
+        _ => None,
+    };
+    let summary = match summary {
+        Some(bytes) => {
+            let s: Summary = serde_json::from_slice(&bytes)
+                .map_err(|e| problem(format!("{LEDGER}:{SUMMARY}:{}: malformed ({e})", e.line())))?;
+            if s.version != VERSION || Some(s.day) != head.clock {
+                return Err(problem(format!(
+                    "{LEDGER}:{SUMMARY}: not the summary of this ledger (version {}, day {}; the ledger's clock is {})",
+                    s.version,
+                    s.day,
+                    head.clock.map_or("unset".to_string(), |d| d.to_string())
+                )));
+            }
+            s
+        }
+        None => Ledger::read_at(repo, commit)
+            .map_err(|e| problem(format!("{e:#}")))?
+            .summary()
+            .ok_or_else(|| problem("the ledger has no clock: the run's day is unknown".into()))?,
+    };
     let mut p = Point {
         commit: commit.to_string(),
-        day,
+        day: summary.day,
         overall: Counts::default(),
         per_guardrail: BTreeMap::new(),
     };
-    for e in ledger.entries.values().filter(|e| keep(&e.guardrail)) {
-        p.overall.add(e, day);
-        p.per_guardrail.entry(e.guardrail.clone()).or_default().add(e, day);
+    for (g, c) in summary.guardrails.into_iter().filter(|(g, _)| keep(g)) {
+        p.overall += c;
+        p.per_guardrail.insert(g, c);
     }
     Ok(p)
 }

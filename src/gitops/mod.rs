@@ -15,6 +15,7 @@ pub const GUARDRAILS_DIR: &str = "guardrails";
 use crate::files::{ReadLimits, SourceFile};
 use anyhow::{anyhow, bail, Context, Result};
 use git2::{ErrorCode, ObjectType, Oid, Repository, Signature};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -347,6 +348,64 @@ impl GuardrailsRepo {
         }
     }
 
+    /// The files directly in folder `path` of a commit, as (name, blob id, bytes), sorted by
+    /// name; an empty list when the folder is absent. Sub-folders and links are returned as
+    /// names with no content (`None`), so a caller can refuse what it did not write.
+    pub fn files_in(&self, commit: &str, path: &str) -> Result<Vec<(String, String, Option<Vec<u8>>)>> {
+        let tree = self.repo.find_commit(Oid::from_str(commit)?)?.tree()?;
+        let sub = match tree.get_path(Path::new(path)) {
+            _ if path.is_empty() => tree,
+            Ok(entry) => entry.to_object(&self.repo)?.peel_to_tree()?,
+            Err(e) if e.code() == ErrorCode::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e.into()),
+        };
+        let mut out = Vec::with_capacity(sub.len());
+        for e in sub.iter() {
+            let name = String::from_utf8_lossy(e.name_bytes()).into_owned();
+            let bytes = match (e.kind(), e.filemode()) {
+                (Some(ObjectType::Blob), 0o100644 | 0o100755) => Some(self.repo.find_blob(e.id())?.content().to_vec()),
+                _ => None,
+            };
+            out.push((name, e.id().to_string(), bytes));
+        }
+        Ok(out)
+    }
+
+    /// The root tree id of a commit.
+    pub fn root_tree(&self, commit: &str) -> Result<String> {
+        Ok(self.repo.find_commit(Oid::from_str(commit)?)?.tree_id().to_string())
+    }
+
+    /// Writes the tree of `base` (a commit; None for an empty tree) with `changes` applied
+    /// (`Some(bytes)` writes a file, `None` removes it; paths may be nested) and returns its
+    /// id. Changes are grouped per folder, so a folder of thousands of files is rewritten
+    /// once however many of its files change.
+    pub fn write_tree(&self, base: Option<&str>, changes: &[(String, Option<Vec<u8>>)]) -> Result<String> {
+        let base = base.map(|c| -> Result<git2::Tree<'_>> { Ok(self.repo.find_commit(Oid::from_str(c)?)?.tree()?) });
+        let base = base.transpose()?;
+        let mut edits = Vec::with_capacity(changes.len());
+        for (path, bytes) in changes {
+            let blob = bytes.as_deref().map(|b| self.repo.blob(b)).transpose()?;
+            edits.push((path.as_str(), blob));
+        }
+        Ok(edit_tree(&self.repo, base.as_ref(), &edits)?.to_string())
+    }
+
+    /// Commits `tree` (from [`write_tree`](Self::write_tree)) on `parents`.
+    pub fn commit_tree(&self, parents: &[&str], tree: &str, message: &str) -> Result<String> {
+        let tree = self.repo.find_tree(Oid::from_str(tree)?)?;
+        let sig = self.signature()?;
+        let parent = parents
+            .iter()
+            .map(|p| Ok(self.repo.find_commit(Oid::from_str(p)?)?))
+            .collect::<Result<Vec<_>>>()?;
+        let parents: Vec<&git2::Commit> = parent.iter().collect();
+        Ok(self
+            .repo
+            .commit(None, &sig, &sig, message, &tree, &parents)?
+            .to_string())
+    }
+
     /// Tree id of a folder in a commit (None when absent): equal ids mean equal contents.
     pub fn tree_id(&self, commit: &str, path: &str) -> Result<Option<String>> {
         let tree = self.repo.find_commit(Oid::from_str(commit)?)?.tree()?;
@@ -620,6 +679,43 @@ pub fn log(path: &Path, branch: &str, max: usize) -> Result<Vec<(String, String)
 
 /// Returns the id of a tree equal to `tree` with the entry at `parts` set to `new` (or
 /// removed), creating intermediate folders as needed. Empty folders are dropped, as git does.
+/// `tree` with `edits` applied: each (path, Some(blob)) inserts a file, (path, None) removes
+/// it; folders left empty are removed. One tree builder per folder touched.
+fn edit_tree(repo: &Repository, tree: Option<&git2::Tree>, edits: &[(&str, Option<Oid>)]) -> Result<Oid> {
+    let mut builder = repo.treebuilder(tree)?;
+    let mut nested: BTreeMap<&str, Vec<(&str, Option<Oid>)>> = BTreeMap::new();
+    for (path, blob) in edits {
+        match path.split_once('/') {
+            Some((dir, rest)) => nested.entry(dir).or_default().push((rest, *blob)),
+            None => match blob {
+                Some(oid) => {
+                    builder.insert(path, *oid, 0o100644)?;
+                }
+                None => {
+                    if builder.get(path)?.is_some() {
+                        builder.remove(path)?;
+                    }
+                }
+            },
+        }
+    }
+    for (dir, edits) in nested {
+        let sub = match tree.and_then(|t| t.get_name(dir)) {
+            Some(e) if e.kind() == Some(ObjectType::Tree) => Some(repo.find_tree(e.id())?),
+            _ => None,
+        };
+        let sub_oid = edit_tree(repo, sub.as_ref(), &edits)?;
+        if repo.find_tree(sub_oid)?.is_empty() {
+            if builder.get(dir)?.is_some() {
+                builder.remove(dir)?;
+            }
+        } else {
+            builder.insert(dir, sub_oid, 0o040000)?;
+        }
+    }
+    Ok(builder.write()?)
+}
+
 fn replace_path(repo: &Repository, tree: Option<&git2::Tree>, parts: &[&str], new: Option<(Oid, i32)>) -> Result<Oid> {
     let mut builder = repo.treebuilder(tree)?;
     let (first, rest) = parts.split_first().ok_or_else(|| anyhow!("empty path"))?;

@@ -7,7 +7,7 @@ use super::commit_message::{self, Forced};
 use super::promote::{one_line_reason, resolve_actor};
 use super::{Outcome, Settings};
 use crate::gitops::{GuardrailsRepo, LEDGER};
-use crate::ledger::{self, machine_today, Ledger, FILE};
+use crate::ledger::{self, machine_today, Ledger};
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use std::io::Write;
@@ -193,11 +193,7 @@ pub fn accept(s: &Settings, reason: &str, reset_clock: bool, out: &mut dyn Write
         let tip = tip.with_context(|| {
             format!("branch `{LEDGER}` does not exist: there is nothing to accept (hint: restore it first; see `railyard ledger verify`)")
         })?;
-        let bytes = repo
-            .read_file(tip, FILE)?
-            .with_context(|| format!("branch `{LEDGER}` has no `{FILE}`: it cannot be accepted as a ledger"))?;
-        let text = String::from_utf8(bytes).context("the ledger is not UTF-8")?;
-        let mut l = Ledger::parse(&text)?;
+        let mut l = Ledger::read_at(repo, tip)?;
         let mut clock_note = String::new();
         if reset_clock {
             if let Some(clock) = l.clock.filter(|c| *c > today) {
@@ -227,11 +223,10 @@ pub fn accept(s: &Settings, reason: &str, reset_clock: bool, out: &mut dyn Write
             reason: &reason,
         };
         let message = commit_message::accept_hand_edit(s, &who, &accepted, &clock_note);
-        let json = if clock_note.is_empty() { text } else { l.to_json() };
         let refs: Vec<&str> = parents.iter().map(String::as_str).collect();
         let key = repo.seal_key().expect("opened with a key");
-        let message = ledger::seal_message(repo, key, &refs, json.as_bytes(), &message)?;
-        Ok(Some(repo.commit_files_on(&refs, &[(FILE, json.as_bytes())], &message)?))
+        // The accepted ledger is written whole, in the current layout, and sealed.
+        Ok(Some(Ledger::commit_whole(repo, &l, &refs, Some(key), &message)?))
     })?;
     match committed {
         None => writeln!(out, "the ledger verifies: nothing to accept")?,

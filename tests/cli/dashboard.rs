@@ -264,14 +264,14 @@ fn an_unreadable_ledger_commit_is_an_error_and_is_named_on_the_page() {
     let sb = story();
     // A hand edit in the middle of the history that is not a ledger, then a valid one again.
     let g = sb.repo("guardrails");
-    let good = crate::common::sandbox::ledger_text(&g);
+    let good = crate::common::sandbox::ledger_json(&g);
     let bad = commit(
         &g,
         "railyard/ledger",
         &[("ledger.json", Some("{ not json"))],
         "hand edit",
     );
-    commit(&g, "railyard/ledger", &[("ledger.json", Some(&good))], "restored");
+    crate::common::sandbox::commit_ledger(&g, &good, "restored");
     let site = sb.path("site");
     let out = sb.run(&["dashboard", "--out", site.to_str().unwrap(), "--now", "2026-11-20"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));

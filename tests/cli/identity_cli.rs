@@ -523,13 +523,7 @@ fn a_ledger_written_before_identities_keeps_its_days_and_gains_ids() {
     entry["findings"][0]["first_seen"] = "2026-10-15".into();
     entry["first_seen"] = "2026-10-15".into();
     entry["deadline"] = "2026-11-14".into();
-    let text = serde_json::to_string_pretty(&old).unwrap();
-    common::commit(
-        &g,
-        "railyard/ledger",
-        &[("ledger.json", Some(&text))],
-        "ledger of an earlier version",
-    );
+    crate::common::sandbox::commit_ledger(&g, &old, "ledger of an earlier version");
 
     observe("2026-11-05");
     let new = read_ledger(&g);

@@ -8,7 +8,7 @@
 
 use crate::common;
 use crate::common::sandbox::{bundled, command, ledger_text, main_and_develop, two_workloads, Root, Sandbox};
-use crate::common::{commit, REGISTRY, UNVERSIONED_TF};
+use crate::common::{REGISTRY, UNVERSIONED_TF};
 use std::process::{Command, Output};
 
 const KEY: &str = "test-ledger-key-0123456789";
@@ -130,14 +130,7 @@ impl SealSandbox for Sandbox {
     fn hand_edit(&self, message: &str, edit: impl FnOnce(&mut serde_json::Value)) -> String {
         let mut l: serde_json::Value = serde_json::from_str(&self.ledger_text()).unwrap();
         edit(&mut l);
-        let text = serde_json::to_string_pretty(&l).unwrap() + "\n";
-        commit(
-            &self.repo("guardrails"),
-            "railyard/ledger",
-            &[("ledger.json", Some(text.as_str()))],
-            message,
-        )
-        .to_string()
+        crate::common::sandbox::commit_ledger(&self.repo("guardrails"), &l, message).to_string()
     }
 
     fn git(&self, args: &[&str]) -> String {

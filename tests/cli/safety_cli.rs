@@ -604,12 +604,7 @@ fn a_claim_left_by_a_dead_run_is_sent_by_the_next_and_a_live_one_is_not() {
         let mut l = ledger_json(&sb);
         l["entries"]["aws-s3-versioning/web"]["claimed"] =
             serde_json::json!({"new:2026-10-01@webhook": {"at": at, "by": "another-run"}});
-        commit(
-            &sb.repo("guardrails"),
-            "railyard/ledger",
-            &[("ledger.json", Some(&serde_json::to_string_pretty(&l).unwrap()))],
-            "a run claimed the digest",
-        );
+        crate::common::sandbox::commit_ledger(&sb.repo("guardrails"), &l, "a run claimed the digest");
     };
     // A run that claimed it a moment ago is still sending: not sent twice.
     let now = std::time::SystemTime::now()

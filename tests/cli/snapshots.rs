@@ -283,12 +283,7 @@ fn ledger_verify_and_accept_every_format() {
     // A hand edit made outside Railyard: unsealed, so the ledger no longer verifies.
     let g = sb.repo("guardrails");
     let text = crate::common::sandbox::ledger_text(&g).replace("2025-02-09", "2025-06-30");
-    crate::common::commit(
-        &g,
-        "railyard/ledger",
-        &[("ledger.json", Some(text.as_str()))],
-        "move a deadline",
-    );
+    crate::common::sandbox::commit_ledger(&g, &serde_json::from_str(&text).unwrap(), "move a deadline");
     for f in FORMATS {
         let out = sb.run(&["ledger", "verify", "--format", f]);
         snap(&format!("ledger_verify_hand_edit_{f}"), &out, sb.root());

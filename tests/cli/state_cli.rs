@@ -10,7 +10,7 @@
 
 use crate::common;
 use crate::common::sandbox::{
-    bundled, command, ledger_text, log, main_and_develop, text, two_workloads, Root, Sandbox,
+    bundled, command, ledger_file, ledger_text, log, main_and_develop, text, two_workloads, Root, Sandbox,
 };
 use crate::common::{commit, COMPLIANT_TF, REGISTRY, UNVERSIONED_TF};
 use git2::Repository;
@@ -227,47 +227,163 @@ fn a_garbage_ledger_is_reported_with_its_line_and_never_reset() {
     sb.fsck();
 }
 
+/// Commits `content` as `path` on top of the ledger branch.
+fn hand_edit_file(sb: &Sandbox, path: &str, content: &str) -> git2::Oid {
+    commit(
+        &sb.repo("guardrails"),
+        "railyard/ledger",
+        &[(path, Some(content))],
+        "hand edit",
+    )
+}
+
 #[test]
 fn a_hand_edited_ledger_with_a_bad_field_is_reported_with_its_line() {
     let sb = Sandbox::standard();
     let out = sb.run(&["observe", "--now", NOW]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let good = sb.ledger_text();
-    // Someone "fixes" a status by hand, and adds a field of their own further down.
-    let (line, _) = good
+    let g = sb.repo("guardrails");
+    let head = ledger_file(&g, "ledger.json").unwrap();
+    let web = ledger_file(&g, "workloads/web.json").unwrap();
+    // Someone "fixes" a status by hand in a workload's file.
+    let (line, _) = web
         .lines()
         .enumerate()
         .find(|(_, l)| l.contains("\"status\": \"noncompliant\""))
         .expect("a noncompliant entry");
-    let edited = good.replacen("\"status\": \"noncompliant\"", "\"status\": \"fine-by-me\"", 1);
-    let tip = hand_edit_ledger(&sb, &edited);
+    let edited = web.replacen("\"status\": \"noncompliant\"", "\"status\": \"fine-by-me\"", 1);
+    let tip = hand_edit_file(&sb, "workloads/web.json", &edited);
     let out = sb.run(&["observe", "--now", NOW]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    let want = format!("railyard/ledger:ledger.json:{}:", line + 1);
+    let want = format!("railyard/ledger:workloads/web.json:{}:", line + 1);
     assert!(text(&out).contains(&want), "expected `{want}` in {}", text(&out));
     assert!(text(&out).contains("fine-by-me"), "{}", text(&out));
     assert_eq!(sb.tip("railyard/ledger"), Some(tip), "the ledger branch moved");
+    hand_edit_file(&sb, "workloads/web.json", &web);
 
-    let unknown_field = good.replacen("\"version\": 1,", "\"version\": 1,\n  \"reviewed_by\": \"me\",", 1);
-    let tip = hand_edit_ledger(&sb, &unknown_field);
+    // A field of their own in the head.
+    let unknown_field = head.replacen("\"version\": 2,", "\"version\": 2,\n  \"reviewed_by\": \"me\",", 1);
+    let tip = hand_edit_file(&sb, "ledger.json", &unknown_field);
     let out = sb.run(&["observe", "--now", NOW]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("ledger.json:3:"), "{}", text(&out));
     assert!(text(&out).contains("reviewed_by"), "{}", text(&out));
     assert_eq!(sb.tip("railyard/ledger"), Some(tip));
 
-    let future = good.replacen("\"version\": 1,", "\"version\": 7,", 1);
-    let tip = hand_edit_ledger(&sb, &future);
+    let future = head.replacen("\"version\": 2,", "\"version\": 7,", 1);
+    let tip = hand_edit_file(&sb, "ledger.json", &future);
     let out = sb.run(&["observe", "--now", NOW]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("ledger version 7"), "{}", text(&out));
     assert_eq!(sb.tip("railyard/ledger"), Some(tip));
 
-    // Reverting the hand edit is enough to carry on.
-    hand_edit_ledger(&sb, &good);
+    // A workload's entries copied under another workload's file name.
+    let tip = hand_edit_file(&sb, "workloads/payments-api.json", &web);
+    hand_edit_file(&sb, "ledger.json", &head);
+    let out = sb.run(&["observe", "--now", NOW]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("railyard/ledger:workloads/payments-api.json: holds workload `web`"),
+        "{}",
+        text(&out)
+    );
+    assert_ne!(sb.tip("railyard/ledger"), Some(tip));
+
+    // Reverting the hand edits is enough to carry on.
+    commit(
+        &g,
+        "railyard/ledger",
+        &[("workloads/payments-api.json", None)],
+        "drop the copy",
+    );
     let out = sb.run(&["observe", "--now", NOW]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    sb.fsck();
+}
+
+#[test]
+fn a_single_file_ledger_is_read_and_moved_to_one_file_per_workload_by_the_next_write() {
+    let sb = Sandbox::standard();
+    let out = sb.run(&["observe", "--now", NOW]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let g = sb.repo("guardrails");
+    let before = sb.ledger();
+    // The same ledger as an earlier Railyard wrote it: one `ledger.json`, version 1.
+    let mut legacy = before.clone();
+    legacy["version"] = 1.into();
+    let legacy_text = serde_json::to_string_pretty(&legacy).unwrap() + "\n";
+    let v1 = commit(
+        &g,
+        "railyard/ledger",
+        &[
+            ("workloads", None),
+            ("summary.json", None),
+            ("ledger.json", Some(&legacy_text)),
+        ],
+        "a ledger of Railyard before layout 2",
+    );
+    // Read as it is: report shows the same entries, and nothing is written.
+    let out = sb.run(&["report", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("aws-s3-versioning"), "{}", text(&out));
+    assert_eq!(sb.tip("railyard/ledger"), Some(v1));
+    // A run that changes it writes layout 2, says so, and loses nothing.
+    let out = sb.run(&["observe", "--now", "2026-11-03"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let tip = sb.tip("railyard/ledger").unwrap();
+    assert_ne!(tip, v1);
+    let message = g.find_commit(tip).unwrap().message().unwrap().to_string();
+    assert!(message.contains("Ledger-Layout: 2"), "{message}");
+    assert!(ledger_file(&g, "workloads/web.json").is_some());
+    assert!(ledger_file(&g, "summary.json").is_some());
+    let after = sb.ledger();
+    assert_eq!(after["version"], 2);
+    assert_eq!(
+        after["entries"].as_object().unwrap().keys().collect::<Vec<_>>(),
+        before["entries"].as_object().unwrap().keys().collect::<Vec<_>>()
+    );
+    assert_eq!(
+        after["entries"]["aws-s3-versioning/web"]["first_seen"],
+        before["entries"]["aws-s3-versioning/web"]["first_seen"]
+    );
     assert_complete(&sb);
+
+    // Both layouts in one commit: neither is trusted.
+    let mixed = commit(&g, "railyard/ledger", &[("ledger.json", Some(&legacy_text))], "mixed");
+    let out = sb.run(&["observe", "--now", "2026-11-03"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("two ledgers in one commit"), "{}", text(&out));
+    assert_eq!(sb.tip("railyard/ledger"), Some(mixed));
+    sb.fsck();
+}
+
+#[test]
+fn a_run_writes_only_the_files_of_what_changed() {
+    let sb = Sandbox::standard();
+    let out = sb.run(&["observe", "--now", NOW]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let g = sb.repo("guardrails");
+    let first = sb.tip("railyard/ledger").unwrap();
+    // The same day again, nothing changed: no ledger commit.
+    let out = sb.run(&["observe", "--now", NOW]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(sb.tip("railyard/ledger"), Some(first));
+    // A new commit in web (its findings as before): only web's file changes, whose entries
+    // record the commit evaluated.
+    commit(&sb.repo("web"), "main", &[("README.md", Some("web\n"))], "docs");
+    let out = sb.run(&["observe", "--now", NOW]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let second = sb.tip("railyard/ledger").unwrap();
+    let (a, b) = (
+        g.find_commit(first).unwrap().tree().unwrap(),
+        g.find_commit(second).unwrap().tree().unwrap(),
+    );
+    let diff = g.diff_tree_to_tree(Some(&a), Some(&b), None).unwrap();
+    let changed: Vec<String> = diff
+        .deltas()
+        .map(|d| d.new_file().path().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(changed, ["workloads/web.json"]);
     sb.fsck();
 }
 

@@ -66,28 +66,80 @@ pub fn main_and_develop(
     commit_all(g, "develop", candidates, message);
 }
 
-/// The text of `ledger.json` at the tip of `railyard/ledger`.
-pub fn ledger_text(g: &Repository) -> String {
+/// The text of a file at the tip of `railyard/ledger`, if present.
+pub fn ledger_file(g: &Repository, path: &str) -> Option<String> {
     let tip = g
         .find_reference("refs/heads/railyard/ledger")
         .unwrap()
         .peel_to_commit()
         .unwrap();
-    let blob = tip
-        .tree()
-        .unwrap()
-        .get_path(Path::new("ledger.json"))
-        .unwrap()
-        .to_object(g)
-        .unwrap()
-        .peel_to_blob()
-        .unwrap();
-    String::from_utf8(blob.content().to_vec()).unwrap()
+    let entry = tip.tree().unwrap().get_path(Path::new(path)).ok()?;
+    let blob = entry.to_object(g).unwrap().peel_to_blob().unwrap();
+    Some(String::from_utf8(blob.content().to_vec()).unwrap())
 }
 
-/// The ledger at the tip of `railyard/ledger`, as JSON.
+/// The ledger at the tip of `railyard/ledger`, as one JSON document: the head
+/// (`ledger.json`) with every per-workload file's entries under `entries`, keyed
+/// `guardrail/workload` (the shape of a layout 1 ledger, with the head's version).
 pub fn ledger_json(g: &Repository) -> serde_json::Value {
-    serde_json::from_str(&ledger_text(g)).unwrap()
+    let mut head: serde_json::Value = serde_json::from_str(&ledger_file(g, "ledger.json").unwrap()).unwrap();
+    let tip = g
+        .find_reference("refs/heads/railyard/ledger")
+        .unwrap()
+        .peel_to_commit()
+        .unwrap();
+    // Sorted by key, as layout 1 wrote them.
+    let mut entries = std::collections::BTreeMap::new();
+    if let Ok(dir) = tip.tree().unwrap().get_path(Path::new("workloads")) {
+        let dir = dir.to_object(g).unwrap().peel_to_tree().unwrap();
+        for e in dir.iter() {
+            let blob = g.find_blob(e.id()).unwrap();
+            let file: serde_json::Value = serde_json::from_slice(blob.content()).unwrap();
+            let workload = file["workload"].as_str().unwrap();
+            for (guardrail, entry) in file["entries"].as_object().unwrap() {
+                entries.insert(format!("{guardrail}/{workload}"), entry.clone());
+            }
+        }
+    }
+    if !entries.is_empty() {
+        head["entries"] = serde_json::Value::Object(entries.into_iter().collect());
+    }
+    head
+}
+
+/// [`ledger_json`], pretty-printed.
+pub fn ledger_text(g: &Repository) -> String {
+    serde_json::to_string_pretty(&ledger_json(g)).unwrap() + "\n"
+}
+
+/// A hand commit on `railyard/ledger` of `ledger` (the one-document shape of
+/// [`ledger_json`]), written as Railyard's layout 2 files: the head and one file per
+/// workload (files of workloads no longer in it are removed; `summary.json` is left as is).
+pub fn commit_ledger(g: &Repository, ledger: &serde_json::Value, message: &str) -> Oid {
+    let mut head = ledger.clone();
+    let entries = head.as_object_mut().unwrap().remove("entries").unwrap_or_default();
+    let mut files: std::collections::BTreeMap<String, serde_json::Map<String, serde_json::Value>> = Default::default();
+    for (_, e) in entries.as_object().cloned().unwrap_or_default() {
+        let (guardrail, workload) = (e["guardrail"].as_str().unwrap(), e["workload"].as_str().unwrap());
+        files
+            .entry(workload.to_string())
+            .or_default()
+            .insert(guardrail.to_string(), e.clone());
+    }
+    let mut changes: Vec<(String, Option<String>)> = vec![(
+        "ledger.json".into(),
+        Some(serde_json::to_string_pretty(&head).unwrap() + "\n"),
+    )];
+    changes.push(("workloads".into(), None));
+    for (workload, entries) in files {
+        let file = serde_json::json!({"version": head["version"], "workload": workload, "entries": entries});
+        changes.push((
+            format!("workloads/{workload}.json"),
+            Some(serde_json::to_string_pretty(&file).unwrap() + "\n"),
+        ));
+    }
+    let changes: Vec<(&str, Option<&str>)> = changes.iter().map(|(p, c)| (p.as_str(), c.as_deref())).collect();
+    commit(g, "railyard/ledger", &changes, message)
 }
 
 /// Whether `path` is in the tree at the tip of `branch`.
