@@ -794,13 +794,13 @@ impl Ledger {
         check_tip(repo, tip.as_deref())?;
         match tip {
             None => Ok((Ledger::new(), None)),
-            Some(tip) => Ok((Stored::read(repo, &tip)?.ledger, Some(tip))),
+            Some(tip) => Ok((Stored::read(repo, &tip)?.ledger.clone(), Some(tip))),
         }
     }
 
     /// The ledger as recorded at `commit` of the ledger branch (no seal check).
     pub fn read_at(repo: &GuardrailsRepo, commit: &str) -> Result<Ledger> {
-        Ok(Stored::read(repo, commit)?.ledger)
+        Ok(Stored::read(repo, commit)?.ledger.clone())
     }
 
     /// Applies `change` to the latest ledger and commits it by compare-and-swap, retrying
@@ -815,7 +815,7 @@ impl Ledger {
             // Re-checked on every attempt: the branch may have moved since it was read.
             check_tip(repo, tip)?;
             let stored = match tip {
-                None => Stored::default(),
+                None => std::sync::Arc::new(Stored::default()),
                 Some(tip) => Stored::read(repo, tip)?,
             };
             let mut ledger = stored.ledger.clone();
@@ -827,7 +827,9 @@ impl Ledger {
                     true => format!("{message}\n\nLedger-Layout: {VERSION} (moved from one `{FILE}` to one file per workload under `{WORKLOADS}/`)\n"),
                     false => message.to_string(),
                 };
-                Some(stored.commit(repo, &ledger, &parents, &message)?)
+                let (commit, now) = stored.commit(repo, &ledger, &parents, &message)?;
+                Stored::remember(repo, &commit, now);
+                Some(commit)
             } else {
                 None
             };
@@ -857,29 +859,32 @@ impl Ledger {
 
     /// The files of layout 2: the head, one file per workload, the summary.
     pub fn files(&self) -> Vec<(String, Vec<u8>)> {
-        let head = Ledger {
-            version: VERSION,
-            clock: self.clock,
-            guardrails: self.guardrails.clone(),
-            entries: BTreeMap::new(),
-        };
-        let mut out = vec![(FILE.to_string(), pretty(&head))];
-        let mut by_workload: BTreeMap<&str, BTreeMap<&str, &LedgerEntry>> = BTreeMap::new();
-        for e in self.entries.values() {
-            by_workload.entry(&e.workload).or_default().insert(&e.guardrail, e);
-        }
-        for (workload, entries) in by_workload {
-            let file = WorkloadFileRef {
-                version: VERSION,
-                workload,
-                entries,
-            };
-            out.push((workload_path(workload), pretty(&file)));
+        let mut out = vec![(FILE.to_string(), self.head_file())];
+        for (workload, entries) in self.by_workload() {
+            out.push((workload_path(workload), workload_file(workload, entries)));
         }
         if let Some(summary) = self.summary() {
             out.push((SUMMARY.to_string(), pretty(&summary)));
         }
         out
+    }
+
+    fn head_file(&self) -> Vec<u8> {
+        pretty(&Ledger {
+            version: VERSION,
+            clock: self.clock,
+            guardrails: self.guardrails.clone(),
+            entries: BTreeMap::new(),
+        })
+    }
+
+    /// The entries grouped as they are filed: per workload, by guardrail.
+    fn by_workload(&self) -> BTreeMap<&str, BTreeMap<&str, &LedgerEntry>> {
+        let mut by_workload: BTreeMap<&str, BTreeMap<&str, &LedgerEntry>> = BTreeMap::new();
+        for e in self.entries.values() {
+            by_workload.entry(&e.workload).or_default().insert(&e.guardrail, e);
+        }
+        by_workload
     }
 
     /// The counts per guardrail on the clock's day (None before any run set the clock).
@@ -916,6 +921,14 @@ pub fn workload_path(workload: &str) -> String {
     format!("{WORKLOADS}/{name}.json")
 }
 
+fn workload_file(workload: &str, entries: BTreeMap<&str, &LedgerEntry>) -> Vec<u8> {
+    pretty(&WorkloadFileRef {
+        version: VERSION,
+        workload,
+        entries,
+    })
+}
+
 #[derive(Serialize)]
 struct WorkloadFileRef<'a> {
     version: u32,
@@ -941,8 +954,38 @@ struct Stored {
     blobs: BTreeMap<String, String>,
 }
 
+/// The ledger last read or written by this process, by (repository, commit): commits never
+/// change, so a run that reads the ledger, updates it and updates it again parses it once.
+type Memo = Option<(std::path::PathBuf, String, std::sync::Arc<Stored>)>;
+static LAST: std::sync::Mutex<Memo> = std::sync::Mutex::new(None);
+
 impl Stored {
-    fn read(repo: &GuardrailsRepo, commit: &str) -> Result<Stored> {
+    fn read(repo: &GuardrailsRepo, commit: &str) -> Result<std::sync::Arc<Stored>> {
+        if let Ok(last) = LAST.lock() {
+            if let Some((path, c, stored)) = last.as_ref() {
+                if c == commit && path == repo.path() {
+                    return Ok(stored.clone());
+                }
+            }
+        }
+        let stored = std::sync::Arc::new(Stored::parse(repo, commit)?);
+        if let Ok(mut last) = LAST.lock() {
+            *last = Some((repo.path().to_path_buf(), commit.to_string(), stored.clone()));
+        }
+        Ok(stored)
+    }
+
+    fn remember(repo: &GuardrailsRepo, commit: &str, stored: Stored) {
+        if let Ok(mut last) = LAST.lock() {
+            *last = Some((
+                repo.path().to_path_buf(),
+                commit.to_string(),
+                std::sync::Arc::new(stored),
+            ));
+        }
+    }
+
+    fn parse(repo: &GuardrailsRepo, commit: &str) -> Result<Stored> {
         let head = repo.read_file(commit, FILE)?.with_context(|| {
             format!("branch `{LEDGER}` has no `{FILE}`: it was not written by Railyard; refusing to overwrite it")
         })?;
@@ -986,21 +1029,41 @@ impl Stored {
     }
 
     /// Commits `ledger` on `parents`, writing only the files that differ from what was read
-    /// (all of them when migrating), sealed with the repository's key if it has one.
-    fn commit(&self, repo: &GuardrailsRepo, ledger: &Ledger, parents: &[&str], message: &str) -> Result<String> {
-        let files = ledger.files();
+    /// (all of them when migrating), sealed with the repository's key if it has one. A
+    /// workload whose entries are unchanged is not even serialised. Returns the commit and
+    /// the ledger as now stored.
+    fn commit(
+        &self,
+        repo: &GuardrailsRepo,
+        ledger: &Ledger,
+        parents: &[&str],
+        message: &str,
+    ) -> Result<(String, Stored)> {
         let mut changes: Vec<(String, Option<Vec<u8>>)> = Vec::new();
-        let mut kept = std::collections::BTreeSet::new();
-        for (path, bytes) in files {
-            kept.insert(path.clone());
-            let same = self.blobs.get(&path).is_some_and(|id| {
-                git2::Oid::hash_object(git2::ObjectType::Blob, &bytes).is_ok_and(|o| o.to_string() == *id)
-            });
-            if !same {
-                changes.push((path, Some(bytes)));
+        let mut blobs = BTreeMap::new();
+        let mut put = |path: String, bytes: Vec<u8>, blobs: &mut BTreeMap<String, String>| -> Result<()> {
+            let id = git2::Oid::hash_object(git2::ObjectType::Blob, &bytes)?.to_string();
+            if self.blobs.get(&path) != Some(&id) {
+                changes.push((path.clone(), Some(bytes)));
+            }
+            blobs.insert(path, id);
+            Ok(())
+        };
+        put(FILE.to_string(), ledger.head_file(), &mut blobs)?;
+        if let Some(summary) = ledger.summary() {
+            put(SUMMARY.to_string(), pretty(&summary), &mut blobs)?;
+        }
+        let before = self.ledger.by_workload();
+        for (workload, entries) in ledger.by_workload() {
+            let path = workload_path(workload);
+            match self.blobs.get(&path) {
+                Some(id) if before.get(workload) == Some(&entries) => {
+                    blobs.insert(path, id.clone());
+                }
+                _ => put(path, workload_file(workload, entries), &mut blobs)?,
             }
         }
-        for path in self.blobs.keys().filter(|p| !kept.contains(*p)) {
+        for path in self.blobs.keys().filter(|p| !blobs.contains_key(*p)) {
             changes.push((path.clone(), None));
         }
         let base = parents.first().copied();
@@ -1009,7 +1072,13 @@ impl Stored {
             Some(key) => seal_message(repo, key, parents, Sealed::Tree(&tree), message)?,
             None => message.to_string(),
         };
-        repo.commit_tree(parents, &tree, &message)
+        let commit = repo.commit_tree(parents, &tree, &message)?;
+        let stored = Stored {
+            ledger: ledger.clone(),
+            legacy: false,
+            blobs,
+        };
+        Ok((commit, stored))
     }
 }
 
