@@ -1007,7 +1007,7 @@ impl Stored {
             });
         }
         let mut texts = Vec::with_capacity(files.len());
-        for (name, blob, bytes) in files {
+        for crate::gitops::FolderFile { name, blob, bytes } in files {
             let path = format!("{WORKLOADS}/{name}");
             let Some(bytes) = bytes.filter(|_| name.ends_with(".json")) else {
                 bail!("{LEDGER}:{path}: not a ledger file (only `{WORKLOADS}/<workload>.json` files are written by Railyard); it was not modified");
@@ -1015,9 +1015,7 @@ impl Stored {
             blobs.insert(path.clone(), blob);
             texts.push((path, bytes));
         }
-        for (_, entries) in parse_workload_files(&texts)? {
-            ledger.entries.extend(entries);
-        }
+        ledger.entries.extend(parse_workload_files(&texts)?);
         if let Some(blob) = repo.tree_id(commit, SUMMARY)? {
             blobs.insert(SUMMARY.to_string(), blob);
         }
@@ -1084,8 +1082,8 @@ impl Stored {
 
 /// Parses per-workload files (by several threads when there are many), checking that each
 /// names the workload its file name says and that each entry sits under its guardrail.
-fn parse_workload_files(texts: &[(String, Vec<u8>)]) -> Result<Vec<(String, Vec<(EntryKey, LedgerEntry)>)>> {
-    let one = |(path, bytes): &(String, Vec<u8>)| -> Result<(String, Vec<(EntryKey, LedgerEntry)>)> {
+fn parse_workload_files(texts: &[(String, Vec<u8>)]) -> Result<Vec<(EntryKey, LedgerEntry)>> {
+    let one = |(path, bytes): &(String, Vec<u8>)| -> Result<Vec<(EntryKey, LedgerEntry)>> {
         let file: WorkloadFile = serde_json::from_slice(bytes).map_err(|e| {
             anyhow::anyhow!(
                 "{LEDGER}:{path}:{}: the ledger is malformed ({e}); it was not modified (hint: fix or revert the last commit on `{LEDGER}`)",
@@ -1116,17 +1114,19 @@ fn parse_workload_files(texts: &[(String, Vec<u8>)]) -> Result<Vec<(String, Vec<
             }
             out.push((key(&guardrail, &file.workload), e));
         }
-        Ok((path.clone(), out))
+        Ok(out)
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
     if texts.len() < 64 || threads < 2 {
-        return texts.iter().map(one).collect();
+        return Ok(texts.iter().map(one).collect::<Result<Vec<_>>>()?.concat());
     }
     let chunk = texts.len().div_ceil(threads);
     std::thread::scope(|scope| {
         let handles: Vec<_> = texts
             .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(one).collect::<Result<Vec<_>>>()))
+            .map(|part| {
+                scope.spawn(move || Ok::<_, anyhow::Error>(part.iter().map(one).collect::<Result<Vec<_>>>()?.concat()))
+            })
             .collect();
         let mut all = Vec::with_capacity(texts.len());
         for h in handles {

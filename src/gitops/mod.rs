@@ -351,7 +351,7 @@ impl GuardrailsRepo {
     /// The files directly in folder `path` of a commit, as (name, blob id, bytes), sorted by
     /// name; an empty list when the folder is absent. Sub-folders and links are returned as
     /// names with no content (`None`), so a caller can refuse what it did not write.
-    pub fn files_in(&self, commit: &str, path: &str) -> Result<Vec<(String, String, Option<Vec<u8>>)>> {
+    pub fn files_in(&self, commit: &str, path: &str) -> Result<Vec<FolderFile>> {
         let tree = self.repo.find_commit(Oid::from_str(commit)?)?.tree()?;
         let sub = match tree.get_path(Path::new(path)) {
             _ if path.is_empty() => tree,
@@ -366,7 +366,11 @@ impl GuardrailsRepo {
                 (Some(ObjectType::Blob), 0o100644 | 0o100755) => Some(self.repo.find_blob(e.id())?.content().to_vec()),
                 _ => None,
             };
-            out.push((name, e.id().to_string(), bytes));
+            out.push(FolderFile {
+                name,
+                blob: e.id().to_string(),
+                bytes,
+            });
         }
         Ok(out)
     }
@@ -679,6 +683,14 @@ pub fn log(path: &Path, branch: &str, max: usize) -> Result<Vec<(String, String)
 
 /// Returns the id of a tree equal to `tree` with the entry at `parts` set to `new` (or
 /// removed), creating intermediate folders as needed. Empty folders are dropped, as git does.
+/// A file directly in a folder of a commit ([`GuardrailsRepo::files_in`]).
+pub struct FolderFile {
+    pub name: String,
+    pub blob: String,
+    /// None for a sub-folder or a link.
+    pub bytes: Option<Vec<u8>>,
+}
+
 /// `tree` with `edits` applied: each (path, Some(blob)) inserts a file, (path, None) removes
 /// it; folders left empty are removed. One tree builder per folder touched.
 fn edit_tree(repo: &Repository, tree: Option<&git2::Tree>, edits: &[(&str, Option<Oid>)]) -> Result<Oid> {
