@@ -1252,6 +1252,42 @@ mod tests {
     }
 
     #[test]
+    fn layout_2_files_hold_the_whole_ledger_and_name_workloads_safely() {
+        assert_eq!(workload_path("web-1.a_b"), "workloads/web-1.a_b.json");
+        assert_eq!(workload_path("team/w"), "workloads/team%2Fw.json");
+        assert_eq!(workload_path("a b"), "workloads/a%20b.json");
+        let mut ledger = Ledger::new();
+        ledger.clock = Some(day("2026-11-01"));
+        ledger.observe_pending("g", &facts(), "tree", day("2026-11-01"));
+        for w in ["web", "team/w"] {
+            let eval = Evaluation {
+                guardrail: "g".into(),
+                workload: w.into(),
+                findings: Vec::new(),
+                excepted: Vec::new(),
+                problems: Vec::new(),
+            };
+            ledger.record(&eval, "team", "c0ffee", |d| d, day("2026-11-01"));
+        }
+        let files = ledger.files();
+        let paths: Vec<&str> = files.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(paths, [FILE, "workloads/team%2Fw.json", "workloads/web.json", SUMMARY]);
+        // The head holds no entries; each file holds its workload's, and they read back whole.
+        let head = Ledger::parse(std::str::from_utf8(&files[0].1).unwrap()).unwrap();
+        assert!(head.entries.is_empty() && head.guardrails.contains_key("g"));
+        let texts: Vec<(String, Vec<u8>)> = files[1..3].to_vec();
+        let mut back = head.clone();
+        back.entries.extend(parse_workload_files(&texts).unwrap());
+        assert_eq!(back, ledger);
+        let summary: Summary = serde_json::from_slice(&files[3].1).unwrap();
+        assert_eq!(summary.guardrails["g"].compliant, 2);
+        // A file under another workload's name is refused.
+        let swapped = vec![("workloads/web.json".to_string(), files[1].1.clone())];
+        let err = parse_workload_files(&swapped).unwrap_err().to_string();
+        assert!(err.contains("holds workload `team/w`"), "{err}");
+    }
+
+    #[test]
     fn the_seal_is_the_last_seal_line_and_the_body_is_what_precedes_it() {
         let m = "railyard: observe\n\nRailyard-Now: 2026-11-01\nRailyard-Seal: abc\n";
         assert_eq!(seal_of(m), Some("abc"));
