@@ -492,10 +492,10 @@ pub struct ObserveArgs {
     pub limits: LimitArgs,
 }
 
-/// How much of a fleet `observe` prints for people (table, Markdown).
+/// How much of a fleet `observe` and `enforce` print for people (table, Markdown).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Details {
-    /// Per-guardrail and per-team summaries and the unknowns, bounded at any fleet size.
+    /// Summaries (per guardrail, per team, the unknowns by name), bounded at any fleet size.
     #[value(alias = "none")]
     Summary,
     /// The summaries, then every finding (or `--top N` of them) and everything else in full.
@@ -514,6 +514,17 @@ pub struct EnforceArgs {
     /// exit 2).
     #[arg(long)]
     pub force_failing_fixtures: bool,
+    /// `--details` (`all`): every upcoming deadline, workload and exception; by default
+    /// (`summary`) long lists are summarised per guardrail and counted.
+    #[arg(
+        long,
+        value_enum,
+        num_args = 0..=1,
+        default_value_t = Details::Summary,
+        default_missing_value = "all",
+        help_heading = "Output"
+    )]
+    pub details: Details,
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
@@ -850,6 +861,7 @@ fn command(cli: Cli, settings: Settings, now: Day, out: &mut dyn Write) -> anyho
                 exception_window: args.exception_window,
                 reminder_days: args.reminder_days,
                 force_failing_fixtures: args.force_failing_fixtures,
+                details: args.details == Details::All,
             };
             workflow::enforce::enforce(&settings, &opts, out)
         }

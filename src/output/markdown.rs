@@ -320,7 +320,7 @@ impl Render<ObserveReport> for Markdown {
             if quiet > 0 {
                 writeln!(
                     out,
-                    "\n{} pass on every workload (not listed).",
+                    "\n{}: compliant on every workload (not listed).",
                     super::plural(quiet, "more active guardrail")
                 )?;
             }
@@ -510,13 +510,13 @@ impl Render<EnforceReport> for Markdown {
                 "| Guardrail | Deadline | Workloads that now fail | Commit |\n|---|---|---|---|"
             )?;
             for a in &r.activated {
-                let failing: Vec<String> = a.now_failing.iter().map(|w| cell(w)).collect();
+                let failing = super::summary::names(&a.now_failing, r.details, cell);
                 writeln!(
                     out,
                     "| {} | {} | {} | {} |",
                     code(&a.guardrail),
                     a.deadline,
-                    failing.join(", "),
+                    failing,
                     a.commit
                         .as_deref()
                         .map(|c| code(&c[..c.len().min(12)]))
@@ -540,6 +540,28 @@ impl Render<EnforceReport> for Markdown {
             }
         }
         if !r.upcoming.is_empty() {
+            use super::summary;
+            if !r.details && r.upcoming.len() > summary::ENFORCE_LIST {
+                // A fleet's upcoming deadlines, one row per guardrail (`--details`: per workload).
+                writeln!(out, "\n### Upcoming deadlines ({}), per guardrail\n", r.upcoming.len())?;
+                writeln!(out, "| Guardrail | Workloads | Teams | Findings | First deadline | Last deadline | Days left | Reminders today |\n|---|---|---|---|---|---|---|---|")?;
+                for g in summary::upcoming_groups(r) {
+                    writeln!(
+                        out,
+                        "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                        code(g.guardrail),
+                        g.workloads,
+                        g.teams.len(),
+                        g.findings,
+                        g.first,
+                        g.last,
+                        g.days_left,
+                        g.reminders
+                    )?;
+                }
+            }
+        }
+        if !r.upcoming.is_empty() && (r.details || r.upcoming.len() <= super::summary::ENFORCE_LIST) {
             details_open(out, &format!("Upcoming deadlines ({})", r.upcoming.len()))?;
             writeln!(out, "| Guardrail | Workload | Team | Deadline | Days left | Findings | Reminder today |\n|---|---|---|---|---|---|---|")?;
             for u in &r.upcoming {
@@ -563,7 +585,11 @@ impl Render<EnforceReport> for Markdown {
                 &format!("Exceptions expiring soon or expired ({})", r.exceptions.len()),
             )?;
             writeln!(out, "| Guardrail | Workload | Resource | Expires | Days left | Approved by | Source |\n|---|---|---|---|---|---|---|")?;
-            for x in &r.exceptions {
+            let shown = match r.details {
+                true => r.exceptions.len(),
+                false => super::summary::ENFORCE_LIST.min(r.exceptions.len()),
+            };
+            for x in &r.exceptions[..shown] {
                 writeln!(
                     out,
                     "| {} | {} | {} | {}{} | {} | {} | {} |",
@@ -576,6 +602,10 @@ impl Render<EnforceReport> for Markdown {
                     cell(&x.approved_by),
                     code(&x.source)
                 )?;
+            }
+            if shown < r.exceptions.len() {
+                let more = super::plural(r.exceptions.len() - shown, "more exception");
+                writeln!(out, "\n… and {more} (`railyard enforce --details` lists every one).")?;
             }
             details_close(out)?;
         }

@@ -92,7 +92,7 @@ fn candidate_decision(r: &ObserveReport, c: &CandidateResult) -> (Tone, String) 
                 format!("promoted{}: breaks nobody", commit.unwrap_or_default()),
             )
         }
-        Action::WouldPromote => (Tone::Good, "would promote: breaks nobody".into()),
+        Action::WouldPromote => (Tone::Good, "would-promote: breaks nobody".into()),
         Action::Held if !c.problems.is_empty() => (Tone::Bad, format!("held{until}: its own fixtures fail")),
         Action::Held => (
             Tone::Wait,
@@ -254,4 +254,62 @@ pub(crate) fn pointer(r: &ObserveReport, listed: usize) -> Option<String> {
     Some(format!(
         "{what}: `--details` lists every one, `railyard report --team NAME` a team's, `--format json` all of them."
     ))
+}
+
+/// `enforce` lists (upcoming deadlines, exceptions, workloads an activation fails) printed
+/// in full up to this many items without `--details`; longer ones are summarised.
+pub(crate) const ENFORCE_LIST: usize = 20;
+
+/// One pending guardrail's upcoming deadlines, over every workload it will fail.
+pub(crate) struct UpcomingGroup<'a> {
+    pub guardrail: &'a str,
+    pub workloads: usize,
+    pub teams: BTreeSet<&'a str>,
+    pub findings: usize,
+    pub first: Day,
+    pub last: Day,
+    pub days_left: i64,
+    /// Workloads whose reminder is due today.
+    pub reminders: usize,
+}
+
+/// The upcoming deadlines per guardrail, the soonest first.
+pub(crate) fn upcoming_groups(r: &crate::report::enforce::EnforceReport) -> Vec<UpcomingGroup<'_>> {
+    let mut by: BTreeMap<&str, UpcomingGroup> = BTreeMap::new();
+    for u in &r.upcoming {
+        let g = by.entry(u.guardrail.as_str()).or_insert_with(|| UpcomingGroup {
+            guardrail: &u.guardrail,
+            workloads: 0,
+            teams: BTreeSet::new(),
+            findings: 0,
+            first: u.deadline,
+            last: u.deadline,
+            days_left: u.days_left,
+            reminders: 0,
+        });
+        g.workloads += 1;
+        g.teams.insert(&u.team);
+        g.findings += u.findings;
+        g.first = g.first.min(u.deadline);
+        g.last = g.last.max(u.deadline);
+        g.days_left = g.days_left.min(u.days_left);
+        g.reminders += usize::from(u.remind);
+    }
+    let mut groups: Vec<UpcomingGroup> = by.into_values().collect();
+    groups.sort_by(|a, b| a.first.cmp(&b.first).then(a.guardrail.cmp(b.guardrail)));
+    groups
+}
+
+/// The first [`ENFORCE_LIST`] names (all with `details`), then how many more.
+pub(crate) fn names(names: &[String], details: bool, quote: impl Fn(&str) -> String) -> String {
+    let shown = if details {
+        names.len()
+    } else {
+        ENFORCE_LIST.min(names.len())
+    };
+    let mut out: Vec<String> = names[..shown].iter().map(|n| quote(n)).collect();
+    if shown < names.len() {
+        out.push(format!("and {} more", names.len() - shown));
+    }
+    out.join(", ")
 }

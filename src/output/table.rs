@@ -371,7 +371,7 @@ impl Table {
         let quiet = summary::quiet_active(r);
         if quiet > 0 && !lines.is_empty() {
             let line = format!(
-                "{} pass on every workload (not listed).",
+                "{}: compliant on every workload (not listed).",
                 plural(quiet, "more active guardrail")
             );
             say(out, &line, 2)?;
@@ -680,11 +680,33 @@ impl Table {
             );
             say(out, &line, 4)?;
             if !a.now_failing.is_empty() {
-                let names: Vec<String> = a.now_failing.iter().map(|w| e(w)).collect();
-                say(out, &format!("    workloads that now fail: {}", names.join(", ")), 6)?;
+                let names = summary::names(&a.now_failing, r.details, e);
+                say(out, &format!("    workloads that now fail: {names}"), 6)?;
             }
         }
-        for u in &r.upcoming {
+        // Without --details, a fleet's upcoming deadlines are one line per guardrail.
+        let groups = summary::upcoming_groups(r);
+        let per_workload = r.details || r.upcoming.len() <= summary::ENFORCE_LIST;
+        for g in groups.iter().filter(|_| !per_workload) {
+            let range = match g.first == g.last {
+                true => format!("from {}", g.first),
+                false => format!("from {} to {}", g.first, g.last),
+            };
+            let remind = match g.reminders {
+                0 => String::new(),
+                n => format!(" [{} due today]", plural(n, "reminder")),
+            };
+            let line = format!(
+                "  upcoming: `{}` fails {} of {} {range}: {} left, {}{remind}",
+                e(g.guardrail),
+                plural(g.workloads, "workload"),
+                plural(g.teams.len(), "team"),
+                days(g.days_left),
+                plural(g.findings, "finding"),
+            );
+            say(out, &line, 4)?;
+        }
+        for u in r.upcoming.iter().filter(|_| per_workload) {
             let remind = if u.remind { " [reminder due today]" } else { "" };
             let line = format!(
                 "  upcoming: `{}` fails `{}` ({}) from {}: {} left, {}{remind}",
@@ -697,7 +719,12 @@ impl Table {
             );
             say(out, &line, 4)?;
         }
-        for x in &r.exceptions {
+        let shown = if r.details {
+            r.exceptions.len()
+        } else {
+            summary::ENFORCE_LIST.min(r.exceptions.len())
+        };
+        for x in &r.exceptions[..shown] {
             let when = if x.expired {
                 paint(BAD, &format!("expired {}", x.expires))
             } else {
@@ -712,6 +739,16 @@ impl Table {
             );
             say(out, &line, 4)?;
         }
+        if shown < r.exceptions.len() {
+            let rest = &r.exceptions[shown..];
+            let line = format!(
+                "  … and {} expiring or expired ({} expired)",
+                plural(rest.len(), "more exception"),
+                rest.iter().filter(|x| x.expired).count()
+            );
+            say(out, &line, 4)?;
+        }
+        let summarised = !per_workload || shown < r.exceptions.len();
         for id in &r.not_observed {
             let line = format!(
                 "  `{}` has not been observed in its current version: run `railyard observe` first",
@@ -730,6 +767,13 @@ impl Table {
             for p in &x.problems {
                 say(out, &format!("    {}", e(p)), 6)?;
             }
+        }
+        if summarised {
+            say(
+                out,
+                "`railyard enforce --details` lists every workload's deadline and every exception; `railyard report --team NAME` a team's.",
+                2,
+            )?;
         }
         Ok(())
     }

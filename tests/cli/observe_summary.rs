@@ -180,3 +180,62 @@ fn an_unknown_is_never_summarised_away() {
         assert!(out.contains("blocked"), "{out}");
     }
 }
+
+#[test]
+fn enforce_summarises_a_fleets_upcoming_deadlines_per_guardrail() {
+    let sb = big_fleet();
+    // Record the fleet's findings (the unknowns block promotion: exit 2).
+    let out = command(
+        sb.root(),
+        &["observe", "--now", "2026-11-01", "--no-notify", "--jobs", "2"],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let enforce = |extra: &[&str]| {
+        let mut args = vec!["enforce", "--now", "2026-11-20", "--dry-run", "--no-notify"];
+        args.extend_from_slice(extra);
+        let out = command(sb.root(), &args).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let summary = enforce(&[]);
+    assert!(summary.lines().count() <= 10, "{summary}");
+    assert!(
+        summary.contains(&format!(
+            "upcoming: `aws-s3-versioning` fails {FAILING} workloads of {FAILING} teams from 2026-12-01: 11 days left, {} findings",
+            FAILING * BUCKETS
+        )),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("`railyard enforce --details` lists every"),
+        "{summary}"
+    );
+    assert!(!summary.contains("`app-00`"), "{summary}");
+
+    let all = enforce(&["--details"]);
+    for i in 0..FAILING {
+        assert!(
+            all.contains(&format!(
+                "upcoming: `aws-s3-versioning` fails `app-{i:02}` (team-{i:02}) from 2026-12-01"
+            )),
+            "{all}"
+        );
+    }
+    assert!(!all.contains("--details` lists"), "{all}");
+
+    let md = enforce(&["--format", "markdown"]);
+    assert!(md.contains("### Upcoming deadlines (30), per guardrail"), "{md}");
+    assert!(!md.contains("`app-00`"), "{md}");
+    let md = enforce(&["--details", "--format", "markdown"]);
+    assert!(
+        md.contains("| `aws-s3-versioning` | `app-29` | team-29 | 2026-12-01 |"),
+        "{md}"
+    );
+
+    // JSON stays complete.
+    let json = enforce(&["--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(doc["upcoming"].as_array().unwrap().len(), FAILING);
+}
