@@ -3,13 +3,15 @@
 //! `activated:<day>`, `resolved:<day>`, `exception-expiring:<expires>:<resource>`,
 //! `exception-expired:<expires>:<resource>`). Events already delivered on a channel are
 //! skipped (the ledger entry's `notified` map holds `<key>@<channel>`); the rest become one
-//! digest per team and channel (per issue for GitHub), sent concurrently under a bound, with
+//! digest per team and channel (per issue for GitHub; per week for the `low` route, see
+//! [`digest`]), sent concurrently under a bound, with
 //! retries on 429 and 5xx. A failed send is reported and retried by the next run; it never
 //! fails the run. Secrets come from environment variables named in `workloads.toml` and
 //! never appear in output, errors or the ledger.
 //!
 //! Channels live one per file behind [`Channel`] and are listed once in [`CHANNELS`].
 
+pub mod digest;
 mod github;
 mod http;
 mod slack;
@@ -22,7 +24,7 @@ use crate::guardrail::Severity;
 use crate::ledger::{EntryKey, Ledger};
 use crate::workload::registry::{Registry, Team};
 pub use http::{Http, SendError};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -54,7 +56,7 @@ pub trait Channel: Sync {
     fn deliver<'a>(&'a self, ctx: &'a Delivery) -> BoxFuture<'a, Result<(), SendError>>;
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum EventKind {
     /// A workload started breaking a guardrail.
@@ -72,7 +74,7 @@ pub enum EventKind {
 }
 
 /// One resource of a finding, with where it is and who last changed it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EventResource {
     pub resource: String,
     pub file: String,
@@ -83,7 +85,7 @@ pub struct EventResource {
 }
 
 /// An exception an event is about.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EventException {
     pub resource: String,
     pub expires: Day,
@@ -91,8 +93,9 @@ pub struct EventException {
     pub source: String,
 }
 
-/// Something a team should hear about, once.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// Something a team should hear about, once. Deserialised only from the ledger's queue of
+/// periodic digests ([`digest`]), which keeps events in this form.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     /// Stable key: the same event gets the same key on every run.
     pub key: String,
@@ -107,11 +110,11 @@ pub struct Event {
     pub deadline: Option<Day>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub days_left: Option<i64>,
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub remediation: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub url: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<EventResource>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exception: Option<EventException>,
@@ -216,6 +219,9 @@ pub struct Planned {
     /// `Some(level)`: the team's `[team.<name>.severity.<level>]` route, not its own channel.
     pub route: Option<Severity>,
     pub events: Vec<Event>,
+    /// A periodic digest whose period's message already went out (or another run is sending
+    /// it): the events are queued in the ledger for the next one, not sent.
+    pub hold: bool,
 }
 
 impl Planned {
@@ -264,6 +270,14 @@ pub fn plan(events: &[Event], registry: &Registry, ledger: &Ledger) -> Vec<Plann
     let mut sorted: Vec<&Event> = events.iter().collect();
     sorted.sort_by(|a, b| digest_order(a, b));
     let mut teams: Vec<&str> = events.iter().map(|e| e.team.as_str()).collect();
+    // Teams whose digest holds events queued by earlier runs, even if this run saw nothing.
+    teams.extend(
+        ledger
+            .entries
+            .values()
+            .filter(|e| !e.queued.is_empty())
+            .map(|e| e.team.as_str()),
+    );
     teams.sort();
     teams.dedup();
     for team_name in teams {
@@ -278,7 +292,7 @@ pub fn plan(events: &[Event], registry: &Registry, ledger: &Ledger) -> Vec<Plann
                 }
                 let label = channel_label(channel, *route);
                 let floor = team.min_severity_of(channel.name());
-                let pending: Vec<Event> = sorted
+                let mut pending: Vec<Event> = sorted
                     .iter()
                     .filter(|e| e.team == team_name)
                     .filter(|e| match route {
@@ -288,6 +302,20 @@ pub fn plan(events: &[Event], registry: &Registry, ledger: &Ledger) -> Vec<Plann
                     .filter(|e| !delivered(ledger, e, &label))
                     .map(|e| (*e).clone())
                     .collect();
+                let mut hold = false;
+                if let Some(period) = digest::period_of(*route) {
+                    // Earlier runs' queued events join this run's (the same event: this run's).
+                    for q in digest::queued(ledger, team_name, &label) {
+                        let known = pending
+                            .iter()
+                            .any(|e| e.key == q.key && e.ledger_key() == q.ledger_key());
+                        if !known && !delivered(ledger, &q, &label) {
+                            pending.push(q);
+                        }
+                    }
+                    pending.sort_by(digest_order);
+                    hold = !digest::due(ledger, team_name, &label, period, run_id());
+                }
                 if pending.is_empty() {
                     continue;
                 }
@@ -296,6 +324,7 @@ pub fn plan(events: &[Event], registry: &Registry, ledger: &Ledger) -> Vec<Plann
                     channel,
                     route: *route,
                     events,
+                    hold,
                 };
                 if channel.per_issue() {
                     let mut groups: Vec<Vec<Event>> = Vec::new();
@@ -348,7 +377,8 @@ pub fn planned_markers(events: &[Event], registry: &Registry, ledger: &Ledger) -
 }
 
 /// Claims in `ledger` every marker of `wanted` that is neither sent nor claimed by a live
-/// run; returns those this run (`me`) now holds.
+/// run, and the current period of each periodic digest they belong to when it is due;
+/// returns the markers this run (`me`) now holds.
 pub fn claim(
     ledger: &mut Ledger,
     wanted: &[(EntryKey, String)],
@@ -369,7 +399,12 @@ pub fn claim(
                 by: me.to_string(),
             },
         );
+        let team = e.team.clone();
         mine.insert((entry.clone(), marker.clone()));
+        let label = marker.rsplit_once('@').map_or("", |(_, l)| l);
+        if let Some(period) = digest::period_of_label(label) {
+            digest::claim(ledger, &team, label, period, me);
+        }
     }
     mine
 }
@@ -416,6 +451,7 @@ pub fn notify(
             channel,
             route,
             events,
+            hold,
         } = p;
         let team = registry.team(&team_name).expect("planned teams exist");
         // A route's settings live in its own table; read them as a team of its own.
@@ -434,7 +470,29 @@ pub fn notify(
                 .iter()
                 .map(|e| (e.ledger_key(), format!("{}@{label}", e.key)))
                 .collect(),
+            queue: Vec::new(),
+            period: None,
         };
+        // A periodic digest: its events stay queued in the ledger unless it goes out.
+        if let Some(period) = digest::period_of(route) {
+            sent.queue = events
+                .iter()
+                .filter_map(|e| {
+                    let json = serde_json::to_value(e).ok()?;
+                    Some((e.ledger_key(), format!("{}@{label}", e.key), json))
+                })
+                .collect();
+            sent.period = Some((digest::record_key(&team_name, &label), digest::current(ledger, period)));
+            if hold {
+                sent.status = match mode {
+                    Mode::Preview => SentStatus::WouldQueue,
+                    Mode::Send => SentStatus::Queued,
+                };
+                sent.error = None;
+                results.push(sent);
+                continue;
+            }
+        }
         let secret = std::env::var(&env).ok().filter(|v| !v.trim().is_empty());
         if mode == Mode::Preview {
             sent.status = SentStatus::WouldSend;
@@ -536,18 +594,51 @@ fn send_all(deliveries: Vec<(Sent, Delivery)>) -> Vec<Sent> {
 /// Records successful deliveries in the ledger (`<key>@<channel>` → today) and releases
 /// this run's claims (a failed message is then free for the next run). Returns how many
 /// markers were added.
+///
+/// A periodic digest that went out marks its period sent and leaves the queue; one that did
+/// not (held for the next period, failed, not configured) keeps or adds its events to the
+/// queue, so none is lost. This run's claims on periods are released.
 pub fn record(ledger: &mut Ledger, sent: &[Sent], now: Day, me: &str) -> usize {
     let mut n = 0;
     for s in sent {
+        let went_out = s.status == SentStatus::Sent;
         for (entry, marker) in &s.record {
             if let Some(e) = ledger.entries.get_mut(entry) {
                 if e.claimed.get(marker).is_some_and(|c| c.by == me) {
                     e.claimed.remove(marker);
                 }
-                if s.status == SentStatus::Sent && e.notified.insert(marker.clone(), now).is_none() {
-                    n += 1;
+                if went_out {
+                    e.queued.remove(marker);
+                    if e.notified.insert(marker.clone(), now).is_none() {
+                        n += 1;
+                    }
                 }
             }
+        }
+        if !went_out {
+            for (entry, marker, event) in &s.queue {
+                let Some(e) = ledger.entries.get_mut(entry) else {
+                    continue;
+                };
+                if e.notified.contains_key(marker) {
+                    continue;
+                }
+                e.queued
+                    .entry(marker.clone())
+                    .and_modify(|q| q.event = event.clone())
+                    .or_insert_with(|| crate::ledger::Queued {
+                        on: now,
+                        event: event.clone(),
+                    });
+            }
+        }
+        if let (Some((key, period)), true) = (&s.period, went_out) {
+            ledger.digests.entry(key.clone()).or_default().sent = Some(*period);
+        }
+    }
+    for r in ledger.digests.values_mut() {
+        if r.claim.as_ref().is_some_and(|c| c.by == me) {
+            r.claim = None;
         }
     }
     n
@@ -561,6 +652,23 @@ pub fn print_summary(sent: &[Sent]) {
             SentStatus::Sent => "sent",
             SentStatus::NotConfigured => "not sent",
             SentStatus::Failed => "FAILED to send",
+            SentStatus::Queued | SentStatus::WouldQueue => {
+                let verb = if s.status == SentStatus::Queued {
+                    "queued"
+                } else {
+                    "would queue"
+                };
+                let next = s.period.as_ref().map(|(_, p)| p.plus_days(7));
+                eprintln!(
+                    "notify: {verb} {} for team `{}`'s weekly digest via {} (${}): this week's went out; the next goes with the first run from {}",
+                    crate::report::plural(s.events.len(), "event"),
+                    s.team,
+                    s.channel,
+                    s.env,
+                    next.map(|d| d.to_string()).unwrap_or_default()
+                );
+                continue;
+            }
         };
         eprintln!(
             "notify: {what} {} to team `{}` via {} (${}){}",
@@ -687,6 +795,7 @@ mod tests {
             workload_commit: String::new(),
             notified: Default::default(),
             claimed: Default::default(),
+            queued: Default::default(),
         };
         e.notified
             .insert("new:2026-11-01@slack".into(), Day::parse("2026-11-01").unwrap());
@@ -709,6 +818,8 @@ mod tests {
                 (crate::ledger::key("g1", "a"), "x@slack".into()),
                 (crate::ledger::key("nope", "a"), "y@slack".into()),
             ],
+            queue: vec![],
+            period: None,
         }];
         assert_eq!(
             record(&mut ledger, &sent, Day::parse("2026-11-02").unwrap(), run_id()),
