@@ -43,21 +43,10 @@ pub fn record_key(team: &str, label: &str) -> String {
     format!("{team}@{label}")
 }
 
-/// The day the run acts on: the ledger's clock, which every run advances to its `--now`
-/// before it notifies.
-fn today(ledger: &Ledger) -> Day {
-    ledger.clock.unwrap_or_else(Day::today)
-}
-
-/// The first day of the current period.
-pub fn current(ledger: &Ledger, period: Period) -> Day {
-    period.start(today(ledger))
-}
-
-/// Whether run `me` may send `team`'s digest on `label` now: this period's has not gone out
-/// and no other live run is sending it.
-pub fn due(ledger: &Ledger, team: &str, label: &str, period: Period, me: &str) -> bool {
-    let now = current(ledger, period);
+/// Whether run `me` may send `team`'s digest on `label` on `today` (the run's `--now`): this
+/// period's has not gone out and no other live run is sending it.
+pub fn due(ledger: &Ledger, team: &str, label: &str, period: Period, me: &str, today: Day) -> bool {
+    let now = period.start(today);
     ledger.digests.get(&record_key(team, label)).is_none_or(|r| {
         r.sent.is_none_or(|sent| sent < now)
             && !r
@@ -68,11 +57,11 @@ pub fn due(ledger: &Ledger, team: &str, label: &str, period: Period, me: &str) -
 }
 
 /// Takes the claim on `team`'s digest on `label` for the current period when it is due.
-pub fn claim(ledger: &mut Ledger, team: &str, label: &str, period: Period, me: &str) {
-    if !due(ledger, team, label, period, me) {
+pub fn claim(ledger: &mut Ledger, team: &str, label: &str, period: Period, me: &str, today: Day) {
+    if !due(ledger, team, label, period, me, today) {
         return;
     }
-    let now = current(ledger, period);
+    let now = period.start(today);
     let record = ledger.digests.entry(record_key(team, label)).or_default();
     record.claim = Some(PeriodClaim {
         period: now,

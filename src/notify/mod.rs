@@ -264,8 +264,9 @@ fn digest_order(a: &Event, b: &Event) -> std::cmp::Ordering {
 /// workload) for per-issue channels), each in [`digest_order`]. A team channel gets the
 /// events at or above its `min_severity`; a per-severity route gets the events of exactly its
 /// severity. Events already delivered on a channel, per the ledger, are left out. Events of
-/// teams without any channel are dropped.
-pub fn plan(events: &[Event], registry: &Registry, ledger: &Ledger) -> Vec<Planned> {
+/// teams without any channel are dropped. A weekly digest ([`digest`]) adds the events queued
+/// for it and is held when its week's (`today`'s) message already went out.
+pub fn plan(events: &[Event], registry: &Registry, ledger: &Ledger, today: Day) -> Vec<Planned> {
     let mut out: Vec<Planned> = Vec::new();
     let mut sorted: Vec<&Event> = events.iter().collect();
     sorted.sort_by(|a, b| digest_order(a, b));
@@ -314,7 +315,7 @@ pub fn plan(events: &[Event], registry: &Registry, ledger: &Ledger) -> Vec<Plann
                         }
                     }
                     pending.sort_by(digest_order);
-                    hold = !digest::due(ledger, team_name, &label, period, run_id());
+                    hold = !digest::due(ledger, team_name, &label, period, run_id(), today);
                 }
                 if pending.is_empty() {
                     continue;
@@ -364,8 +365,8 @@ pub fn run_id() -> &'static str {
 }
 
 /// Every (ledger entry, `<key>@<channel>` marker) the plan would send.
-pub fn planned_markers(events: &[Event], registry: &Registry, ledger: &Ledger) -> Vec<(EntryKey, String)> {
-    plan(events, registry, ledger)
+pub fn planned_markers(events: &[Event], registry: &Registry, ledger: &Ledger, today: Day) -> Vec<(EntryKey, String)> {
+    plan(events, registry, ledger, today)
         .into_iter()
         .flat_map(|p| {
             let label = p.label();
@@ -383,6 +384,7 @@ pub fn claim(
     ledger: &mut Ledger,
     wanted: &[(EntryKey, String)],
     me: &str,
+    today: Day,
 ) -> std::collections::BTreeSet<(EntryKey, String)> {
     let mut mine = std::collections::BTreeSet::new();
     for (entry, marker) in wanted {
@@ -403,7 +405,7 @@ pub fn claim(
         mine.insert((entry.clone(), marker.clone()));
         let label = marker.rsplit_once('@').map_or("", |(_, l)| l);
         if let Some(period) = digest::period_of_label(label) {
-            digest::claim(ledger, &team, label, period, me);
+            digest::claim(ledger, &team, label, period, me, today);
         }
     }
     mine
@@ -428,7 +430,7 @@ pub fn notify(
     mode: Mode,
     timeout: Duration,
 ) -> Vec<Sent> {
-    let planned = plan(events, registry, ledger);
+    let planned = plan(events, registry, ledger, run.now);
     if planned.is_empty() {
         return Vec::new();
     }
@@ -482,7 +484,7 @@ pub fn notify(
                     Some((e.ledger_key(), format!("{}@{label}", e.key), json))
                 })
                 .collect();
-            sent.period = Some((digest::record_key(&team_name, &label), digest::current(ledger, period)));
+            sent.period = Some((digest::record_key(&team_name, &label), period.start(run.now)));
             if hold {
                 sent.status = match mode {
                     Mode::Preview => SentStatus::WouldQueue,
@@ -738,6 +740,10 @@ mod tests {
         }
     }
 
+    fn monday() -> Day {
+        Day::parse("2026-11-30").unwrap()
+    }
+
     fn registry() -> Registry {
         crate::workload::registry::parse(
             "workloads.toml",
@@ -755,7 +761,7 @@ mod tests {
             event("pay", "g1", "b", "new:2026-11-01"),
             event("quiet", "g1", "c", "new:2026-11-01"),
         ];
-        let plan = plan(&events, &registry(), &Ledger::new());
+        let plan = plan(&events, &registry(), &Ledger::new(), monday());
         let summary: Vec<(String, &str, usize)> = plan
             .iter()
             .map(|p| (p.team.clone(), p.channel.name(), p.events.len()))
@@ -800,7 +806,7 @@ mod tests {
         e.notified
             .insert("new:2026-11-01@slack".into(), Day::parse("2026-11-01").unwrap());
         ledger.entries.insert(crate::ledger::key("g1", "a"), e);
-        let plan = plan(&events, &registry(), &ledger);
+        let plan = plan(&events, &registry(), &ledger, monday());
         let slack = plan.iter().find(|p| p.channel.name() == "slack").unwrap();
         assert_eq!(slack.events.len(), 1);
         assert_eq!(slack.events[0].guardrail, "g2");
@@ -854,7 +860,7 @@ mod tests {
             e.deadline = deadline;
             events.push(e);
         }
-        let plan = plan(&events, &reg, &Ledger::new());
+        let plan = plan(&events, &reg, &Ledger::new(), monday());
         let got: Vec<(String, Vec<&str>)> = plan
             .iter()
             .map(|p| (p.label(), p.events.iter().map(|e| e.guardrail.as_str()).collect()))
@@ -866,8 +872,131 @@ mod tests {
             ("slack.low".into(), vec!["low"]),
         ];
         assert_eq!(got, want);
-        let markers = planned_markers(&events, &reg, &Ledger::new());
+        let markers = planned_markers(&events, &reg, &Ledger::new(), monday());
         assert!(markers.iter().any(|(_, m)| m == "new:2026-11-01@webhook.critical"));
+    }
+
+    /// The weekly digest follows the run's day, not the ledger's clock (`enforce` notifies
+    /// with a ledger whose clock it did not commit): queued events wait while the week's
+    /// digest is out, join the next week's, and leave the queue once sent; a failed digest
+    /// keeps them queued.
+    #[test]
+    fn weekly_digest_holds_then_sends_queued_events_by_the_runs_day() {
+        let reg = crate::workload::registry::parse(
+            "workloads.toml",
+            "[[workload]]\nname = \"a\"\nrepo = \"./a\"\nteam = \"web\"\n\
+             [team.web]\n[team.web.severity.low]\nwebhook_env = \"LOW\"\n",
+        )
+        .unwrap();
+        let d = |s: &str| Day::parse(s).unwrap();
+        let mut ledger = Ledger::new();
+        ledger.clock = Some(d("2026-11-20"));
+        let entry = |g: &str| LedgerEntry {
+            guardrail: g.into(),
+            workload: "a".into(),
+            team: "web".into(),
+            status: Verdict::Noncompliant,
+            findings: vec![],
+            excepted: vec![],
+            problems: vec![],
+            first_seen: None,
+            deadline: None,
+            last_seen: None,
+            last_observed: d("2026-11-20"),
+            resolved: None,
+            activated: None,
+            workload_commit: String::new(),
+            notified: Default::default(),
+            claimed: Default::default(),
+            queued: Default::default(),
+        };
+        for g in ["old", "new"] {
+            ledger.entries.insert(crate::ledger::key(g, "a"), entry(g));
+        }
+        let mut old = event("web", "old", "a", "new:2026-12-01");
+        old.severity = Some(Severity::Low);
+        old.deadline = Some(d("2026-12-31"));
+        let mut new = event("web", "new", "a", "new:2026-12-02");
+        new.severity = Some(Severity::Low);
+        new.deadline = Some(d("2026-12-20"));
+        ledger
+            .entries
+            .get_mut(&crate::ledger::key("old", "a"))
+            .unwrap()
+            .queued
+            .insert(
+                "new:2026-12-01@webhook.low".into(),
+                crate::ledger::Queued {
+                    on: d("2026-12-01"),
+                    event: serde_json::to_value(&old).unwrap(),
+                },
+            );
+        ledger.digests.entry("web@webhook.low".into()).or_default().sent = Some(d("2026-11-30"));
+        // Same week as the last digest: held, with the queued event and this run's.
+        let plan_on = |today: &str, ledger: &Ledger| plan(std::slice::from_ref(&new), &reg, ledger, d(today));
+        let held = plan_on("2026-12-03", &ledger);
+        assert_eq!(held.len(), 1);
+        assert!(held[0].hold);
+        // Next week: due, nearest deadline first, though the ledger's clock is older.
+        let due = plan_on("2026-12-08", &ledger);
+        assert!(!due[0].hold);
+        let order: Vec<&str> = due[0].events.iter().map(|e| e.guardrail.as_str()).collect();
+        assert_eq!(order, ["new", "old"]);
+        let mut wanted = planned_markers(std::slice::from_ref(&new), &reg, &ledger, d("2026-12-08"));
+        wanted.sort();
+        let mut claimed = ledger.clone();
+        assert_eq!(claim(&mut claimed, &wanted, "run-1", d("2026-12-08")).len(), 2);
+        let period = &claimed.digests["web@webhook.low"].claim;
+        assert_eq!(
+            period.as_ref().map(|c| (c.period, c.by.as_str())),
+            Some((d("2026-12-07"), "run-1"))
+        );
+        // Another run that week: run-1 holds the events, it sends them; nothing for the other.
+        let other = plan(std::slice::from_ref(&new), &reg, &claimed, d("2026-12-09"));
+        assert!(other.is_empty());
+        // With an event of its own, the other run holds it for the next week.
+        let mut third = new.clone();
+        third.guardrail = "third".into();
+        third.key = "new:2026-12-09".into();
+        let other = plan(std::slice::from_ref(&third), &reg, &claimed, d("2026-12-09"));
+        assert!(other[0].hold, "run-1 holds this week's digest");
+
+        // A failed digest keeps both queued; a sent one empties the queue and marks the week.
+        let sent = |status: SentStatus| Sent {
+            team: "web".into(),
+            channel: "webhook.low".into(),
+            env: "LOW".into(),
+            status,
+            events: vec![],
+            error: None,
+            record: wanted.clone(),
+            queue: due[0]
+                .events
+                .iter()
+                .map(|e| {
+                    (
+                        e.ledger_key(),
+                        format!("{}@webhook.low", e.key),
+                        serde_json::to_value(e).unwrap(),
+                    )
+                })
+                .collect(),
+            period: Some(("web@webhook.low".into(), d("2026-12-07"))),
+        };
+        let mut failed = claimed.clone();
+        record(&mut failed, &[sent(SentStatus::Failed)], d("2026-12-08"), "run-1");
+        let queued = |l: &Ledger| l.entries.values().map(|e| e.queued.len()).sum::<usize>();
+        assert_eq!(queued(&failed), 2);
+        assert_eq!(failed.digests["web@webhook.low"].sent, Some(d("2026-11-30")));
+        assert!(
+            failed.digests["web@webhook.low"].claim.is_none(),
+            "the claim is released"
+        );
+        let mut ok = claimed.clone();
+        assert_eq!(record(&mut ok, &[sent(SentStatus::Sent)], d("2026-12-08"), "run-1"), 2);
+        assert_eq!(queued(&ok), 0);
+        assert_eq!(ok.digests["web@webhook.low"].sent, Some(d("2026-12-07")));
+        assert!(plan_on("2026-12-10", &ok).is_empty(), "nothing left to send this week");
     }
 
     #[test]
@@ -877,6 +1006,8 @@ mod tests {
             (SentStatus::Failed, "failed"),
             (SentStatus::WouldSend, "would-send"),
             (SentStatus::NotConfigured, "not-configured"),
+            (SentStatus::Queued, "queued"),
+            (SentStatus::WouldQueue, "would-queue"),
         ] {
             assert_eq!(st.to_string(), word);
             assert_eq!(serde_json::to_value(st).unwrap(), word);
