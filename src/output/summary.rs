@@ -106,7 +106,7 @@ fn candidate_decision(r: &ObserveReport, c: &CandidateResult) -> (Tone, String) 
             ),
         ),
         Action::Broken => (Tone::Bad, "broken: does not load".into()),
-        Action::Removed => (Tone::Plain, "removed from main".into()),
+        Action::Removed => (Tone::Plain, "taken off main".into()),
     }
 }
 
