@@ -243,6 +243,7 @@ fn main() {
                         workload_commit: "0123456789abcdef0123456789abcdef01234567".into(),
                         notified: BTreeMap::new(),
                         claimed: BTreeMap::new(),
+                        queued: BTreeMap::new(),
                     },
                 );
             }

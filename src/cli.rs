@@ -389,7 +389,7 @@ const OBSERVE_EXAMPLES: &str = "\
 Examples:
   railyard observe --repo path/to/guardrails-repo
   railyard observe --repo https://git.example.com/security/guardrails.git --top 20
-  railyard observe --dry-run --now 2030-01-01 --details all";
+  railyard observe --dry-run --now 2030-01-01 --details";
 const ENFORCE_EXAMPLES: &str = "\
 Examples:
   railyard enforce --repo path/to/guardrails-repo
@@ -462,8 +462,16 @@ pub struct ObserveArgs {
     /// notifications as a single run would make them.
     #[arg(long, value_name = "DIR", conflicts_with = "shard")]
     pub merge_shards: Option<PathBuf>,
-    /// Which per-resource findings to list after the summaries: `all`, or `none`.
-    #[arg(long, value_enum, default_value_t = Details::All, help_heading = "Output")]
+    /// `--details` (`all`): after the summaries, every finding, team, unknown and stale
+    /// exception; by default (`summary`) a bounded summary that counts them all.
+    #[arg(
+        long,
+        value_enum,
+        num_args = 0..=1,
+        default_value_t = Details::Summary,
+        default_missing_value = "all",
+        help_heading = "Output"
+    )]
     pub details: Details,
     /// List at most N per-resource findings (the summaries still count them all).
     #[arg(long, value_name = "N", help_heading = "Output")]
@@ -484,13 +492,14 @@ pub struct ObserveArgs {
     pub limits: LimitArgs,
 }
 
-/// How much of `observe`'s per-resource list the table shows.
+/// How much of a fleet `observe` and `enforce` print for people (table, Markdown).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Details {
-    /// Every finding (or `--top N` of them).
+    /// Summaries (per guardrail, per team, the unknowns by name), bounded at any fleet size.
+    #[value(alias = "none")]
+    Summary,
+    /// The summaries, then every finding (or `--top N` of them) and everything else in full.
     All,
-    /// Only the per-guardrail and per-team summaries.
-    None,
 }
 
 #[derive(Debug, clap::Args)]
@@ -505,6 +514,17 @@ pub struct EnforceArgs {
     /// exit 2).
     #[arg(long)]
     pub force_failing_fixtures: bool,
+    /// `--details` (`all`): every upcoming deadline, workload and exception; by default
+    /// (`summary`) long lists are summarised per guardrail and counted.
+    #[arg(
+        long,
+        value_enum,
+        num_args = 0..=1,
+        default_value_t = Details::Summary,
+        default_missing_value = "all",
+        help_heading = "Output"
+    )]
+    pub details: Details,
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
@@ -829,9 +849,10 @@ fn command(cli: Cli, settings: Settings, now: Day, out: &mut dyn Write) -> anyho
                 shard,
                 merge_shards: args.merge_shards,
                 top: match args.details {
-                    Details::None => Some(0),
+                    Details::Summary => args.top.or(Some(0)),
                     Details::All => args.top,
                 },
+                details: args.details == Details::All,
             };
             workflow::observe::observe_with(&settings, &opts, out)
         }
@@ -840,6 +861,7 @@ fn command(cli: Cli, settings: Settings, now: Day, out: &mut dyn Write) -> anyho
                 exception_window: args.exception_window,
                 reminder_days: args.reminder_days,
                 force_failing_fixtures: args.force_failing_fixtures,
+                details: args.details == Details::All,
             };
             workflow::enforce::enforce(&settings, &opts, out)
         }

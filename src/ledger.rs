@@ -211,6 +211,53 @@ pub struct Ledger {
     /// none: they are in the per-workload files.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub entries: BTreeMap<EntryKey, LedgerEntry>,
+    /// Periodic (weekly) digests, keyed `team@channel`: the last period sent and the run
+    /// sending the current one. The events waiting for them are in their entries' `queued`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub digests: BTreeMap<String, DigestRecord>,
+}
+
+/// One team channel's periodic digest: at most one per period, whichever run sends it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DigestRecord {
+    /// First day of the last period whose digest went out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent: Option<Day>,
+    /// The run sending the digest of a period (taken in a compare-and-swap update, so of
+    /// concurrent runs one sends it; it lapses as a [`Claim`] does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<PeriodClaim>,
+}
+
+/// A [`Claim`] on one period's digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeriodClaim {
+    /// First day of the period.
+    pub period: Day,
+    pub at: u64,
+    pub by: String,
+}
+
+impl PeriodClaim {
+    pub fn live(&self) -> bool {
+        Claim {
+            at: self.at,
+            by: self.by.clone(),
+        }
+        .live()
+    }
+}
+
+/// An event held for a periodic digest until the digest of its period goes out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Queued {
+    /// The day it was queued.
+    pub on: Day,
+    /// The event as `notify` sends it (its payload form; the ledger keeps it, never reads it).
+    pub event: serde_json::Value,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -427,6 +474,9 @@ pub struct LedgerEntry {
     /// Events a run has claimed and is sending (`<key>@<channel>`), see [`Claim`].
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub claimed: BTreeMap<String, Claim>,
+    /// Events waiting for a periodic digest (`<key>@<channel>`), see [`Ledger::digests`].
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub queued: BTreeMap<String, Queued>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -609,6 +659,7 @@ impl Ledger {
             workload_commit: String::new(),
             notified: BTreeMap::new(),
             claimed: BTreeMap::new(),
+            queued: BTreeMap::new(),
         });
         e.team = team.to_string();
         e.status = verdict;

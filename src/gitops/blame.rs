@@ -3,12 +3,12 @@
 //! lines; of the hunks covering them, the newest wins.
 
 use git2::{BlameOptions, Oid, Repository};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::Path;
 
 /// The commit that last changed a resource's lines.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LastChange {
     /// Full commit id.
     pub commit: String,

@@ -3,13 +3,15 @@
 //! `activated:<day>`, `resolved:<day>`, `exception-expiring:<expires>:<resource>`,
 //! `exception-expired:<expires>:<resource>`). Events already delivered on a channel are
 //! skipped (the ledger entry's `notified` map holds `<key>@<channel>`); the rest become one
-//! digest per team and channel (per issue for GitHub), sent concurrently under a bound, with
+//! digest per team and channel (per issue for GitHub; per week for the `low` route, see
+//! [`digest`]), sent concurrently under a bound, with
 //! retries on 429 and 5xx. A failed send is reported and retried by the next run; it never
 //! fails the run. Secrets come from environment variables named in `workloads.toml` and
 //! never appear in output, errors or the ledger.
 //!
 //! Channels live one per file behind [`Channel`] and are listed once in [`CHANNELS`].
 
+pub mod digest;
 mod github;
 mod http;
 mod slack;
@@ -22,7 +24,7 @@ use crate::guardrail::Severity;
 use crate::ledger::{EntryKey, Ledger};
 use crate::workload::registry::{Registry, Team};
 pub use http::{Http, SendError};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -54,7 +56,7 @@ pub trait Channel: Sync {
     fn deliver<'a>(&'a self, ctx: &'a Delivery) -> BoxFuture<'a, Result<(), SendError>>;
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum EventKind {
     /// A workload started breaking a guardrail.
@@ -72,7 +74,7 @@ pub enum EventKind {
 }
 
 /// One resource of a finding, with where it is and who last changed it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EventResource {
     pub resource: String,
     pub file: String,
@@ -83,7 +85,7 @@ pub struct EventResource {
 }
 
 /// An exception an event is about.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EventException {
     pub resource: String,
     pub expires: Day,
@@ -91,8 +93,9 @@ pub struct EventException {
     pub source: String,
 }
 
-/// Something a team should hear about, once.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// Something a team should hear about, once. Deserialised only from the ledger's queue of
+/// periodic digests ([`digest`]), which keeps events in this form.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     /// Stable key: the same event gets the same key on every run.
     pub key: String,
@@ -107,11 +110,11 @@ pub struct Event {
     pub deadline: Option<Day>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub days_left: Option<i64>,
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub remediation: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub url: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<EventResource>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exception: Option<EventException>,
@@ -216,6 +219,9 @@ pub struct Planned {
     /// `Some(level)`: the team's `[team.<name>.severity.<level>]` route, not its own channel.
     pub route: Option<Severity>,
     pub events: Vec<Event>,
+    /// A periodic digest whose period's message already went out (or another run is sending
+    /// it): the events are queued in the ledger for the next one, not sent.
+    pub hold: bool,
 }
 
 impl Planned {
@@ -258,12 +264,21 @@ fn digest_order(a: &Event, b: &Event) -> std::cmp::Ordering {
 /// workload) for per-issue channels), each in [`digest_order`]. A team channel gets the
 /// events at or above its `min_severity`; a per-severity route gets the events of exactly its
 /// severity. Events already delivered on a channel, per the ledger, are left out. Events of
-/// teams without any channel are dropped.
-pub fn plan(events: &[Event], registry: &Registry, ledger: &Ledger) -> Vec<Planned> {
+/// teams without any channel are dropped. A weekly digest ([`digest`]) adds the events queued
+/// for it and is held when its week's (`today`'s) message already went out.
+pub fn plan(events: &[Event], registry: &Registry, ledger: &Ledger, today: Day) -> Vec<Planned> {
     let mut out: Vec<Planned> = Vec::new();
     let mut sorted: Vec<&Event> = events.iter().collect();
     sorted.sort_by(|a, b| digest_order(a, b));
     let mut teams: Vec<&str> = events.iter().map(|e| e.team.as_str()).collect();
+    // Teams whose digest holds events queued by earlier runs, even if this run saw nothing.
+    teams.extend(
+        ledger
+            .entries
+            .values()
+            .filter(|e| !e.queued.is_empty())
+            .map(|e| e.team.as_str()),
+    );
     teams.sort();
     teams.dedup();
     for team_name in teams {
@@ -278,7 +293,7 @@ pub fn plan(events: &[Event], registry: &Registry, ledger: &Ledger) -> Vec<Plann
                 }
                 let label = channel_label(channel, *route);
                 let floor = team.min_severity_of(channel.name());
-                let pending: Vec<Event> = sorted
+                let mut pending: Vec<Event> = sorted
                     .iter()
                     .filter(|e| e.team == team_name)
                     .filter(|e| match route {
@@ -288,6 +303,20 @@ pub fn plan(events: &[Event], registry: &Registry, ledger: &Ledger) -> Vec<Plann
                     .filter(|e| !delivered(ledger, e, &label))
                     .map(|e| (*e).clone())
                     .collect();
+                let mut hold = false;
+                if let Some(period) = digest::period_of(*route) {
+                    // Earlier runs' queued events join this run's (the same event: this run's).
+                    for q in digest::queued(ledger, team_name, &label) {
+                        let known = pending
+                            .iter()
+                            .any(|e| e.key == q.key && e.ledger_key() == q.ledger_key());
+                        if !known && !delivered(ledger, &q, &label) {
+                            pending.push(q);
+                        }
+                    }
+                    pending.sort_by(digest_order);
+                    hold = !digest::due(ledger, team_name, &label, period, run_id(), today);
+                }
                 if pending.is_empty() {
                     continue;
                 }
@@ -296,6 +325,7 @@ pub fn plan(events: &[Event], registry: &Registry, ledger: &Ledger) -> Vec<Plann
                     channel,
                     route: *route,
                     events,
+                    hold,
                 };
                 if channel.per_issue() {
                     let mut groups: Vec<Vec<Event>> = Vec::new();
@@ -335,8 +365,8 @@ pub fn run_id() -> &'static str {
 }
 
 /// Every (ledger entry, `<key>@<channel>` marker) the plan would send.
-pub fn planned_markers(events: &[Event], registry: &Registry, ledger: &Ledger) -> Vec<(EntryKey, String)> {
-    plan(events, registry, ledger)
+pub fn planned_markers(events: &[Event], registry: &Registry, ledger: &Ledger, today: Day) -> Vec<(EntryKey, String)> {
+    plan(events, registry, ledger, today)
         .into_iter()
         .flat_map(|p| {
             let label = p.label();
@@ -348,11 +378,13 @@ pub fn planned_markers(events: &[Event], registry: &Registry, ledger: &Ledger) -
 }
 
 /// Claims in `ledger` every marker of `wanted` that is neither sent nor claimed by a live
-/// run; returns those this run (`me`) now holds.
+/// run, and the current period of each periodic digest they belong to when it is due;
+/// returns the markers this run (`me`) now holds.
 pub fn claim(
     ledger: &mut Ledger,
     wanted: &[(EntryKey, String)],
     me: &str,
+    today: Day,
 ) -> std::collections::BTreeSet<(EntryKey, String)> {
     let mut mine = std::collections::BTreeSet::new();
     for (entry, marker) in wanted {
@@ -369,7 +401,12 @@ pub fn claim(
                 by: me.to_string(),
             },
         );
+        let team = e.team.clone();
         mine.insert((entry.clone(), marker.clone()));
+        let label = marker.rsplit_once('@').map_or("", |(_, l)| l);
+        if let Some(period) = digest::period_of_label(label) {
+            digest::claim(ledger, &team, label, period, me, today);
+        }
     }
     mine
 }
@@ -393,7 +430,7 @@ pub fn notify(
     mode: Mode,
     timeout: Duration,
 ) -> Vec<Sent> {
-    let planned = plan(events, registry, ledger);
+    let planned = plan(events, registry, ledger, run.now);
     if planned.is_empty() {
         return Vec::new();
     }
@@ -416,6 +453,7 @@ pub fn notify(
             channel,
             route,
             events,
+            hold,
         } = p;
         let team = registry.team(&team_name).expect("planned teams exist");
         // A route's settings live in its own table; read them as a team of its own.
@@ -434,7 +472,29 @@ pub fn notify(
                 .iter()
                 .map(|e| (e.ledger_key(), format!("{}@{label}", e.key)))
                 .collect(),
+            queue: Vec::new(),
+            period: None,
         };
+        // A periodic digest: its events stay queued in the ledger unless it goes out.
+        if let Some(period) = digest::period_of(route) {
+            sent.queue = events
+                .iter()
+                .filter_map(|e| {
+                    let json = serde_json::to_value(e).ok()?;
+                    Some((e.ledger_key(), format!("{}@{label}", e.key), json))
+                })
+                .collect();
+            sent.period = Some((digest::record_key(&team_name, &label), period.start(run.now)));
+            if hold {
+                sent.status = match mode {
+                    Mode::Preview => SentStatus::WouldQueue,
+                    Mode::Send => SentStatus::Queued,
+                };
+                sent.error = None;
+                results.push(sent);
+                continue;
+            }
+        }
         let secret = std::env::var(&env).ok().filter(|v| !v.trim().is_empty());
         if mode == Mode::Preview {
             sent.status = SentStatus::WouldSend;
@@ -536,18 +596,51 @@ fn send_all(deliveries: Vec<(Sent, Delivery)>) -> Vec<Sent> {
 /// Records successful deliveries in the ledger (`<key>@<channel>` → today) and releases
 /// this run's claims (a failed message is then free for the next run). Returns how many
 /// markers were added.
+///
+/// A periodic digest that went out marks its period sent and leaves the queue; one that did
+/// not (held for the next period, failed, not configured) keeps or adds its events to the
+/// queue, so none is lost. This run's claims on periods are released.
 pub fn record(ledger: &mut Ledger, sent: &[Sent], now: Day, me: &str) -> usize {
     let mut n = 0;
     for s in sent {
+        let went_out = s.status == SentStatus::Sent;
         for (entry, marker) in &s.record {
             if let Some(e) = ledger.entries.get_mut(entry) {
                 if e.claimed.get(marker).is_some_and(|c| c.by == me) {
                     e.claimed.remove(marker);
                 }
-                if s.status == SentStatus::Sent && e.notified.insert(marker.clone(), now).is_none() {
-                    n += 1;
+                if went_out {
+                    e.queued.remove(marker);
+                    if e.notified.insert(marker.clone(), now).is_none() {
+                        n += 1;
+                    }
                 }
             }
+        }
+        if !went_out {
+            for (entry, marker, event) in &s.queue {
+                let Some(e) = ledger.entries.get_mut(entry) else {
+                    continue;
+                };
+                if e.notified.contains_key(marker) {
+                    continue;
+                }
+                e.queued
+                    .entry(marker.clone())
+                    .and_modify(|q| q.event = event.clone())
+                    .or_insert_with(|| crate::ledger::Queued {
+                        on: now,
+                        event: event.clone(),
+                    });
+            }
+        }
+        if let (Some((key, period)), true) = (&s.period, went_out) {
+            ledger.digests.entry(key.clone()).or_default().sent = Some(*period);
+        }
+    }
+    for r in ledger.digests.values_mut() {
+        if r.claim.as_ref().is_some_and(|c| c.by == me) {
+            r.claim = None;
         }
     }
     n
@@ -561,6 +654,23 @@ pub fn print_summary(sent: &[Sent]) {
             SentStatus::Sent => "sent",
             SentStatus::NotConfigured => "not sent",
             SentStatus::Failed => "FAILED to send",
+            SentStatus::Queued | SentStatus::WouldQueue => {
+                let verb = if s.status == SentStatus::Queued {
+                    "queued"
+                } else {
+                    "would queue"
+                };
+                let next = s.period.as_ref().map(|(_, p)| p.plus_days(7));
+                eprintln!(
+                    "notify: {verb} {} for team `{}`'s weekly digest via {} (${}): this week's went out; the next goes with the first run from {}",
+                    crate::report::plural(s.events.len(), "event"),
+                    s.team,
+                    s.channel,
+                    s.env,
+                    next.map(|d| d.to_string()).unwrap_or_default()
+                );
+                continue;
+            }
         };
         eprintln!(
             "notify: {what} {} to team `{}` via {} (${}){}",
@@ -630,6 +740,10 @@ mod tests {
         }
     }
 
+    fn monday() -> Day {
+        Day::parse("2026-11-30").unwrap()
+    }
+
     fn registry() -> Registry {
         crate::workload::registry::parse(
             "workloads.toml",
@@ -647,7 +761,7 @@ mod tests {
             event("pay", "g1", "b", "new:2026-11-01"),
             event("quiet", "g1", "c", "new:2026-11-01"),
         ];
-        let plan = plan(&events, &registry(), &Ledger::new());
+        let plan = plan(&events, &registry(), &Ledger::new(), monday());
         let summary: Vec<(String, &str, usize)> = plan
             .iter()
             .map(|p| (p.team.clone(), p.channel.name(), p.events.len()))
@@ -687,11 +801,12 @@ mod tests {
             workload_commit: String::new(),
             notified: Default::default(),
             claimed: Default::default(),
+            queued: Default::default(),
         };
         e.notified
             .insert("new:2026-11-01@slack".into(), Day::parse("2026-11-01").unwrap());
         ledger.entries.insert(crate::ledger::key("g1", "a"), e);
-        let plan = plan(&events, &registry(), &ledger);
+        let plan = plan(&events, &registry(), &ledger, monday());
         let slack = plan.iter().find(|p| p.channel.name() == "slack").unwrap();
         assert_eq!(slack.events.len(), 1);
         assert_eq!(slack.events[0].guardrail, "g2");
@@ -709,6 +824,8 @@ mod tests {
                 (crate::ledger::key("g1", "a"), "x@slack".into()),
                 (crate::ledger::key("nope", "a"), "y@slack".into()),
             ],
+            queue: vec![],
+            period: None,
         }];
         assert_eq!(
             record(&mut ledger, &sent, Day::parse("2026-11-02").unwrap(), run_id()),
@@ -743,7 +860,7 @@ mod tests {
             e.deadline = deadline;
             events.push(e);
         }
-        let plan = plan(&events, &reg, &Ledger::new());
+        let plan = plan(&events, &reg, &Ledger::new(), monday());
         let got: Vec<(String, Vec<&str>)> = plan
             .iter()
             .map(|p| (p.label(), p.events.iter().map(|e| e.guardrail.as_str()).collect()))
@@ -755,8 +872,131 @@ mod tests {
             ("slack.low".into(), vec!["low"]),
         ];
         assert_eq!(got, want);
-        let markers = planned_markers(&events, &reg, &Ledger::new());
+        let markers = planned_markers(&events, &reg, &Ledger::new(), monday());
         assert!(markers.iter().any(|(_, m)| m == "new:2026-11-01@webhook.critical"));
+    }
+
+    /// The weekly digest follows the run's day, not the ledger's clock (`enforce` notifies
+    /// with a ledger whose clock it did not commit): queued events wait while the week's
+    /// digest is out, join the next week's, and leave the queue once sent; a failed digest
+    /// keeps them queued.
+    #[test]
+    fn weekly_digest_holds_then_sends_queued_events_by_the_runs_day() {
+        let reg = crate::workload::registry::parse(
+            "workloads.toml",
+            "[[workload]]\nname = \"a\"\nrepo = \"./a\"\nteam = \"web\"\n\
+             [team.web]\n[team.web.severity.low]\nwebhook_env = \"LOW\"\n",
+        )
+        .unwrap();
+        let d = |s: &str| Day::parse(s).unwrap();
+        let mut ledger = Ledger::new();
+        ledger.clock = Some(d("2026-11-20"));
+        let entry = |g: &str| LedgerEntry {
+            guardrail: g.into(),
+            workload: "a".into(),
+            team: "web".into(),
+            status: Verdict::Noncompliant,
+            findings: vec![],
+            excepted: vec![],
+            problems: vec![],
+            first_seen: None,
+            deadline: None,
+            last_seen: None,
+            last_observed: d("2026-11-20"),
+            resolved: None,
+            activated: None,
+            workload_commit: String::new(),
+            notified: Default::default(),
+            claimed: Default::default(),
+            queued: Default::default(),
+        };
+        for g in ["old", "new"] {
+            ledger.entries.insert(crate::ledger::key(g, "a"), entry(g));
+        }
+        let mut old = event("web", "old", "a", "new:2026-12-01");
+        old.severity = Some(Severity::Low);
+        old.deadline = Some(d("2026-12-31"));
+        let mut new = event("web", "new", "a", "new:2026-12-02");
+        new.severity = Some(Severity::Low);
+        new.deadline = Some(d("2026-12-20"));
+        ledger
+            .entries
+            .get_mut(&crate::ledger::key("old", "a"))
+            .unwrap()
+            .queued
+            .insert(
+                "new:2026-12-01@webhook.low".into(),
+                crate::ledger::Queued {
+                    on: d("2026-12-01"),
+                    event: serde_json::to_value(&old).unwrap(),
+                },
+            );
+        ledger.digests.entry("web@webhook.low".into()).or_default().sent = Some(d("2026-11-30"));
+        // Same week as the last digest: held, with the queued event and this run's.
+        let plan_on = |today: &str, ledger: &Ledger| plan(std::slice::from_ref(&new), &reg, ledger, d(today));
+        let held = plan_on("2026-12-03", &ledger);
+        assert_eq!(held.len(), 1);
+        assert!(held[0].hold);
+        // Next week: due, nearest deadline first, though the ledger's clock is older.
+        let due = plan_on("2026-12-08", &ledger);
+        assert!(!due[0].hold);
+        let order: Vec<&str> = due[0].events.iter().map(|e| e.guardrail.as_str()).collect();
+        assert_eq!(order, ["new", "old"]);
+        let mut wanted = planned_markers(std::slice::from_ref(&new), &reg, &ledger, d("2026-12-08"));
+        wanted.sort();
+        let mut claimed = ledger.clone();
+        assert_eq!(claim(&mut claimed, &wanted, "run-1", d("2026-12-08")).len(), 2);
+        let period = &claimed.digests["web@webhook.low"].claim;
+        assert_eq!(
+            period.as_ref().map(|c| (c.period, c.by.as_str())),
+            Some((d("2026-12-07"), "run-1"))
+        );
+        // Another run that week: run-1 holds the events, it sends them; nothing for the other.
+        let other = plan(std::slice::from_ref(&new), &reg, &claimed, d("2026-12-09"));
+        assert!(other.is_empty());
+        // With an event of its own, the other run holds it for the next week.
+        let mut third = new.clone();
+        third.guardrail = "third".into();
+        third.key = "new:2026-12-09".into();
+        let other = plan(std::slice::from_ref(&third), &reg, &claimed, d("2026-12-09"));
+        assert!(other[0].hold, "run-1 holds this week's digest");
+
+        // A failed digest keeps both queued; a sent one empties the queue and marks the week.
+        let sent = |status: SentStatus| Sent {
+            team: "web".into(),
+            channel: "webhook.low".into(),
+            env: "LOW".into(),
+            status,
+            events: vec![],
+            error: None,
+            record: wanted.clone(),
+            queue: due[0]
+                .events
+                .iter()
+                .map(|e| {
+                    (
+                        e.ledger_key(),
+                        format!("{}@webhook.low", e.key),
+                        serde_json::to_value(e).unwrap(),
+                    )
+                })
+                .collect(),
+            period: Some(("web@webhook.low".into(), d("2026-12-07"))),
+        };
+        let mut failed = claimed.clone();
+        record(&mut failed, &[sent(SentStatus::Failed)], d("2026-12-08"), "run-1");
+        let queued = |l: &Ledger| l.entries.values().map(|e| e.queued.len()).sum::<usize>();
+        assert_eq!(queued(&failed), 2);
+        assert_eq!(failed.digests["web@webhook.low"].sent, Some(d("2026-11-30")));
+        assert!(
+            failed.digests["web@webhook.low"].claim.is_none(),
+            "the claim is released"
+        );
+        let mut ok = claimed.clone();
+        assert_eq!(record(&mut ok, &[sent(SentStatus::Sent)], d("2026-12-08"), "run-1"), 2);
+        assert_eq!(queued(&ok), 0);
+        assert_eq!(ok.digests["web@webhook.low"].sent, Some(d("2026-12-07")));
+        assert!(plan_on("2026-12-10", &ok).is_empty(), "nothing left to send this week");
     }
 
     #[test]
@@ -766,6 +1006,8 @@ mod tests {
             (SentStatus::Failed, "failed"),
             (SentStatus::WouldSend, "would-send"),
             (SentStatus::NotConfigured, "not-configured"),
+            (SentStatus::Queued, "queued"),
+            (SentStatus::WouldQueue, "would-queue"),
         ] {
             assert_eq!(st.to_string(), word);
             assert_eq!(serde_json::to_value(st).unwrap(), word);

@@ -285,29 +285,152 @@ impl Render<ObserveReport> for Markdown {
             unknown,
             r.to_fix.len()
         )?;
-        if !r.candidates.is_empty() {
-            writeln!(out, "| Candidate | Change | Severity | Action | Compliant | Noncompliant | Excepted | Unknown | Deadline |\n|---|---|---|---|---|---|---|---|---|")?;
-            for c in &r.candidates {
+        use super::summary;
+        let lines = summary::lines(r);
+        if !lines.is_empty() {
+            writeln!(out, "| Guardrail | State | Severity | Decision | Compliant | Noncompliant | Excepted | Unknown | Earliest deadline |\n|---|---|---|---|---|---|---|---|---|")?;
+            for l in &lines {
+                let (tone, why) = summary::decision(r, l);
+                // The decision in bold, its why after it.
+                let (word, rest) = match why.split_once(':') {
+                    Some((w, r)) => (w, format!(":{r}")),
+                    None => (why.as_str(), String::new()),
+                };
+                let word = match tone {
+                    summary::Tone::Plain => cell(word),
+                    _ => format!("**{}**", cell(word)),
+                };
+                let deadline = summary::earliest_deadline(r, &l.id)
+                    .or_else(|| r.candidates.iter().find(|c| c.id == l.id).and_then(|c| c.deadline));
                 writeln!(
                     out,
-                    "| {} | {} | {} | **{}** | {} | {} | {} | {} | {} |",
-                    code(&c.id),
-                    word(&c.change),
-                    c.severity.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
-                    word(&c.action),
-                    c.compliant,
-                    c.noncompliant,
-                    c.excepted,
-                    c.unknown,
-                    day(c.deadline)
+                    "| {} | {} | {} | {word}{} | {} | {} | {} | {} | {} |",
+                    code(&l.id),
+                    summary::state(l.state),
+                    l.severity.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
+                    cell(&rest),
+                    l.compliant,
+                    l.noncompliant,
+                    l.excepted,
+                    l.unknown,
+                    day(deadline)
+                )?;
+            }
+            let quiet = summary::quiet_active(r);
+            if quiet > 0 {
+                writeln!(
+                    out,
+                    "\n{}: compliant on every workload (not listed).",
+                    super::plural(quiet, "more active guardrail")
                 )?;
             }
             for c in r.candidates.iter().filter(|c| !c.problems.is_empty()) {
+                // A blocked candidate's problems are its unknowns: listed below, per workload.
+                if c.action == Action::Blocked && !r.details {
+                    continue;
+                }
                 writeln!(out, "\n{} could not be judged:\n", code(&c.id))?;
-                for p in &c.problems {
+                let shown = if r.details { c.problems.len() } else { summary::PROBLEMS };
+                for p in c.problems.iter().take(shown) {
                     writeln!(out, "- {}", cell(p))?;
                 }
+                if c.problems.len() > shown {
+                    let more = super::plural(c.problems.len() - shown, "problem");
+                    writeln!(out, "- … and {more} more (`--details` lists every one)")?;
+                }
             }
+        }
+        let teams = summary::teams(r);
+        if !teams.is_empty() {
+            writeln!(out, "\n### Per team\n")?;
+            writeln!(
+                out,
+                "| Team | Workloads | Findings | Unknown | Earliest deadline | Guardrails |\n|---|---|---|---|---|---|"
+            )?;
+            let shown = if r.details {
+                teams.len()
+            } else {
+                summary::TEAMS.min(teams.len())
+            };
+            for t in &teams[..shown] {
+                let guardrails: Vec<String> = t.guardrails.iter().map(|g| code(g)).collect();
+                writeln!(
+                    out,
+                    "| {} | {} | {} | {} | {} | {} |",
+                    if t.name.is_empty() { "-".into() } else { cell(t.name) },
+                    t.workloads,
+                    t.findings,
+                    t.unknown,
+                    day(t.deadline),
+                    guardrails.join(", ")
+                )?;
+            }
+            if shown < teams.len() {
+                let rest = &teams[shown..];
+                writeln!(
+                    out,
+                    "\n{} with {} and {} (`--details` lists every team; `railyard report --team NAME` one).",
+                    super::plural(rest.len(), "more team"),
+                    super::plural(rest.iter().map(|t| t.findings).sum(), "finding"),
+                    super::plural(rest.iter().map(|t| t.unknown).sum(), "unknown"),
+                )?;
+            }
+        }
+        if !r.unknowns.is_empty() {
+            writeln!(
+                out,
+                "\n### Unknown: {} on {} could not be evaluated (never counted as compliant)\n",
+                super::plural(r.unknowns.len(), "result"),
+                super::plural(summary::unknown_workloads(r), "workload"),
+            )?;
+            let groups = summary::unknown_groups(r);
+            let shown = if r.details {
+                groups.len()
+            } else {
+                summary::UNKNOWNS.min(groups.len())
+            };
+            for g in &groups[..shown] {
+                writeln!(
+                    out,
+                    "- {} ({}): {} — {}",
+                    code(g.workload),
+                    if g.team.is_empty() { "-".into() } else { cell(g.team) },
+                    cell(&summary::guardrail_names(r, &g.guardrails)),
+                    cell(&summary::reasons(g.reasons))
+                )?;
+            }
+            if shown < groups.len() {
+                let rest = &groups[shown..];
+                let workloads: std::collections::BTreeSet<&str> = rest.iter().map(|g| g.workload).collect();
+                writeln!(
+                    out,
+                    "- … and {} on {} (`railyard observe --details` lists every one)",
+                    super::plural(rest.iter().map(|g| g.guardrails.len()).sum(), "more unknown result"),
+                    super::plural(workloads.len(), "workload"),
+                )?;
+            }
+        }
+        if !r.details {
+            notifications_markdown(&r.notifications, out)?;
+            if !r.exception_errors.is_empty() {
+                writeln!(out, "\n### Exceptions that break governance\n")?;
+                for e in &r.exception_errors {
+                    writeln!(out, "- {}", cell(e))?;
+                }
+            }
+            let stale = &r.stale_exceptions;
+            stale_markdown(&stale[..summary::STALE.min(stale.len())], out)?;
+            if stale.len() > summary::STALE {
+                let more = super::plural(stale.len() - summary::STALE, "stale exception");
+                writeln!(
+                    out,
+                    "- … and {more} more (`railyard observe --details` lists every one)"
+                )?;
+            }
+            if let Some(line) = summary::pointer(r, 0) {
+                writeln!(out, "\n{line}")?;
+            }
+            return Ok(());
         }
         if !r.to_fix.is_empty() {
             details_open(out, &format!("Findings to fix ({})", r.to_fix.len()))?;
@@ -387,13 +510,13 @@ impl Render<EnforceReport> for Markdown {
                 "| Guardrail | Deadline | Workloads that now fail | Commit |\n|---|---|---|---|"
             )?;
             for a in &r.activated {
-                let failing: Vec<String> = a.now_failing.iter().map(|w| cell(w)).collect();
+                let failing = super::summary::names(&a.now_failing, r.details, cell);
                 writeln!(
                     out,
                     "| {} | {} | {} | {} |",
                     code(&a.guardrail),
                     a.deadline,
-                    failing.join(", "),
+                    failing,
                     a.commit
                         .as_deref()
                         .map(|c| code(&c[..c.len().min(12)]))
@@ -417,6 +540,28 @@ impl Render<EnforceReport> for Markdown {
             }
         }
         if !r.upcoming.is_empty() {
+            use super::summary;
+            if !r.details && r.upcoming.len() > summary::ENFORCE_LIST {
+                // A fleet's upcoming deadlines, one row per guardrail (`--details`: per workload).
+                writeln!(out, "\n### Upcoming deadlines ({}), per guardrail\n", r.upcoming.len())?;
+                writeln!(out, "| Guardrail | Workloads | Teams | Findings | First deadline | Last deadline | Days left | Reminders today |\n|---|---|---|---|---|---|---|---|")?;
+                for g in summary::upcoming_groups(r) {
+                    writeln!(
+                        out,
+                        "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                        code(g.guardrail),
+                        g.workloads,
+                        g.teams.len(),
+                        g.findings,
+                        g.first,
+                        g.last,
+                        g.days_left,
+                        g.reminders
+                    )?;
+                }
+            }
+        }
+        if !r.upcoming.is_empty() && (r.details || r.upcoming.len() <= super::summary::ENFORCE_LIST) {
             details_open(out, &format!("Upcoming deadlines ({})", r.upcoming.len()))?;
             writeln!(out, "| Guardrail | Workload | Team | Deadline | Days left | Findings | Reminder today |\n|---|---|---|---|---|---|---|")?;
             for u in &r.upcoming {
@@ -440,7 +585,11 @@ impl Render<EnforceReport> for Markdown {
                 &format!("Exceptions expiring soon or expired ({})", r.exceptions.len()),
             )?;
             writeln!(out, "| Guardrail | Workload | Resource | Expires | Days left | Approved by | Source |\n|---|---|---|---|---|---|---|")?;
-            for x in &r.exceptions {
+            let shown = match r.details {
+                true => r.exceptions.len(),
+                false => super::summary::ENFORCE_LIST.min(r.exceptions.len()),
+            };
+            for x in &r.exceptions[..shown] {
                 writeln!(
                     out,
                     "| {} | {} | {} | {}{} | {} | {} | {} |",
@@ -453,6 +602,10 @@ impl Render<EnforceReport> for Markdown {
                     cell(&x.approved_by),
                     code(&x.source)
                 )?;
+            }
+            if shown < r.exceptions.len() {
+                let more = super::plural(r.exceptions.len() - shown, "more exception");
+                writeln!(out, "\n… and {more} (`railyard enforce --details` lists every one).")?;
             }
             details_close(out)?;
         }

@@ -12,6 +12,7 @@ mod markdown;
 pub mod preview;
 mod sarif;
 pub(crate) mod style;
+mod summary;
 mod table;
 
 use crate::report::check::CheckReport;

@@ -7,15 +7,14 @@
 //! only the renderer's own colour codes reach the terminal as codes.
 
 use super::style::{self, count, paint, BAD, GOOD, HEAD, WARN};
+use super::summary;
 use super::{location, plural};
 use crate::evaluate::Finding;
 use crate::report::enforce::EnforceReport;
 use crate::report::escape::Terminal;
 use crate::report::exposure::Report;
 use crate::report::observe::{Action, ObserveReport};
-use crate::report::release::Change;
 use crate::report::{check::CheckReport, test::TestReport};
-use std::collections::BTreeMap;
 use std::io::{self, Write};
 use tabled::settings::{object::Columns, peaker::Priority, Style, Width};
 use tabled::{Table as Tabled, Tabled as TabledRow};
@@ -276,17 +275,16 @@ impl Table {
 }
 
 #[derive(TabledRow)]
-struct CandidateRow {
+struct GuardrailRow {
     guardrail: String,
     severity: String,
     // Workload counts, headed short so that the table fits 100 columns.
-    #[tabled(rename = "ok")]
-    compliant: usize,
-    #[tabled(rename = "failing")]
-    noncompliant: usize,
-    excepted: usize,
+    failing: usize,
     unknown: usize,
-    action: String,
+    excepted: usize,
+    /// Workloads observed.
+    of: usize,
+    decision: String,
 }
 
 #[derive(TabledRow)]
@@ -294,6 +292,7 @@ struct TeamRow {
     team: String,
     workloads: usize,
     findings: usize,
+    unknown: usize,
     #[tabled(rename = "earliest deadline")]
     deadline: String,
     guardrails: String,
@@ -311,7 +310,27 @@ struct FixRow {
     last_changed: String,
 }
 
+fn tone(t: summary::Tone, text: &str) -> String {
+    match t {
+        summary::Tone::Good => paint(GOOD, text),
+        summary::Tone::Wait => paint(WARN, text),
+        summary::Tone::Bad => paint(BAD, text),
+        summary::Tone::Plain => text.to_string(),
+    }
+}
+
+fn team_name(team: &str) -> String {
+    if team.is_empty() {
+        "-".into()
+    } else {
+        e(team)
+    }
+}
+
 impl Table {
+    /// `observe`: the run's statistics, the summaries (per guardrail, per team, unknowns),
+    /// then, with `--details` or `--top`, the per-resource list. Without `--details` every
+    /// list is bounded and what is left out is counted, with how to see it.
     pub(crate) fn observe_text(&self, r: &ObserveReport, out: &mut Terminal<'_>) -> io::Result<()> {
         if r.stats.workloads > 0 {
             let line = format!(
@@ -326,80 +345,85 @@ impl Table {
         }
         if r.candidates.is_empty() {
             say(out, "No candidates: every guardrail on develop is already on main.", 2)?;
-            return stale_text(&r.stale_exceptions, out);
         }
-        let rows = r.candidates.iter().map(|c| CandidateRow {
-            guardrail: e(&c.id),
-            severity: c.severity.map(severity).unwrap_or_else(|| "-".into()),
-            compliant: c.compliant,
-            noncompliant: c.noncompliant,
-            excepted: c.excepted,
-            unknown: c.unknown,
-            action: {
-                let change = match c.change {
-                    Change::New => String::new(),
-                    other => format!("{other:?}: ").to_lowercase(),
-                };
-                let what = match (c.action, c.deadline, &c.commit) {
-                    (Action::Promoted, _, Some(commit)) => {
-                        paint(GOOD, &format!("promoted ({})", e(&commit[..commit.len().min(7)])))
-                    }
-                    (Action::Held, Some(d), _) => paint(WARN, &format!("held until {d}")),
-                    (Action::Blocked, _, _) => paint(BAD, "blocked: not every workload could be evaluated"),
-                    (Action::Broken, _, _) => paint(BAD, "broken"),
-                    (Action::WouldPromote, _, _) => paint(GOOD, "would-promote"),
-                    (a, _, _) => format!("{a:?}").to_lowercase(),
-                };
-                format!("{change}{what}")
-            },
-        });
-        let head = format!(
-            "Observation on {}{}, per guardrail:",
-            r.now,
-            if r.dry_run { " (dry run: nothing written)" } else { "" }
-        );
-        say(out, &paint(HEAD, &head), 2)?;
-        out.raw(&format!("{}\n", grid(rows)))?;
+        let lines = summary::lines(r);
+        if !lines.is_empty() {
+            let head = format!(
+                "Observation on {}{}, per guardrail:",
+                r.now,
+                if r.dry_run { " (dry run: nothing written)" } else { "" }
+            );
+            say(out, &paint(HEAD, &head), 2)?;
+            let rows = lines.iter().map(|l| {
+                let (t, why) = summary::decision(r, l);
+                GuardrailRow {
+                    guardrail: e(&l.id),
+                    severity: l.severity.map(severity).unwrap_or_else(|| "-".into()),
+                    failing: l.noncompliant,
+                    unknown: l.unknown,
+                    excepted: l.excepted,
+                    of: l.workloads(),
+                    decision: tone(t, &format!("{}, {}", summary::state(l.state), e(&why))),
+                }
+            });
+            out.raw(&format!("{}\n", grid(rows)))?;
+        }
+        let quiet = summary::quiet_active(r);
+        if quiet > 0 && !lines.is_empty() {
+            let line = format!(
+                "{}: compliant on every workload (not listed).",
+                plural(quiet, "more active guardrail")
+            );
+            say(out, &line, 2)?;
+        }
         for c in r.candidates.iter().filter(|c| !c.problems.is_empty()) {
-            for p in &c.problems {
+            // A blocked candidate's problems are its unknowns: listed below, per workload.
+            if c.action == Action::Blocked && !r.details {
+                continue;
+            }
+            let shown = if r.details { c.problems.len() } else { summary::PROBLEMS };
+            for p in c.problems.iter().take(shown) {
                 say(out, &format!("{} {}: {}", paint(BAD, "error:"), e(&c.id), e(p)), 2)?;
             }
+            if c.problems.len() > shown {
+                let line = format!(
+                    "{} {}: {} more (--details lists every one)",
+                    paint(BAD, "error:"),
+                    e(&c.id),
+                    plural(c.problems.len() - shown, "problem")
+                );
+                say(out, &line, 2)?;
+            }
         }
-        if r.to_fix.is_empty() {
-            return stale_text(&r.stale_exceptions, out);
-        }
-        // Per team: what each owner has to fix, before the long per-resource list.
-        struct Team<'a> {
-            workloads: std::collections::BTreeSet<&'a str>,
-            guardrails: std::collections::BTreeSet<&'a str>,
-            findings: usize,
-            deadline: Option<crate::date::Day>,
-        }
-        let mut teams: BTreeMap<&str, Team> = BTreeMap::new();
-        for f in &r.to_fix {
-            let t = teams.entry(f.team.as_str()).or_insert_with(|| Team {
-                workloads: Default::default(),
-                guardrails: Default::default(),
-                findings: 0,
-                deadline: None,
-            });
-            t.workloads.insert(&f.workload);
-            t.guardrails.insert(&f.guardrail);
-            t.findings += 1;
-            t.deadline = match (t.deadline, f.deadline) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
+        let teams = summary::teams(r);
+        if !teams.is_empty() {
+            say(out, &paint(HEAD, "Noncompliance per team:"), 2)?;
+            let shown = if r.details {
+                teams.len()
+            } else {
+                summary::TEAMS.min(teams.len())
             };
+            let rows = teams.iter().take(shown).map(|t| TeamRow {
+                team: team_name(t.name),
+                workloads: t.workloads,
+                findings: t.findings,
+                unknown: t.unknown,
+                guardrails: t.guardrails.iter().map(|g| e(g)).collect::<Vec<_>>().join(", "),
+                deadline: t.deadline.map(|d| d.to_string()).unwrap_or_else(|| "-".into()),
+            });
+            out.raw(&format!("{}\n", grid(rows)))?;
+            if shown < teams.len() {
+                let rest = &teams[shown..];
+                let line = format!(
+                    "{} with {} and {} (--details lists every team; railyard report --team NAME one).",
+                    plural(rest.len(), "more team"),
+                    plural(rest.iter().map(|t| t.findings).sum(), "finding"),
+                    plural(rest.iter().map(|t| t.unknown).sum(), "unknown"),
+                );
+                say(out, &line, 2)?;
+            }
         }
-        say(out, &paint(HEAD, "Noncompliance per team:"), 2)?;
-        let rows = teams.iter().map(|(team, t)| TeamRow {
-            team: if team.is_empty() { "-".into() } else { e(team) },
-            workloads: t.workloads.len(),
-            findings: t.findings,
-            guardrails: t.guardrails.iter().map(|g| e(g)).collect::<Vec<_>>().join(", "),
-            deadline: t.deadline.map(|d| d.to_string()).unwrap_or_else(|| "-".into()),
-        });
-        out.raw(&format!("{}\n", grid(rows)))?;
+        self.unknowns_text(r, out)?;
         let shown = r.list_limit.unwrap_or(usize::MAX).min(r.to_fix.len());
         if shown > 0 {
             let head = if shown < r.to_fix.len() {
@@ -423,19 +447,71 @@ impl Table {
             });
             out.raw(&format!("{}\n", grid(rows)))?;
         }
-        if shown < r.to_fix.len() {
-            let more = r.to_fix.len() - shown;
-            say(
-                out,
-                &format!(
-                    "{} more not listed (--top N, --details all, or --format json for every one).",
-                    plural(more, "finding")
-                ),
-                2,
-            )?;
+        let limit = if r.details { usize::MAX } else { summary::STALE };
+        stale_text_limited(&r.stale_exceptions, limit, out)?;
+        if let Some(line) = summary::pointer(r, shown) {
+            say(out, &line, 2)?;
         }
-        stale_text(&r.stale_exceptions, out)
+        Ok(())
     }
+
+    /// The results that could not be evaluated, per workload and reason: always counted,
+    /// named up to [`summary::UNKNOWNS`] without `--details`.
+    fn unknowns_text(&self, r: &ObserveReport, out: &mut Terminal<'_>) -> io::Result<()> {
+        if r.unknowns.is_empty() {
+            return Ok(());
+        }
+        let head = format!(
+            "Unknown: {} on {} could not be evaluated (never counted as compliant):",
+            plural(r.unknowns.len(), "result"),
+            plural(summary::unknown_workloads(r), "workload"),
+        );
+        say(out, &paint(BAD, &head), 2)?;
+        let groups = summary::unknown_groups(r);
+        let shown = if r.details {
+            groups.len()
+        } else {
+            summary::UNKNOWNS.min(groups.len())
+        };
+        for g in &groups[..shown] {
+            let line = format!(
+                "  {} ({}): {} — {}",
+                e(g.workload),
+                team_name(g.team),
+                e(&summary::guardrail_names(r, &g.guardrails)),
+                e(&summary::reasons(g.reasons))
+            );
+            say(out, &line, 4)?;
+        }
+        if shown < groups.len() {
+            let rest = &groups[shown..];
+            let workloads: std::collections::BTreeSet<&str> = rest.iter().map(|g| g.workload).collect();
+            let line = format!(
+                "  … and {} on {} (`railyard observe --details` lists every one; `railyard report --workload NAME` one workload's).",
+                plural(rest.iter().map(|g| g.guardrails.len()).sum(), "more unknown result"),
+                plural(workloads.len(), "workload"),
+            );
+            say(out, &line, 4)?;
+        }
+        Ok(())
+    }
+}
+
+/// [`stale_text`] listing at most `limit` of them, then how many more there are.
+fn stale_text_limited(
+    stale: &[crate::guardrail::exceptions::StaleException],
+    limit: usize,
+    out: &mut Terminal<'_>,
+) -> io::Result<()> {
+    stale_text(&stale[..limit.min(stale.len())], out)?;
+    if stale.len() > limit {
+        let line = format!(
+            "  … and {} more (`railyard observe --details` lists every one).",
+            plural(stale.len() - limit, "stale exception")
+        );
+        say(out, &line, 4)?;
+    }
+    Ok(())
 }
 
 /// Exceptions that waive nothing any more, one line each with where they are written.
@@ -604,11 +680,33 @@ impl Table {
             );
             say(out, &line, 4)?;
             if !a.now_failing.is_empty() {
-                let names: Vec<String> = a.now_failing.iter().map(|w| e(w)).collect();
-                say(out, &format!("    workloads that now fail: {}", names.join(", ")), 6)?;
+                let names = summary::names(&a.now_failing, r.details, e);
+                say(out, &format!("    workloads that now fail: {names}"), 6)?;
             }
         }
-        for u in &r.upcoming {
+        // Without --details, a fleet's upcoming deadlines are one line per guardrail.
+        let groups = summary::upcoming_groups(r);
+        let per_workload = r.details || r.upcoming.len() <= summary::ENFORCE_LIST;
+        for g in groups.iter().filter(|_| !per_workload) {
+            let range = match g.first == g.last {
+                true => format!("from {}", g.first),
+                false => format!("from {} to {}", g.first, g.last),
+            };
+            let remind = match g.reminders {
+                0 => String::new(),
+                n => format!(" [{} due today]", plural(n, "reminder")),
+            };
+            let line = format!(
+                "  upcoming: `{}` fails {} of {} {range}: {} left, {}{remind}",
+                e(g.guardrail),
+                plural(g.workloads, "workload"),
+                plural(g.teams.len(), "team"),
+                days(g.days_left),
+                plural(g.findings, "finding"),
+            );
+            say(out, &line, 4)?;
+        }
+        for u in r.upcoming.iter().filter(|_| per_workload) {
             let remind = if u.remind { " [reminder due today]" } else { "" };
             let line = format!(
                 "  upcoming: `{}` fails `{}` ({}) from {}: {} left, {}{remind}",
@@ -621,7 +719,12 @@ impl Table {
             );
             say(out, &line, 4)?;
         }
-        for x in &r.exceptions {
+        let shown = if r.details {
+            r.exceptions.len()
+        } else {
+            summary::ENFORCE_LIST.min(r.exceptions.len())
+        };
+        for x in &r.exceptions[..shown] {
             let when = if x.expired {
                 paint(BAD, &format!("expired {}", x.expires))
             } else {
@@ -636,6 +739,16 @@ impl Table {
             );
             say(out, &line, 4)?;
         }
+        if shown < r.exceptions.len() {
+            let rest = &r.exceptions[shown..];
+            let line = format!(
+                "  … and {} expiring or expired ({} expired)",
+                plural(rest.len(), "more exception"),
+                rest.iter().filter(|x| x.expired).count()
+            );
+            say(out, &line, 4)?;
+        }
+        let summarised = !per_workload || shown < r.exceptions.len();
         for id in &r.not_observed {
             let line = format!(
                 "  `{}` has not been observed in its current version: run `railyard observe` first",
@@ -654,6 +767,13 @@ impl Table {
             for p in &x.problems {
                 say(out, &format!("    {}", e(p)), 6)?;
             }
+        }
+        if summarised {
+            say(
+                out,
+                "`railyard enforce --details` lists every workload's deadline and every exception; `railyard report --team NAME` a team's.",
+                2,
+            )?;
         }
         Ok(())
     }

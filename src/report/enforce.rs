@@ -61,4 +61,8 @@ pub struct EnforceReport {
     pub refused: Vec<Refused>,
     /// Notifications sent, failed, or (dry run, `--no-notify`) that would be sent.
     pub notifications: Vec<Sent>,
+    /// `--details`: people's formats list every upcoming deadline, workload and exception
+    /// instead of a bounded summary. Not part of the JSON document (always complete).
+    #[serde(skip)]
+    pub details: bool,
 }

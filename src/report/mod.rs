@@ -31,6 +31,13 @@ pub struct Sent {
     /// (ledger key, `<event key>@<channel>`) pairs to record on success.
     #[serde(skip)]
     pub record: Vec<(crate::ledger::EntryKey, String)>,
+    /// A periodic digest's events (ledger key, marker, event as sent): queued in the ledger
+    /// unless this message went out.
+    #[serde(skip)]
+    pub queue: Vec<(crate::ledger::EntryKey, String, serde_json::Value)>,
+    /// A periodic digest: its ledger key (`team@channel`) and the first day of its period.
+    #[serde(skip)]
+    pub period: Option<(String, crate::date::Day)>,
 }
 
 /// How one message fared; written in kebab-case in the output.
@@ -45,6 +52,11 @@ pub enum SentStatus {
     WouldSend,
     /// The destination's env var is unset: not sent.
     NotConfigured,
+    /// A weekly digest that already went out this week: the events wait in the ledger for
+    /// the next one.
+    Queued,
+    /// `--dry-run` / `--no-notify`: would be queued for the next weekly digest.
+    WouldQueue,
 }
 
 impl std::fmt::Display for SentStatus {
@@ -54,6 +66,8 @@ impl std::fmt::Display for SentStatus {
             SentStatus::Failed => "failed",
             SentStatus::WouldSend => "would-send",
             SentStatus::NotConfigured => "not-configured",
+            SentStatus::Queued => "queued",
+            SentStatus::WouldQueue => "would-queue",
         })
     }
 }

@@ -103,6 +103,125 @@ pub struct ObserveReport {
     /// summaries always count them all. Not part of the JSON document.
     #[serde(skip)]
     pub list_limit: Option<usize>,
+    /// `--details`: people's formats list everything (every team, unknown, stale exception,
+    /// problem) instead of a bounded summary. Not part of the JSON document (always complete).
+    #[serde(skip)]
+    pub details: bool,
+    /// Every guardrail on develop with its workload counts, active ones included (the JSON
+    /// document carries the same facts in `candidates` and `to_fix`).
+    #[serde(skip)]
+    pub guardrails: Vec<GuardrailLine>,
+    /// Every (guardrail, workload) that could not be evaluated, with why: the summaries
+    /// count and name them, never leave them out.
+    #[serde(skip)]
+    pub unknowns: Vec<Unknown>,
+}
+
+/// Whether a guardrail is already enforced or is a candidate of this run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// On `main`: pipelines fail on its findings now.
+    Active,
+    /// Differs between develop and main: observed, promoted or held by this run.
+    Candidate(Change),
+}
+
+/// One guardrail of the fleet summary: how many workloads it judged which way.
+#[derive(Debug, Clone)]
+pub struct GuardrailLine {
+    pub id: String,
+    pub severity: Option<Severity>,
+    pub state: State,
+    pub compliant: usize,
+    pub noncompliant: usize,
+    pub excepted: usize,
+    pub unknown: usize,
+}
+
+impl GuardrailLine {
+    pub fn workloads(&self) -> usize {
+        self.compliant + self.noncompliant + self.excepted + self.unknown
+    }
+}
+
+/// One guardrail that could not be evaluated on one workload, and why.
+#[derive(Debug, Clone)]
+pub struct Unknown {
+    pub guardrail: String,
+    pub workload: String,
+    pub team: String,
+    /// Redacted (no credentials in URLs), one per problem.
+    pub reasons: Vec<String>,
+}
+
+/// The summary's per-guardrail lines and unknowns, from the run's evaluations (exceptions
+/// applied): every guardrail on develop in the library's order, then removed candidates.
+pub fn summarise<'a>(
+    library: &crate::guardrail::Library,
+    candidates: &[CandidateResult],
+    workloads: &[WorkloadResult],
+    evaluations: impl Iterator<Item = &'a crate::evaluate::Evaluation>,
+) -> (Vec<GuardrailLine>, Vec<Unknown>) {
+    use crate::evaluate::Verdict;
+    use std::collections::HashMap;
+    let state_of = |id: &str| {
+        candidates
+            .iter()
+            .find(|c| c.id == id)
+            .map_or(State::Active, |c| State::Candidate(c.change))
+    };
+    let mut lines: Vec<GuardrailLine> = library
+        .guardrails
+        .iter()
+        .map(|g| GuardrailLine {
+            id: g.id.clone(),
+            severity: Some(g.meta.severity),
+            state: state_of(&g.id),
+            compliant: 0,
+            noncompliant: 0,
+            excepted: 0,
+            unknown: 0,
+        })
+        .collect();
+    let index: HashMap<String, usize> = lines.iter().enumerate().map(|(i, l)| (l.id.clone(), i)).collect();
+    let team: HashMap<&str, &str> = workloads.iter().map(|w| (w.name.as_str(), w.team.as_str())).collect();
+    let mut unknowns = Vec::new();
+    for e in evaluations {
+        let Some(line) = index.get(&e.guardrail).map(|i| &mut lines[*i]) else {
+            continue;
+        };
+        match e.verdict() {
+            Verdict::Compliant => line.compliant += 1,
+            Verdict::Noncompliant => line.noncompliant += 1,
+            Verdict::Excepted => line.excepted += 1,
+            Verdict::Unknown => {
+                line.unknown += 1;
+                unknowns.push(Unknown {
+                    guardrail: e.guardrail.clone(),
+                    workload: e.workload.clone(),
+                    team: team.get(e.workload.as_str()).copied().unwrap_or_default().to_string(),
+                    reasons: e
+                        .problems
+                        .iter()
+                        .map(|p| crate::gitops::fetch::redact(&p.to_string()))
+                        .collect(),
+                });
+            }
+        }
+    }
+    // Removed candidates are no longer on develop: counted from their result (none).
+    for c in candidates.iter().filter(|c| !index.contains_key(&c.id)) {
+        lines.push(GuardrailLine {
+            id: c.id.clone(),
+            severity: c.severity,
+            state: State::Candidate(c.change),
+            compliant: c.compliant,
+            noncompliant: c.noncompliant,
+            excepted: c.excepted,
+            unknown: c.unknown,
+        });
+    }
+    (lines, unknowns)
 }
 
 /// What a run did, for `--format json` (`stats`) and the benchmark.

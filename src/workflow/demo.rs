@@ -255,6 +255,7 @@ pub fn demo(s: &Settings, keep: Option<&Path>, out: &mut dyn Write) -> Result<Ou
         exception_window: 14,
         reminder_days: vec![14, 3, 1],
         force_failing_fixtures: false,
+        details: false,
     };
     let run = json(|o| enforce::enforce(&settings.with_json(), &opts, o))?;
     for a in list(&run, "activated") {

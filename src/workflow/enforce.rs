@@ -24,6 +24,8 @@ pub struct EnforceOptions {
     pub reminder_days: Vec<u32>,
     /// Activate due guardrails even when their own fixtures fail (`--force-failing-fixtures`).
     pub force_failing_fixtures: bool,
+    /// `--details`: list everything instead of a bounded summary (people's formats).
+    pub details: bool,
 }
 
 pub fn enforce(s: &Settings, opts: &EnforceOptions, out: &mut dyn Write) -> Result<Outcome> {
@@ -62,6 +64,7 @@ pub fn enforce(s: &Settings, opts: &EnforceOptions, out: &mut dyn Write) -> Resu
         not_observed,
         refused,
         notifications,
+        details: opts.details,
     };
     crate::output::render(s.format, &report, out)?;
     Ok(if report.refused.is_empty() {

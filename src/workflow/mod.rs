@@ -105,14 +105,14 @@ pub(crate) fn tell_owners(
     // run that dies after claiming leaves a claim that lapses after `notify::CLAIM_LEASE`,
     // and the next run sends the message then (at least once).
     let me = notify::run_id();
-    let wanted = notify::planned_markers(events, &release.registry, ledger);
+    let wanted = notify::planned_markers(events, &release.registry, ledger, s.now);
     if wanted.is_empty() {
         return Vec::new();
     }
     let claim_msg = commit_message::claim_notifications(s, wanted.len());
     let mut mine = std::collections::BTreeSet::new();
     let claimed = crate::ledger::Ledger::update(&release.repo, &claim_msg, |l| {
-        mine = notify::claim(l, &wanted, me);
+        mine = notify::claim(l, &wanted, me, s.now);
         Ok(())
     });
     let claimed = match claimed {

@@ -35,6 +35,8 @@ pub struct ObserveOptions {
     pub merge_shards: Option<PathBuf>,
     /// List at most this many per-resource findings in the table (`--top`; 0: none).
     pub top: Option<usize>,
+    /// `--details`: list everything instead of a bounded summary (people's formats).
+    pub details: bool,
 }
 
 pub fn observe(s: &Settings, out: &mut dyn Write) -> Result<Outcome> {
@@ -114,13 +116,16 @@ pub fn observe_with(s: &Settings, opts: &ObserveOptions, out: &mut dyn Write) ->
     let to_fix = what_to_fix(&fleet, &results, &ledger);
     let events = events(&release, &ledger, &fleet.evaluations, &to_fix, &activations, s.now);
     let notifications = super::tell_owners(s, &release, &ledger, &events, "observe");
+    let workloads: Vec<WorkloadResult> = fleet.workloads.iter().map(workload_result).collect();
+    let (guardrails, unknowns) =
+        crate::report::observe::summarise(&library, &results, &workloads, fleet.evaluations.iter().flatten());
     let report = ObserveReport {
         version: 1,
         now: s.now,
         dry_run: s.dry_run,
         develop: release.develop.clone(),
         main: release.repo.require_tip(crate::gitops::MAIN)?,
-        workloads: fleet.workloads.iter().map(workload_result).collect(),
+        workloads,
         candidates: results,
         to_fix,
         ledger_committed,
@@ -129,6 +134,9 @@ pub fn observe_with(s: &Settings, opts: &ObserveOptions, out: &mut dyn Write) ->
         stale_exceptions,
         exception_errors: release.governance.iter().map(|e| e.to_string()).collect(),
         list_limit: opts.top,
+        details: opts.details,
+        guardrails,
+        unknowns,
     };
     crate::output::render(s.format, &report, out)?;
     for e in &report.exception_errors {

@@ -64,7 +64,8 @@ fn fsck(sb: &Sandbox) {
 #[test]
 fn observe_promotes_what_breaks_nobody_and_holds_the_rest_with_a_deadline() {
     let sb = standard();
-    let out = sb.run(&["observe", "--now", "2026-11-01"]);
+    // `--details`: the summaries, then each finding (the default summarises).
+    let out = sb.run(&["observe", "--now", "2026-11-01", "--details"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let t = text(&out);
     assert!(t.contains("held until 2026-12-01"), "{t}");

@@ -22,6 +22,7 @@ mod ledger_seal_cli;
 mod loop_cli;
 mod notify_cli;
 mod notify_severity;
+mod observe_summary;
 mod outputs;
 mod preview;
 mod registry_fetch;

@@ -300,3 +300,151 @@ fn an_unknown_severity_names_workloads_toml_and_the_line() {
         assert_eq!(sb.server.count(), 0, "sent despite a bad workloads.toml");
     }
 }
+
+/// [`ROUTED`] with two more workloads, `zeta` and `alpha`, compliant until a test breaks them.
+const DIGEST: &str = r#"[[workload]]
+name = "web"
+repo = "../web"
+team = "web"
+
+[[workload]]
+name = "zeta"
+repo = "../zeta"
+team = "web"
+
+[[workload]]
+name = "alpha"
+repo = "../alpha"
+team = "web"
+
+[team.web]
+min_severity = "high"
+slack_webhook_env = "WEB_SLACK_URL"
+webhook_env = "WEB_HOOK_URL"
+webhook_min_severity = "low"
+
+[team.web.severity.critical]
+webhook_env = "WEB_PAGER_URL"
+
+[team.web.severity.low]
+webhook_env = "WEB_LOW_URL"
+"#;
+
+/// Breaks nothing.
+const QUIET_TF: &str = "resource \"aws_sns_topic\" \"t\" {\n  name = \"t\"\n}\n";
+/// Breaks access logging (low) and the medium guardrails, not the critical one.
+const UNLOGGED_TF: &str = "resource \"aws_s3_bucket\" \"b\" {\n  bucket = \"b\"\n}\n";
+
+/// `(workload, guardrail)` of each event of a webhook payload, in order.
+fn workloads(payload: &Value) -> Vec<String> {
+    payload["events"]
+        .as_array()
+        .unwrap_or(&Vec::new())
+        .iter()
+        .map(|e| e["workload"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// The low route is the team's weekly digest (issue 13): low events of later runs in the same
+/// week wait in the ledger; the first run of the next week sends them in one message,
+/// ordered by deadline (all are low); concurrent runs send it once.
+#[test]
+fn the_low_route_is_a_weekly_digest_sent_once_per_week() {
+    let sb = Sandbox::new(DIGEST);
+    for w in ["zeta", "alpha"] {
+        commit(&sb.repo(w), "main", &[("main.tf", Some(QUIET_TF))], "quiet");
+    }
+    let observe = |now: &str| {
+        let out = sb.run(&["observe", "--now", now, "--format", "json"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let low_status = |j: &Value| -> Vec<String> {
+        j["notifications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["channel"] == "webhook.low")
+            .map(|n| n["status"].as_str().unwrap().to_string())
+            .collect()
+    };
+
+    // Monday 2026-11-30: the week's digest goes out with the first run (web's finding).
+    let j = observe("2026-11-30");
+    assert_eq!(low_status(&j), ["sent"], "{j}");
+    let low = sb.server.to("/low/");
+    assert_eq!(low.len(), 1, "{low:?}");
+    assert_eq!(workloads(&low[0]), ["web"]);
+
+    // Wednesday: zeta breaks access logging. Same week: queued in the ledger, not sent; the
+    // team's own webhook still hears at once.
+    commit(&sb.repo("zeta"), "main", &[("main.tf", Some(UNLOGGED_TF))], "unlogged");
+    let hook_before = sb.server.to("/hook/").len();
+    let j = observe("2026-12-02");
+    assert_eq!(low_status(&j), ["queued"], "{j}");
+    assert_eq!(sb.server.to("/low/").len(), 1, "a second digest in the same week");
+    assert_eq!(
+        sb.server.to("/hook/").len(),
+        hook_before + 1,
+        "the team channel waits for nothing"
+    );
+    let l = ledger_json(&sb.repo("guardrails"));
+    let queued = &l["entries"]["aws-s3-access-logging/zeta"]["queued"];
+    assert!(queued.get("new:2026-12-02@webhook.low").is_some(), "{queued:#}");
+    assert_eq!(
+        l["digests"]["web@webhook.low"]["sent"], "2026-11-30",
+        "{:#}",
+        l["digests"]
+    );
+
+    // Thursday: alpha too (a later deadline than zeta's). Still queued.
+    commit(&sb.repo("alpha"), "main", &[("main.tf", Some(UNLOGGED_TF))], "unlogged");
+    let j = observe("2026-12-03");
+    assert_eq!(low_status(&j), ["queued"], "{j}");
+    assert_eq!(sb.server.to("/low/").len(), 1);
+
+    // Next Tuesday, two runs at once with nothing new: one digest with both queued events,
+    // the nearest deadline first (zeta, though `alpha` sorts first by name).
+    let spawn = || {
+        let mut cmd = command(sb.root(), &["observe", "--now", "2026-12-08", "--format", "json"]);
+        cmd.env("RAILYARD_TEST_TODAY", "2026-12-31")
+            .env("WEB_SLACK_URL", sb.server.url("/slack/secret"))
+            .env("WEB_HOOK_URL", sb.server.url("/hook/secret"))
+            .env("WEB_PAGER_URL", sb.server.url("/pager/secret"))
+            .env("WEB_LOW_URL", sb.server.url("/low/secret"))
+            .env("RAILYARD_NOTIFY_TIMEOUT_MS", "3000")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        cmd.spawn().unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    for child in [a, b] {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    }
+    let low = sb.server.to("/low/");
+    assert_eq!(low.len(), 2, "exactly one digest this week: {low:#?}");
+    assert_eq!(workloads(&low[1]), ["zeta", "alpha"], "{:#}", low[1]);
+    let deadlines: Vec<&str> = low[1]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["deadline"].as_str().unwrap())
+        .collect();
+    assert_eq!(deadlines, ["2027-01-01", "2027-01-02"]);
+    let l = ledger_json(&sb.repo("guardrails"));
+    assert!(
+        l["entries"]["aws-s3-access-logging/zeta"].get("queued").is_none(),
+        "{l:#}"
+    );
+    assert!(
+        l["entries"]["aws-s3-access-logging/alpha"].get("queued").is_none(),
+        "{l:#}"
+    );
+    assert_eq!(l["digests"]["web@webhook.low"]["sent"], "2026-12-07");
+
+    // Later that week: nothing queued, nothing sent.
+    let j = observe("2026-12-10");
+    assert!(low_status(&j).is_empty(), "{j}");
+    assert_eq!(sb.server.to("/low/").len(), 2);
+}

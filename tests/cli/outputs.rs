@@ -375,7 +375,15 @@ fn every_json_document_validates_against_its_schema() {
 #[test]
 fn markdown_for_observe_enforce_and_report_puts_the_summary_first_and_details_collapsed() {
     let sb = sandbox();
-    let out = sb.run(&["observe", "--now", "2026-11-02", "--dry-run", "--format", "markdown"]);
+    let out = sb.run(&[
+        "observe",
+        "--now",
+        "2026-11-02",
+        "--dry-run",
+        "--details",
+        "--format",
+        "markdown",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let md = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(md.starts_with("## Railyard observe on 2026-11-02 (dry run"), "{md}");
@@ -384,12 +392,15 @@ fn markdown_for_observe_enforce_and_report_puts_the_summary_first_and_details_co
         summary.contains("candidate guardrails") && summary.contains("held"),
         "{md}"
     );
-    assert!(md.contains("| `aws-s3-versioning` | new | medium | **held** |"), "{md}");
+    assert!(
+        md.contains("| `aws-s3-versioning` | new | medium | **held until 2026-12-01**: 1 workload failing |"),
+        "{md}"
+    );
     let details = md
         .find("<details><summary>Findings to fix")
         .expect("findings collapsed");
     assert!(
-        md.find("| Candidate |").unwrap() < details,
+        md.find("| Guardrail |").unwrap() < details,
         "summary before details: {md}"
     );
     assert!(

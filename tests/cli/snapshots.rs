@@ -210,6 +210,17 @@ fn observe_every_format() {
     }
 }
 
+/// `observe --details`: the summaries, then every finding and workload (the default
+/// summarises; `observe_every_format` pins it).
+#[test]
+fn observe_details_for_people() {
+    for f in ["table", "markdown"] {
+        let sb = Sandbox::standard();
+        let out = sb.run(&["observe", "--now", DAY0, "--jobs", "1", "--details", "--format", f]);
+        snap(&format!("observe_details_{f}"), &out, sb.root());
+    }
+}
+
 #[test]
 fn preview_every_format_and_framework_report() {
     // Before any observation: develop's candidates compared with main, in every format
