@@ -926,6 +926,7 @@ impl Ledger {
             clock: self.clock,
             guardrails: self.guardrails.clone(),
             entries: BTreeMap::new(),
+            digests: self.digests.clone(),
         })
     }
 
