@@ -352,7 +352,17 @@ impl EntryKey {
 /// Ordered as the written strings are, so `ledger.json` lists entries as it always has.
 impl Ord for EntryKey {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.bytes().cmp(other.bytes())
+        // Slices where they decide (ledgers hold tens of thousands of keys, compared on every
+        // lookup); byte by byte only when one guardrail id is a prefix of the other.
+        let (a, b) = (self.guardrail.as_bytes(), other.guardrail.as_bytes());
+        if a == b {
+            return self.workload.as_bytes().cmp(other.workload.as_bytes());
+        }
+        let n = a.len().min(b.len());
+        match a[..n].cmp(&b[..n]) {
+            std::cmp::Ordering::Equal => self.bytes().cmp(other.bytes()),
+            decided => decided,
+        }
     }
 }
 
