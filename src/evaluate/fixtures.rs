@@ -187,7 +187,11 @@ fn run_guardrail(evaluator: &mut Evaluator, index: usize, g: &Guardrail) -> Vec<
 pub fn workloads(g: &Guardrail) -> Vec<(String, Vec<SourceFile>)> {
     ["tests/pass/", "tests/fail/"]
         .into_iter()
-        .flat_map(|dir| cases(g, dir).into_iter().map(move |(case, files)| (format!("{dir}{case}"), files)))
+        .flat_map(|dir| {
+            cases(g, dir)
+                .into_iter()
+                .map(move |(case, files)| (format!("{dir}{case}"), files))
+        })
         .collect()
 }
 

@@ -131,7 +131,13 @@ impl Render<TestReport> for Markdown {
                 b.rounds
             )?;
             if let Some(w) = &b.workload {
-                writeln!(out, "Workload {}: {} files, {} resources.\n", code(&w.path), w.files, w.resources)?;
+                writeln!(
+                    out,
+                    "Workload {}: {} files, {} resources.\n",
+                    code(&w.path),
+                    w.files,
+                    w.resources
+                )?;
             }
             writeln!(out, "| Guardrail | Fixtures | Resources | ms | µs/resource | Workload ms | Workload µs/resource | Errors |\n|---|---|---|---|---|---|---|---|")?;
             for c in &b.guardrails {

@@ -328,7 +328,11 @@ fn bench_text(b: &crate::report::test::TestBench, out: &mut Terminal<'_>) -> io:
     out.raw(&format!("{table}\n"))?;
     for c in b.guardrails.iter().filter(|c| !c.errors.is_empty()) {
         for err in &c.errors {
-            say(out, &format!("{} {}: {}", paint(BAD, "not timed"), e(&c.guardrail), e(err)), 4)?;
+            say(
+                out,
+                &format!("{} {}: {}", paint(BAD, "not timed"), e(&c.guardrail), e(err)),
+                4,
+            )?;
         }
     }
     Ok(())

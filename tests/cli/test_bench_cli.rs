@@ -44,7 +44,11 @@ fn guardrails(root: &Path) -> std::path::PathBuf {
         "slow-on-purpose/tests/fail/public.tf",
         "resource \"aws_s3_bucket\" \"open\" {\n  bucket = \"o\"\n  acl    = \"public-read\"\n}\n\nresource \"aws_s3_bucket\" \"closed\" {\n  bucket = \"c\"\n}\n",
     );
-    write(&dir, "slow-on-purpose/tests/fail/expected.toml", "\"public.tf\" = [\"aws_s3_bucket.open\"]\n");
+    write(
+        &dir,
+        "slow-on-purpose/tests/fail/expected.toml",
+        "\"public.tf\" = [\"aws_s3_bucket.open\"]\n",
+    );
     dir
 }
 
@@ -62,14 +66,24 @@ fn num(v: &Value, key: &str) -> f64 {
 fn bench_ranks_the_slow_guardrail_first_with_its_cost_per_resource() {
     let ws = temp();
     let dir = guardrails(ws.path());
-    let run = railyard(ws.path(), &["test", dir.to_str().unwrap(), "--bench", "--format", "json"]);
+    let run = railyard(
+        ws.path(),
+        &["test", dir.to_str().unwrap(), "--bench", "--format", "json"],
+    );
     run.expect_code(0);
     let json = run.json();
-    assert_eq!(json["passed"].as_u64(), Some(json["cases"].as_array().unwrap().len() as u64), "{json}");
+    assert_eq!(
+        json["passed"].as_u64(),
+        Some(json["cases"].as_array().unwrap().len() as u64),
+        "{json}"
+    );
     let costs = costs(&json);
     assert_eq!(costs.len(), 3, "every guardrail is timed: {json}");
     let slow = &costs[0];
-    assert_eq!(slow["guardrail"], "slow-on-purpose", "the slow guardrail is ranked first: {json}");
+    assert_eq!(
+        slow["guardrail"], "slow-on-purpose",
+        "the slow guardrail is ranked first: {json}"
+    );
     assert_eq!(slow["fixtures"].as_u64(), Some(2), "{slow}");
     assert_eq!(slow["fixture_resources"].as_u64(), Some(3), "{slow}");
     let per = num(slow, "fixture_us_per_resource");
@@ -175,7 +189,10 @@ fn a_guardrail_that_fails_on_its_fixtures_is_listed_as_not_timed() {
         "slow-on-purpose/policy.rego",
         "package railyard.slow_on_purpose\n\nx := 1 if { some r in input.resources }\nx := 2 if { some r in input.resources }\n\ndeny contains f if {\n\tx == 3\n\tf := {\"resource\": \"r\", \"message\": \"m\"}\n}\n",
     );
-    let run = railyard(ws.path(), &["test", dir.to_str().unwrap(), "--bench", "--format", "json"]);
+    let run = railyard(
+        ws.path(),
+        &["test", dir.to_str().unwrap(), "--bench", "--format", "json"],
+    );
     run.expect_code(1);
     let json = run.json();
     let slow = costs(&json)
@@ -185,7 +202,10 @@ fn a_guardrail_that_fails_on_its_fixtures_is_listed_as_not_timed() {
     assert!(slow["errors"].as_array().is_some_and(|e| !e.is_empty()), "{slow}");
     let table = railyard(ws.path(), &["test", dir.to_str().unwrap(), "--bench"]);
     assert!(
-        table.stdout.lines().any(|l| l.starts_with("not timed slow-on-purpose: ")),
+        table
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("not timed slow-on-purpose: ")),
         "{}",
         table.stdout
     );
