@@ -31,13 +31,13 @@ problem(c) := sprintf("uses image %v with the mutable tag latest", [c.image]) if
 }
 
 deny contains f if {
-	some r in data.lib.kubernetes.pod_controllers
-	some c in data.lib.kubernetes.containers(r.config)
-	p := problem(c)
+	some e in data.lib.kubernetes.pod_containers
+	r := e.resource
+	p := problem(e.container)
 	f := {
 		"resource": r.address,
 		"id": r.id,
-		"message": sprintf("%s: container %v %s; pin a version tag or a digest (@sha256:...)", [r.address, data.lib.kubernetes.container_name(c), p]),
+		"message": sprintf("%s: container %v %s; pin a version tag or a digest (@sha256:...)", [r.address, e.name, p]),
 	}
 }
 

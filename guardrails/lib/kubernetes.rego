@@ -63,6 +63,16 @@ pod_controllers := [r |
 # Containers and init containers of a pod controller manifest.
 containers(doc) := [e.container | some e in container_entries(doc)]
 
+# Every container and init container of every pod controller manifest, with its manifest's
+# resource, its `field` path and its name (`{"resource": r, "container": c, "path":
+# "spec.containers[0]", "name": "app"}`): a complete rule, so it is computed once per
+# evaluation, and once per pass for all the guardrails that read it (instead of once per
+# guardrail and manifest through `container_entries`).
+pod_containers := [{"resource": r, "container": e.container, "path": e.path, "name": container_name(e.container)} |
+	some r in pod_controllers
+	some e in container_entries(r.config)
+]
+
 # Only the main containers (no init containers).
 main_containers(doc) := main_containers_of(pod_spec(doc))
 
