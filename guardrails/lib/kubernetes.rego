@@ -68,9 +68,16 @@ containers(doc) := [e.container | some e in container_entries(doc)]
 # "spec.containers[0]", "name": "app"}`): a complete rule, so it is computed once per
 # evaluation, and once per pass for all the guardrails that read it (instead of once per
 # guardrail and manifest through `container_entries`).
-pod_containers := [{"resource": r, "container": e.container, "path": e.path, "name": container_name(e.container)} |
+# (What `container_entries` and `container_name` give, written out with builtins: a function
+# call costs regorus more than the lookups it makes here.)
+pod_containers := [{"resource": r, "container": c, "path": sprintf("%s.%s[%d]", [concat(".", path), list, i]), "name": object.get(c, "name", "<unnamed>")} |
 	some r in pod_controllers
-	some e in container_entries(r.config)
+	path := pod_spec_paths[r.config.kind]
+	spec := object.get(r.config, path, null)
+	is_object(spec)
+	some list in ["containers", "initContainers"]
+	some i, c in data.lib.core.as_list(object.get(spec, list, null))
+	is_object(c)
 ]
 
 # Only the main containers (no init containers).
