@@ -822,7 +822,7 @@ fn command(cli: Cli, settings: Settings, now: Day, out: &mut dyn Write) -> anyho
         Command::Test(args) => {
             let library = crate::guardrail::load_dir(&args.dir)
                 .with_context(|| format!("loading guardrails from `{}`", args.dir.display()))?;
-            let bench = args.bench.then(|| workflow::test::BenchOptions {
+            let bench = args.bench.then_some(workflow::test::BenchOptions {
                 workload: args.bench_workload,
             });
             workflow::test::test(&library, &settings.run, settings.format, bench, out)
