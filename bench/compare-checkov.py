@@ -548,7 +548,16 @@ def real(args):
             summary = json.loads(proc.stdout)["summary"]
         except (json.JSONDecodeError, KeyError):
             sys.exit(f"railyard failed on {folder} (exit {proc.returncode}):\n{proc.stderr[-2000:]}")
-        timed(fl_cmd, env=ry_env, offline=args.offline)
+        # The floor must have judged the folder (one guardrail) and found nothing, or it is no
+        # floor of the same work.
+        proc, _, _ = timed(fl_cmd, env=ry_env, offline=args.offline)
+        try:
+            fl_summary = json.loads(proc.stdout)["summary"]
+        except (json.JSONDecodeError, KeyError):
+            sys.exit(f"the floor failed on {folder} (exit {proc.returncode}):\n{proc.stderr[-2000:]}")
+        if fl_summary.get("guardrails") != 1 or fl_summary.get("findings") or \
+                fl_summary.get("resources") != summary.get("resources"):
+            sys.exit(f"the floor guardrail did not judge {folder} as expected: {fl_summary}")
         if ck_cmd:
             timed(ck_cmd, cwd=folder, env=env, offline=args.offline)
         t = {"railyard": [], "floor": [], "checkov": []}
