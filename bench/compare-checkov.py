@@ -498,6 +498,12 @@ def guardrail_times(stderr):
     return out
 
 
+def shown(path):
+    """A path relative to the repository when it is inside it, else absolute."""
+    rel = os.path.relpath(path, ROOT)
+    return path if rel.startswith("..") else rel
+
+
 def real(args):
     """One run over a corpus: per folder files, resources, Railyard (whole library) and Checkov
     (the equivalent checks) wall and CPU, ratios, Railyard's floor and the library's cost over
@@ -522,7 +528,7 @@ def real(args):
     railyard_version = subprocess.run([railyard, "--version"], capture_output=True, text=True).stdout.strip()
     print(f"machine:   {machine()}")
     print(f"corpus:    {os.path.abspath(args.speed_corpus)}: {len(folders)} folders")
-    print(f"railyard:  {railyard_version} ({railyard}), `check DIR --guardrails {os.path.relpath(guardrails)} "
+    print(f"railyard:  {railyard_version} ({railyard}), `check DIR --guardrails {shown(guardrails)} "
           f"--format json`: the whole library ({n_guardrails} guardrails)")
     print(f"floor:     the same binary with one guardrail that never fires ({FLOOR_ID}, every kind)")
     if checkov:
