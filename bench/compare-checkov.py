@@ -97,6 +97,7 @@ CHECKOV_ENV = {
 
 
 def log(msg):
+    sys.stdout.flush()
     print(msg, file=sys.stderr, flush=True)
 
 
@@ -453,6 +454,210 @@ def speed(args):
                        "disagreements": diffs}, f, indent=1)
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Real-repository speed mode (issue 14): per corpus folder, Railyard's whole library against
+# Checkov's equivalent checks, and Railyard's floor.
+
+FLOOR_ID = "floor-never-fires"
+FLOOR_TOML = """title = "Benchmark floor: a guardrail that never fires"
+severity = "low"
+description = "Visits every resource of every kind and flags none: what `check` costs without the library."
+remediation = "None: written by bench/compare-checkov.py."
+"""
+FLOOR_REGO = """package railyard.floor_never_fires
+
+deny contains f if {
+\tsome r in input.resources
+\tr.type == "railyard-floor: no such type"
+\tf := {"resource": r.address, "message": "never"}
+}
+"""
+TIMING_LINE = re.compile(r"^timing: (.+?) on .+: ([0-9.]+) ms$", re.M)
+TARGET_WALL, TARGET_CPU, TARGET_FLOOR = 100.0, 70.0, 3.0
+
+
+def write_floor(dst):
+    """A guardrails folder with one guardrail of every kind that never fires: starting the
+    process, reading and parsing the files and one trivial evaluation, without the library."""
+    os.makedirs(os.path.join(dst, FLOOR_ID))
+    with open(os.path.join(dst, FLOOR_ID, "guardrail.toml"), "w") as f:
+        f.write(FLOOR_TOML)
+    with open(os.path.join(dst, FLOOR_ID, "policy.rego"), "w") as f:
+        f.write(FLOOR_REGO)
+
+
+def guardrail_times(stderr):
+    """{label: ms} from one `RAILYARD_TIMINGS=1` run: guardrails, and the `(parse)` / `(link)` /
+    `(convert)` steps of preparing the workload (summed when a label repeats)."""
+    out = defaultdict(float)
+    for m in TIMING_LINE.finditer(stderr):
+        out[m.group(1)] += float(m.group(2))
+    return out
+
+
+def shown(path):
+    """A path relative to the repository when it is inside it, else absolute."""
+    rel = os.path.relpath(path, ROOT)
+    return path if rel.startswith("..") else rel
+
+
+def real(args):
+    """One run over a corpus: per folder files, resources, Railyard (whole library) and Checkov
+    (the equivalent checks) wall and CPU, ratios, Railyard's floor and the library's cost over
+    it; then the guardrails' cost summed over the corpus (RAILYARD_TIMINGS)."""
+    railyard = ensure_railyard(args.railyard)
+    checkov = None if args.skip_checkov else ensure_checkov(args.checkov)
+    guardrails = os.path.abspath(args.guardrails)
+    eq = load_equivalents(guardrails)
+    ids = sorted({i for v in eq.values() for i in v})
+    env = checkov_env()
+    folders = sorted(d for d in os.listdir(args.speed_corpus) if os.path.isdir(os.path.join(args.speed_corpus, d)))
+    if args.only:
+        wanted = set(args.only.split(","))
+        folders = [f for f in folders if f in wanted]
+    if not folders:
+        sys.exit(f"no folders in {args.speed_corpus} (bench/corpus.sh re-creates the corpus)")
+    work = tempfile.mkdtemp(prefix="railyard-floor-")
+    floor = os.path.join(work, "guardrails")
+    write_floor(floor)
+    n_guardrails = sum(1 for d in os.listdir(guardrails) if os.path.isfile(os.path.join(guardrails, d, "policy.rego")))
+    ck_runs = 0 if args.skip_checkov else min(args.checkov_runs, args.runs)
+    railyard_version = subprocess.run([railyard, "--version"], capture_output=True, text=True).stdout.strip()
+    print(f"machine:   {machine()}")
+    print(f"corpus:    {os.path.abspath(args.speed_corpus)}: {len(folders)} folders")
+    print(f"railyard:  {railyard_version} ({railyard}), `check DIR --guardrails {shown(guardrails)} "
+          f"--format json`: the whole library ({n_guardrails} guardrails)")
+    print(f"floor:     the same binary with one guardrail that never fires ({FLOOR_ID}, every kind)")
+    if checkov:
+        print(f"checkov:   {CHECKOV_VERSION if not args.checkov else checkov}: {len(ids)} ids "
+              f"(the {len(eq)} guardrails with equivalents), --framework {FRAMEWORKS} --quiet, offline env"
+              + (", own network namespace" if args.offline else ""))
+    print(f"runs:      per folder 1 warm-up each, then {args.runs} timed railyard/floor runs"
+          + (f" and {ck_runs} checkov run(s)" if checkov else "") + ", alternating; medians; CPU = user+sys of the child",
+          flush=True)
+
+    ry_env = dict(os.environ)
+    ry_env.pop("RAILYARD_TIMINGS", None)
+    rows = []
+    per_guardrail = defaultdict(float)
+    for name in folders:
+        folder = os.path.abspath(os.path.join(args.speed_corpus, name))
+        ry_cmd = railyard_cmd(railyard, guardrails, folder)
+        fl_cmd = railyard_cmd(railyard, floor, folder)
+        ck_cmd = checkov_cmd(checkov, ids, FRAMEWORKS, quiet=True) if checkov else None
+        # Warm-up (page cache, Python byte-code); Railyard's summary gives files and resources.
+        proc, _, _ = timed(ry_cmd, env=ry_env, offline=args.offline)
+        try:
+            summary = json.loads(proc.stdout)["summary"]
+        except (json.JSONDecodeError, KeyError):
+            sys.exit(f"railyard failed on {folder} (exit {proc.returncode}):\n{proc.stderr[-2000:]}")
+        # The floor must have judged the folder (one guardrail) and found nothing, or it is no
+        # floor of the same work.
+        proc, _, _ = timed(fl_cmd, env=ry_env, offline=args.offline)
+        try:
+            fl_summary = json.loads(proc.stdout)["summary"]
+        except (json.JSONDecodeError, KeyError):
+            sys.exit(f"the floor failed on {folder} (exit {proc.returncode}):\n{proc.stderr[-2000:]}")
+        if fl_summary.get("guardrails") != 1 or fl_summary.get("findings") or \
+                fl_summary.get("resources") != summary.get("resources"):
+            sys.exit(f"the floor guardrail did not judge {folder} as expected: {fl_summary}")
+        if ck_cmd:
+            timed(ck_cmd, cwd=folder, env=env, offline=args.offline)
+        t = {"railyard": [], "floor": [], "checkov": []}
+        for i in range(args.runs):
+            for tool, cmd in (("railyard", ry_cmd), ("floor", fl_cmd), ("checkov", ck_cmd)):
+                if tool == "checkov" and (not cmd or i >= ck_runs):
+                    continue
+                kw = {"cwd": folder, "env": env} if tool == "checkov" else {"env": ry_env}
+                p, wall, cpu = timed(cmd, offline=args.offline, **kw)
+                # Railyard's exit 2 with a report: code it could not evaluate (a remote module
+                # not vendored) was listed as errors, the rest judged; counted in the table.
+                reported = tool != "checkov" and p.returncode == 2 and p.stdout.lstrip().startswith("{")
+                if p.returncode not in (0, 1) and not reported:
+                    sys.exit(f"{tool} exited {p.returncode} on {folder}:\n{p.stderr[-2000:]}")
+                t[tool].append((wall, cpu))
+        # Where the library's time goes: each guardrail timed on its own (RAILYARD_TIMINGS), the
+        # fastest of a few runs (these are wall-clock times inside the process: other work on
+        # the machine inflates them, so the least disturbed run counts).
+        times = {}
+        for _ in range(args.timing_runs):
+            p, _, _ = timed(ry_cmd, env=dict(ry_env, RAILYARD_TIMINGS="1"), offline=args.offline)
+            for g, ms in guardrail_times(p.stderr).items():
+                times[g] = min(ms, times.get(g, ms))
+        for g, ms in times.items():
+            per_guardrail[g] += ms
+        med = {k: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v)) if v else None
+               for k, v in t.items()}
+        rows.append({"folder": name, "files": summary.get("files"), "resources": summary.get("resources"),
+                     "errors": summary.get("errors") or 0,
+                     "railyard": med["railyard"], "floor": med["floor"], "checkov": med["checkov"],
+                     "slowest": max(((ms, g) for g, ms in times.items() if not g.startswith("(")), default=(0, "-")),
+                     "runs": t})
+        log(f"   {name}: railyard {med['railyard'][0]:.3f} s, floor {med['floor'][0]:.3f} s"
+            + (f", checkov {med['checkov'][0]:.1f} s" if med["checkov"] else ""))
+
+    def x(a, b):
+        return f"{a / b:.1f}x" if a and b else "-"
+
+    def s(v, i, fmt):
+        return format(v[i], fmt) + "s" if v else "-"
+
+    print()
+    hdr = (f"{'folder':22} {'files':>5} {'res':>5}  {'railyard wall':>13} {'CPU':>6}  {'checkov wall':>12} {'CPU':>6}"
+           f"  {'ratio wall':>10} {'CPU':>6}  {'floor wall':>10} {'CPU':>6}  {'lib/floor wall':>14} {'CPU':>5}"
+           f"  slowest guardrail; notes")
+    print(hdr)
+    tot = {"files": 0, "resources": 0, "railyard": [0, 0], "floor": [0, 0], "checkov": [0, 0]}
+    over = []
+    for r in rows:
+        ry, fl, ck = r["railyard"], r["floor"], r["checkov"]
+        tot["files"] += r["files"] or 0
+        tot["resources"] += r["resources"] or 0
+        for k in ("railyard", "floor", "checkov"):
+            if r[k]:
+                tot[k][0] += r[k][0]
+                tot[k][1] += r[k][1]
+        if ry[0] / fl[0] > TARGET_FLOOR or ry[1] / fl[1] > TARGET_FLOOR:
+            over.append(r["folder"])
+        ms, g = r["slowest"]
+        note = f"; {r['errors']} not evaluated (exit 2)" if r["errors"] else ""
+        print(f"{r['folder']:22} {r['files']:5} {r['resources']:5}  {ry[0]:12.3f}s {ry[1]:5.3f}s  "
+              f"{s(ck, 0, '11.2f'):>12} {s(ck, 1, '5.2f'):>6}  {x(ck and ck[0], ry[0]):>10} {x(ck and ck[1], ry[1]):>6}  "
+              f"{fl[0]:9.3f}s {fl[1]:5.3f}s  {x(ry[0], fl[0]):>14} {x(ry[1], fl[1]):>5}  {g} {ms:.1f} ms{note}")
+    ry, fl, ck = tot["railyard"], tot["floor"], tot["checkov"]
+    print(f"{'TOTAL':22} {tot['files']:5} {tot['resources']:5}  {ry[0]:12.3f}s {ry[1]:5.3f}s  "
+          f"{s(ck if ck[0] else None, 0, '11.2f'):>12} {s(ck if ck[0] else None, 1, '5.2f'):>6}  "
+          f"{x(ck[0], ry[0]):>10} {x(ck[1], ry[1]):>6}  {fl[0]:9.3f}s {fl[1]:5.3f}s  {x(ry[0], fl[0]):>14} {x(ry[1], fl[1]):>5}")
+    print()
+    print(f"targets (printed, not asserted): checkov/railyard summed >= {TARGET_WALL:.0f}x wall "
+          f"(now {x(ck[0], ry[0])}), >= {TARGET_CPU:.0f}x CPU (now {x(ck[1], ry[1])}); library <= {TARGET_FLOOR:.0f}x "
+          f"floor on every folder (over it, wall or CPU: {', '.join(over) if over else 'none'})")
+
+    # Per guardrail, summed over the corpus: ms and µs per resource of the whole corpus.
+    res = tot["resources"] or 1
+    steps = {g: ms for g, ms in per_guardrail.items() if g.startswith("(")}
+    guards = sorted(((ms, g) for g, ms in per_guardrail.items() if not g.startswith("(")), reverse=True)
+    print()
+    print(f"guardrail cost over the corpus (RAILYARD_TIMINGS=1, fastest of {args.timing_runs} runs per folder, each "
+          f"guardrail evaluated on its own; {tot['resources']} resources): {sum(ms for ms, _ in guards):.1f} ms in "
+          f"{len(guards)} guardrails; workload preparation "
+          + ", ".join(f"{g} {ms:.1f} ms" for g, ms in sorted(steps.items())))
+    print(f"  {'guardrail':40} {'ms':>8} {'us/resource':>12} {'share':>6}")
+    total_ms = sum(ms for ms, _ in guards) or 1
+    for ms, g in guards[:args.top]:
+        print(f"  {g:40} {ms:8.1f} {1000 * ms / res:12.2f} {100 * ms / total_ms:5.1f}%")
+    if len(guards) > args.top:
+        rest = sum(ms for ms, _ in guards[args.top:])
+        print(f"  {f'... {len(guards) - args.top} more':40} {rest:8.1f} {1000 * rest / res:12.2f} {100 * rest / total_ms:5.1f}%")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"machine": machine(), "railyard": railyard_version, "checkov": CHECKOV_VERSION,
+                       "runs": args.runs, "checkov_runs": ck_runs, "folders": rows,
+                       "guardrail_ms": dict(per_guardrail), "resources": tot["resources"]}, f, indent=1)
+    shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
@@ -839,11 +1044,23 @@ def main():
                     help="accuracy mode: keep Checkov's results per folder in DIR and reuse them "
                          "(the corpus and the ids must not have changed)")
     ap.add_argument("--quiet", action="store_true", help="accuracy mode: do not list disagreements")
+    ap.add_argument("--speed-corpus", metavar="DIR",
+                    help="real-repository speed mode: per folder of DIR, Railyard's whole library against Checkov's "
+                         "equivalent checks and Railyard's floor, then each guardrail's cost (bench/vs-checkov.sh)")
+    ap.add_argument("--checkov-runs", type=int, default=1,
+                    help="real-repository speed mode: timed Checkov runs per folder (default 1, at most --runs)")
+    ap.add_argument("--skip-checkov", action="store_true",
+                    help="real-repository speed mode: Railyard and its floor only (before/after a change)")
+    ap.add_argument("--timing-runs", type=int, default=3,
+                    help="real-repository speed mode: RAILYARD_TIMINGS runs per folder, fastest counts (default 3)")
+    ap.add_argument("--top", type=int, default=12, help="real-repository speed mode: guardrails listed (default 12)")
     args = ap.parse_args()
     if args.runs < 1:
         ap.error("--runs must be at least 1")
     if args.checkov_tests:
         return checkov_tests(args)
+    if args.speed_corpus:
+        return real(args)
     return accuracy(args) if args.corpus else speed(args)
 
 

@@ -384,7 +384,8 @@ Examples:
 const TEST_EXAMPLES: &str = "\
 Examples:
   railyard test guardrails/
-  railyard test . --format json";
+  railyard test . --format json
+  railyard test guardrails/ --bench --bench-workload infra/";
 const OBSERVE_EXAMPLES: &str = "\
 Examples:
   railyard observe --repo path/to/guardrails-repo
@@ -659,6 +660,12 @@ pub struct TestArgs {
     /// The guardrails folder (or a repository root containing `guardrails/`).
     #[arg(default_value = "guardrails")]
     pub dir: PathBuf,
+    /// Also time each guardrail's policy on its fixtures (ms, µs per resource), costliest first.
+    #[arg(long)]
+    pub bench: bool,
+    /// With --bench: also time every guardrail on this workload folder, and rank by it.
+    #[arg(long, value_name = "DIR", requires = "bench")]
+    pub bench_workload: Option<PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
@@ -835,7 +842,10 @@ fn command(cli: Cli, settings: Settings, now: Day, out: &mut dyn Write) -> anyho
         Command::Test(args) => {
             let library = crate::guardrail::load_dir(&args.dir)
                 .with_context(|| format!("loading guardrails from `{}`", args.dir.display()))?;
-            workflow::test::test(&library, &settings.run, settings.format, out)
+            let bench = args.bench.then_some(workflow::test::BenchOptions {
+                workload: args.bench_workload,
+            });
+            workflow::test::test(&library, &settings.run, settings.format, bench, out)
         }
         Command::Observe(args) => {
             let shard = match (&args.shard, &args.shard_dir) {

@@ -22,15 +22,15 @@ taggable := {
 	"AWS::Kinesis::Stream", "AWS::CodeBuild::Project",
 }
 
-# Address of the provider configuration a Terraform resource uses.
+# Address of the provider configuration a Terraform resource uses. (One definition with
+# `else` here and below: regorus evaluates every definition of a function on each call, and
+# these run for every resource that lacks a tag.)
 provider_address(r) := sprintf("provider.%s", [trim(substring(p, 2, count(p) - 3), " ")]) if {
 	p := object.get(r.config, "provider", null)
 	is_string(p)
 	startswith(p, "${")
 	endswith(p, "}")
-}
-
-provider_address(r) := "provider.aws" if not is_string(object.get(r.config, "provider", null))
+} else := "provider.aws" if not is_string(object.get(r.config, "provider", null))
 
 # default_tags of that provider: {} when none, undefined when not known statically.
 default_tags(r) := {} if {
@@ -39,7 +39,7 @@ default_tags(r) := {} if {
 	t := inherited_tags(provider_key(r.file, provider_address(r)))
 } else := {} if {
 	# No provider address (a provider that is not a reference): no provider block either.
-	not provider_key(r.file, provider_address(r))
+	not provider_address(r)
 }
 
 inherited_tags(key) := t if {
@@ -75,23 +75,20 @@ unknown_provider_tags := {key | some key, _ in provider_blocks; not provider_def
 
 folder(path) := concat("/", array.slice(parts, 0, count(parts) - 1)) if parts := split(path, "/")
 
-has_tag(tags, key) if {
-	some k, v in tags
-	lower(k) == key
-	v != ""
-	v != null
-}
+# The keys of `tags` with a value, lowercased (tag keys match case-insensitively): one pass
+# over the tags per resource, instead of one per required tag.
+tag_keys(tags) := {lower(k) | some k, v in tags; v != ""; v != null}
 
 deny contains f if {
 	# By type through the input's index, so resources that take no tags cost nothing; the
 	# provider's default_tags are looked up only for resources missing a tag of their own.
 	some t in taggable
 	some r in data.lib.core.resources(t)
-	own := data.lib.core.tags(r)
-	own_missing := [k | some k in required; not has_tag(own, k)]
+	own := tag_keys(data.lib.core.tags(r))
+	own_missing := [k | some k in required; not own[k]]
 	count(own_missing) > 0
-	inherited := default_tags(r)
-	missing := [k | some k in own_missing; not has_tag(inherited, k)]
+	inherited := tag_keys(default_tags(r))
+	missing := [k | some k in own_missing; not inherited[k]]
 	count(missing) > 0
 	f := {
 		"resource": r.address,

@@ -9,35 +9,33 @@ tag_of(image) := tag if {
 	tag := tag_after_colon(rest)
 }
 
-tag_after_colon(s) := substring(s, indexof(s, ":") + 1, -1) if contains(s, ":")
+tag_after_colon(s) := substring(s, indexof(s, ":") + 1, -1) if contains(s, ":") else := ""
 
-tag_after_colon(s) := "" if not contains(s, ":")
-
+# What is wrong with a container's image, if anything. (One definition with `else`, the tag
+# read once: regorus evaluates every definition of a function on each call, and this runs
+# for every container of every manifest.)
 problem(c) := "has no image" if {
 	object.get(c, "image", "") in {"", null}
-}
-
-problem(c) := sprintf("uses image %v without a tag", [c.image]) if {
-	is_string(c.image)
-	trim_space(c.image) != ""
-	not contains(c.image, "@")
-	tag_of(trim_space(c.image)) == ""
-}
-
-problem(c) := sprintf("uses image %v with the mutable tag latest", [c.image]) if {
+} else := p if {
 	is_string(c.image)
 	not contains(c.image, "@")
-	tag_of(trim_space(c.image)) == "latest"
+	p := tag_problem(c.image, tag_of(trim_space(c.image)))
 }
+
+# What is wrong with an image whose tag is `tag` (no tag, or `latest`).
+tag_problem(image, tag) := sprintf("uses image %v without a tag", [image]) if {
+	tag == ""
+	trim_space(image) != ""
+} else := sprintf("uses image %v with the mutable tag latest", [image]) if tag == "latest"
 
 deny contains f if {
-	some r in data.lib.kubernetes.pod_controllers
-	some c in data.lib.kubernetes.containers(r.config)
-	p := problem(c)
+	some e in data.lib.kubernetes.pod_containers
+	r := e.resource
+	p := problem(e.container)
 	f := {
 		"resource": r.address,
 		"id": r.id,
-		"message": sprintf("%s: container %v %s; pin a version tag or a digest (@sha256:...)", [r.address, data.lib.kubernetes.container_name(c), p]),
+		"message": sprintf("%s: container %v %s; pin a version tag or a digest (@sha256:...)", [r.address, e.name, p]),
 	}
 }
 

@@ -2,8 +2,8 @@
 package railyard.k8s_memory_limits
 
 deny contains f if {
-	some r in data.lib.kubernetes.pod_controllers
-	some e in data.lib.kubernetes.container_entries(r.config)
+	some e in data.lib.kubernetes.pod_containers
+	r := e.resource
 	c := e.container
 	res := object.get(c, "resources", null)
 	not data.lib.kubernetes.unknown_resources(res)
@@ -12,7 +12,7 @@ deny contains f if {
 		"resource": r.address,
 		"id": r.id,
 		"field": sprintf("%s.resources.limits.memory", [e.path]),
-		"message": sprintf("%s: container %v has no memory limit; set resources.limits.memory", [r.address, data.lib.kubernetes.container_name(c)]),
+		"message": sprintf("%s: container %v has no memory limit; set resources.limits.memory", [r.address, e.name]),
 	}
 }
 

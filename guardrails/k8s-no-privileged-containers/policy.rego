@@ -2,15 +2,15 @@
 package railyard.k8s_no_privileged_containers
 
 deny contains f if {
-	some r in data.lib.kubernetes.pod_controllers
-	some e in data.lib.kubernetes.container_entries(r.config)
+	some e in data.lib.kubernetes.pod_containers
+	r := e.resource
 	c := e.container
 	data.lib.core.is_true(data.lib.core.get(c, ["securityContext", "privileged"], false))
 	f := {
 		"resource": r.address,
 		"id": r.id,
 		"field": sprintf("%s.securityContext.privileged", [e.path]),
-		"message": sprintf("%s: container %v runs privileged; remove securityContext.privileged and add only the capabilities it needs", [r.address, data.lib.kubernetes.container_name(c)]),
+		"message": sprintf("%s: container %v runs privileged; remove securityContext.privileged and add only the capabilities it needs", [r.address, e.name]),
 	}
 }
 

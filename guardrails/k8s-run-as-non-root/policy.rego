@@ -5,38 +5,25 @@
 # Main containers only; a workload without a pod spec fails.
 package railyard.k8s_run_as_non_root
 
-non_root(ctx) := "PASSED" if {
-	v := data.lib.core.get(ctx, ["securityContext", "runAsNonRoot"], null)
-	v != null
-	data.lib.core.truthy(v)
-}
+# `securityContext.runAsNonRoot` of a pod spec or container: "PASSED", "FAILED" or "ABSENT".
+# (One definition with `else` each, and each container's states computed once in `deny`:
+# regorus evaluates every definition of a function on each call, and the three-way judgement
+# below had called these twelve times per container, which made this guardrail the costliest
+# of the library on manifest sets.)
+non_root(ctx) := "ABSENT" if {
+	object.get(ctx, ["securityContext", "runAsNonRoot"], null) == null
+} else := "PASSED" if {
+	data.lib.core.truthy(object.get(ctx, ["securityContext", "runAsNonRoot"], null))
+} else := "FAILED"
 
-non_root(ctx) := "FAILED" if {
-	v := data.lib.core.get(ctx, ["securityContext", "runAsNonRoot"], null)
-	v != null
-	not data.lib.core.truthy(v)
-}
-
-non_root(ctx) := "ABSENT" if data.lib.core.get(ctx, ["securityContext", "runAsNonRoot"], null) == null
-
-user(ctx) := "PASSED" if {
-	u := data.lib.core.get(ctx, ["securityContext", "runAsUser"], null)
+# `securityContext.runAsUser`: "PASSED" (a number >= 1), "FAILED" (any other value), "ABSENT".
+user(ctx) := "ABSENT" if {
+	object.get(ctx, ["securityContext", "runAsUser"], null) == null
+} else := "PASSED" if {
+	u := object.get(ctx, ["securityContext", "runAsUser"], null)
 	is_number(u)
 	u >= 1
-}
-
-user(ctx) := "FAILED" if {
-	u := data.lib.core.get(ctx, ["securityContext", "runAsUser"], null)
-	u != null
-	not user_ok(u)
-}
-
-user(ctx) := "ABSENT" if data.lib.core.get(ctx, ["securityContext", "runAsUser"], null) == null
-
-user_ok(u) if {
-	is_number(u)
-	u >= 1
-}
+} else := "FAILED"
 
 spec_of(r) := s if {
 	s := data.lib.kubernetes.pod_spec(r.config)
@@ -44,30 +31,37 @@ spec_of(r) := s if {
 	count(s) > 0
 }
 
-root_container(spec, c) if {
-	non_root(spec) == "PASSED"
-	non_root(c) == "FAILED"
-	user(c) != "PASSED"
+# Whether a container with states (non_root, user) may run as root in a pod spec with states
+# (pod_non_root, pod_user).
+root_container(pod_non_root, _, non_root, user) if {
+	pod_non_root == "PASSED"
+	non_root == "FAILED"
+	user != "PASSED"
 }
 
-root_container(spec, c) if {
-	non_root(spec) != "PASSED"
-	user(spec) == "PASSED"
-	user(c) == "FAILED"
+root_container(pod_non_root, pod_user, _, user) if {
+	pod_non_root != "PASSED"
+	pod_user == "PASSED"
+	user == "FAILED"
 }
 
-root_container(spec, c) if {
-	non_root(spec) != "PASSED"
-	user(spec) != "PASSED"
-	non_root(c) != "PASSED"
-	user(c) != "PASSED"
+root_container(pod_non_root, pod_user, non_root, user) if {
+	pod_non_root != "PASSED"
+	pod_user != "PASSED"
+	non_root != "PASSED"
+	user != "PASSED"
 }
 
 deny contains f if {
 	some r in data.lib.kubernetes.pod_controllers
 	r.config.kind in data.lib.kubernetes.pod_level_check_kinds
 	spec := spec_of(r)
-	names := {data.lib.kubernetes.container_name(c) | some c in data.lib.kubernetes.main_containers_of(spec); root_container(spec, c)}
+	pod_non_root := non_root(spec)
+	pod_user := user(spec)
+	names := {data.lib.kubernetes.container_name(c) |
+		some c in data.lib.kubernetes.main_containers_of(spec)
+		root_container(pod_non_root, pod_user, non_root(c), user(c))
+	}
 	count(names) > 0
 	f := {
 		"resource": r.address,

@@ -13,30 +13,42 @@ pod_template_kinds := {"Deployment", "DaemonSet", "StatefulSet", "ReplicaSet", "
 # Kinds that carry a pod spec: what `pod_controllers` lists.
 pod_controller_kinds := pod_template_kinds | {"Pod", "CronJob", "PodTemplate"}
 
+# Where each kind keeps its pod spec: `spec` (Pod), `spec.template.spec` (controllers with a
+# pod template), `spec.jobTemplate.spec.template.spec` (CronJob), `template.spec` (PodTemplate).
+pod_spec_paths := object.union(
+	{kind: ["spec", "template", "spec"] | some kind in pod_template_kinds},
+	{
+		"Pod": ["spec"],
+		"CronJob": ["spec", "jobTemplate", "spec", "template", "spec"],
+		"PodTemplate": ["template", "spec"],
+	},
+)
+
+# Marks a path that is not in the manifest (a `null` there is a value, kept as it was).
+absent := {"railyard": "absent"}
+
+# (One definition, builtins only: these run for every manifest in every Kubernetes guardrail,
+# and regorus evaluates every definition of a function on each call and copies the arguments
+# into each; the per-kind definitions they replace made the Kubernetes guardrails most of
+# `check` on manifest sets.)
+
 # The pod spec of a pod controller manifest (Pod, controllers with a pod template, CronJob).
-pod_spec(doc) := doc.spec if doc.kind == "Pod"
-
-pod_spec(doc) := doc.spec.template.spec if doc.kind in pod_template_kinds
-
-pod_spec(doc) := doc.spec.jobTemplate.spec.template.spec if doc.kind == "CronJob"
-
-pod_spec(doc) := doc.template.spec if doc.kind == "PodTemplate"
+pod_spec(doc) := s if {
+	s := object.get(doc, pod_spec_paths[doc.kind], absent)
+	s != absent
+}
 
 # Where `pod_spec(doc)` is in the manifest, as a finding's `field` path.
-pod_spec_path(doc) := "spec" if doc.kind == "Pod"
-
-pod_spec_path(doc) := "spec.template.spec" if doc.kind in pod_template_kinds
-
-pod_spec_path(doc) := "spec.jobTemplate.spec.template.spec" if doc.kind == "CronJob"
-
-pod_spec_path(doc) := "template.spec" if doc.kind == "PodTemplate"
+pod_spec_path(doc) := concat(".", pod_spec_paths[doc.kind]) if pod_spec(doc)
 
 # Containers and init containers of a pod controller manifest with their path in it
 # (`{"container": c, "path": "spec.template.spec.containers[1]"}`), so a finding can name the
 # offending attribute's `field` and point at its line.
-container_entries(doc) := [{"container": c, "path": sprintf("%s.%s[%d]", [pod_spec_path(doc), list, i])} |
+container_entries(doc) := [{"container": c, "path": sprintf("%s.%s[%d]", [path, list, i])} |
+	spec := pod_spec(doc)
+	path := concat(".", pod_spec_paths[doc.kind])
 	some list in ["containers", "initContainers"]
-	some i, c in data.lib.core.as_list(data.lib.core.get(pod_spec(doc), list, null))
+	some i, c in data.lib.core.as_list(data.lib.core.get(spec, list, null))
 	is_object(c)
 ]
 
@@ -49,10 +61,24 @@ pod_controllers := [r |
 ]
 
 # Containers and init containers of a pod controller manifest.
-containers(doc) := array.concat(
-	[c | some c in data.lib.core.as_list(data.lib.core.get(pod_spec(doc), "containers", null)); is_object(c)],
-	[c | some c in data.lib.core.as_list(data.lib.core.get(pod_spec(doc), "initContainers", null)); is_object(c)],
-)
+containers(doc) := [e.container | some e in container_entries(doc)]
+
+# Every container and init container of every pod controller manifest, with its manifest's
+# resource, its `field` path and its name (`{"resource": r, "container": c, "path":
+# "spec.containers[0]", "name": "app"}`): a complete rule, so it is computed once per
+# evaluation, and once per pass for all the guardrails that read it (instead of once per
+# guardrail and manifest through `container_entries`).
+# (What `container_entries` and `container_name` give, written out with builtins: a function
+# call costs regorus more than the lookups it makes here.)
+pod_containers := [{"resource": r, "container": c, "path": sprintf("%s.%s[%d]", [concat(".", path), list, i]), "name": object.get(c, "name", "<unnamed>")} |
+	some r in pod_controllers
+	path := pod_spec_paths[r.config.kind]
+	spec := object.get(r.config, path, null)
+	is_object(spec)
+	some list in ["containers", "initContainers"]
+	some i, c in data.lib.core.as_list(object.get(spec, list, null))
+	is_object(c)
+]
 
 # Only the main containers (no init containers).
 main_containers(doc) := main_containers_of(pod_spec(doc))

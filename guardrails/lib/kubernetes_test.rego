@@ -54,6 +54,27 @@ test_container_entries_carry_field_paths if {
 	]
 }
 
+test_pod_containers_list_every_container_as_container_entries_do if {
+	entries := [[e.resource.id, e.path, e.name] | some e in data.lib.kubernetes.pod_containers] with input as k8s_input
+	sort(entries) == [
+		["m0", "spec.template.spec.containers[0]", "app"],
+		["m0", "spec.template.spec.containers[1]", "sidecar"],
+		["m0", "spec.template.spec.initContainers[0]", "init"],
+		["m1", "spec.jobTemplate.spec.template.spec.containers[0]", "job"],
+		["m3", "spec.containers[0]", "<unnamed>"],
+	]
+	all := data.lib.kubernetes.pod_containers with input as k8s_input
+	every e in all {
+		e.container in data.lib.kubernetes.containers(e.resource.config)
+	}
+}
+
+test_pod_spec_is_undefined_where_the_kind_keeps_none if {
+	not data.lib.kubernetes.pod_spec({"kind": "Deployment", "spec": {}})
+	data.lib.kubernetes.pod_spec({"kind": "Pod", "spec": null}) == null
+	data.lib.kubernetes.container_entries({"kind": "Deployment"}) == []
+}
+
 test_container_name_of_an_unnamed_container if {
 	data.lib.kubernetes.container_name({"image": "busybox"}) == "<unnamed>"
 }

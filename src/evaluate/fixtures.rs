@@ -182,6 +182,19 @@ fn run_guardrail(evaluator: &mut Evaluator, index: usize, g: &Guardrail) -> Vec<
     results
 }
 
+/// Every fixture case of `g` (`tests/pass/...`, then `tests/fail/...`) with its files, as
+/// [`run`] evaluates them: the workloads `railyard test --bench` times the guardrail on.
+pub fn workloads(g: &Guardrail) -> Vec<(String, Vec<SourceFile>)> {
+    ["tests/pass/", "tests/fail/"]
+        .into_iter()
+        .flat_map(|dir| {
+            cases(g, dir)
+                .into_iter()
+                .map(move |(case, files)| (format!("{dir}{case}"), files))
+        })
+        .collect()
+}
+
 /// Groups the files under `prefix` by their first path component: each is one case, with
 /// paths relative to the case folder (or the bare file name for a single-file case).
 fn cases(g: &Guardrail, prefix: &str) -> BTreeMap<String, Vec<SourceFile>> {

@@ -123,6 +123,38 @@ impl Render<TestReport> for Markdown {
                 cell(&c.problems.join("; "))
             )?;
         }
+        if let Some(b) = &r.bench {
+            let per = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.1}"));
+            writeln!(
+                out,
+                "\n### Guardrail cost (policy evaluation only, fastest of {} rounds)\n",
+                b.rounds
+            )?;
+            if let Some(w) = &b.workload {
+                writeln!(
+                    out,
+                    "Workload {}: {} files, {} resources.\n",
+                    code(&w.path),
+                    w.files,
+                    w.resources
+                )?;
+            }
+            writeln!(out, "| Guardrail | Fixtures | Resources | ms | µs/resource | Workload ms | Workload µs/resource | Errors |\n|---|---|---|---|---|---|---|---|")?;
+            for c in &b.guardrails {
+                writeln!(
+                    out,
+                    "| {} | {} | {} | {:.2} | {} | {} | {} | {} |",
+                    code(&c.guardrail),
+                    c.fixtures,
+                    c.fixture_resources,
+                    c.fixture_ms,
+                    per(c.fixture_us_per_resource),
+                    c.workload_ms.map_or("-".into(), |v| format!("{v:.2}")),
+                    per(c.workload_us_per_resource),
+                    cell(&c.errors.join("; "))
+                )?;
+            }
+        }
         Ok(())
     }
 }

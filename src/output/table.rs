@@ -236,6 +236,9 @@ impl Table {
                 say(out, &format!("       {}", e(p)), 7)?;
             }
         }
+        if let Some(b) = &r.bench {
+            bench_text(b, out)?;
+        }
         say(
             out,
             &match r.rego_tests {
@@ -272,6 +275,89 @@ impl Table {
         self.report_text(r, out)?;
         unverified_text(&r.unverified_exceptions, out)
     }
+}
+
+/// `test --bench`: each guardrail's cost, costliest first, then any evaluation that failed
+/// (its time says nothing).
+fn bench_text(b: &crate::report::test::TestBench, out: &mut Terminal<'_>) -> io::Result<()> {
+    let ms = |v: f64| format!("{v:.2}");
+    let per = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.1}"));
+    say(
+        out,
+        &paint(
+            HEAD,
+            &format!(
+                "Guardrail cost (policy evaluation only, fastest of {} rounds), costliest first:",
+                b.rounds
+            ),
+        ),
+        2,
+    )?;
+    let table = match &b.workload {
+        None => grid(b.guardrails.iter().map(|c| BenchRow {
+            guardrail: e(&c.guardrail),
+            fixtures: c.fixtures,
+            resources: c.fixture_resources,
+            ms: ms(c.fixture_ms),
+            per_resource: per(c.fixture_us_per_resource),
+        })),
+        Some(w) => {
+            say(
+                out,
+                &format!(
+                    "workload {}: {}, {}",
+                    e(&w.path),
+                    plural(w.files, "file"),
+                    plural(w.resources, "resource")
+                ),
+                2,
+            )?;
+            for p in &w.problems {
+                say(out, &format!("  {} {}", paint(WARN, "not read:"), e(p)), 4)?;
+            }
+            grid(b.guardrails.iter().map(|c| BenchWorkloadRow {
+                guardrail: e(&c.guardrail),
+                workload_ms: c.workload_ms.map_or("-".into(), ms),
+                per_resource: per(c.workload_us_per_resource),
+                fixture_ms: ms(c.fixture_ms),
+                fixture_per_resource: per(c.fixture_us_per_resource),
+            }))
+        }
+    };
+    out.raw(&format!("{table}\n"))?;
+    for c in b.guardrails.iter().filter(|c| !c.errors.is_empty()) {
+        for err in &c.errors {
+            say(
+                out,
+                &format!("{} {}: {}", paint(BAD, "not timed"), e(&c.guardrail), e(err)),
+                4,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+#[derive(TabledRow)]
+struct BenchRow {
+    guardrail: String,
+    fixtures: usize,
+    resources: usize,
+    ms: String,
+    #[tabled(rename = "µs/resource")]
+    per_resource: String,
+}
+
+#[derive(TabledRow)]
+struct BenchWorkloadRow {
+    guardrail: String,
+    #[tabled(rename = "workload ms")]
+    workload_ms: String,
+    #[tabled(rename = "µs/resource")]
+    per_resource: String,
+    #[tabled(rename = "fixtures ms")]
+    fixture_ms: String,
+    #[tabled(rename = "fixtures µs/resource")]
+    fixture_per_resource: String,
 }
 
 #[derive(TabledRow)]

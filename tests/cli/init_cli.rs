@@ -71,7 +71,7 @@ fn init_then_observe_promotes_the_example_guardrail() {
     // The example guardrail's fixtures pass.
     let test = railyard(t.path(), &["test", "guardrails-repo/guardrails"]);
     test.expect_code(0);
-    assert!(test.stdout.contains("40 passed, 0 failed"), "{}", test.stdout);
+    assert!(test.stdout.contains("42 passed, 0 failed"), "{}", test.stdout);
 
     // The user registers a workload of their own and observes.
     let app = init_repo(&t.path().join("app"));

@@ -33,6 +33,7 @@ mod snapshots;
 mod state_cli;
 mod term_cli;
 mod terraform_modules_cli;
+mod test_bench_cli;
 mod twins_cli;
 mod yaml_skipped_cli;
 
