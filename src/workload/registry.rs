@@ -5,7 +5,6 @@
 
 use crate::config::{from_toml, line_of_key, ConfigError};
 use crate::severity::Severity;
-use crate::workload::parser::line_of;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use toml::Spanned;
@@ -291,7 +290,27 @@ struct RawWorkload {
 pub fn parse(file: &str, text: &str) -> Result<Registry, Vec<ConfigError>> {
     let raw: RawFile = from_toml(file, text).map_err(|e| vec![e])?;
     let mut errors = Vec::new();
-    let line = |span: std::ops::Range<usize>| line_of(text, span.start);
+    // Line numbers by binary search over line starts: counting newlines from the top for
+    // every value made a registry of 1,000 workloads quadratic.
+    let starts: Vec<usize> = std::iter::once(0)
+        .chain(
+            text.bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i + 1),
+        )
+        .collect();
+    let line = |span: std::ops::Range<usize>| starts.partition_point(|s| *s <= span.start.min(text.len()));
+    let headers: Vec<usize> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.trim_start().starts_with("[[workload]]"))
+        .map(|(i, _)| i + 1)
+        .collect();
+    let header_line = |name_line: usize| match headers.partition_point(|h| *h <= name_line) {
+        0 => name_line,
+        i => headers[i - 1],
+    };
     let mut err = |line: usize, message: String| errors.push(ConfigError::new(file, line, message));
 
     let grace_days = match raw.defaults.grace_days {
@@ -398,7 +417,7 @@ pub fn parse(file: &str, text: &str) -> Result<Registry, Vec<ConfigError>> {
     let mut workloads: Vec<WorkloadSpec> = Vec::new();
     for w in raw.workload {
         let name_line = line(w.name.span());
-        let header = header_line(text, name_line);
+        let header = header_line(name_line);
         let name = w.name.into_inner();
         if !is_name(&name) {
             err(
@@ -499,15 +518,6 @@ fn route_line(text: &str, team: &str, level: Severity, team_line: usize) -> usiz
 }
 
 /// The line of the `[[workload]]` header that opens the table whose `name` is on `name_line`.
-fn header_line(text: &str, name_line: usize) -> usize {
-    text.lines()
-        .take(name_line)
-        .enumerate()
-        .filter(|(_, l)| l.trim_start().starts_with("[[workload]]"))
-        .map(|(i, _)| i + 1)
-        .last()
-        .unwrap_or(name_line)
-}
 
 fn check_env_name(key: &str, value: &str) -> Option<String> {
     let looks_like_url = value.contains("://") || value.starts_with("git@");
