@@ -23,6 +23,7 @@ mod loop_cli;
 mod notify_cli;
 mod notify_severity;
 mod outputs;
+mod parse_cache_cli;
 mod preview;
 mod registry_fetch;
 mod regotest_cli;

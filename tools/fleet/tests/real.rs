@@ -39,7 +39,11 @@ fn copies_sources_round_robin_with_one_file_changed_each() {
     std::fs::write(tf.join("modules/db/main.tf"), "resource \"aws_db_instance\" \"x\" {}\n").unwrap();
     std::fs::write(tf.join("README.md"), "# a module\n").unwrap();
     std::fs::create_dir_all(&k8s).unwrap();
-    std::fs::write(k8s.join("app.yaml"), "apiVersion: v1\nkind: Service\nmetadata:\n  name: a\n").unwrap();
+    std::fs::write(
+        k8s.join("app.yaml"),
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: a\n",
+    )
+    .unwrap();
     let out = tmp.path().join("fleet");
     let guardrails = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../guardrails");
     railyard_fleet::fleet::generate_real(&out, 5, 42, &[tf.clone(), k8s.clone()], &guardrails).unwrap();
@@ -47,7 +51,10 @@ fn copies_sources_round_robin_with_one_file_changed_each() {
     let source_tf: Vec<(String, Vec<u8>)> = vec![
         ("README.md".into(), b"# a module\n".to_vec()),
         ("main.tf".into(), std::fs::read(tf.join("main.tf")).unwrap()),
-        ("modules/db/main.tf".into(), std::fs::read(tf.join("modules/db/main.tf")).unwrap()),
+        (
+            "modules/db/main.tf".into(),
+            std::fs::read(tf.join("modules/db/main.tf")).unwrap(),
+        ),
     ];
     for i in 0..5 {
         let name = format!("svc-{i:04}");
@@ -69,7 +76,13 @@ fn copies_sources_round_robin_with_one_file_changed_each() {
         if !original.ends_with('\n') {
             original.push('\n');
         }
-        assert_eq!(text, format!("{original}# {name}: copied from {} by railyard-fleet\n", ["tf-module", "manifests"][i % 2]));
+        assert_eq!(
+            text,
+            format!(
+                "{original}# {name}: copied from {} by railyard-fleet\n",
+                ["tf-module", "manifests"][i % 2]
+            )
+        );
     }
 
     // The registry lists every workload; develop holds the library, main its helpers.
