@@ -330,3 +330,33 @@ fn a_tampered_parse_cache_entry_is_reported_and_parsed_again() {
     assert!(stderr.contains("fails verification"), "{stderr}");
     assert_eq!(findings(&fourth, "a"), want);
 }
+
+#[test]
+fn a_cached_parse_error_names_each_copys_own_file() {
+    let broken = "apiVersion: v1\nkind: Service\nmetadata:\n  name: [unclosed\n";
+    let w = World::new(&[
+        ("a", files(&[("k8s/svc.yaml", broken)])),
+        ("b", files(&[("elsewhere/deeper/broken.yaml", broken)])),
+    ]);
+    let problems = |report: &Value, i: usize| -> Vec<String> {
+        report["workloads"][i]["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_str().unwrap().to_string())
+            .collect()
+    };
+    let (cold, _) = w.observe(&[]);
+    let (a, b) = (problems(&cold, 0), problems(&cold, 1));
+    assert!(a.len() == 1 && a[0].starts_with("k8s/svc.yaml:5: "), "{a:?}");
+    assert!(
+        b.len() == 1 && b[0].starts_with("elsewhere/deeper/broken.yaml:5: "),
+        "{b:?}"
+    );
+    assert_eq!(w.entries().len(), 1);
+    // From the cache (`b`'s error from `a`'s entry): the same problems, each at its own file.
+    w.forget_results();
+    let (warm, _) = w.observe(&[]);
+    assert_eq!(problems(&warm, 0), a);
+    assert_eq!(problems(&warm, 1), b);
+}

@@ -8,8 +8,11 @@
 //!   and `path.module` evaluates to it) and the names and bytes of its files; the entry also
 //!   lists the folders the parse read besides (the modules it calls) with a digest of their
 //!   files, and is used only while each of them is unchanged.
-//! - Only clean results are stored: a parse with an error or with skipped code is parsed
-//!   again next time (such results are rare, and they decide an *unknown*).
+//! - Errors and skipped code are stored with the rest: parsing reads nothing but the files
+//!   and folders in the key and the dependencies, so they are as deterministic as the
+//!   resources (a remote module that is not present is a dependency on the root's
+//!   `.terraform/modules`). A folder whose parse was stopped (time or memory budget) gives no
+//!   result at all, and nothing is stored for it.
 //!
 //! Bytes are identified by their SHA-256, computed once per file and run.
 
@@ -110,6 +113,12 @@ impl<'w> Keyer<'w> {
             for r in &mut parsed.resources {
                 r.file = here.clone();
             }
+            for e in &mut parsed.errors {
+                e.file = here.clone();
+            }
+            for s in &mut parsed.skipped {
+                s.path = here.clone();
+            }
             if let Some(doc) = parsed.documents.remove(&path) {
                 parsed.documents.insert(here.clone(), doc);
             }
@@ -128,13 +137,12 @@ impl<'w> Keyer<'w> {
         group: &[&'w SourceFile],
         parsed: &Parsed,
     ) {
-        if !parsed.errors.is_empty() || !parsed.skipped.is_empty() {
-            return;
-        }
         let path = group[0].path.clone();
         // Re-pathing is sound only if the path appears only where `load` re-applies it.
         let only_here = parsed.resources.iter().all(|r| r.file == path && r.root.is_none())
             && parsed.documents.keys().all(|k| *k == path)
+            && parsed.errors.iter().all(|e| e.file == path)
+            && parsed.skipped.iter().all(|s| s.path == path)
             && parsed.read.is_empty();
         if PARSERS[parser].per_file() && !only_here {
             return;
