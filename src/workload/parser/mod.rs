@@ -169,6 +169,13 @@ pub fn parse_files_cached(files: &[SourceFile], settings: &RunSettings, store: O
     let todo: Vec<usize> = (0..groups.len())
         .filter(|k| cached.get(*k).is_none_or(Option::is_none))
         .collect();
+    if store.is_some() && std::env::var_os("RAILYARD_TIMINGS").is_some() {
+        eprintln!(
+            "timing: (parse cache) {} of {} files and folders from the cache",
+            groups.len() - todo.len(),
+            groups.len()
+        );
+    }
     let parse = |j: usize| PARSERS[groups[todo[j]].0].parse_in(&groups[todo[j]].1, &workload);
     let budget = crate::isolate::Budget::parsing(settings);
     let outcomes: Vec<Result<Parsed, crate::isolate::Stopped>> = if budget.isolated() {
