@@ -70,6 +70,7 @@ pub fn jobs(requested: Option<usize>) -> usize {
 const WORKER_STACK: usize = 16 * 1024 * 1024;
 
 /// Fetches and evaluates `specs` with `jobs` workers; results in the order of `specs`.
+#[allow(clippy::too_many_arguments)]
 pub fn observe_workloads(
     specs: &[&WorkloadSpec],
     library: &Library,
