@@ -33,6 +33,8 @@ pub const FORMAT: u32 = 1;
 /// Bytes (of entries as stored) kept in memory during a run, at most.
 const IN_MEMORY: usize = 256 << 20;
 const MAGIC: &str = "railyard-parsed";
+/// Entries failing verification reported one by one in a run; the rest in one line.
+const MAX_WARNINGS: usize = 10;
 
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Entry {
@@ -45,6 +47,8 @@ pub struct ParsedCache {
     dir: PathBuf,
     key: Option<crate::seal::SealKey>,
     memory: Mutex<Memory>,
+    /// Entries that failed verification in this run.
+    refused: std::sync::atomic::AtomicUsize,
 }
 
 #[derive(Default)]
@@ -59,6 +63,7 @@ impl ParsedCache {
             dir: dir.into(),
             key: None,
             memory: Mutex::new(Memory::default()),
+            refused: Default::default(),
         }
     }
 
@@ -96,11 +101,20 @@ impl ParsedCache {
         let mac = head.strip_prefix(MAGIC)?.trim();
         if let Some(k) = &self.key {
             if !k.verify([body], mac) {
-                eprintln!(
-                    "warning: parse cache entry `{}` fails verification with {} (changed, or written without the key): parsing those files again",
-                    path.display(),
-                    crate::seal::KEY_ENV
-                );
+                // One line per entry, up to a few: a cache written without the key fails
+                // for every file of the fleet.
+                let n = self.refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if n < MAX_WARNINGS {
+                    eprintln!(
+                        "warning: parse cache entry `{}` fails verification with {} (changed, or written without the key): parsing those files again",
+                        path.display(),
+                        crate::seal::KEY_ENV
+                    );
+                } else if n == MAX_WARNINGS {
+                    eprintln!(
+                        "warning: more parse cache entries fail verification (not listed): parsing those files again"
+                    );
+                }
                 return None;
             }
         }
