@@ -767,7 +767,8 @@ fn local_tip(path: &str, reference: &str) -> Option<Oid> {
 /// [`local_tip`] and the folder of the source repository's objects.
 fn local_tip_and_objects(path: &str, reference: &str) -> Option<(Oid, PathBuf)> {
     let tip = local_tip(path, reference)?;
-    let objects = Repository::open(path).ok()?.path().join("objects");
+    // The common folder: a linked worktree keeps its objects there.
+    let objects = Repository::open(path).ok()?.commondir().join("objects");
     let objects = objects.canonicalize().ok()?;
     Some((tip, objects))
 }
