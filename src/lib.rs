@@ -21,6 +21,7 @@ mod ledger;
 mod limits;
 mod notify;
 mod output;
+mod parsed;
 mod progress;
 mod report;
 mod results;

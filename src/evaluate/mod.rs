@@ -17,7 +17,7 @@ use crate::files::{Skipped, SourceFile};
 use crate::guardrail::engine::{lock, Batch, Policy, PreparedInput, Violation};
 use crate::guardrail::{ExceptionStatus, Guardrail, Library, Severity};
 use crate::limits::RunSettings;
-use crate::workload::parser::parse_files_with;
+use crate::workload::parser::{parse_files_cached, ParseStore};
 use crate::workload::{Input, ParseError, WorkloadInfo};
 use serde::{Deserialize, Serialize};
 
@@ -200,7 +200,19 @@ pub struct PreparedWorkload {
 impl PreparedWorkload {
     /// Parses the files and builds the policy input once.
     pub fn new(info: WorkloadInfo, files: &[SourceFile], skipped: Vec<Skipped>, settings: &RunSettings) -> Self {
-        let parsed = phase("(parse)", &info.name, || parse_files_with(files, settings));
+        Self::new_cached(info, files, skipped, settings, None)
+    }
+
+    /// [`PreparedWorkload::new`], taking what `store` holds for files and folders parsed
+    /// before (in another workload or run) instead of parsing them again.
+    pub fn new_cached(
+        info: WorkloadInfo,
+        files: &[SourceFile],
+        skipped: Vec<Skipped>,
+        settings: &RunSettings,
+        store: Option<&dyn ParseStore>,
+    ) -> Self {
+        let parsed = phase("(parse)", &info.name, || parse_files_cached(files, settings, store));
         let mut w = PreparedWorkload::from_parsed(info, parsed, skipped, settings);
         let holding: std::collections::HashSet<&str> = w.input.resources.iter().map(|r| r.file.as_str()).collect();
         w.sources = files

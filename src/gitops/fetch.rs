@@ -173,7 +173,7 @@ impl Cache {
         // A run killed during a fetch may have left ref locks behind: without this, every
         // later fetch of this workload would fail on them and it would stay unknown.
         remove_stale_locks(&repo_path, self.stale_lock_age);
-        let repo = self.open_or_init(&repo_path, &url)?;
+        let mut repo = self.open_or_init(&repo_path, &url)?;
         let local_ref = format!("{REF_PREFIX}{reference}");
 
         // A full commit id already in the cache needs no network: commits never change.
@@ -184,6 +184,23 @@ impl Cache {
         // thousand unchanged local workloads at one ref lookup each.
         if have.is_none() && wanted_oid.is_none() && is_local_path(&spec.repo) {
             have = local_tip(&url, &reference).filter(|oid| repo.find_commit(*oid).is_ok());
+            // Not cached yet: the cache borrows the source's objects (git's alternates, as
+            // `git clone --shared` does) instead of having the local transport pack, compress
+            // and index them again, which was a quarter of a cold observation of local
+            // workloads. The source is read on every run anyway; when it is gone the workload
+            // is unreachable, as before.
+            if have.is_none() {
+                if let Some((tip, objects)) = local_tip_and_objects(&url, &reference) {
+                    if borrow_objects(&repo_path, &objects).is_ok() {
+                        if let Ok(r) = Repository::open_bare(&repo_path) {
+                            if r.find_commit(tip).is_ok() {
+                                repo = r;
+                                have = Some(tip);
+                            }
+                        }
+                    }
+                }
+            }
         }
         if have.is_none() {
             let mut remote = repo.remote_anonymous(&url).map_err(clean)?;
@@ -745,6 +762,32 @@ fn local_tip(path: &str, reference: &str) -> Option<Oid> {
         let r = repo.find_reference(n).ok()?;
         r.peel_to_commit().ok().map(|c| c.id())
     })
+}
+
+/// [`local_tip`] and the folder of the source repository's objects.
+fn local_tip_and_objects(path: &str, reference: &str) -> Option<(Oid, PathBuf)> {
+    let tip = local_tip(path, reference)?;
+    // The common folder: a linked worktree keeps its objects there.
+    let objects = Repository::open(path).ok()?.commondir().join("objects");
+    let objects = objects.canonicalize().ok()?;
+    Some((tip, objects))
+}
+
+/// Lists `objects` (absolute) in the cached repository's `objects/info/alternates`, once;
+/// written to a temporary file and renamed into place.
+fn borrow_objects(repo_path: &Path, objects: &Path) -> std::io::Result<()> {
+    let info = repo_path.join("objects").join("info");
+    let file = info.join("alternates");
+    let line = objects.to_string_lossy().into_owned();
+    let current = std::fs::read_to_string(&file).unwrap_or_default();
+    if current.lines().any(|l| l == line) {
+        return Ok(());
+    }
+    std::fs::create_dir_all(&info)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(&info)?;
+    std::io::Write::write_all(&mut tmp, format!("{current}{line}\n").as_bytes())?;
+    tmp.persist(&file).map_err(|e| e.error)?;
+    Ok(())
 }
 
 fn full_oid(reference: &str) -> Option<Oid> {

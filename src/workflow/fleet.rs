@@ -11,6 +11,7 @@ use crate::files::ReadLimits;
 use crate::gitops::fetch::{read_tree, Cache};
 use crate::guardrail::Library;
 use crate::limits::RunSettings;
+use crate::parsed::ParsedCache;
 pub use crate::report::observe::Stats;
 use crate::results::{library_fingerprints, workload_key, ResultCache};
 use crate::workload::registry::WorkloadSpec;
@@ -69,11 +70,13 @@ pub fn jobs(requested: Option<usize>) -> usize {
 const WORKER_STACK: usize = 16 * 1024 * 1024;
 
 /// Fetches and evaluates `specs` with `jobs` workers; results in the order of `specs`.
+#[allow(clippy::too_many_arguments)]
 pub fn observe_workloads(
     specs: &[&WorkloadSpec],
     library: &Library,
     cache: &Cache,
     results: &ResultCache,
+    parsed: &ParsedCache,
     base_dir: &Path,
     jobs: usize,
     settings: &RunSettings,
@@ -95,7 +98,7 @@ pub fn observe_workloads(
                 spec,
                 library,
                 &fingerprints,
-                (cache, results, base_dir),
+                (cache, results, parsed, base_dir),
                 Workers {
                     master: &master,
                     own: &mut evaluator,
@@ -166,7 +169,7 @@ fn observe_one<'a>(
     spec: &WorkloadSpec,
     library: &'a Library,
     fingerprints: &[String],
-    (cache, results, base_dir): (&Cache, &ResultCache, &Path),
+    (cache, results, parsed, base_dir): (&Cache, &ResultCache, &ParsedCache, &Path),
     mut evaluator: Workers<'_, 'a>,
     stats: &mut Stats,
 ) -> ObservedWorkload {
@@ -218,7 +221,7 @@ fn observe_one<'a>(
         crate::files::Exclude::new(&spec.exclude)
             .unwrap_or_default()
             .apply(&mut files, &mut skipped);
-        let mut prepared = PreparedWorkload::new(info, &files, skipped, evaluator.settings);
+        let mut prepared = PreparedWorkload::new_cached(info, &files, skipped, evaluator.settings, Some(parsed));
         if !prepared.has_code() {
             // A workload registered with the wrong paths must not count as compliant.
             prepared.problems.push(crate::evaluate::EvalProblem {

@@ -181,6 +181,7 @@ pub(crate) fn evaluate_fleet(
 ) -> Result<(Vec<ObservedWorkload>, Stats)> {
     let cache = Cache::new(s.cache_dir.join("workloads"));
     let result_cache = ResultCache::new(s.cache_dir.join("results")).with_key(s.ledger_key.clone());
+    let parse_cache = crate::parsed::ParsedCache::new(s.cache_dir.join("parsed")).with_key(s.ledger_key.clone());
     let base_dir = release.repo.base_dir();
     if library.guardrails.is_empty() {
         return Ok((Vec::new(), Stats::default()));
@@ -199,6 +200,7 @@ pub(crate) fn evaluate_fleet(
         library,
         &cache,
         &result_cache,
+        &parse_cache,
         &base_dir,
         fleet::jobs(opts.jobs),
         &s.run,

@@ -12,7 +12,7 @@ const LAYERS: &[&[&str]] = &[
     &["isolate"],
     &["workload", "guardrail"],
     &["evaluate"],
-    &["results", "gitops", "ledger"],
+    &["results", "parsed", "gitops", "ledger"],
     &["report"],
     &["output", "notify", "progress", "dashboard"],
     &["workflow"],

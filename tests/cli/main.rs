@@ -24,6 +24,7 @@ mod notify_cli;
 mod notify_severity;
 mod observe_summary;
 mod outputs;
+mod parse_cache_cli;
 mod preview;
 mod registry_fetch;
 mod regotest_cli;

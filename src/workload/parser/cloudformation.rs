@@ -32,6 +32,9 @@ impl Parser for CloudFormation {
     fn parse(&self, files: &[&SourceFile]) -> Parsed {
         super::parse_each(files, parse_file)
     }
+    fn per_file(&self) -> bool {
+        true
+    }
 }
 
 /// A cheap look at the bytes: a top-level `AWSTemplateFormatVersion` key, or a top-level

@@ -45,6 +45,9 @@ impl Parser for Kubernetes {
         }
         out
     }
+    fn per_file(&self) -> bool {
+        true
+    }
 }
 
 /// Whether a YAML document is a Kubernetes object: a mapping with string `apiVersion` and

@@ -5,6 +5,7 @@
 //! infrastructure code. Code that is rendered first (kustomize overlays, Helm charts) is
 //! rendered before the parsers run; what cannot be rendered is listed in [`Parsed::skipped`].
 
+mod cache;
 mod cloudformation;
 pub mod helm;
 mod kubernetes;
@@ -24,7 +25,7 @@ use std::collections::BTreeMap;
 
 /// What parsing a group of files produced. A file with an error contributes no resources,
 /// and its error makes the workload's result *error*, never *compliant*.
-#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Parsed {
     pub resources: Vec<Resource>,
     pub documents: BTreeMap<String, serde_json::Value>,
@@ -34,6 +35,10 @@ pub struct Parsed {
     /// without `helm`): the guardrails judging that kind cannot call the workload compliant.
     #[serde(default)]
     pub skipped: Vec<Skipped>,
+    /// Folders whose files the parse read besides the files it was given (the folders of
+    /// the modules a Terraform root module calls): what a cached result also depends on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub read: Vec<String>,
 }
 
 impl Parsed {
@@ -42,7 +47,26 @@ impl Parsed {
         self.documents.extend(other.documents);
         self.errors.extend(other.errors);
         self.skipped.extend(other.skipped);
+        self.read.extend(other.read);
     }
+}
+
+/// Parse results kept by content between workloads and runs (`crate::parsed` keeps them on
+/// disk, sealed): a file or a folder byte-identical to one parsed before is not parsed again.
+/// Keys are computed here, where what a parse depends on is known; the store only keeps
+/// entries and must return an entry only for the exact key it was stored under.
+pub trait ParseStore: Sync {
+    fn load(&self, key: &str) -> Option<Stored>;
+    fn store(&self, key: &str, entry: &Stored);
+}
+
+/// One cached parse: what the parser gave for a file or a folder, the path it was given
+/// under, and the folders it read besides, each with the digest of their files then.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Stored {
+    pub path: String,
+    pub deps: Vec<(String, String)>,
+    pub parsed: Parsed,
 }
 
 pub trait Parser: Sync {
@@ -57,6 +81,12 @@ pub trait Parser: Sync {
     /// reads the modules a folder calls, wherever they are).
     fn parse_in(&self, files: &[&SourceFile], _workload: &[&SourceFile]) -> Parsed {
         self.parse(files)
+    }
+    /// Whether each file parses on its own, its result depending only on its name and bytes
+    /// and naming its path only as a resource's `file` and a document's key: then a file is
+    /// cached by content and its result re-pathed wherever a copy of it lives.
+    fn per_file(&self) -> bool {
+        false
     }
 }
 
@@ -87,6 +117,12 @@ pub fn parse_files(files: &[SourceFile]) -> Parsed {
 /// folder, within the parse budget and on the workers of `settings`. Resources come out
 /// sorted by (file, line).
 pub fn parse_files_with(files: &[SourceFile], settings: &RunSettings) -> Parsed {
+    parse_files_cached(files, settings, None)
+}
+
+/// [`parse_files_with`], taking from `store` the results of files and folders parsed before
+/// and putting there the new ones (see [`ParseStore`], and `docs/fleet.md`).
+pub fn parse_files_cached(files: &[SourceFile], settings: &RunSettings, store: Option<&dyn ParseStore>) -> Parsed {
     // Rendered code first: kustomize overlays (the files they use as patches are not
     // manifests) and Helm charts (their templates are not manifests either).
     let mut rendered = kustomize::render(files);
@@ -110,29 +146,73 @@ pub fn parse_files_with(files: &[SourceFile], settings: &RunSettings) -> Parsed 
             groups.entry((i, f.dir())).or_default().push(f);
         }
     }
-    let groups: Vec<(usize, Vec<&SourceFile>)> = groups.into_iter().map(|((i, _), g)| (i, g)).collect();
-    let parse = |k: usize| PARSERS[groups[k].0].parse_in(&groups[k].1, &workload);
+    let mut groups: Vec<(usize, Vec<&SourceFile>)> = groups.into_iter().map(|((i, _), g)| (i, g)).collect();
+    // With a store, files that parse on their own are looked up (and parsed) one by one.
+    let mut keyer = store.map(|_| cache::Keyer::new(&workload));
+    let mut cached: Vec<Option<Parsed>> = Vec::new();
+    let mut keys: Vec<Option<String>> = Vec::new();
+    if let (Some(store), Some(keyer)) = (store, keyer.as_mut()) {
+        groups = groups
+            .into_iter()
+            .flat_map(|(i, g)| match PARSERS[i].per_file() {
+                true => g.into_iter().map(|f| (i, vec![f])).collect(),
+                false => vec![(i, g)],
+            })
+            .collect();
+        for (i, g) in &groups {
+            let key = keyer.key(*i, g);
+            cached.push(keyer.load(store, *i, &key, g));
+            keys.push(Some(key));
+        }
+    }
+    // Only the groups not found in the store are parsed.
+    let todo: Vec<usize> = (0..groups.len())
+        .filter(|k| cached.get(*k).is_none_or(Option::is_none))
+        .collect();
+    if store.is_some() && std::env::var_os("RAILYARD_TIMINGS").is_some() {
+        eprintln!(
+            "timing: (parse cache) {} of {} files and folders from the cache",
+            groups.len() - todo.len(),
+            groups.len()
+        );
+    }
+    let parse = |j: usize| PARSERS[groups[todo[j]].0].parse_in(&groups[todo[j]].1, &workload);
     let budget = crate::isolate::Budget::parsing(settings);
     let outcomes: Vec<Result<Parsed, crate::isolate::Stopped>> = if budget.isolated() {
         // Terraform folders are parsed within a time and memory budget (in a child process,
         // see `crate::isolate`): its static evaluation (locals, functions, `for`
         // expressions) can be made to compute without end. The other formats are parsed here
         // in time and memory linear in their size, within their depth and alias limits.
-        let bounded = |k: &usize| PARSERS[groups[*k].0].kind() == ResourceKind::Terraform;
-        let pooled: Vec<usize> = (0..groups.len()).filter(bounded).collect();
+        let bounded = |j: &usize| PARSERS[groups[todo[*j]].0].kind() == ResourceKind::Terraform;
+        let pooled: Vec<usize> = (0..todo.len()).filter(bounded).collect();
         let mut pooled_outcomes = crate::isolate::run_batch(pooled.len(), budget, |j| parse(pooled[j])).into_iter();
-        (0..groups.len())
-            .map(|k| match bounded(&k) {
+        (0..todo.len())
+            .map(|j| match bounded(&j) {
                 true => pooled_outcomes
                     .next()
                     .unwrap_or(Err(crate::isolate::Stopped::NotEvaluated)),
-                false => Ok(parse(k)),
+                false => Ok(parse(j)),
             })
             .collect()
     } else {
         // Already in a child process (or isolation is off): every folder side by side.
-        crate::isolate::run_jobs(groups.len(), budget, parse)
+        crate::isolate::run_jobs(todo.len(), budget, parse)
     };
+    let mut outcomes = outcomes.into_iter();
+    let outcomes: Vec<Result<Parsed, crate::isolate::Stopped>> = (0..groups.len())
+        .map(|k| match cached.get_mut(k).and_then(Option::take) {
+            Some(hit) => Ok(hit),
+            None => {
+                let outcome = outcomes.next().unwrap_or(Err(crate::isolate::Stopped::NotEvaluated));
+                if let (Some(store), Some(keyer), Some(Some(key)), Ok(parsed)) =
+                    (store, keyer.as_mut(), keys.get(k), &outcome)
+                {
+                    keyer.store(store, groups[k].0, key, &groups[k].1, parsed);
+                }
+                outcome
+            }
+        })
+        .collect();
     let mut out = Parsed {
         resources: rendered.resources,
         errors: rendered.errors,

@@ -36,6 +36,9 @@ impl Parser for TerraformPlan {
     fn parse(&self, files: &[&SourceFile]) -> Parsed {
         super::parse_each(files, parse_file)
     }
+    fn per_file(&self) -> bool {
+        true
+    }
 }
 
 fn parse_file(file: &SourceFile) -> Result<(Json, Vec<Resource>), ParseError> {

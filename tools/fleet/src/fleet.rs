@@ -9,7 +9,7 @@
 use crate::Rng;
 use anyhow::{bail, Context, Result};
 use railyard::git::{commit_changes, create_branch};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 const TF_MAIN: &str = include_str!("../../../examples/payments-api/main.tf");
 const TF_NETWORK: &str = include_str!("../../../examples/payments-api/network.tf");
@@ -136,7 +136,7 @@ pub fn generate(out: &Path, n: usize, seed: u64, percent: usize, guardrails: &Pa
     for i in &order[..bad] {
         noncompliant[*i] = true;
     }
-    let teams = 20.min(n.max(1));
+    let teams = teams(n);
     let mut registry =
         format!("# A synthetic fleet of {n} workloads (railyard-fleet, seed {seed})\n[defaults]\ngrace_days = 30\n");
     let mut kinds = [0usize; 3];
@@ -159,11 +159,34 @@ pub fn generate(out: &Path, n: usize, seed: u64, percent: usize, guardrails: &Pa
             &files,
             &format!("{name}: infrastructure"),
         )?;
-        registry.push_str(&format!(
-            "\n[[workload]]\nname = \"{name}\"\nrepo = \"../workloads/{name}\"\nref = \"main\"\nteam = \"team-{:02}\"\n",
-            i % teams
-        ));
+        register(&mut registry, &name, i % teams);
     }
+    guardrails_repo(out, registry, teams, guardrails)?;
+    println!(
+        "generated {n} workloads ({} terraform, {} kubernetes, {} cloudformation; {bad} noncompliant) in {}",
+        kinds[0],
+        kinds[1],
+        kinds[2],
+        out.display()
+    );
+    Ok(())
+}
+
+/// Teams of a fleet of `n` workloads.
+fn teams(n: usize) -> usize {
+    20.min(n.max(1))
+}
+
+/// Adds a workload at `../workloads/<name>` to `workloads.toml`.
+fn register(registry: &mut String, name: &str, team: usize) {
+    registry.push_str(&format!(
+        "\n[[workload]]\nname = \"{name}\"\nrepo = \"../workloads/{name}\"\nref = \"main\"\nteam = \"team-{team:02}\"\n"
+    ));
+}
+
+/// `OUT/guardrails`: `main` = `guardrails/lib` + `workloads.toml` (with its teams), `develop`
+/// = the whole library of `guardrails`.
+fn guardrails_repo(out: &Path, mut registry: String, teams: usize, guardrails: &Path) -> Result<()> {
     for t in 0..teams {
         registry.push_str(&format!(
             "\n[team.team-{t:02}]\nowners = [\"team-{t:02}@example.com\"]\n"
@@ -186,14 +209,105 @@ pub fn generate(out: &Path, n: usize, seed: u64, percent: usize, guardrails: &Pa
     commit_changes(&repo, "main", &base, "registry and shared helpers")?;
     create_branch(&repo, "develop", "main")?;
     commit_changes(&repo, "develop", &library, "the starter library")?;
-    println!(
-        "generated {n} workloads ({} terraform, {} kubernetes, {} cloudformation; {bad} noncompliant) in {}",
-        kinds[0],
-        kinds[1],
-        kinds[2],
-        out.display()
-    );
     Ok(())
+}
+
+/// Whether a file is infrastructure code a one-line comment can be appended to (`#` is a
+/// comment in HCL and YAML; JSON has none).
+fn commentable(path: &str) -> bool {
+    let vendored = path
+        .split('/')
+        .any(|p| [".terraform", "node_modules", "vendor", ".venv", "target", ".github"].contains(&p));
+    [".tf", ".yaml", ".yml", ".template"].iter().any(|e| path.ends_with(e)) && !vendored
+}
+
+/// A fleet of real code: workload `i` is a copy of the files of `sources[i % len]` (never
+/// its `.git`, never a symbolic link), with one file changed: a comment naming the workload
+/// appended to one of its Terraform or YAML files, chosen by the seed. Same registry and
+/// guardrails repo as [`generate`]. Most folders of the fleet are then byte-identical to
+/// folders of other workloads, as vendored and copied modules are in real fleets.
+pub fn generate_real(out: &Path, n: usize, seed: u64, sources: &[PathBuf], guardrails: &Path) -> Result<()> {
+    if sources.is_empty() {
+        bail!("--sources names no folder");
+    }
+    if out.exists() && std::fs::read_dir(out)?.next().is_some() {
+        bail!("`{}` is not empty", out.display());
+    }
+    let mut copies: Vec<(String, Files)> = Vec::new();
+    for dir in sources {
+        let files = snapshot_code(dir)?;
+        if !files.iter().any(|(p, _)| commentable(p)) {
+            bail!(
+                "`{}` has no Terraform or YAML file to change (give --sources folders of infrastructure code)",
+                dir.display()
+            );
+        }
+        let label = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| dir.display().to_string());
+        copies.push((label, files));
+    }
+    let mut rng = Rng::new(seed);
+    let teams = teams(n);
+    let mut registry = format!(
+        "# A fleet of {n} workloads copied from {} real repositories (railyard-fleet --sources, seed {seed})\n[defaults]\ngrace_days = 30\n",
+        copies.len()
+    );
+    let mut per_source = vec![0usize; copies.len()];
+    for i in 0..n {
+        let name = format!("svc-{i:04}");
+        let k = i % copies.len();
+        per_source[k] += 1;
+        let (label, files) = &copies[k];
+        let mut files = files.clone();
+        let candidates: Vec<usize> = (0..files.len()).filter(|j| commentable(&files[*j].0)).collect();
+        let j = candidates[rng.index(candidates.len())];
+        let content = files[j].1.get_or_insert_with(Vec::new);
+        if !content.is_empty() && !content.ends_with(b"\n") {
+            content.push(b'\n');
+        }
+        content.extend_from_slice(format!("# {name}: copied from {label} by railyard-fleet\n").as_bytes());
+        commit_changes(
+            &out.join("workloads").join(&name),
+            "main",
+            &files,
+            &format!("{name}: {label}"),
+        )?;
+        register(&mut registry, &name, i % teams);
+    }
+    guardrails_repo(out, registry, teams, guardrails)?;
+    let mix: Vec<String> = copies
+        .iter()
+        .zip(&per_source)
+        .map(|((label, files), count)| format!("{count} x {label} ({} files)", files.len()))
+        .collect();
+    println!("generated {n} workloads ({}) in {}", mix.join(", "), out.display());
+    Ok(())
+}
+
+/// The files of a source repository's work tree, as (relative path, content): `.git` and
+/// symbolic links left out (a workload repo gets the files, not the source's history).
+fn snapshot_code(root: &Path) -> Result<Files> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
+            let e = e?;
+            let kind = e.file_type()?;
+            let p = e.path();
+            if kind.is_dir() {
+                if e.file_name() != ".git" {
+                    stack.push(p);
+                }
+            } else if kind.is_file() {
+                let rel = p.strip_prefix(root)?.to_string_lossy().replace('\\', "/");
+                out.push((rel, Some(std::fs::read(&p)?)));
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
 }
 
 pub fn change(out: &Path, count: usize, seed: u64) -> Result<()> {

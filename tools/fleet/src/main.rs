@@ -3,6 +3,7 @@
 //!
 //! ```sh
 //! cargo run --release -p railyard-fleet -- generate --out /tmp/fleet --workloads 1000 --seed 42
+//! cargo run --release -p railyard-fleet -- generate --out /tmp/real --workloads 1000 --sources /work/corpus2/tf-vpc,/work/corpus2/sock-shop
 //! cargo run --release -p railyard-fleet -- change --out /tmp/fleet --count 10 --seed 7
 //! cargo run --release -p railyard-fleet -- check-workload --out /tmp/big --files 100
 //! cargo run --release -p railyard-fleet -- bench-workload --out /tmp/bench --files 100
@@ -38,6 +39,11 @@ enum Cmd {
         /// The bundled guardrails folder.
         #[arg(long, default_value = "guardrails")]
         guardrails: PathBuf,
+        /// Copy real repositories instead of generating code: workload i is a copy of the
+        /// files of source i mod N (no `.git`) with one file changed (comma-separated
+        /// folders; `--noncompliant-percent` does not apply).
+        #[arg(long, value_delimiter = ',')]
+        sources: Vec<PathBuf>,
     },
     /// Make a new (still compliant-as-before) commit in COUNT workloads chosen by the seed.
     Change {
@@ -73,7 +79,11 @@ fn main() -> Result<()> {
             seed,
             noncompliant_percent,
             guardrails,
-        } => fleet::generate(&out, workloads, seed, noncompliant_percent, &guardrails),
+            sources,
+        } => match sources.is_empty() {
+            true => fleet::generate(&out, workloads, seed, noncompliant_percent, &guardrails),
+            false => fleet::generate_real(&out, workloads, seed, &sources, &guardrails),
+        },
         Cmd::Change { out, count, seed } => fleet::change(&out, count, seed),
         Cmd::CheckWorkload { out, files } => fleet::check_workload(&out, files),
         Cmd::BenchWorkload { out, files } => {

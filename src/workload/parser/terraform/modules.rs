@@ -258,6 +258,8 @@ impl<'a> Expander<'a, '_> {
         if let Some(m) = self.loaded.get(dir) {
             return m.clone();
         }
+        // A cached parse of the root is valid only while this folder is unchanged.
+        self.out.read.push(dir.to_string());
         let files: Vec<&'a SourceFile> = in_dir(self.workload, dir)
             .filter(|f| matches!(file_type(&f.path), Some(FileType::Tf | FileType::TfJson)))
             .collect();
@@ -271,6 +273,7 @@ impl<'a> Expander<'a, '_> {
     /// workload), if the workload has it. A manifest that cannot be read is an error.
     fn read_manifest(&mut self) -> Option<HashMap<String, String>> {
         let path = join(self.root_dir, ".terraform/modules/modules.json")?;
+        self.out.read.extend(join(self.root_dir, ".terraform/modules"));
         let file = in_dir(self.workload, &join(self.root_dir, ".terraform/modules")?).find(|f| f.path == path)?;
         #[derive(serde::Deserialize)]
         struct Manifest {
