@@ -13,7 +13,12 @@
 //!   path and source, the metadata findings carry (title, severity, remediation, url) and
 //!   every helper in `lib/`. `exceptions.toml` and the fixtures are not part of it: exceptions
 //!   are applied after the cache, so approving one needs no re-evaluation.
-//! - Unknown results (unreadable workload, parse error, policy error) are never stored.
+//! - Unknown results are stored only when the workload's files alone settle them (parse
+//!   errors, remote modules that are not present, no code found) and the evaluation added no
+//!   problem of its own; never when a repository could not be read, code was left unread by
+//!   a limit, a budget stopped a parse or an evaluation, a policy failed, or rendering depends
+//!   on this machine's tools. A cached unknown is still unknown: the cache never turns one
+//!   into a verdict, it only spares evaluating it again.
 //! - Files are written to a temporary file in the same folder and renamed into place, so a
 //!   reader (or a concurrent run) sees the old file or the new one, never half of one. A file
 //!   that does not parse or does not match its key is ignored (and rewritten).
@@ -34,8 +39,9 @@ use std::path::PathBuf;
 /// Bumped when the meaning of a cached result changes, including any change to what the
 /// parsers put in the policy input (2: references between resources, dynamic blocks expanded;
 /// 3: `tags`, S3 buckets linked by literal name, bounded reading with unread code as errors;
-/// 4: `managed`; 5: resource `id` and `root`, findings with `id` and `field` lines).
-pub const FORMAT: u32 = 5;
+/// 4: `managed`; 5: resource `id` and `root`, findings with `id` and `field` lines; 6: unknown
+/// results of workloads whose problems their files settle, with those problems).
+pub const FORMAT: u32 = 6;
 /// The engine version in every key: results of another Railyard version are not reused.
 pub const ENGINE_VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -94,6 +100,10 @@ pub struct CachedWorkload {
     pub key: String,
     /// Resources the parsers found (reported without parsing again).
     pub resources: usize,
+    /// The workload's own problems, when its unknown results are cached (settled by its
+    /// files: see `PreparedWorkload::settled`), reported without parsing again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<crate::evaluate::EvalProblem>,
     /// Guardrail fingerprint → result before exceptions.
     pub results: BTreeMap<String, RawEvaluation>,
     /// HMAC-SHA256 of the entry without this field, with `RAILYARD_LEDGER_KEY`.
@@ -160,14 +170,27 @@ impl ResultCache {
         Some(c)
     }
 
-    /// Stores the results (unknown ones are dropped) atomically: temp file, then rename.
-    pub fn store(&self, key: &str, resources: usize, results: BTreeMap<String, RawEvaluation>) -> std::io::Result<()> {
+    /// Stores the results atomically (temp file, then rename). Unknown results are dropped
+    /// unless `settled` says the caller kept only those whose problems the workload's files
+    /// alone decide; `problems` are then the workload's own.
+    pub fn store(
+        &self,
+        key: &str,
+        resources: usize,
+        settled: Option<Vec<crate::evaluate::EvalProblem>>,
+        results: BTreeMap<String, RawEvaluation>,
+    ) -> std::io::Result<()> {
+        let keep_unknown = settled.is_some();
         let entry = CachedWorkload {
             format: FORMAT,
             engine: ENGINE_VERSION.to_string(),
             key: key.to_string(),
             resources,
-            results: results.into_iter().filter(|(_, r)| !r.is_unknown()).collect(),
+            problems: settled.unwrap_or_default(),
+            results: results
+                .into_iter()
+                .filter(|(_, r)| keep_unknown || !r.is_unknown())
+                .collect(),
             mac: None,
         };
         let mut entry = entry;
@@ -213,7 +236,7 @@ mod tests {
             message: "x".into(),
         });
         let results = BTreeMap::from([("a".to_string(), ok.clone()), ("b".to_string(), bad)]);
-        cache.store("k1", 3, results).unwrap();
+        cache.store("k1", 3, None, results).unwrap();
         let c = cache.load("k1").unwrap();
         assert_eq!(c.resources, 3);
         assert_eq!(c.results.len(), 1);

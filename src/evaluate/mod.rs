@@ -155,7 +155,8 @@ pub struct RawEvaluation {
 }
 
 impl RawEvaluation {
-    /// Could not be evaluated: never cached, never compliant.
+    /// Could not be evaluated: never compliant (cached only when the workload's problems are
+    /// settled by its files, see [`PreparedWorkload::settled`]).
     pub fn is_unknown(&self) -> bool {
         !self.problems.is_empty()
     }
@@ -173,6 +174,11 @@ impl RawEvaluation {
 
 /// A workload parsed and ready for evaluation.
 pub struct PreparedWorkload {
+    /// Whether every problem of the workload is settled by its files alone (parse errors,
+    /// remote modules that are not present, no code found): then its unknown results are as
+    /// repeatable as findings and may be cached. Not when code was left unread by a limit,
+    /// a parse was stopped by its budget, or rendering depends on this machine's tools.
+    pub settled: bool,
     pub input: Input,
     prepared: PreparedInput,
     /// Problems reading the workload; they make every evaluation on it *unknown*.
@@ -233,7 +239,9 @@ impl PreparedWorkload {
     ) -> Self {
         let name = info.name.clone();
         let mut problems: Vec<EvalProblem> = parsed.errors.iter().map(parse_problem).collect();
-        problems.extend(unread_code(&skipped));
+        let unread = unread_code(&skipped);
+        let mut settled = !parsed.transient && unread.is_empty();
+        problems.extend(unread);
         skipped.append(&mut parsed.skipped);
         let kind_problems = skipped
             .iter()
@@ -253,6 +261,7 @@ impl PreparedWorkload {
             });
             parsed.resources.clear();
             parsed.documents.clear();
+            settled = false;
         }
         phase("(link)", &name, || crate::workload::links::link(&mut parsed.resources));
         let input = Input::new(info, parsed.resources, parsed.documents);
@@ -272,6 +281,7 @@ impl PreparedWorkload {
             }
         }
         PreparedWorkload {
+            settled,
             by_address,
             by_id,
             ambiguous,
@@ -302,6 +312,8 @@ impl PreparedWorkload {
     pub fn unreadable(info: WorkloadInfo, message: String) -> Self {
         // Nothing is read, so no setting applies.
         let mut w = PreparedWorkload::new(info, &[], Vec::new(), &RunSettings::default());
+        // Reaching the repository again may well work.
+        w.settled = false;
         w.problems.push(EvalProblem {
             guardrail: None,
             file: None,

@@ -197,7 +197,7 @@ fn observe_one<'a>(
     let mut w = ObservedWorkload {
         info: info.clone(),
         resources: cached.resources,
-        problems: Vec::new(),
+        problems: cached.problems,
         repo_path: Some(fetched.repo_path.clone()),
         results: Vec::new(),
     };
@@ -247,12 +247,20 @@ fn observe_one<'a>(
         stats.evaluations += missing.len();
         w.resources = prepared.input.resources.len();
         w.problems = prepared.problems.clone();
+        // Unknown results are kept only when the workload's files settle its problems and the
+        // evaluation added none of its own (a policy error or a budget may differ next run).
         let store: std::collections::BTreeMap<String, RawEvaluation> = fingerprints
             .iter()
             .zip(&raw)
-            .filter_map(|(fp, r)| r.as_ref().map(|r| (fp.clone(), r.clone())))
+            .zip(&library.guardrails)
+            .filter_map(|((fp, r), g)| r.as_ref().map(|r| (fp, r, g)))
+            .filter(|(_, r, g)| {
+                !r.is_unknown() || (prepared.settled && r.problems.len() == prepared.problems_for(g).len())
+            })
+            .map(|(fp, r, _)| (fp.clone(), r.clone()))
             .collect();
-        if let Err(e) = results.store(&key, w.resources, store) {
+        let settled = prepared.settled.then(|| prepared.problems.clone());
+        if let Err(e) = results.store(&key, w.resources, settled, store) {
             eprintln!("warning: result cache: cannot write for `{}`: {e}", spec.name);
         }
     }

@@ -393,3 +393,75 @@ fn parallel_and_sequential_runs_give_the_same_results() {
     assert_eq!(strip(&seq), strip(&par));
     assert_eq!(comparable(&f.ledger("repo")), comparable(&f.ledger("parallel")));
 }
+
+#[test]
+fn unknown_results_settled_by_the_files_are_cached_and_the_rest_evaluated_again() {
+    let f = Fleet::new(3);
+    // app-00 calls a registry module that is not in the repository: unknown for every
+    // Terraform guardrail, whatever run reads it. app-01 has a file over the size limit given
+    // below: unknown because of this run's setting, so never cached.
+    commit_changes(
+        &f.path("workloads/app-00"),
+        "main",
+        &files(&[(
+            "infra/vpc.tf",
+            "module \"vpc\" {\n  source  = \"terraform-aws-modules/vpc/aws\"\n  version = \"5.0.0\"\n}\n",
+        )]),
+        "a registry module",
+    )
+    .unwrap();
+    let big = format!("# {}\n{COMPLIANT_TF}", "x".repeat(3000));
+    commit_changes(
+        &f.path("workloads/app-01"),
+        "main",
+        &files(&[("infra/big.tf", &big)]),
+        "big",
+    )
+    .unwrap();
+    let limit = ["--max-file-size", "2000"];
+    let r = f.observe_json("repo", "cache", &limit, &[]);
+    assert_eq!(stat(&r, "workloads_parsed"), 3);
+    assert_eq!(stat(&r, "evaluations"), 6);
+    let problems = |r: &Value, w: &str| -> Value {
+        r["workloads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["name"] == w)
+            .map(|x| x["problems"].clone())
+            .unwrap()
+    };
+    let unknowns = |r: &Value| -> Vec<String> {
+        r["candidates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|c| {
+                c["problems"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| p.as_str().unwrap().to_string())
+            })
+            .filter(|p| p.starts_with("app-00:"))
+            .collect()
+    };
+    let p0 = unknowns(&r);
+    assert_eq!(p0.len(), 2, "{p0:?}");
+    assert!(p0.iter().all(|p| p.contains("terraform-aws-modules/vpc/aws")), "{p0:?}");
+    assert!(problems(&r, "app-01").to_string().contains("big.tf"), "{r}");
+
+    // Again, nothing changed: app-00's unknown results come from the cache with its problems;
+    // app-01 is read, parsed and evaluated again.
+    let r2 = f.observe_json("repo", "cache", &limit, &[]);
+    assert_eq!(stat(&r2, "workloads_parsed"), 1, "{}", r2["stats"]);
+    assert_eq!(stat(&r2, "evaluations"), 2, "{}", r2["stats"]);
+    assert_eq!(stat(&r2, "cache_hits"), 4);
+    assert_eq!(unknowns(&r2), p0);
+    assert_eq!(r2["candidates"], r["candidates"]);
+    // Without the limit app-01 is read whole: nothing cached hid it.
+    let r3 = f.observe_json("repo", "cache", &[], &[]);
+    let p1 = problems(&r3, "app-01");
+    assert!(p1.is_null() || p1.as_array().is_some_and(|a| a.is_empty()), "{p1}");
+    assert_eq!(stat(&r3, "workloads_parsed"), 1, "{}", r3["stats"]);
+}

@@ -39,6 +39,11 @@ pub struct Parsed {
     /// the modules a Terraform root module calls): what a cached result also depends on.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub read: Vec<String>,
+    /// Whether an error or skipped item may come out differently on another run with the
+    /// same files: a parse stopped by its budget, or rendering that depends on tools on this
+    /// machine (`helm`, `kustomize`). Without it the result is settled by the files alone.
+    #[serde(skip)]
+    pub transient: bool,
 }
 
 impl Parsed {
@@ -48,6 +53,7 @@ impl Parsed {
         self.errors.extend(other.errors);
         self.skipped.extend(other.skipped);
         self.read.extend(other.read);
+        self.transient |= other.transient;
     }
 }
 
@@ -213,6 +219,7 @@ pub fn parse_files_cached(files: &[SourceFile], settings: &RunSettings, store: O
             }
         })
         .collect();
+    let rendered_problems = !rendered.errors.is_empty() || !rendered.skipped.is_empty();
     let mut out = Parsed {
         resources: rendered.resources,
         errors: rendered.errors,
@@ -225,16 +232,20 @@ pub fn parse_files_cached(files: &[SourceFile], settings: &RunSettings, store: O
                 kind: Some(ResourceKind::Kubernetes),
             })
             .collect(),
+        transient: rendered_problems,
         ..Parsed::default()
     };
     for ((_, group), outcome) in groups.iter().zip(outcomes) {
         match outcome {
             Ok(parsed) => out.extend(parsed),
-            Err(reason) => out.errors.extend(
-                group
-                    .iter()
-                    .map(|f| ParseError::new(&f.path, 1, format!("not parsed: {reason}"))),
-            ),
+            Err(reason) => {
+                out.transient = true;
+                out.errors.extend(
+                    group
+                        .iter()
+                        .map(|f| ParseError::new(&f.path, 1, format!("not parsed: {reason}"))),
+                )
+            }
         }
     }
     out.resources
