@@ -517,8 +517,6 @@ fn route_line(text: &str, team: &str, level: Severity, team_line: usize) -> usiz
         .unwrap_or(team_line)
 }
 
-/// The line of the `[[workload]]` header that opens the table whose `name` is on `name_line`.
-
 fn check_env_name(key: &str, value: &str) -> Option<String> {
     let looks_like_url = value.contains("://") || value.starts_with("git@");
     if looks_like_url {
