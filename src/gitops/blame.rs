@@ -29,11 +29,21 @@ impl LastChange {
     }
 }
 
-/// Blames lines of files in one repository, remembering answers (several guardrails often
-/// point at the same resource).
+/// Blames files in one repository, each (commit, file) once: a file with many findings
+/// (a module with dozens of resources) is blamed whole and every finding's lines are
+/// answered from its hunks, instead of one blame, each walking the file's history, per
+/// finding.
 pub struct Blamer {
     repo: Repository,
-    seen: HashMap<(String, String, usize, usize), Option<LastChange>>,
+    files: HashMap<(String, String), Option<Vec<Hunk>>>,
+}
+
+/// Lines `start..=end` last changed by `change` (at `when`, seconds since the epoch).
+struct Hunk {
+    start: usize,
+    end: usize,
+    when: i64,
+    change: LastChange,
 }
 
 impl Blamer {
@@ -41,7 +51,7 @@ impl Blamer {
     pub fn open(repo_path: &Path) -> Option<Blamer> {
         Repository::open(repo_path).ok().map(|repo| Blamer {
             repo,
-            seen: HashMap::new(),
+            files: HashMap::new(),
         })
     }
 
@@ -52,45 +62,47 @@ impl Blamer {
             return None;
         }
         let end_line = end_line.max(line);
-        let key = (commit.to_string(), file.to_string(), line, end_line);
-        if let Some(v) = self.seen.get(&key) {
-            return v.clone();
+        let key = (commit.to_string(), file.to_string());
+        if !self.files.contains_key(&key) {
+            let hunks = self.blame(commit, file);
+            self.files.insert(key.clone(), hunks);
         }
-        let v = self.compute(commit, file, line, end_line);
-        self.seen.insert(key, v.clone());
-        v
+        self.files[&key]
+            .as_ref()?
+            .iter()
+            .filter(|h| h.start <= end_line && h.end >= line)
+            .max_by_key(|h| h.when)
+            .map(|h| h.change.clone())
     }
 
-    fn compute(&self, commit: &str, file: &str, line: usize, end_line: usize) -> Option<LastChange> {
+    fn blame(&self, commit: &str, file: &str) -> Option<Vec<Hunk>> {
         let oid = Oid::from_str(commit).ok()?;
         let mut opts = BlameOptions::new();
-        opts.newest_commit(oid).min_line(line).max_line(end_line);
-        let blame = match self.repo.blame_file(Path::new(file), Some(&mut opts)) {
-            Ok(b) => b,
-            // Lines past the end of the file (a stale line number): blame the whole file.
-            Err(_) => {
-                let mut opts = BlameOptions::new();
-                opts.newest_commit(oid);
-                self.repo.blame_file(Path::new(file), Some(&mut opts)).ok()?
-            }
-        };
-        let newest = blame
+        opts.newest_commit(oid);
+        let blame = self.repo.blame_file(Path::new(file), Some(&mut opts)).ok()?;
+        let hunks = blame
             .iter()
-            .filter(|h| {
+            .filter_map(|h| {
                 let start = h.final_start_line();
                 let end = start + h.lines_in_hunk().saturating_sub(1);
-                start <= end_line && end >= line
+                let sig = h.final_signature()?;
+                let when = sig.when().seconds();
+                let date = time::OffsetDateTime::from_unix_timestamp(when)
+                    .map(|t| crate::date::Day(t.date()).to_string())
+                    .unwrap_or_default();
+                Some(Hunk {
+                    start,
+                    end,
+                    when,
+                    change: LastChange {
+                        commit: h.final_commit_id().to_string(),
+                        author: String::from_utf8_lossy(sig.name_bytes()).into_owned(),
+                        date,
+                    },
+                })
             })
-            .max_by_key(|h| h.final_signature().map(|s| s.when().seconds()).unwrap_or(0))?;
-        let sig = newest.final_signature()?;
-        let date = time::OffsetDateTime::from_unix_timestamp(sig.when().seconds())
-            .map(|t| crate::date::Day(t.date()).to_string())
-            .unwrap_or_default();
-        Some(LastChange {
-            commit: newest.final_commit_id().to_string(),
-            author: String::from_utf8_lossy(sig.name_bytes()).into_owned(),
-            date,
-        })
+            .collect();
+        Some(hunks)
     }
 }
 
@@ -165,4 +177,42 @@ pub fn commit_holding(repo_path: &Path, branch: &str, path: &str, blob: &str, li
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn commit(repo: &Repository, who: &str, at: i64, text: &str) -> String {
+        let sig = git2::Signature::new(who, "x@example.com", &git2::Time::new(at, 0)).unwrap();
+        let blob = repo.blob(text.as_bytes()).unwrap();
+        let mut tb = repo.treebuilder(None).unwrap();
+        tb.insert("main.tf", blob, 0o100644).unwrap();
+        let tree = repo.find_tree(tb.write().unwrap()).unwrap();
+        let parent = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
+        let parents: Vec<&git2::Commit> = parent.iter().collect();
+        repo.commit(Some("HEAD"), &sig, &sig, "c", &tree, &parents)
+            .unwrap()
+            .to_string()
+    }
+
+    #[test]
+    fn each_resource_gets_the_newest_change_to_its_own_lines_from_one_blame_of_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        let first = "resource \"a\" \"x\" {\n  v = 1\n}\nresource \"b\" \"y\" {\n  v = 1\n}\n";
+        commit(&repo, "Alice", 1_700_000_000, first);
+        let second = first
+            .replacen("  v = 1\n}\nresource \"b\"", "  v = 1\n}\nresource \"b\"", 1)
+            .replace("y\" {\n  v = 1", "y\" {\n  v = 2");
+        let head = commit(&repo, "Bob", 1_800_000_000, &second);
+        let mut b = Blamer::open(dir.path()).unwrap();
+        assert_eq!(b.last_change(&head, "main.tf", 1, 3).unwrap().author, "Alice");
+        let bob = b.last_change(&head, "main.tf", 4, 6).unwrap();
+        assert_eq!((bob.author.as_str(), bob.commit.as_str()), ("Bob", head.as_str()));
+        // Lines past the end and unknown files have no attribution.
+        assert_eq!(b.last_change(&head, "main.tf", 40, 41), None);
+        assert_eq!(b.last_change(&head, "other.tf", 1, 1), None);
+        assert_eq!(b.files.len(), 2, "one blame per (commit, file)");
+    }
 }
