@@ -202,9 +202,7 @@ mod tests {
         let repo = Repository::init(dir.path()).unwrap();
         let first = "resource \"a\" \"x\" {\n  v = 1\n}\nresource \"b\" \"y\" {\n  v = 1\n}\n";
         commit(&repo, "Alice", 1_700_000_000, first);
-        let second = first
-            .replacen("  v = 1\n}\nresource \"b\"", "  v = 1\n}\nresource \"b\"", 1)
-            .replace("y\" {\n  v = 1", "y\" {\n  v = 2");
+        let second = first.replace("y\" {\n  v = 1", "y\" {\n  v = 2");
         let head = commit(&repo, "Bob", 1_800_000_000, &second);
         let mut b = Blamer::open(dir.path()).unwrap();
         assert_eq!(b.last_change(&head, "main.tf", 1, 3).unwrap().author, "Alice");
