@@ -36,9 +36,89 @@ impl LastChange {
 pub struct Blamer {
     repo: Repository,
     files: HashMap<(String, String), Option<Vec<Hunk>>>,
+    cache: Option<BlameCache>,
+}
+
+/// Blames kept between runs, `<cache>/blame/<key>.json`, keyed by a SHA-256 of the commit
+/// and the file: a commit never changes, so neither does its blame, and a warm observation
+/// of a fleet blames only files of new commits. Written atomically; with
+/// `RAILYARD_LEDGER_KEY` each entry carries an HMAC, and one that fails it is blamed again.
+#[derive(Clone)]
+pub struct BlameCache {
+    dir: std::path::PathBuf,
+    key: Option<crate::seal::SealKey>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct CachedBlame {
+    hunks: Vec<Hunk>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mac: Option<String>,
+}
+
+impl BlameCache {
+    pub fn new(cache_dir: &Path, key: Option<crate::seal::SealKey>) -> BlameCache {
+        BlameCache {
+            dir: cache_dir.join("blame"),
+            key,
+        }
+    }
+
+    fn path(&self, commit: &str, file: &str) -> std::path::PathBuf {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        h.update(b"railyard-blame-v1\0");
+        h.update(commit.as_bytes());
+        h.update(b"\0");
+        h.update(file.as_bytes());
+        self.dir.join(format!("{}.json", hex::encode(h.finalize())))
+    }
+
+    fn signed(&self, commit: &str, file: &str, hunks: &[Hunk]) -> Option<String> {
+        let body = serde_json::to_vec(hunks).ok()?;
+        Some(
+            self.key
+                .as_ref()?
+                .mac([commit.as_bytes(), file.as_bytes(), body.as_slice()]),
+        )
+    }
+
+    fn load(&self, commit: &str, file: &str) -> Option<Vec<Hunk>> {
+        let bytes = std::fs::read(self.path(commit, file)).ok()?;
+        let c: CachedBlame = serde_json::from_slice(&bytes).ok()?;
+        if self.key.is_some() {
+            let body = serde_json::to_vec(&c.hunks).ok()?;
+            let key = self.key.as_ref()?;
+            if !c
+                .mac
+                .as_deref()
+                .is_some_and(|m| key.verify([commit.as_bytes(), file.as_bytes(), body.as_slice()], m))
+            {
+                return None;
+            }
+        }
+        Some(c.hunks)
+    }
+
+    fn store(&self, commit: &str, file: &str, hunks: Vec<Hunk>) -> Vec<Hunk> {
+        let entry = CachedBlame {
+            mac: self.signed(commit, file, &hunks),
+            hunks,
+        };
+        // Best effort: attribution is information, and a failed write only costs a blame.
+        let _ = (|| -> std::io::Result<()> {
+            std::fs::create_dir_all(&self.dir)?;
+            let mut tmp = tempfile::NamedTempFile::new_in(&self.dir)?;
+            std::io::Write::write_all(&mut tmp, &serde_json::to_vec(&entry).map_err(std::io::Error::other)?)?;
+            tmp.persist(self.path(commit, file)).map_err(|e| e.error)?;
+            Ok(())
+        })();
+        entry.hunks
+    }
 }
 
 /// Lines `start..=end` last changed by `change` (at `when`, seconds since the epoch).
+#[derive(Serialize, Deserialize)]
 struct Hunk {
     start: usize,
     end: usize,
@@ -48,10 +128,11 @@ struct Hunk {
 
 impl Blamer {
     /// Opens the repository; `None` when it cannot be opened (attribution is best effort).
-    pub fn open(repo_path: &Path) -> Option<Blamer> {
+    pub fn open(repo_path: &Path, cache: Option<&BlameCache>) -> Option<Blamer> {
         Repository::open(repo_path).ok().map(|repo| Blamer {
             repo,
             files: HashMap::new(),
+            cache: cache.cloned(),
         })
     }
 
@@ -64,7 +145,13 @@ impl Blamer {
         let end_line = end_line.max(line);
         let key = (commit.to_string(), file.to_string());
         if !self.files.contains_key(&key) {
-            let hunks = self.blame(commit, file);
+            let hunks = match self.cache.as_ref().and_then(|c| c.load(commit, file)) {
+                Some(hunks) => Some(hunks),
+                None => self.blame(commit, file).map(|h| match &self.cache {
+                    Some(c) => c.store(commit, file, h),
+                    None => h,
+                }),
+            };
             self.files.insert(key.clone(), hunks);
         }
         self.files[&key]
@@ -204,7 +291,7 @@ mod tests {
         commit(&repo, "Alice", 1_700_000_000, first);
         let second = first.replace("y\" {\n  v = 1", "y\" {\n  v = 2");
         let head = commit(&repo, "Bob", 1_800_000_000, &second);
-        let mut b = Blamer::open(dir.path()).unwrap();
+        let mut b = Blamer::open(dir.path(), None).unwrap();
         assert_eq!(b.last_change(&head, "main.tf", 1, 3).unwrap().author, "Alice");
         let bob = b.last_change(&head, "main.tf", 4, 6).unwrap();
         assert_eq!((bob.author.as_str(), bob.commit.as_str()), ("Bob", head.as_str()));
@@ -212,5 +299,23 @@ mod tests {
         assert_eq!(b.last_change(&head, "main.tf", 40, 41), None);
         assert_eq!(b.last_change(&head, "other.tf", 1, 1), None);
         assert_eq!(b.files.len(), 2, "one blame per (commit, file)");
+
+        // Kept between runs, keyed by commit and file; with a key, an edited entry is
+        // blamed again rather than believed.
+        let cache_dir = tempfile::tempdir().unwrap();
+        let key = crate::seal::SealKey::new("a-secret-of-enough-length-0123456789").unwrap();
+        let cache = BlameCache::new(cache_dir.path(), Some(key.clone()));
+        let mut b = Blamer::open(dir.path(), Some(&cache)).unwrap();
+        assert_eq!(b.last_change(&head, "main.tf", 4, 6).unwrap().author, "Bob");
+        let entry = cache.path(&head, "main.tf");
+        let text = std::fs::read_to_string(&entry).unwrap();
+        assert!(text.contains("Bob"), "{text}");
+        std::fs::write(&entry, text.replace("Bob", "Mallory")).unwrap();
+        let mut again = Blamer::open(dir.path(), Some(&cache)).unwrap();
+        assert_eq!(again.last_change(&head, "main.tf", 4, 6).unwrap().author, "Bob");
+        let unkeyed = BlameCache::new(cache_dir.path(), None);
+        std::fs::write(&entry, std::fs::read_to_string(&entry).unwrap().replace("Bob", "Carol")).unwrap();
+        let mut trusting = Blamer::open(dir.path(), Some(&unkeyed)).unwrap();
+        assert_eq!(trusting.last_change(&head, "main.tf", 4, 6).unwrap().author, "Carol");
     }
 }

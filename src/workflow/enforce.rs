@@ -362,6 +362,7 @@ fn resource(f: &crate::ledger::RecordedFinding) -> EventResource {
 /// Fills in titles, remediation, repositories and (from the workload caches left by
 /// `observe`, at the commit last observed) who last changed each resource.
 fn attribute(s: &Settings, release: &Release, ledger: &Ledger, events: &mut [Event]) {
+    let blames = crate::gitops::blame::BlameCache::new(&s.cache_dir, release.repo.seal_key().cloned());
     let cache = Cache::new(s.cache_dir.join("workloads"));
     let base_dir = release.repo.base_dir();
     let mut blamers: std::collections::BTreeMap<String, Option<Blamer>> = Default::default();
@@ -383,7 +384,7 @@ fn attribute(s: &Settings, release: &Release, ledger: &Ledger, events: &mut [Eve
             .unwrap_or_default();
         let blamer = blamers
             .entry(spec.name.clone())
-            .or_insert_with(|| Blamer::open(&cache.repo_path(spec, &base_dir)));
+            .or_insert_with(|| Blamer::open(&cache.repo_path(spec, &base_dir), Some(&blames)));
         if let Some(b) = blamer.as_mut() {
             for r in &mut ev.resources {
                 r.last_changed = b.last_change(&commit, &r.file, r.line, r.line);

@@ -113,7 +113,8 @@ pub fn observe_with(s: &Settings, opts: &ObserveOptions, out: &mut dyn Write) ->
     }
 
     // 8. Tell each owning team what to fix, where, and by when.
-    let to_fix = what_to_fix(&fleet, &results, &ledger);
+    let blames = crate::gitops::blame::BlameCache::new(&s.cache_dir, release.repo.seal_key().cloned());
+    let to_fix = what_to_fix(&fleet, &results, &ledger, &blames);
     let events = events(&release, &ledger, &fleet.evaluations, &to_fix, &activations, s.now);
     let notifications = super::tell_owners(s, &release, &ledger, &events, "observe");
     let workloads: Vec<WorkloadResult> = fleet.workloads.iter().map(workload_result).collect();
@@ -441,12 +442,17 @@ fn evidence_lines(fleet: &Observed, evals: &[&Evaluation]) -> String {
 
 /// Step 8: each unexcepted finding, for its owning team, with who last changed it and, for
 /// a guardrail still held, the day their pipeline starts failing on it.
-fn what_to_fix(fleet: &Observed, results: &[CandidateResult], ledger: &Ledger) -> Vec<ToFix> {
+fn what_to_fix(
+    fleet: &Observed,
+    results: &[CandidateResult],
+    ledger: &Ledger,
+    blames: &crate::gitops::blame::BlameCache,
+) -> Vec<ToFix> {
     let mut to_fix = Vec::new();
     let mut blamers: Vec<Option<Blamer>> = fleet
         .workloads
         .iter()
-        .map(|w| w.repo_path.as_deref().and_then(Blamer::open))
+        .map(|w| w.repo_path.as_deref().and_then(|p| Blamer::open(p, Some(blames))))
         .collect();
     // A guardrail's activation day scans its ledger entries: once per guardrail, not per
     // finding (warm observations of large fleets spent most of their time here).

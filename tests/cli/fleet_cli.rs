@@ -451,6 +451,8 @@ fn unknown_results_settled_by_the_files_are_cached_and_the_rest_evaluated_again(
     assert!(p0.iter().all(|p| p.contains("terraform-aws-modules/vpc/aws")), "{p0:?}");
     assert!(problems(&r, "app-01").to_string().contains("big.tf"), "{r}");
 
+    // Attribution of findings ("last changed by") is kept by commit and file between runs.
+    assert!(std::fs::read_dir(f.path("cache/blame")).unwrap().count() > 0);
     // Again, nothing changed: app-00's unknown results come from the cache with its problems;
     // app-01 is read, parsed and evaluated again.
     let r2 = f.observe_json("repo", "cache", &limit, &[]);
