@@ -541,6 +541,18 @@ fn events(
 ) -> Vec<Event> {
     let mut out = Vec::new();
     let lib = &release.develop_lib;
+    // Indexed once: a fleet's thousands of events each looked through every finding and
+    // every registered workload.
+    let mut fixes_of: HashMap<(&str, &str), Vec<&ToFix>> = HashMap::new();
+    for f in to_fix {
+        fixes_of.entry((&f.guardrail, &f.workload)).or_default().push(f);
+    }
+    let repos: HashMap<&str, &str> = release
+        .registry
+        .workloads
+        .iter()
+        .map(|w| (w.name.as_str(), w.repo.as_str()))
+        .collect();
     let fill = |e: &mut Event| {
         if let Some(g) = lib.get(&e.guardrail) {
             e.title = g.meta.title.clone();
@@ -548,8 +560,8 @@ fn events(
             e.remediation = g.meta.remediation.clone();
             e.url = g.meta.url.clone();
         }
-        if let Some(w) = release.registry.workload(&e.workload) {
-            e.repo = w.repo.clone();
+        if let Some(repo) = repos.get(e.workload.as_str()) {
+            e.repo = repo.to_string();
         }
     };
     for eval in evaluations.iter().flatten() {
@@ -566,10 +578,9 @@ fn events(
                     &entry.team,
                 );
                 fill(&mut e);
-                let fixes: Vec<&ToFix> = to_fix
-                    .iter()
-                    .filter(|f| f.guardrail == eval.guardrail && f.workload == eval.workload)
-                    .collect();
+                let fixes: &[&ToFix] = fixes_of
+                    .get(&(eval.guardrail.as_str(), eval.workload.as_str()))
+                    .map_or(&[], Vec::as_slice);
                 e.deadline = fixes.iter().find_map(|f| f.deadline);
                 e.days_left = e.deadline.map(|d| now.days_until(d));
                 e.resources = fixes
