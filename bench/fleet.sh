@@ -15,7 +15,8 @@
 #   2. observe warm, nothing changed (no fetch transfer, no parse, no evaluation)
 #   3. observe warm after a new commit in 1% of the workloads
 #   4. observe warm after an approved exception (guardrail folder changed, results reused)
-#   5. check on one 100-file Terraform workload
+#   5. preview of develop against main over the same fleet (writes nothing)
+#   6. check on one 100-file Terraform workload
 # with wall time and peak memory (/usr/bin/time -v, maximum resident set size).
 set -euo pipefail
 N=${1:-1000}
@@ -106,6 +107,9 @@ commit = run("commit-tree", tree, "-p", "develop", "-m", "approve an exception")
 run("update-ref", "refs/heads/develop", commit)
 PY
 run "observe warm, an exception approved" "${OBS[@]}"
+# What the held candidates on develop would do, over the same fleet and cache, writing nothing
+# (issue 13: in the time of a warm observe).
+run "preview develop vs main (warm cache)" preview --repo "$WORK/fleet/guardrails" --cache-dir "$WORK/cache" --format json --now "$NOW"
 
 echo "== check (one 100-file Terraform workload, whole library)"
 rm -rf "$WORK/big"
