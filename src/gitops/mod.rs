@@ -533,37 +533,6 @@ impl GuardrailsRepo {
         Ok(Some(oid.to_string()))
     }
 
-    /// Writes a commit on top of `parent` (or a root commit) whose tree holds exactly `files`.
-    pub fn commit_files(&self, parent: Option<&str>, files: &[(&str, &[u8])], message: &str) -> Result<String> {
-        let parents: Vec<&str> = parent.into_iter().collect();
-        self.commit_files_on(&parents, files, message)
-    }
-
-    /// [`commit_files`](Self::commit_files) with any number of parents (first parent first).
-    pub fn commit_files_on(&self, parents: &[&str], files: &[(&str, &[u8])], message: &str) -> Result<String> {
-        let mut tree_oid = None;
-        for (path, bytes) in files {
-            let blob = self.repo.blob(bytes)?;
-            let parts: Vec<&str> = path.split('/').collect();
-            let base = tree_oid.map(|t| self.repo.find_tree(t)).transpose()?;
-            tree_oid = Some(replace_path(&self.repo, base.as_ref(), &parts, Some((blob, 0o100644)))?);
-        }
-        let tree = match tree_oid {
-            Some(t) => self.repo.find_tree(t)?,
-            None => self.repo.find_tree(self.repo.treebuilder(None)?.write()?)?,
-        };
-        let sig = self.signature()?;
-        let parent = parents
-            .iter()
-            .map(|p| Ok(self.repo.find_commit(Oid::from_str(p)?)?))
-            .collect::<Result<Vec<_>>>()?;
-        let parents: Vec<&git2::Commit> = parent.iter().collect();
-        Ok(self
-            .repo
-            .commit(None, &sig, &sig, message, &tree, &parents)?
-            .to_string())
-    }
-
     /// `user.name <user.email>` from the repository's git configuration (with the global
     /// configuration it includes), when either is set.
     pub fn git_identity(&self) -> Option<String> {
