@@ -416,11 +416,7 @@ impl Render<ObserveReport> for Markdown {
                 super::plural(summary::unknown_workloads(r), "workload"),
             )?;
             let groups = summary::unknown_groups(r);
-            let shown = if r.details {
-                groups.len()
-            } else {
-                summary::UNKNOWNS.min(groups.len())
-            };
+            let shown = summary::unknowns_shown(r, groups.len());
             for g in &groups[..shown] {
                 writeln!(
                     out,

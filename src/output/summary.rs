@@ -181,6 +181,16 @@ pub(crate) struct UnknownGroup<'a> {
     pub reasons: &'a [String],
 }
 
+/// How many of `groups` unknown groups a renderer lists: all with `--details`, else at most
+/// [`UNKNOWNS`] (the rest are counted, never dropped).
+pub(crate) fn unknowns_shown(r: &ObserveReport, groups: usize) -> usize {
+    if r.details {
+        groups
+    } else {
+        UNKNOWNS.min(groups)
+    }
+}
+
 /// The unknowns grouped per workload and reason, in the order they were observed.
 pub(crate) fn unknown_groups(r: &ObserveReport) -> Vec<UnknownGroup<'_>> {
     let mut groups: Vec<UnknownGroup> = Vec::new();

@@ -554,11 +554,7 @@ impl Table {
         );
         say(out, &paint(BAD, &head), 2)?;
         let groups = summary::unknown_groups(r);
-        let shown = if r.details {
-            groups.len()
-        } else {
-            summary::UNKNOWNS.min(groups.len())
-        };
+        let shown = summary::unknowns_shown(r, groups.len());
         for g in &groups[..shown] {
             let line = format!(
                 "  {} ({}): {} — {}",
