@@ -1,5 +1,6 @@
 //! The ledger's history: one point per commit of the ledger branch (oldest first), each the
-//! counts of that revision of `ledger.json` on the day its clock says. A revision that cannot
+//! counts of that revision on the day its clock says, read from the `summary.json` the run
+//! wrote (or, for a layout 1 commit, counted from its whole ledger). A revision that cannot
 //! be read is a problem reported with its commit, never a silent gap.
 
 use crate::date::Day;
