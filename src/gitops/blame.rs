@@ -34,7 +34,9 @@ impl LastChange {
 /// answered from its hunks, instead of one blame, each walking the file's history, per
 /// finding.
 pub struct Blamer {
-    repo: Repository,
+    path: std::path::PathBuf,
+    /// Opened on the first blame the cache cannot answer (a warm run opens none).
+    repo: Option<Option<Repository>>,
     files: HashMap<(String, String), Option<Vec<Hunk>>>,
     cache: Option<BlameCache>,
 }
@@ -127,9 +129,15 @@ struct Hunk {
 }
 
 impl Blamer {
-    /// Opens the repository; `None` when it cannot be opened (attribution is best effort).
+    /// A blamer of the repository at `repo_path`. Without a cache it is opened now (`None`
+    /// when it cannot be: attribution is best effort); with one, when first needed.
     pub fn open(repo_path: &Path, cache: Option<&BlameCache>) -> Option<Blamer> {
-        Repository::open(repo_path).ok().map(|repo| Blamer {
+        let repo = match cache {
+            Some(_) => None,
+            None => Some(Some(Repository::open(repo_path).ok()?)),
+        };
+        Some(Blamer {
+            path: repo_path.to_path_buf(),
             repo,
             files: HashMap::new(),
             cache: cache.cloned(),
@@ -147,10 +155,13 @@ impl Blamer {
         if !self.files.contains_key(&key) {
             let hunks = match self.cache.as_ref().and_then(|c| c.load(commit, file)) {
                 Some(hunks) => Some(hunks),
-                None => self.blame(commit, file).map(|h| match &self.cache {
-                    Some(c) => c.store(commit, file, h),
-                    None => h,
-                }),
+                None => {
+                    let blamed = self.blame(commit, file);
+                    blamed.map(|h| match &self.cache {
+                        Some(c) => c.store(commit, file, h),
+                        None => h,
+                    })
+                }
             };
             self.files.insert(key.clone(), hunks);
         }
@@ -162,11 +173,13 @@ impl Blamer {
             .map(|h| h.change.clone())
     }
 
-    fn blame(&self, commit: &str, file: &str) -> Option<Vec<Hunk>> {
+    fn blame(&mut self, commit: &str, file: &str) -> Option<Vec<Hunk>> {
         let oid = Oid::from_str(commit).ok()?;
         let mut opts = BlameOptions::new();
         opts.newest_commit(oid);
-        let blame = self.repo.blame_file(Path::new(file), Some(&mut opts)).ok()?;
+        let path = &self.path;
+        let repo = self.repo.get_or_insert_with(|| Repository::open(path).ok()).as_ref()?;
+        let blame = repo.blame_file(Path::new(file), Some(&mut opts)).ok()?;
         let hunks = blame
             .iter()
             .filter_map(|h| {

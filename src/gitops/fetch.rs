@@ -330,20 +330,25 @@ pub fn remove_stale_locks(git_dir: &Path, age: Duration) -> Vec<PathBuf> {
     while let Some((dir, in_refs)) = stack.pop() {
         let Ok(entries) = std::fs::read_dir(&dir) else { continue };
         for entry in entries.flatten() {
-            let Ok(meta) = entry.path().symlink_metadata() else {
+            // The kind comes with the directory listing; only lock files are stat'ed (a warm
+            // run over a thousand workloads looks through every cached repository's refs).
+            let Ok(kind) = entry.file_type() else {
                 continue;
             };
             let name = entry.file_name();
             let name = name.to_string_lossy();
-            if meta.is_dir() {
+            if kind.is_dir() {
                 if in_refs || (dir == git_dir && name == "refs") {
                     stack.push((entry.path(), true));
                 }
                 continue;
             }
-            if !meta.is_file() || !name.ends_with(".lock") {
+            if !kind.is_file() || !name.ends_with(".lock") {
                 continue;
             }
+            let Ok(meta) = entry.metadata() else {
+                continue;
+            };
             let old = meta
                 .modified()
                 .ok()
