@@ -508,8 +508,7 @@ impl Render<CheckReport> for Sarif {
                 }],
             }],
         };
-        serde_json::to_writer_pretty(&mut *out, &log)?;
-        writeln!(out)
+        super::json::write_json(&log, out)
     }
 }
 
