@@ -271,6 +271,23 @@ pub enum GuardrailState {
     Removed,
 }
 
+/// A guardrail's title and severity as shown: from its definition when it still has one,
+/// else as the ledger recorded them (a guardrail removed since), else untitled and medium.
+pub fn title_and_severity(
+    g: Option<&crate::guardrail::Guardrail>,
+    rec: Option<&GuardrailRecord>,
+) -> (String, Severity) {
+    let title = g
+        .map(|g| g.meta.title.clone())
+        .or_else(|| rec.map(|r| r.title.clone()))
+        .unwrap_or_default();
+    let severity = g
+        .map(|g| g.meta.severity)
+        .or_else(|| rec.map(|r| r.severity))
+        .unwrap_or(Severity::Medium);
+    (title, severity)
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GuardrailRecord {
@@ -910,12 +927,7 @@ impl Ledger {
         message: &str,
     ) -> Result<String> {
         let changes: Vec<(String, Option<Vec<u8>>)> = ledger.files().into_iter().map(|(p, b)| (p, Some(b))).collect();
-        let tree = repo.write_tree(None, &changes)?;
-        let message = match key {
-            Some(key) => seal_message(repo, key, parents, Sealed::Tree(&tree), message)?,
-            None => message.to_string(),
-        };
-        repo.commit_tree(parents, &tree, &message)
+        commit_changes(repo, None, &changes, parents, key, message)
     }
 
     /// The files of layout 2: the head, one file per workload, the summary.
@@ -1127,12 +1139,7 @@ impl Stored {
             changes.push((path.clone(), None));
         }
         let base = parents.first().copied();
-        let tree = repo.write_tree(base, &changes)?;
-        let message = match repo.seal_key() {
-            Some(key) => seal_message(repo, key, parents, Sealed::Tree(&tree), message)?,
-            None => message.to_string(),
-        };
-        let commit = repo.commit_tree(parents, &tree, &message)?;
+        let commit = commit_changes(repo, base, &changes, parents, repo.seal_key(), message)?;
         let stored = Stored {
             ledger: ledger.clone(),
             legacy: false,
@@ -1140,6 +1147,24 @@ impl Stored {
         };
         Ok((commit, stored))
     }
+}
+
+/// Writes `base`'s tree with `changes` applied and commits it on `parents`, sealed over the
+/// tree with `key` when given: the one way a layout 2 ledger commit is made.
+fn commit_changes(
+    repo: &GuardrailsRepo,
+    base: Option<&str>,
+    changes: &[(String, Option<Vec<u8>>)],
+    parents: &[&str],
+    key: Option<&SealKey>,
+    message: &str,
+) -> Result<String> {
+    let tree = repo.write_tree(base, changes)?;
+    let message = match key {
+        Some(key) => seal_message(repo, key, parents, Sealed::Tree(&tree), message)?,
+        None => message.to_string(),
+    };
+    repo.commit_tree(parents, &tree, &message)
 }
 
 /// Parses per-workload files (by several threads when there are many), checking that each

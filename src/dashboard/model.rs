@@ -109,16 +109,11 @@ pub fn guardrails(src: &Sources) -> Vec<GuardrailInfo> {
             if state == GuardrailState::Removed || (g.is_none() && rec.is_none()) {
                 return None;
             }
+            let (title, severity) = crate::ledger::title_and_severity(g, rec);
             Some(GuardrailInfo {
                 id: id.to_string(),
-                title: g
-                    .map(|g| g.meta.title.clone())
-                    .or_else(|| rec.map(|r| r.title.clone()))
-                    .unwrap_or_default(),
-                severity: g
-                    .map(|g| g.meta.severity)
-                    .or_else(|| rec.map(|r| r.severity))
-                    .unwrap_or(Severity::Medium),
+                title,
+                severity,
                 state,
                 frameworks: g.map(|g| g.meta.frameworks.clone()).unwrap_or_default(),
                 activation_day: (state == GuardrailState::Pending)

@@ -76,16 +76,11 @@ pub fn report(s: &Settings, opts: &ReportOptions, out: &mut dyn Write) -> Result
                         .collect();
                     // Each entry as it stands today: an expired exception waives nothing.
                     let count = |v: Verdict| entries.iter().filter(|e| e.status_on(s.now) == v).count();
+                    let (title, severity) = crate::ledger::title_and_severity(g, rec);
                     Some(GuardrailStatus {
                         guardrail: id.clone(),
-                        title: g
-                            .map(|g| g.meta.title.clone())
-                            .or_else(|| rec.map(|r| r.title.clone()))
-                            .unwrap_or_default(),
-                        severity: g
-                            .map(|g| g.meta.severity)
-                            .or_else(|| rec.map(|r| r.severity))
-                            .unwrap_or(Severity::Medium),
+                        title,
+                        severity,
                         state,
                         compliant: count(Verdict::Compliant),
                         noncompliant: count(Verdict::Noncompliant),
