@@ -246,3 +246,77 @@ mod tests {
         assert!(cache.load("k3").is_none());
     }
 }
+
+/// Guardrails whose own fixtures passed, by content: `<cache dir>/fixtures/<digest>`, where the
+/// digest covers Railyard's version, the limits, the guardrail's every file (policy,
+/// metadata, fixtures, `expected.toml`) and every helper. Only passes are kept: a failure is
+/// run again (it is rare, and a limit or a budget may not fail twice). Passing fixtures are a
+/// gate to promotion, so with `RAILYARD_LEDGER_KEY` an entry holds an HMAC of its digest and
+/// one without a valid MAC counts as not passed (the fixtures run again).
+#[derive(Debug, Clone)]
+pub struct FixturePasses {
+    dir: PathBuf,
+    key: Option<crate::seal::SealKey>,
+}
+
+impl FixturePasses {
+    pub fn new(cache_dir: &std::path::Path, key: Option<crate::seal::SealKey>) -> FixturePasses {
+        FixturePasses {
+            dir: cache_dir.join("fixtures"),
+            key,
+        }
+    }
+
+    /// What a run of `g`'s fixtures depends on.
+    pub fn digest(g: &Guardrail, helpers: &[(String, String)], settings: &crate::limits::RunSettings) -> String {
+        let limits = format!("{:?}", settings.limits);
+        let mut files: Vec<(&str, &[u8])> = g.files.iter().map(|f| (f.path.as_str(), f.bytes.as_slice())).collect();
+        files.sort();
+        let mut h = Sha256::new();
+        let mut field = |b: &[u8]| {
+            h.update((b.len() as u64).to_le_bytes());
+            h.update(b);
+        };
+        for f in ["fixtures-v1", ENGINE_VERSION, &limits, &g.id, &g.policy_path] {
+            field(f.as_bytes());
+        }
+        for (path, bytes) in files {
+            field(path.as_bytes());
+            field(bytes);
+        }
+        for (path, src) in helpers {
+            field(path.as_bytes());
+            field(src.as_bytes());
+        }
+        hex::encode(h.finalize())
+    }
+
+    fn mac(&self, digest: &str) -> String {
+        match &self.key {
+            Some(k) => k.mac([b"railyard-fixtures-passed".as_slice(), digest.as_bytes()]),
+            None => String::new(),
+        }
+    }
+
+    /// Whether fixtures with this digest passed before (and, with a key, the entry verifies).
+    pub fn passed(&self, digest: &str) -> bool {
+        let Ok(text) = std::fs::read_to_string(self.dir.join(digest)) else {
+            return false;
+        };
+        match &self.key {
+            None => true,
+            Some(k) => k.verify([b"railyard-fixtures-passed".as_slice(), digest.as_bytes()], &text),
+        }
+    }
+
+    /// Records a pass (best effort: a failed write only costs running the fixtures again).
+    pub fn record(&self, digest: &str) {
+        let _ = (|| -> std::io::Result<()> {
+            std::fs::create_dir_all(&self.dir)?;
+            let mut tmp = tempfile::NamedTempFile::new_in(&self.dir)?;
+            tmp.write_all(self.mac(digest).as_bytes())?;
+            tmp.persist(self.dir.join(digest)).map_err(|e| e.error)?;
+            Ok(())
+        })();
+    }
+}

@@ -66,6 +66,27 @@ pub fn failures(library: &Library, id: &str, settings: &RunSettings) -> Vec<Stri
         .collect()
 }
 
+/// [`failures`] of each guardrail of `ids`, with one evaluator for them all (its engines are
+/// compiled once, not once per guardrail).
+pub fn failures_of(library: &Library, ids: &[&str], settings: &RunSettings) -> Vec<(String, Vec<String>)> {
+    if ids.is_empty() {
+        return Vec::new();
+    }
+    let mut evaluator = Evaluator::new(library, settings);
+    ids.iter()
+        .filter_map(|id| library.guardrails.iter().position(|g| g.id == *id))
+        .map(|index| {
+            let g = &library.guardrails[index];
+            let failing = run_guardrail(&mut evaluator, index, g)
+                .into_iter()
+                .filter(|r| !r.passed && !is_missing_fixtures(r))
+                .map(|r| format!("fixture {}: {}", r.case, r.problems.join("; ")))
+                .collect();
+            (g.id.clone(), failing)
+        })
+        .collect()
+}
+
 /// The entry [`run_guardrail`] adds when `tests/pass/` or `tests/fail/` is empty: its case is
 /// the folder itself.
 fn is_missing_fixtures(r: &CaseResult) -> bool {

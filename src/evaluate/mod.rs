@@ -1055,6 +1055,9 @@ fn timing(guardrail: &str, workload: &str, secs: f64) {
 /// exception with a `path`), preferring one that applies (active and verified), then the
 /// latest to expire.
 pub fn exception_for(g: &Guardrail, workload: &str, resource: &str, file: &str, today: Day) -> Option<ExceptionRef> {
+    if g.exceptions.is_empty() {
+        return None;
+    }
     let mut covering: Vec<_> = g
         .exceptions
         .iter()

@@ -191,8 +191,8 @@ fn observe_one<'a>(
         .chain(spec.exclude.iter().map(|g| format!("exclude:{g}")))
         .collect();
     let key = workload_key(&spec.name, &spec.team, &fetched.tree, &scope);
-    let cached = results.load(&key).unwrap_or_default();
-    let mut raw: Vec<Option<RawEvaluation>> = fingerprints.iter().map(|fp| cached.results.get(fp).cloned()).collect();
+    let mut cached = results.load(&key).unwrap_or_default();
+    let mut raw: Vec<Option<RawEvaluation>> = fingerprints.iter().map(|fp| cached.results.remove(fp)).collect();
     stats.cache_hits += raw.iter().filter(|r| r.is_some()).count();
     let mut w = ObservedWorkload {
         info: info.clone(),

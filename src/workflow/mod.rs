@@ -22,6 +22,18 @@ use crate::notify::{self, Event, Mode, RunInfo, Sent};
 use crate::output::Format;
 use std::path::PathBuf;
 
+/// Runs one step of a workflow; with `RAILYARD_TIMINGS` set, prints its wall time on stderr
+/// (where a fleet run spends its time, step by step in the words of the workflow).
+pub(crate) fn step<T>(label: &str, f: impl FnOnce() -> T) -> T {
+    if std::env::var_os("RAILYARD_TIMINGS").is_none() {
+        return f();
+    }
+    let start = std::time::Instant::now();
+    let out = f();
+    eprintln!("timing: step {label}: {:.1} ms", start.elapsed().as_secs_f64() * 1000.0);
+    out
+}
+
 /// What every loop workflow gets from the command line, resolved once.
 #[derive(Debug, Clone)]
 pub struct Settings {

@@ -7,7 +7,7 @@ use super::fleet::{self, ObservedWorkload, Stats};
 use super::promote::{carry, record_activation};
 use super::release::{Candidate, Change, Release};
 use super::shard::{self, Shard};
-use super::{Outcome, Settings};
+use super::{step, Outcome, Settings};
 use crate::date::Day;
 use crate::evaluate::{apply_exceptions, Evaluation, Verdict};
 use crate::gitops::blame::Blamer;
@@ -45,7 +45,7 @@ pub fn observe(s: &Settings, out: &mut dyn Write) -> Result<Outcome> {
 
 pub fn observe_with(s: &Settings, opts: &ObserveOptions, out: &mut dyn Write) -> Result<Outcome> {
     // 1. Read develop and main; the ledger's clock may not go back.
-    let release = Release::open(s)?;
+    let release = step("read develop and main", || Release::open(s))?;
     release.ledger.clone().advance_clock(s.now)?;
     if !s.dry_run && opts.shard.is_none() {
         release
@@ -59,21 +59,21 @@ pub fn observe_with(s: &Settings, opts: &ObserveOptions, out: &mut dyn Write) ->
     //    run first; one whose fixtures fail is still observed (teams see its findings) but
     //    never promoted.
     let library = release.develop_lib.clone();
-    let fixture_failures = fixture_failures(&release, &library, &s.run);
+    let fixture_failures = step("fixtures", || fixture_failures(s, &release, &library));
 
     // 3. Fetch and evaluate every workload (or this shard's slice, written for a later
     //    `--merge-shards`, which takes its results from the shard files instead).
-    let (workloads, stats) = evaluate_fleet(s, opts, &release, &library)?;
+    let (workloads, stats) = step("fetch and evaluate", || evaluate_fleet(s, opts, &release, &library))?;
     if let Some(sh) = &opts.shard {
         return shard::write(s, &release, &library, sh, workloads, stats, out);
     }
 
     // 4. Apply exceptions (after the cache: approving one needs no re-evaluation).
-    let fleet = Observed::new(&library, workloads, s.now);
+    let fleet = step("apply exceptions", || Observed::new(&library, workloads, s.now));
     let stale_exceptions = fleet.stale_exceptions(&library);
 
     // 5. Record what was seen in the ledger (compare-and-swap; re-applied on a lost race).
-    let (ledger, ledger_committed) = record_observations(s, &release, &library, &fleet)?;
+    let (ledger, ledger_committed) = step("record", || record_observations(s, &release, &library, &fleet))?;
     // The ledger commit promotions are decided on (recorded in each promotion commit).
     let ledger_tip = if s.dry_run {
         release.ledger_tip.clone()
@@ -114,12 +114,17 @@ pub fn observe_with(s: &Settings, opts: &ObserveOptions, out: &mut dyn Write) ->
 
     // 8. Tell each owning team what to fix, where, and by when.
     let blames = crate::gitops::blame::BlameCache::new(&s.cache_dir, release.repo.seal_key().cloned());
-    let to_fix = what_to_fix(&fleet, &results, &ledger, &blames);
-    let events = events(&release, &ledger, &fleet.evaluations, &to_fix, &activations, s.now);
+    let to_fix = step("what to fix", || what_to_fix(&fleet, &results, &ledger, &blames));
+    let events = step("events", || {
+        events(&release, &ledger, &fleet.evaluations, &to_fix, &activations, s.now)
+    });
     let notifications = super::tell_owners(s, &release, &ledger, &events, "observe");
-    let workloads: Vec<WorkloadResult> = fleet.workloads.iter().map(workload_result).collect();
-    let (guardrails, unknowns) =
-        crate::report::observe::summarise(&library, &results, &workloads, fleet.evaluations.iter().flatten());
+    let workloads: Vec<WorkloadResult> = step("workload results", || {
+        fleet.workloads.iter().map(workload_result).collect()
+    });
+    let (guardrails, unknowns) = step("summarise", || {
+        crate::report::observe::summarise(&library, &results, &workloads, fleet.evaluations.iter().flatten())
+    });
     let report = ObserveReport {
         version: 1,
         now: s.now,
@@ -139,7 +144,7 @@ pub fn observe_with(s: &Settings, opts: &ObserveOptions, out: &mut dyn Write) ->
         guardrails,
         unknowns,
     };
-    crate::output::render(s.format, &report, out)?;
+    step("render", || crate::output::render(s.format, &report, out))?;
     for e in &report.exception_errors {
         eprintln!("error: {e}");
     }
@@ -151,24 +156,32 @@ pub fn observe_with(s: &Settings, opts: &ObserveOptions, out: &mut dyn Write) ->
     Ok(if unknown { Outcome::Error } else { Outcome::Clean })
 }
 
-/// The candidates whose own fixtures fail, with the failures.
-pub(crate) fn fixture_failures(
-    release: &Release,
-    library: &Library,
-    settings: &crate::limits::RunSettings,
-) -> HashMap<String, Vec<String>> {
-    release
-        .candidates
-        .iter()
-        .filter(|c| c.change != Change::Removed)
-        .map(|c| {
-            (
-                c.id.clone(),
-                crate::evaluate::fixtures::failures(library, &c.id, settings),
-            )
-        })
-        .filter(|(_, f)| !f.is_empty())
-        .collect()
+/// The candidates whose own fixtures fail, with the failures. Fixtures that passed before
+/// with the same content (guardrail files, helpers, limits, version) are not run again: a
+/// warm run over an unchanged library runs none (`results::FixturePasses`).
+pub(crate) fn fixture_failures(s: &Settings, release: &Release, library: &Library) -> HashMap<String, Vec<String>> {
+    let passes = crate::results::FixturePasses::new(&s.cache_dir, s.ledger_key.clone());
+    let mut to_run = Vec::new();
+    for c in release.candidates.iter().filter(|c| c.change != Change::Removed) {
+        let Some(g) = library.get(&c.id) else { continue };
+        let digest = crate::results::FixturePasses::digest(g, &library.helpers, &s.run);
+        if !passes.passed(&digest) {
+            to_run.push((c.id.as_str(), digest));
+        }
+    }
+    let ids: Vec<&str> = to_run.iter().map(|(id, _)| *id).collect();
+    let mut failing = HashMap::new();
+    for ((id, failures), (_, digest)) in crate::evaluate::fixtures::failures_of(library, &ids, &s.run)
+        .into_iter()
+        .zip(&to_run)
+    {
+        if failures.is_empty() {
+            passes.record(digest);
+        } else {
+            failing.insert(id, failures);
+        }
+    }
+    failing
 }
 
 /// Step 3: fetch every workload into the cache; parse and evaluate (every guardrail of
@@ -217,14 +230,16 @@ pub(crate) struct Observed {
 }
 
 impl Observed {
-    pub(crate) fn new(library: &Library, workloads: Vec<ObservedWorkload>, now: Day) -> Observed {
+    /// Moves each workload's raw results into its evaluations (a fleet holds every finding
+    /// once, not twice).
+    pub(crate) fn new(library: &Library, mut workloads: Vec<ObservedWorkload>, now: Day) -> Observed {
         let evaluations = workloads
-            .iter()
+            .iter_mut()
             .map(|w| {
-                w.results
-                    .iter()
+                std::mem::take(&mut w.results)
+                    .into_iter()
                     .zip(&library.guardrails)
-                    .map(|(r, g)| apply_exceptions(g, r.clone(), now))
+                    .map(|(r, g)| apply_exceptions(g, r, now))
                     .collect()
             })
             .collect();

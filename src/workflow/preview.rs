@@ -35,12 +35,14 @@ pub fn preview(s: &Settings, opts: &PreviewOptions, out: &mut dyn Write) -> Resu
     };
     let release = Release::open_at(s, Some(&opts.git_ref))?;
     let library = release.develop_lib.clone();
-    let fixture_failures = observe::fixture_failures(&release, &library, &s.run);
+    let fixture_failures = observe::fixture_failures(s, &release, &library);
     let observe_opts = ObserveOptions {
         jobs: opts.jobs,
         ..ObserveOptions::default()
     };
     let (workloads, stats) = observe::evaluate_fleet(s, &observe_opts, &release, &library)?;
+    // The raw results (no exceptions applied) stay for the exception preview below.
+    let raw: Vec<Vec<crate::evaluate::RawEvaluation>> = workloads.iter().map(|w| w.results.clone()).collect();
     let fleet = Observed::new(&library, workloads, s.now);
     // The ledger as the next observe would record it: deadlines already running are kept,
     // new noncompliance starts its grace period today (and the clock may not go back).
@@ -110,7 +112,7 @@ pub fn preview(s: &Settings, opts: &PreviewOptions, out: &mut dyn Write) -> Resu
         guardrails.push(p);
     }
 
-    let mut exceptions = exception_changes(&release, &library, &fleet, s.now)?;
+    let mut exceptions = exception_changes(&release, &library, &fleet, &raw, s.now)?;
     if let Some(f) = &opts.framework {
         f.require_known(&[&release.develop_lib, &release.main_lib])?;
         // A guardrail counts when either version maps to it (a change may drop the mapping).
@@ -170,6 +172,7 @@ fn exception_changes(
     release: &Release,
     library: &Library,
     fleet: &Observed,
+    raw: &[Vec<crate::evaluate::RawEvaluation>],
     now: crate::date::Day,
 ) -> Result<Vec<ExceptionPreview>> {
     let mut out = Vec::new();
@@ -192,13 +195,13 @@ fn exception_changes(
             stops_waiving: Vec::new(),
             unknown: Vec::new(),
         };
-        for (w, evals) in fleet.workloads.iter().zip(&fleet.evaluations) {
+        for ((w, evals), raw) in fleet.workloads.iter().zip(&fleet.evaluations).zip(raw) {
             let after: &Evaluation = &evals[i];
             if after.verdict() == Verdict::Unknown {
                 change.unknown.push(w.info.name.clone());
                 continue;
             }
-            let before = apply_exceptions(&on_main, w.results[i].clone(), now);
+            let before = apply_exceptions(&on_main, raw[i].clone(), now);
             let waiver = |f: &Finding| WaiverChange {
                 workload: w.info.name.clone(),
                 team: w.info.team.clone(),
