@@ -114,7 +114,9 @@ pub fn observe_with(s: &Settings, opts: &ObserveOptions, out: &mut dyn Write) ->
 
     // 8. Tell each owning team what to fix, where, and by when.
     let blames = crate::gitops::blame::BlameCache::new(&s.cache_dir, release.repo.seal_key().cloned());
-    let to_fix = step("what to fix", || what_to_fix(&fleet, &results, &ledger, &blames));
+    let to_fix = step("what to fix", || {
+        what_to_fix(&fleet, &results, &ledger, &blames, fleet::jobs(opts.jobs))
+    });
     let events = step("events", || {
         events(&release, &ledger, &fleet.evaluations, &to_fix, &activations, s.now)
     });
@@ -462,62 +464,55 @@ fn what_to_fix(
     results: &[CandidateResult],
     ledger: &Ledger,
     blames: &crate::gitops::blame::BlameCache,
+    jobs: usize,
 ) -> Vec<ToFix> {
-    let mut to_fix = Vec::new();
-    let mut blamers: Vec<Option<Blamer>> = fleet
-        .workloads
-        .iter()
-        .map(|w| w.repo_path.as_deref().and_then(|p| Blamer::open(p, Some(blames))))
-        .collect();
-    // A guardrail's activation day scans its ledger entries: once per guardrail, not per
+    // A held guardrail's activation day scans its ledger entries: once per guardrail, not per
     // finding (warm observations of large fleets spent most of their time here).
-    let mut activation: HashMap<&str, Option<Day>> = HashMap::new();
-    for eval in fleet.evaluations.iter().flatten() {
-        if eval.findings.is_empty() {
-            continue;
-        }
-        let held = results
-            .iter()
-            .any(|r| r.id == eval.guardrail && matches!(r.action, Action::Held | Action::Blocked));
-        let deadline = if held {
-            let recorded = ledger
-                .entries
-                .get(&crate::ledger::key(&eval.guardrail, &eval.workload))
-                .and_then(|e| e.deadline);
-            recorded.or_else(|| {
-                *activation
-                    .entry(eval.guardrail.as_str())
-                    .or_insert_with(|| ledger.activation_day(&eval.guardrail))
-            })
-        } else {
-            None
-        };
-        let index = fleet.index_of.get(eval.workload.as_str()).copied();
-        let team = index.map(|i| fleet.workloads[i].info.team.clone()).unwrap_or_default();
-        let commit = index
-            .map(|i| fleet.workloads[i].info.commit.clone())
-            .unwrap_or_default();
-        for f in &eval.findings {
-            let last_changed = index
-                .and_then(|i| blamers[i].as_mut())
-                .and_then(|b| b.last_change(&commit, &f.file, f.line, f.end_line));
-            to_fix.push(ToFix {
-                workload: eval.workload.clone(),
-                team: team.clone(),
-                guardrail: f.guardrail.clone(),
-                severity: f.severity,
-                resource: f.resource.clone(),
-                file: f.file.clone(),
-                line: f.line,
-                message: f.message.clone(),
-                remediation: f.remediation.clone(),
-                url: f.url.clone(),
-                deadline,
-                last_changed,
+    let activation: HashMap<&str, Option<Day>> = results
+        .iter()
+        .filter(|r| matches!(r.action, Action::Held | Action::Blocked))
+        .map(|r| (r.id.as_str(), ledger.activation_day(&r.id)))
+        .collect();
+    // Workloads are independent (each is blamed in its own repository): on every core, in
+    // fleet order.
+    let per_workload = |i: usize| {
+        let w = &fleet.workloads[i];
+        let mut blamer = w.repo_path.as_deref().and_then(|p| Blamer::open(p, Some(blames)));
+        let mut to_fix = Vec::new();
+        for eval in fleet.evaluations[i].iter().filter(|e| !e.findings.is_empty()) {
+            let deadline = activation.get(eval.guardrail.as_str()).and_then(|day| {
+                ledger
+                    .entries
+                    .get(&crate::ledger::key(&eval.guardrail, &eval.workload))
+                    .and_then(|e| e.deadline)
+                    .or(*day)
             });
+            for f in &eval.findings {
+                let last_changed = blamer
+                    .as_mut()
+                    .and_then(|b| b.last_change(&w.info.commit, &f.file, f.line, f.end_line));
+                to_fix.push(ToFix {
+                    workload: eval.workload.clone(),
+                    team: w.info.team.clone(),
+                    guardrail: f.guardrail.clone(),
+                    severity: f.severity,
+                    resource: f.resource.clone(),
+                    file: f.file.clone(),
+                    line: f.line,
+                    message: f.message.clone(),
+                    remediation: f.remediation.clone(),
+                    url: f.url.clone(),
+                    deadline,
+                    last_changed,
+                });
+            }
         }
-    }
-    to_fix
+        to_fix
+    };
+    fleet::in_order(fleet.workloads.len(), jobs, per_workload)
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 /// The day a held guardrail starts failing `workload`: its recorded deadline, else the

@@ -8,6 +8,7 @@ mod cli_check;
 mod common;
 mod corpus_fixes_cli;
 mod dashboard;
+mod fixture_cache_cli;
 mod fleet_cli;
 mod fork_safety;
 mod frameworks;
