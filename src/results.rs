@@ -10,8 +10,9 @@
 //!   the same results (a policy that quotes `input.workload.commit` in a message would show
 //!   the commit that was evaluated first).
 //! - Inside, results are keyed by the guardrail's fingerprint: a SHA-256 of its id, policy
-//!   path and source, the metadata findings carry (title, severity, remediation, url) and
-//!   every helper in `lib/`. `exceptions.toml` and the fixtures are not part of it: exceptions
+//!   path and source, the metadata findings carry (title, severity, remediation, url), the
+//!   kinds of code it judges (they decide which unread code makes it unknown) and every
+//!   helper in `lib/`. `exceptions.toml` and the fixtures are not part of it: exceptions
 //!   are applied after the cache, so approving one needs no re-evaluation.
 //! - Unknown results are stored only when the workload's files alone settle them (parse
 //!   errors, remote modules that are not present, no code found) and the evaluation added no
@@ -58,7 +59,10 @@ fn digest<'a>(fields: impl IntoIterator<Item = &'a str>) -> String {
 /// What the results of a guardrail depend on, exceptions and fixtures excluded.
 pub fn guardrail_fingerprint(g: &Guardrail, helpers: &[(String, String)]) -> String {
     let severity = g.meta.severity.as_str();
+    // The kinds it judges decide which unread code makes its verdict unknown.
+    let kinds = format!("{:?}", g.meta.kinds);
     let mut fields: Vec<&str> = vec![
+        &kinds,
         "guardrail",
         &g.id,
         &g.policy_path,

@@ -273,8 +273,14 @@ fn repo(path: &Path) -> git2::Repository {
 }
 
 fn observe(root: &Path) -> (i32, Value, String) {
+    observe_with(root, &[])
+}
+
+fn observe_with(root: &Path, extra: &[&str]) -> (i32, Value, String) {
     let out = std::process::Command::new(BIN)
-        .args(["observe", "--now", "2026-11-01", "--format", "json", "--repo"])
+        .args(["observe", "--now", "2026-11-01", "--format", "json"])
+        .args(extra)
+        .arg("--repo")
         .arg(root.join("guardrails"))
         .arg("--cache-dir")
         .arg(root.join("cache"))
@@ -380,4 +386,43 @@ fn observe_is_unknown_for_a_workload_without_infrastructure_code() {
             "{c}"
         );
     }
+}
+
+/// The result cache once kept a guardrail's results across a change of its `kinds`: narrowed
+/// to Terraform, it was compliant beside an unrendered chart; widened to every kind, the
+/// cached compliant came back instead of *unknown*.
+#[test]
+fn widening_a_guardrails_kinds_is_not_answered_from_the_result_cache() {
+    let ws = temp();
+    let root = ws.path();
+    let web = repo(&root.join("web"));
+    let files: Vec<(String, String)> = vec![
+        ("main.tf".into(), COMPLIANT_TF.into()),
+        ("charts/web/Chart.yaml".into(), CHART_YAML.into()),
+        ("charts/web/templates/deployment.yaml".into(), CHART_TEMPLATE.into()),
+    ];
+    commit_all(&web, "main", &files, "web with a chart");
+    guardrails_repo(root, WEB_REGISTRY);
+    let (_, report, _) = observe_with(root, &["--dry-run"]);
+    let ebs = candidate(&report, "aws-ebs-volume-encryption");
+    assert_eq!(ebs["action"], "would-promote", "{ebs}");
+    assert_eq!(ebs["compliant"], 1, "{ebs}");
+
+    let g = repo(&root.join("guardrails"));
+    let toml = bundled("aws-ebs-volume-encryption")
+        .into_iter()
+        .find(|(p, _)| p.ends_with("guardrail.toml"))
+        .unwrap();
+    commit(
+        &g,
+        "develop",
+        &[(toml.0.as_str(), Some(without_kinds(&toml.1).as_str()))],
+        "ebs: judge every kind",
+    );
+    let (code, report, stderr) = observe_with(root, &["--dry-run"]);
+    assert_eq!(code, 2, "{report}\n{stderr}");
+    let ebs = candidate(&report, "aws-ebs-volume-encryption");
+    assert_eq!(ebs["action"], "blocked", "{ebs}");
+    assert_eq!(ebs["unknown"], 1, "{ebs}");
+    assert!(ebs["problems"].to_string().contains("charts/web/Chart.yaml"), "{ebs}");
 }
