@@ -29,8 +29,9 @@
 //!   without the key (findings emptied, say) fails verification, is reported on stderr and
 //!   is evaluated again.
 
-use crate::evaluate::RawEvaluation;
+use crate::evaluate::{EvalProblem, Finding, RawEvaluation};
 use crate::guardrail::{Guardrail, Library};
+use crate::workload::ResourceKind;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -96,23 +97,121 @@ pub fn workload_key(name: &str, team: &str, tree: &str, paths: &[String]) -> Str
     digest(fields)
 }
 
+/// Layout of an entry (2: findings without their guardrail's metadata, and the workload's
+/// settled problems once per workload instead of once per guardrail: a third of the bytes a
+/// warm run reads). An entry of another layout is a miss.
+const LAYOUT: u32 = 2;
+
 /// The cached results of one workload version.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct CachedWorkload {
-    pub format: u32,
-    pub engine: String,
-    pub key: String,
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct CachedWorkload {
+    format: u32,
+    layout: u32,
+    engine: String,
+    key: String,
     /// Resources the parsers found (reported without parsing again).
-    pub resources: usize,
+    resources: usize,
     /// The workload's own problems, when its unknown results are cached (settled by its
     /// files: see `PreparedWorkload::settled`), reported without parsing again.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub problems: Vec<crate::evaluate::EvalProblem>,
+    problems: Vec<EvalProblem>,
+    /// Its code of one kind that was read but not judged, which makes unknown only the
+    /// guardrails that judge that kind.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    kind_problems: Vec<(ResourceKind, EvalProblem)>,
     /// Guardrail fingerprint → result before exceptions.
-    pub results: BTreeMap<String, RawEvaluation>,
+    results: BTreeMap<String, CachedResult>,
     /// HMAC-SHA256 of the entry without this field, with `RAILYARD_LEDGER_KEY`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mac: Option<String>,
+    mac: Option<String>,
+}
+
+/// One guardrail's result as cached.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct CachedResult {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    findings: Vec<CachedFinding>,
+    /// Unknown for the workload's own problems (rebuilt for the guardrail on load).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    workload_problems: bool,
+    /// Any other problems, as they were.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    problems: Vec<EvalProblem>,
+}
+
+/// A finding without what its guardrail's metadata says (guardrail, title, severity,
+/// remediation, url: all in the fingerprint, so filled back from the guardrail exactly).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct CachedFinding {
+    resource: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    id: String,
+    file: String,
+    line: usize,
+    end_line: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    field: Option<String>,
+    message: String,
+}
+
+impl CachedFinding {
+    /// `None` when the finding does not carry its guardrail's metadata (then the result is
+    /// not cached rather than cached wrong).
+    fn of(f: &Finding, g: &Guardrail) -> Option<CachedFinding> {
+        let plain = f.guardrail == g.id
+            && f.title == g.meta.title
+            && f.severity == g.meta.severity
+            && f.remediation == g.meta.remediation
+            && f.url == g.meta.url
+            && f.deadline.is_none()
+            && f.exception.is_none();
+        plain.then(|| CachedFinding {
+            resource: f.resource.clone(),
+            id: f.id.clone(),
+            file: f.file.clone(),
+            line: f.line,
+            end_line: f.end_line,
+            field: f.field.clone(),
+            message: f.message.clone(),
+        })
+    }
+
+    fn finding(self, g: &Guardrail) -> Finding {
+        Finding {
+            guardrail: g.id.clone(),
+            title: g.meta.title.clone(),
+            severity: g.meta.severity,
+            resource: self.resource,
+            id: self.id,
+            file: self.file,
+            line: self.line,
+            end_line: self.end_line,
+            field: self.field,
+            message: self.message,
+            remediation: g.meta.remediation.clone(),
+            url: g.meta.url.clone(),
+            deadline: None,
+            exception: None,
+        }
+    }
+}
+
+/// The problems that make `g` unknown on a workload with these settled problems (as
+/// `PreparedWorkload::problems_for` gives them).
+fn workload_problems_for(
+    problems: &[EvalProblem],
+    kind_problems: &[(ResourceKind, EvalProblem)],
+    g: &Guardrail,
+) -> Vec<EvalProblem> {
+    let of_kind = kind_problems.iter().filter(|(k, _)| g.meta.judges(*k));
+    problems
+        .iter()
+        .cloned()
+        .chain(of_kind.map(|(_, p)| EvalProblem {
+            guardrail: Some(g.id.clone()),
+            ..p.clone()
+        }))
+        .collect()
 }
 
 impl CachedWorkload {
@@ -122,6 +221,22 @@ impl CachedWorkload {
         unsigned.mac = None;
         serde_json::to_vec(&unsigned).expect("a cache entry always serialises")
     }
+}
+
+/// What the cache knows of a workload version, for the guardrails asked about.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub resources: usize,
+    /// The workload's own (settled) problems.
+    pub problems: Vec<EvalProblem>,
+    /// Per guardrail asked about, in that order: its result, when cached.
+    pub results: Vec<Option<RawEvaluation>>,
+}
+
+/// The workload's settled problems, when its unknown results may be cached.
+pub struct Settled {
+    pub problems: Vec<EvalProblem>,
+    pub kind_problems: Vec<(ResourceKind, EvalProblem)>,
 }
 
 /// `<cache dir>/results`.
@@ -150,11 +265,14 @@ impl ResultCache {
         self.dir.join(format!("{key}.json"))
     }
 
-    /// The cached results of a workload version; `None` when absent, unreadable or stale.
-    pub fn load(&self, key: &str) -> Option<CachedWorkload> {
+    /// The cached results of a workload version for `guardrails` (fingerprint, guardrail);
+    /// `None` when absent, unreadable, stale or (with a key) failing verification. The
+    /// workload's name is not in the entry (it is in the key).
+    pub fn load(&self, key: &str, workload: &str, guardrails: &[(&str, &Guardrail)]) -> Option<Loaded> {
         let bytes = std::fs::read(self.path(key)).ok()?;
-        let c: CachedWorkload = serde_json::from_slice(&bytes).ok()?;
-        if !(c.format == FORMAT && c.engine == ENGINE_VERSION && c.key == key) {
+        let mut c: CachedWorkload = serde_json::from_slice(&bytes).ok()?;
+        drop(bytes);
+        if !(c.format == FORMAT && c.layout == LAYOUT && c.engine == ENGINE_VERSION && c.key == key) {
             return None;
         }
         if let Some(k) = &self.key {
@@ -171,33 +289,80 @@ impl ResultCache {
                 return None;
             }
         }
-        Some(c)
+        let results = guardrails
+            .iter()
+            .map(|(fp, g)| {
+                let r = c.results.remove(*fp)?;
+                let mut problems = r.problems;
+                if r.workload_problems {
+                    problems.extend(workload_problems_for(&c.problems, &c.kind_problems, g));
+                }
+                Some(RawEvaluation {
+                    guardrail: g.id.clone(),
+                    workload: workload.to_string(),
+                    findings: r.findings.into_iter().map(|f| f.finding(g)).collect(),
+                    problems,
+                })
+            })
+            .collect();
+        Some(Loaded {
+            resources: c.resources,
+            problems: c.problems,
+            results,
+        })
     }
 
     /// Stores the results atomically (temp file, then rename). Unknown results are dropped
     /// unless `settled` says the caller kept only those whose problems the workload's files
-    /// alone decide; `problems` are then the workload's own.
+    /// alone decide; `settled` then holds the workload's own problems.
     pub fn store(
         &self,
         key: &str,
         resources: usize,
-        settled: Option<Vec<crate::evaluate::EvalProblem>>,
-        results: BTreeMap<String, RawEvaluation>,
+        settled: Option<Settled>,
+        results: &[(&str, &Guardrail, &RawEvaluation)],
     ) -> std::io::Result<()> {
         let keep_unknown = settled.is_some();
-        let entry = CachedWorkload {
+        let settled = settled.unwrap_or(Settled {
+            problems: Vec::new(),
+            kind_problems: Vec::new(),
+        });
+        let cached = results
+            .iter()
+            .filter(|(_, _, r)| keep_unknown || !r.is_unknown())
+            .filter_map(|(fp, g, r)| {
+                let findings = r
+                    .findings
+                    .iter()
+                    .map(|f| CachedFinding::of(f, g))
+                    .collect::<Option<Vec<_>>>()?;
+                let own = workload_problems_for(&settled.problems, &settled.kind_problems, g);
+                let workload_problems = !own.is_empty() && r.problems == own;
+                Some((
+                    fp.to_string(),
+                    CachedResult {
+                        findings,
+                        workload_problems,
+                        problems: if workload_problems {
+                            Vec::new()
+                        } else {
+                            r.problems.clone()
+                        },
+                    },
+                ))
+            })
+            .collect();
+        let mut entry = CachedWorkload {
             format: FORMAT,
+            layout: LAYOUT,
             engine: ENGINE_VERSION.to_string(),
             key: key.to_string(),
             resources,
-            problems: settled.unwrap_or_default(),
-            results: results
-                .into_iter()
-                .filter(|(_, r)| keep_unknown || !r.is_unknown())
-                .collect(),
+            problems: settled.problems,
+            kind_problems: settled.kind_problems,
+            results: cached,
             mac: None,
         };
-        let mut entry = entry;
         if let Some(k) = &self.key {
             entry.mac = Some(k.mac([entry.signed_bytes().as_slice()]));
         }
@@ -222,32 +387,109 @@ mod tests {
         assert_eq!(k, workload_key("w", "t", "abc", &[]));
     }
 
+    fn guardrail(id: &str) -> Guardrail {
+        let files = vec![
+            crate::files::SourceFile::new(
+                "guardrail.toml",
+                "title = \"T\"\nseverity = \"high\"\nremediation = \"R\"\n",
+            ),
+            crate::files::SourceFile::new(
+                "policy.rego",
+                "package railyard.x\n\ndeny contains f if {\n\tfalse\n\tf := \"x\"\n}\n",
+            ),
+        ];
+        crate::guardrail::load_guardrail(id, id, files).expect("a valid guardrail")
+    }
+
     #[test]
-    fn stores_atomically_and_drops_unknown_results() {
+    fn stores_atomically_drops_unknown_results_and_fills_metadata_back() {
         let dir = tempfile::tempdir().unwrap();
         let cache = ResultCache::new(dir.path().join("results"));
+        let (a, b) = (guardrail("a"), guardrail("b"));
+        let finding = Finding {
+            guardrail: "a".into(),
+            title: a.meta.title.clone(),
+            severity: a.meta.severity,
+            resource: "aws_s3_bucket.x".into(),
+            id: "aws_s3_bucket.x".into(),
+            file: "main.tf".into(),
+            line: 3,
+            end_line: 5,
+            field: Some("acl".into()),
+            message: "public".into(),
+            remediation: a.meta.remediation.clone(),
+            url: a.meta.url.clone(),
+            deadline: None,
+            exception: None,
+        };
         let ok = RawEvaluation {
-            guardrail: "g".into(),
-            workload: "w".into(),
-            findings: Vec::new(),
+            guardrail: "a".into(),
+            workload: "k1".into(),
+            findings: vec![finding],
             problems: Vec::new(),
         };
-        let mut bad = ok.clone();
-        bad.problems.push(crate::evaluate::EvalProblem {
+        let mut bad = RawEvaluation::unreadable("b", "k1", &[]);
+        bad.problems.push(EvalProblem {
             guardrail: None,
             file: None,
             line: None,
             message: "x".into(),
         });
-        let results = BTreeMap::from([("a".to_string(), ok.clone()), ("b".to_string(), bad)]);
-        cache.store("k1", 3, None, results).unwrap();
-        let c = cache.load("k1").unwrap();
+        cache
+            .store("k1", 3, None, &[("fa", &a, &ok), ("fb", &b, &bad)])
+            .unwrap();
+        let c = cache.load("k1", "k1", &[("fa", &a), ("fb", &b)]).unwrap();
         assert_eq!(c.resources, 3);
-        assert_eq!(c.results.len(), 1);
-        assert_eq!(c.results["a"], ok);
-        assert!(cache.load("k2").is_none());
+        assert_eq!(c.results[0].as_ref(), Some(&ok));
+        assert!(c.results[1].is_none(), "an unsettled unknown is not cached");
+        assert!(cache.load("k2", "k1", &[("fa", &a)]).is_none());
         std::fs::write(dir.path().join("results/k3.json"), "{not json").unwrap();
-        assert!(cache.load("k3").is_none());
+        assert!(cache.load("k3", "k1", &[("fa", &a)]).is_none());
+    }
+
+    #[test]
+    fn settled_unknowns_come_back_with_each_guardrails_own_problems() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = ResultCache::new(dir.path().join("results"));
+        let (a, mut b) = (guardrail("a"), guardrail("b"));
+        b.meta.kinds = vec![ResourceKind::Kubernetes];
+        let own = EvalProblem {
+            guardrail: None,
+            file: Some("x.tf".into()),
+            line: Some(1),
+            message: "does not parse".into(),
+        };
+        let kind = EvalProblem {
+            guardrail: None,
+            file: Some("main.tf".into()),
+            line: Some(2),
+            message: "remote module not present".into(),
+        };
+        let settled = || Settled {
+            problems: vec![own.clone()],
+            kind_problems: vec![(ResourceKind::Terraform, kind.clone())],
+        };
+        let ra = RawEvaluation::unreadable(
+            "a",
+            "k1",
+            &workload_problems_for(&settled().problems, &settled().kind_problems, &a),
+        );
+        let rb = RawEvaluation::unreadable(
+            "b",
+            "k1",
+            &workload_problems_for(&settled().problems, &settled().kind_problems, &b),
+        );
+        assert_eq!(ra.problems.len(), 2, "a judges every kind");
+        assert_eq!(rb.problems.len(), 1, "b judges only Kubernetes");
+        cache
+            .store("k1", 0, Some(settled()), &[("fa", &a, &ra), ("fb", &b, &rb)])
+            .unwrap();
+        let text = std::fs::read_to_string(dir.path().join("results/k1.json")).unwrap();
+        assert_eq!(text.matches("does not parse").count(), 1, "stored once: {text}");
+        let c = cache.load("k1", "k1", &[("fa", &a), ("fb", &b)]).unwrap();
+        assert_eq!(c.results[0].as_ref(), Some(&ra));
+        assert_eq!(c.results[1].as_ref(), Some(&rb));
+        assert_eq!(c.problems, vec![own]);
     }
 }
 

@@ -295,6 +295,11 @@ impl PreparedWorkload {
         }
     }
 
+    /// Code of one kind that was read but not judged, with why (see `problems_for`).
+    pub fn kind_problems(&self) -> &[(crate::workload::ResourceKind, EvalProblem)] {
+        &self.kind_problems
+    }
+
     /// The problems that make one guardrail's verdict on this workload unknown.
     pub fn problems_for(&self, guardrail: &crate::guardrail::Guardrail) -> Vec<EvalProblem> {
         let of_kind = self.kind_problems.iter().filter(|(k, _)| guardrail.meta.judges(*k));

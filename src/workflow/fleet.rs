@@ -9,7 +9,7 @@
 use crate::evaluate::{EvalProblem, Evaluator, PreparedWorkload, RawEvaluation};
 use crate::files::ReadLimits;
 use crate::gitops::fetch::{read_tree, Cache};
-use crate::guardrail::Library;
+use crate::guardrail::{Guardrail, Library};
 use crate::limits::RunSettings;
 use crate::parsed::ParsedCache;
 pub use crate::report::observe::Stats;
@@ -222,8 +222,16 @@ fn observe_one<'a>(
         .chain(spec.exclude.iter().map(|g| format!("exclude:{g}")))
         .collect();
     let key = workload_key(&spec.name, &spec.team, &fetched.tree, &scope);
-    let mut cached = results.load(&key).unwrap_or_default();
-    let mut raw: Vec<Option<RawEvaluation>> = fingerprints.iter().map(|fp| cached.results.remove(fp)).collect();
+    let asked: Vec<(&str, &Guardrail)> = fingerprints
+        .iter()
+        .map(String::as_str)
+        .zip(&library.guardrails)
+        .collect();
+    let cached = results.load(&key, &spec.name, &asked).unwrap_or_default();
+    let mut raw: Vec<Option<RawEvaluation>> = match cached.results.is_empty() {
+        true => vec![None; asked.len()],
+        false => cached.results,
+    };
     stats.cache_hits += raw.iter().filter(|r| r.is_some()).count();
     let mut w = ObservedWorkload {
         info: info.clone(),
@@ -280,18 +288,19 @@ fn observe_one<'a>(
         w.problems = prepared.problems.clone();
         // Unknown results are kept only when the workload's files settle its problems and the
         // evaluation added none of its own (a policy error or a budget may differ next run).
-        let store: std::collections::BTreeMap<String, RawEvaluation> = fingerprints
+        let store: Vec<(&str, &Guardrail, &RawEvaluation)> = asked
             .iter()
             .zip(&raw)
-            .zip(&library.guardrails)
-            .filter_map(|((fp, r), g)| r.as_ref().map(|r| (fp, r, g)))
-            .filter(|(_, r, g)| {
+            .filter_map(|((fp, g), r)| r.as_ref().map(|r| (*fp, *g, r)))
+            .filter(|(_, g, r)| {
                 !r.is_unknown() || (prepared.settled && r.problems.len() == prepared.problems_for(g).len())
             })
-            .map(|(fp, r, _)| (fp.clone(), r.clone()))
             .collect();
-        let settled = prepared.settled.then(|| prepared.problems.clone());
-        if let Err(e) = results.store(&key, w.resources, settled, store) {
+        let settled = prepared.settled.then(|| crate::results::Settled {
+            problems: prepared.problems.clone(),
+            kind_problems: prepared.kind_problems().to_vec(),
+        });
+        if let Err(e) = results.store(&key, w.resources, settled, &store) {
             eprintln!("warning: result cache: cannot write for `{}`: {e}", spec.name);
         }
     }
