@@ -459,6 +459,9 @@ pub struct WorkloadResults {
     /// Every file of the workload that was not evaluated (not read, or not rendered).
     #[serde(default)]
     pub skipped: Vec<Skipped>,
+    /// Per library, the seconds each guardrail's evaluation took (see [`Evaluator::spent`]).
+    #[serde(default)]
+    pub seconds: Vec<Vec<f64>>,
 }
 
 /// Parses one workload and evaluates every guardrail of each library on it, as `check` does.
@@ -511,11 +514,13 @@ pub fn evaluate_workload(
                 evaluator.evaluate_raw_many(&all, &workload)
             })
             .collect();
+        let seconds = evaluators.iter().map(|e| e.spent.clone()).collect();
         let results = WorkloadResults {
             resources: workload.input.resources.len(),
             problems: workload.problems.clone(),
             evaluations,
             skipped: workload.skipped.clone(),
+            seconds,
         };
         if crate::isolate::in_child() {
             // The process ends as soon as the results are sent: freeing its largest value
@@ -546,8 +551,10 @@ pub struct Evaluator<'a> {
     batch: Option<Batch>,
     /// The budget and workers of each evaluation.
     settings: RunSettings,
-    /// Seconds each guardrail spent in evaluations run on its own (the clock of
-    /// `RAILYARD_TIMINGS`; a pass of several guardrails is not split), for `test --bench`.
+    /// Seconds each guardrail spent in evaluations: its own (the clock of `RAILYARD_TIMINGS`,
+    /// for `test --bench`), plus an equal share of each pass it was a member of (one engine
+    /// run cannot be split by guardrail; `RAILYARD_TIMINGS` runs each on its own), for
+    /// JUnit's per-case `time`.
     spent: Vec<f64>,
 }
 
@@ -599,8 +606,8 @@ impl From<crate::guardrail::engine::EvalError> for Failure {
 #[derive(Serialize, Deserialize)]
 enum JobResult {
     /// Every member's violations, or `None` when the pass failed and its members must run
-    /// one by one to tell which failed.
-    Pass(Option<Vec<Vec<Violation>>>),
+    /// one by one to tell which failed; and the seconds it took.
+    Pass(Option<Vec<Vec<Violation>>>, f64),
     /// The violations or the error, and the seconds it took.
     One(Result<Vec<Violation>, Failure>, f64),
 }
@@ -637,8 +644,9 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    /// Seconds the guardrail at `index` has spent so far in evaluations of its own (see
-    /// [`Evaluator::evaluate_raw`]); policy time only, without parsing or forking.
+    /// Seconds the guardrail at `index` has spent so far in evaluations (its own, see
+    /// [`Evaluator::evaluate_raw`], and its share of passes); policy time only, without
+    /// parsing or forking.
     pub fn spent(&self, index: usize) -> f64 {
         self.spent.get(index).copied().unwrap_or(0.0)
     }
@@ -830,7 +838,9 @@ impl<'a> Evaluator<'a> {
                     }
                     std::thread::yield_now();
                 };
-                JobResult::Pass(engine.evaluate(&workload.prepared, b, &limits))
+                let start = std::time::Instant::now();
+                let result = engine.evaluate(&workload.prepared, b, &limits);
+                JobResult::Pass(result, start.elapsed().as_secs_f64())
             }
             Job::One(i) => {
                 let start = std::time::Instant::now();
@@ -852,10 +862,16 @@ impl<'a> Evaluator<'a> {
         drop((policies, batches));
         for (job, result) in jobs.iter().zip(results) {
             match (job, result) {
-                (Job::Pass(b), Ok(JobResult::Pass(Some(all)))) => {
-                    out.passed.insert(*b);
-                    for (m, v) in self.bin_members(*b).into_iter().zip(all) {
-                        out.ones.insert(m, Ok(v));
+                (Job::Pass(b), Ok(JobResult::Pass(result, secs))) => {
+                    let members = self.bin_members(*b);
+                    for m in &members {
+                        self.spent[*m] += secs / members.len() as f64;
+                    }
+                    if let Some(all) = result {
+                        out.passed.insert(*b);
+                        for (m, v) in members.into_iter().zip(all) {
+                            out.ones.insert(m, Ok(v));
+                        }
                     }
                 }
                 (Job::Pass(_), _) => {}
@@ -867,7 +883,7 @@ impl<'a> Evaluator<'a> {
                 (Job::One(i), Err(stopped)) => {
                     out.ones.insert(*i, Err(Failure::Stopped(stopped)));
                 }
-                (Job::One(i), Ok(JobResult::Pass(_))) => {
+                (Job::One(i), Ok(JobResult::Pass(..))) => {
                     out.ones.insert(
                         *i,
                         Err(Failure::Policy("internal error: mismatched result".to_string())),
@@ -880,7 +896,7 @@ impl<'a> Evaluator<'a> {
                 (Job::Variant(i, k), Err(stopped)) => {
                     out.variants.insert((*i, *k), Err(Failure::Stopped(stopped)));
                 }
-                (Job::Variant(i, k), Ok(JobResult::Pass(_))) => {
+                (Job::Variant(i, k), Ok(JobResult::Pass(..))) => {
                     out.variants.insert(
                         (*i, *k),
                         Err(Failure::Policy("internal error: mismatched result".to_string())),

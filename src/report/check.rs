@@ -11,6 +11,9 @@ pub struct EvaluatedGuardrail {
     pub id: String,
     /// A pending guardrail (`develop`'s): its findings are warnings.
     pub pending: bool,
+    /// Time its policy took on the workload (JUnit's per-case `time`); guardrails evaluated
+    /// together in one engine pass share that pass's time equally.
+    pub elapsed: std::time::Duration,
 }
 
 /// What `check` found, as every renderer receives it.

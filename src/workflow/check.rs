@@ -65,6 +65,7 @@ pub fn check(opts: CheckOptions, out: &mut dyn Write) -> anyhow::Result<Outcome>
     let results = evaluate_workload(&opts.workload, &files, &skipped, &libraries, &settings);
     // Read and not read, rendered or not: every file of code that was not evaluated.
     let skipped = results.skipped;
+    let seconds = results.seconds;
     let mut evaluations = results.evaluations.into_iter();
 
     // Code of a kind that was not evaluated (an unrendered Helm chart) is reported once per
@@ -156,9 +157,11 @@ pub fn check(opts: CheckOptions, out: &mut dyn Write) -> anyhow::Result<Outcome>
                 .iter()
                 .flat_map(|(library, deadline)| library.guardrails.iter().map(|g| (g, true, *deadline))),
         )
-        .map(|(g, pending, _deadline)| EvaluatedGuardrail {
+        .zip(seconds.iter().flatten().copied().chain(std::iter::repeat(0.0)))
+        .map(|((g, pending, _deadline), secs)| EvaluatedGuardrail {
             id: g.id.clone(),
             pending,
+            elapsed: std::time::Duration::try_from_secs_f64(secs).unwrap_or_default(),
         })
         .collect();
     let report = CheckReport {
