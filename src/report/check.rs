@@ -67,3 +67,10 @@ pub struct PathBase {
     /// The checked folder relative to `root`, `/`-separated, ending in `/` unless empty.
     pub prefix: String,
 }
+
+impl PathBase {
+    /// A workload path (relative to the checked folder) relative to the base, `/`-separated.
+    pub fn path(&self, file: &str) -> String {
+        format!("{}{file}", self.prefix)
+    }
+}

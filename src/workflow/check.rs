@@ -53,9 +53,11 @@ pub fn check(opts: CheckOptions, out: &mut dyn Write) -> anyhow::Result<Outcome>
         .with_context(|| format!("reading workload `{}`", opts.path.display()))?;
     let exclude = crate::files::Exclude::new(&opts.exclude).context("--exclude")?;
     exclude.apply(&mut files, &mut skipped);
-    // Only SARIF uses it; a `--path-base` that does not hold the path is refused whatever the format.
+    // Only SARIF and Code Quality use it; a `--path-base` that does not hold the path is refused whatever the format.
     let path_base = match (opts.format, &opts.path_base) {
-        (Format::Sarif, _) | (_, Some(_)) => crate::output::PathBase::resolve(&opts.path, opts.path_base.as_deref())?,
+        (Format::Sarif | Format::Codequality, _) | (_, Some(_)) => {
+            crate::output::PathBase::resolve(&opts.path, opts.path_base.as_deref())?
+        }
         _ => crate::output::PathBase::default(),
     };
     let file_count = files.len();

@@ -5,6 +5,7 @@
 mod bundled_exceptions_cli;
 mod cfn_plan_cli;
 mod cli_check;
+mod codequality_cli;
 mod common;
 mod corpus_fixes_cli;
 mod dashboard;

@@ -241,7 +241,9 @@ fn junit_has_one_case_per_evaluated_guardrail_with_failures_at_file_line_and_tim
     let mut total = 0.0;
     for case in &cases {
         let time = case.split(" time=\"").nth(1).and_then(|t| t.split('"').next());
-        let secs: f64 = time.and_then(|t| t.parse().ok()).unwrap_or_else(|| panic!("no time: {case}"));
+        let secs: f64 = time
+            .and_then(|t| t.parse().ok())
+            .unwrap_or_else(|| panic!("no time: {case}"));
         assert!(secs.is_finite() && secs >= 0.0, "{case}");
         total += secs;
     }
