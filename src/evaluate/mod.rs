@@ -431,9 +431,10 @@ fn not_evaluated(s: &Skipped) -> EvalProblem {
         file: Some(s.path.clone()),
         line: None,
         message: format!(
-            "skipped: {}; this guardrail judges {} code, so its verdict is unknown (install the renderer, or list the path in the workload's `exclude` in workloads.toml)",
+            "skipped: {}; this guardrail judges {} code, so its verdict is unknown ({}, or list the path in the workload's `exclude` in workloads.toml)",
             s.reason,
-            s.kind.map_or("this", |k| k.as_str())
+            s.kind.map_or("this", |k| k.as_str()),
+            s.remedy()
         ),
     }
 }

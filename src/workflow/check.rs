@@ -110,10 +110,11 @@ pub fn check(opts: CheckOptions, out: &mut dyn Write) -> anyhow::Result<Outcome>
                 file: Some(s.path.clone()),
                 line: None,
                 message: format!(
-                    "skipped: {}; not evaluated by {} that judge {} code (install the renderer, or --exclude the path)",
+                    "skipped: {}; not evaluated by {} that judge {} code ({}, or --exclude the path)",
                     s.reason,
                     crate::output::plural(judges.len(), "active guardrail"),
-                    kind.as_str()
+                    kind.as_str(),
+                    s.remedy()
                 ),
             });
         }

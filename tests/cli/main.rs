@@ -21,6 +21,7 @@ mod init_cli;
 mod layers;
 mod ledger_seal_cli;
 mod loop_cli;
+mod module_hint_cli;
 mod notify_cli;
 mod notify_severity;
 mod observe_summary;
