@@ -244,7 +244,7 @@ pub fn guardrails_for(s: &super::Settings, spec: &str, workload: &str) -> anyhow
         let library = crate::guardrail::load_dir(path).with_context(|| format!("loading guardrails from `{spec}`"))?;
         return Ok((library, Vec::new()));
     }
-    let mut repo = GuardrailsRepo::open(repo_spec, &s.cache_dir, s.repo_token_env.as_deref())?;
+    let mut repo = GuardrailsRepo::open(repo_spec, &s.cache_dir, s.repo_token_env.as_deref(), s.fetch_timeout)?;
     repo.set_seal_key(s.ledger_key.clone());
     let active_ref = reference.unwrap_or(MAIN);
     let active_commit = repo.resolve(active_ref)?;
