@@ -12,6 +12,7 @@
 pub mod fixtures;
 pub mod regotest;
 
+use crate::config::ConfigError;
 use crate::date::Day;
 use crate::files::{Skipped, SourceFile};
 use crate::guardrail::engine::{lock, Batch, Policy, PreparedInput, Violation};
@@ -546,7 +547,7 @@ pub fn evaluate_workload(
 #[derive(Clone)]
 pub struct Evaluator<'a> {
     pub library: &'a Library,
-    policies: Vec<Result<Policy, String>>,
+    policies: Vec<Result<Policy, ConfigError>>,
     /// The guardrails that compiled, in one engine, in a bin per pass (one bin, or a few per
     /// worker when they run side by side; see [`Batch`]).
     batch: Option<Batch>,
@@ -621,7 +622,7 @@ impl<'a> Evaluator<'a> {
             .iter()
             .map(|g| match &g.compiled {
                 Some(p) => Ok(p.clone()),
-                None => Policy::compile(g, &library.helpers).map_err(|e| e.to_string()),
+                None => Policy::compile(g, &library.helpers),
             })
             .collect::<Vec<_>>();
         let compiled: Vec<(usize, &Guardrail)> = policies
@@ -828,7 +829,7 @@ impl<'a> Evaluator<'a> {
             .chain(spare.iter_mut())
             .map(std::sync::Mutex::new)
             .collect();
-        let policies: Vec<std::sync::Mutex<&mut Result<Policy, String>>> =
+        let policies: Vec<std::sync::Mutex<&mut Result<Policy, ConfigError>>> =
             self.policies.iter_mut().map(std::sync::Mutex::new).collect();
         let results = crate::isolate::run_jobs(jobs.len(), budget, |k| match jobs[k] {
             Job::Pass(b) => {
@@ -847,7 +848,7 @@ impl<'a> Evaluator<'a> {
                 let start = std::time::Instant::now();
                 let result = match &mut **lock(&policies[i]) {
                     Ok(policy) => policy.evaluate(&workload.prepared, &limits).map_err(Failure::from),
-                    Err(message) => Err(Failure::Policy(message.clone())),
+                    Err(message) => Err(Failure::Policy(message.to_string())),
                 };
                 JobResult::One(result, start.elapsed().as_secs_f64())
             }
@@ -855,7 +856,7 @@ impl<'a> Evaluator<'a> {
                 let start = std::time::Instant::now();
                 let result = match &mut **lock(&policies[i]) {
                     Ok(policy) => policy.evaluate(&variants[k], &limits).map_err(Failure::from),
-                    Err(message) => Err(Failure::Policy(message.clone())),
+                    Err(message) => Err(Failure::Policy(message.to_string())),
                 };
                 JobResult::One(result, start.elapsed().as_secs_f64())
             }
@@ -923,12 +924,12 @@ impl<'a> Evaluator<'a> {
             problems: workload.problems_for(g),
         };
         let violations = match (&self.policies[index], outcome) {
-            (Err(message), _) => {
+            (Err(error), _) => {
                 eval.problems.push(EvalProblem {
                     guardrail: Some(g.id.clone()),
                     file: None,
                     line: None,
-                    message: message.clone(),
+                    message: error.to_string(),
                 });
                 return eval;
             }

@@ -260,9 +260,9 @@ impl GuardrailsRepo {
         let spec = format!("refs/heads/{branch}:refs/heads/{branch}");
         match remote.push(&[spec.as_str()], Some(&mut opts)) {
             Ok(()) => {}
-            Err(e) if e.code() == ErrorCode::NotFastForward || e.message().contains("non-fast-forward") => {
-                return Ok(false)
-            }
+            // The local transport refuses with this code; a server's refusal arrives as the
+            // ref's status (`rejected`). No message text is read.
+            Err(e) if e.code() == ErrorCode::NotFastForward => return Ok(false),
             Err(e) => bail!(
                 "pushing `{branch}` to `{}`: {}",
                 self.display,

@@ -71,9 +71,11 @@ pub fn check(opts: CheckOptions, out: &mut dyn Write) -> anyhow::Result<Outcome>
     let mut evaluations = results.evaluations.into_iter();
 
     // Code of a kind that was not evaluated (an unrendered Helm chart) is reported once per
-    // file below, not once per guardrail.
+    // file below, not once per guardrail. A guardrail's problem of that kind is the one that
+    // names such a file and no line (a policy's own errors name its policy file).
     let not_evaluated = |p: &EvalProblem| {
-        p.message.starts_with("skipped: ")
+        p.guardrail.is_some()
+            && p.line.is_none()
             && skipped
                 .iter()
                 .any(|s| s.kind.is_some() && p.file.as_deref() == Some(s.path.as_str()))
