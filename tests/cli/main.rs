@@ -32,6 +32,7 @@ mod registry_fetch;
 mod regotest_cli;
 mod render_cli;
 mod safety_cli;
+mod schemas_cli;
 mod snapshots;
 mod state_cli;
 mod term_cli;
