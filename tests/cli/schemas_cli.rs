@@ -1,6 +1,7 @@
 //! The JSON documents that had no schema (issue 12, item 7: "a JSON Schema file per
-//! document"): `preview`, `report --by framework` and `ledger verify`, each validated against
-//! its file in docs/schema/ on real output (the other documents are validated in outputs.rs).
+//! document"): `preview`, `report --by framework`, `ledger verify` and `test --bench`'s
+//! `bench`, each validated against its file in docs/schema/ on real output (the other
+//! documents are validated in outputs.rs).
 
 use crate::common::sandbox::{bundled, command, main_and_develop, text, two_workloads, Root, Sandbox};
 use crate::common::REGISTRY;
@@ -104,4 +105,31 @@ fn preview_framework_report_and_ledger_verify_validate_against_their_schemas() {
     let mut wrong = framework.clone();
     wrong["controls"][0]["unknown"] = (-1).into();
     assert!(!schema_errors("report-framework", &wrong).is_empty());
+}
+
+#[test]
+fn test_bench_validates_against_the_test_schema() {
+    let ws = crate::common::temp();
+    let dir = ws.path().join("gr");
+    crate::common::guardrails_with(&dir, &["aws-s3-versioning"]);
+    crate::common::write(ws.path(), "infra/main.tf", crate::common::UNVERSIONED_TF);
+    let run = crate::common::railyard(
+        ws.path(),
+        &[
+            "test",
+            dir.to_str().unwrap(),
+            "--bench",
+            "--bench-workload",
+            "infra",
+            "--format",
+            "json",
+        ],
+    );
+    run.expect_code(0);
+    let doc = run.json();
+    assert!(doc["bench"]["workload"].is_object(), "{doc:#}");
+    assert_valid("test", &doc);
+    let mut wrong = doc.clone();
+    wrong["bench"]["guardrails"][0]["fixture_ms"] = "fast".into();
+    assert!(!schema_errors("test", &wrong).is_empty());
 }
