@@ -20,22 +20,6 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-/// A small deterministic generator (64-bit LCG), so every run builds the same history.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
@@ -137,7 +121,8 @@ fn main() {
     // (1–3 findings) from a random day, fixed after 5–120 days or never; 3% of those are
     // waived by an exception for 60 days.
     let start = Day::parse("2025-01-01").unwrap();
-    let mut rng = Rng(7);
+    // The benchmarks' one deterministic generator: every run builds the same history.
+    let mut rng = railyard_fleet::Rng::new(7);
     struct Plan {
         from: usize,
         to: usize,

@@ -768,7 +768,6 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     // Before any work (observe commits, enforce activates): a format the command cannot
     // write is refused, never replaced by another.
     refuse_unsupported_format(&cli, parts.output.format)?;
-    crate::gitops::fetch::configure_timeout(parts.remote.fetch_timeout);
     crate::progress::configure(!parts.progress.quiet);
     let settings = Settings {
         repo: parts.repo.repo.clone(),
@@ -788,6 +787,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
             .map(std::time::Duration::from_millis)
             .unwrap_or(crate::notify::DEFAULT_TIMEOUT)
             .min(parts.remote.fetch_timeout),
+        fetch_timeout: parts.remote.fetch_timeout,
         format: parts.output.format,
         actor,
         actor_source,

@@ -148,6 +148,18 @@ pub struct Skipped {
 }
 
 impl Skipped {
+    /// What would get this code evaluated, said before the command's own way to exclude the
+    /// path. By kind: Terraform code is skipped only where a module call could not be
+    /// followed; Kubernetes code where a chart or kustomization was not rendered.
+    pub fn remedy(&self) -> &'static str {
+        match self.kind {
+            Some(ResourceKind::Terraform) => {
+                "run `terraform init` in the root module so .terraform/modules/modules.json exists, or vendor the module into the workload"
+            }
+            _ => "install the renderer",
+        }
+    }
+
     /// A file that was not read: its content, so its kind, is unknown.
     pub fn unread(path: impl Into<String>, reason: impl Into<String>) -> Self {
         Skipped {

@@ -86,7 +86,8 @@ pub fn read(repo: &GuardrailsRepo, keep: &(dyn Fn(&str) -> bool + Sync), jobs: u
 
 fn open(path: &Path) -> Result<GuardrailsRepo> {
     let spec = path.to_str().context("the guardrails repository's path is not UTF-8")?;
-    GuardrailsRepo::open(spec, path, None)
+    // A local repository: no network, so the default budget is never used.
+    GuardrailsRepo::open(spec, path, None, crate::gitops::fetch::DEFAULT_FETCH_TIMEOUT)
 }
 
 /// The point of one revision: from its `summary.json` (layout 2 writes one with every

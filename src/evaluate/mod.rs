@@ -12,6 +12,7 @@
 pub mod fixtures;
 pub mod regotest;
 
+use crate::config::ConfigError;
 use crate::date::Day;
 use crate::files::{Skipped, SourceFile};
 use crate::guardrail::engine::{lock, Batch, Policy, PreparedInput, Violation};
@@ -436,9 +437,10 @@ fn not_evaluated(s: &Skipped) -> EvalProblem {
         file: Some(s.path.clone()),
         line: None,
         message: format!(
-            "skipped: {}; this guardrail judges {} code, so its verdict is unknown (install the renderer, or list the path in the workload's `exclude` in workloads.toml)",
+            "skipped: {}; this guardrail judges {} code, so its verdict is unknown ({}, or list the path in the workload's `exclude` in workloads.toml)",
             s.reason,
-            s.kind.map_or("this", |k| k.as_str())
+            s.kind.map_or("this", |k| k.as_str()),
+            s.remedy()
         ),
     }
 }
@@ -464,6 +466,9 @@ pub struct WorkloadResults {
     /// Every file of the workload that was not evaluated (not read, or not rendered).
     #[serde(default)]
     pub skipped: Vec<Skipped>,
+    /// Per library, the seconds each guardrail's evaluation took (see [`Evaluator::spent`]).
+    #[serde(default)]
+    pub seconds: Vec<Vec<f64>>,
 }
 
 /// Parses one workload and evaluates every guardrail of each library on it, as `check` does.
@@ -516,11 +521,13 @@ pub fn evaluate_workload(
                 evaluator.evaluate_raw_many(&all, &workload)
             })
             .collect();
+        let seconds = evaluators.iter().map(|e| e.spent.clone()).collect();
         let results = WorkloadResults {
             resources: workload.input.resources.len(),
             problems: workload.problems.clone(),
             evaluations,
             skipped: workload.skipped.clone(),
+            seconds,
         };
         if crate::isolate::in_child() {
             // The process ends as soon as the results are sent: freeing its largest value
@@ -545,14 +552,16 @@ pub fn evaluate_workload(
 #[derive(Clone)]
 pub struct Evaluator<'a> {
     pub library: &'a Library,
-    policies: Vec<Result<Policy, String>>,
+    policies: Vec<Result<Policy, ConfigError>>,
     /// The guardrails that compiled, in one engine, in a bin per pass (one bin, or a few per
     /// worker when they run side by side; see [`Batch`]).
     batch: Option<Batch>,
     /// The budget and workers of each evaluation.
     settings: RunSettings,
-    /// Seconds each guardrail spent in evaluations run on its own (the clock of
-    /// `RAILYARD_TIMINGS`; a pass of several guardrails is not split), for `test --bench`.
+    /// Seconds each guardrail spent in evaluations: its own (the clock of `RAILYARD_TIMINGS`,
+    /// for `test --bench`), plus an equal share of each pass it was a member of (one engine
+    /// run cannot be split by guardrail; `RAILYARD_TIMINGS` runs each on its own), for
+    /// JUnit's per-case `time`.
     spent: Vec<f64>,
 }
 
@@ -604,8 +613,8 @@ impl From<crate::guardrail::engine::EvalError> for Failure {
 #[derive(Serialize, Deserialize)]
 enum JobResult {
     /// Every member's violations, or `None` when the pass failed and its members must run
-    /// one by one to tell which failed.
-    Pass(Option<Vec<Vec<Violation>>>),
+    /// one by one to tell which failed; and the seconds it took.
+    Pass(Option<Vec<Vec<Violation>>>, f64),
     /// The violations or the error, and the seconds it took.
     One(Result<Vec<Violation>, Failure>, f64),
 }
@@ -618,7 +627,7 @@ impl<'a> Evaluator<'a> {
             .iter()
             .map(|g| match &g.compiled {
                 Some(p) => Ok(p.clone()),
-                None => Policy::compile(g, &library.helpers).map_err(|e| e.to_string()),
+                None => Policy::compile(g, &library.helpers),
             })
             .collect::<Vec<_>>();
         let compiled: Vec<(usize, &Guardrail)> = policies
@@ -642,8 +651,9 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    /// Seconds the guardrail at `index` has spent so far in evaluations of its own (see
-    /// [`Evaluator::evaluate_raw`]); policy time only, without parsing or forking.
+    /// Seconds the guardrail at `index` has spent so far in evaluations (its own, see
+    /// [`Evaluator::evaluate_raw`], and its share of passes); policy time only, without
+    /// parsing or forking.
     pub fn spent(&self, index: usize) -> f64 {
         self.spent.get(index).copied().unwrap_or(0.0)
     }
@@ -824,7 +834,7 @@ impl<'a> Evaluator<'a> {
             .chain(spare.iter_mut())
             .map(std::sync::Mutex::new)
             .collect();
-        let policies: Vec<std::sync::Mutex<&mut Result<Policy, String>>> =
+        let policies: Vec<std::sync::Mutex<&mut Result<Policy, ConfigError>>> =
             self.policies.iter_mut().map(std::sync::Mutex::new).collect();
         let results = crate::isolate::run_jobs(jobs.len(), budget, |k| match jobs[k] {
             Job::Pass(b) => {
@@ -835,13 +845,15 @@ impl<'a> Evaluator<'a> {
                     }
                     std::thread::yield_now();
                 };
-                JobResult::Pass(engine.evaluate(&workload.prepared, b, &limits))
+                let start = std::time::Instant::now();
+                let result = engine.evaluate(&workload.prepared, b, &limits);
+                JobResult::Pass(result, start.elapsed().as_secs_f64())
             }
             Job::One(i) => {
                 let start = std::time::Instant::now();
                 let result = match &mut **lock(&policies[i]) {
                     Ok(policy) => policy.evaluate(&workload.prepared, &limits).map_err(Failure::from),
-                    Err(message) => Err(Failure::Policy(message.clone())),
+                    Err(message) => Err(Failure::Policy(message.to_string())),
                 };
                 JobResult::One(result, start.elapsed().as_secs_f64())
             }
@@ -849,7 +861,7 @@ impl<'a> Evaluator<'a> {
                 let start = std::time::Instant::now();
                 let result = match &mut **lock(&policies[i]) {
                     Ok(policy) => policy.evaluate(&variants[k], &limits).map_err(Failure::from),
-                    Err(message) => Err(Failure::Policy(message.clone())),
+                    Err(message) => Err(Failure::Policy(message.to_string())),
                 };
                 JobResult::One(result, start.elapsed().as_secs_f64())
             }
@@ -857,10 +869,16 @@ impl<'a> Evaluator<'a> {
         drop((policies, batches));
         for (job, result) in jobs.iter().zip(results) {
             match (job, result) {
-                (Job::Pass(b), Ok(JobResult::Pass(Some(all)))) => {
-                    out.passed.insert(*b);
-                    for (m, v) in self.bin_members(*b).into_iter().zip(all) {
-                        out.ones.insert(m, Ok(v));
+                (Job::Pass(b), Ok(JobResult::Pass(result, secs))) => {
+                    let members = self.bin_members(*b);
+                    for m in &members {
+                        self.spent[*m] += secs / members.len() as f64;
+                    }
+                    if let Some(all) = result {
+                        out.passed.insert(*b);
+                        for (m, v) in members.into_iter().zip(all) {
+                            out.ones.insert(m, Ok(v));
+                        }
                     }
                 }
                 (Job::Pass(_), _) => {}
@@ -872,7 +890,7 @@ impl<'a> Evaluator<'a> {
                 (Job::One(i), Err(stopped)) => {
                     out.ones.insert(*i, Err(Failure::Stopped(stopped)));
                 }
-                (Job::One(i), Ok(JobResult::Pass(_))) => {
+                (Job::One(i), Ok(JobResult::Pass(..))) => {
                     out.ones.insert(
                         *i,
                         Err(Failure::Policy("internal error: mismatched result".to_string())),
@@ -885,7 +903,7 @@ impl<'a> Evaluator<'a> {
                 (Job::Variant(i, k), Err(stopped)) => {
                     out.variants.insert((*i, *k), Err(Failure::Stopped(stopped)));
                 }
-                (Job::Variant(i, k), Ok(JobResult::Pass(_))) => {
+                (Job::Variant(i, k), Ok(JobResult::Pass(..))) => {
                     out.variants.insert(
                         (*i, *k),
                         Err(Failure::Policy("internal error: mismatched result".to_string())),
@@ -911,12 +929,12 @@ impl<'a> Evaluator<'a> {
             problems: workload.problems_for(g),
         };
         let violations = match (&self.policies[index], outcome) {
-            (Err(message), _) => {
+            (Err(error), _) => {
                 eval.problems.push(EvalProblem {
                     guardrail: Some(g.id.clone()),
                     file: None,
                     line: None,
-                    message: message.clone(),
+                    message: error.to_string(),
                 });
                 return eval;
             }

@@ -15,8 +15,9 @@
 //! - The fetch uses an anonymous remote (no config write per run, so concurrent runs do not
 //!   fight over the config lock); `origin` is recorded once at creation for people inspecting
 //!   the cache.
-//! - No shallow clones. Every network operation is bounded by `--fetch-timeout` (see
-//!   [`network_timeout`]): libgit2's process-global connect and socket timeouts stop a server
+//! - No shallow clones. Every network operation is bounded by `--fetch-timeout`, passed by
+//!   value ([`Cache::with_fetch_timeout`], `GuardrailsRepo::open`; see
+//!   [`apply_git_timeouts`]): libgit2's process-global connect and socket timeouts stop a server
 //!   that accepts and never answers, and the progress callbacks stop a transfer that is still
 //!   running when the budget is spent.
 
@@ -83,6 +84,8 @@ pub struct Fetched {
 pub struct Cache {
     dir: PathBuf,
     stale_lock_age: Duration,
+    /// The budget of each fetch (`--fetch-timeout`).
+    fetch_timeout: Duration,
 }
 
 impl Cache {
@@ -92,7 +95,14 @@ impl Cache {
         Cache {
             dir: dir.into(),
             stale_lock_age: stale_lock_age_from_env(),
+            fetch_timeout: DEFAULT_FETCH_TIMEOUT,
         }
+    }
+
+    /// Sets the budget of each fetch (`--fetch-timeout`; default [`DEFAULT_FETCH_TIMEOUT`]).
+    pub fn with_fetch_timeout(mut self, budget: Duration) -> Cache {
+        self.fetch_timeout = budget;
+        self
     }
 
     /// Sets the age from which a `*.lock` file in a cache entry counts as left by a killed run.
@@ -154,7 +164,8 @@ impl Cache {
             .as_deref()
             .and_then(|var| std::env::var(var).ok())
             .filter(|t| !t.is_empty());
-        let budget = network_timeout();
+        let budget = self.fetch_timeout;
+        apply_git_timeouts(budget);
         let started = std::time::Instant::now();
         let deadline = started + budget;
         let clean = |e: git2::Error| {
@@ -642,28 +653,11 @@ fn clean_message(e: &git2::Error, token: Option<&str>) -> String {
 /// Default of `--fetch-timeout` (`RAILYARD_FETCH_TIMEOUT`).
 pub const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(60);
 
-static FETCH_TIMEOUT: std::sync::Mutex<Option<Duration>> = std::sync::Mutex::new(None);
-
-/// Sets the budget of every git fetch, clone and push and every HTTP request.
-pub fn configure_timeout(budget: Duration) {
-    // Only recorded: libgit2's timeouts are set by [`network_timeout`], which every network
-    // operation calls first. Setting them here would initialise libgit2 (and load OpenSSL's
-    // certificate store, ~20 ms of CPU) on every command, `check` on a folder included.
-    *FETCH_TIMEOUT.lock().unwrap_or_else(|e| e.into_inner()) = Some(budget);
-}
-
-/// The network budget (`--fetch-timeout`, else the default), with libgit2's timeouts set to
-/// it: call before any network operation.
-pub fn network_timeout() -> Duration {
-    let budget = FETCH_TIMEOUT
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .unwrap_or(DEFAULT_FETCH_TIMEOUT);
-    apply_git_timeouts(budget);
-    budget
-}
-
-fn apply_git_timeouts(budget: Duration) {
+/// Sets libgit2's connect and socket timeouts to `budget`: call before each network
+/// operation, with the budget the caller was given. (libgit2 keeps them process-wide; set
+/// here, not at start-up, because setting them initialises libgit2 and loads OpenSSL's
+/// certificate store, ~20 ms of CPU, which `check` on a folder never needs.)
+pub fn apply_git_timeouts(budget: Duration) {
     let ms = budget.as_millis().clamp(1, i32::MAX as u128) as libc::c_int;
     // SAFETY: these set process-global integers in libgit2; they are not called
     // concurrently with themselves in a way that matters (every caller sets the same value).

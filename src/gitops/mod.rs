@@ -35,12 +35,20 @@ pub struct GuardrailsRepo {
     token_env: Option<String>,
     /// The key ledger commits are sealed and verified with (`RAILYARD_LEDGER_KEY`).
     seal_key: Option<crate::seal::SealKey>,
+    /// The budget of each fetch and push (`--fetch-timeout`).
+    fetch_timeout: std::time::Duration,
 }
 
 impl GuardrailsRepo {
     /// Opens `spec`: a local path (work tree or bare), or a URL (`https://`, `ssh://`,
-    /// `git@host:path`, `file://`) mirrored into `cache_dir`.
-    pub fn open(spec: &str, cache_dir: &Path, token_env: Option<&str>) -> Result<GuardrailsRepo> {
+    /// `git@host:path`, `file://`) mirrored into `cache_dir`, each fetch and push within
+    /// `fetch_timeout`.
+    pub fn open(
+        spec: &str,
+        cache_dir: &Path,
+        token_env: Option<&str>,
+        fetch_timeout: std::time::Duration,
+    ) -> Result<GuardrailsRepo> {
         if is_url(spec) {
             let dir = cache_dir.join(format!("guardrails-{}", short_hash(spec)));
             let repo = match Repository::open_bare(&dir) {
@@ -57,6 +65,7 @@ impl GuardrailsRepo {
                 remote_url: Some(spec.to_string()),
                 token_env: token_env.map(str::to_string),
                 seal_key: None,
+                fetch_timeout,
             };
             r.refresh()?;
             Ok(r)
@@ -73,6 +82,7 @@ impl GuardrailsRepo {
                 remote_url: None,
                 token_env: None,
                 seal_key: None,
+                fetch_timeout,
             })
         }
     }
@@ -209,12 +219,12 @@ impl GuardrailsRepo {
         let started = std::time::Instant::now();
         let mut opts = git2::FetchOptions::new();
         // FETCH_HEAD would record the URL, credentials and all.
-        opts.remote_callbacks(callbacks(self.token_env.clone()))
+        opts.remote_callbacks(callbacks(self.token_env.clone(), self.fetch_timeout))
             .update_fetchhead(false);
         remote
             .fetch(&["+refs/heads/*:refs/heads/*"], Some(&mut opts), None)
             .map_err(|e| {
-                let budget = fetch::network_timeout();
+                let budget = self.fetch_timeout;
                 let stalled = if fetch::timed_out(&e, started, budget) {
                     format!(
                         " (no answer within {}, --fetch-timeout)",
@@ -238,7 +248,7 @@ impl GuardrailsRepo {
         let Some(url) = &self.remote_url else { return Ok(true) };
         let mut remote = self.repo.remote_anonymous(url)?;
         let rejected = std::cell::RefCell::new(None::<String>);
-        let mut cb = callbacks(self.token_env.clone());
+        let mut cb = callbacks(self.token_env.clone(), self.fetch_timeout);
         cb.push_update_reference(|_, status| {
             if let Some(s) = status {
                 *rejected.borrow_mut() = Some(s.to_string());
@@ -250,9 +260,9 @@ impl GuardrailsRepo {
         let spec = format!("refs/heads/{branch}:refs/heads/{branch}");
         match remote.push(&[spec.as_str()], Some(&mut opts)) {
             Ok(()) => {}
-            Err(e) if e.code() == ErrorCode::NotFastForward || e.message().contains("non-fast-forward") => {
-                return Ok(false)
-            }
+            // The local transport refuses with this code; a server's refusal arrives as the
+            // ref's status (`rejected`). No message text is read.
+            Err(e) if e.code() == ErrorCode::NotFastForward => return Ok(false),
             Err(e) => bail!(
                 "pushing `{branch}` to `{}`: {}",
                 self.display,
@@ -729,9 +739,11 @@ fn replace_path(repo: &Repository, tree: Option<&git2::Tree>, parts: &[&str], ne
 }
 
 /// The remote callbacks of the guardrails repo: the one set every git network operation
-/// uses ([`fetch::remote_callbacks`]), with the `--fetch-timeout` deadline from now.
-pub fn callbacks(token_env: Option<String>) -> git2::RemoteCallbacks<'static> {
-    let deadline = std::time::Instant::now() + fetch::network_timeout();
+/// uses ([`fetch::remote_callbacks`]), with libgit2's timeouts set to `budget`
+/// (`--fetch-timeout`) and its deadline from now.
+pub fn callbacks(token_env: Option<String>, budget: std::time::Duration) -> git2::RemoteCallbacks<'static> {
+    fetch::apply_git_timeouts(budget);
+    let deadline = std::time::Instant::now() + budget;
     fetch::remote_callbacks(token_env.as_deref(), deadline)
 }
 

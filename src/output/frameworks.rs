@@ -11,7 +11,7 @@ pub fn render(format: Format, r: &FrameworkReport, out: &mut dyn Write) -> io::R
     match format {
         Format::Table => table(r, &mut Terminal::new(out)),
         Format::Markdown => markdown(r, out),
-        Format::Json | Format::Sarif | Format::Junit => super::json::write_json(r, out),
+        Format::Json | Format::Sarif | Format::Junit | Format::Codequality => super::json::write_json(r, out),
     }
 }
 

@@ -31,14 +31,14 @@ fn esc(s: &str) -> String {
 
 /// Seconds as JUnit's `time` attribute.
 fn secs(d: std::time::Duration) -> String {
-    format!("{:.3}", d.as_secs_f64())
+    format!("{:.6}", d.as_secs_f64())
 }
 
 impl Render<CheckReport> for Junit {
     /// One test case per evaluated guardrail: it fails with one `<failure>` per finding
-    /// (file:line first), errs when it could not be evaluated, and passes otherwise. The
-    /// guardrails are evaluated together in one pass, so only the suite's `time` is measured;
-    /// cases carry none rather than an invented share.
+    /// (file:line first), errs when it could not be evaluated, and passes otherwise. A case's
+    /// `time` is its policy's evaluation time (guardrails evaluated together in one engine
+    /// pass share the pass's time equally); the suite's is the whole run's, reading included.
     fn render(&self, r: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
         let mut findings: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
         for f in &r.findings {
@@ -109,6 +109,7 @@ impl Render<CheckReport> for Junit {
                     ));
                 }
             }
+            let time = secs(g.elapsed);
             let mut notes: Vec<String> = Vec::new();
             for f in warnings.get(id).into_iter().flatten() {
                 notes.push(format!(
@@ -137,9 +138,17 @@ impl Render<CheckReport> for Junit {
                 body.push(format!("      <system-out>{}</system-out>", esc(&notes.join("\n"))));
             }
             if body.is_empty() {
-                writeln!(out, r#"    <testcase classname="{classname}" name="{}"/>"#, esc(id))?;
+                writeln!(
+                    out,
+                    r#"    <testcase classname="{classname}" name="{}" time="{time}"/>"#,
+                    esc(id)
+                )?;
             } else {
-                writeln!(out, r#"    <testcase classname="{classname}" name="{}">"#, esc(id))?;
+                writeln!(
+                    out,
+                    r#"    <testcase classname="{classname}" name="{}" time="{time}">"#,
+                    esc(id)
+                )?;
                 for line in body {
                     writeln!(out, "{line}")?;
                 }
@@ -149,7 +158,7 @@ impl Render<CheckReport> for Junit {
         for e in &general {
             writeln!(
                 out,
-                r#"    <testcase classname="railyard.{workload}" name="evaluation error">"#
+                r#"    <testcase classname="railyard.{workload}" name="evaluation error" time="0.000000">"#
             )?;
             writeln!(out, r#"      <error message="{}" type="evaluation"/>"#, esc(e))?;
             writeln!(out, "    </testcase>")?;
@@ -157,7 +166,7 @@ impl Render<CheckReport> for Junit {
         for s in &r.skipped {
             writeln!(
                 out,
-                r#"    <testcase classname="railyard.{workload}" name="skipped: {}">"#,
+                r#"    <testcase classname="railyard.{workload}" name="skipped: {}" time="0.000000">"#,
                 esc(&s.path)
             )?;
             writeln!(out, r#"      <skipped message="{}"/>"#, esc(&s.reason))?;

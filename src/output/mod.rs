@@ -5,6 +5,7 @@
 //! silent substitute. Data goes to the writer the caller supplies (stdout); diagnostics go to
 //! stderr.
 
+mod codequality;
 pub mod frameworks;
 pub(crate) mod json;
 mod junit;
@@ -39,6 +40,8 @@ pub enum Format {
     Junit,
     /// Markdown for CI job summaries and pull-request comments.
     Markdown,
+    /// A GitLab Code Quality report (merge request widget and diff annotations).
+    Codequality,
 }
 
 impl std::fmt::Display for Format {
@@ -125,6 +128,7 @@ impl Document for CheckReport {
             Format::Sarif => &sarif::Sarif,
             Format::Junit => &junit::Junit,
             Format::Markdown => &markdown::Markdown,
+            Format::Codequality => &codequality::CodeQuality,
         })
     }
 }
@@ -138,7 +142,7 @@ impl Document for TestReport {
             Format::Junit => Some(&junit::Junit),
             Format::Markdown => Some(&markdown::Markdown),
             // Fixtures are not code-scanning alerts.
-            Format::Sarif => None,
+            Format::Sarif | Format::Codequality => None,
         }
     }
 }
@@ -151,7 +155,7 @@ impl Document for ObserveReport {
             Format::Json => Some(&json::Json),
             Format::Markdown => Some(&markdown::Markdown),
             // A fleet's release decision is neither alerts on one checkout nor a test run.
-            Format::Sarif | Format::Junit => None,
+            Format::Sarif | Format::Junit | Format::Codequality => None,
         }
     }
 }
@@ -163,7 +167,7 @@ impl Document for EnforceReport {
             Format::Table => Some(&table::Table),
             Format::Json => Some(&json::Json),
             Format::Markdown => Some(&markdown::Markdown),
-            Format::Sarif | Format::Junit => None,
+            Format::Sarif | Format::Junit | Format::Codequality => None,
         }
     }
 }
@@ -175,7 +179,7 @@ impl Document for Report {
             Format::Table => Some(&table::Table),
             Format::Json => Some(&json::Json),
             Format::Markdown => Some(&markdown::Markdown),
-            Format::Sarif | Format::Junit => None,
+            Format::Sarif | Format::Junit | Format::Codequality => None,
         }
     }
 }

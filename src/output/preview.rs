@@ -12,7 +12,7 @@ pub fn render(format: Format, r: &PreviewReport, out: &mut dyn Write) -> io::Res
     match format {
         Format::Table => table(r, &mut Terminal::new(out)),
         Format::Markdown => markdown(r, out),
-        Format::Json | Format::Sarif | Format::Junit => super::json::write_json(r, out),
+        Format::Json | Format::Sarif | Format::Junit | Format::Codequality => super::json::write_json(r, out),
     }
 }
 

@@ -335,6 +335,15 @@ fn security_severity(s: Severity) -> &'static str {
     }
 }
 
+/// What identifies a finding across runs: its guardrail and the resource's identity (its file
+/// only when the finding names no resource id). Also the basis of Code Quality fingerprints.
+pub(crate) fn fingerprint_basis(f: &Finding) -> String {
+    match f.id.is_empty() {
+        true => format!("{}:{}:{}", f.guardrail, f.file, f.resource),
+        false => format!("{}:{}", f.guardrail, f.id),
+    }
+}
+
 /// The finding's message, with its resource when the message does not name it.
 fn message(f: &Finding, state: State) -> String {
     let text = match f.resource.is_empty() || f.message.contains(&f.resource) {
@@ -419,13 +428,7 @@ impl Render<CheckReport> for Sarif {
                 }],
                 // The resource's identity, not its file: moving a resource between files of one
                 // root module keeps its alert; two resources sharing an address keep theirs.
-                partial_fingerprints: BTreeMap::from([(
-                    "railyard/v2",
-                    match f.id.is_empty() {
-                        true => format!("{}:{}:{}", f.guardrail, f.file, f.resource),
-                        false => format!("{}:{}", f.guardrail, f.id),
-                    },
-                )]),
+                partial_fingerprints: BTreeMap::from([("railyard/v2", fingerprint_basis(f))]),
                 suppressions: match (state, &f.exception) {
                     (State::Excepted, Some(e)) => vec![Suppression {
                         kind: "external",

@@ -11,6 +11,9 @@ pub struct EvaluatedGuardrail {
     pub id: String,
     /// A pending guardrail (`develop`'s): its findings are warnings.
     pub pending: bool,
+    /// Time its policy took on the workload (JUnit's per-case `time`); guardrails evaluated
+    /// together in one engine pass share that pass's time equally.
+    pub elapsed: std::time::Duration,
 }
 
 /// What `check` found, as every renderer receives it.
@@ -63,4 +66,11 @@ pub struct PathBase {
     pub root: Option<std::path::PathBuf>,
     /// The checked folder relative to `root`, `/`-separated, ending in `/` unless empty.
     pub prefix: String,
+}
+
+impl PathBase {
+    /// A workload path (relative to the checked folder) relative to the base, `/`-separated.
+    pub fn path(&self, file: &str) -> String {
+        format!("{}{file}", self.prefix)
+    }
 }

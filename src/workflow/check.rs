@@ -53,9 +53,11 @@ pub fn check(opts: CheckOptions, out: &mut dyn Write) -> anyhow::Result<Outcome>
         .with_context(|| format!("reading workload `{}`", opts.path.display()))?;
     let exclude = crate::files::Exclude::new(&opts.exclude).context("--exclude")?;
     exclude.apply(&mut files, &mut skipped);
-    // Only SARIF uses it; a `--path-base` that does not hold the path is refused whatever the format.
+    // Only SARIF and Code Quality use it; a `--path-base` that does not hold the path is refused whatever the format.
     let path_base = match (opts.format, &opts.path_base) {
-        (Format::Sarif, _) | (_, Some(_)) => crate::output::PathBase::resolve(&opts.path, opts.path_base.as_deref())?,
+        (Format::Sarif | Format::Codequality, _) | (_, Some(_)) => {
+            crate::output::PathBase::resolve(&opts.path, opts.path_base.as_deref())?
+        }
         _ => crate::output::PathBase::default(),
     };
     let file_count = files.len();
@@ -65,12 +67,15 @@ pub fn check(opts: CheckOptions, out: &mut dyn Write) -> anyhow::Result<Outcome>
     let results = evaluate_workload(&opts.workload, &files, &skipped, &libraries, &settings);
     // Read and not read, rendered or not: every file of code that was not evaluated.
     let skipped = results.skipped;
+    let seconds = results.seconds;
     let mut evaluations = results.evaluations.into_iter();
 
     // Code of a kind that was not evaluated (an unrendered Helm chart) is reported once per
-    // file below, not once per guardrail.
+    // file below, not once per guardrail. A guardrail's problem of that kind is the one that
+    // names such a file and no line (a policy's own errors name its policy file).
     let not_evaluated = |p: &EvalProblem| {
-        p.message.starts_with("skipped: ")
+        p.guardrail.is_some()
+            && p.line.is_none()
             && skipped
                 .iter()
                 .any(|s| s.kind.is_some() && p.file.as_deref() == Some(s.path.as_str()))
@@ -107,10 +112,11 @@ pub fn check(opts: CheckOptions, out: &mut dyn Write) -> anyhow::Result<Outcome>
                 file: Some(s.path.clone()),
                 line: None,
                 message: format!(
-                    "skipped: {}; not evaluated by {} that judge {} code (install the renderer, or --exclude the path)",
+                    "skipped: {}; not evaluated by {} that judge {} code ({}, or --exclude the path)",
                     s.reason,
                     crate::output::plural(judges.len(), "active guardrail"),
-                    kind.as_str()
+                    kind.as_str(),
+                    s.remedy()
                 ),
             });
         }
@@ -156,9 +162,11 @@ pub fn check(opts: CheckOptions, out: &mut dyn Write) -> anyhow::Result<Outcome>
                 .iter()
                 .flat_map(|(library, deadline)| library.guardrails.iter().map(|g| (g, true, *deadline))),
         )
-        .map(|(g, pending, _deadline)| EvaluatedGuardrail {
+        .zip(seconds.iter().flatten().copied().chain(std::iter::repeat(0.0)))
+        .map(|((g, pending, _deadline), secs)| EvaluatedGuardrail {
             id: g.id.clone(),
             pending,
+            elapsed: std::time::Duration::try_from_secs_f64(secs).unwrap_or_default(),
         })
         .collect();
     let report = CheckReport {
@@ -238,7 +246,7 @@ pub fn guardrails_for(s: &super::Settings, spec: &str, workload: &str) -> anyhow
         let library = crate::guardrail::load_dir(path).with_context(|| format!("loading guardrails from `{spec}`"))?;
         return Ok((library, Vec::new()));
     }
-    let mut repo = GuardrailsRepo::open(repo_spec, &s.cache_dir, s.repo_token_env.as_deref())?;
+    let mut repo = GuardrailsRepo::open(repo_spec, &s.cache_dir, s.repo_token_env.as_deref(), s.fetch_timeout)?;
     repo.set_seal_key(s.ledger_key.clone());
     let active_ref = reference.unwrap_or(MAIN);
     let active_commit = repo.resolve(active_ref)?;

@@ -180,6 +180,7 @@ mod tests {
             dry_run: false,
             no_notify: false,
             notify_timeout: std::time::Duration::from_secs(1),
+            fetch_timeout: std::time::Duration::from_secs(1),
             format: crate::output::Format::Json,
             actor: String::new(),
             actor_source: String::new(),

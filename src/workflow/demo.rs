@@ -51,6 +51,7 @@ pub fn demo(s: &Settings, keep: Option<&Path>, out: &mut dyn Write) -> Result<Ou
         // The sandbox's teams have no real channels: show what would be sent.
         no_notify: true,
         notify_timeout: crate::notify::DEFAULT_TIMEOUT,
+        fetch_timeout: crate::gitops::fetch::DEFAULT_FETCH_TIMEOUT,
         format: Format::Table,
         actor: "security-lead@example.com".into(),
         actor_source: "demo".into(),
@@ -453,7 +454,12 @@ fn snapshot(dir: &Path, prefix: &str) -> Result<Vec<(String, Option<Vec<u8>>)>> 
 }
 
 fn on_main(repo: &Path, guardrail: &str) -> Result<bool> {
-    let r = gitops::GuardrailsRepo::open(&repo.display().to_string(), repo, None)?;
+    let r = gitops::GuardrailsRepo::open(
+        &repo.display().to_string(),
+        repo,
+        None,
+        gitops::fetch::DEFAULT_FETCH_TIMEOUT,
+    )?;
     let main = r.require_tip(gitops::MAIN)?;
     Ok(r.tree_id(&main, &format!("guardrails/{guardrail}"))?.is_some())
 }

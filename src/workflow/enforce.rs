@@ -363,7 +363,7 @@ fn resource(f: &crate::ledger::RecordedFinding) -> EventResource {
 /// `observe`, at the commit last observed) who last changed each resource.
 fn attribute(s: &Settings, release: &Release, ledger: &Ledger, events: &mut [Event]) {
     let blames = crate::gitops::blame::BlameCache::new(&s.cache_dir, release.repo.seal_key().cloned());
-    let cache = Cache::new(s.cache_dir.join("workloads"));
+    let cache = Cache::new(s.cache_dir.join("workloads")).with_fetch_timeout(s.fetch_timeout);
     let base_dir = release.repo.base_dir();
     let mut blamers: std::collections::BTreeMap<String, Option<Blamer>> = Default::default();
     for ev in events.iter_mut() {

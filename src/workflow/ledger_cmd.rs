@@ -55,7 +55,7 @@ fn open(s: &Settings) -> Result<GuardrailsRepo> {
             crate::seal::KEY_ENV
         );
     }
-    let mut repo = GuardrailsRepo::open(&s.repo, &s.cache_dir, s.repo_token_env.as_deref())?;
+    let mut repo = GuardrailsRepo::open(&s.repo, &s.cache_dir, s.repo_token_env.as_deref(), s.fetch_timeout)?;
     repo.set_seal_key(s.ledger_key.clone());
     Ok(repo)
 }

@@ -51,6 +51,8 @@ pub struct Settings {
     pub no_notify: bool,
     /// Per-request timeout of notifications (`RAILYARD_NOTIFY_TIMEOUT_MS`).
     pub notify_timeout: std::time::Duration,
+    /// The budget of each git fetch, clone and push (`--fetch-timeout`).
+    pub fetch_timeout: std::time::Duration,
     pub format: Format,
     /// Who runs this (recorded in forced promotions and accepted ledger edits): `--actor`,
     /// `$RAILYARD_ACTOR` or the CI's user; empty when none was given (the workflow then

@@ -195,7 +195,7 @@ pub(crate) fn evaluate_fleet(
     release: &Release,
     library: &Library,
 ) -> Result<(Vec<ObservedWorkload>, Stats)> {
-    let cache = Cache::new(s.cache_dir.join("workloads"));
+    let cache = Cache::new(s.cache_dir.join("workloads")).with_fetch_timeout(s.fetch_timeout);
     let result_cache = ResultCache::new(s.cache_dir.join("results")).with_key(s.ledger_key.clone());
     let parse_cache = crate::parsed::ParsedCache::new(s.cache_dir.join("parsed")).with_key(s.ledger_key.clone());
     let base_dir = release.repo.base_dir();

@@ -59,7 +59,7 @@ impl Release {
     /// [`open`](Self::open) with `candidates_ref` (a branch, tag or commit; `preview --ref`)
     /// in the place of `develop`: its guardrails and registry are read, compared with `main`.
     pub fn open_at(s: &Settings, candidates_ref: Option<&str>) -> Result<Release> {
-        let mut repo = GuardrailsRepo::open(&s.repo, &s.cache_dir, s.repo_token_env.as_deref())?;
+        let mut repo = GuardrailsRepo::open(&s.repo, &s.cache_dir, s.repo_token_env.as_deref(), s.fetch_timeout)?;
         repo.set_seal_key(s.ledger_key.clone());
         let develop = match candidates_ref {
             Some(r) => repo.resolve(r)?,

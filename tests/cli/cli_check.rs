@@ -458,7 +458,7 @@ fn format_junit_has_one_failure_per_finding_in_its_guardrails_case() {
     for g in &failing {
         let case = xml
             .split("<testcase ")
-            .find(|c| c.contains(&format!("name=\"{g}\">")))
+            .find(|c| c.contains(&format!("name=\"{g}\" time=")))
             .unwrap_or_else(|| panic!("no case for {g}: {xml}"));
         assert!(case.contains("<failure message=\""), "no failure for {g}: {xml}");
     }

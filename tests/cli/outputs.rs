@@ -230,11 +230,24 @@ fn junit_has_one_case_per_evaluated_guardrail_with_failures_at_file_line_and_tim
         .filter(|l| l.trim_start().starts_with("<testcase"))
         .collect();
     assert_eq!(cases.len(), 3, "{xml}");
-    assert_eq!(
-        cases[0].trim(),
-        r#"<testcase classname="railyard.web" name="aws-ebs-volume-encryption"/>"#,
+    assert!(
+        cases[0]
+            .trim()
+            .starts_with(r#"<testcase classname="railyard.web" name="aws-ebs-volume-encryption" time=""#)
+            && cases[0].ends_with("/>"),
         "{xml}"
     );
+    // Every case carries its guardrail's evaluation time, in seconds.
+    let mut total = 0.0;
+    for case in &cases {
+        let time = case.split(" time=\"").nth(1).and_then(|t| t.split('"').next());
+        let secs: f64 = time
+            .and_then(|t| t.parse().ok())
+            .unwrap_or_else(|| panic!("no time: {case}"));
+        assert!(secs.is_finite() && secs >= 0.0, "{case}");
+        total += secs;
+    }
+    assert!(total > 0.0, "measured, not a placeholder: {xml}");
     assert!(
         cases[1].contains(r#"classname="railyard.web""#) && cases[1].contains(r#"name="aws-s3-access-logging""#),
         "{xml}"

@@ -14,7 +14,7 @@ use std::path::Path;
 use std::process::Output;
 
 /// Every value of `--format`.
-const FORMATS: [&str; 5] = ["table", "json", "sarif", "junit", "markdown"];
+const FORMATS: [&str; 6] = ["table", "json", "sarif", "junit", "markdown", "codequality"];
 /// The ledger key of the loop's runs: every ledger commit is sealed.
 const KEY: &str = "snapshot-ledger-key-0123456789";
 /// The machine's date for runs that write (debug builds honour `RAILYARD_TEST_TODAY`).

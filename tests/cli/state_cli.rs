@@ -570,7 +570,7 @@ fn a_remote_that_moved_between_read_and_push_is_re_read_not_overwritten() {
         .unwrap();
     assert!(status.success());
     let url = format!("file://{}", bare.display());
-    let repo = GuardrailsRepo::open(&url, &sb.path("cache"), None).unwrap();
+    let repo = GuardrailsRepo::open(&url, &sb.path("cache"), None, std::time::Duration::from_secs(60)).unwrap();
     let day = |s: &str| railyard::Day::parse(s).unwrap();
     // Another run writes the ledger on the remote right after this run read it.
     let mut theirs = Ledger::new();

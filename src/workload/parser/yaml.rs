@@ -58,6 +58,9 @@ pub(crate) struct Node {
 pub(crate) struct Error {
     pub line: usize,
     pub message: String,
+    /// Stopped by a guard against hostile input (nesting depth, alias expansion, an alias to
+    /// itself), not by a plain syntax error: a file could use one to hide a manifest.
+    pub guard: bool,
 }
 
 impl Error {
@@ -65,6 +68,24 @@ impl Error {
         Error {
             line: line.max(1),
             message: message.into(),
+            guard: false,
+        }
+    }
+
+    fn guard(line: usize, message: impl Into<String>) -> Self {
+        Error {
+            guard: true,
+            ..Error::new(line, message)
+        }
+    }
+
+    /// A parser's own error (saphyr's, serde_json's): their recursion limits are known only by
+    /// their words, read here at the edge and nowhere else.
+    fn external(line: usize, message: String) -> Self {
+        let guard = ["nesting", "alias", "recursion"].iter().any(|w| message.contains(w));
+        Error {
+            guard,
+            ..Error::new(line, message)
         }
     }
 }
@@ -224,7 +245,7 @@ impl Builder<'_> {
             }
             Event::SequenceStart(anchor, ref tag) | Event::MappingStart(anchor, ref tag) => {
                 if self.stack.len() >= MAX_DEPTH {
-                    return Err(Error::new(line, format!("nesting deeper than {MAX_DEPTH} levels")));
+                    return Err(Error::guard(line, format!("nesting deeper than {MAX_DEPTH} levels")));
                 }
                 let tag = convert_tag(tag.clone());
                 let frame = if matches!(ev, Event::SequenceStart(..)) {
@@ -308,17 +329,17 @@ impl Builder<'_> {
             }
             Event::Alias(id) => {
                 let Some((node, size, height)) = self.anchors.get(&id) else {
-                    return Err(Error::new(line, "alias to an unknown or unfinished anchor"));
+                    return Err(Error::guard(line, "alias to an unknown or unfinished anchor"));
                 };
                 if self.stack.len() + height > MAX_DEPTH {
-                    return Err(Error::new(
+                    return Err(Error::guard(
                         line,
                         format!("alias expands to nesting deeper than {MAX_DEPTH} levels"),
                     ));
                 }
                 self.alias_nodes += size;
                 if self.alias_nodes > MAX_ALIAS_NODES {
-                    return Err(Error::new(
+                    return Err(Error::guard(
                         line,
                         format!("aliases expand to more than {MAX_ALIAS_NODES} nodes"),
                     ));
@@ -420,7 +441,7 @@ fn parse_events(text: &str) -> Result<Vec<Node>, (Error, Option<(usize, usize)>)
             Ok((ev, span)) => b.event(ev, span).map_err(|e| (e, None))?,
             Err(e) => {
                 let at = (e.marker().line(), e.marker().col());
-                return Err((Error::new(at.0, e.info().to_string()), Some(at)));
+                return Err((Error::external(at.0, e.info().to_string()), Some(at)));
             }
         }
     }
@@ -436,7 +457,7 @@ pub(crate) fn parse_json(text: &str) -> Result<Node, Error> {
     if let Err(e) = serde_json::from_str::<Json>(text) {
         let msg = e.to_string();
         let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
-        return Err(Error::new(e.line(), msg));
+        return Err(Error::external(e.line(), msg));
     }
     let mut w = JsonWalker {
         text,
