@@ -4,7 +4,7 @@
 
 use git2::{BlameOptions, Oid, Repository};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 /// The commit that last changed a resource's lines.
@@ -32,18 +32,27 @@ impl LastChange {
 /// Blames files in one repository, each (commit, file) once: a file with many findings
 /// (a module with dozens of resources) is blamed whole and every finding's lines are
 /// answered from its hunks, instead of one blame, each walking the file's history, per
-/// finding.
+/// finding. What it blamed is written to the cache when it is dropped.
 pub struct Blamer {
     path: std::path::PathBuf,
     /// Opened on the first blame the cache cannot answer (a warm run opens none).
     repo: Option<Option<Repository>>,
-    files: HashMap<(String, String), Option<Vec<Hunk>>>,
+    commits: HashMap<String, CommitBlames>,
     cache: Option<BlameCache>,
 }
 
-/// Blames kept between runs, `<cache>/blame/<key>.json`, keyed by a SHA-256 of the commit
-/// and the file: a commit never changes, so neither does its blame, and a warm observation
-/// of a fleet blames only files of new commits. Written atomically; with
+/// The blamed files of one commit, as read from the cache and added to since.
+#[derive(Default)]
+struct CommitBlames {
+    files: BTreeMap<String, Option<Vec<Hunk>>>,
+    /// Files blamed since the cache was read: the entry is written again.
+    added: bool,
+}
+
+/// Blames kept between runs, one file per commit, `<cache>/blame/<key>.json` (a SHA-256 of
+/// the commit), holding the hunks of each of its files blamed so far: a commit never
+/// changes, so neither does its blame, and a warm observation of a fleet reads one file per
+/// workload and blames only files of new commits. Written atomically; with
 /// `RAILYARD_LEDGER_KEY` each entry carries an HMAC, and one that fails it is blamed again.
 #[derive(Clone)]
 pub struct BlameCache {
@@ -53,8 +62,16 @@ pub struct BlameCache {
 
 #[derive(Serialize, Deserialize)]
 struct CachedBlame {
-    hunks: Vec<Hunk>,
+    files: BTreeMap<String, Vec<Hunk>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    mac: Option<String>,
+}
+
+/// [`CachedBlame`] as written (borrowing what the blamer holds).
+#[derive(Serialize)]
+struct StoredBlame<'a> {
+    files: &'a BTreeMap<&'a String, &'a Vec<Hunk>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     mac: Option<String>,
 }
 
@@ -66,56 +83,56 @@ impl BlameCache {
         }
     }
 
-    fn path(&self, commit: &str, file: &str) -> std::path::PathBuf {
+    fn path(&self, commit: &str) -> std::path::PathBuf {
         use sha2::Digest;
         let mut h = sha2::Sha256::new();
-        h.update(b"railyard-blame-v1\0");
+        h.update(b"railyard-blame-v2\0");
         h.update(commit.as_bytes());
-        h.update(b"\0");
-        h.update(file.as_bytes());
         self.dir.join(format!("{}.json", hex::encode(h.finalize())))
     }
 
-    fn signed(&self, commit: &str, file: &str, hunks: &[Hunk]) -> Option<String> {
-        let body = serde_json::to_vec(hunks).ok()?;
-        Some(
-            self.key
-                .as_ref()?
-                .mac([commit.as_bytes(), file.as_bytes(), body.as_slice()]),
-        )
+    fn signed(&self, commit: &str, body: &[u8]) -> Option<String> {
+        Some(self.key.as_ref()?.mac([commit.as_bytes(), body]))
     }
 
-    fn load(&self, commit: &str, file: &str) -> Option<Vec<Hunk>> {
-        let bytes = std::fs::read(self.path(commit, file)).ok()?;
-        let c: CachedBlame = serde_json::from_slice(&bytes).ok()?;
-        if self.key.is_some() {
-            let body = serde_json::to_vec(&c.hunks).ok()?;
-            let key = self.key.as_ref()?;
-            if !c
-                .mac
-                .as_deref()
-                .is_some_and(|m| key.verify([commit.as_bytes(), file.as_bytes(), body.as_slice()], m))
-            {
-                return None;
+    /// The files of `commit` blamed before; empty when none were, or (with a key) when the
+    /// entry fails verification.
+    fn load(&self, commit: &str) -> BTreeMap<String, Vec<Hunk>> {
+        let Ok(bytes) = std::fs::read(self.path(commit)) else {
+            return BTreeMap::new();
+        };
+        let Ok(c) = serde_json::from_slice::<CachedBlame>(&bytes) else {
+            return BTreeMap::new();
+        };
+        if let Some(key) = &self.key {
+            let verified = serde_json::to_vec(&c.files)
+                .ok()
+                .zip(c.mac.as_deref())
+                .is_some_and(|(body, mac)| key.verify([commit.as_bytes(), body.as_slice()], mac));
+            if !verified {
+                return BTreeMap::new();
             }
         }
-        Some(c.hunks)
+        c.files
     }
 
-    fn store(&self, commit: &str, file: &str, hunks: Vec<Hunk>) -> Vec<Hunk> {
-        let entry = CachedBlame {
-            mac: self.signed(commit, file, &hunks),
-            hunks,
-        };
+    fn store(&self, commit: &str, files: &BTreeMap<String, Option<Vec<Hunk>>>) {
+        // Files that could not be blamed are not kept: they are tried again next time.
+        let files: BTreeMap<&String, &Vec<Hunk>> = files.iter().filter_map(|(f, h)| Some((f, h.as_ref()?))).collect();
         // Best effort: attribution is information, and a failed write only costs a blame.
         let _ = (|| -> std::io::Result<()> {
+            let body = serde_json::to_vec(&files).map_err(std::io::Error::other)?;
+            let entry = serde_json::to_vec(&StoredBlame {
+                files: &files,
+                mac: self.signed(commit, &body),
+            })
+            .map_err(std::io::Error::other)?;
             std::fs::create_dir_all(&self.dir)?;
             let mut tmp = tempfile::NamedTempFile::new_in(&self.dir)?;
-            std::io::Write::write_all(&mut tmp, &serde_json::to_vec(&entry).map_err(std::io::Error::other)?)?;
-            tmp.persist(self.path(commit, file)).map_err(|e| e.error)?;
+            std::io::Write::write_all(&mut tmp, &entry)?;
+            tmp.persist(self.path(commit)).map_err(|e| e.error)?;
             Ok(())
         })();
-        entry.hunks
     }
 }
 
@@ -139,7 +156,7 @@ impl Blamer {
         Some(Blamer {
             path: repo_path.to_path_buf(),
             repo,
-            files: HashMap::new(),
+            commits: HashMap::new(),
             cache: cache.cloned(),
         })
     }
@@ -151,21 +168,19 @@ impl Blamer {
             return None;
         }
         let end_line = end_line.max(line);
-        let key = (commit.to_string(), file.to_string());
-        if !self.files.contains_key(&key) {
-            let hunks = match self.cache.as_ref().and_then(|c| c.load(commit, file)) {
-                Some(hunks) => Some(hunks),
-                None => {
-                    let blamed = self.blame(commit, file);
-                    blamed.map(|h| match &self.cache {
-                        Some(c) => c.store(commit, file, h),
-                        None => h,
-                    })
-                }
-            };
-            self.files.insert(key.clone(), hunks);
+        if !self.commits.contains_key(commit) {
+            let cached = self.cache.as_ref().map(|c| c.load(commit)).unwrap_or_default();
+            let files = cached.into_iter().map(|(f, h)| (f, Some(h))).collect();
+            self.commits
+                .insert(commit.to_string(), CommitBlames { files, added: false });
         }
-        self.files[&key]
+        if !self.commits[commit].files.contains_key(file) {
+            let hunks = self.blame(commit, file);
+            let blames = self.commits.get_mut(commit).expect("inserted above");
+            blames.added |= hunks.is_some();
+            blames.files.insert(file.to_string(), hunks);
+        }
+        self.commits[commit].files[file]
             .as_ref()?
             .iter()
             .filter(|h| h.start <= end_line && h.end >= line)
@@ -203,6 +218,17 @@ impl Blamer {
             })
             .collect();
         Some(hunks)
+    }
+}
+
+impl Drop for Blamer {
+    /// Keeps what was blamed for the next run.
+    fn drop(&mut self) {
+        if let Some(cache) = &self.cache {
+            for (commit, blames) in self.commits.iter().filter(|(_, b)| b.added) {
+                cache.store(commit, &blames.files);
+            }
+        }
     }
 }
 
@@ -311,7 +337,7 @@ mod tests {
         // Lines past the end and unknown files have no attribution.
         assert_eq!(b.last_change(&head, "main.tf", 40, 41), None);
         assert_eq!(b.last_change(&head, "other.tf", 1, 1), None);
-        assert_eq!(b.files.len(), 2, "one blame per (commit, file)");
+        assert_eq!(b.commits[&head].files.len(), 2, "one blame per (commit, file)");
 
         // Kept between runs, keyed by commit and file; with a key, an edited entry is
         // blamed again rather than believed.
@@ -320,12 +346,14 @@ mod tests {
         let cache = BlameCache::new(cache_dir.path(), Some(key.clone()));
         let mut b = Blamer::open(dir.path(), Some(&cache)).unwrap();
         assert_eq!(b.last_change(&head, "main.tf", 4, 6).unwrap().author, "Bob");
-        let entry = cache.path(&head, "main.tf");
+        drop(b); // written when the blamer is done
+        let entry = cache.path(&head);
         let text = std::fs::read_to_string(&entry).unwrap();
         assert!(text.contains("Bob"), "{text}");
         std::fs::write(&entry, text.replace("Bob", "Mallory")).unwrap();
         let mut again = Blamer::open(dir.path(), Some(&cache)).unwrap();
         assert_eq!(again.last_change(&head, "main.tf", 4, 6).unwrap().author, "Bob");
+        drop(again); // blamed again, so written again
         let unkeyed = BlameCache::new(cache_dir.path(), None);
         std::fs::write(&entry, std::fs::read_to_string(&entry).unwrap().replace("Bob", "Carol")).unwrap();
         let mut trusting = Blamer::open(dir.path(), Some(&unkeyed)).unwrap();
