@@ -17,7 +17,7 @@ use crate::guardrail::Severity;
 use crate::seal::SealKey;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// The ledger's head: its version, clock and guardrail records (in layout 1, everything).
 pub const FILE: &str = "ledger.json";
@@ -667,9 +667,8 @@ impl Ledger {
         now: Day,
     ) {
         let k = key(&eval.guardrail, &eval.workload);
-        let previous = self.entries.get(&k).cloned();
         let verdict = eval.verdict();
-        let mut e = previous.clone().unwrap_or(LedgerEntry {
+        let mut e = self.entries.remove(&k).unwrap_or_else(|| LedgerEntry {
             guardrail: eval.guardrail.clone(),
             workload: eval.workload.clone(),
             team: team.to_string(),
@@ -704,28 +703,41 @@ impl Ledger {
             return;
         }
         // The same resource as recorded before: by id, or by address for an entry recorded
-        // before ids (it may stand for any of the resources now told apart by id).
-        let earlier = |f: &Finding, list: &[RecordedFinding]| {
-            list.iter()
-                .filter(|o| match (o.id.is_empty(), f.id.is_empty()) {
-                    (false, false) => o.id == f.id,
-                    _ => o.resource == f.resource,
-                })
-                .map(|o| o.first_seen)
-                .min()
+        // before ids (it may stand for any of the resources now told apart by id). Indexed:
+        // an entry can hold hundreds of findings.
+        let mut by_id: HashMap<&str, Day> = HashMap::new();
+        let mut by_address: HashMap<&str, Day> = HashMap::new();
+        let mut by_address_without_id: HashMap<&str, Day> = HashMap::new();
+        let (old_findings, old_excepted) = (std::mem::take(&mut e.findings), std::mem::take(&mut e.excepted));
+        fn keep<'a>(map: &mut HashMap<&'a str, Day>, k: &'a str, day: Day) {
+            map.entry(k).and_modify(|d| *d = (*d).min(day)).or_insert(day);
+        }
+        for o in old_findings.iter().chain(&old_excepted) {
+            keep(&mut by_address, &o.resource, o.first_seen);
+            match o.id.is_empty() {
+                true => keep(&mut by_address_without_id, &o.resource, o.first_seen),
+                false => keep(&mut by_id, &o.id, o.first_seen),
+            }
+        }
+        let earlier = |f: &Finding| match f.id.is_empty() {
+            true => by_address.get(f.resource.as_str()).copied(),
+            false => {
+                let same = by_id.get(f.id.as_str()).copied();
+                let older = by_address_without_id.get(f.resource.as_str()).copied();
+                same.into_iter().chain(older).min()
+            }
         };
-        let record = |f: &Finding, old: &[RecordedFinding]| RecordedFinding {
+        let record = |f: &Finding| RecordedFinding {
             resource: f.resource.clone(),
             id: f.id.clone(),
             file: f.file.clone(),
             line: f.line,
             message: f.message.clone(),
-            first_seen: earlier(f, old).unwrap_or(now),
+            first_seen: earlier(f).unwrap_or(now),
             exception_expires: f.exception.as_ref().map(|x| x.expires),
         };
-        let old_all: Vec<RecordedFinding> = e.findings.iter().chain(&e.excepted).cloned().collect();
-        e.findings = eval.findings.iter().map(|f| record(f, &old_all)).collect();
-        e.excepted = eval.excepted.iter().map(|f| record(f, &old_all)).collect();
+        e.findings = eval.findings.iter().map(record).collect();
+        e.excepted = eval.excepted.iter().map(record).collect();
         if e.findings.is_empty() {
             if e.first_seen.is_some() && e.resolved.is_none() {
                 e.resolved = Some(now);

@@ -181,11 +181,26 @@ impl Cache {
         };
 
         let repo_path = self.path_for(&spec.name, &url);
+        let local_ref = format!("{REF_PREFIX}{reference}");
+        // A local source the cache already borrows objects from, at the commit the cache
+        // last recorded: read from the source, its tip is readable through the cache, and
+        // nothing is written (a warm run over a thousand unchanged local workloads opens
+        // each source once and no cached repository).
+        if full_oid(&reference).is_none() && is_local_path(&spec.repo) {
+            if let Some(source) = local_source(&url, &reference) {
+                if borrows(&repo_path, &source.objects) && cached_ref_is(&repo_path, &local_ref, source.tip) {
+                    return Ok(Fetched {
+                        repo_path,
+                        commit: source.tip.to_string(),
+                        tree: source.tree.to_string(),
+                    });
+                }
+            }
+        }
         // A run killed during a fetch may have left ref locks behind: without this, every
         // later fetch of this workload would fail on them and it would stay unknown.
         remove_stale_locks(&repo_path, self.stale_lock_age);
         let mut repo = self.open_or_init(&repo_path, &url)?;
-        let local_ref = format!("{REF_PREFIX}{reference}");
 
         // A full commit id already in the cache needs no network: commits never change.
         let wanted_oid = full_oid(&reference);
@@ -761,6 +776,43 @@ fn local_tip(path: &str, reference: &str) -> Option<Oid> {
         let r = repo.find_reference(n).ok()?;
         r.peel_to_commit().ok().map(|c| c.id())
     })
+}
+
+/// A local source repository's tip: its commit, tree and objects folder.
+struct LocalSource {
+    tip: Oid,
+    tree: Oid,
+    objects: PathBuf,
+}
+
+fn local_source(path: &str, reference: &str) -> Option<LocalSource> {
+    let repo = Repository::open(path).ok()?;
+    let names = if reference == "HEAD" || reference.starts_with("refs/") {
+        vec![reference.to_string()]
+    } else {
+        vec![format!("refs/heads/{reference}"), format!("refs/tags/{reference}")]
+    };
+    let commit = names
+        .iter()
+        .find_map(|n| repo.find_reference(n).ok()?.peel_to_commit().ok())?;
+    Some(LocalSource {
+        tip: commit.id(),
+        tree: commit.tree_id(),
+        objects: repo.commondir().join("objects").canonicalize().ok()?,
+    })
+}
+
+/// Whether the cached repository lists `objects` in its alternates (see [`borrow_objects`]).
+fn borrows(repo_path: &Path, objects: &Path) -> bool {
+    let file = repo_path.join("objects").join("info").join("alternates");
+    let line = objects.to_string_lossy();
+    std::fs::read_to_string(file).is_ok_and(|text| text.lines().any(|l| l == line))
+}
+
+/// Whether the cached repository's (loose) ref `name` holds `tip`: the cache recorded that
+/// commit before. A packed or missing ref is a no (the caller then takes the long way).
+fn cached_ref_is(repo_path: &Path, name: &str, tip: Oid) -> bool {
+    std::fs::read_to_string(repo_path.join(name)).is_ok_and(|text| text.trim() == tip.to_string())
 }
 
 /// [`local_tip`] and the folder of the source repository's objects.
