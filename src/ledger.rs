@@ -642,6 +642,13 @@ impl Ledger {
     /// deadline, so the ledger's latest date is a floor. The hint tells apart a `--now` in
     /// the past from a ledger whose clock an earlier run moved ahead of real time.
     pub fn advance_clock(&mut self, now: Day) -> Result<()> {
+        self.check_clock(now)?;
+        self.clock = Some(now.max(self.clock.unwrap_or(now)));
+        Ok(())
+    }
+
+    /// Whether the clock may advance to `now` (an error saying what to do when it may not).
+    pub fn check_clock(&self, now: Day) -> Result<()> {
         if let Some(clock) = self.clock {
             if now < clock {
                 let today = machine_today();
@@ -653,7 +660,6 @@ impl Ledger {
                 bail!("--now {now} is before the ledger's clock {clock}: Railyard does not backdate (hint: omit --now to act on today, {today}; a --now must be between {clock} and {today})");
             }
         }
-        self.clock = Some(now.max(self.clock.unwrap_or(now)));
         Ok(())
     }
 
@@ -879,24 +885,24 @@ impl Ledger {
     }
 
     /// Reads the ledger from its branch (an empty ledger when the branch does not exist).
-    pub fn load(repo: &GuardrailsRepo) -> Result<(Ledger, Option<String>)> {
+    pub fn load(repo: &GuardrailsRepo) -> Result<(std::sync::Arc<Ledger>, Option<String>)> {
         let tip = repo.tip(LEDGER)?;
         check_tip(repo, tip.as_deref())?;
         match tip {
-            None => Ok((Ledger::new(), None)),
+            None => Ok((std::sync::Arc::new(Ledger::new()), None)),
             Some(tip) => Ok((Stored::read(repo, &tip)?.ledger.clone(), Some(tip))),
         }
     }
 
     /// The ledger as recorded at `commit` of the ledger branch (no seal check).
     pub fn read_at(repo: &GuardrailsRepo, commit: &str) -> Result<Ledger> {
-        Ok(Stored::read(repo, commit)?.ledger.clone())
+        Ok((*Stored::read(repo, commit)?.ledger).clone())
     }
 
     /// Applies `change` to the latest ledger and commits it by compare-and-swap, retrying
     /// on a lost race. Returns the new ledger (and whether a commit was made). Only the
     /// files whose content changed are written.
-    pub fn update<F>(repo: &GuardrailsRepo, message: &str, mut change: F) -> Result<(Ledger, bool)>
+    pub fn update<F>(repo: &GuardrailsRepo, message: &str, mut change: F) -> Result<(std::sync::Arc<Ledger>, bool)>
     where
         F: FnMut(&mut Ledger) -> Result<()>,
     {
@@ -908,9 +914,10 @@ impl Ledger {
                 None => std::sync::Arc::new(Stored::default()),
                 Some(tip) => Stored::read(repo, tip)?,
             };
-            let mut ledger = stored.ledger.clone();
+            let mut ledger = (*stored.ledger).clone();
             change(&mut ledger)?;
-            let changed = ledger != stored.ledger;
+            let changed = ledger != *stored.ledger;
+            let ledger = std::sync::Arc::new(ledger);
             let commit = if changed || tip.is_none() {
                 let parents: Vec<&str> = tip.into_iter().collect();
                 let message = match stored.legacy {
@@ -1035,7 +1042,8 @@ struct WorkloadFile {
 /// only changed files are written.
 #[derive(Default)]
 struct Stored {
-    ledger: Ledger,
+    /// Shared with the callers of [`Ledger::load`]: a fleet's ledger is held once.
+    ledger: std::sync::Arc<Ledger>,
     legacy: bool,
     blobs: BTreeMap<String, String>,
 }
@@ -1087,7 +1095,7 @@ impl Stored {
             }
             ledger.version = VERSION;
             return Ok(Stored {
-                ledger,
+                ledger: ledger.into(),
                 legacy: true,
                 blobs,
             });
@@ -1106,7 +1114,7 @@ impl Stored {
             blobs.insert(SUMMARY.to_string(), blob);
         }
         Ok(Stored {
-            ledger,
+            ledger: ledger.into(),
             legacy: false,
             blobs,
         })
@@ -1119,7 +1127,7 @@ impl Stored {
     fn commit(
         &self,
         repo: &GuardrailsRepo,
-        ledger: &Ledger,
+        ledger: &std::sync::Arc<Ledger>,
         parents: &[&str],
         message: &str,
     ) -> Result<(String, Stored)> {

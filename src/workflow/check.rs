@@ -303,7 +303,7 @@ pub fn guardrails_for(s: &super::Settings, spec: &str, workload: &str) -> anyhow
         let (ledger, _) = Ledger::load(&repo)?;
         // An explicit `--now` behind the ledger's clock would read deadlines as not yet due.
         if s.now_explicit {
-            ledger.clone().advance_clock(s.now)?;
+            ledger.check_clock(s.now)?;
         }
         for g in &candidates.guardrails {
             let path = format!("guardrails/{}", g.id);

@@ -31,7 +31,7 @@ pub struct EnforceOptions {
 pub fn enforce(s: &Settings, opts: &EnforceOptions, out: &mut dyn Write) -> Result<Outcome> {
     // 1. Read develop, main and the ledger; the clock may not go back.
     let release = Release::open(s)?;
-    let mut ledger = release.ledger.clone();
+    let mut ledger = (*release.ledger).clone();
     ledger.advance_clock(s.now)?;
     if !s.dry_run {
         release

@@ -46,7 +46,7 @@ pub fn observe(s: &Settings, out: &mut dyn Write) -> Result<Outcome> {
 pub fn observe_with(s: &Settings, opts: &ObserveOptions, out: &mut dyn Write) -> Result<Outcome> {
     // 1. Read develop and main; the ledger's clock may not go back.
     let release = step("read develop and main", || Release::open(s))?;
-    release.ledger.clone().advance_clock(s.now)?;
+    release.ledger.check_clock(s.now)?;
     if !s.dry_run && opts.shard.is_none() {
         release
             .repo
@@ -310,7 +310,7 @@ pub(crate) fn record_observations(
     release: &Release,
     library: &Library,
     fleet: &Observed,
-) -> Result<(Ledger, bool)> {
+) -> Result<(std::sync::Arc<Ledger>, bool)> {
     let apply = |ledger: &mut Ledger| -> Result<()> {
         ledger.advance_clock(s.now)?;
         release.reconcile(ledger)?;
@@ -334,10 +334,10 @@ pub(crate) fn record_observations(
         }
         Ok(())
     };
-    let mut ledger = release.ledger.clone();
-    apply(&mut ledger)?;
     if s.dry_run || library.guardrails.is_empty() {
-        return Ok((ledger, false));
+        let mut ledger = (*release.ledger).clone();
+        apply(&mut ledger)?;
+        return Ok((std::sync::Arc::new(ledger), false));
     }
     let msg = commit_message::observations(s, release.candidates.len(), fleet.workloads.len(), &release.develop);
     Ledger::update(&release.repo, &msg, apply)

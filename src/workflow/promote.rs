@@ -90,7 +90,7 @@ pub fn promote(
 ) -> Result<Outcome> {
     // Read develop, main and the ledger; the clock may not go back.
     let release = Release::open(s)?;
-    release.ledger.clone().advance_clock(s.now)?;
+    release.ledger.check_clock(s.now)?;
     if !force {
         bail!("promoting `{id}` ahead of observation needs --force and --reason (hint: `railyard observe` promotes guardrails that break nobody)");
     }

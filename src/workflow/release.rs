@@ -44,7 +44,7 @@ pub struct Release {
     /// Whether `guardrails/lib` differs: promotions then carry it along.
     pub lib_changed: bool,
     pub registry: Registry,
-    pub ledger: Ledger,
+    pub ledger: std::sync::Arc<Ledger>,
     /// The ledger commit `ledger` was read from (verified when a key is set).
     pub ledger_tip: Option<String>,
 }
