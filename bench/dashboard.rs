@@ -219,8 +219,8 @@ fn main() {
                         problems: vec![],
                         first_seen,
                         deadline: first_seen.map(|f| f.plus_days(30)),
-                        last_seen: open.then_some(now),
-                        last_observed: now,
+                        legacy_last_seen: Default::default(),
+                        legacy_last_observed: Default::default(),
                         resolved: plan
                             .filter(|p| !open && p.to <= d)
                             .map(|p| start.plus_days(p.to as i64)),

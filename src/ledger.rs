@@ -482,11 +482,15 @@ pub struct LedgerEntry {
     /// The day this workload's pipeline starts failing on this guardrail.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deadline: Option<Day>,
-    /// Last day findings were seen.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_seen: Option<Day>,
-    /// Last day this pair was evaluated.
-    pub last_observed: Day,
+    /// Read from ledgers written before they were dropped, never written: a day that moved on
+    /// every run made every entry change every day, so a daily observation rewrote the whole
+    /// ledger (1,000 workload files for a fleet where nothing changed). The ledger's `clock` is
+    /// when every registered workload was last observed; its history, when anything changed.
+    #[serde(default, skip_serializing, rename = "last_seen")]
+    pub legacy_last_seen: serde::de::IgnoredAny,
+    /// See `legacy_last_seen`.
+    #[serde(default, skip_serializing, rename = "last_observed")]
+    pub legacy_last_observed: serde::de::IgnoredAny,
     /// Day the noncompliance was fixed (cleared when it comes back).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolved: Option<Day>,
@@ -684,8 +688,8 @@ impl Ledger {
             problems: Vec::new(),
             first_seen: None,
             deadline: None,
-            last_seen: None,
-            last_observed: now,
+            legacy_last_seen: Default::default(),
+            legacy_last_observed: Default::default(),
             resolved: None,
             activated: None,
             workload_commit: String::new(),
@@ -695,7 +699,6 @@ impl Ledger {
         });
         e.team = team.to_string();
         e.status = verdict;
-        e.last_observed = now;
         e.workload_commit = workload_commit.to_string();
         // Problems can quote git or HTTP errors: never commit a credential to the ledger.
         e.problems = eval
@@ -758,7 +761,6 @@ impl Ledger {
                 e.resolved = None;
                 e.deadline = None;
             }
-            e.last_seen = Some(now);
             // A streak's deadline, once recorded, stays: only an explicit, recorded decision
             // (a forced promotion) changes when a workload fails.
             e.deadline = Some(e.deadline.unwrap_or_else(|| deadline_for(e.first_seen.unwrap_or(now))));

@@ -530,7 +530,8 @@ fn a_ledger_written_before_identities_keeps_its_days_and_gains_ids() {
     let entry = &new["entries"]["aws-s3-versioning/web"];
     assert_eq!(entry["first_seen"], "2026-10-15", "{entry}");
     assert_eq!(entry["deadline"], "2026-11-14", "{entry}");
-    assert_eq!(entry["last_seen"], "2026-11-05", "{entry}");
+    assert_eq!(new["clock"], "2026-11-05", "{new}");
+    assert!(entry.get("last_seen").is_none(), "no longer written: {entry}");
     assert_eq!(entry["findings"][0]["first_seen"], "2026-10-15", "{entry}");
     assert_eq!(entry["findings"][0]["id"], ".:aws_s3_bucket.logs", "{entry}");
 }

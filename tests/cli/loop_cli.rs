@@ -118,7 +118,8 @@ fn observe_promotes_what_breaks_nobody_and_holds_the_rest_with_a_deadline() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let l = ledger(&sb);
     assert_eq!(l["entries"]["aws-s3-versioning/web"]["first_seen"], "2026-11-01");
-    assert_eq!(l["entries"]["aws-s3-versioning/web"]["last_seen"], "2026-11-05");
+    assert_eq!(l["clock"], "2026-11-05");
+    assert_eq!(l["entries"]["aws-s3-versioning/web"]["status"], "noncompliant");
     assert_eq!(main_log(&sb).len(), 2);
 
     // The team fixes its code: the next observation promotes the held guardrail.

@@ -384,6 +384,19 @@ fn a_run_writes_only_the_files_of_what_changed() {
         .map(|d| d.new_file().path().unwrap().to_string_lossy().into_owned())
         .collect();
     assert_eq!(changed, ["workloads/web.json"]);
+
+    // A later day, nothing changed: the clock moves (the head and the day's summary), and no
+    // workload's file is written again (a daily run used to rewrite every one of them).
+    let out = sb.run(&["observe", "--now", "2026-11-20"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let third = sb.tip("railyard/ledger").unwrap();
+    let c = g.find_commit(third).unwrap().tree().unwrap();
+    let diff = g.diff_tree_to_tree(Some(&b), Some(&c), None).unwrap();
+    let changed: Vec<String> = diff
+        .deltas()
+        .map(|d| d.new_file().path().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(changed, ["ledger.json", "summary.json"]);
     sb.fsck();
 }
 
