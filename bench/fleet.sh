@@ -16,7 +16,8 @@
 #   3. observe warm after a new commit in 1% of the workloads
 #   4. observe warm after an approved exception (guardrail folder changed, results reused)
 #   5. preview of develop against main over the same fleet (writes nothing)
-#   6. check on one 100-file Terraform workload
+#   6. observe the next day, nothing changed (what the ledger commit writes)
+#   7. check on one 100-file Terraform workload
 # with wall time and peak memory (/usr/bin/time -v, maximum resident set size).
 set -euo pipefail
 N=${1:-1000}
@@ -110,6 +111,12 @@ run "observe warm, an exception approved" "${OBS[@]}"
 # What the held candidates on develop would do, over the same fleet and cache, writing nothing
 # (issue 13: in the time of a warm observe).
 run "preview develop vs main (warm cache)" preview --repo "$WORK/fleet/guardrails" --cache-dir "$WORK/cache" --format json --now "$NOW"
+
+# The next day, nothing changed: only the ledger's head and the day's summary are written (an
+# entry that recorded the day it was last observed made every workload's file change daily).
+NEXT=(observe --repo "$WORK/fleet/guardrails" --cache-dir "$WORK/cache" --no-notify --format json --now 2026-11-02)
+run "observe next day, nothing changed" "${NEXT[@]}"
+git -C "$WORK/fleet/guardrails" diff --stat railyard/ledger~1 railyard/ledger | tail -1 | sed 's/^/   ledger commit:/'
 
 echo "== check (one 100-file Terraform workload, whole library)"
 rm -rf "$WORK/big"
