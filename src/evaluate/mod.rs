@@ -518,9 +518,10 @@ pub fn evaluate_workload(
             skipped: workload.skipped.clone(),
         };
         if crate::isolate::in_child() {
-            // The process ends as soon as the results are sent: freeing its largest value
-            // one piece at a time would only delay them.
+            // The process ends as soon as the results are sent: freeing its largest values
+            // (the input, the prepared engines) one piece at a time would only delay them.
             std::mem::forget(workload);
+            std::mem::forget(evaluators);
         }
         results
     };
@@ -627,7 +628,7 @@ impl<'a> Evaluator<'a> {
         // the bench workload: 1 per worker 10% slower than 3 or more, which are alike).
         let workers = settings.workers;
         let bins = if workers > 1 { 4 * workers } else { 1 };
-        let batch = Batch::build(&compiled, &library.helpers, bins);
+        let batch = Batch::build(&compiled, &library.helpers, bins, library.parsed.as_ref());
         Evaluator {
             library,
             spent: vec![0.0; policies.len()],
