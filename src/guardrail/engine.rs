@@ -287,6 +287,10 @@ fn admit(
 /// [`Batch::build`] makes the batch engine without parsing anything again.
 #[derive(Clone)]
 pub struct Parsed {
+    /// The helpers alone, and the helpers they were parsed from: a batch of some of the
+    /// policies starts from `base` instead of parsing the helpers again.
+    base: regorus::Engine,
+    helpers: Vec<(String, String)>,
     all: regorus::Engine,
     /// (policy path, policy text, package) of each policy in `all`, in order: the batch
     /// uses `all` only when its members are exactly these.
@@ -346,7 +350,15 @@ pub fn parse_library(
             }
         }
     }
-    Ok((Parsed { all, policies }, out))
+    Ok((
+        Parsed {
+            base,
+            helpers: helpers.to_vec(),
+            all,
+            policies,
+        },
+        out,
+    ))
 }
 
 /// The helpers' engine (see [`base_engine`]) and what they define, each helper parsed once:
@@ -405,8 +417,9 @@ impl Batch {
     /// Builds a batch of `(position, guardrail)` in up to `bins` bins; `None` when fewer than
     /// two guardrails can share an engine (two guardrails with one package must not merge
     /// their rules).
-    /// `parsed`: the library's policies parsed once; used when the members are exactly its
-    /// policies (otherwise they are parsed here).
+    /// `parsed`: the library as parsed when it loaded (its helpers must be `helpers`): taken
+    /// whole when the members are exactly its policies; otherwise its helpers are, and the
+    /// members are parsed here.
     pub fn build(
         guardrails: &[(usize, &Guardrail)],
         helpers: &[(String, String)],
@@ -427,6 +440,8 @@ impl Batch {
                 members.push((*pos, *g));
             }
         }
+        let parsed = parsed.filter(|p| p.helpers == helpers);
+        let base = parsed.map(|p| &p.base);
         let parsed = parsed.filter(|p| {
             p.policies.len() == members.len()
                 && p.policies
@@ -443,7 +458,10 @@ impl Batch {
                 p.all.clone()
             }
             None => {
-                let mut engine = base_engine(helpers).ok()?;
+                let mut engine = match base {
+                    Some(base) => base.clone(),
+                    None => base_engine(helpers).ok()?,
+                };
                 for (pos, g) in &members {
                     let package = engine.add_policy(g.policy_path.clone(), g.policy.clone()).ok()?;
                     packages.insert(*pos, package);
