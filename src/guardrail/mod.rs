@@ -321,33 +321,29 @@ fn valid_id(id: &str) -> bool {
 /// Reads a guardrails library from a directory: either the guardrails folder itself or a
 /// repository root that contains `guardrails/`.
 pub fn load_dir(dir: &std::path::Path) -> anyhow::Result<Library> {
-    load_dir_with(dir, crate::files::ReadLimits::default())
+    load_dir_with(dir, |_| false)
 }
 
 /// [`load_dir`] without reading the guardrails' fixtures (`<id>/tests/`): for evaluating
 /// workloads (`check`), which never runs them; `test` and the fixture gates need them.
 pub fn load_dir_without_fixtures(dir: &std::path::Path) -> anyhow::Result<Library> {
-    let limits = crate::files::ReadLimits {
-        code_only: Some(|path| !is_fixture(path)),
-        ..Default::default()
-    };
-    load_dir_with(dir, limits)
+    load_dir_with(dir, is_fixtures)
 }
 
-/// Whether `path` (relative to the guardrails folder) lies in a guardrail's `tests/` folder.
-fn is_fixture(path: &str) -> bool {
-    let mut parts = path.split('/');
-    matches!((parts.next(), parts.next(), parts.next()), (Some(id), Some("tests"), Some(_)) if id != HELPERS_DIR)
+/// Whether `path` (relative to the guardrails folder) is a guardrail's `tests/` folder.
+fn is_fixtures(path: &str) -> bool {
+    path.split_once('/')
+        .is_some_and(|(id, rest)| id != HELPERS_DIR && rest == "tests")
 }
 
-fn load_dir_with(dir: &std::path::Path, limits: crate::files::ReadLimits) -> anyhow::Result<Library> {
+fn load_dir_with(dir: &std::path::Path, prune: fn(&str) -> bool) -> anyhow::Result<Library> {
     use anyhow::Context;
     let root = if dir.join("guardrails").is_dir() {
         dir.join("guardrails")
     } else {
         dir.to_path_buf()
     };
-    let (files, _) = crate::files::read_dir(&root, limits)
+    let (files, _) = crate::files::read_dir_pruned(&root, crate::files::ReadLimits::default(), prune)
         .with_context(|| format!("reading guardrails from `{}`", root.display()))?;
     // `guardrails/` given with its slash: no `guardrails//id/policy.rego` in messages.
     let base = crate::files::clean_path(&root.display().to_string());
