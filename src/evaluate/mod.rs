@@ -719,7 +719,9 @@ impl<'a> Evaluator<'a> {
             .iter()
             .map(|i| match self.judges[*i] {
                 // (One result per judged index; should one be missing, it is an error.)
-                true => raw.next().unwrap_or_else(|| self.raw_of(*i, workload, None, Vec::new())),
+                true => raw
+                    .next()
+                    .unwrap_or_else(|| self.raw_of(*i, workload, None, Vec::new())),
                 false => self.raw_of(*i, workload, Some(Ok(Vec::new())), Vec::new()),
             })
             .collect()

@@ -949,6 +949,90 @@ mod tests {
         assert_eq!(batch.bins(), &[vec![0, 2, 4], vec![1, 5], vec![3]]);
     }
 
+    fn named(id: &str, policy: &str) -> Guardrail {
+        let mut g = guardrail(policy);
+        g.id = id.to_string();
+        g.policy_path = format!("guardrails/{id}/policy.rego");
+        g
+    }
+
+    #[test]
+    fn the_library_parsed_once_evaluates_as_parsing_each_policy_again() {
+        let helpers = vec![(
+            "guardrails/lib/h.rego".to_string(),
+            "package lib.h\nflag(r) if r.bad\n".to_string(),
+        )];
+        let gs = vec![
+            named(
+                "a",
+                "package a\nimport data.lib.h\ndeny contains r.id if { some r in input.rs; h.flag(r) }\n",
+            ),
+            // Parsed, then refused (unknown helper): it must not stay in the shared engine.
+            named(
+                "b",
+                "package b\nimport data.lib.h\ndeny contains r.id if { some r in input.rs; h.nope(r) }\n",
+            ),
+            named("c", "package c\ndeny contains \"c\" if { count(input.rs) > 1 }\n"),
+            // One package for two guardrails: each its own engine, never merged.
+            named("d1", "package d\ndeny contains \"d1\" if { true }\n"),
+            named("d2", "package d\ndeny contains \"d2\" if { input.none }\n"),
+            named("e", "package e\ndeny contains \"e\" if { \n"),
+        ];
+        let (parsed, policies) = parse_library(&gs, &helpers).expect("helpers compile");
+        let outcome: Vec<bool> = policies.iter().map(Result::is_ok).collect();
+        assert_eq!(outcome, [true, false, true, true, true, false]);
+        assert_eq!(
+            policies[1].as_ref().err().unwrap().line,
+            3,
+            "{:?}",
+            policies[1].as_ref().err()
+        );
+        assert_eq!(policies[5].as_ref().err().unwrap().line, 3);
+        let paths: Vec<&str> = parsed.policies.iter().map(|(p, _, _)| p.as_str()).collect();
+        assert_eq!(paths, ["guardrails/a/policy.rego", "guardrails/c/policy.rego"]);
+        let input = PreparedInput::new(&serde_json::json!({"rs": [{"id": "x", "bad": true}, {"id": "y"}]}));
+        let members: Vec<(usize, &Guardrail)> = [0, 2, 3, 4].iter().map(|i| (*i, &gs[*i])).collect();
+        let limits = Limits::default();
+        let mut results = Vec::new();
+        for parsed in [Some(&parsed), None] {
+            let mut batch = Batch::build(&members, &helpers, 1, parsed).expect("a batch");
+            assert_eq!(
+                batch.members(),
+                [0, 2],
+                "one package for two guardrails: no batch for them"
+            );
+            results.push(batch.evaluate(&input, 0, &limits).expect("evaluates"));
+        }
+        assert_eq!(results[0], results[1]);
+        assert_eq!(results[0][0][0].message, "x");
+        assert_eq!(results[0][1][0].message, "c");
+        // Each guardrail alone (engines built on demand) says what the batch says.
+        let mut alone: Vec<Policy> = policies.into_iter().flatten().collect();
+        let said: Vec<Vec<String>> = alone
+            .iter_mut()
+            .map(|p| {
+                p.evaluate(&input, &limits)
+                    .unwrap()
+                    .into_iter()
+                    .map(|v| v.message)
+                    .collect()
+            })
+            .collect();
+        assert_eq!(said, [vec!["x"], vec!["c"], vec!["d1"], vec![]]);
+    }
+
+    #[test]
+    fn an_engine_that_fails_to_build_on_demand_is_an_error_never_a_pass() {
+        let g = guardrail("package g\ndeny contains \"x\" if { \n");
+        let mut p = Policy::pending(&base_engine(&[]).unwrap(), &g, "data.g");
+        p.prepare();
+        let e = p
+            .evaluate(&PreparedInput::new(&serde_json::json!({})), &Limits::default())
+            .expect_err("an error");
+        assert_eq!(e.kind, EvalErrorKind::Failed);
+        assert!(e.message.contains("guardrails/g/policy.rego:"), "{e}");
+    }
+
     #[test]
     fn strings_and_objects_become_violations() {
         let g = guardrail(

@@ -354,3 +354,29 @@ fn load_dir_with(dir: &std::path::Path, prune: fn(&str) -> bool) -> anyhow::Resu
     let prefix = format!("{base}/");
     Ok(load_library(&files, &prefix)?)
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn check_loads_no_fixtures_and_test_loads_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let bundled = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("guardrails");
+        let g = dir.path().join("guardrails/g");
+        std::fs::create_dir_all(g.join("tests/fail")).unwrap();
+        std::fs::create_dir_all(dir.path().join("guardrails/lib")).unwrap();
+        for f in ["guardrail.toml", "policy.rego"] {
+            std::fs::copy(bundled.join("k8s-no-host-pid").join(f), g.join(f)).unwrap();
+        }
+        std::fs::write(g.join("tests/fail/pod.yaml"), "kind: Pod\n").unwrap();
+        for f in ["core.rego", "kubernetes.rego"] {
+            std::fs::copy(bundled.join("lib").join(f), dir.path().join("guardrails/lib").join(f)).unwrap();
+        }
+        let paths =
+            |lib: &super::Library| -> Vec<String> { lib.guardrails[0].files.iter().map(|f| f.path.clone()).collect() };
+        let all = super::load_dir(dir.path()).unwrap();
+        assert_eq!(paths(&all), ["guardrail.toml", "policy.rego", "tests/fail/pod.yaml"]);
+        let rules_only = super::load_dir_without_fixtures(dir.path()).unwrap();
+        assert_eq!(paths(&rules_only), ["guardrail.toml", "policy.rego"]);
+        assert_eq!(rules_only.helpers.len(), 2);
+    }
+}

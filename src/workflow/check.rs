@@ -240,7 +240,8 @@ pub fn guardrails_for(s: &super::Settings, spec: &str, workload: &str) -> anyhow
         || path.join(".git").exists()
         || path.join("HEAD").is_file();
     if !is_repo {
-        let library = crate::guardrail::load_dir_without_fixtures(path).with_context(|| format!("loading guardrails from `{spec}`"))?;
+        let library = crate::guardrail::load_dir_without_fixtures(path)
+            .with_context(|| format!("loading guardrails from `{spec}`"))?;
         return Ok((library, Vec::new()));
     }
     let mut repo = GuardrailsRepo::open(repo_spec, &s.cache_dir, s.repo_token_env.as_deref())?;

@@ -9,6 +9,7 @@ mod common;
 mod corpus_fixes_cli;
 mod dashboard;
 mod fleet_cli;
+mod floor_cli;
 mod fork_safety;
 mod frameworks;
 mod fuzz_regressions;
