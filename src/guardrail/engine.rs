@@ -275,9 +275,9 @@ fn admit(
     if let Some(defs) = defs {
         // The module just parsed into `engine`: its AST, not a second parse.
         let module = super::resolve::Module::last_added(&g.policy_path, engine).map_err(|e| (e, true))?;
-        let mut defs = defs.clone();
-        defs.add(&module);
-        super::resolve::check(&module, &defs).map_err(|e| (e, true))?;
+        let mut own = super::resolve::Definitions::default();
+        own.add(&module);
+        super::resolve::check_in(&module, &[defs, &own]).map_err(|e| (e, true))?;
     }
     Ok(package)
 }
