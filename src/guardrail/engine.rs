@@ -303,13 +303,16 @@ impl std::fmt::Debug for Parsed {
     }
 }
 
+/// A guardrail's compiled policy, or why it does not compile.
+pub type PolicyOrError = Result<Policy, ConfigError>;
+
 /// Parses and checks the helpers and every guardrail's policy, each once. `Err`: the helpers'
 /// errors (every guardrail is then broken). `Ok`: the parsed library and, per guardrail in
 /// order, its policy or why it does not compile (exactly [`Policy::compile_on`]'s errors).
 pub fn parse_library(
     guardrails: &[Guardrail],
     helpers: &[(String, String)],
-) -> Result<(Parsed, Vec<Result<Policy, ConfigError>>), Vec<ConfigError>> {
+) -> Result<(Parsed, Vec<PolicyOrError>), Vec<ConfigError>> {
     let (base, defs) = helpers_engine(helpers)?;
     // Guardrails that share a package never share an engine (their rules would merge): each
     // gets its own, as the batch leaves them out.
