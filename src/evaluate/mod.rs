@@ -477,6 +477,9 @@ pub struct WorkloadResults {
     pub skipped: Vec<Skipped>,
 }
 
+/// Fewest resources for which `evaluate_workload` runs passes side by side on several workers.
+const SIDE_BY_SIDE_MIN_RESOURCES: usize = 100;
+
 /// Parses one workload and evaluates every guardrail of each library on it, as `check` does.
 ///
 /// The fast way first: one child process does it all within the memory budget, parsing
@@ -496,6 +499,13 @@ pub fn evaluate_workload(
         let workload = PreparedWorkload::new(info.clone(), files, skipped.to_vec(), settings);
         // Built once the workload is parsed, with the guardrails that judge its code only.
         let kinds = workload.kinds();
+        // Passes side by side cost a copy of the engine per thread and more, smaller passes
+        // (1-2 ms of CPU on the corpus' small repositories): worth it only with enough to
+        // evaluate. The results are the same either way.
+        let settings = &match workload.input.resources.len() < SIDE_BY_SIDE_MIN_RESOURCES {
+            true => settings.with_workers(1),
+            false => *settings,
+        };
         let mut evaluators: Vec<Evaluator> = libraries
             .iter()
             .map(|library| {
