@@ -174,6 +174,16 @@ impl Skipped {
 /// string, not a file to open, so a workload cannot make Railyard read outside itself. FIFOs,
 /// sockets and devices are never opened. Files over the limits are listed, not read.
 pub fn read_dir(root: &Path, limits: ReadLimits) -> std::io::Result<(Vec<SourceFile>, Vec<Skipped>)> {
+    read_dir_pruned(root, limits, |_| false)
+}
+
+/// [`read_dir`], not entering the folders (paths relative to `root`) `prune` names: what
+/// they hold is neither read nor listed.
+pub fn read_dir_pruned(
+    root: &Path,
+    limits: ReadLimits,
+    prune: fn(&str) -> bool,
+) -> std::io::Result<(Vec<SourceFile>, Vec<Skipped>)> {
     let mut files = Vec::new();
     let mut skipped = Vec::new();
     let mut total = 0u64;
@@ -219,7 +229,7 @@ pub fn read_dir(root: &Path, limits: ReadLimits) -> std::io::Result<(Vec<SourceF
                     .unwrap_or_default();
                 skipped.push(Skipped::unread(rel, format!("symbolic link{target} (not followed)")));
             } else if ft.is_dir() {
-                if entry.file_name().to_str().is_none_or(enter_dir) {
+                if entry.file_name().to_str().is_none_or(enter_dir) && !prune(&rel) {
                     stack.push(path);
                 }
             } else if !ft.is_file() {

@@ -19,7 +19,7 @@ use crate::guardrail::engine::{lock, Batch, Policy, PreparedInput, Violation};
 use crate::guardrail::{ExceptionStatus, Guardrail, Library, Severity};
 use crate::limits::RunSettings;
 use crate::workload::parser::{parse_files_cached, ParseStore};
-use crate::workload::{Input, ParseError, WorkloadInfo};
+use crate::workload::{Input, ParseError, ResourceKind, WorkloadInfo};
 use serde::{Deserialize, Serialize};
 
 /// One resource of one workload that one guardrail rejects.
@@ -314,6 +314,22 @@ impl PreparedWorkload {
             .collect()
     }
 
+    /// The kinds of code the workload holds: those of its resources, or `None` when a file
+    /// of it holds no resource (its document may still be read by a policy, and its kind is
+    /// not told here), so that every guardrail judges it.
+    pub fn kinds(&self) -> Option<Vec<ResourceKind>> {
+        let mut kinds: Vec<ResourceKind> = Vec::new();
+        let mut files: std::collections::HashSet<&str> = std::collections::HashSet::new();
+        for r in &self.input.resources {
+            if !kinds.contains(&r.kind) {
+                kinds.push(r.kind);
+            }
+            files.insert(&r.file);
+        }
+        let described = self.input.files.keys().all(|f| files.contains(f.as_str()));
+        described.then_some(kinds)
+    }
+
     /// A workload that could not be read at all (unreachable repo, unknown ref).
     pub fn unreadable(info: WorkloadInfo, message: String) -> Self {
         // Nothing is read, so no setting applies.
@@ -471,6 +487,9 @@ pub struct WorkloadResults {
     pub seconds: Vec<Vec<f64>>,
 }
 
+/// Fewest resources for which `evaluate_workload` runs passes side by side on several workers.
+const SIDE_BY_SIDE_MIN_RESOURCES: usize = 100;
+
 /// Parses one workload and evaluates every guardrail of each library on it, as `check` does.
 ///
 /// The fast way first: one child process does it all within the memory budget, parsing
@@ -487,31 +506,24 @@ pub fn evaluate_workload(
     settings: &RunSettings,
 ) -> WorkloadResults {
     let run = || {
-        let evaluators = || -> Vec<Evaluator> {
-            libraries
-                .iter()
-                .map(|library| {
-                    let mut evaluator = Evaluator::new(library, settings);
-                    evaluator.prepare_batch();
-                    evaluator
-                })
-                .collect()
+        let workload = PreparedWorkload::new(info.clone(), files, skipped.to_vec(), settings);
+        // Built once the workload is parsed, with the guardrails that judge its code only.
+        let kinds = workload.kinds();
+        // Passes side by side cost a copy of the engine per thread and more, smaller passes
+        // (1-2 ms of CPU on the corpus' small repositories): worth it only with enough to
+        // evaluate. The results are the same either way.
+        let settings = &match workload.input.resources.len() < SIDE_BY_SIDE_MIN_RESOURCES {
+            true => settings.with_workers(1),
+            false => *settings,
         };
-        // Building and preparing the engines takes a few milliseconds: beside the parsing
-        // when there is no process to fork meanwhile (forking while another thread
-        // allocates could leave the child waiting on a lock that thread held).
-        let (workload, mut evaluators) = if crate::isolate::Budget::parsing(settings).isolated() {
-            (
-                PreparedWorkload::new(info.clone(), files, skipped.to_vec(), settings),
-                evaluators(),
-            )
-        } else {
-            std::thread::scope(|scope| {
-                let built = scope.spawn(evaluators);
-                let workload = PreparedWorkload::new(info.clone(), files, skipped.to_vec(), settings);
-                (workload, built.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+        let mut evaluators: Vec<Evaluator> = libraries
+            .iter()
+            .map(|library| {
+                let mut evaluator = Evaluator::for_kinds(library, settings, kinds.as_deref());
+                evaluator.prepare_batch();
+                evaluator
             })
-        };
+            .collect();
         // Parsed: from now on each job has the evaluation's time budget.
         crate::isolate::next_phase();
         let evaluations = evaluators
@@ -530,9 +542,10 @@ pub fn evaluate_workload(
             seconds,
         };
         if crate::isolate::in_child() {
-            // The process ends as soon as the results are sent: freeing its largest value
-            // one piece at a time would only delay them.
+            // The process ends as soon as the results are sent: freeing its largest values
+            // (the input, the prepared engines) one piece at a time would only delay them.
             std::mem::forget(workload);
+            std::mem::forget(evaluators);
         }
         results
     };
@@ -563,6 +576,8 @@ pub struct Evaluator<'a> {
     /// run cannot be split by guardrail; `RAILYARD_TIMINGS` runs each on its own), for
     /// JUnit's per-case `time`.
     spent: Vec<f64>,
+    /// Per guardrail, whether it judges code of the workload (see [`Evaluator::for_kinds`]).
+    judges: Vec<bool>,
 }
 
 /// One job of a workload's evaluation, run within the budget in a child process.
@@ -622,6 +637,21 @@ enum JobResult {
 impl<'a> Evaluator<'a> {
     /// An evaluator for `settings.workers` workers, each evaluation within its budget.
     pub fn new(library: &'a Library, settings: &RunSettings) -> Self {
+        Self::for_kinds(library, settings, None)
+    }
+
+    /// An evaluator for one workload holding code of `kinds` only (`None`: of any kind). A
+    /// guardrail that declares none of them (`kinds` in `guardrail.toml`, "the kinds of code
+    /// the guardrail judges") has nothing to judge there: it is not evaluated, nor put in the
+    /// batch engine (preparing it is most of a small workload's cost), and its result is
+    /// that of a policy that found nothing, the workload's problems included: unknown when
+    /// the workload has problems or skipped code of a kind it judges, never a silent pass.
+    pub fn for_kinds(library: &'a Library, settings: &RunSettings, kinds: Option<&[ResourceKind]>) -> Self {
+        let judges: Vec<bool> = library
+            .guardrails
+            .iter()
+            .map(|g| kinds.is_none_or(|kinds| kinds.iter().any(|k| g.meta.judges(*k))))
+            .collect();
         let policies = library
             .guardrails
             .iter()
@@ -634,20 +664,21 @@ impl<'a> Evaluator<'a> {
             .iter()
             .zip(&library.guardrails)
             .enumerate()
-            .filter(|(_, (p, _))| p.is_ok())
+            .filter(|(i, (p, _))| p.is_ok() && judges[*i])
             .map(|(i, (_, g))| (i, g))
             .collect();
         // Side by side, a few passes per worker even out passes of unequal cost (measured on
         // the bench workload: 1 per worker 10% slower than 3 or more, which are alike).
         let workers = settings.workers;
         let bins = if workers > 1 { 4 * workers } else { 1 };
-        let batch = Batch::build(&compiled, &library.helpers, bins);
+        let batch = Batch::build(&compiled, &library.helpers, bins, library.parsed.as_ref());
         Evaluator {
             library,
             spent: vec![0.0; policies.len()],
             policies,
             batch,
             settings: *settings,
+            judges,
         }
     }
 
@@ -703,6 +734,26 @@ impl<'a> Evaluator<'a> {
     /// within the time and memory budget (`crate::isolate`): one that overruns
     /// is an error for that guardrail only.
     pub fn evaluate_raw_many(&mut self, indices: &[usize], workload: &PreparedWorkload) -> Vec<RawEvaluation> {
+        // A guardrail that judges no code of the workload finds nothing (see `for_kinds`).
+        let judged: Vec<usize> = indices.iter().copied().filter(|i| self.judges[*i]).collect();
+        if judged.len() == indices.len() {
+            return self.evaluate_judged(indices, workload);
+        }
+        let mut raw = self.evaluate_judged(&judged, workload).into_iter();
+        indices
+            .iter()
+            .map(|i| match self.judges[*i] {
+                // (One result per judged index; should one be missing, it is an error.)
+                true => raw
+                    .next()
+                    .unwrap_or_else(|| self.raw_of(*i, workload, None, Vec::new())),
+                false => self.raw_of(*i, workload, Some(Ok(Vec::new())), Vec::new()),
+            })
+            .collect()
+    }
+
+    /// [`Evaluator::evaluate_raw_many`] of guardrails that judge the workload's code.
+    fn evaluate_judged(&mut self, indices: &[usize], workload: &PreparedWorkload) -> Vec<RawEvaluation> {
         let wanted: std::collections::HashSet<usize> = indices.iter().copied().collect();
         // A pass runs when most of its members are wanted (it evaluates all of them); the
         // rest run one by one.

@@ -50,11 +50,48 @@ pub enum EvalErrorKind {
 #[derive(Clone)]
 pub struct Policy {
     guardrail: String,
-    engine: regorus::Engine,
     rule: String,
-    /// Whether [`Policy::prepare`] ran (evaluations happen in child processes, so the
-    /// engine here is only ever prepared by that call).
-    prepared: bool,
+    build: Build,
+}
+
+/// How far a policy's own engine is built. A library's policies are parsed and checked once,
+/// in one engine (see [`Parsed`]); most runs evaluate them all in the batch engine built
+/// from it, so a guardrail's own engine is only built when it first runs on its own (alone,
+/// as a fallback, on fixtures), never at load.
+#[derive(Clone)]
+enum Build {
+    /// Checked when the library loaded; built from this copy of the helpers' engine.
+    Pending {
+        base: regorus::Engine,
+        path: String,
+        source: String,
+    },
+    /// Built. `prepared`: whether [`Policy::prepare`] ran (evaluations happen in child
+    /// processes, so the engine here is only ever prepared by that call).
+    Ready { engine: regorus::Engine, prepared: bool },
+    /// Building failed: the policy is an error wherever it is evaluated.
+    Failed(String),
+}
+
+impl Build {
+    /// The engine, built on first use.
+    fn engine(&mut self) -> Result<&mut regorus::Engine, String> {
+        if let Build::Pending { base, path, source } = self {
+            let mut engine = base.clone();
+            *self = match engine.add_policy(path.clone(), source.clone()) {
+                Ok(_) => Build::Ready {
+                    engine,
+                    prepared: false,
+                },
+                Err(e) => Build::Failed(rego_error(path, &e).to_string()),
+            };
+        }
+        match self {
+            Build::Ready { engine, .. } => Ok(engine),
+            Build::Failed(message) => Err(message.clone()),
+            Build::Pending { .. } => unreachable!("built above"),
+        }
+    }
 }
 
 impl std::fmt::Debug for Policy {
@@ -131,44 +168,42 @@ impl Policy {
         helpers: &[(String, String)],
         defs: Option<&super::resolve::Definitions>,
     ) -> Result<Policy, ConfigError> {
-        check_nesting(&g.policy_path, &g.policy)?;
         let mut engine = base.clone();
-        let package = engine
-            .add_policy(g.policy_path.clone(), g.policy.clone())
-            .map_err(|e| rego_error(&g.policy_path, &e))?;
-        if helpers
-            .iter()
-            .any(|(_, src)| package_of(src).is_some_and(|p| format!("data.{p}") == package))
-        {
-            return Err(ConfigError::new(
-                &g.policy_path,
-                1,
-                format!("package `{package}` is also used by a helper in lib/"),
-            ));
-        }
-        // Fail closed: regorus would report an unknown function only when a call runs, and
-        // an unknown rule never (it is undefined, i.e. no finding).
-        if let Some(defs) = defs {
-            // The module just parsed into `engine`: its AST, not a second parse.
-            let module = super::resolve::Module::last_added(&g.policy_path, &mut engine)?;
-            let mut defs = defs.clone();
-            defs.add(&module);
-            super::resolve::check(&module, &defs)?;
-        }
+        let package = admit(&mut engine, g, helpers, defs).map_err(|(e, _)| e)?;
         Ok(Policy {
             guardrail: g.id.clone(),
-            engine,
             rule: format!("{package}.deny"),
-            prepared: false,
+            build: Build::Ready {
+                engine,
+                prepared: false,
+            },
         })
     }
 
-    /// Prepares the engine (rule analysis, scheduling) without evaluating any rule of the
-    /// policy, so clones start prepared and a hostile policy never runs in this process.
+    /// A policy already parsed and checked (as `package`) whose engine is built from `base`
+    /// when first needed.
+    fn pending(base: &regorus::Engine, g: &Guardrail, package: &str) -> Policy {
+        Policy {
+            guardrail: g.id.clone(),
+            rule: format!("{package}.deny"),
+            build: Build::Pending {
+                base: base.clone(),
+                path: g.policy_path.clone(),
+                source: g.policy.clone(),
+            },
+        }
+    }
+
+    /// Builds the engine if it was not yet, and prepares it (rule analysis, scheduling)
+    /// without evaluating any rule of the policy, so clones start prepared and a hostile
+    /// policy never runs in this process. A build failure is kept for [`Policy::evaluate`].
     pub fn prepare(&mut self) {
-        if !self.prepared {
-            let _ = self.engine.eval_query("true".to_string(), false);
-            self.prepared = true;
+        let _ = self.build.engine();
+        if let Build::Ready { engine, prepared } = &mut self.build {
+            if !*prepared {
+                let _ = engine.eval_query("true".to_string(), false);
+                *prepared = true;
+            }
         }
     }
 
@@ -180,9 +215,10 @@ impl Policy {
             message,
             kind: EvalErrorKind::Failed,
         };
-        self.engine.set_execution_timer_config(timer(limits));
-        self.engine.set_input(input.0.clone());
-        let value = self.engine.eval_rule(self.rule.clone()).map_err(|e| EvalError {
+        let engine = self.build.engine().map_err(&err)?;
+        engine.set_execution_timer_config(timer(limits));
+        engine.set_input(input.0.clone());
+        let value = engine.eval_rule(self.rule.clone()).map_err(|e| EvalError {
             kind: kind_of(&e),
             ..err(format!("{e:#}"))
         })?;
@@ -207,6 +243,153 @@ impl Policy {
             .into_iter()
             .map(|item| violation(item).map_err(|e| err(e.to_string())))
             .collect()
+    }
+}
+
+/// Parses `g`'s policy into `engine` and checks it: nesting, Rego syntax, a package of its
+/// own (not a helper's) and, with `defs`, that every name it uses resolves. The error says
+/// whether the module was left in `engine` (parsed, then refused).
+fn admit(
+    engine: &mut regorus::Engine,
+    g: &Guardrail,
+    helpers: &[(String, String)],
+    defs: Option<&super::resolve::Definitions>,
+) -> Result<String, (ConfigError, bool)> {
+    check_nesting(&g.policy_path, &g.policy).map_err(|e| (e, false))?;
+    let package = engine
+        .add_policy(g.policy_path.clone(), g.policy.clone())
+        .map_err(|e| (rego_error(&g.policy_path, &e), false))?;
+    if helpers
+        .iter()
+        .any(|(_, src)| package_of(src).is_some_and(|p| format!("data.{p}") == package))
+    {
+        let e = ConfigError::new(
+            &g.policy_path,
+            1,
+            format!("package `{package}` is also used by a helper in lib/"),
+        );
+        return Err((e, true));
+    }
+    // Fail closed: regorus would report an unknown function only when a call runs, and
+    // an unknown rule never (it is undefined, i.e. no finding).
+    if let Some(defs) = defs {
+        // The module just parsed into `engine`: its AST, not a second parse.
+        let module = super::resolve::Module::last_added(&g.policy_path, engine).map_err(|e| (e, true))?;
+        let mut own = super::resolve::Definitions::default();
+        own.add(&module);
+        super::resolve::check_in(&module, &[defs, &own]).map_err(|e| (e, true))?;
+    }
+    Ok(package)
+}
+
+/// A library's Rego parsed once (regorus' parser is most of what loading a library costs):
+/// one engine holding the helpers and every policy that has a package of its own, from which
+/// [`Batch::build`] makes the batch engine without parsing anything again.
+#[derive(Clone)]
+pub struct Parsed {
+    /// The helpers alone, and the helpers they were parsed from: a batch of some of the
+    /// policies starts from `base` instead of parsing the helpers again.
+    base: regorus::Engine,
+    helpers: Vec<(String, String)>,
+    all: regorus::Engine,
+    /// (policy path, policy text, package) of each policy in `all`, in order: the batch
+    /// uses `all` only when its members are exactly these.
+    policies: Vec<(String, String, String)>,
+}
+
+impl std::fmt::Debug for Parsed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Parsed({} policies)", self.policies.len())
+    }
+}
+
+/// A guardrail's compiled policy, or why it does not compile.
+pub type PolicyOrError = Result<Policy, ConfigError>;
+
+/// Parses and checks the helpers and every guardrail's policy, each once. `Err`: the helpers'
+/// errors (every guardrail is then broken). `Ok`: the parsed library and, per guardrail in
+/// order, its policy or why it does not compile (exactly [`Policy::compile_on`]'s errors).
+pub fn parse_library(
+    guardrails: &[Guardrail],
+    helpers: &[(String, String)],
+) -> Result<(Parsed, Vec<PolicyOrError>), Vec<ConfigError>> {
+    let (base, defs) = helpers_engine(helpers)?;
+    // Guardrails that share a package never share an engine (their rules would merge): each
+    // gets its own, as the batch leaves them out.
+    let mut uses: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for g in guardrails {
+        if let Some(p) = package_of(&g.policy) {
+            *uses.entry(p).or_default() += 1;
+        }
+    }
+    let mut all = base.clone();
+    let mut refused_inside = false;
+    let mut policies = Vec::new();
+    let mut out = Vec::with_capacity(guardrails.len());
+    for g in guardrails {
+        let shared = package_of(&g.policy).is_some_and(|p| uses[p] == 1 && p != BATCH_PACKAGE);
+        if !shared {
+            out.push(Policy::compile_on(&base, g, helpers, Some(&defs)));
+            continue;
+        }
+        match admit(&mut all, g, helpers, Some(&defs)) {
+            Ok(package) => {
+                out.push(Ok(Policy::pending(&base, g, &package)));
+                policies.push((g.policy_path.clone(), g.policy.clone(), package));
+            }
+            Err((e, inside)) => {
+                refused_inside |= inside;
+                out.push(Err(e));
+            }
+        }
+    }
+    if refused_inside {
+        // A refused policy stays in `all` once parsed: rebuilt without it (errors only).
+        all = base.clone();
+        for (path, source, _) in &policies {
+            if all.add_policy(path.clone(), source.clone()).is_err() {
+                (all, policies) = (base.clone(), Vec::new()); // the batch parses on its own
+                break;
+            }
+        }
+    }
+    Ok((
+        Parsed {
+            base,
+            helpers: helpers.to_vec(),
+            all,
+            policies,
+        },
+        out,
+    ))
+}
+
+/// The helpers' engine (see [`base_engine`]) and what they define, each helper parsed once:
+/// the errors of [`check_helpers`] when they do not compile or a name does not resolve.
+fn helpers_engine(
+    helpers: &[(String, String)],
+) -> Result<(regorus::Engine, super::resolve::Definitions), Vec<ConfigError>> {
+    use super::resolve::{check, Definitions, Module};
+    let mut engine = base_engine(&[]).map_err(|e| vec![e])?;
+    let mut errors = Vec::new();
+    let mut modules = Vec::new();
+    for (path, src) in helpers {
+        // A helper that fails leaves the engine as it was (regorus adds a module only once
+        // it parsed), so the others are still checked.
+        match add_module(&mut engine, path, src).and_then(|()| Module::last_added(path, &mut engine)) {
+            Ok(m) => modules.push(m),
+            Err(e) => errors.push(e),
+        }
+    }
+    let mut defs = Definitions::default();
+    for m in &modules {
+        defs.add(m);
+    }
+    errors.extend(modules.iter().filter_map(|m| check(m, &defs).err()));
+    if errors.is_empty() {
+        Ok((engine, defs))
+    } else {
+        Err(errors)
     }
 }
 
@@ -237,7 +420,15 @@ impl Batch {
     /// Builds a batch of `(position, guardrail)` in up to `bins` bins; `None` when fewer than
     /// two guardrails can share an engine (two guardrails with one package must not merge
     /// their rules).
-    pub fn build(guardrails: &[(usize, &Guardrail)], helpers: &[(String, String)], bins: usize) -> Option<Batch> {
+    /// `parsed`: the library as parsed when it loaded (its helpers must be `helpers`): taken
+    /// whole when the members are exactly its policies; otherwise its helpers are, and the
+    /// members are parsed here.
+    pub fn build(
+        guardrails: &[(usize, &Guardrail)],
+        helpers: &[(String, String)],
+        bins: usize,
+        parsed: Option<&Parsed>,
+    ) -> Option<Batch> {
         if guardrails.len() < 2 {
             return None; // nothing to share; spares parsing the helpers again
         }
@@ -245,20 +436,46 @@ impl Batch {
         for (_, g) in guardrails {
             *seen.entry(package_of(&g.policy)?).or_insert(0) += 1;
         }
-        let mut engine = base_engine(helpers).ok()?;
         let mut members = Vec::new();
-        let mut packages = std::collections::HashMap::new();
         for (pos, g) in guardrails {
             let declared = package_of(&g.policy)?;
-            if seen[declared] > 1 || declared == BATCH_PACKAGE {
-                continue;
+            if seen[declared] == 1 && declared != BATCH_PACKAGE {
+                members.push((*pos, *g));
             }
-            let package = engine.add_policy(g.policy_path.clone(), g.policy.clone()).ok()?;
-            if package != format!("data.{declared}") {
+        }
+        let parsed = parsed.filter(|p| p.helpers == helpers);
+        let base = parsed.map(|p| &p.base);
+        let parsed = parsed.filter(|p| {
+            p.policies.len() == members.len()
+                && p.policies
+                    .iter()
+                    .zip(&members)
+                    .all(|((path, source, _), (_, g))| *path == g.policy_path && *source == g.policy)
+        });
+        let mut packages = std::collections::HashMap::new();
+        let mut engine = match parsed {
+            Some(p) => {
+                for ((pos, _), (_, _, package)) in members.iter().zip(&p.policies) {
+                    packages.insert(*pos, package.clone());
+                }
+                p.all.clone()
+            }
+            None => {
+                let mut engine = match base {
+                    Some(base) => base.clone(),
+                    None => base_engine(helpers).ok()?,
+                };
+                for (pos, g) in &members {
+                    let package = engine.add_policy(g.policy_path.clone(), g.policy.clone()).ok()?;
+                    packages.insert(*pos, package);
+                }
+                engine
+            }
+        };
+        for (pos, g) in &members {
+            if package_of(&g.policy).map(|d| format!("data.{d}")).as_ref() != packages.get(pos) {
                 return None; // the text and the parser disagree: do not guess
             }
-            members.push((*pos, *g));
-            packages.insert(*pos, package);
         }
         if members.len() < 2 {
             return None;
@@ -731,8 +948,92 @@ mod tests {
         assert_eq!(bin(&members, 3), vec![vec![0, 2, 4], vec![1, 5], vec![3]]);
         assert_eq!(bin(&members, 1), vec![vec![0, 1, 2, 3, 4, 5]]);
         assert_eq!(bin(&members, 10).len(), 4, "no more bins than units");
-        let batch = Batch::build(&members, &[], 3).expect("a batch");
+        let batch = Batch::build(&members, &[], 3, None).expect("a batch");
         assert_eq!(batch.bins(), &[vec![0, 2, 4], vec![1, 5], vec![3]]);
+    }
+
+    fn named(id: &str, policy: &str) -> Guardrail {
+        let mut g = guardrail(policy);
+        g.id = id.to_string();
+        g.policy_path = format!("guardrails/{id}/policy.rego");
+        g
+    }
+
+    #[test]
+    fn the_library_parsed_once_evaluates_as_parsing_each_policy_again() {
+        let helpers = vec![(
+            "guardrails/lib/h.rego".to_string(),
+            "package lib.h\nflag(r) if r.bad\n".to_string(),
+        )];
+        let gs = vec![
+            named(
+                "a",
+                "package a\nimport data.lib.h\ndeny contains r.id if { some r in input.rs; h.flag(r) }\n",
+            ),
+            // Parsed, then refused (unknown helper): it must not stay in the shared engine.
+            named(
+                "b",
+                "package b\nimport data.lib.h\ndeny contains r.id if { some r in input.rs; h.nope(r) }\n",
+            ),
+            named("c", "package c\ndeny contains \"c\" if { count(input.rs) > 1 }\n"),
+            // One package for two guardrails: each its own engine, never merged.
+            named("d1", "package d\ndeny contains \"d1\" if { true }\n"),
+            named("d2", "package d\ndeny contains \"d2\" if { input.none }\n"),
+            named("e", "package e\ndeny contains \"e\" if { \n"),
+        ];
+        let (parsed, policies) = parse_library(&gs, &helpers).expect("helpers compile");
+        let outcome: Vec<bool> = policies.iter().map(Result::is_ok).collect();
+        assert_eq!(outcome, [true, false, true, true, true, false]);
+        assert_eq!(
+            policies[1].as_ref().err().unwrap().line,
+            3,
+            "{:?}",
+            policies[1].as_ref().err()
+        );
+        assert_eq!(policies[5].as_ref().err().unwrap().line, 3);
+        let paths: Vec<&str> = parsed.policies.iter().map(|(p, _, _)| p.as_str()).collect();
+        assert_eq!(paths, ["guardrails/a/policy.rego", "guardrails/c/policy.rego"]);
+        let input = PreparedInput::new(&serde_json::json!({"rs": [{"id": "x", "bad": true}, {"id": "y"}]}));
+        let members: Vec<(usize, &Guardrail)> = [0, 2, 3, 4].iter().map(|i| (*i, &gs[*i])).collect();
+        let limits = Limits::default();
+        let mut results = Vec::new();
+        for parsed in [Some(&parsed), None] {
+            let mut batch = Batch::build(&members, &helpers, 1, parsed).expect("a batch");
+            assert_eq!(
+                batch.members(),
+                [0, 2],
+                "one package for two guardrails: no batch for them"
+            );
+            results.push(batch.evaluate(&input, 0, &limits).expect("evaluates"));
+        }
+        assert_eq!(results[0], results[1]);
+        assert_eq!(results[0][0][0].message, "x");
+        assert_eq!(results[0][1][0].message, "c");
+        // Each guardrail alone (engines built on demand) says what the batch says.
+        let mut alone: Vec<Policy> = policies.into_iter().flatten().collect();
+        let said: Vec<Vec<String>> = alone
+            .iter_mut()
+            .map(|p| {
+                p.evaluate(&input, &limits)
+                    .unwrap()
+                    .into_iter()
+                    .map(|v| v.message)
+                    .collect()
+            })
+            .collect();
+        assert_eq!(said, [vec!["x"], vec!["c"], vec!["d1"], vec![]]);
+    }
+
+    #[test]
+    fn an_engine_that_fails_to_build_on_demand_is_an_error_never_a_pass() {
+        let g = guardrail("package g\ndeny contains \"x\" if { \n");
+        let mut p = Policy::pending(&base_engine(&[]).unwrap(), &g, "data.g");
+        p.prepare();
+        let e = p
+            .evaluate(&PreparedInput::new(&serde_json::json!({})), &Limits::default())
+            .expect_err("an error");
+        assert_eq!(e.kind, EvalErrorKind::Failed);
+        assert!(e.message.contains("guardrails/g/policy.rego:"), "{e}");
     }
 
     #[test]

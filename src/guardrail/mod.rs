@@ -68,7 +68,8 @@ pub struct Guardrail {
     pub exceptions: Vec<Exception>,
     /// The folder's files, paths relative to the guardrail folder (fixtures among them).
     pub files: Vec<SourceFile>,
-    /// The policy compiled with its library's helpers, once the library is loaded.
+    /// The policy compiled with its library's helpers, once the library is loaded (its own
+    /// engine is built when it first runs alone; see [`engine::Policy`]).
     pub compiled: Option<engine::Policy>,
 }
 
@@ -81,6 +82,9 @@ pub struct Library {
     /// `lib/**/*_test.rego`: the helpers' Rego unit tests, run by `railyard test` only (see
     /// [`regotest`]); never part of a policy.
     pub helper_tests: Vec<SourceFile>,
+    /// The helpers and policies as parsed when the library loaded, so evaluating does not
+    /// parse them again (`None` when the library was not loaded by [`load_library`]).
+    pub parsed: Option<engine::Parsed>,
 }
 
 impl Library {
@@ -158,13 +162,21 @@ pub fn load_library_lenient(files: &[SourceFile], prefix: &str) -> (Library, BTr
             }
         }
     }
-    let checked = if helper_errors.is_empty() {
-        engine::check_helpers(&helpers)
-    } else {
-        Err(helper_errors)
-    };
-    let defs = match checked {
-        Ok(defs) => defs,
+    if !helper_errors.is_empty() {
+        broken.insert(HELPERS_DIR.to_string(), helper_errors);
+        return (
+            Library {
+                guardrails: Vec::new(),
+                helpers,
+                helper_tests,
+                parsed: None,
+            },
+            broken,
+        );
+    }
+    // Each helper and each policy parsed once, for checking and for evaluating alike.
+    let (parsed, policies) = match engine::parse_library(&guardrails, &helpers) {
+        Ok(parsed) => parsed,
         Err(errors) => {
             broken.insert(HELPERS_DIR.to_string(), errors);
             return (
@@ -172,40 +184,30 @@ pub fn load_library_lenient(files: &[SourceFile], prefix: &str) -> (Library, BTr
                     guardrails: Vec::new(),
                     helpers,
                     helper_tests,
+                    parsed: None,
                 },
                 broken,
             );
         }
     };
-    let base = match engine::base_engine(&helpers) {
-        Ok(b) => b,
-        Err(e) => {
-            broken.insert(HELPERS_DIR.to_string(), vec![e]);
-            return (
-                Library {
-                    guardrails: Vec::new(),
-                    helpers,
-                    helper_tests,
-                },
-                broken,
-            );
+    let mut compiled = Vec::with_capacity(guardrails.len());
+    for (mut g, policy) in guardrails.into_iter().zip(policies) {
+        match policy {
+            Ok(policy) => {
+                g.compiled = Some(policy);
+                compiled.push(g);
+            }
+            Err(e) => {
+                broken.insert(g.id.clone(), vec![e]);
+            }
         }
-    };
-    guardrails.retain_mut(|g| match engine::Policy::compile_on(&base, g, &helpers, Some(&defs)) {
-        Ok(policy) => {
-            g.compiled = Some(policy);
-            true
-        }
-        Err(e) => {
-            broken.insert(g.id.clone(), vec![e]);
-            false
-        }
-    });
+    }
     (
         Library {
-            guardrails,
+            guardrails: compiled,
             helpers,
             helper_tests,
+            parsed: Some(parsed),
         },
         broken,
     )
@@ -319,13 +321,29 @@ fn valid_id(id: &str) -> bool {
 /// Reads a guardrails library from a directory: either the guardrails folder itself or a
 /// repository root that contains `guardrails/`.
 pub fn load_dir(dir: &std::path::Path) -> anyhow::Result<Library> {
+    load_dir_with(dir, |_| false)
+}
+
+/// [`load_dir`] without reading the guardrails' fixtures (`<id>/tests/`): for evaluating
+/// workloads (`check`), which never runs them; `test` and the fixture gates need them.
+pub fn load_dir_without_fixtures(dir: &std::path::Path) -> anyhow::Result<Library> {
+    load_dir_with(dir, is_fixtures)
+}
+
+/// Whether `path` (relative to the guardrails folder) is a guardrail's `tests/` folder.
+fn is_fixtures(path: &str) -> bool {
+    path.split_once('/')
+        .is_some_and(|(id, rest)| id != HELPERS_DIR && rest == "tests")
+}
+
+fn load_dir_with(dir: &std::path::Path, prune: fn(&str) -> bool) -> anyhow::Result<Library> {
     use anyhow::Context;
     let root = if dir.join("guardrails").is_dir() {
         dir.join("guardrails")
     } else {
         dir.to_path_buf()
     };
-    let (files, _) = crate::files::read_dir(&root, crate::files::ReadLimits::default())
+    let (files, _) = crate::files::read_dir_pruned(&root, crate::files::ReadLimits::default(), prune)
         .with_context(|| format!("reading guardrails from `{}`", root.display()))?;
     // `guardrails/` given with its slash: no `guardrails//id/policy.rego` in messages.
     let base = crate::files::clean_path(&root.display().to_string());
@@ -335,4 +353,30 @@ pub fn load_dir(dir: &std::path::Path) -> anyhow::Result<Library> {
         .collect();
     let prefix = format!("{base}/");
     Ok(load_library(&files, &prefix)?)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn check_loads_no_fixtures_and_test_loads_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let bundled = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("guardrails");
+        let g = dir.path().join("guardrails/g");
+        std::fs::create_dir_all(g.join("tests/fail")).unwrap();
+        std::fs::create_dir_all(dir.path().join("guardrails/lib")).unwrap();
+        for f in ["guardrail.toml", "policy.rego"] {
+            std::fs::copy(bundled.join("k8s-no-host-pid").join(f), g.join(f)).unwrap();
+        }
+        std::fs::write(g.join("tests/fail/pod.yaml"), "kind: Pod\n").unwrap();
+        for f in ["core.rego", "kubernetes.rego"] {
+            std::fs::copy(bundled.join("lib").join(f), dir.path().join("guardrails/lib").join(f)).unwrap();
+        }
+        let paths =
+            |lib: &super::Library| -> Vec<String> { lib.guardrails[0].files.iter().map(|f| f.path.clone()).collect() };
+        let all = super::load_dir(dir.path()).unwrap();
+        assert_eq!(paths(&all), ["guardrail.toml", "policy.rego", "tests/fail/pod.yaml"]);
+        let rules_only = super::load_dir_without_fixtures(dir.path()).unwrap();
+        assert_eq!(paths(&rules_only), ["guardrail.toml", "policy.rego"]);
+        assert_eq!(rules_only.helpers.len(), 2);
+    }
 }

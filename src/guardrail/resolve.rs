@@ -109,6 +109,12 @@ impl Definitions {
 /// Checks every call and `data.` reference of `module` resolves against `defs` (which
 /// must include the module's own definitions) or regorus' built-ins.
 pub fn check(module: &Module, defs: &Definitions) -> Result<(), ConfigError> {
+    check_in(module, &[defs])
+}
+
+/// [`check`] against what several sets define together (the helpers' and the module's own,
+/// without copying the helpers' for each policy).
+pub fn check_in(module: &Module, defs: &[&Definitions]) -> Result<(), ConfigError> {
     let package = module.package();
     let mut aliases: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for import in &module.ast.imports {
@@ -137,12 +143,17 @@ pub fn check(module: &Module, defs: &Definitions) -> Result<(), ConfigError> {
 
 struct Checker<'a> {
     module: &'a Module,
-    defs: &'a Definitions,
+    defs: &'a [&'a Definitions],
     package: String,
     aliases: BTreeMap<String, Vec<String>>,
 }
 
 impl Checker<'_> {
+    /// Whether a rule or function of this full path is defined.
+    fn defined(&self, path: &str) -> bool {
+        self.defs.iter().any(|d| d.rules.contains(path))
+    }
+
     fn error(&self, expr: &Expr, message: String) -> ConfigError {
         ConfigError::new(&self.module.path, expr.span().line as usize, message)
     }
@@ -276,7 +287,7 @@ impl Checker<'_> {
         let Some(path) = self.data_path(&parts) else {
             return Ok(());
         };
-        if self.defs.readable(&path) {
+        if self.defs.iter().any(|d| d.readable(&path)) {
             return Ok(());
         }
         Err(self.error(
@@ -296,13 +307,10 @@ impl Checker<'_> {
         };
         let name = parts.join(".");
         let resolved = match self.data_path(&parts) {
-            Some(path) => self.defs.rules.contains(&path.join(".")).then_some(()).ok_or(path),
+            Some(path) => self.defined(&path.join(".")).then_some(()).ok_or(path),
             None => {
                 let local = format!("{}.{name}", self.package);
-                if self.defs.rules.contains(&local)
-                    || name == "print"
-                    || regorus::unstable::BUILTINS.contains_key(name.as_str())
-                {
+                if self.defined(&local) || name == "print" || regorus::unstable::BUILTINS.contains_key(name.as_str()) {
                     Ok(())
                 } else {
                     Err(vec![local])

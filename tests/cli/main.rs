@@ -11,6 +11,7 @@ mod corpus_fixes_cli;
 mod dashboard;
 mod fixture_cache_cli;
 mod fleet_cli;
+mod floor_cli;
 mod fork_safety;
 mod frameworks;
 mod fuzz_regressions;
