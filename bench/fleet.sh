@@ -68,7 +68,7 @@ line = f"{label:<38} {secs:8.2f} s  cpu {cpu:8.2f} s  peak {rss:7.1f} MiB  exit 
 try:
     r = json.load(open(ofile))
     s = r.get("stats")
-    if s:
+    if isinstance(s, dict):
         res = sum(w.get("resources", 0) for w in r.get("workloads", []))
         line += (f"  parsed {s['workloads_parsed']:>5}  evaluations {s['evaluations']:>6}"
                  f"  cache hits {s['cache_hits']:>6}  jobs {s['jobs']}")
