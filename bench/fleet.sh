@@ -68,8 +68,9 @@ line = f"{label:<38} {secs:8.2f} s  cpu {cpu:8.2f} s  peak {rss:7.1f} MiB  exit 
 try:
     r = json.load(open(ofile))
     s = r.get("stats")
-    if isinstance(s, dict):
-        res = sum(w.get("resources", 0) for w in r.get("workloads", []))
+    if isinstance(s, dict) and "workloads_parsed" in s:
+        ws = r.get("workloads") if isinstance(r.get("workloads"), list) else []
+        res = sum(w.get("resources", 0) for w in ws if isinstance(w, dict))
         line += (f"  parsed {s['workloads_parsed']:>5}  evaluations {s['evaluations']:>6}"
                  f"  cache hits {s['cache_hits']:>6}  jobs {s['jobs']}")
         if s["workloads_parsed"]:

@@ -323,7 +323,7 @@ pub struct PreviewArgs {
     /// The guardrails repo's branch, tag or commit to preview (a pull request's head).
     #[arg(long = "ref", value_name = "REF", default_value = "develop")]
     pub git_ref: String,
-    /// Worker threads fetching and evaluating workloads (default: every core).
+    /// Worker threads fetching and evaluating workloads (default: one more than the cores).
     #[arg(long, env = "RAILYARD_JOBS")]
     pub jobs: Option<usize>,
     /// Only the guardrails mapped to this framework (prefix of a `frameworks` entry, e.g. `PCI-DSS`).
@@ -449,7 +449,7 @@ pub struct AcceptArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct ObserveArgs {
-    /// Worker threads fetching and evaluating workloads (default: every core).
+    /// Worker threads fetching and evaluating workloads (default: one more than the cores).
     #[arg(long, env = "RAILYARD_JOBS")]
     pub jobs: Option<usize>,
     /// Evaluate only slice K of N of the workloads (1-based) and write the results to

@@ -234,6 +234,7 @@ pub struct Loaded {
 }
 
 /// The workload's settled problems, when its unknown results may be cached.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Settled {
     pub problems: Vec<EvalProblem>,
     pub kind_problems: Vec<(ResourceKind, EvalProblem)>,

@@ -33,7 +33,10 @@
 //! - `check` forks from a parent with no other thread running (`evaluate::evaluate_workload`
 //!   builds engines beside the parsing only when nothing is forked), so no lock is held by
 //!   anyone else at the fork; its whole-workload child may then start threads safely.
-//! - `observe` forks from several worker threads while the others parse and allocate. Its
+//! - `observe` forks its helper processes ([`helper`]) from the main thread before any worker
+//!   thread starts, and each helper, which has one thread, forks the budgeted children: no
+//!   lock is held by anyone else at either fork. Should a helper fail, its worker forks
+//!   itself, from one of several worker threads while the others parse and allocate. Its
 //!   children run one job at a time on the forking thread (one worker each: no thread is
 //!   started in the child), so the only locks they can need are the rare arena, page-map
 //!   and arena-page ones, and only if another parent thread was inside that very section at
@@ -47,6 +50,9 @@
 //! The same holds for the few other locks a child could touch (stderr's, when a panic is
 //! printed): at worst a timeout instead of the panic's message. The child never returns to
 //! the parent's code: it leaves by `_exit`, running no destructor and flushing no buffer.
+
+#[cfg(target_os = "linux")]
+pub mod helper;
 
 use crate::limits::{show_duration, show_size, RunSettings};
 use serde::{de::DeserializeOwned, Serialize};

@@ -5,6 +5,12 @@
 //! `jobs`). Each worker gets its own clone of the compiled policies (regorus engines are not
 //! `Sync`), made from one warmed-up evaluator that is only compiled when a first cache miss
 //! needs it. Results come back in registry order, whatever the number of workers.
+//!
+//! A cache miss is read, parsed and evaluated by the worker's helper process
+//! (`isolate::helper`), forked before the workers start while this process is small: the
+//! budgeted children are forked from it, not from this process, which grows as results
+//! accumulate (forking from it had cost more than the evaluations). Same code either way
+//! ([`evaluate_workload`]); a worker whose helper is gone does the work itself.
 
 use crate::evaluate::{EvalProblem, Evaluator, PreparedWorkload, RawEvaluation};
 use crate::files::ReadLimits;
@@ -66,6 +72,15 @@ pub fn jobs(requested: Option<usize>) -> usize {
         .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
 }
 
+/// The number of workers fetching and evaluating: `requested`, else one more than the
+/// cores. A worker spends part of each workload waiting (on its helper process, which waits
+/// on the isolated child it forked), so one more keeps every core busy: a cold observation of
+/// 1,000 real workloads on 2 cores took 29.4 s with 2 workers, 26.9-27.9 s with 3 and
+/// 28.8 s with 4 (docs/fleet.md).
+pub fn fetch_workers(requested: Option<usize>) -> usize {
+    requested.filter(|j| *j > 0).unwrap_or_else(|| jobs(None) + 1)
+}
+
 /// `f(0..n)` on up to `jobs` threads, results in index order (for work that is independent
 /// per workload, such as attributing its findings).
 pub(crate) fn in_order<T: Send>(n: usize, jobs: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
@@ -116,17 +131,25 @@ pub fn observe_workloads(
     let workers = jobs.clamp(1, specs.len().max(1));
     let next = AtomicUsize::new(0);
     let master: OnceLock<Evaluator> = OnceLock::new();
+    // Started here, before any worker thread and before results accumulate (see
+    // `isolate::helper`): the parsing and evaluation children are forked from them.
+    let helpers: Mutex<Vec<EvalHelper>> = Mutex::new(
+        (0..workers)
+            .map_while(|_| start_helper(specs, library, parsed, &master, settings))
+            .collect(),
+    );
     let done: Mutex<Vec<(usize, ObservedWorkload, Stats)>> = Mutex::new(Vec::with_capacity(specs.len()));
     let progress = crate::progress::bar(specs.len() as u64, "fetching and evaluating", "workloads");
     let work = || {
         let mut evaluator: Option<Evaluator> = None;
+        let mut helper = helpers.lock().expect("no worker panics while holding the lock").pop();
         loop {
             let i = next.fetch_add(1, Ordering::Relaxed);
             let Some(spec) = specs.get(i) else { break };
             progress.set_message(spec.name.clone());
             let mut stats = Stats::default();
             let w = observe_one(
-                spec,
+                (i, spec),
                 library,
                 &fingerprints,
                 (cache, results, parsed, base_dir),
@@ -135,6 +158,7 @@ pub fn observe_workloads(
                     own: &mut evaluator,
                     settings,
                 },
+                &mut helper,
                 &mut stats,
             );
             done.lock()
@@ -196,12 +220,116 @@ impl<'a> Workers<'_, 'a> {
     }
 }
 
-fn observe_one<'a>(
+/// What a worker asks its helper process: evaluate the guardrails `missing` (library
+/// positions) of workload `spec` (its position in the specs) at `commit`, read from the
+/// cached repository `repo_path`.
+#[derive(Serialize, Deserialize)]
+struct Ask {
+    spec: usize,
+    info: WorkloadInfo,
+    repo_path: PathBuf,
+    missing: Vec<usize>,
+}
+
+/// What reading, parsing and evaluating a workload gave.
+#[derive(Serialize, Deserialize)]
+enum Evaluated {
+    /// Its tree could not be read: every guardrail's verdict is unknown.
+    Unreadable(String),
+    Done {
+        resources: usize,
+        problems: Vec<EvalProblem>,
+        /// Its problems, when its files settle them (unknown results may then be cached).
+        settled: Option<crate::results::Settled>,
+        /// Per guardrail asked about, its result and whether it may be cached.
+        results: Vec<(RawEvaluation, bool)>,
+    },
+}
+
+#[cfg(target_os = "linux")]
+type EvalHelper = crate::isolate::helper::Helper<Ask, Evaluated>;
+#[cfg(not(target_os = "linux"))]
+type EvalHelper = std::convert::Infallible;
+
+/// A helper process that reads, parses and evaluates the workloads a worker asks it to
+/// (`None` without isolation, where nothing is forked, or when it cannot start).
+#[cfg(target_os = "linux")]
+fn start_helper<'a>(
+    specs: &[&WorkloadSpec],
+    library: &'a Library,
+    parsed: &ParsedCache,
+    master: &OnceLock<Evaluator<'a>>,
+    settings: &RunSettings,
+) -> Option<EvalHelper> {
+    if !crate::isolate::Budget::evaluation(settings).isolated() {
+        return None;
+    }
+    let mut own: Option<Evaluator> = None;
+    EvalHelper::start(move |ask: Ask| {
+        let mut evaluator = Workers {
+            master,
+            own: &mut own,
+            settings,
+        };
+        match specs.get(ask.spec) {
+            Some(spec) => evaluate_workload(&ask, spec, library, parsed, &mut evaluator),
+            None => Evaluated::Unreadable("internal error: no such workload".to_string()),
+        }
+    })
+}
+
+#[cfg(not(target_os = "linux"))]
+fn start_helper<'a>(
+    _: &[&WorkloadSpec],
+    _: &'a Library,
+    _: &ParsedCache,
+    _: &OnceLock<Evaluator<'a>>,
+    _: &RunSettings,
+) -> Option<EvalHelper> {
+    None
+}
+
+/// Asks the helper when there is one (and it is still there), else does the work here.
+#[cfg(target_os = "linux")]
+fn evaluate_via<'a>(
+    helper: &mut Option<EvalHelper>,
+    ask: &Ask,
     spec: &WorkloadSpec,
+    library: &'a Library,
+    parsed: &ParsedCache,
+    evaluator: &mut Workers<'_, 'a>,
+) -> Evaluated {
+    if let Some(answer) = helper.as_mut().and_then(|h| h.call(ask)) {
+        return answer;
+    }
+    if helper.take().is_some() {
+        eprintln!(
+            "warning: a helper process ended while evaluating `{}`; this worker evaluates the rest itself",
+            spec.name
+        );
+    }
+    evaluate_workload(ask, spec, library, parsed, evaluator)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn evaluate_via<'a>(
+    _: &mut Option<EvalHelper>,
+    ask: &Ask,
+    spec: &WorkloadSpec,
+    library: &'a Library,
+    parsed: &ParsedCache,
+    evaluator: &mut Workers<'_, 'a>,
+) -> Evaluated {
+    evaluate_workload(ask, spec, library, parsed, evaluator)
+}
+
+fn observe_one<'a>(
+    (index, spec): (usize, &WorkloadSpec),
     library: &'a Library,
     fingerprints: &[String],
     (cache, results, parsed, base_dir): (&Cache, &ResultCache, &ParsedCache, &Path),
     mut evaluator: Workers<'_, 'a>,
+    helper: &mut Option<EvalHelper>,
     stats: &mut Stats,
 ) -> ObservedWorkload {
     let mut info = WorkloadInfo {
@@ -240,70 +368,121 @@ fn observe_one<'a>(
         repo_path: Some(fetched.repo_path.clone()),
         results: Vec::new(),
     };
-    if raw.iter().any(Option::is_none) {
+    let missing: Vec<usize> = (0..raw.len()).filter(|&i| raw[i].is_none()).collect();
+    if !missing.is_empty() {
         // Something is not cached: read and parse the workload once, build its input once.
-        let (files, skipped) = match read_tree(
-            &fetched.repo_path,
-            &fetched.commit,
-            &spec.paths,
-            ReadLimits::for_workload(&evaluator.settings.limits),
-        ) {
-            Err(e) => {
-                let mut u = ObservedWorkload::unknown(info, library, e.to_string());
-                u.repo_path = w.repo_path;
-                return u;
-            }
-            Ok(read) => read,
+        let ask = Ask {
+            spec: index,
+            info,
+            repo_path: fetched.repo_path.clone(),
+            missing,
         };
-        let (mut files, mut skipped) = (files, skipped);
-        // Validated when workloads.toml was loaded.
-        crate::files::Exclude::new(&spec.exclude)
-            .unwrap_or_default()
-            .apply(&mut files, &mut skipped);
-        let mut prepared = PreparedWorkload::new_cached(info, &files, skipped, evaluator.settings, Some(parsed));
-        if !prepared.has_code() {
-            // A workload registered with the wrong paths must not count as compliant.
-            prepared.problems.push(crate::evaluate::EvalProblem {
-                guardrail: None,
-                file: None,
-                line: None,
-                message: format!(
-                    "no infrastructure code found (no Terraform, CloudFormation or Kubernetes resources) under {}",
-                    match spec.paths.is_empty() {
-                        true => "the repository root".to_string(),
-                        false => format!("paths {:?}", spec.paths),
-                    }
-                ),
-            });
-        }
-        drop(files);
+        let (resources, problems, settled, evaluated) =
+            match evaluate_via(helper, &ask, spec, library, parsed, &mut evaluator) {
+                Evaluated::Unreadable(message) => {
+                    let mut u = ObservedWorkload::unknown(ask.info, library, message);
+                    u.repo_path = w.repo_path;
+                    return u;
+                }
+                Evaluated::Done {
+                    resources,
+                    problems,
+                    settled,
+                    results,
+                } if results.len() == ask.missing.len() => (resources, problems, settled, results),
+                Evaluated::Done { .. } => {
+                    let message = "internal error: an evaluation gave too few results".to_string();
+                    let mut u = ObservedWorkload::unknown(ask.info, library, message);
+                    u.repo_path = w.repo_path;
+                    return u;
+                }
+            };
         stats.workloads_parsed += 1;
-        let ev = evaluator.get(library);
-        let missing: Vec<usize> = (0..raw.len()).filter(|&i| raw[i].is_none()).collect();
-        for (i, eval) in missing.iter().zip(ev.evaluate_raw_many(&missing, &prepared)) {
+        stats.evaluations += ask.missing.len();
+        // Cached results were storable when stored; new ones say whether they are.
+        let mut storable = vec![true; raw.len()];
+        for (i, (eval, keep)) in ask.missing.iter().zip(evaluated) {
             raw[*i] = Some(eval);
+            storable[*i] = keep;
         }
-        stats.evaluations += missing.len();
-        w.resources = prepared.input.resources.len();
-        w.problems = prepared.problems.clone();
-        // Unknown results are kept only when the workload's files settle its problems and the
-        // evaluation added none of its own (a policy error or a budget may differ next run).
+        w.resources = resources;
+        w.problems = problems;
         let store: Vec<(&str, &Guardrail, &RawEvaluation)> = asked
             .iter()
             .zip(&raw)
-            .filter_map(|((fp, g), r)| r.as_ref().map(|r| (*fp, *g, r)))
-            .filter(|(_, g, r)| {
-                !r.is_unknown() || (prepared.settled && r.problems.len() == prepared.problems_for(g).len())
-            })
+            .zip(&storable)
+            .filter(|(_, keep)| **keep)
+            .filter_map(|(((fp, g), r), _)| r.as_ref().map(|r| (*fp, *g, r)))
             .collect();
-        let settled = prepared.settled.then(|| crate::results::Settled {
-            problems: prepared.problems.clone(),
-            kind_problems: prepared.kind_problems().to_vec(),
-        });
         if let Err(e) = results.store(&key, w.resources, settled, &store) {
             eprintln!("warning: result cache: cannot write for `{}`: {e}", spec.name);
         }
     }
     w.results = raw.into_iter().map(|r| r.expect("every slot filled")).collect();
     w
+}
+
+/// Reads the workload's tree, parses it and evaluates the guardrails `ask.missing` (in this
+/// process or in a helper: the same code either way).
+fn evaluate_workload<'a>(
+    ask: &Ask,
+    spec: &WorkloadSpec,
+    library: &'a Library,
+    parsed: &ParsedCache,
+    evaluator: &mut Workers<'_, 'a>,
+) -> Evaluated {
+    let (mut files, mut skipped) = match read_tree(
+        &ask.repo_path,
+        &ask.info.commit,
+        &spec.paths,
+        ReadLimits::for_workload(&evaluator.settings.limits),
+    ) {
+        Err(e) => return Evaluated::Unreadable(e.to_string()),
+        Ok(read) => read,
+    };
+    // Validated when workloads.toml was loaded.
+    crate::files::Exclude::new(&spec.exclude)
+        .unwrap_or_default()
+        .apply(&mut files, &mut skipped);
+    let mut prepared =
+        PreparedWorkload::new_cached(ask.info.clone(), &files, skipped, evaluator.settings, Some(parsed));
+    if !prepared.has_code() {
+        // A workload registered with the wrong paths must not count as compliant.
+        prepared.problems.push(crate::evaluate::EvalProblem {
+            guardrail: None,
+            file: None,
+            line: None,
+            message: format!(
+                "no infrastructure code found (no Terraform, CloudFormation or Kubernetes resources) under {}",
+                match spec.paths.is_empty() {
+                    true => "the repository root".to_string(),
+                    false => format!("paths {:?}", spec.paths),
+                }
+            ),
+        });
+    }
+    drop(files);
+    let ev = evaluator.get(library);
+    let results = ask
+        .missing
+        .iter()
+        .zip(ev.evaluate_raw_many(&ask.missing, &prepared))
+        .map(|(i, r)| {
+            // Unknown results are kept only when the workload's files settle its problems
+            // and the evaluation added none of its own (a policy error or a budget may
+            // differ next run).
+            let g = &library.guardrails[*i];
+            let keep = !r.is_unknown() || (prepared.settled && r.problems.len() == prepared.problems_for(g).len());
+            (r, keep)
+        })
+        .collect();
+    Evaluated::Done {
+        resources: prepared.input.resources.len(),
+        problems: prepared.problems.clone(),
+        settled: prepared.settled.then(|| crate::results::Settled {
+            problems: prepared.problems.clone(),
+            kind_problems: prepared.kind_problems().to_vec(),
+        }),
+        results,
+    }
 }

@@ -218,7 +218,7 @@ pub(crate) fn evaluate_fleet(
         &result_cache,
         &parse_cache,
         &base_dir,
-        fleet::jobs(opts.jobs),
+        fleet::fetch_workers(opts.jobs),
         &s.run,
     ))
 }

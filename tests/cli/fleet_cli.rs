@@ -467,3 +467,88 @@ fn unknown_results_settled_by_the_files_are_cached_and_the_rest_evaluated_again(
     assert!(p1.is_null() || p1.as_array().is_some_and(|a| a.is_empty()), "{p1}");
     assert_eq!(stat(&r3, "workloads_parsed"), 1, "{}", r3["stats"]);
 }
+
+/// The children of process `pid` (from `/proc/*/stat`: the parent id follows the name).
+fn children_of(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+        if after_name.split_whitespace().nth(1).and_then(|p| p.parse::<u32>().ok()) == Some(pid) {
+            out.push(child);
+        }
+    }
+    out
+}
+
+#[test]
+fn a_helper_process_that_dies_costs_a_warning_and_changes_no_result() {
+    let f = Fleet::new(12);
+    let args = [
+        "observe",
+        "--format",
+        "json",
+        "--now",
+        "2026-11-01",
+        "--dry-run",
+        "--jobs",
+        "1",
+    ];
+    // A first run remembers the candidates' fixture passes, so that the next runs fork
+    // nothing before the workers start but their helper; their results are forgotten.
+    let first = f.run("repo", "cache", &args, &[]);
+    assert!(matches!(first.status.code(), Some(0 | 2)), "{}", text(&first));
+    let forget = || std::fs::remove_dir_all(f.path("cache/results")).unwrap();
+    forget();
+    let reference = f.run("repo", "cache", &args, &[]);
+    let reference: Value = serde_json::from_slice(&reference.stdout).unwrap();
+    assert_eq!(stat(&reference, "workloads_parsed"), 12);
+
+    // The same run, its helper killed as soon as it is seen (the worker may have sent it a
+    // workload already, or not yet). A run that ends before its helper is seen is tried again.
+    let mut killed = None;
+    for _ in 0..5 {
+        forget();
+        let mut cmd = Command::new(BIN);
+        cmd.args(args)
+            .arg("--repo")
+            .arg(f.path("repo"))
+            .arg("--cache-dir")
+            .arg(f.path("cache"))
+            .arg("--no-notify")
+            .env_remove("RAILYARD_JOBS")
+            .env("RAILYARD_TEST_TODAY", "2026-12-31")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let child = cmd.spawn().unwrap();
+        let pid = child.id();
+        let mut seen = false;
+        let start = std::time::Instant::now();
+        while start.elapsed() < std::time::Duration::from_secs(20) {
+            if let Some(helper) = children_of(pid).first() {
+                // SAFETY: signalling a process this test's child started.
+                unsafe { libc::kill(*helper as i32, libc::SIGKILL) };
+                seen = true;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        }
+        let out = child.wait_with_output().unwrap();
+        if seen && text(&out).contains("a helper process ended") {
+            killed = Some(out);
+            break;
+        }
+    }
+    let out = killed.expect("a run whose helper was killed while it had work");
+    assert!(matches!(out.status.code(), Some(0 | 2)), "{}", text(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+    assert_eq!(stat(&report, "workloads_parsed"), 12, "every workload still evaluated");
+    assert_eq!(report["workloads"], reference["workloads"]);
+    assert_eq!(report["to_fix"], reference["to_fix"]);
+    assert_eq!(report["candidates"], reference["candidates"]);
+}
