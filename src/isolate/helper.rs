@@ -11,9 +11,13 @@
 //! every parse and evaluation) are cheap to fork.
 //!
 //! Failing closed: a helper that does not answer its first handshake, dies or sends an
-//! unreadable response is gone for good ([`Helper::call`] returns `None`), and the caller does
-//! the work itself, as it would without helpers. It leaves by `_exit` when its request pipe
-//! closes, after reaping its own children.
+//! unreadable response is gone for good. [`Helper::call`] says whether the request was lost
+//! before the helper took it (the caller may do the work itself) or while the helper worked
+//! on it (the caller reports that request's result as unknown: doing it again in the caller
+//! could end the caller the same way). A helper leaves by `_exit` when its request pipe
+//! closes, after reaping its own children; it is killed if the process that started it dies,
+//! and its children if it dies (`PR_SET_PDEATHSIG`), so that nothing it started outlives it
+//! holding a pipe its caller reads.
 
 use serde::{de::DeserializeOwned, Serialize};
 use std::marker::PhantomData;
@@ -23,6 +27,40 @@ use std::time::Duration;
 /// How long a new helper may take to say it is ready: it only has to allocate and write a
 /// byte, so a helper that does not is stuck (on a lock inherited at the fork).
 const READY_WITHIN: Duration = Duration::from_secs(10);
+
+/// Why a helper gave no answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Lost {
+    /// It was gone before it took the request.
+    #[error("the helper process had ended")]
+    Before,
+    /// It ended (`how`) or answered nonsense while working on the request.
+    #[error("the helper process ended ({how})")]
+    During { how: String },
+}
+
+/// The pid of this process when it is a helper (its children are killed when it dies).
+static HELPER_PID: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+/// In a child forked by a helper: dies with the helper (see the module docs). Called first
+/// thing in the child.
+pub(super) fn die_with_helper() {
+    let helper = HELPER_PID.load(std::sync::atomic::Ordering::Relaxed);
+    if helper != 0 {
+        die_with_parent(helper);
+    }
+}
+
+/// Asks for SIGKILL when the parent `parent` ends, and leaves if it already has.
+fn die_with_parent(parent: libc::pid_t) {
+    // SAFETY: prctl and getppid have no memory preconditions; `_exit` leaves at once.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0);
+        if libc::getppid() != parent {
+            libc::_exit(6);
+        }
+    }
+}
 
 /// A forked process serving `Req -> Resp`; see the module docs.
 pub struct Helper<Req, Resp> {
@@ -34,12 +72,16 @@ pub struct Helper<Req, Resp> {
 
 impl<Req: Serialize + DeserializeOwned, Resp: Serialize + DeserializeOwned> Helper<Req, Resp> {
     /// Forks a helper that answers each request with `serve`. Call it from a thread while no
-    /// other thread of the process runs (the helper inherits every lock as it was). `None`
-    /// when the process cannot fork or the helper does not become ready.
-    pub fn start<F: FnMut(Req) -> Resp>(mut serve: F) -> Option<Self> {
+    /// other thread of the process runs (the helper inherits every lock as it was). The
+    /// helper closes its copies of the pipes of the helpers `beside` (started before it), so
+    /// that each helper's pipes are held by its caller alone. `None` when the process cannot
+    /// fork or the helper does not become ready.
+    pub fn start<F: FnMut(Req) -> Resp>(beside: &[Helper<Req, Resp>], mut serve: F) -> Option<Self> {
         super::brief_panics_in_children();
         let (req_r, req_w) = pipe()?;
         let (resp_r, resp_w) = pipe()?;
+        // SAFETY: getpid has no preconditions.
+        let caller = unsafe { libc::getpid() };
         // SAFETY: the caller forks with no other thread running (see above); the helper
         // leaves by `_exit`, running none of the parent's destructors.
         let pid = unsafe { libc::fork() };
@@ -48,6 +90,19 @@ impl<Req: Serialize + DeserializeOwned, Resp: Serialize + DeserializeOwned> Help
         }
         if pid == 0 {
             drop((req_w, resp_r));
+            die_with_parent(caller);
+            for other in beside {
+                // SAFETY: closing this process' copies of another helper's descriptors,
+                // which nothing here uses (the helper never returns to the caller's code).
+                unsafe {
+                    if let Some(fd) = &other.requests {
+                        libc::close(fd.as_raw_fd());
+                    }
+                    libc::close(other.responses.as_raw_fd());
+                }
+            }
+            // SAFETY: getpid has no preconditions.
+            HELPER_PID.store(unsafe { libc::getpid() }, std::sync::atomic::Ordering::Relaxed);
             // Ready: the first allocation and write after the fork.
             let ready = vec![1u8];
             if !super::unix::write_all(resp_w.as_raw_fd(), &ready) {
@@ -91,28 +146,42 @@ impl<Req: Serialize + DeserializeOwned, Resp: Serialize + DeserializeOwned> Help
         }
     }
 
-    /// Sends `request` and waits for the answer; `None` when the helper is gone (it then
-    /// stays gone: the caller does the work itself).
-    pub fn call(&mut self, request: &Req) -> Option<Resp> {
-        let fd = self.requests.as_ref()?.as_raw_fd();
-        let answer = serde_json::to_vec(request)
-            .ok()
-            .filter(|body| write_frame(fd, body))
-            .and_then(|_| read_frame(&self.responses))
-            .and_then(|body| serde_json::from_slice(&body).ok());
-        if answer.is_none() {
+    /// Sends `request` and waits for the answer. A helper that fails is gone for good.
+    pub fn call(&mut self, request: &Req) -> Result<Resp, Lost> {
+        let fd = self.requests.as_ref().ok_or(Lost::Before)?.as_raw_fd();
+        let Some(body) = serde_json::to_vec(request).ok().filter(|body| write_frame(fd, body)) else {
             self.kill();
+            return Err(Lost::Before);
+        };
+        drop(body);
+        let answer = read_frame(&self.responses).map(|body| serde_json::from_slice(&body));
+        match answer {
+            Some(Ok(answer)) => Ok(answer),
+            Some(Err(e)) => {
+                self.kill();
+                Err(Lost::During {
+                    how: format!("unreadable answer: {e}"),
+                })
+            }
+            None => Err(Lost::During { how: self.kill() }),
         }
-        answer
     }
 
-    fn kill(&mut self) {
-        if self.requests.take().is_some() {
-            // SAFETY: signalling and reaping our own child.
-            unsafe {
-                libc::kill(self.pid, libc::SIGKILL);
-                libc::waitpid(self.pid, std::ptr::null_mut(), 0);
-            }
+    /// Kills and reaps the helper; how it ended.
+    fn kill(&mut self) -> String {
+        if self.requests.take().is_none() {
+            return "already gone".to_string();
+        }
+        let mut status = 0;
+        // SAFETY: signalling and reaping our own child.
+        unsafe {
+            libc::kill(self.pid, libc::SIGKILL);
+            libc::waitpid(self.pid, &mut status, 0);
+        }
+        if libc::WIFSIGNALED(status) {
+            format!("killed by signal {}", libc::WTERMSIG(status))
+        } else {
+            format!("exit status {}", libc::WEXITSTATUS(status))
         }
     }
 }
@@ -194,7 +263,7 @@ mod tests {
 
     #[test]
     fn a_helper_serves_requests_in_order_and_its_death_is_seen() {
-        let mut h: Helper<u64, String> = Helper::start(|n: u64| {
+        let mut h: Helper<u64, String> = Helper::start(&[], |n: u64| {
             if n == 99 {
                 // SAFETY: a test helper leaving abruptly.
                 unsafe { libc::_exit(9) }
@@ -202,9 +271,15 @@ mod tests {
             format!("{}", n * 2)
         })
         .expect("a helper");
-        assert_eq!(h.call(&2).as_deref(), Some("4"));
-        assert_eq!(h.call(&21).as_deref(), Some("42"));
-        assert_eq!(h.call(&99), None, "a helper that died answers nothing");
-        assert_eq!(h.call(&1), None, "and stays gone");
+        assert_eq!(h.call(&2).as_deref(), Ok("4"));
+        assert_eq!(h.call(&21).as_deref(), Ok("42"));
+        assert_eq!(
+            h.call(&99),
+            Err(Lost::During {
+                how: "exit status 9".to_string()
+            }),
+            "a helper that died while working says so"
+        );
+        assert_eq!(h.call(&1), Err(Lost::Before), "and stays gone");
     }
 }

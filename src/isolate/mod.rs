@@ -604,6 +604,8 @@ mod unix {
             }
         }
         let fd = out.as_raw_fd();
+        // A helper's child dies with it: nothing else would stop it at its deadline.
+        super::helper::die_with_helper();
         IN_CHILD.store(true, std::sync::atomic::Ordering::Relaxed);
         PROGRESS.store(fd, std::sync::atomic::Ordering::Relaxed);
         while let Some(i) = read_job(&jobs) {

@@ -133,11 +133,14 @@ pub fn observe_workloads(
     let master: OnceLock<Evaluator> = OnceLock::new();
     // Started here, before any worker thread and before results accumulate (see
     // `isolate::helper`): the parsing and evaluation children are forked from them.
-    let helpers: Mutex<Vec<EvalHelper>> = Mutex::new(
-        (0..workers)
-            .map_while(|_| start_helper(specs, library, parsed, &master, settings))
-            .collect(),
-    );
+    let mut started: Vec<EvalHelper> = Vec::new();
+    while started.len() < workers {
+        match start_helper(&started, specs, library, parsed, &master, settings) {
+            Some(h) => started.push(h),
+            None => break,
+        }
+    }
+    let helpers = Mutex::new(started);
     let done: Mutex<Vec<(usize, ObservedWorkload, Stats)>> = Mutex::new(Vec::with_capacity(specs.len()));
     let progress = crate::progress::bar(specs.len() as u64, "fetching and evaluating", "workloads");
     let work = || {
@@ -255,6 +258,7 @@ type EvalHelper = std::convert::Infallible;
 /// (`None` without isolation, where nothing is forked, or when it cannot start).
 #[cfg(target_os = "linux")]
 fn start_helper<'a>(
+    beside: &[EvalHelper],
     specs: &[&WorkloadSpec],
     library: &'a Library,
     parsed: &ParsedCache,
@@ -265,7 +269,7 @@ fn start_helper<'a>(
         return None;
     }
     let mut own: Option<Evaluator> = None;
-    EvalHelper::start(move |ask: Ask| {
+    EvalHelper::start(beside, move |ask: Ask| {
         let mut evaluator = Workers {
             master,
             own: &mut own,
@@ -280,6 +284,7 @@ fn start_helper<'a>(
 
 #[cfg(not(target_os = "linux"))]
 fn start_helper<'a>(
+    _: &[EvalHelper],
     _: &[&WorkloadSpec],
     _: &'a Library,
     _: &ParsedCache,
@@ -289,7 +294,9 @@ fn start_helper<'a>(
     None
 }
 
-/// Asks the helper when there is one (and it is still there), else does the work here.
+/// Asks the helper when there is one (and it is still there), else does the work here. A
+/// helper that ended while working on this workload makes it unknown (doing it again here
+/// could end this process the same way); one that was gone before takes nothing with it.
 #[cfg(target_os = "linux")]
 fn evaluate_via<'a>(
     helper: &mut Option<EvalHelper>,
@@ -299,14 +306,21 @@ fn evaluate_via<'a>(
     parsed: &ParsedCache,
     evaluator: &mut Workers<'_, 'a>,
 ) -> Evaluated {
-    if let Some(answer) = helper.as_mut().and_then(|h| h.call(ask)) {
-        return answer;
-    }
-    if helper.take().is_some() {
+    use crate::isolate::helper::Lost;
+    let lost = match helper.as_mut().map(|h| h.call(ask)) {
+        None => None,
+        Some(Ok(answer)) => return answer,
+        Some(Err(lost)) => Some(lost),
+    };
+    if let Some(lost) = lost {
+        *helper = None;
         eprintln!(
-            "warning: a helper process ended while evaluating `{}`; this worker evaluates the rest itself",
+            "warning: {lost} while evaluating `{}`; this worker evaluates the rest itself",
             spec.name
         );
+        if let Lost::During { .. } = lost {
+            return Evaluated::Unreadable(format!("not evaluated: {lost}; the next run evaluates it again"));
+        }
     }
     evaluate_workload(ask, spec, library, parsed, evaluator)
 }

@@ -539,7 +539,7 @@ fn a_helper_process_that_dies_costs_a_warning_and_changes_no_result() {
             std::thread::sleep(std::time::Duration::from_micros(200));
         }
         let out = child.wait_with_output().unwrap();
-        if seen && text(&out).contains("a helper process ended") {
+        if seen && text(&out).contains("the helper process") {
             killed = Some(out);
             break;
         }
@@ -547,8 +547,132 @@ fn a_helper_process_that_dies_costs_a_warning_and_changes_no_result() {
     let out = killed.expect("a run whose helper was killed while it had work");
     assert!(matches!(out.status.code(), Some(0 | 2)), "{}", text(&out));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
-    assert_eq!(stat(&report, "workloads_parsed"), 12, "every workload still evaluated");
-    assert_eq!(report["workloads"], reference["workloads"]);
-    assert_eq!(report["to_fix"], reference["to_fix"]);
-    assert_eq!(report["candidates"], reference["candidates"]);
+    let differ: Vec<usize> = (0..12)
+        .filter(|i| report["workloads"][i] != reference["workloads"][i])
+        .collect();
+    if text(&out).contains("the helper process ended (") {
+        // Killed while it worked on a workload: that one is unknown, with the reason; the
+        // worker evaluated every other one itself, exactly as the helper would have.
+        assert_eq!(differ.len(), 1, "{differ:?}: {}", text(&out));
+        let lost = report["workloads"][differ[0]].to_string();
+        assert!(lost.contains("the next run evaluates it again"), "{lost}");
+        assert!(
+            !report["candidates"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c["action"] == "promoted"),
+            "nothing is promoted over an unknown: {}",
+            report["candidates"]
+        );
+    } else {
+        // Gone before it took a workload: nothing lost.
+        assert!(text(&out).contains("the helper process had ended"), "{}", text(&out));
+        assert_eq!(stat(&report, "workloads_parsed"), 12, "every workload still evaluated");
+        assert_eq!(differ, Vec::<usize>::new());
+        assert_eq!(report["to_fix"], reference["to_fix"]);
+        assert_eq!(report["candidates"], reference["candidates"]);
+    }
+}
+
+#[test]
+fn a_helper_that_dies_while_evaluating_makes_that_workload_unknown_with_the_reason() {
+    let f = Fleet::new(2);
+    // A candidate that takes a long while on app-00 (the first workload), so that its helper
+    // is seen at work there.
+    commit_changes(
+        &f.path("repo"),
+        "develop",
+        &files(&[
+            (
+                "guardrails/slow-check/guardrail.toml",
+                "title = \"Slow\"\nseverity = \"low\"\nremediation = \"none\"\n",
+            ),
+            (
+                "guardrails/slow-check/policy.rego",
+                "package railyard.slow_check\n\ndeny contains \"never\" if {\n\tinput.workload.name == \"app-00\"\n\tcount([1 | some i in numbers.range(1, 4000); some j in numbers.range(1, 4000); i * j < 0]) > 0\n}\n",
+            ),
+        ]),
+        "a slow candidate",
+    )
+    .unwrap();
+    let mut lost = None;
+    let mut orphans: Vec<u32> = Vec::new();
+    for _ in 0..5 {
+        let _ = std::fs::remove_dir_all(f.path("cache"));
+        let child = Command::new(BIN)
+            .args([
+                "observe",
+                "--format",
+                "json",
+                "--now",
+                "2026-11-01",
+                "--dry-run",
+                "--jobs",
+                "1",
+            ])
+            .arg("--repo")
+            .arg(f.path("repo"))
+            .arg("--cache-dir")
+            .arg(f.path("cache"))
+            .args(["--no-notify", "--eval-timeout", "60s"])
+            .env_remove("RAILYARD_JOBS")
+            .env("RAILYARD_TEST_TODAY", "2026-12-31")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let start = std::time::Instant::now();
+        // The helper at work: a child of this run's child whose own child (the slow
+        // evaluation) has been there for a while.
+        let mut since: Option<(u32, u32, std::time::Instant)> = None;
+        while start.elapsed() < std::time::Duration::from_secs(60) {
+            let busy = children_of(pid)
+                .into_iter()
+                .find_map(|h| children_of(h).first().map(|c| (h, *c)));
+            match (busy, since) {
+                (Some((h, c)), Some((h0, c0, t))) if (h, c) == (h0, c0) => {
+                    if t.elapsed() > std::time::Duration::from_millis(500) {
+                        orphans = vec![c];
+                        // SAFETY: signalling a process this test's child started.
+                        unsafe { libc::kill(h as i32, libc::SIGKILL) };
+                        break;
+                    }
+                }
+                (Some((h, c)), _) => since = Some((h, c, std::time::Instant::now())),
+                (None, _) => since = None,
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        // Nothing the helper started outlives it: its child dies with it (held to a
+        // minute's budget, it would otherwise run on, unwatched, and hold the pipe this run
+        // reads).
+        let gone = |p: &u32| {
+            std::fs::read_to_string(format!("/proc/{p}/stat"))
+                .map_or(true, |s| s.rsplit_once(") ").is_some_and(|(_, r)| r.starts_with('Z')))
+        };
+        let killed_at = std::time::Instant::now();
+        while !orphans.iter().all(gone) && killed_at.elapsed() < std::time::Duration::from_secs(5) {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(orphans.iter().all(gone), "still running: {orphans:?}");
+        let out = child.wait_with_output().unwrap();
+        if text(&out).contains("the helper process ended (killed by signal 9)") {
+            lost = Some(out);
+            break;
+        }
+    }
+    let out = lost.expect("a run whose helper was killed at work");
+    // Unknown, with the reason, never a pass: the run says so and exits 2.
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+    let all = report.to_string();
+    assert!(
+        all.contains("not evaluated: the helper process ended (killed by signal 9); the next run evaluates it again"),
+        "{all}"
+    );
+    // The other workload was evaluated by the worker itself.
+    assert_eq!(stat(&report, "workloads"), 2);
+    assert!(!orphans.is_empty());
 }
