@@ -19,9 +19,10 @@
 //! and its children if it dies (`PR_SET_PDEATHSIG`), so that nothing it started outlives it
 //! holding a pipe its caller reads.
 
+use super::unix::{pipe, read_exact, write_all};
 use serde::{de::DeserializeOwned, Serialize};
 use std::marker::PhantomData;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Duration;
 
 /// How long a new helper may take to say it is ready: it only has to allocate and write a
@@ -105,7 +106,7 @@ impl<Req: Serialize + DeserializeOwned, Resp: Serialize + DeserializeOwned> Help
             HELPER_PID.store(unsafe { libc::getpid() }, std::sync::atomic::Ordering::Relaxed);
             // Ready: the first allocation and write after the fork.
             let ready = vec![1u8];
-            if !super::unix::write_all(resp_w.as_raw_fd(), &ready) {
+            if !write_all(resp_w.as_raw_fd(), &ready) {
                 // SAFETY: leaving the helper without running the parent's destructors.
                 unsafe { libc::_exit(4) }
             }
@@ -197,21 +198,11 @@ impl<Req, Resp> Drop for Helper<Req, Resp> {
     }
 }
 
-fn pipe() -> Option<(OwnedFd, OwnedFd)> {
-    let mut fds = [0; 2];
-    // SAFETY: `fds` has room for the two descriptors pipe2 writes.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return None;
-    }
-    // SAFETY: both descriptors were just created and are owned by nobody else.
-    Some(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
-}
-
 fn write_frame(fd: i32, body: &[u8]) -> bool {
     let mut frame = Vec::with_capacity(8 + body.len());
     frame.extend_from_slice(&(body.len() as u64).to_le_bytes());
     frame.extend_from_slice(body);
-    super::unix::write_all(fd, &frame)
+    write_all(fd, &frame)
 }
 
 fn read_frame(fd: &OwnedFd) -> Option<Vec<u8>> {
@@ -222,22 +213,6 @@ fn read_frame(fd: &OwnedFd) -> Option<Vec<u8>> {
     let len = usize::try_from(u64::from_le_bytes(len)).ok()?;
     let mut body = vec![0u8; len];
     read_exact(fd, &mut body).then_some(body)
-}
-
-fn read_exact(fd: &OwnedFd, buf: &mut [u8]) -> bool {
-    let mut got = 0;
-    while got < buf.len() {
-        // SAFETY: reads into the live remainder of `buf`.
-        let r = unsafe { libc::read(fd.as_raw_fd(), buf[got..].as_mut_ptr().cast(), buf.len() - got) };
-        if r < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
-            continue;
-        }
-        if r <= 0 {
-            return false;
-        }
-        got += r as usize;
-    }
-    true
 }
 
 fn wait_readable(fd: &OwnedFd, within: Duration) -> bool {

@@ -573,7 +573,7 @@ mod unix {
         }
     }
 
-    fn pipe() -> Option<(OwnedFd, OwnedFd)> {
+    pub(super) fn pipe() -> Option<(OwnedFd, OwnedFd)> {
         let mut fds = [0; 2];
         // SAFETY: `fds` has room for the two descriptors pipe2 writes.
         if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
@@ -629,22 +629,30 @@ mod unix {
     /// The next job index from the parent; None when told to stop or the parent is gone.
     fn read_job(fd: &OwnedFd) -> Option<usize> {
         let mut bytes = [0u8; 8];
-        let mut got = 0;
-        while got < 8 {
-            // SAFETY: reads into the live remainder of `bytes`.
-            let r = unsafe { libc::read(fd.as_raw_fd(), bytes[got..].as_mut_ptr().cast(), 8 - got) };
-            if r < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
-                continue;
-            }
-            if r <= 0 {
-                return None;
-            }
-            got += r as usize;
+        if !read_exact(fd, &mut bytes) {
+            return None;
         }
         match u64::from_le_bytes(bytes) {
             NO_MORE => None,
             i => Some(i as usize),
         }
+    }
+
+    /// Fills `buf` from `fd`; false at end of file or on an error.
+    pub(super) fn read_exact(fd: &OwnedFd, buf: &mut [u8]) -> bool {
+        let mut got = 0;
+        while got < buf.len() {
+            // SAFETY: reads into the live remainder of `buf`.
+            let r = unsafe { libc::read(fd.as_raw_fd(), buf[got..].as_mut_ptr().cast(), buf.len() - got) };
+            if r < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            if r <= 0 {
+                return false;
+            }
+            got += r as usize;
+        }
+        true
     }
 
     pub fn write_all(fd: i32, mut buf: &[u8]) -> bool {
