@@ -1,4 +1,4 @@
-//! Progress on stderr during long work (`observe` fetching and evaluating the fleet).
+//! Progress on stderr during long work (`observe` fetching, then evaluating the fleet).
 //! Drawn only when stderr is a terminal (indicatif checks), never with `--quiet`; it never
 //! touches stdout, so piped or redirected data stays clean.
 

@@ -33,8 +33,8 @@
 //! - `check` forks from a parent with no other thread running (`evaluate::evaluate_workload`
 //!   builds engines beside the parsing only when nothing is forked), so no lock is held by
 //!   anyone else at the fork; its whole-workload child may then start threads safely.
-//! - `observe` forks its helper processes ([`helper`]) from the main thread before any worker
-//!   thread starts, and each helper, which has one thread, forks the budgeted children: no
+//! - `observe` forks its helper processes ([`helper`]) from the main thread while no other
+//!   thread runs (between fetching and evaluating), and each helper, which has one thread, forks the budgeted children: no
 //!   lock is held by anyone else at either fork. Should a helper fail, its worker forks
 //!   itself, from one of several worker threads while the others parse and allocate. Its
 //!   children run one job at a time on the forking thread (one worker each: no thread is

@@ -6,11 +6,12 @@
 //! `Sync`), made from one warmed-up evaluator that is only compiled when a first cache miss
 //! needs it. Results come back in registry order, whatever the number of workers.
 //!
-//! A cache miss is read, parsed and evaluated by the worker's helper process
-//! (`isolate::helper`), forked before the workers start while this process is small: the
-//! budgeted children are forked from it, not from this process, which grows as results
-//! accumulate (forking from it had cost more than the evaluations). Same code either way
-//! ([`evaluate_workload`]); a worker whose helper is gone does the work itself.
+//! Two steps: every workload fetched and its cached results read, then the cache misses read,
+//! parsed and evaluated. Misses go to the worker's helper process (`isolate::helper`), forked
+//! between the steps, when no other thread runs: the budgeted children are forked from it,
+//! not from this process, which grows as results accumulate (forking from it had cost more
+//! than the evaluations). Same code either way ([`evaluate_workload`]); a worker whose helper
+//! is gone does the work itself.
 
 use crate::evaluate::{EvalProblem, Evaluator, PreparedWorkload, RawEvaluation};
 use crate::files::ReadLimits;
@@ -116,6 +117,11 @@ pub(crate) fn in_order<T: Send>(n: usize, jobs: usize, f: impl Fn(usize) -> T + 
 const WORKER_STACK: usize = 16 * 1024 * 1024;
 
 /// Fetches and evaluates `specs` with `jobs` workers; results in the order of `specs`.
+///
+/// 1. What is known: each workload fetched and its cached results read.
+/// 2. What is not: the workloads with results missing read, parsed and evaluated, by helper
+///    processes when there are more of them than workers (forked now, when no other thread
+///    runs), and their results stored.
 #[allow(clippy::too_many_arguments)]
 pub fn observe_workloads(
     specs: &[&WorkloadSpec],
@@ -128,45 +134,79 @@ pub fn observe_workloads(
     settings: &RunSettings,
 ) -> (Vec<ObservedWorkload>, Stats) {
     let fingerprints = library_fingerprints(library);
+    let asked: Vec<(&str, &Guardrail)> = fingerprints
+        .iter()
+        .map(String::as_str)
+        .zip(&library.guardrails)
+        .collect();
     let workers = jobs.clamp(1, specs.len().max(1));
-    let next = AtomicUsize::new(0);
+    let mut stats = Stats {
+        workloads: specs.len(),
+        jobs: workers,
+        ..Stats::default()
+    };
+
+    // 1. What is known.
+    let progress = crate::progress::bar(specs.len() as u64, "fetching", "workloads");
+    let known: Vec<Known> = in_order(specs.len(), workers, |i| {
+        let k = known_of(specs[i], i, library, &asked, cache, results, base_dir);
+        progress.inc(1);
+        k
+    });
+    crate::progress::done(&progress, "fetched workloads:");
+    // Its ticking thread ends here, before any helper is forked.
+    drop(progress);
+    let mut observed: Vec<Option<ObservedWorkload>> = Vec::with_capacity(known.len());
+    let mut missing: Vec<Mutex<Option<Missing>>> = Vec::new();
+    for k in known {
+        match k {
+            Known::Done(w, hits) => {
+                stats.cache_hits += hits;
+                observed.push(Some(w));
+            }
+            Known::Missing(m) => {
+                stats.cache_hits += m.raw.iter().filter(|r| r.is_some()).count();
+                observed.push(None);
+                missing.push(Mutex::new(Some(m)));
+            }
+        }
+    }
+
+    // 2. What is not.
+    let workers = workers.min(missing.len().max(1));
     let master: OnceLock<Evaluator> = OnceLock::new();
-    // Started here, before any worker thread and before results accumulate (see
-    // `isolate::helper`): the parsing and evaluation children are forked from them.
     let mut started: Vec<EvalHelper> = Vec::new();
-    while started.len() < workers {
+    while missing.len() > workers && started.len() < workers {
         match start_helper(&started, specs, library, parsed, &master, settings) {
             Some(h) => started.push(h),
             None => break,
         }
     }
     let helpers = Mutex::new(started);
-    let done: Mutex<Vec<(usize, ObservedWorkload, Stats)>> = Mutex::new(Vec::with_capacity(specs.len()));
-    let progress = crate::progress::bar(specs.len() as u64, "fetching and evaluating", "workloads");
+    let next = AtomicUsize::new(0);
+    let done: Mutex<Vec<(usize, ObservedWorkload, Stats)>> = Mutex::new(Vec::with_capacity(missing.len()));
+    let progress = crate::progress::bar(missing.len() as u64, "evaluating", "workloads");
     let work = || {
         let mut evaluator: Option<Evaluator> = None;
         let mut helper = helpers.lock().expect("no worker panics while holding the lock").pop();
         loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            let Some(spec) = specs.get(i) else { break };
+            let j = next.fetch_add(1, Ordering::Relaxed);
+            let Some(slot) = missing.get(j) else { break };
+            let Some(m) = slot.lock().expect("no worker panics while holding the lock").take() else {
+                continue;
+            };
+            let spec = specs[m.ask.spec];
             progress.set_message(spec.name.clone());
-            let mut stats = Stats::default();
-            let w = observe_one(
-                (i, spec),
-                library,
-                &fingerprints,
-                (cache, results, parsed, base_dir),
-                Workers {
-                    master: &master,
-                    own: &mut evaluator,
-                    settings,
-                },
-                &mut helper,
-                &mut stats,
-            );
+            let mut evaluator = Workers {
+                master: &master,
+                own: &mut evaluator,
+                settings,
+            };
+            let evaluated = evaluate_via(&mut helper, &m.ask, spec, library, parsed, &mut evaluator);
+            let (i, w, s) = finish(m, evaluated, library, &asked, results);
             done.lock()
                 .expect("no worker panics while holding the lock")
-                .push((i, w, stats));
+                .push((i, w, s));
             progress.inc(1);
         }
     };
@@ -181,24 +221,27 @@ pub fn observe_workloads(
             }
         }
     });
-    crate::progress::done(&progress, "fetched and evaluated workloads:");
-    let mut done = done.into_inner().expect("workers finished");
-    done.sort_by_key(|(i, _, _)| *i);
-    let mut total = Stats {
-        workloads: specs.len(),
-        jobs: workers,
-        ..Stats::default()
-    };
-    let observed = done
+    crate::progress::done(&progress, "evaluated workloads:");
+    for (i, w, s) in done.into_inner().expect("workers finished") {
+        stats.workloads_parsed += s.workloads_parsed;
+        stats.evaluations += s.evaluations;
+        observed[i] = Some(w);
+    }
+    let observed = observed
         .into_iter()
-        .map(|(_, w, s)| {
-            total.workloads_parsed += s.workloads_parsed;
-            total.evaluations += s.evaluations;
-            total.cache_hits += s.cache_hits;
-            w
+        .zip(specs)
+        .map(|(w, spec)| {
+            w.unwrap_or_else(|| {
+                let info = WorkloadInfo {
+                    name: spec.name.clone(),
+                    team: spec.team.clone(),
+                    commit: String::new(),
+                };
+                ObservedWorkload::unknown(info, library, "internal error: not evaluated".to_string())
+            })
         })
         .collect();
-    (observed, total)
+    (observed, stats)
 }
 
 /// A worker's evaluator, cloned on first use from the shared warmed-up one.
@@ -337,22 +380,43 @@ fn evaluate_via<'a>(
     evaluate_workload(ask, spec, library, parsed, evaluator)
 }
 
-fn observe_one<'a>(
-    (index, spec): (usize, &WorkloadSpec),
-    library: &'a Library,
-    fingerprints: &[String],
-    (cache, results, parsed, base_dir): (&Cache, &ResultCache, &ParsedCache, &Path),
-    mut evaluator: Workers<'_, 'a>,
-    helper: &mut Option<EvalHelper>,
-    stats: &mut Stats,
-) -> ObservedWorkload {
+/// A workload once fetched and its cached results read.
+enum Known {
+    /// Every result known: from the cache (how many), or unknown (it could not be fetched).
+    Done(ObservedWorkload, usize),
+    /// Some results are not cached.
+    Missing(Missing),
+}
+
+/// A workload whose results are partly (or not at all) cached.
+struct Missing {
+    /// What is known so far (no results yet).
+    w: ObservedWorkload,
+    /// Per guardrail of the library, its cached result.
+    raw: Vec<Option<RawEvaluation>>,
+    /// Its result-cache key.
+    key: String,
+    /// What to read and evaluate.
+    ask: Ask,
+}
+
+/// Fetches workload `spec` (position `index`) and reads its cached results.
+fn known_of(
+    spec: &WorkloadSpec,
+    index: usize,
+    library: &Library,
+    asked: &[(&str, &Guardrail)],
+    cache: &Cache,
+    results: &ResultCache,
+    base_dir: &Path,
+) -> Known {
     let mut info = WorkloadInfo {
         name: spec.name.clone(),
         team: spec.team.clone(),
         commit: String::new(),
     };
     let fetched = match cache.fetch(spec, base_dir) {
-        Err(e) => return ObservedWorkload::unknown(info, library, e.to_string()),
+        Err(e) => return Known::Done(ObservedWorkload::unknown(info, library, e.to_string()), 0),
         Ok(f) => f,
     };
     info.commit = fetched.commit.clone();
@@ -364,18 +428,12 @@ fn observe_one<'a>(
         .chain(spec.exclude.iter().map(|g| format!("exclude:{g}")))
         .collect();
     let key = workload_key(&spec.name, &spec.team, &fetched.tree, &scope);
-    let asked: Vec<(&str, &Guardrail)> = fingerprints
-        .iter()
-        .map(String::as_str)
-        .zip(&library.guardrails)
-        .collect();
-    let cached = results.load(&key, &spec.name, &asked).unwrap_or_default();
-    let mut raw: Vec<Option<RawEvaluation>> = match cached.results.is_empty() {
+    let cached = results.load(&key, &spec.name, asked).unwrap_or_default();
+    let raw: Vec<Option<RawEvaluation>> = match cached.results.is_empty() {
         true => vec![None; asked.len()],
         false => cached.results,
     };
-    stats.cache_hits += raw.iter().filter(|r| r.is_some()).count();
-    let mut w = ObservedWorkload {
+    let w = ObservedWorkload {
         info: info.clone(),
         resources: cached.resources,
         problems: cached.problems,
@@ -383,57 +441,85 @@ fn observe_one<'a>(
         results: Vec::new(),
     };
     let missing: Vec<usize> = (0..raw.len()).filter(|&i| raw[i].is_none()).collect();
-    if !missing.is_empty() {
-        // Something is not cached: read and parse the workload once, build its input once.
-        let ask = Ask {
+    if missing.is_empty() {
+        let hits = raw.len();
+        let mut w = w;
+        w.results = raw.into_iter().flatten().collect();
+        return Known::Done(w, hits);
+    }
+    Known::Missing(Missing {
+        w,
+        raw,
+        key,
+        ask: Ask {
             spec: index,
             info,
-            repo_path: fetched.repo_path.clone(),
+            repo_path: fetched.repo_path,
             missing,
-        };
-        let (resources, problems, settled, evaluated) =
-            match evaluate_via(helper, &ask, spec, library, parsed, &mut evaluator) {
-                Evaluated::Unreadable(message) => {
-                    let mut u = ObservedWorkload::unknown(ask.info, library, message);
-                    u.repo_path = w.repo_path;
-                    return u;
-                }
-                Evaluated::Done {
-                    resources,
-                    problems,
-                    settled,
-                    results,
-                } if results.len() == ask.missing.len() => (resources, problems, settled, results),
-                Evaluated::Done { .. } => {
-                    let message = "internal error: an evaluation gave too few results".to_string();
-                    let mut u = ObservedWorkload::unknown(ask.info, library, message);
-                    u.repo_path = w.repo_path;
-                    return u;
-                }
-            };
-        stats.workloads_parsed += 1;
-        stats.evaluations += ask.missing.len();
-        // Cached results were storable when stored; new ones say whether they are.
-        let mut storable = vec![true; raw.len()];
-        for (i, (eval, keep)) in ask.missing.iter().zip(evaluated) {
-            raw[*i] = Some(eval);
-            storable[*i] = keep;
+        },
+    })
+}
+
+/// Puts a workload's cached and new results together and stores them; its position, the
+/// workload and what it cost.
+fn finish(
+    m: Missing,
+    evaluated: Evaluated,
+    library: &Library,
+    asked: &[(&str, &Guardrail)],
+    results: &ResultCache,
+) -> (usize, ObservedWorkload, Stats) {
+    let Missing {
+        mut w,
+        mut raw,
+        key,
+        ask,
+    } = m;
+    let unknown = |message: String, repo_path: Option<PathBuf>| {
+        let mut u = ObservedWorkload::unknown(ask.info.clone(), library, message);
+        u.repo_path = repo_path;
+        (ask.spec, u, Stats::default())
+    };
+    let (resources, problems, settled, evaluated) = match evaluated {
+        Evaluated::Unreadable(message) => return unknown(message, w.repo_path),
+        Evaluated::Done {
+            resources,
+            problems,
+            settled,
+            results,
+        } if results.len() == ask.missing.len() => (resources, problems, settled, results),
+        Evaluated::Done { .. } => {
+            return unknown(
+                "internal error: an evaluation gave too few results".to_string(),
+                w.repo_path,
+            )
         }
-        w.resources = resources;
-        w.problems = problems;
-        let store: Vec<(&str, &Guardrail, &RawEvaluation)> = asked
-            .iter()
-            .zip(&raw)
-            .zip(&storable)
-            .filter(|(_, keep)| **keep)
-            .filter_map(|(((fp, g), r), _)| r.as_ref().map(|r| (*fp, *g, r)))
-            .collect();
-        if let Err(e) = results.store(&key, w.resources, settled, &store) {
-            eprintln!("warning: result cache: cannot write for `{}`: {e}", spec.name);
-        }
+    };
+    let stats = Stats {
+        workloads_parsed: 1,
+        evaluations: ask.missing.len(),
+        ..Stats::default()
+    };
+    // Cached results were storable when stored; new ones say whether they are.
+    let mut storable = vec![true; raw.len()];
+    for (i, (eval, keep)) in ask.missing.iter().zip(evaluated) {
+        raw[*i] = Some(eval);
+        storable[*i] = keep;
+    }
+    w.resources = resources;
+    w.problems = problems;
+    let store: Vec<(&str, &Guardrail, &RawEvaluation)> = asked
+        .iter()
+        .zip(&raw)
+        .zip(&storable)
+        .filter(|(_, keep)| **keep)
+        .filter_map(|(((fp, g), r), _)| r.as_ref().map(|r| (*fp, *g, r)))
+        .collect();
+    if let Err(e) = results.store(&key, w.resources, settled, &store) {
+        eprintln!("warning: result cache: cannot write for `{}`: {e}", w.info.name);
     }
     w.results = raw.into_iter().map(|r| r.expect("every slot filled")).collect();
-    w
+    (ask.spec, w, stats)
 }
 
 /// Reads the workload's tree, parses it and evaluates the guardrails `ask.missing` (in this
