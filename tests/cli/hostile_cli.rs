@@ -471,6 +471,17 @@ fn ledger(repo: &Repository) -> serde_json::Value {
 #[cfg(target_os = "linux")]
 #[test]
 fn observe_records_hostile_workloads_as_unknown_and_healthy_ones_normally() {
+    observe_hostile_and_healthy("2");
+}
+
+/// The same with one worker: two workloads to evaluate are more than its workers, so they go
+/// to a helper process (`isolate::helper`), whose children carry the budgets.
+#[test]
+fn observe_through_a_helper_process_records_hostile_workloads_the_same_way() {
+    observe_hostile_and_healthy("1");
+}
+
+fn observe_hostile_and_healthy(jobs: &str) {
     let t = temp();
     let root = t.path();
     // A hostile workload: a committed symlink to /etc/passwd, a submodule, an oversized file,
@@ -530,7 +541,7 @@ fn observe_records_hostile_workloads_as_unknown_and_healthy_ones_normally() {
             "--now",
             "2026-11-01",
             "--jobs",
-            "2",
+            jobs,
             "--max-file-size",
             "2KiB",
             "--eval-timeout",
