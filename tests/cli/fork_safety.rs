@@ -35,8 +35,36 @@ fn churn(round: usize) -> usize {
     sum
 }
 
+/// Set in the process that runs the test's body (see below).
+const ALONE: &str = "RAILYARD_FORK_SAFETY_ALONE";
+
 #[test]
 fn children_forked_while_threads_allocate_complete() {
+    // The body runs in a process of its own, with the three allocating threads below as the
+    // only others: in this binary the other tests' threads (git, HTTP servers, captured
+    // output) would race the forks too, which is not what is claimed here, and a failure
+    // would be reported with its message.
+    if std::env::var_os(ALONE).is_none() {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "fork_safety::children_forked_while_threads_allocate_complete",
+                "--exact",
+                "--test-threads",
+                "1",
+                "--nocapture",
+            ])
+            .env(ALONE, "1")
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "{text}");
+        assert!(text.contains("1 passed"), "the body did not run: {text}");
+        return;
+    }
     let stop = AtomicBool::new(false);
     let budget = Budget {
         // A child stuck on a lock another thread held at the fork would be stopped here
@@ -47,7 +75,16 @@ fn children_forked_while_threads_allocate_complete() {
         ..Budget::evaluation(&RunSettings::default())
     };
     assert!(budget.isolated(), "the jobs must run in child processes");
+    // Stops the allocating threads however the checks end: a failed assertion must fail
+    // the test, not leave the scope waiting for them for ever.
+    struct StopOnExit<'a>(&'a AtomicBool);
+    impl Drop for StopOnExit<'_> {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
     std::thread::scope(|scope| {
+        let _stop = StopOnExit(&stop);
         for t in 0..3 {
             let stop = &stop;
             scope.spawn(move || {
