@@ -162,33 +162,24 @@ pub fn load_library_lenient(files: &[SourceFile], prefix: &str) -> (Library, BTr
             }
         }
     }
+    // Broken helpers break every guardrail: a library of none, with the helpers' errors.
+    let without_guardrails = |helpers, helper_tests, mut broken: BTreeMap<String, Vec<ConfigError>>, errors| {
+        broken.insert(HELPERS_DIR.to_string(), errors);
+        let library = Library {
+            guardrails: Vec::new(),
+            helpers,
+            helper_tests,
+            parsed: None,
+        };
+        (library, broken)
+    };
     if !helper_errors.is_empty() {
-        broken.insert(HELPERS_DIR.to_string(), helper_errors);
-        return (
-            Library {
-                guardrails: Vec::new(),
-                helpers,
-                helper_tests,
-                parsed: None,
-            },
-            broken,
-        );
+        return without_guardrails(helpers, helper_tests, broken, helper_errors);
     }
     // Each helper and each policy parsed once, for checking and for evaluating alike.
     let (parsed, policies) = match engine::parse_library(&guardrails, &helpers) {
         Ok(parsed) => parsed,
-        Err(errors) => {
-            broken.insert(HELPERS_DIR.to_string(), errors);
-            return (
-                Library {
-                    guardrails: Vec::new(),
-                    helpers,
-                    helper_tests,
-                    parsed: None,
-                },
-                broken,
-            );
-        }
+        Err(errors) => return without_guardrails(helpers, helper_tests, broken, errors),
     };
     let mut compiled = Vec::with_capacity(guardrails.len());
     for (mut g, policy) in guardrails.into_iter().zip(policies) {

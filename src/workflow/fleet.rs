@@ -299,7 +299,6 @@ type EvalHelper = std::convert::Infallible;
 
 /// A helper process that reads, parses and evaluates the workloads a worker asks it to
 /// (`None` without isolation, where nothing is forked, or when it cannot start).
-#[cfg(target_os = "linux")]
 fn start_helper<'a>(
     beside: &[EvalHelper],
     specs: &[&WorkloadSpec],
@@ -311,36 +310,31 @@ fn start_helper<'a>(
     if !crate::isolate::Budget::evaluation(settings).isolated() {
         return None;
     }
-    let mut own: Option<Evaluator> = None;
-    EvalHelper::start(beside, move |ask: Ask| {
-        let mut evaluator = Workers {
-            master,
-            own: &mut own,
-            settings,
-        };
-        match specs.get(ask.spec) {
-            Some(spec) => evaluate_workload(&ask, spec, library, parsed, &mut evaluator),
-            None => Evaluated::Unreadable("internal error: no such workload".to_string()),
-        }
-    })
-}
-
-#[cfg(not(target_os = "linux"))]
-fn start_helper<'a>(
-    _: &[EvalHelper],
-    _: &[&WorkloadSpec],
-    _: &'a Library,
-    _: &ParsedCache,
-    _: &OnceLock<Evaluator<'a>>,
-    _: &RunSettings,
-) -> Option<EvalHelper> {
-    None
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (beside, specs, library, parsed, master);
+        None
+    }
+    #[cfg(target_os = "linux")]
+    {
+        let mut own: Option<Evaluator> = None;
+        EvalHelper::start(beside, move |ask: Ask| {
+            let mut evaluator = Workers {
+                master,
+                own: &mut own,
+                settings,
+            };
+            match specs.get(ask.spec) {
+                Some(spec) => evaluate_workload(&ask, spec, library, parsed, &mut evaluator),
+                None => Evaluated::Unreadable("internal error: no such workload".to_string()),
+            }
+        })
+    }
 }
 
 /// Asks the helper when there is one (and it is still there), else does the work here. A
 /// helper that ended while working on this workload makes it unknown (doing it again here
 /// could end this process the same way); one that was gone before takes nothing with it.
-#[cfg(target_os = "linux")]
 fn evaluate_via<'a>(
     helper: &mut Option<EvalHelper>,
     ask: &Ask,
@@ -349,13 +343,13 @@ fn evaluate_via<'a>(
     parsed: &ParsedCache,
     evaluator: &mut Workers<'_, 'a>,
 ) -> Evaluated {
-    use crate::isolate::helper::Lost;
-    let lost = match helper.as_mut().map(|h| h.call(ask)) {
-        None => None,
-        Some(Ok(answer)) => return answer,
-        Some(Err(lost)) => Some(lost),
-    };
-    if let Some(lost) = lost {
+    #[cfg(target_os = "linux")]
+    if let Some(h) = helper.as_mut() {
+        use crate::isolate::helper::Lost;
+        let lost = match h.call(ask) {
+            Ok(answer) => return answer,
+            Err(lost) => lost,
+        };
         *helper = None;
         eprintln!(
             "warning: {lost} while evaluating `{}`; this worker evaluates the rest itself",
@@ -365,18 +359,8 @@ fn evaluate_via<'a>(
             return Evaluated::Unreadable(format!("not evaluated: {lost}; the next run evaluates it again"));
         }
     }
-    evaluate_workload(ask, spec, library, parsed, evaluator)
-}
-
-#[cfg(not(target_os = "linux"))]
-fn evaluate_via<'a>(
-    _: &mut Option<EvalHelper>,
-    ask: &Ask,
-    spec: &WorkloadSpec,
-    library: &'a Library,
-    parsed: &ParsedCache,
-    evaluator: &mut Workers<'_, 'a>,
-) -> Evaluated {
+    #[cfg(not(target_os = "linux"))]
+    let _ = helper;
     evaluate_workload(ask, spec, library, parsed, evaluator)
 }
 
