@@ -369,7 +369,7 @@ pub fn parse_library(
 fn helpers_engine(
     helpers: &[(String, String)],
 ) -> Result<(regorus::Engine, super::resolve::Definitions), Vec<ConfigError>> {
-    use super::resolve::{check, Definitions, Module};
+    use super::resolve::Module;
     let mut engine = base_engine(&[]).map_err(|e| vec![e])?;
     let mut errors = Vec::new();
     let mut modules = Vec::new();
@@ -381,13 +381,22 @@ fn helpers_engine(
             Err(e) => errors.push(e),
         }
     }
-    let mut defs = Definitions::default();
-    for m in &modules {
+    resolve_among(&modules, errors).map(|defs| (engine, defs))
+}
+
+/// What `modules` define, once every name they use resolves among them; else `errors` (of
+/// the modules that did not compile) and theirs.
+fn resolve_among(
+    modules: &[super::resolve::Module],
+    mut errors: Vec<ConfigError>,
+) -> Result<super::resolve::Definitions, Vec<ConfigError>> {
+    let mut defs = super::resolve::Definitions::default();
+    for m in modules {
         defs.add(m);
     }
-    errors.extend(modules.iter().filter_map(|m| check(m, &defs).err()));
+    errors.extend(modules.iter().filter_map(|m| super::resolve::check(m, &defs).err()));
     if errors.is_empty() {
-        Ok((engine, defs))
+        Ok(defs)
     } else {
         Err(errors)
     }
@@ -727,7 +736,7 @@ pub(crate) fn add_module(engine: &mut regorus::Engine, path: &str, src: &str) ->
 /// `lib/` rather than against every guardrail that imports them, and that every name they
 /// use resolves among them. Returns what they define, for resolving the guardrails' names.
 pub fn check_helpers(helpers: &[(String, String)]) -> Result<super::resolve::Definitions, Vec<ConfigError>> {
-    use super::resolve::{check, Definitions, Module};
+    use super::resolve::Module;
     let mut errors = Vec::new();
     let mut modules = Vec::new();
     for (path, src) in helpers {
@@ -746,16 +755,7 @@ pub fn check_helpers(helpers: &[(String, String)]) -> Result<super::resolve::Def
             Err(e) => errors.push(e),
         }
     }
-    let mut defs = Definitions::default();
-    for m in &modules {
-        defs.add(m);
-    }
-    errors.extend(modules.iter().filter_map(|m| check(m, &defs).err()));
-    if errors.is_empty() {
-        Ok(defs)
-    } else {
-        Err(errors)
-    }
+    resolve_among(&modules, errors)
 }
 
 /// Deepest bracket nesting accepted in a policy: the Rego parser backtracks at every `[` and
