@@ -2,13 +2,15 @@
 package railyard.k8s_no_host_network
 
 deny contains f if {
-	some r in data.lib.kubernetes.pod_controllers
+	some p in data.lib.kubernetes.pods
+	r := p.resource
 	r.config.kind in data.lib.kubernetes.pod_level_check_kinds
-	data.lib.core.truthy(data.lib.core.get(data.lib.kubernetes.pod_spec(r.config), "hostNetwork", false))
+	is_object(p.spec)
+	data.lib.core.truthy(object.get(p.spec, "hostNetwork", false))
 	f := {
 		"resource": r.address,
 		"id": r.id,
-		"field": sprintf("%s.hostNetwork", [data.lib.kubernetes.pod_spec_path(r.config)]),
+		"field": sprintf("%s.hostNetwork", [p.path]),
 		"message": sprintf("%s: hostNetwork: true puts the pod on the node's network; remove it and expose the pod through a Service", [r.address]),
 	}
 }

@@ -2,13 +2,15 @@
 package railyard.k8s_no_host_pid
 
 deny contains f if {
-	some r in data.lib.kubernetes.pod_controllers
+	some p in data.lib.kubernetes.pods
+	r := p.resource
 	r.config.kind in data.lib.kubernetes.pod_level_check_kinds
-	data.lib.core.truthy(data.lib.core.get(data.lib.kubernetes.pod_spec(r.config), "hostPID", false))
+	is_object(p.spec)
+	data.lib.core.truthy(object.get(p.spec, "hostPID", false))
 	f := {
 		"resource": r.address,
 		"id": r.id,
-		"field": sprintf("%s.hostPID", [data.lib.kubernetes.pod_spec_path(r.config)]),
+		"field": sprintf("%s.hostPID", [p.path]),
 		"message": sprintf("%s: hostPID: true shares the node's process namespace; remove it (use kubectl debug to troubleshoot)", [r.address]),
 	}
 }

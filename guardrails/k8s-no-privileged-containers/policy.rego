@@ -4,8 +4,7 @@ package railyard.k8s_no_privileged_containers
 deny contains f if {
 	some e in data.lib.kubernetes.pod_containers
 	r := e.resource
-	c := e.container
-	data.lib.core.is_true(data.lib.core.get(c, ["securityContext", "privileged"], false))
+	data.lib.core.is_true(object.get(e.container, ["securityContext", "privileged"], false))
 	f := {
 		"resource": r.address,
 		"id": r.id,

@@ -25,27 +25,24 @@ user(ctx) := "ABSENT" if {
 	u >= 1
 } else := "FAILED"
 
-spec_of(r) := s if {
-	s := data.lib.kubernetes.pod_spec(r.config)
-	is_object(s)
-	count(s) > 0
+# The pod spec of an entry of `data.lib.kubernetes.pods`, when it is a map with members.
+spec_of(p) := p.spec if {
+	is_object(p.spec)
+	count(p.spec) > 0
 }
 
 # Whether a container with states (non_root, user) may run as root in a pod spec with states
 # (pod_non_root, pod_user).
-root_container(pod_non_root, _, non_root, user) if {
+# (One definition with `else`: the three cases exclude each other by the pod's states.)
+root_container(pod_non_root, pod_user, non_root, user) if {
 	pod_non_root == "PASSED"
 	non_root == "FAILED"
 	user != "PASSED"
-}
-
-root_container(pod_non_root, pod_user, _, user) if {
+} else := true if {
 	pod_non_root != "PASSED"
 	pod_user == "PASSED"
 	user == "FAILED"
-}
-
-root_container(pod_non_root, pod_user, non_root, user) if {
+} else := true if {
 	pod_non_root != "PASSED"
 	pod_user != "PASSED"
 	non_root != "PASSED"
@@ -53,12 +50,13 @@ root_container(pod_non_root, pod_user, non_root, user) if {
 }
 
 deny contains f if {
-	some r in data.lib.kubernetes.pod_controllers
+	some p in data.lib.kubernetes.pods
+	r := p.resource
 	r.config.kind in data.lib.kubernetes.pod_level_check_kinds
-	spec := spec_of(r)
+	spec := spec_of(p)
 	pod_non_root := non_root(spec)
 	pod_user := user(spec)
-	names := {data.lib.kubernetes.container_name(c) |
+	names := {object.get(c, "name", "<unnamed>") |
 		some c in data.lib.kubernetes.main_containers_of(spec)
 		root_container(pod_non_root, pod_user, non_root(c), user(c))
 	}
@@ -71,9 +69,10 @@ deny contains f if {
 }
 
 deny contains f if {
-	some r in data.lib.kubernetes.pod_controllers
+	some p in data.lib.kubernetes.pods
+	r := p.resource
 	r.config.kind in data.lib.kubernetes.pod_level_check_kinds
-	not spec_of(r)
+	not spec_of(p)
 	f := {
 		"resource": r.address,
 		"id": r.id,

@@ -85,9 +85,10 @@ intrinsic_key(k) if k == "Condition"
 
 known(v) if not unknown(v)
 
-is_true(v) if v == true
-
+# (One definition with `else`: called per resource by many guardrails.)
 is_true(v) if {
+	v == true
+} else := true if {
 	is_string(v)
 	lower(v) == "true"
 }

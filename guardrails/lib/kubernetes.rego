@@ -52,31 +52,40 @@ container_entries(doc) := [{"container": c, "path": sprintf("%s.%s[%d]", [path, 
 	is_object(c)
 ]
 
-# Kubernetes resources that run pods (kinds in `pod_controller_kinds`).
-pod_controllers := [r |
+# Every pod controller manifest (a kind in `pod_controller_kinds`), with where its kind keeps
+# the pod spec and the spec when the manifest has one there: `{"resource": r, "path":
+# "spec.template.spec", "spec": {...}}` (no `spec` member when it is absent, so `p.spec` is
+# undefined as `pod_spec` is). Railyard computes this list once per workload
+# (`input.kubernetes.pods`, docs/input.md); an `input` without it, such as a unit test's, gets
+# the same list from the Rego below.
+pods := p if {
+	p := input.kubernetes.pods
+} else := [object.union({"resource": r, "path": concat(".", pod_spec_paths[r.config.kind])}, {"spec": s | s := pod_spec(r.config)}) |
 	some kind in pod_controller_kinds
 	some i in object.get(input, ["types", kind], [])
 	r := input.resources[i]
 	data.lib.core.kubernetes(r)
 ]
 
+# Kubernetes resources that run pods (kinds in `pod_controller_kinds`).
+pod_controllers := [p.resource | some p in pods]
+
 # Containers and init containers of a pod controller manifest.
 containers(doc) := [e.container | some e in container_entries(doc)]
 
 # Every container and init container of every pod controller manifest, with its manifest's
-# resource, its `field` path and its name (`{"resource": r, "container": c, "path":
-# "spec.containers[0]", "name": "app"}`): a complete rule, so it is computed once per
-# evaluation, and once per pass for all the guardrails that read it (instead of once per
-# guardrail and manifest through `container_entries`).
-# (What `container_entries` and `container_name` give, written out with builtins: a function
-# call costs regorus more than the lookups it makes here.)
-pod_containers := [{"resource": r, "container": c, "path": sprintf("%s.%s[%d]", [concat(".", path), list, i]), "name": object.get(c, "name", "<unnamed>")} |
-	some r in pod_controllers
-	path := pod_spec_paths[r.config.kind]
-	spec := object.get(r.config, path, null)
-	is_object(spec)
+# resource, its `field` path, its name and whether it is an init container (`{"resource": r,
+# "container": c, "path": "spec.containers[0]", "name": "app", "init": false}`): what
+# `container_entries` and `container_name` give for each manifest. Railyard computes it once
+# per workload (`input.kubernetes.containers`); an `input` without it gets it from the Rego
+# below (written with builtins: a function call costs regorus more than its lookups).
+pod_containers := c if {
+	c := input.kubernetes.containers
+} else := [{"resource": p.resource, "container": c, "path": sprintf("%s.%s[%d]", [p.path, list, i]), "name": object.get(c, "name", "<unnamed>"), "init": {"containers": false, "initContainers": true}[list]} |
+	some p in pods
+	is_object(p.spec)
 	some list in ["containers", "initContainers"]
-	some i, c in data.lib.core.as_list(object.get(spec, list, null))
+	some i, c in data.lib.core.as_list(object.get(p.spec, list, null))
 	is_object(c)
 ]
 

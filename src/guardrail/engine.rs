@@ -111,8 +111,9 @@ impl PreparedInput {
     }
 
     /// The workload's `input`, as `PreparedInput::new(&serde_json::to_value(input))` gives
-    /// it, with its resources converted on `threads` threads side by side: the input is the
-    /// largest value a run builds (several milliseconds for a thousand resources).
+    /// it plus the indexes computed on the converted values ([`super::indexes`]), with its
+    /// resources converted on `threads` threads side by side: the input is the largest value a
+    /// run builds (several milliseconds for a thousand resources).
     pub fn of(input: &crate::workload::Input, threads: usize) -> Self {
         use regorus::Value;
         let json =
@@ -143,6 +144,7 @@ impl PreparedInput {
         let resources: Vec<Value> = done.into_iter().flat_map(|m| std::mem::take(&mut *lock(&m))).collect();
         let mut object = lock(&rest).take().unwrap_or_else(Value::new_object);
         if let Ok(members) = object.as_object_mut() {
+            members.insert(Value::from("kubernetes"), super::indexes::kubernetes(&resources));
             members.insert(Value::from("resources"), Value::from(resources));
         }
         PreparedInput(object)
@@ -926,7 +928,13 @@ mod tests {
         crate::workload::links::link(&mut resources);
         let input = crate::workload::Input::new(Default::default(), resources, p.documents);
         assert_eq!(input.resources.len(), 5);
-        let whole = PreparedInput::new(&serde_json::to_value(&input).unwrap()).0;
+        let mut whole = PreparedInput::new(&serde_json::to_value(&input).unwrap()).0;
+        let index = crate::guardrail::indexes::kubernetes(&whole["resources"].as_array().unwrap().to_vec());
+        assert_eq!(index["pods"].as_array().unwrap().len(), 1);
+        whole
+            .as_object_mut()
+            .unwrap()
+            .insert(regorus::Value::from("kubernetes"), index);
         for threads in [1, 2, 3, 8] {
             assert!(PreparedInput::of(&input, threads).0 == whole, "{threads} threads");
         }

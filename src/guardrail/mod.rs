@@ -6,6 +6,7 @@
 pub mod engine;
 pub mod exceptions;
 pub mod governance;
+pub mod indexes;
 pub mod resolve;
 
 use crate::config::{from_toml, ConfigError};

@@ -208,3 +208,160 @@ fn each_guardrail_alone_finds_what_the_batch_finds() {
     assert_eq!(batch["findings"], alone["findings"]);
     assert_eq!(batch["errors"], alone["errors"]);
 }
+
+/// Manifests of odd shapes for the Kubernetes index: containers and init containers, a
+/// `containers` that is one map, a container that is not a map, no name, a CronJob's deep pod
+/// spec, a pod spec that is a template string, a controller without a pod spec, a Service.
+const MANIFESTS: &str = r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  template:
+    spec:
+      hostNetwork: true
+      containers:
+        - name: app
+          image: nginx:latest
+          securityContext:
+            privileged: true
+        - just-a-string
+        - image: busybox
+          resources: "{{ .Values.resources }}"
+      initContainers:
+        name: init
+        image: alpine
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata:
+  name: nightly
+spec:
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          hostPID: true
+          containers:
+            - name: job
+              image: registry.local:5000/job
+              resources:
+                limits:
+                  cpu: "1"
+                  memory: 1Gi
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: templated
+spec: "{{ .Values.podSpec }}"
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: nospec
+spec:
+  replicas: 1
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: svc
+spec:
+  ports:
+    - port: 80
+"#;
+
+/// A guardrail reporting every entry of `input.kubernetes` (docs/input.md).
+const INDEX_POLICY: &str = r#"package railyard.index
+
+deny contains f if {
+	some e in input.kubernetes.containers
+	f := {"resource": e.resource.address, "id": e.resource.id, "message": sprintf("container %v at %s init=%v", [e.name, e.path, e.init])}
+}
+
+deny contains f if {
+	some p in input.kubernetes.pods
+	f := {"resource": p.resource.address, "id": p.resource.id, "message": sprintf("pod spec at %s: %s", [p.path, type_name(object.get(p, "spec", null))])}
+}
+"#;
+
+fn messages(report: &Value) -> Vec<String> {
+    let mut out: Vec<String> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| format!("{} {}: {}", f["guardrail"].as_str().unwrap(), f["resource"].as_str().unwrap(), f["message"].as_str().unwrap()))
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn policies_read_every_pod_spec_and_container_from_input_kubernetes() {
+    let ws = temp();
+    write(ws.path(), "gr/index/guardrail.toml", "title = \"Index\"\nseverity = \"low\"\nremediation = \"none\"\n");
+    write(ws.path(), "gr/index/policy.rego", INDEX_POLICY);
+    write(ws.path(), "w/all.yaml", MANIFESTS);
+    let run = railyard(ws.path(), &["check", "w", "--guardrails", "gr", "--format", "json"]);
+    run.expect_code(1);
+    assert_eq!(
+        messages(&run.json()),
+        [
+            "index CronJob.default.nightly: container job at spec.jobTemplate.spec.template.spec.containers[0] init=false",
+            "index CronJob.default.nightly: pod spec at spec.jobTemplate.spec.template.spec: object",
+            "index Deployment.default.web: container <unnamed> at spec.template.spec.containers[2] init=false",
+            "index Deployment.default.web: container app at spec.template.spec.containers[0] init=false",
+            "index Deployment.default.web: container init at spec.template.spec.initContainers[0] init=true",
+            "index Deployment.default.web: pod spec at spec.template.spec: object",
+            "index Pod.default.templated: pod spec at spec: string",
+            "index StatefulSet.default.nospec: pod spec at spec.template.spec: null",
+        ],
+        "{}",
+        run.stdout
+    );
+}
+
+/// The bundled Kubernetes guardrails find the same with the index as with `lib.kubernetes`
+/// computing its lists in Rego (the path an `input` without the index takes): the index
+/// changes what it costs, not what is found.
+#[test]
+fn the_kubernetes_guardrails_find_the_same_without_the_index() {
+    let ws = temp();
+    let ids = [
+        "k8s-cpu-limits",
+        "k8s-image-tag-pinned",
+        "k8s-memory-limits",
+        "k8s-no-host-network",
+        "k8s-no-host-pid",
+        "k8s-no-privileged-containers",
+        "k8s-run-as-non-root",
+    ];
+    guardrails_with(&ws.path().join("indexed"), &ids);
+    guardrails_with(&ws.path().join("rego"), &ids);
+    let lib = ws.path().join("rego/lib/kubernetes.rego");
+    let source = std::fs::read_to_string(&lib).unwrap();
+    assert_eq!(source.matches(":= input.kubernetes.").count(), 2, "lib.kubernetes reads the two lists");
+    std::fs::write(&lib, source.replace(":= input.kubernetes.", ":= input.no_such_index.")).unwrap();
+    write(ws.path(), "w/all.yaml", MANIFESTS);
+    let report = |gr: &str| {
+        let run = railyard(ws.path(), &["check", "w", "--guardrails", gr, "--format", "json"]);
+        run.expect_code(1);
+        run.json()
+    };
+    let (indexed, rego) = (report("indexed"), report("rego"));
+    let found = messages(&indexed);
+    assert_eq!(found, messages(&rego));
+    let fields = |r: &Value| -> Vec<String> {
+        let mut v: Vec<String> = r["findings"].as_array().unwrap().iter().map(|f| format!("{}:{}", f["file"], f["line"])).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(fields(&indexed), fields(&rego));
+    // Each guardrail found something here, and the templated pod spec is not judged clean
+    // by its container guardrails (no container to judge) but flagged by run-as-non-root.
+    for id in ids {
+        assert!(found.iter().any(|m| m.starts_with(id)), "{id}: {found:#?}");
+    }
+    assert!(found.iter().any(|m| m.starts_with("k8s-run-as-non-root Pod.default.templated")), "{found:#?}");
+}
