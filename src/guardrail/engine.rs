@@ -231,10 +231,10 @@ impl Policy {
         if count > max {
             return Err(err(too_many_findings(count, max)));
         }
+        // Converted directly (not printed and parsed again: a finding costs that per run).
         let json: serde_json::Value = match value {
             regorus::Value::Undefined => return Ok(Vec::new()),
-            v => serde_json::from_str(&v.to_json_str().map_err(|e| err(format!("{e:#}")))?)
-                .map_err(|e| err(e.to_string()))?,
+            v => serde_json::to_value(&v).map_err(|e| err(e.to_string()))?,
         };
         let items = match json {
             serde_json::Value::Array(items) => items,
@@ -548,7 +548,7 @@ impl Batch {
                 return None;
             }
         }
-        let json: serde_json::Value = serde_json::from_str(&value.to_json_str().ok()?).ok()?;
+        let json = serde_json::to_value(&value).ok()?;
         let mut results = match json {
             serde_json::Value::Object(map) => map,
             _ => return None,
