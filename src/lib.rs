@@ -52,5 +52,5 @@ pub mod record {
 
 /// Budgeted jobs in forked children (the fork-safety test forks through it).
 pub mod sandbox {
-    pub use crate::isolate::{run_batch, Budget};
+    pub use crate::isolate::{check_forks, run_batch, threads, Budget};
 }

@@ -16,6 +16,10 @@ fn main() -> ExitCode {
     if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
         std::env::set_var("RUST_LIB_BACKTRACE", "0");
     }
+    // Debug builds (what the CLI tests run) check that no fork happens beside another thread.
+    if cfg!(debug_assertions) {
+        railyard::sandbox::check_forks();
+    }
     let cli = match railyard::cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

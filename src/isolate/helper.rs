@@ -83,6 +83,7 @@ impl<Req: Serialize + DeserializeOwned, Resp: Serialize + DeserializeOwned> Help
         let (resp_r, resp_w) = pipe()?;
         // SAFETY: getpid has no preconditions.
         let caller = unsafe { libc::getpid() };
+        super::before_fork();
         // SAFETY: the caller forks with no other thread running (see above); the helper
         // leaves by `_exit`, running none of the parent's destructors.
         let pid = unsafe { libc::fork() };

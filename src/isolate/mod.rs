@@ -23,29 +23,23 @@
 //! Forking and the allocator. After `fork` the child has one thread, the forking one, and
 //! every lock exactly as it was: one another thread held at that instant stays held for
 //! ever in the child. The binary's allocator is mimalloc (v3, `main.rs`), which, unlike
-//! glibc's malloc, installs no `pthread_atfork` handlers. Its fast paths are lock-free and
-//! per thread (a thread allocates from its own pages; frees from other threads go through
-//! atomic lists), so the child allocating and freeing from the forking thread's own heap
-//! never waits on another thread. Its slow paths take a few process-wide locks: reserving a
-//! new arena when the reserved ones are full, committing a part of the page map for a new
-//! address range, a heap's first page in an arena, and creating or ending a thread's heap.
-//! So the argument is:
-//! - `check` forks from a parent with no other thread running (`evaluate::evaluate_workload`
-//!   builds engines beside the parsing only when nothing is forked), so no lock is held by
-//!   anyone else at the fork; its whole-workload child may then start threads safely.
-//! - `observe` forks its helper processes ([`helper`]) from the main thread while no other
-//!   thread runs (between fetching and evaluating), and each helper, which has one thread, forks the budgeted children: no
-//!   lock is held by anyone else at either fork. Should a helper fail, its worker forks
-//!   itself, from one of several worker threads while the others parse and allocate. Its
-//!   children run one job at a time on the forking thread (one worker each: no thread is
-//!   started in the child), so the only locks they can need are the rare arena, page-map
-//!   and arena-page ones, and only if another parent thread was inside that very section at
-//!   the fork. `tests/cli/fork_safety.rs` forks 180 children through [`run_batch`] while
-//!   three threads allocate, start threads and free out of order, under mimalloc, and every
-//!   child completes.
-//! - If it ever happens, it is bounded and fails closed: the child is stopped at its time
-//!   budget (the parent polls and never blocks) and its job is reported as timed out, an
-//!   error that leaves the verdict unknown, never a pass.
+//! glibc's malloc, installs no `pthread_atfork` handlers. Its fast paths are per thread, but
+//! its slow paths take process-wide locks (reserving an arena, committing the page map,
+//! creating or ending a thread's heap), and a child forked while another thread was inside
+//! one waits for ever on its first allocation there: `tests/cli/fork_safety.rs` once forked
+//! 180 children while three threads allocated, and one of them hung until its budget. So
+//! Railyard forks only while no other thread of the process runs:
+//! - `check` forks its whole-workload child, and in the fallback each job's child, from its
+//!   one thread (the parsing threads and the input's conversion threads have ended);
+//! - `observe` forks its helper processes ([`helper`]) from the main thread between fetching
+//!   and evaluating, when its fetching threads and progress ticker have ended, and each
+//!   helper, which has one thread, forks the budgeted children. A worker thread never forks:
+//!   one whose helper is gone stops, and what no helper took is evaluated after the workers,
+//!   on the main thread alone.
+//! The debug binary checks it at every fork ([`check_forks`], set by `main.rs`; a fork beside
+//! another thread panics), so every CLI test is a check of it. Should it still happen, it is
+//! bounded and fails closed: the child is stopped at its time budget (the parent polls and
+//! never blocks) and its job reported as timed out, an error that leaves the verdict unknown.
 //!
 //! The same holds for the few other locks a child could touch (stderr's, when a panic is
 //! printed): at worst a timeout instead of the panic's message. The child never returns to
@@ -53,6 +47,54 @@
 
 #[cfg(target_os = "linux")]
 pub mod helper;
+
+/// Whether each fork first checks that no other thread of the process runs (see "Forking and
+/// the allocator"). The binary turns it on in debug builds, so every CLI test checks every
+/// fork it makes; library tests, whose harness runs threads of its own, leave it off.
+static CHECK_FORKS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Turns on the check of [`CHECK_FORKS`].
+pub fn check_forks() {
+    CHECK_FORKS.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The threads of this process (Linux: its `/proc/self/task` entries; 1 elsewhere).
+pub fn threads() -> usize {
+    std::fs::read_dir("/proc/self/task").map_or(1, |d| d.count())
+}
+
+/// Called just before every `fork`: waits (up to 200 ms) until no other thread of the process
+/// runs. A thread that has just been joined, or whose scope has just ended, may still be
+/// running its exit path (thread-local destructors: mimalloc hands the thread's heap back
+/// under a process-wide lock) until the kernel lists it no more. With the check on, a fork
+/// while another thread still runs after that is a bug (the child could wait for ever on a
+/// lock that thread held), reported as one; without it, the child's budget bounds it.
+fn before_fork() {
+    let start = Instant::now();
+    let mut pause = Duration::from_micros(50);
+    let mut n = threads();
+    while n > 1 && start.elapsed() < Duration::from_millis(200) {
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(5));
+        n = threads();
+    }
+    if n > 1 && CHECK_FORKS.load(std::sync::atomic::Ordering::Relaxed) {
+        // The threads' names say which part of the run left one behind.
+        let names: Vec<String> = std::fs::read_dir("/proc/self/task")
+            .map(|tasks| {
+                tasks
+                    .flatten()
+                    .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
+                    .map(|c| c.trim().to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        panic!(
+            "internal error: about to fork while {n} threads run ({}; see isolate, 'Forking and the allocator')",
+            names.join(", ")
+        );
+    }
+}
 
 use crate::limits::{show_duration, show_size, RunSettings};
 use serde::{de::DeserializeOwned, Serialize};
@@ -486,10 +528,10 @@ mod unix {
         // SAFETY: fcntl on a descriptor this process owns; failure keeps the default size.
         unsafe { libc::fcntl(out_w.as_raw_fd(), libc::F_SETPIPE_SZ, 1 << 20) };
         let (err_r, err_w) = pipe()?;
-        // SAFETY: the child runs the job on the forking thread and leaves by `_exit`. What
-        // it may inherit locked, and why that is bounded, is in the module docs ("Forking
-        // and the allocator"): mimalloc's fast paths are thread-local, and a child stuck
-        // on a lock held at the fork is stopped by its budget like any overrun.
+        super::before_fork();
+        // SAFETY: the child runs the job on the forking thread and leaves by `_exit`. No other
+        // thread runs at the fork (module docs, "Forking and the allocator"), so it inherits
+        // no lock held; should one be, the child is stopped by its budget like any overrun.
         let pid = unsafe { libc::fork() };
         if pid < 0 {
             return None;

@@ -10,8 +10,10 @@
 //! parsed and evaluated. Misses go to the worker's helper process (`isolate::helper`), forked
 //! between the steps, when no other thread runs: the budgeted children are forked from it,
 //! not from this process, which grows as results accumulate (forking from it had cost more
-//! than the evaluations). Same code either way ([`evaluate_workload`]); a worker whose helper
-//! is gone does the work itself.
+//! than the evaluations) and runs several threads (a process may not fork while another of
+//! its threads allocates: see `isolate`). Same code either way ([`evaluate_workload`]). A
+//! worker whose helper is gone stops; what no helper took is evaluated after the workers, on
+//! this thread alone.
 
 use crate::evaluate::{EvalProblem, Evaluator, PreparedWorkload, RawEvaluation};
 use crate::files::ReadLimits;
@@ -172,11 +174,13 @@ pub fn observe_workloads(
         }
     }
 
-    // 2. What is not.
+    // 2. What is not. With isolation every evaluation forks, so it happens in the helpers,
+    // forked here while no other thread runs (never from a worker thread: see `isolate`).
     let workers = workers.min(missing.len().max(1));
+    let isolated = crate::isolate::Budget::evaluation(settings).isolated();
     let master: OnceLock<Evaluator> = OnceLock::new();
     let mut started: Vec<EvalHelper> = Vec::new();
-    while missing.len() > workers && started.len() < workers {
+    while !missing.is_empty() && started.len() < workers {
         match start_helper(&started, specs, library, parsed, &master, settings) {
             Some(h) => started.push(h),
             None => break,
@@ -190,6 +194,11 @@ pub fn observe_workloads(
         let mut evaluator: Option<Evaluator> = None;
         let mut helper = helpers.lock().expect("no worker panics while holding the lock").pop();
         loop {
+            // Without its helper a worker could only fork beside the other workers: it
+            // leaves the rest to them, and what nobody took to the main thread after them.
+            if isolated && helper.is_none() {
+                break;
+            }
             let j = next.fetch_add(1, Ordering::Relaxed);
             let Some(slot) = missing.get(j) else { break };
             let Some(m) = slot.lock().expect("no worker panics while holding the lock").take() else {
@@ -202,7 +211,11 @@ pub fn observe_workloads(
                 own: &mut evaluator,
                 settings,
             };
-            let evaluated = evaluate_via(&mut helper, &m.ask, spec, library, parsed, &mut evaluator);
+            let Some(evaluated) = evaluate_via(&mut helper, &m.ask, spec, library, parsed, &mut evaluator) else {
+                // Its helper was gone before it took the workload: nothing was done.
+                *slot.lock().expect("no worker panics while holding the lock") = Some(m);
+                break;
+            };
             let (i, w, s) = finish(m, evaluated, library, &asked, results);
             done.lock()
                 .expect("no worker panics while holding the lock")
@@ -222,7 +235,32 @@ pub fn observe_workloads(
         }
     });
     crate::progress::done(&progress, "evaluated workloads:");
-    for (i, w, s) in done.into_inner().expect("workers finished") {
+    // Its ticking thread ends here: what is left (no helper could start, or they ended) is
+    // evaluated on this thread alone, which may fork.
+    drop(progress);
+    let left: Vec<Missing> = missing.iter().filter_map(|slot| slot.lock().ok()?.take()).collect();
+    let mut done = done.into_inner().expect("workers finished");
+    if !left.is_empty() {
+        if isolated {
+            eprintln!(
+                "note: {} evaluated one at a time: no helper process took them",
+                crate::output::plural(left.len(), "workload")
+            );
+        }
+        let mut own: Option<Evaluator> = None;
+        for m in left {
+            let spec = specs[m.ask.spec];
+            let mut evaluator = Workers {
+                master: &master,
+                own: &mut own,
+                settings,
+            };
+            let evaluated = evaluate_via(&mut None, &m.ask, spec, library, parsed, &mut evaluator)
+                .expect("without a helper the workload is always evaluated");
+            done.push(finish(m, evaluated, library, &asked, results));
+        }
+    }
+    for (i, w, s) in done {
         stats.workloads_parsed += s.workloads_parsed;
         stats.evaluations += s.evaluations;
         observed[i] = Some(w);
@@ -334,7 +372,8 @@ fn start_helper<'a>(
 
 /// Asks the helper when there is one (and it is still there), else does the work here. A
 /// helper that ended while working on this workload makes it unknown (doing it again here
-/// could end this process the same way); one that was gone before takes nothing with it.
+/// could end this process the same way); `None`: it was gone before it took the workload,
+/// and nothing was done (the caller gives the workload back).
 fn evaluate_via<'a>(
     helper: &mut Option<EvalHelper>,
     ask: &Ask,
@@ -342,26 +381,29 @@ fn evaluate_via<'a>(
     library: &'a Library,
     parsed: &ParsedCache,
     evaluator: &mut Workers<'_, 'a>,
-) -> Evaluated {
+) -> Option<Evaluated> {
     #[cfg(target_os = "linux")]
     if let Some(h) = helper.as_mut() {
         use crate::isolate::helper::Lost;
         let lost = match h.call(ask) {
-            Ok(answer) => return answer,
+            Ok(answer) => return Some(answer),
             Err(lost) => lost,
         };
         *helper = None;
         eprintln!(
-            "warning: {lost} while evaluating `{}`; this worker evaluates the rest itself",
+            "warning: {lost} while evaluating `{}`; the other workers go on without it",
             spec.name
         );
-        if let Lost::During { .. } = lost {
-            return Evaluated::Unreadable(format!("not evaluated: {lost}; the next run evaluates it again"));
-        }
+        return match lost {
+            Lost::During { .. } => Some(Evaluated::Unreadable(format!(
+                "not evaluated: {lost}; the next run evaluates it again"
+            ))),
+            Lost::Before => None,
+        };
     }
     #[cfg(not(target_os = "linux"))]
     let _ = helper;
-    evaluate_workload(ask, spec, library, parsed, evaluator)
+    Some(evaluate_workload(ask, spec, library, parsed, evaluator))
 }
 
 /// A workload once fetched and its cached results read.

@@ -368,6 +368,41 @@ fn a_missing_shard_blocks_every_promotion() {
     assert!(text(&out).contains("re-run the shards"), "{}", text(&out));
 }
 
+/// Fewer workloads to evaluate than workers: each worker used to evaluate in this process,
+/// forking its budgeted child while the other workers parsed and allocated (with mimalloc, a
+/// child could then wait for ever on a lock another thread held: `tests/cli/fork_safety.rs`
+/// saw it). Now every evaluation goes through a helper forked while no other thread runs, or
+/// is done after the workers: the debug binary checks each fork (`isolate::check_forks`) and
+/// fails the run on one made beside another thread.
+#[test]
+fn a_few_workloads_on_several_workers_are_never_forked_beside_another_thread() {
+    let f = Fleet::new(2);
+    f.guardrails_repo("parallel");
+    let seq = f.observe_json("repo", "cache-seq", &["--jobs", "1", "--dry-run"], &[]);
+    let out = f.run(
+        "parallel",
+        "cache-par",
+        &[
+            "observe",
+            "--format",
+            "json",
+            "--now",
+            "2026-11-01",
+            "--dry-run",
+            "--jobs",
+            "3",
+        ],
+        &[],
+    );
+    assert!(!text(&out).contains("about to fork"), "{}", text(&out));
+    assert!(matches!(out.status.code(), Some(0 | 2)), "{}", text(&out));
+    let par: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(stat(&par, "jobs"), 2, "two workloads: two workers");
+    assert_eq!(stat(&par, "evaluations"), stat(&seq, "evaluations"));
+    assert!(stat(&par, "evaluations") > 0);
+    assert_eq!(seq["workloads"], par["workloads"]);
+}
+
 #[test]
 fn parallel_and_sequential_runs_give_the_same_results() {
     let f = Fleet::new(8);

@@ -291,7 +291,14 @@ fn messages(report: &Value) -> Vec<String> {
         .as_array()
         .expect("findings")
         .iter()
-        .map(|f| format!("{} {}: {}", f["guardrail"].as_str().unwrap(), f["resource"].as_str().unwrap(), f["message"].as_str().unwrap()))
+        .map(|f| {
+            format!(
+                "{} {}: {}",
+                f["guardrail"].as_str().unwrap(),
+                f["resource"].as_str().unwrap(),
+                f["message"].as_str().unwrap()
+            )
+        })
         .collect();
     out.sort();
     out
@@ -300,7 +307,11 @@ fn messages(report: &Value) -> Vec<String> {
 #[test]
 fn policies_read_every_pod_spec_and_container_from_input_kubernetes() {
     let ws = temp();
-    write(ws.path(), "gr/index/guardrail.toml", "title = \"Index\"\nseverity = \"low\"\nremediation = \"none\"\n");
+    write(
+        ws.path(),
+        "gr/index/guardrail.toml",
+        "title = \"Index\"\nseverity = \"low\"\nremediation = \"none\"\n",
+    );
     write(ws.path(), "gr/index/policy.rego", INDEX_POLICY);
     write(ws.path(), "w/all.yaml", MANIFESTS);
     let run = railyard(ws.path(), &["check", "w", "--guardrails", "gr", "--format", "json"]);
@@ -341,7 +352,11 @@ fn the_kubernetes_guardrails_find_the_same_without_the_index() {
     guardrails_with(&ws.path().join("rego"), &ids);
     let lib = ws.path().join("rego/lib/kubernetes.rego");
     let source = std::fs::read_to_string(&lib).unwrap();
-    assert_eq!(source.matches(":= input.kubernetes.").count(), 2, "lib.kubernetes reads the two lists");
+    assert_eq!(
+        source.matches(":= input.kubernetes.").count(),
+        2,
+        "lib.kubernetes reads the two lists"
+    );
     std::fs::write(&lib, source.replace(":= input.kubernetes.", ":= input.no_such_index.")).unwrap();
     write(ws.path(), "w/all.yaml", MANIFESTS);
     let report = |gr: &str| {
@@ -353,7 +368,12 @@ fn the_kubernetes_guardrails_find_the_same_without_the_index() {
     let found = messages(&indexed);
     assert_eq!(found, messages(&rego));
     let fields = |r: &Value| -> Vec<String> {
-        let mut v: Vec<String> = r["findings"].as_array().unwrap().iter().map(|f| format!("{}:{}", f["file"], f["line"])).collect();
+        let mut v: Vec<String> = r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| format!("{}:{}", f["file"], f["line"]))
+            .collect();
         v.sort();
         v
     };
@@ -363,5 +383,10 @@ fn the_kubernetes_guardrails_find_the_same_without_the_index() {
     for id in ids {
         assert!(found.iter().any(|m| m.starts_with(id)), "{id}: {found:#?}");
     }
-    assert!(found.iter().any(|m| m.starts_with("k8s-run-as-non-root Pod.default.templated")), "{found:#?}");
+    assert!(
+        found
+            .iter()
+            .any(|m| m.starts_with("k8s-run-as-non-root Pod.default.templated")),
+        "{found:#?}"
+    );
 }
