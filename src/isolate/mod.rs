@@ -36,6 +36,7 @@
 //!   helper, which has one thread, forks the budgeted children. A worker thread never forks:
 //!   one whose helper is gone stops, and what no helper took is evaluated after the workers,
 //!   on the main thread alone.
+//!
 //! The debug binary checks it at every fork ([`check_forks`], set by `main.rs`; a fork beside
 //! another thread panics), so every CLI test is a check of it. Should it still happen, it is
 //! bounded and fails closed: the child is stopped at its time budget (the parent polls and
