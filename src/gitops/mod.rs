@@ -369,18 +369,55 @@ impl GuardrailsRepo {
             Err(e) if e.code() == ErrorCode::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(e.into()),
         };
-        let mut out = Vec::with_capacity(sub.len());
-        for e in sub.iter() {
-            let name = String::from_utf8_lossy(e.name_bytes()).into_owned();
-            let bytes = match (e.kind(), e.filemode()) {
-                (Some(ObjectType::Blob), 0o100644 | 0o100755) => Some(self.repo.find_blob(e.id())?.content().to_vec()),
-                _ => None,
-            };
-            out.push(FolderFile {
-                name,
-                blob: e.id().to_string(),
-                bytes,
-            });
+        let entries: Vec<(String, Oid, bool)> = sub
+            .iter()
+            .map(|e| {
+                let file = matches!((e.kind(), e.filemode()), (Some(ObjectType::Blob), 0o100644 | 0o100755));
+                (String::from_utf8_lossy(e.name_bytes()).into_owned(), e.id(), file)
+            })
+            .collect();
+        let read = |repo: &Repository, part: &[(String, Oid, bool)]| -> Result<Vec<FolderFile>> {
+            part.iter()
+                .map(|(name, id, file)| {
+                    Ok(FolderFile {
+                        name: name.clone(),
+                        blob: id.to_string(),
+                        bytes: match file {
+                            true => Some(repo.find_blob(*id)?.content().to_vec()),
+                            false => None,
+                        },
+                    })
+                })
+                .collect()
+        };
+        // Reading a blob inflates it, and the ledger's folder holds one file per workload
+        // (tens of MB for a thousand): read on a few threads, each with its own handle (a
+        // repository handle is not shared between threads), when there are many.
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(4)
+            .min(entries.len() / 64)
+            .max(1);
+        if threads == 1 {
+            return read(&self.repo, &entries);
+        }
+        let git_dir = self.repo.path().to_path_buf();
+        let parts: Vec<Result<Vec<FolderFile>>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = entries
+                .chunks(entries.len().div_ceil(threads))
+                .map(|part| {
+                    let git_dir = &git_dir;
+                    scope.spawn(move || read(&Repository::open(git_dir)?, part))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| Err(anyhow!("reading `{path}` failed"))))
+                .collect()
+        });
+        let mut out = Vec::with_capacity(entries.len());
+        for part in parts {
+            out.extend(part?);
         }
         Ok(out)
     }
@@ -660,8 +697,6 @@ pub fn log(path: &Path, branch: &str, max: usize) -> Result<Vec<(String, String)
     Ok(out)
 }
 
-/// Returns the id of a tree equal to `tree` with the entry at `parts` set to `new` (or
-/// removed), creating intermediate folders as needed. Empty folders are dropped, as git does.
 /// A file directly in a folder of a commit ([`GuardrailsRepo::files_in`]).
 pub struct FolderFile {
     pub name: String,
@@ -769,6 +804,35 @@ pub fn default_cache_dir() -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A folder of many files is read on several threads: the same files, bytes and order
+    /// as one at a time, sub-folders without bytes.
+    #[test]
+    fn files_in_a_large_folder_are_all_read_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        git2::Repository::init(dir.path()).unwrap();
+        let mut changes: Vec<(String, Option<Vec<u8>>)> = (0..300)
+            .map(|i| (format!("w/f{i:03}.json"), Some(format!("{{\"n\": {i}}}").into_bytes())))
+            .collect();
+        changes.push(("w/sub/inner.json".to_string(), Some(b"{}".to_vec())));
+        let commit = commit_changes(dir.path(), "ledger", &changes, "many files").unwrap();
+        let repo = GuardrailsRepo::open(
+            dir.path().to_str().unwrap(),
+            &dir.path().join("cache"),
+            None,
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        let files = repo.files_in(&commit, "w").unwrap();
+        assert_eq!(files.len(), 301);
+        for (i, f) in files.iter().take(300).enumerate() {
+            assert_eq!(f.name, format!("f{i:03}.json"));
+            assert_eq!(f.bytes.as_deref(), Some(format!("{{\"n\": {i}}}").as_bytes()));
+        }
+        assert_eq!(files[300].name, "sub");
+        assert!(files[300].bytes.is_none());
+        assert!(repo.files_in(&commit, "nothing-here").unwrap().is_empty());
+    }
 
     #[test]
     fn redacts_credentials() {
