@@ -64,22 +64,25 @@ pub fn threads() -> usize {
     std::fs::read_dir("/proc/self/task").map_or(1, |d| d.count())
 }
 
-/// Called just before every `fork`: waits (up to 200 ms) until no other thread of the process
-/// runs. A thread that has just been joined, or whose scope has just ended, may still be
-/// running its exit path (thread-local destructors: mimalloc hands the thread's heap back
-/// under a process-wide lock) until the kernel lists it no more. With the check on, a fork
-/// while another thread still runs after that is a bug (the child could wait for ever on a
-/// lock that thread held), reported as one; without it, the child's budget bounds it.
+/// Called just before every `fork`: waits (up to 200 ms; with the check on, 2 s) until no other
+/// thread of the process runs. A thread that has just been joined, or whose scope has just
+/// ended, may still be running its exit path (thread-local destructors: mimalloc hands the
+/// thread's heap back under a process-wide lock) until the kernel lists it no more, later
+/// still on a loaded machine. With the check on, a fork while another thread still runs
+/// after that is a bug (the child could wait for ever on a lock that thread held), reported
+/// as one; without it, the child's budget bounds it.
 fn before_fork() {
+    let checked = CHECK_FORKS.load(std::sync::atomic::Ordering::Relaxed);
+    let patience = Duration::from_millis(if checked { 2000 } else { 200 });
     let start = Instant::now();
     let mut pause = Duration::from_micros(50);
     let mut n = threads();
-    while n > 1 && start.elapsed() < Duration::from_millis(200) {
+    while n > 1 && start.elapsed() < patience {
         std::thread::sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(5));
         n = threads();
     }
-    if n > 1 && CHECK_FORKS.load(std::sync::atomic::Ordering::Relaxed) {
+    if n > 1 && checked {
         // The threads' names say which part of the run left one behind.
         let names: Vec<String> = std::fs::read_dir("/proc/self/task")
             .map(|tasks| {
