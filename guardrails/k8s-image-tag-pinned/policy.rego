@@ -3,23 +3,20 @@
 # reference is the registry (`localhost:5000/app` has no tag).
 package railyard.k8s_image_tag_pinned
 
-tag_of(image) := tag if {
-	parts := split(image, "/")
-	rest := concat("/", array.slice(parts, min([1, count(parts) - 1]), count(parts)))
-	tag := tag_after_colon(rest)
-}
-
-tag_after_colon(s) := substring(s, indexof(s, ":") + 1, -1) if contains(s, ":") else := ""
-
 # What is wrong with a container's image, if anything. (One definition with `else`, the tag
-# read once: regorus evaluates every definition of a function on each call, and this runs
-# for every container of every manifest.)
+# read once with builtins: regorus evaluates every definition of a function on each call,
+# and a call costs more than the builtins here; this runs for every container.)
 problem(c) := "has no image" if {
 	object.get(c, "image", "") in {"", null}
 } else := p if {
 	is_string(c.image)
 	not contains(c.image, "@")
-	p := tag_problem(c.image, tag_of(trim_space(c.image)))
+	# The tag: what follows the first `:` after the registry (the first path segment of a
+	# reference with more than one), "" when nothing does.
+	parts := split(trim_space(c.image), "/")
+	rest := concat("/", array.slice(parts, min([1, count(parts) - 1]), count(parts)))
+	pieces := split(rest, ":")
+	p := tag_problem(c.image, concat(":", array.slice(pieces, 1, count(pieces))))
 }
 
 # What is wrong with an image whose tag is `tag` (no tag, or `latest`).

@@ -57,7 +57,8 @@ deny contains f if {
 	pod_non_root := non_root(spec)
 	pod_user := user(spec)
 	names := {object.get(c, "name", "<unnamed>") |
-		some c in data.lib.kubernetes.main_containers_of(spec)
+		some c in data.lib.core.as_list(object.get(spec, "containers", null))
+		is_object(c)
 		root_container(pod_non_root, pod_user, non_root(c), user(c))
 	}
 	count(names) > 0
