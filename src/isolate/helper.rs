@@ -93,6 +93,7 @@ impl<Req: Serialize + DeserializeOwned, Resp: Serialize + DeserializeOwned> Help
         if pid == 0 {
             drop((req_w, resp_r));
             die_with_parent(caller);
+            super::no_core_dumps();
             for other in beside {
                 // SAFETY: closing this process' copies of another helper's descriptors,
                 // which nothing here uses (the helper never returns to the caller's code).
@@ -257,5 +258,19 @@ mod tests {
             "a helper that died while working says so"
         );
         assert_eq!(h.call(&1), Err(Lost::Before), "and stays gone");
+    }
+
+    #[test]
+    fn a_helper_can_write_no_core_dump() {
+        let mut h: Helper<(), i32> = Helper::start(&[], |()| {
+            // SAFETY: reads the helper's own flag.
+            unsafe { libc::prctl(libc::PR_GET_DUMPABLE, 0, 0, 0, 0) }
+        })
+        .expect("a helper");
+        assert_eq!(
+            h.call(&()),
+            Ok(0),
+            "a helper is not dumpable (see isolate::no_core_dumps)"
+        );
     }
 }

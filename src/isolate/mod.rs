@@ -246,6 +246,25 @@ fn brief_panics_in_children() {
     });
 }
 
+/// In a forked child or helper: it leaves no core dump when it crashes. A job over its memory
+/// budget aborts, and a core dump would take seconds (the parent would report a timeout, not
+/// the budget), land in the user's working folder, and hold whatever the process had in memory
+/// (tokens among it). `RLIMIT_CORE` 0 stops a core file; not being dumpable also stops a
+/// core piped to a crash handler (`core_pattern` starting with `|`), and other processes of
+/// the same user from reading the child's memory.
+#[cfg(target_os = "linux")]
+fn no_core_dumps() {
+    let none = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: plain system calls with valid arguments; failure leaves the defaults.
+    unsafe {
+        libc::setrlimit(libc::RLIMIT_CORE, &none);
+        libc::prctl(libc::PR_SET_DUMPABLE, 0 as libc::c_ulong, 0, 0, 0);
+    }
+}
+
 /// Whether this is a child process of the sandbox.
 pub fn in_child() -> bool {
     IN_CHILD.load(std::sync::atomic::Ordering::Relaxed)
@@ -636,6 +655,7 @@ mod unix {
         out: OwnedFd,
         err: OwnedFd,
     ) -> ! {
+        super::no_core_dumps();
         // SAFETY: plain system calls on descriptors this process owns.
         unsafe {
             libc::dup2(err.as_raw_fd(), 2);
@@ -848,6 +868,28 @@ mod tests {
             "{r:?}"
         );
         assert_eq!(r[3], Ok(30));
+    }
+
+    #[test]
+    fn a_child_can_write_no_core_dump() {
+        let budget = Budget {
+            timeout: Duration::from_secs(10),
+            memory: 256 * 1024 * 1024,
+            ..Budget::evaluation(&RunSettings::default())
+        };
+        let r = run_whole(budget, || {
+            let mut core = libc::rlimit {
+                rlim_cur: 1,
+                rlim_max: 1,
+            };
+            // SAFETY: reads this process' own limit and flag.
+            let dumpable = unsafe {
+                libc::getrlimit(libc::RLIMIT_CORE, &mut core);
+                libc::prctl(libc::PR_GET_DUMPABLE, 0, 0, 0, 0)
+            };
+            (core.rlim_cur, core.rlim_max, dumpable)
+        });
+        assert_eq!(r, Ok((0, 0, 0)));
     }
 
     #[test]

@@ -363,6 +363,75 @@ fn runaway_guardrails_fail_alone(root: &Path, g: &str, jobs: &str) {
     assert!(!run.stdout.contains("PATH="), "environment leaked: {}", run.stdout);
 }
 
+/// A guardrail over its memory budget aborts its child process; the child writes no core
+/// dump, even where core dumps are on (`ulimit -c unlimited`): a core file of the evaluation's
+/// memory would land in the user's folder (holding whatever the process had in memory), and
+/// writing it took long enough that the budget was reported as a timeout.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_child_over_its_memory_budget_leaves_no_core_dump() {
+    use std::os::unix::process::CommandExt;
+    let t = temp();
+    let g = t.path().join("g");
+    guardrail(
+        &g,
+        "huge",
+        "deny contains msg if {\n  x := numbers.range(1, 1e12)\n  msg := sprintf(\"%d\", [count(x)])\n}",
+    );
+    write(&t.path().join("w"), "main.tf", "resource \"aws_s3_bucket\" \"ok\" {}\n");
+    let run = common::railyard_with(
+        t.path(),
+        &[
+            "check",
+            "w",
+            "--guardrails",
+            "g",
+            "--format",
+            "json",
+            "--eval-memory",
+            "256MiB",
+            "--eval-timeout",
+            "20s",
+        ],
+        &[],
+        |command| {
+            // SAFETY: setrlimit is async-signal-safe; core dumps as on if `ulimit -c` allows.
+            unsafe {
+                command.pre_exec(|| {
+                    let mut core = libc::rlimit {
+                        rlim_cur: 0,
+                        rlim_max: 0,
+                    };
+                    libc::getrlimit(libc::RLIMIT_CORE, &mut core);
+                    core.rlim_cur = core.rlim_max;
+                    libc::setrlimit(libc::RLIMIT_CORE, &core);
+                    Ok(())
+                });
+            }
+        },
+    );
+    run.expect_code(2);
+    let error = messages(&run.json());
+    assert!(error.contains("memory budget of 256 MiB"), "{error}");
+    // Where the kernel writes core files (`core_pattern`): a relative name is the crashing
+    // process' working folder; a pipe to a crash handler cannot be looked at from here.
+    let pattern = std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap_or_default();
+    if !pattern.starts_with('|') && !pattern.trim().starts_with('/') {
+        let mut cores = Vec::new();
+        let mut folders = vec![t.path().to_path_buf()];
+        while let Some(folder) = folders.pop() {
+            for entry in std::fs::read_dir(&folder).unwrap().flatten() {
+                if entry.file_type().unwrap().is_dir() {
+                    folders.push(entry.path());
+                } else if entry.file_name().to_string_lossy().starts_with("core") {
+                    cores.push(entry.path());
+                }
+            }
+        }
+        assert!(cores.is_empty(), "core dumps written: {cores:?}");
+    }
+}
+
 /// Built-ins Railyard's regorus leaves out (network, environment) do not exist: a policy
 /// calling them is refused when it loads, naming file and line, before anything runs.
 #[test]

@@ -58,8 +58,19 @@ pub fn railyard<S: AsRef<std::ffi::OsStr>>(cwd: &Path, args: &[S]) -> Run {
 
 /// [`railyard`] with extra environment variables.
 pub fn railyard_env<S: AsRef<std::ffi::OsStr>>(cwd: &Path, args: &[S], env: &[(&str, &str)]) -> Run {
+    railyard_with(cwd, args, env, |_| {})
+}
+
+/// [`railyard_env`] with the command adjusted by `tweak` before it runs.
+pub fn railyard_with<S: AsRef<std::ffi::OsStr>>(
+    cwd: &Path,
+    args: &[S],
+    env: &[(&str, &str)],
+    tweak: impl FnOnce(&mut Command),
+) -> Run {
     let cache = cwd.join(".railyard-test-cache");
-    let out = Command::new(bin())
+    let mut command = Command::new(bin());
+    command
         .args(args)
         .envs(env.iter().copied())
         .current_dir(cwd)
@@ -67,9 +78,9 @@ pub fn railyard_env<S: AsRef<std::ffi::OsStr>>(cwd: &Path, args: &[S], env: &[(&
         .env_remove("RAILYARD_GIT_TOKEN")
         .env("RAILYARD_CACHE_DIR", &cache)
         .env("RAILYARD_ACTOR", "tester")
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run railyard");
+        .env("NO_COLOR", "1");
+    tweak(&mut command);
+    let out = command.output().expect("run railyard");
     let run = Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
