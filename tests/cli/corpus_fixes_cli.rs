@@ -84,3 +84,96 @@ resource "aws_ebs_volume" "v" {
     assert_eq!(doc["summary"]["errors"], 0, "{}", run.all());
     assert_eq!(doc["findings"].as_array().map(Vec::len), Some(1), "{}", run.all());
 }
+
+/// What CloudFormation, kubectl and PyYAML accept, found in AWS's serverless-patterns
+/// templates: a `!Sub` policy document continued at its key's column, and flow content whose
+/// items sit at or left of their key. Railyard used to stop at "invalid indentation" and leave
+/// the file unknown (exit 2), so a full-admin inline policy and a privileged container were not
+/// judged; now both are read as PyYAML reads them, on their own lines.
+#[test]
+fn flow_content_and_quoted_scalars_at_the_key_column_are_read_and_judged() {
+    let ws = temp();
+    write(
+        ws.path(),
+        "workload/template.yaml",
+        r#"AWSTemplateFormatVersion: '2010-09-09'
+Resources:
+  ClientRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: '2012-10-17'
+        Statement:
+          - Effect: Allow
+            Principal:
+              Service: ec2.amazonaws.com
+            Action: 'sts:AssumeRole'
+      Policies:
+        - PolicyName: Everything
+          PolicyDocument: !Sub '{
+              "Version": "2012-10-17",
+              "Statement": [
+                  {
+                      "Effect": "Allow",
+                      "Action": "*",
+                      "Resource": "*"
+                  }
+              ]
+          }'
+"#,
+    );
+    write(
+        ws.path(),
+        "workload/k8s/pod.yaml",
+        r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+spec:
+  containers:
+    - name: web
+      image: nginx:1.27.0
+      args: [
+      "--port",
+      "8080"
+      ]
+      securityContext: {privileged: true,
+      runAsNonRoot: true
+      }
+"#,
+    );
+    guardrails_with(
+        &ws.path().join("gr"),
+        &["aws-iam-no-admin-policy", "k8s-no-privileged-containers"],
+    );
+    let run = railyard(
+        ws.path(),
+        &["check", "workload", "--guardrails", "gr", "--format", "json"],
+    );
+    run.expect_code(1);
+    let json = run.json();
+    assert_eq!(json["errors"].as_array().map(Vec::len), Some(0), "{json:#}");
+    let found: Vec<String> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {}:{}",
+                f["guardrail"].as_str().unwrap(),
+                f["file"].as_str().unwrap(),
+                f["line"]
+            )
+        })
+        .collect();
+    assert!(
+        found.contains(&"aws-iam-no-admin-policy template.yaml:3".to_string()),
+        "{found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|f| f.starts_with("k8s-no-privileged-containers k8s/pod.yaml:")),
+        "{found:?}"
+    );
+}

@@ -14,7 +14,7 @@
 use saphyr_parser::{Event, Parser as EventParser, ScalarStyle, Span};
 use serde_json::{Map as JsonMap, Number, Value as Json};
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Deepest nesting of collections accepted in one document.
 pub(crate) const MAX_DEPTH: usize = 128;
@@ -183,9 +183,20 @@ struct Builder<'t> {
     docs: Vec<Node>,
     anchors: HashMap<usize, (Node, usize, usize)>,
     alias_nodes: usize,
+    /// For each open collection, whether it is a flow one (`[`, `{`).
+    flow: Vec<bool>,
 }
 
 impl Builder<'_> {
+    /// Whether the collection that starts at `span` is a flow one: its first character is a
+    /// bracket.
+    fn is_flow(&self, span: &Span) -> bool {
+        self.lines
+            .get(span.start.line().wrapping_sub(1))
+            .and_then(|l| l.chars().nth(span.start.col()))
+            .is_some_and(|c| c == '[' || c == '{')
+    }
+
     /// Last line of a scalar: its end marker, or the last non-blank line before it when the
     /// marker sits at the start of a line (block scalars end on the next line).
     fn scalar_end(&self, span: &Span) -> usize {
@@ -265,8 +276,11 @@ impl Builder<'_> {
                     }
                 };
                 self.stack.push(frame);
+                let flow = self.is_flow(&span);
+                self.flow.push(flow);
             }
             Event::SequenceEnd | Event::MappingEnd => {
+                self.flow.pop();
                 let Some(frame) = self.stack.pop() else {
                     return Err(Error::new(line, "unbalanced collection end"));
                 };
@@ -354,18 +368,30 @@ impl Builder<'_> {
     }
 }
 
-/// Most closing brackets [`parse_yaml`] re-indents in one file before it gives up.
+/// Most lines [`parse_yaml`] re-indents in one file before it gives up.
 const MAX_BRACKET_FIXES: usize = 1000;
+
+/// Where the scanner stopped: its (1-based) line and (0-based char) column, and whether a flow
+/// collection was open there.
+#[derive(Debug, Clone, Copy)]
+struct Stop {
+    line: usize,
+    col: usize,
+    in_flow: bool,
+}
 
 /// Parses a YAML stream into its documents (empty documents are dropped).
 ///
-/// saphyr-parser 0.0.12 refuses a multi-line flow collection whose closing bracket sits left
-/// of its last item's indentation (`args: [\n    "--x"\n  ]`), which kubectl (go-yaml) and
-/// PyYAML accept: indentation has no meaning inside a flow collection (YAML 1.2 §8.1.1;
-/// saphyr issue 73). When the parser stops with "invalid indentation" exactly at a `]` or
-/// `}` that opens its line, that line is re-indented (spaces only, so every line number stays
-/// the same) and the text parsed again. Only a position the parser reached as a token is
-/// touched, never the inside of a block scalar.
+/// saphyr-parser 0.0.12 holds flow content to the YAML 1.2 indentation rule, which kubectl
+/// (go-yaml), PyYAML and CloudFormation do not: indentation has no meaning inside a flow
+/// collection or a quoted scalar (YAML 1.2 §8.1.1; saphyr issue 73), and real templates close
+/// `args: [\n    "--x"\n  ]` left of the items, or continue `Policy: !Sub '{\n  ...\n  }'` at
+/// the key's own column. When the parser stops with "invalid indentation" at a token that opens
+/// its line inside a flow collection, or "invalid indentation in quoted scalar", the lines at
+/// fault are re-indented (spaces only, so every line number stays the same; a quoted scalar
+/// drops the leading spaces of its continuation lines, so its value is unchanged) and the
+/// text parsed again. Only a position the parser reached as a token, or the inside of a quoted
+/// scalar it started, is touched: never a block scalar, never block structure.
 pub(crate) fn parse_yaml(text: &str) -> Result<Vec<Node>, Error> {
     let mut patched: Option<String> = None;
     let mut fixes = 0;
@@ -375,12 +401,15 @@ pub(crate) fn parse_yaml(text: &str) -> Result<Vec<Node>, Error> {
         let current = patched.as_deref().unwrap_or(text);
         match parse_events(current) {
             Ok(docs) => return Ok(docs),
-            Err((error, Some((line, col))))
-                if error.message == "invalid indentation"
-                    && fixes < MAX_BRACKET_FIXES
-                    && (fixes + 1) * current.len() <= budget =>
-            {
-                match reindent_closing_bracket(current, line, col) {
+            Err((error, Some(stop))) if fixes < MAX_BRACKET_FIXES && (fixes + 1) * current.len() <= budget => {
+                let fixed = match error.message.as_str() {
+                    "invalid indentation" | "invalid indentation in flow construct" => {
+                        reindent_flow_line(current, stop)
+                    }
+                    "invalid indentation in quoted scalar" => reindent_quoted_scalar(current, stop),
+                    _ => None,
+                };
+                match fixed {
                     Some(fixed) => {
                         patched = Some(fixed);
                         fixes += 1;
@@ -393,41 +422,99 @@ pub(crate) fn parse_yaml(text: &str) -> Result<Vec<Node>, Error> {
     }
 }
 
-/// The text with the closing bracket at (1-based `line`, 0-based char `col`) moved right to
-/// the indentation of the previous non-blank line (at least one column), or `None` when no
-/// closing bracket opens that line.
-fn reindent_closing_bracket(text: &str, line: usize, col: usize) -> Option<String> {
-    let lines: Vec<&str> = text.split('\n').collect();
-    let target = *lines.get(line.checked_sub(1)?)?;
-    let (lead, rest) = target.split_at(target.char_indices().nth(col)?.0);
-    if !lead.chars().all(|c| c == ' ') || !(rest.starts_with(']') || rest.starts_with('}')) {
-        return None;
-    }
-    let indent_of = |l: &str| l.len() - l.trim_start_matches(' ').len();
-    let previous = lines[..line - 1]
-        .iter()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .map_or(0, |l| indent_of(l));
-    let width = previous.max(col + 1);
-    let mut out = String::with_capacity(text.len() + width);
+/// The indentation (leading spaces) of a line.
+fn indent_of(line: &str) -> usize {
+    line.len() - line.trim_start_matches(' ').len()
+}
+
+/// `lines` joined again, with line `i` (0-based) indented by `widths[i]` spaces where given.
+fn with_indents(lines: &[&str], widths: &BTreeMap<usize, usize>) -> String {
+    let mut out = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum::<usize>() + 64 * widths.len());
     for (i, l) in lines.iter().enumerate() {
         if i > 0 {
             out.push('\n');
         }
-        if i == line - 1 {
-            out.push_str(&" ".repeat(width));
-            out.push_str(rest);
-        } else {
-            out.push_str(l);
+        match widths.get(&i) {
+            Some(&width) => {
+                out.push_str(&" ".repeat(width));
+                out.push_str(l.trim_start_matches(' '));
+            }
+            None => out.push_str(l),
         }
     }
-    Some(out)
+    out
+}
+
+/// The text with the line the parser stopped on moved right to the indentation of the
+/// previous non-blank line (at least one column past where it stopped), or `None` unless the
+/// token it stopped at opens that line and is flow content: a closing bracket, or anything
+/// while a flow collection is open.
+fn reindent_flow_line(text: &str, stop: Stop) -> Option<String> {
+    let lines: Vec<&str> = text.split('\n').collect();
+    let target = *lines.get(stop.line.checked_sub(1)?)?;
+    let (lead, rest) = target.split_at(target.char_indices().nth(stop.col)?.0);
+    if !lead.chars().all(|c| c == ' ') || rest.is_empty() {
+        return None;
+    }
+    if !(stop.in_flow || rest.starts_with(']') || rest.starts_with('}')) {
+        return None;
+    }
+    let previous = lines[..stop.line - 1]
+        .iter()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .map_or(0, |l| indent_of(l));
+    let width = previous.max(stop.col + 1);
+    Some(with_indents(&lines, &BTreeMap::from([(stop.line - 1, width)])))
+}
+
+/// The line (0-based) of the first unescaped closing quote of the scalar opened by `opening`
+/// at `col` of line `first`; `None` when a document marker or the end of the text comes first.
+fn closing_quote_line(lines: &[&str], first: usize, col: usize, opening: char) -> Option<usize> {
+    for (i, line) in lines.iter().enumerate().skip(first) {
+        if i > first && (line.starts_with("---") || line.starts_with("...")) {
+            return None;
+        }
+        let mut chars = line.chars().skip(if i == first { col + 1 } else { 0 }).peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                // '' is a quote inside a single-quoted scalar.
+                '\'' if opening == '\'' && chars.next_if_eq(&'\'').is_none() => return Some(i),
+                '\\' if opening == '"' => {
+                    chars.next();
+                }
+                '"' if opening == '"' => return Some(i),
+                _ => {}
+            }
+        }
+    }
+    None
+}
+
+/// The text with every continuation line of the quoted scalar that starts where the parser
+/// stopped indented at least as far as its opening quote, or `None` when no quoted scalar
+/// starts there or it does not end.
+fn reindent_quoted_scalar(text: &str, stop: Stop) -> Option<String> {
+    let lines: Vec<&str> = text.split('\n').collect();
+    let first = stop.line.checked_sub(1)?;
+    let opening = lines.get(first)?.chars().nth(stop.col)?;
+    if opening != '\'' && opening != '"' {
+        return None;
+    }
+    let end = closing_quote_line(&lines, first, stop.col, opening)?;
+    let widths: BTreeMap<usize, usize> = (first + 1..=end)
+        .filter(|&i| !lines[i].trim().is_empty() && indent_of(lines[i]) < stop.col)
+        .map(|i| (i, stop.col))
+        .collect();
+    if widths.is_empty() {
+        return None;
+    }
+    Some(with_indents(&lines, &widths))
 }
 
 /// One parse of the event stream; a scanner error also gives its (line, column).
 #[allow(clippy::type_complexity)]
-fn parse_events(text: &str) -> Result<Vec<Node>, (Error, Option<(usize, usize)>)> {
+fn parse_events(text: &str) -> Result<Vec<Node>, (Error, Option<Stop>)> {
     let mut b = Builder {
         lines: text.split('\n').collect(),
         stack: Vec::new(),
@@ -435,13 +522,18 @@ fn parse_events(text: &str) -> Result<Vec<Node>, (Error, Option<(usize, usize)>)
         docs: Vec::new(),
         anchors: HashMap::new(),
         alias_nodes: 0,
+        flow: Vec::new(),
     };
     for ev in EventParser::new_from_str(text) {
         match ev {
             Ok((ev, span)) => b.event(ev, span).map_err(|e| (e, None))?,
             Err(e) => {
-                let at = (e.marker().line(), e.marker().col());
-                return Err((Error::external(at.0, e.info().to_string()), Some(at)));
+                let stop = Stop {
+                    line: e.marker().line(),
+                    col: e.marker().col(),
+                    in_flow: b.flow.contains(&true),
+                };
+                return Err((Error::external(stop.line, e.info().to_string()), Some(stop)));
             }
         }
     }
@@ -915,6 +1007,53 @@ mod tolerant_tests {
         assert_eq!(lines_of(doc.get("top").unwrap()), (13, 15));
         assert_eq!(lines_of(doc.get("last").unwrap()), (16, 16));
         assert_eq!(lines_of(doc), (1, 16));
+    }
+
+    /// What CloudFormation and PyYAML accept (AWS's own serverless-patterns templates): a
+    /// quoted scalar continued at its key's column, values folded as usual.
+    #[test]
+    fn quoted_scalars_continued_at_the_key_column() {
+        let text = "Policies:\n  - PolicyName: p\n    PolicyDocument: !Sub '{\n        \"Version\": \"2012\",\n        \"It''s\": \"x\"\n    }'\n  - PolicyName: q\n    Doc: \"a \\\"b\\\"\n  c\\\n  d\n\n  e\"\nAfter: 1\n";
+        let docs = parse_yaml(text).unwrap();
+        let doc = &docs[0];
+        assert_eq!(
+            to_json(doc, Tags::Ignore),
+            json!({
+                "Policies": [
+                    {"PolicyName": "p", "PolicyDocument": "{ \"Version\": \"2012\", \"It's\": \"x\" }"},
+                    {"PolicyName": "q", "Doc": "a \"b\" cd\ne"}
+                ],
+                "After": 1
+            })
+        );
+        let items = doc.get("Policies").unwrap().items().unwrap();
+        assert_eq!(lines_of(items[0].get("PolicyDocument").unwrap()), (3, 6));
+        assert_eq!(lines_of(items[1].get("Doc").unwrap()), (8, 12));
+        assert_eq!(lines_of(doc.get("After").unwrap()), (13, 13));
+        // One that never closes, or meets a document marker, stays an error.
+        assert!(parse_yaml("a:\n  b: 'x\n  y\n").is_err());
+        assert!(parse_yaml("a:\n  b: \"x\n---\nc: 1\"\n").is_err());
+    }
+
+    /// Flow collections whose items (not only the closing bracket) sit at or left of the key:
+    /// an inline JSON schema, a list of tagged items.
+    #[test]
+    fn flow_items_at_the_parent_indentation() {
+        let text = "R:\n  Properties:\n    Resource: [\n    !Sub \"arn:${X}\",\n    plain\n    ]\n    Schema: {\"a\": 1,\n    \"b\": [1,\n    2],\n    c: d\n    }\n    Next: 2\n";
+        let docs = parse_yaml(text).unwrap();
+        let props = docs[0].get("R").unwrap().get("Properties").unwrap();
+        assert_eq!(
+            to_json(props, Tags::Ignore),
+            json!({"Resource": ["arn:${X}", "plain"], "Schema": {"a": 1, "b": [1, 2], "c": "d"}, "Next": 2})
+        );
+        assert_eq!(lines_of(props.get("Resource").unwrap()), (3, 6));
+        assert_eq!(lines_of(props.get("Schema").unwrap()), (7, 11));
+        assert_eq!(lines_of(props.get("Next").unwrap()), (12, 12));
+        // Block structure is never re-indented: a misplaced key stays an error on its line.
+        let err = parse_yaml("a:\n  b: 1\n c: 2\n").unwrap_err();
+        assert_eq!(err.line, 3, "{err:?}");
+        let err = parse_yaml("a:\n  - x\n - y\n").unwrap_err();
+        assert_eq!(err.line, 3, "{err:?}");
     }
 
     #[test]
