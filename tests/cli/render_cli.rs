@@ -108,6 +108,109 @@ fn an_overlay_outside_the_rendered_subset_is_never_a_pass() {
     );
 }
 
+/// The files an overlay names as patches are fragments, not resources, also when the overlay
+/// itself is not rendered: they used to be judged as Deployments of their own (no image, no
+/// limits), findings in a file that is not a resource.
+#[test]
+fn the_patches_of_an_overlay_that_is_not_rendered_are_not_judged_as_resources() {
+    let ws = temp();
+    kustomize_workload(ws.path());
+    write(
+        ws.path(),
+        "k/overlays/prod/kustomization.yaml",
+        "resources:\n  - ../../base\npatches:\n  - path: privileged.yaml\npatchesStrategicMerge:\n  - env.yaml\nconfigMapGenerator:\n  - name: cfg\n    literals: [a=b]\n",
+    );
+    write(
+        ws.path(),
+        "k/overlays/prod/env.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          env: [{name: A, value: b}]\n",
+    );
+    let run = check(ws.path(), "k", "k8s-no-privileged-containers,k8s-image-tag-pinned", &[]);
+    run.expect_code(2);
+    let report = run.json();
+    let files: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["file"].as_str().unwrap())
+        .collect();
+    // The base, deployed alone as a plain manifest, is judged; the patches never are.
+    assert!(files.iter().all(|f| *f == "base/deploy.yaml"), "{files:?}");
+    assert!(
+        run.all().contains("`configMapGenerator` is not supported"),
+        "{}",
+        run.all()
+    );
+}
+
+/// Components (`kind: Component`, listed under `components`) are applied as kustomize applies
+/// them, as in GoogleCloudPlatform/microservices-demo: their patches change what the overlay's
+/// resources hold, `$patch: delete` removes an object. A component no overlay lists is named.
+#[test]
+fn components_change_the_overlay_that_lists_them_and_an_unlisted_one_is_named() {
+    let ws = temp();
+    kustomize_workload(ws.path());
+    write(
+        ws.path(),
+        "k/overlays/prod/kustomization.yaml",
+        "resources:\n  - ../../base\n  - svc.yaml\ncomponents:\n  - ../../components/debug\n  - ../../components/private\n",
+    );
+    std::fs::remove_file(ws.path().join("k/overlays/prod/privileged.yaml")).unwrap();
+    write(
+        ws.path(),
+        "k/overlays/prod/svc.yaml",
+        "apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: agent\nspec:\n  template:\n    spec:\n      containers:\n        - name: a\n          image: agent:1.0.0\n          securityContext: {privileged: true}\n",
+    );
+    write(
+        ws.path(),
+        "k/components/debug/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\npatches:\n  - path: privileged.yaml\n",
+    );
+    write(
+        ws.path(),
+        "k/components/debug/privileged.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          securityContext:\n            privileged: true\n",
+    );
+    write(
+        ws.path(),
+        "k/components/private/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\npatches:\n  - patch: |-\n      $patch: delete\n      apiVersion: apps/v1\n      kind: DaemonSet\n      metadata:\n        name: agent\n",
+    );
+    let run = check(ws.path(), "k", "k8s-no-privileged-containers", &[]);
+    run.expect_code(1);
+    let report = run.json();
+    assert_eq!(report["errors"].as_array().map(Vec::len), Some(0), "{report:#}");
+    let mut found = resources_of(&report, "k8s-no-privileged-containers");
+    found.sort();
+    // The overlay's Deployment, privileged by the component; the DaemonSet, deleted from the
+    // overlay by the other component, still judged as the plain manifest it also is.
+    assert_eq!(
+        found,
+        vec![
+            ("DaemonSet.default.agent", "overlays/prod/svc.yaml", 11),
+            ("Deployment.default.web", "base/deploy.yaml", 15),
+        ]
+    );
+    write(
+        ws.path(),
+        "k/components/unused/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\npatches:\n  - path: p.yaml\n",
+    );
+    write(
+        ws.path(),
+        "k/components/unused/p.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n",
+    );
+    let run = check(ws.path(), "k", "k8s-no-privileged-containers", &[]);
+    run.expect_code(2);
+    assert!(
+        run.all()
+            .contains("components/unused/kustomization.yaml: a kustomize Component that no kustomization"),
+        "{}",
+        run.all()
+    );
+}
+
 #[test]
 fn a_remote_base_is_named_and_the_workload_is_not_compliant() {
     let ws = temp();

@@ -1,17 +1,22 @@
 //! Kustomize overlays rendered natively, for the subset most repositories use: `resources` /
-//! `bases` (files and folders, recursively), `namespace`, `namePrefix` / `nameSuffix`,
-//! `commonLabels`, `commonAnnotations`, `labels`, `images`, and patches (strategic merge and
-//! JSON 6902, by file or inline, with or without `target`).
+//! `bases` (files and folders, recursively), `components`, `namespace`, `namePrefix` /
+//! `nameSuffix`, `commonLabels`, `commonAnnotations`, `labels`, `images`, and patches (strategic
+//! merge, including `$patch: delete` of a whole object, and JSON 6902, by file or inline, with or
+//! without `target`).
 //!
 //! Why natively: the `kustomize` binary is not available everywhere Railyard runs (CI images,
 //! this project's test machines), and an overlay that is never rendered hides what it changes
 //! (an overlay that makes a container privileged) from every guardrail. An overlay that uses
-//! anything outside the subset (generators, components, replacements, remote bases, Helm
-//! charts) is not half-rendered: it is listed as skipped with the field named, so the workload
+//! anything outside the subset (generators, replacements, remote bases, Helm charts) is not
+//! half-rendered: it is listed as skipped with the field named, so the workload
 //! is *unknown* for the Kubernetes guardrails rather than falsely compliant.
 //!
 //! Every kustomization that no other kustomization of the workload uses (an overlay, or a base
-//! deployed alone) is rendered. Its objects are Kubernetes resources of their own, kept apart
+//! deployed alone) is rendered. A component (`kind: Component`) is applied, as kustomize applies
+//! it, to what the kustomization listing it under `components` accumulated from its
+//! `resources`: the component's resources are added, and its patches and transformers change
+//! them all, before the kustomization's own. A component no kustomization lists is skipped with
+//! that reason (its patches have nothing to change on their own). Its objects are Kubernetes resources of their own, kept apart
 //! from the same objects read as plain manifests by `root` (the kustomization's folder); their
 //! file and line are those of the manifest the object came from. Files used only as patches are
 //! not manifests and are not read as resources.
@@ -82,11 +87,17 @@ pub fn render(files: &[SourceFile]) -> Rendered {
     let mut used = BTreeSet::new();
     for k in &kustomizations {
         if let Ok(node) = r.load(&k.path) {
-            for entry in list(&node, "resources").into_iter().chain(list(&node, "bases")) {
+            let uses = ["resources", "bases", "components"]
+                .into_iter()
+                .flat_map(|key| list(&node, key));
+            for entry in uses {
                 if let Some(p) = entry.as_str() {
                     used.insert(join(k.dir(), p));
                 }
             }
+            // A patch is not a manifest, whether or not its kustomization can be rendered: read
+            // as one, a fragment would be judged as a resource of its own, in the wrong file.
+            r.consumed.extend(patch_files(k.dir(), &node));
         }
     }
     for k in kustomizations {
@@ -94,7 +105,14 @@ pub fn render(files: &[SourceFile]) -> Rendered {
             continue;
         }
         let mut stack = Vec::new();
-        match r.build(k.dir(), &mut stack) {
+        let built = match r.load(&k.path) {
+            Ok(node) if is_component(&node) => Err(Failure::Unsupported(format!(
+                "{}: a kustomize Component that no kustomization of the workload lists under `components` (it is rendered as part of one)",
+                k.path
+            ))),
+            _ => r.build(k.dir(), &mut stack),
+        };
+        match built {
             Ok(objects) => {
                 for o in objects {
                     if let Some(res) = resource(k.dir(), o) {
@@ -117,6 +135,7 @@ const SUPPORTED: &[&str] = &[
     "metadata",
     "resources",
     "bases",
+    "components",
     "namespace",
     "namePrefix",
     "nameSuffix",
@@ -158,6 +177,21 @@ impl<'a> Renderer<'a> {
 
     /// The objects of the kustomization in `dir`, transformed.
     fn build(&mut self, dir: &str, stack: &mut Vec<String>) -> Result<Vec<Object>, Failure> {
+        let mut objects = Vec::new();
+        self.accumulate(dir, stack, &mut objects, false)?;
+        Ok(objects)
+    }
+
+    /// Adds the objects of the kustomization in `dir` to `objects`, then applies its patches
+    /// and transformers to them all. For a kustomization `objects` starts empty; for a
+    /// `component` it holds what the kustomization listing it has accumulated so far.
+    fn accumulate(
+        &mut self,
+        dir: &str,
+        stack: &mut Vec<String>,
+        objects: &mut Vec<Object>,
+        component: bool,
+    ) -> Result<(), Failure> {
         if stack.iter().any(|d| d == dir) {
             return Err(Failure::Unsupported(format!("kustomization cycle through `{dir}`")));
         }
@@ -182,31 +216,56 @@ impl<'a> Renderer<'a> {
                 )));
             }
         }
+        // kustomize refuses a component used as a base and a kustomization used as a component.
+        if is_component(&k) != component {
+            let (listed, is) = match component {
+                true => ("`components`", "not a Component (`kind: Component`)"),
+                false => ("`resources`", "a Component (list it under `components`)"),
+            };
+            return Err(Failure::Unsupported(format!(
+                "{}: listed under {listed} but {is}",
+                file.path
+            )));
+        }
         stack.push(dir.to_string());
-        let mut objects = Vec::new();
         for entry in list(&k, "resources").into_iter().chain(list(&k, "bases")) {
             let Some(rel) = entry.as_str() else { continue };
-            if rel.contains("://") || rel.starts_with("github.com/") || rel.contains("?ref=") {
-                stack.pop();
-                return Err(Failure::Unsupported(format!("{}: remote resource `{rel}`", file.path)));
-            }
-            let path = join(dir, rel);
+            let path = self.local(dir, &file.path, rel)?;
             if self.kustomization_in(&path).is_some() {
                 objects.extend(self.build(&path, stack)?);
             } else if self.files.contains_key(path.as_str()) {
                 objects.extend(self.manifests(&path)?);
             } else {
-                stack.pop();
                 return Err(Failure::Unsupported(format!(
                     "{}: resource `{rel}` is not in the workload (or was not read)",
                     file.path
                 )));
             }
         }
+        for entry in list(&k, "components") {
+            let Some(rel) = entry.as_str() else { continue };
+            let path = self.local(dir, &file.path, rel)?;
+            if self.kustomization_in(&path).is_none() {
+                return Err(Failure::Unsupported(format!(
+                    "{}: component `{rel}` is not in the workload (or was not read)",
+                    file.path
+                )));
+            }
+            self.accumulate(&path, stack, objects, true)?;
+        }
         stack.pop();
-        self.patch(dir, &file.path, &k, &mut objects)?;
-        transform(&k, &mut objects);
-        Ok(objects)
+        self.patch(dir, &file.path, &k, objects)?;
+        transform(&k, objects);
+        Ok(())
+    }
+
+    /// The workload path of an entry of `resources`, `bases` or `components`; a remote one is
+    /// not rendered.
+    fn local(&self, dir: &str, kfile: &str, rel: &str) -> Result<String, Failure> {
+        if rel.contains("://") || rel.starts_with("github.com/") || rel.contains("?ref=") {
+            return Err(Failure::Unsupported(format!("{kfile}: remote resource `{rel}`")));
+        }
+        Ok(join(dir, rel))
     }
 
     fn manifests(&self, path: &str) -> Result<Vec<Object>, Failure> {
@@ -229,7 +288,7 @@ impl<'a> Renderer<'a> {
         Ok(out)
     }
 
-    fn patch(&mut self, dir: &str, kfile: &str, k: &Node, objects: &mut [Object]) -> Result<(), Failure> {
+    fn patch(&mut self, dir: &str, kfile: &str, k: &Node, objects: &mut Vec<Object>) -> Result<(), Failure> {
         let unsupported = |what: &str| Failure::Unsupported(format!("{kfile}: {what}"));
         // patchesStrategicMerge: files (or inline documents) that name their target.
         for entry in list(k, "patchesStrategicMerge") {
@@ -314,6 +373,25 @@ fn inline_docs(kfile: &str, inline: &Node) -> Result<Vec<Node>, Failure> {
     }
 }
 
+/// The files a kustomization names as patches (`patchesStrategicMerge` entries that are paths,
+/// and the `path` of `patches` and `patchesJson6902` entries).
+fn patch_files(dir: &str, k: &Node) -> Vec<String> {
+    let strategic = list(k, "patchesStrategicMerge").into_iter().filter_map(|e| {
+        let s = e.as_str()?;
+        (!s.contains('\n') && !s.trim_start().starts_with('{')).then(|| s.to_string())
+    });
+    let by_path = ["patches", "patchesJson6902"]
+        .into_iter()
+        .flat_map(|key| list(k, key))
+        .filter_map(|e| e.get("path").and_then(Node::as_str).map(str::to_string));
+    strategic.chain(by_path).map(|p| join(dir, &p)).collect()
+}
+
+/// Whether a kustomization is a component (`kind: Component`).
+fn is_component(k: &Node) -> bool {
+    k.get("kind").and_then(Node::as_str) == Some("Component")
+}
+
 /// The items of a list-valued key (empty when absent).
 fn list(node: &Node, key: &str) -> Vec<Node> {
     node.get(key)
@@ -350,8 +428,6 @@ fn str_at<'j>(doc: &'j Json, path: &[&str]) -> Option<&'j str> {
 enum Unsupported {
     #[error("patch target `{0}`")]
     Selector(&'static str),
-    #[error("`$patch: delete` of a whole object")]
-    DeleteObject,
     #[error("a strategic merge patch without kind and metadata.name")]
     NoTarget,
     #[error("a patch whose target {0} matches no resource")]
@@ -383,10 +459,7 @@ fn matches_target(o: &Json, target: &Json) -> Result<bool, Unsupported> {
         && field("version").is_none_or(|v| v == version))
 }
 
-fn apply_strategic(patch: &Json, target: Option<&Json>, objects: &mut [Object]) -> Result<(), Unsupported> {
-    if patch.get("$patch").and_then(Json::as_str) == Some("delete") {
-        return Err(Unsupported::DeleteObject);
-    }
+fn apply_strategic(patch: &Json, target: Option<&Json>, objects: &mut Vec<Object>) -> Result<(), Unsupported> {
     let implied;
     let target = match target {
         Some(t) => t,
@@ -403,6 +476,21 @@ fn apply_strategic(patch: &Json, target: Option<&Json>, objects: &mut [Object]) 
             &implied
         }
     };
+    // `$patch: delete` at the top removes the object it names.
+    if patch.get("$patch").and_then(Json::as_str) == Some("delete") {
+        let before = objects.len();
+        let mut kept = Vec::with_capacity(before);
+        for o in objects.drain(..) {
+            if !matches_target(&o.doc, target)? {
+                kept.push(o);
+            }
+        }
+        *objects = kept;
+        if objects.len() == before {
+            return Err(Unsupported::NoMatch(target.clone()));
+        }
+        return Ok(());
+    }
     let mut hit = false;
     for o in objects.iter_mut() {
         if matches_target(&o.doc, target)? {
@@ -778,6 +866,69 @@ mod tests {
         );
         assert!(reasons[1].contains("remote resource"), "{reasons:?}");
         assert!(reasons[2].contains("missing.yaml"), "{reasons:?}");
+    }
+
+    /// As in GoogleCloudPlatform/microservices-demo: components patch what the overlay's
+    /// resources hold, add their own resources, and delete objects.
+    #[test]
+    fn components_change_what_their_kustomization_accumulated() {
+        let svc = "apiVersion: v1\nkind: Service\nmetadata:\n  name: web-external\nspec:\n  type: LoadBalancer\n";
+        let f = files(&[
+            ("base/kustomization.yaml", "resources: [deploy.yaml, svc.yaml]\n"),
+            ("base/deploy.yaml", DEPLOY),
+            ("base/svc.yaml", svc),
+            (
+                "overlay/kustomization.yaml",
+                "resources: [../base]\ncomponents:\n  - ../components/debug\n  - ../components/private\nnamespace: shop\n",
+            ),
+            (
+                "components/debug/kustomization.yaml",
+                "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources: [tools.yaml]\npatches:\n  - target: {kind: Deployment, name: web}\n    patch: |-\n      - op: add\n        path: /spec/template/spec/hostPID\n        value: true\n",
+            ),
+            (
+                "components/debug/tools.yaml",
+                "apiVersion: v1\nkind: Pod\nmetadata:\n  name: tools\nspec:\n  containers:\n    - name: t\n      image: busybox\n",
+            ),
+            (
+                "components/private/kustomization.yaml",
+                "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\npatches:\n  - patch: |-\n      $patch: delete\n      apiVersion: v1\n      kind: Service\n      metadata:\n        name: web-external\n",
+            ),
+            (
+                "lonely/kustomization.yaml",
+                "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\npatches:\n  - path: p.yaml\n",
+            ),
+            ("misused/kustomization.yaml", "resources: [../components/debug]\n"),
+        ]);
+        let r = render(&f);
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+        let addresses: Vec<(&str, &str)> = r
+            .resources
+            .iter()
+            .map(|x| (x.address.as_str(), x.root.as_deref().unwrap_or_default()))
+            .collect();
+        assert_eq!(
+            addresses,
+            vec![("Deployment.shop.web", "overlay"), ("Pod.shop.tools", "overlay")],
+            "the Service deleted, the component's Pod added, the namespace over all"
+        );
+        assert_eq!(
+            r.resources[0].config["spec"]["template"]["spec"]["hostPID"],
+            json!(true)
+        );
+        assert_eq!(
+            (r.resources[1].file.as_str(), r.resources[1].line),
+            ("components/debug/tools.yaml", 1)
+        );
+        let reasons: Vec<(&str, &str)> = r.skipped.iter().map(|(p, s)| (p.as_str(), s.as_str())).collect();
+        assert_eq!(reasons.len(), 2, "{reasons:?}");
+        assert!(
+            reasons[0].0 == "lonely/kustomization.yaml" && reasons[0].1.contains("no kustomization"),
+            "{reasons:?}"
+        );
+        assert!(
+            reasons[1].0 == "misused/kustomization.yaml" && reasons[1].1.contains("list it under `components`"),
+            "{reasons:?}"
+        );
     }
 
     #[test]
