@@ -177,3 +177,89 @@ spec:
         "{found:?}"
     );
 }
+
+/// `Fn::ForEach` loops (the `AWS::LanguageExtensions` transform) make resources: Railyard used
+/// to drop them silently, so a template whose only versioned bucket was written out passed
+/// while the buckets its loop makes were never judged. Now each is judged at the loop's
+/// output (here its `Properties`, where the setting is missing), and a loop over a list not
+/// known before deployment is an error naming it.
+#[test]
+fn the_resources_a_foreach_loop_makes_are_judged_and_an_unknown_loop_is_an_error() {
+    let ws = temp();
+    write(
+        ws.path(),
+        "workload/template.yaml",
+        r#"AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::LanguageExtensions
+Resources:
+  Versioned:
+    Type: AWS::S3::Bucket
+    Properties:
+      VersioningConfiguration:
+        Status: Enabled
+  Fn::ForEach::Buckets:
+    - Name
+    - [Logs, Exports]
+    - '${Name}Bucket':
+        Type: AWS::S3::Bucket
+        Properties:
+          BucketName: !Sub 'acme-${Name}'
+"#,
+    );
+    guardrails_with(&ws.path().join("gr"), &["aws-s3-versioning"]);
+    let run = railyard(
+        ws.path(),
+        &["check", "workload", "--guardrails", "gr", "--format", "json"],
+    );
+    run.expect_code(1);
+    let json = run.json();
+    let found: Vec<String> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {}:{}",
+                f["resource"].as_str().unwrap(),
+                f["file"].as_str().unwrap(),
+                f["line"]
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            "AWS::S3::Bucket.ExportsBucket template.yaml:14",
+            "AWS::S3::Bucket.LogsBucket template.yaml:14"
+        ]
+    );
+    write(
+        ws.path(),
+        "workload/template.yaml",
+        r#"AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::LanguageExtensions
+Parameters:
+  Names:
+    Type: CommaDelimitedList
+Resources:
+  Versioned:
+    Type: AWS::S3::Bucket
+    Properties:
+      VersioningConfiguration:
+        Status: Enabled
+  Fn::ForEach::Buckets:
+    - Name
+    - !Ref Names
+    - '${Name}Bucket':
+        Type: AWS::S3::Bucket
+"#,
+    );
+    let run = railyard(ws.path(), &["check", "workload", "--guardrails", "gr"]);
+    run.expect_code(2);
+    assert!(
+        run.all()
+            .contains("template.yaml:12: `Fn::ForEach::Buckets`: its collection is not known"),
+        "{}",
+        run.all()
+    );
+}

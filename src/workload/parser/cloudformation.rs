@@ -6,6 +6,7 @@
 //! values are resolved against the template's parameter defaults, mappings and conditions as
 //! far as they are known (see [`resolve`]); `input.files` keeps the document as written.
 
+mod foreach;
 mod resolve;
 
 use super::yaml::{self, contains, Node, Tags};
@@ -115,21 +116,24 @@ fn resources(path: &str, root: &Node, template: &Template) -> Result<Vec<Resourc
         ));
     };
     let mut out = Vec::with_capacity(entries.len());
-    for (key, value) in entries {
-        let logical_id = match &key.value {
-            yaml::Value::Scalar { text, .. } => text.as_str(),
-            _ => return Err(ParseError::new(path, key.line, "a logical id must be a plain name")),
-        };
-        // `Fn::ForEach::Name` loops (AWS::LanguageExtensions) are not resources themselves.
-        if logical_id.starts_with("Fn::ForEach::") {
-            continue;
-        }
+    for foreach::Entry {
+        logical_id,
+        value,
+        line,
+        bindings,
+    } in foreach::expand(path, entries, template)?
+    {
         let Some(r#type) = value.get("Type").and_then(Node::as_str) else {
-            return Err(ParseError::new(
-                path,
-                key.line,
-                format!("resource `{logical_id}` has no `Type` (a string such as AWS::S3::Bucket)"),
-            ));
+            let message = match value.get("Type").and_then(|t| t.get("Rain::Module")) {
+                // A Rain module (`Type: {Rain::Module: file}`) is expanded by `rain pkg`, which
+                // Railyard does not run: what the module makes is not known here.
+                Some(module) => format!(
+                    "resource `{logical_id}` is a Rain module (`{}`), which `rain pkg` expands before deploying: check the packaged template, or --exclude this one",
+                    module.as_str().unwrap_or("?")
+                ),
+                None => format!("resource `{logical_id}` has no `Type` (a string such as AWS::S3::Bucket)"),
+            };
+            return Err(ParseError::new(path, line, message));
         };
         if let Some(condition) = value.get("Condition").and_then(Node::as_str) {
             if template.condition(condition) == Truth::False {
@@ -137,9 +141,12 @@ fn resources(path: &str, root: &Node, template: &Template) -> Result<Vec<Resourc
             }
         }
         let config = match value.get("Properties") {
-            Some(p) if !p.is_null() => template
-                .resolve(&yaml::to_json(p, Tags::CloudFormation))
-                .unwrap_or_else(|| serde_json::json!({})),
+            Some(p) if !p.is_null() => {
+                let written = foreach::substitute(&yaml::to_json(p, Tags::CloudFormation), &bindings);
+                let expanded = foreach::expand_properties(&written, template)
+                    .map_err(|loop_name| ParseError::new(path, p.line, foreach::unknown_property_loop(&loop_name)))?;
+                template.resolve(&expanded).unwrap_or_else(|| serde_json::json!({}))
+            }
             _ => serde_json::json!({}),
         };
         out.push(Resource {
@@ -155,8 +162,8 @@ fn resources(path: &str, root: &Node, template: &Template) -> Result<Vec<Resourc
             kind: ResourceKind::Cloudformation,
             mode: "managed".into(),
             file: path.to_string(),
-            line: key.line,
-            end_line: value.end_line.max(key.line),
+            line,
+            end_line: value.end_line.max(line),
             config,
         });
     }
@@ -404,6 +411,95 @@ Outputs:
         assert_eq!(
             (p.resources[0].address.as_str(), p.resources[0].line),
             ("AWS::S3::Bucket.B", 3)
+        );
+    }
+
+    /// `Fn::ForEach` (AWS::LanguageExtensions): one resource per item, ids and values
+    /// substituted, nested loops, a parameter's list; never silently dropped.
+    #[test]
+    fn foreach_loops_make_their_resources() {
+        let text = "AWSTemplateFormatVersion: '2010-09-09'\nTransform: AWS::LanguageExtensions\nParameters:\n  Envs:\n    Type: CommaDelimitedList\n    Default: dev, prod\nResources:\n  Fn::ForEach::Buckets:\n    - Name\n    - [logs, data-lake]\n    - 'Bucket&{Name}':\n        Type: AWS::S3::Bucket\n        Properties:\n          BucketName: !Sub '${Name}-bucket'\n          Tags:\n            - Key: name\n              Value: !Ref Name\n      Fn::ForEach::Queues:\n        - Env\n        - !Ref Envs\n        - 'Queue${Env}${Name}':\n            Type: AWS::SQS::Queue\n            Properties:\n              QueueName: !Sub '${Name}-${Env}'\n  Plain:\n    Type: AWS::SNS::Topic\n    Properties:\n      Fn::ForEach::Props:\n        - P\n        - [A, B]\n        - 'Display${P}': !Ref P\n";
+        let p = parse("t.yaml", text);
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        let got: Vec<(String, usize, serde_json::Value)> = p
+            .resources
+            .iter()
+            .map(|r| (r.address.clone(), r.line, r.config.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "AWS::S3::Bucket.Bucketlogs".into(),
+                    11,
+                    json!({"BucketName": "logs-bucket", "Tags": [{"Key": "name", "Value": "logs"}]})
+                ),
+                (
+                    "AWS::SQS::Queue.Queuedevlogs".into(),
+                    21,
+                    json!({"QueueName": "logs-dev"})
+                ),
+                (
+                    "AWS::SQS::Queue.Queueprodlogs".into(),
+                    21,
+                    json!({"QueueName": "logs-prod"})
+                ),
+                (
+                    "AWS::S3::Bucket.Bucketdatalake".into(),
+                    11,
+                    json!({"BucketName": "data-lake-bucket", "Tags": [{"Key": "name", "Value": "data-lake"}]})
+                ),
+                (
+                    "AWS::SQS::Queue.Queuedevdata-lake".into(),
+                    21,
+                    json!({"QueueName": "data-lake-dev"})
+                ),
+                (
+                    "AWS::SQS::Queue.Queueproddata-lake".into(),
+                    21,
+                    json!({"QueueName": "data-lake-prod"})
+                ),
+                (
+                    "AWS::SNS::Topic.Plain".into(),
+                    25,
+                    json!({"DisplayA": "A", "DisplayB": "B"})
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_loops_and_rain_modules_are_errors_naming_the_line() {
+        let unknown = "Transform: AWS::LanguageExtensions\nParameters:\n  Names:\n    Type: CommaDelimitedList\nResources:\n  Ok:\n    Type: AWS::S3::Bucket\n  Fn::ForEach::Buckets:\n    - Name\n    - !Ref Names\n    - '${Name}':\n        Type: AWS::S3::Bucket\n";
+        let p = parse("t.yaml", unknown);
+        assert_eq!(p.errors.len(), 1, "{:?}", p.errors);
+        assert_eq!(p.errors[0].line, 8);
+        assert!(
+            p.errors[0]
+                .message
+                .contains("`Fn::ForEach::Buckets`: its collection is not known"),
+            "{:?}",
+            p.errors
+        );
+        let malformed = "Resources:\n  Fn::ForEach::B:\n    - Name\n    - [a]\n  X:\n    Type: AWS::S3::Bucket\n";
+        assert!(parse("t.yaml", malformed).errors[0]
+            .message
+            .contains("must be a list of an identifier"));
+        let property = "Resources:\n  T:\n    Type: AWS::SNS::Topic\n    Properties:\n      Fn::ForEach::P:\n        - P\n        - !GetAtt X.List\n        - 'D${P}': x\n";
+        let p = parse("t.yaml", property);
+        assert_eq!(
+            (p.errors[0].line, p.errors[0].message.contains("in the properties")),
+            (5, true),
+            "{:?}",
+            p.errors
+        );
+        let rain = "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  Storage:\n    Type:\n      Rain::Module: ../modules/bucket.yml\n    Properties:\n      AppName: x\n";
+        let p = parse("t.yaml", rain);
+        assert_eq!(p.errors[0].line, 3);
+        assert!(
+            p.errors[0].message.contains("Rain module (`../modules/bucket.yml`)"),
+            "{:?}",
+            p.errors
         );
     }
 
