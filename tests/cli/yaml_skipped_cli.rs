@@ -426,3 +426,43 @@ fn widening_a_guardrails_kinds_is_not_answered_from_the_result_cache() {
     assert_eq!(ebs["unknown"], 1, "{ebs}");
     assert!(ebs["problems"].to_string().contains("charts/web/Chart.yaml"), "{ebs}");
 }
+
+/// A Job created with `generateName` (no `metadata.name`) was left out silently: beside a
+/// compliant Deployment the workload passed while the privileged Job was never judged. Now it
+/// is a resource named by its prefix, and a Pod with no name at all is an error naming its line.
+#[test]
+fn objects_named_by_generate_name_are_judged_and_unnamed_pods_are_errors() {
+    let ws = temp();
+    k8s_guardrails(ws.path());
+    write(
+        ws.path(),
+        "w/deploy.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          image: nginx:1.27.0\n",
+    );
+    write(
+        ws.path(),
+        "w/job.yaml",
+        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  generateName: migrate-\nspec:\n  template:\n    spec:\n      containers:\n        - name: m\n          image: busybox:1.36\n          securityContext:\n            privileged: true\n      restartPolicy: Never\n",
+    );
+    let run = check(ws.path(), "w", &["--format", "json"]);
+    run.expect_code(1);
+    let found = located(&run.json());
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(
+        (found[0].0.as_str(), found[0].1.as_str()),
+        ("Job.default.migrate-", "job.yaml")
+    );
+    write(
+        ws.path(),
+        "w/job.yaml",
+        "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - name: m\n      image: busybox:1.36\n",
+    );
+    let run = check(ws.path(), "w", &[]);
+    run.expect_code(2);
+    assert!(
+        run.all()
+            .contains("job.yaml:1: a Pod without `metadata.name` (or `generateName`)"),
+        "{}",
+        run.all()
+    );
+}

@@ -92,17 +92,49 @@ fn parse_file(file: &SourceFile) -> Result<Option<(Json, Vec<Resource>)>, ParseE
     }
     let mut resources = Vec::new();
     for doc in docs.iter().filter(|d| is_object(d)) {
-        match doc.get("kind").and_then(Node::as_str) {
-            Some("List") => {
-                for item in doc.get("items").and_then(Node::items).unwrap_or_default() {
-                    resources.extend(resource(&file.path, item));
-                }
+        let objects = match doc.get("kind").and_then(Node::as_str) {
+            Some("List") => doc.get("items").and_then(Node::items).unwrap_or_default(),
+            _ => std::slice::from_ref(doc),
+        };
+        for object in objects {
+            match resource(&file.path, object) {
+                Some(r) => resources.push(r),
+                None => unnamed(&file.path, object)?,
             }
-            _ => resources.extend(resource(&file.path, doc)),
         }
     }
     let documents = docs.iter().map(|d| yaml::to_json(d, Tags::Ignore)).collect();
     Ok(Some((Json::Array(documents), resources)))
+}
+
+/// Kinds that run containers: the guardrails judge them, so one that cannot be a resource
+/// (no `metadata.name` nor `generateName`; kubectl refuses it too) is an error, never left out.
+/// Other documents with a kind but no name are configuration files (a kubeconfig's `Config`,
+/// kubeadm's `ClusterConfiguration`, a kind `Cluster`), not API objects.
+const WORKLOAD_KINDS: &[&str] = &[
+    "Pod",
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "ReplicationController",
+    "Job",
+    "CronJob",
+    "PodTemplate",
+];
+
+/// The error for an object that is not a resource, when its kind runs containers.
+fn unnamed(path: &str, doc: &Node) -> Result<(), ParseError> {
+    match doc.get("kind").and_then(Node::as_str) {
+        Some(kind) if WORKLOAD_KINDS.contains(&kind) => Err(ParseError::new(
+            path,
+            doc.line,
+            format!(
+                "a {kind} without `metadata.name` (or `generateName`): kubectl refuses it, and it cannot be judged"
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn resource(path: &str, doc: &Node) -> Option<Resource> {
@@ -116,12 +148,18 @@ fn resource(path: &str, doc: &Node) -> Option<Resource> {
 }
 
 /// The resource of one Kubernetes object (`Kind.namespace.name`, namespace `default` when
-/// unset), or `None` for a document without kind or name. Shared by the manifest reader and
+/// unset; `name` is `generateName` when only that is given), or `None` for a document without
+/// kind or name. Shared by the manifest reader and
 /// the renderers (kustomize, Helm), so an object is the same resource however it was read.
 pub(super) fn object(path: &str, line: usize, end_line: usize, root: Option<String>, config: Json) -> Option<Resource> {
     let kind = config.get("kind")?.as_str()?.to_string();
     let metadata = config.get("metadata")?;
-    let name = metadata.get("name")?.as_str().filter(|n| !n.is_empty())?.to_string();
+    // An object created with `generateName` (`kubectl create`, Jobs, Argo and Tekton runs) is
+    // named by its prefix: the API server adds a random suffix.
+    let name = ["name", "generateName"]
+        .iter()
+        .find_map(|k| metadata.get(k)?.as_str().filter(|n| !n.is_empty()))?
+        .to_string();
     let namespace = metadata
         .get("namespace")
         .and_then(Json::as_str)
@@ -161,6 +199,28 @@ mod tests {
             .iter()
             .map(|r| (r.address.as_str(), r.line, r.end_line))
             .collect()
+    }
+
+    /// An object named by `generateName` is a resource; a workload kind with no name at all
+    /// is an error (it runs containers), a configuration file with a kind is not code.
+    #[test]
+    fn generate_name_and_unnamed_objects() {
+        let job = "apiVersion: batch/v1\nkind: Job\nmetadata:\n  generateName: migrate-\nspec: {}\n---\napiVersion: v1\nkind: Config\nclusters: []\n";
+        let p = parse("job.yaml", job);
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        assert_eq!(lines(&p), vec![("Job.default.migrate-", 1, 5)]);
+        let unnamed = "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\n---\napiVersion: v1\nkind: Pod\nspec:\n  containers: [{name: c, image: x}]\n";
+        let p = parse("pod.yaml", unnamed);
+        assert_eq!(p.errors.len(), 1, "{:?}", p.errors);
+        assert_eq!(p.errors[0].line, 6);
+        assert!(
+            p.errors[0].message.contains("a Pod without `metadata.name`"),
+            "{:?}",
+            p.errors
+        );
+        let list =
+            "apiVersion: v1\nkind: List\nitems:\n  - apiVersion: apps/v1\n    kind: Deployment\n    metadata: {}\n";
+        assert_eq!(parse("list.yaml", list).errors[0].line, 4);
     }
 
     #[test]
