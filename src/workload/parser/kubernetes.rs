@@ -99,7 +99,7 @@ fn parse_file(file: &SourceFile) -> Result<Option<(Json, Vec<Resource>)>, ParseE
         for object in objects {
             match resource(&file.path, object) {
                 Some(r) => resources.push(r),
-                None => unnamed(&file.path, object)?,
+                None => unnamed(&file.path, object, contains(&file.bytes, b"{{"))?,
             }
         }
     }
@@ -123,18 +123,32 @@ const WORKLOAD_KINDS: &[&str] = &[
     "PodTemplate",
 ];
 
-/// The error for an object that is not a resource, when its kind runs containers.
-fn unnamed(path: &str, doc: &Node) -> Result<(), ParseError> {
-    match doc.get("kind").and_then(Node::as_str) {
-        Some(kind) if WORKLOAD_KINDS.contains(&kind) => Err(ParseError::new(
-            path,
-            doc.line,
-            format!(
-                "a {kind} without `metadata.name` (or `generateName`): kubectl refuses it, and it cannot be judged"
-            ),
-        )),
-        _ => Ok(()),
-    }
+/// The error for an object that is not a resource, when its kind runs containers. `templated`:
+/// the file holds `{{`, so a name like `{{ .Name }}` (read as a YAML map) is likely why.
+fn unnamed(path: &str, doc: &Node, templated: bool) -> Result<(), ParseError> {
+    let Some(kind) = doc
+        .get("kind")
+        .and_then(Node::as_str)
+        .filter(|k| WORKLOAD_KINDS.contains(k))
+    else {
+        return Ok(());
+    };
+    let named = doc
+        .get("metadata")
+        .and_then(|m| m.get("name"))
+        .is_some_and(|n| !n.is_null());
+    let why = match (named, templated) {
+        (true, true) => {
+            "whose `metadata.name` is not a name (Go template syntax outside a Helm chart's templates/ folder?)"
+        }
+        (true, false) => "whose `metadata.name` is not a name",
+        (false, _) => "without `metadata.name` (or `generateName`)",
+    };
+    Err(ParseError::new(
+        path,
+        doc.line,
+        format!("a {kind} {why}: kubectl refuses it, and it cannot be judged"),
+    ))
 }
 
 fn resource(path: &str, doc: &Node) -> Option<Resource> {
@@ -221,6 +235,15 @@ mod tests {
         let list =
             "apiVersion: v1\nkind: List\nitems:\n  - apiVersion: apps/v1\n    kind: Deployment\n    metadata: {}\n";
         assert_eq!(parse("list.yaml", list).errors[0].line, 4);
+        let templated = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Name }}\n";
+        let p = parse("t.yaml", templated);
+        assert!(
+            p.errors[0]
+                .message
+                .contains("`metadata.name` is not a name (Go template"),
+            "{:?}",
+            p.errors
+        );
     }
 
     #[test]
