@@ -50,7 +50,14 @@ while read -r name repo commit paths; do
     rm -rf "${corpus:?}/$name"
     mkdir -p "$corpus/$name"
     # shellcheck disable=SC2086 # paths are separate pathspecs
-    git --git-dir="$gd" archive --format=tar "$commit" -- $paths | tar -x -C "$corpus/$name"
+    if ! git --git-dir="$gd" archive --format=tar "$commit" -- $paths 2>/dev/null | tar -x -C "$corpus/$name"; then
+        # A partial mirror (large blobs left out) cannot archive: copy the blobs it has, one
+        # `cat-file --batch` for all, and say how many were missing.
+        rm -rf "${corpus:?}/$name" && mkdir -p "$corpus/$name"
+        # shellcheck disable=SC2086
+        git --git-dir="$gd" ls-tree -r -z "$commit" -- $paths |
+            python3 "$here/extract-blobs.py" "$gd" "$corpus/$name"
+    fi
     files=$(find "$corpus/$name" -type f | wc -l)
     echo "corpus: $name <- $repo@${commit:0:12}: $files files"
     n=$((n + 1))
