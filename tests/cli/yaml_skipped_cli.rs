@@ -466,3 +466,38 @@ fn objects_named_by_generate_name_are_judged_and_unnamed_pods_are_errors() {
         run.all()
     );
 }
+
+/// A manifest that gives a key twice (`privileged: true`, then `privileged: false`) was read
+/// with the last value and passed; kubectl, kustomize, Argo CD and Flux refuse such a file, so
+/// what it deploys is not known: now an error naming both lines. A CloudFormation template keeps
+/// the last value, as the SAM CLI's PyYAML does (AWS's own samples give keys twice).
+#[test]
+fn a_manifest_giving_a_key_twice_is_an_error_and_a_template_keeps_the_last() {
+    let ws = temp();
+    guardrails_with(
+        &ws.path().join("gr"),
+        &["k8s-no-privileged-containers", "aws-s3-versioning"],
+    );
+    write(
+        ws.path(),
+        "w/pod.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: c\n      image: nginx:1.27.0\n      securityContext:\n        privileged: true\n        privileged: false\n",
+    );
+    let run = check(ws.path(), "w", &[]);
+    run.expect_code(2);
+    assert!(
+        run.all()
+            .contains("pod.yaml:11: `privileged` is given twice in one mapping (lines 10 and 11)"),
+        "{}",
+        run.all()
+    );
+    std::fs::remove_file(ws.path().join("w/pod.yaml")).unwrap();
+    write(
+        ws.path(),
+        "w/template.yaml",
+        "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  B:\n    Type: AWS::S3::Bucket\n    Properties:\n      VersioningConfiguration: {Status: Enabled}\n      VersioningConfiguration: {Status: Suspended}\n",
+    );
+    let run = check(ws.path(), "w", &["--format", "json"]);
+    run.expect_code(1);
+    assert_eq!(located(&run.json()).len(), 1, "the last value (Suspended) is judged");
+}

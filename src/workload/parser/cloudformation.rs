@@ -83,10 +83,10 @@ fn parse_file(file: &SourceFile) -> Result<(serde_json::Value, Vec<Resource>), P
     let err = |e: yaml::Error| ParseError::new(&file.path, e.line, e.message);
     let root = yaml::guarded(|| {
         if is_json(&file.path, text) {
-            yaml::parse_json(text).map(Some)
+            yaml::parse_json(text, yaml::DuplicateKeys::LastWins).map(Some)
         } else {
             // A template is one document; anything after a second `---` is ignored.
-            yaml::parse_yaml(text).map(|docs| docs.into_iter().next())
+            yaml::parse_yaml(text, yaml::DuplicateKeys::LastWins).map(|docs| docs.into_iter().next())
         }
     })
     .map_err(err)?;

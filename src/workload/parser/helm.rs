@@ -203,10 +203,11 @@ fn objects(dir: &str, text: &str, files: &[SourceFile]) -> Result<Vec<Resource>,
                 (first, text.lines().count().max(first))
             })
             .unwrap_or((1, 1));
-        let docs = yaml::guarded(|| yaml::parse_yaml(chunk)).map_err(|e| HelmError::Output {
-            file: file.clone(),
-            message: e.message,
-        })?;
+        let docs =
+            yaml::guarded(|| yaml::parse_yaml(chunk, yaml::DuplicateKeys::Refused)).map_err(|e| HelmError::Output {
+                file: file.clone(),
+                message: e.message,
+            })?;
         for doc in docs.iter().filter(|d| !d.is_null()) {
             let doc = yaml::to_json(doc, Tags::Ignore);
             if let Some(r) = super::kubernetes::object(&file, line, end_line, None, doc) {

@@ -71,9 +71,9 @@ fn parse_file(file: &SourceFile) -> Result<Option<(Json, Vec<Resource>)>, ParseE
     let text = yaml::strip_bom(file.text()?);
     let parsed = yaml::guarded(|| {
         if is_json(&file.path, text) {
-            yaml::parse_json(text).map(|d| vec![d])
+            yaml::parse_json(text, yaml::DuplicateKeys::Refused).map(|d| vec![d])
         } else {
-            yaml::parse_yaml(text)
+            yaml::parse_yaml(text, yaml::DuplicateKeys::Refused)
         }
     });
     let docs = match parsed {

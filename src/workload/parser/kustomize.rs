@@ -170,7 +170,7 @@ impl<'a> Renderer<'a> {
             .get(path)
             .ok_or_else(|| Failure::Unsupported(format!("`{path}` is not in the workload (or was not read)")))?;
         let text = yaml::strip_bom(file.text().map_err(Failure::Parse)?);
-        let docs = yaml::guarded(|| yaml::parse_yaml(text))
+        let docs = yaml::guarded(|| yaml::parse_yaml(text, yaml::DuplicateKeys::Refused))
             .map_err(|e| Failure::Parse(ParseError::new(path, e.line, e.message)))?;
         Ok(docs.into_iter().filter(|d| !d.is_null()).collect())
     }
@@ -354,7 +354,7 @@ impl<'a> Renderer<'a> {
                     .map(|n| yaml::to_json(n, Tags::Ignore))
                     .collect())
             }
-            Some(s) => Ok(yaml::parse_yaml(s)
+            Some(s) => Ok(yaml::parse_yaml(s, yaml::DuplicateKeys::Refused)
                 .map_err(|e| Failure::Unsupported(format!("inline patch: {}", e.message)))?
                 .iter()
                 .map(|n| yaml::to_json(n, Tags::Ignore))
@@ -366,9 +366,8 @@ impl<'a> Renderer<'a> {
 
 fn inline_docs(kfile: &str, inline: &Node) -> Result<Vec<Node>, Failure> {
     match inline.as_str() {
-        Some(s) => {
-            yaml::parse_yaml(s).map_err(|e| Failure::Unsupported(format!("{kfile}: inline patch: {}", e.message)))
-        }
+        Some(s) => yaml::parse_yaml(s, yaml::DuplicateKeys::Refused)
+            .map_err(|e| Failure::Unsupported(format!("{kfile}: inline patch: {}", e.message))),
         None => Ok(vec![inline.clone()]),
     }
 }

@@ -185,6 +185,7 @@ struct Builder<'t> {
     alias_nodes: usize,
     /// For each open collection, whether it is a flow one (`[`, `{`).
     flow: Vec<bool>,
+    duplicates: DuplicateKeys,
 }
 
 impl Builder<'_> {
@@ -311,6 +312,9 @@ impl Builder<'_> {
                         tag,
                         anchor,
                     } => {
+                        if self.duplicates == DuplicateKeys::Refused {
+                            unique_keys(&entries)?;
+                        }
                         if let Some(k) = key {
                             // A key without a value (cannot normally happen): value null.
                             let null = Node {
@@ -368,6 +372,46 @@ impl Builder<'_> {
     }
 }
 
+/// What a mapping that gives a key twice is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DuplicateKeys {
+    /// An error naming both lines: kubectl (sigs.k8s.io/yaml), kustomize, Argo CD and Flux
+    /// refuse such a manifest, so what it would deploy is not known (a guardrail judging
+    /// `privileged: false` given last would pass a file that no tool reads that way).
+    Refused,
+    /// The last value counts, as in every tool that accepts them: CloudFormation templates go
+    /// through the SAM CLI's PyYAML (AWS's own samples give keys twice).
+    LastWins,
+}
+
+/// A key given twice in one mapping, as an error naming both lines. Merge keys (`<<`) are
+/// exempt.
+fn unique_keys(entries: &[(Node, Node)]) -> Result<(), Error> {
+    fn key(k: &Node) -> Option<&str> {
+        match &k.value {
+            Value::Scalar { text, plain } if !(*plain && text == "<<" && k.tag == Tag::None) => Some(text),
+            _ => None,
+        }
+    }
+    if entries.len() < 2 {
+        return Ok(());
+    }
+    let mut seen: HashMap<&str, usize> = HashMap::with_capacity(entries.len());
+    for (k, _) in entries {
+        let Some(text) = key(k) else { continue };
+        if let Some(first) = seen.insert(text, k.line) {
+            return Err(Error::new(
+                k.line,
+                format!(
+                    "`{text}` is given twice in one mapping (lines {first} and {}): kubectl refuses it, and which value counts would be a guess",
+                    k.line
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Most lines [`parse_yaml`] re-indents in one file before it gives up.
 const MAX_BRACKET_FIXES: usize = 1000;
 
@@ -392,14 +436,14 @@ struct Stop {
 /// drops the leading spaces of its continuation lines, so its value is unchanged) and the
 /// text parsed again. Only a position the parser reached as a token, or the inside of a quoted
 /// scalar it started, is touched: never a block scalar, never block structure.
-pub(crate) fn parse_yaml(text: &str) -> Result<Vec<Node>, Error> {
+pub(crate) fn parse_yaml(text: &str, duplicates: DuplicateKeys) -> Result<Vec<Node>, Error> {
     let mut patched: Option<String> = None;
     let mut fixes = 0;
     // Each retry parses the whole text again: bound the work as well as the count.
     let budget = 64 * text.len().max(1 << 16);
     loop {
         let current = patched.as_deref().unwrap_or(text);
-        match parse_events(current) {
+        match parse_events(current, duplicates) {
             Ok(docs) => return Ok(docs),
             Err((error, Some(stop))) if fixes < MAX_BRACKET_FIXES && (fixes + 1) * current.len() <= budget => {
                 let fixed = match error.message.as_str() {
@@ -514,7 +558,7 @@ fn reindent_quoted_scalar(text: &str, stop: Stop) -> Option<String> {
 
 /// One parse of the event stream; a scanner error also gives its (line, column).
 #[allow(clippy::type_complexity)]
-fn parse_events(text: &str) -> Result<Vec<Node>, (Error, Option<Stop>)> {
+fn parse_events(text: &str, duplicates: DuplicateKeys) -> Result<Vec<Node>, (Error, Option<Stop>)> {
     let mut b = Builder {
         lines: text.split('\n').collect(),
         stack: Vec::new(),
@@ -523,6 +567,7 @@ fn parse_events(text: &str) -> Result<Vec<Node>, (Error, Option<Stop>)> {
         anchors: HashMap::new(),
         alias_nodes: 0,
         flow: Vec::new(),
+        duplicates,
     };
     for ev in EventParser::new_from_str(text) {
         match ev {
@@ -545,7 +590,7 @@ fn parse_events(text: &str) -> Result<Vec<Node>, (Error, Option<Stop>)> {
 
 /// Parses a JSON document: `serde_json` checks it (error line, depth limit), then a light walk
 /// over the already valid text records lines.
-pub(crate) fn parse_json(text: &str) -> Result<Node, Error> {
+pub(crate) fn parse_json(text: &str, duplicates: DuplicateKeys) -> Result<Node, Error> {
     if let Err(e) = serde_json::from_str::<Json>(text) {
         let msg = e.to_string();
         let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
@@ -556,8 +601,14 @@ pub(crate) fn parse_json(text: &str) -> Result<Node, Error> {
         bytes: text.as_bytes(),
         pos: 0,
         line: 1,
+        duplicates,
+        duplicate: None,
     };
-    w.value(0).ok_or_else(|| Error::new(w.line, "malformed JSON"))
+    let node = w.value(0);
+    if let Some(e) = w.duplicate {
+        return Err(e);
+    }
+    node.ok_or_else(|| Error::new(w.line, "malformed JSON"))
 }
 
 struct JsonWalker<'a> {
@@ -565,6 +616,9 @@ struct JsonWalker<'a> {
     bytes: &'a [u8],
     pos: usize,
     line: usize,
+    duplicates: DuplicateKeys,
+    /// A key given twice in one object, when refused; the walk stops there.
+    duplicate: Option<Error>,
 }
 
 impl JsonWalker<'_> {
@@ -634,6 +688,12 @@ impl JsonWalker<'_> {
                     }
                 }
                 self.pos += 1;
+                if self.duplicates == DuplicateKeys::Refused {
+                    if let Err(e) = unique_keys(&entries) {
+                        self.duplicate = Some(e);
+                        return None;
+                    }
+                }
                 Value::Map(entries)
             }
             b'[' => {
@@ -842,7 +902,7 @@ mod tests {
     use serde_json::json;
 
     fn one(text: &str) -> Json {
-        let docs = parse_yaml(text).unwrap();
+        let docs = parse_yaml(text, DuplicateKeys::Refused).unwrap();
         to_json(&docs[0], Tags::CloudFormation)
     }
 
@@ -859,7 +919,7 @@ mod tests {
     #[test]
     fn lines_of_nodes() {
         let text = "# c\na: 1\nb:\n  c: |\n    x\n    y\n\n  d: [1,\n    2]\ne: 3\n";
-        let doc = &parse_yaml(text).unwrap()[0];
+        let doc = &parse_yaml(text, DuplicateKeys::Refused).unwrap()[0];
         assert_eq!((doc.line, doc.end_line), (2, 10));
         let b = doc.get("b").unwrap();
         assert_eq!((b.line, b.end_line), (4, 9));
@@ -882,7 +942,7 @@ mod tests {
                 "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
             ));
         }
-        let err = parse_yaml(&text).unwrap_err();
+        let err = parse_yaml(&text, DuplicateKeys::Refused).unwrap_err();
         assert!(err.message.contains("aliases expand"), "{err:?}");
     }
 
@@ -890,30 +950,30 @@ mod tests {
     fn deep_nesting_is_an_error() {
         let text = "[".repeat(100_000);
         // saphyr-parser has its own limit; either way it is an error on line 1.
-        let err = parse_yaml(&text).unwrap_err();
+        let err = parse_yaml(&text, DuplicateKeys::Refused).unwrap_err();
         assert_eq!(err.line, 1, "{err:?}");
         let text = "a: ".to_string() + &"{b: ".repeat(200);
-        let err = parse_yaml(&text).unwrap_err();
+        let err = parse_yaml(&text, DuplicateKeys::Refused).unwrap_err();
         assert!(
             err.message.contains("nesting") || err.message.contains("recursion"),
             "{err:?}"
         );
         let text = "[".repeat(100_000) + &"]".repeat(100_000);
-        let err = parse_json(&text).unwrap_err();
+        let err = parse_json(&text, DuplicateKeys::Refused).unwrap_err();
         assert!(err.message.contains("recursion"), "{err:?}");
         let text = "a:\n".to_string() + &(1..200).map(|i| format!("{}b:\n", "  ".repeat(i))).collect::<String>();
-        assert!(parse_yaml(&text).is_err());
+        assert!(parse_yaml(&text, DuplicateKeys::Refused).is_err());
     }
 
     #[test]
     fn self_referencing_alias_is_an_error() {
-        assert!(parse_yaml("a: &x\n  b: *x\n").is_err());
+        assert!(parse_yaml("a: &x\n  b: *x\n", DuplicateKeys::Refused).is_err());
     }
 
     #[test]
     fn json_lines_and_values() {
         let text = "{\n\t\"a\": {\n\t\t\"b\": [1, 2.5, true, null, \"s\\\"q\"]\n\t},\n  \"c\": \"x\"\n}\n";
-        let node = parse_json(text).unwrap();
+        let node = parse_json(text, DuplicateKeys::Refused).unwrap();
         assert_eq!((node.line, node.end_line), (1, 6));
         let a = node.get("a").unwrap();
         assert_eq!((a.line, a.end_line), (2, 4));
@@ -926,7 +986,7 @@ mod tests {
 
     #[test]
     fn json_error_line() {
-        let err = parse_json("{\n  \"a\": 1,\n  \"b\": ,\n}\n").unwrap_err();
+        let err = parse_json("{\n  \"a\": 1,\n  \"b\": ,\n}\n", DuplicateKeys::Refused).unwrap_err();
         assert_eq!(err.line, 3);
     }
 
@@ -992,7 +1052,7 @@ mod tolerant_tests {
     #[test]
     fn flow_collections_closed_at_the_parent_indentation() {
         let text = "spec:\n  args: [\n    \"--x\",\n    \"--y\"\n  ]\n  env: {\n    \"a\": 1\n  }\n  b: [\n    'z'\n]\n  c: 2\ntop: [\n  \"t\"\n]\nlast: 3\n";
-        let docs = parse_yaml(text).unwrap();
+        let docs = parse_yaml(text, DuplicateKeys::Refused).unwrap();
         let doc = &docs[0];
         assert_eq!(
             to_json(doc, Tags::Ignore),
@@ -1014,7 +1074,7 @@ mod tolerant_tests {
     #[test]
     fn quoted_scalars_continued_at_the_key_column() {
         let text = "Policies:\n  - PolicyName: p\n    PolicyDocument: !Sub '{\n        \"Version\": \"2012\",\n        \"It''s\": \"x\"\n    }'\n  - PolicyName: q\n    Doc: \"a \\\"b\\\"\n  c\\\n  d\n\n  e\"\nAfter: 1\n";
-        let docs = parse_yaml(text).unwrap();
+        let docs = parse_yaml(text, DuplicateKeys::Refused).unwrap();
         let doc = &docs[0];
         assert_eq!(
             to_json(doc, Tags::Ignore),
@@ -1031,8 +1091,8 @@ mod tolerant_tests {
         assert_eq!(lines_of(items[1].get("Doc").unwrap()), (8, 12));
         assert_eq!(lines_of(doc.get("After").unwrap()), (13, 13));
         // One that never closes, or meets a document marker, stays an error.
-        assert!(parse_yaml("a:\n  b: 'x\n  y\n").is_err());
-        assert!(parse_yaml("a:\n  b: \"x\n---\nc: 1\"\n").is_err());
+        assert!(parse_yaml("a:\n  b: 'x\n  y\n", DuplicateKeys::Refused).is_err());
+        assert!(parse_yaml("a:\n  b: \"x\n---\nc: 1\"\n", DuplicateKeys::Refused).is_err());
     }
 
     /// Flow collections whose items (not only the closing bracket) sit at or left of the key:
@@ -1040,7 +1100,7 @@ mod tolerant_tests {
     #[test]
     fn flow_items_at_the_parent_indentation() {
         let text = "R:\n  Properties:\n    Resource: [\n    !Sub \"arn:${X}\",\n    plain\n    ]\n    Schema: {\"a\": 1,\n    \"b\": [1,\n    2],\n    c: d\n    }\n    Next: 2\n";
-        let docs = parse_yaml(text).unwrap();
+        let docs = parse_yaml(text, DuplicateKeys::Refused).unwrap();
         let props = docs[0].get("R").unwrap().get("Properties").unwrap();
         assert_eq!(
             to_json(props, Tags::Ignore),
@@ -1050,26 +1110,47 @@ mod tolerant_tests {
         assert_eq!(lines_of(props.get("Schema").unwrap()), (7, 11));
         assert_eq!(lines_of(props.get("Next").unwrap()), (12, 12));
         // Block structure is never re-indented: a misplaced key stays an error on its line.
-        let err = parse_yaml("a:\n  b: 1\n c: 2\n").unwrap_err();
+        let err = parse_yaml("a:\n  b: 1\n c: 2\n", DuplicateKeys::Refused).unwrap_err();
         assert_eq!(err.line, 3, "{err:?}");
-        let err = parse_yaml("a:\n  - x\n - y\n").unwrap_err();
+        let err = parse_yaml("a:\n  - x\n - y\n", DuplicateKeys::Refused).unwrap_err();
         assert_eq!(err.line, 3, "{err:?}");
+    }
+
+    #[test]
+    fn keys_given_twice_are_refused_or_the_last_counts() {
+        let text = "a:\n  b: 1\n  <<: {c: 2}\n  <<: {d: 3}\n  x: true\n  \"x\": false\n";
+        let err = parse_yaml(text, DuplicateKeys::Refused).unwrap_err();
+        assert_eq!(err.line, 6);
+        assert!(
+            err.message
+                .contains("`x` is given twice in one mapping (lines 5 and 6)"),
+            "{err:?}"
+        );
+        let docs = parse_yaml(text, DuplicateKeys::LastWins).unwrap();
+        assert_eq!(to_json(&docs[0], Tags::Ignore)["a"]["x"], json!(false));
+        let json_text = "{\n  \"a\": {\"p\": true,\n    \"p\": false}\n}";
+        let err = parse_json(json_text, DuplicateKeys::Refused).unwrap_err();
+        assert!(err.message.contains("(lines 2 and 3)"), "{err:?}");
+        let doc = parse_json(json_text, DuplicateKeys::LastWins).unwrap();
+        assert_eq!(to_json(&doc, Tags::Ignore)["a"]["p"], json!(false));
+        // The same key in different mappings is not a duplicate.
+        assert!(parse_yaml("- {a: 1}\n- {a: 2}\n", DuplicateKeys::Refused).is_ok());
     }
 
     #[test]
     fn block_scalars_are_never_reindented() {
         // A `]` inside a literal block is content: a real indentation error elsewhere stays one.
         let text = "a: |\n  x\n  ]\nb:\n  c: 1\n   d: 2\n";
-        let err = parse_yaml(text).unwrap_err();
+        let err = parse_yaml(text, DuplicateKeys::Refused).unwrap_err();
         assert_eq!(err.line, 6, "{err:?}");
-        let docs = parse_yaml("a: |\n  x\n  ]\nb: [\n  \"q\"\n]\n").unwrap();
+        let docs = parse_yaml("a: |\n  x\n  ]\nb: [\n  \"q\"\n]\n", DuplicateKeys::Refused).unwrap();
         assert_eq!(to_json(&docs[0], Tags::Ignore), json!({"a": "x\n]\n", "b": ["q"]}));
     }
 
     #[test]
     fn crlf_keeps_lines() {
         let text = "a: 1\r\nspec:\r\n  args: [\r\n    \"--x\"\r\n  ]\r\n  k: |\r\n    v\r\n  z: 2\r\n";
-        let doc = &parse_yaml(text).unwrap()[0];
+        let doc = &parse_yaml(text, DuplicateKeys::Refused).unwrap()[0];
         let spec = doc.get("spec").unwrap();
         assert_eq!(lines_of(spec.get("args").unwrap()), (3, 5));
         assert_eq!(lines_of(spec.get("z").unwrap()), (8, 8));
@@ -1086,7 +1167,7 @@ mod tolerant_tests {
                 }),
             }
         }
-        let lf = &parse_yaml(&text.replace("\r\n", "\n")).unwrap()[0];
+        let lf = &parse_yaml(&text.replace("\r\n", "\n"), DuplicateKeys::Refused).unwrap()[0];
         let (mut a, mut b) = (Vec::new(), Vec::new());
         all(doc, &mut a);
         all(lf, &mut b);
@@ -1098,13 +1179,13 @@ mod tolerant_tests {
     fn many_brackets_and_hostile_input_stay_bounded() {
         let one = "  - args: [\n      \"--x\"\n    ]\n";
         let text = format!("items:\n{}", one.repeat(300));
-        let docs = parse_yaml(&text).unwrap();
+        let docs = parse_yaml(&text, DuplicateKeys::Refused).unwrap();
         let items = docs[0].get("items").unwrap().items().unwrap();
         assert_eq!(items.len(), 300);
         assert_eq!(lines_of(items[299].get("args").unwrap()), (2 + 299 * 3, 4 + 299 * 3));
         let started = std::time::Instant::now();
         let text = format!("a:\n{}", "  b: [\n    \"x\"\n  ]\n".repeat(3000));
-        let _ = parse_yaml(&text);
+        let _ = parse_yaml(&text, DuplicateKeys::Refused);
         assert!(started.elapsed() < std::time::Duration::from_secs(20));
     }
 }
