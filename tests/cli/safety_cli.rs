@@ -574,11 +574,20 @@ fn concurrent_observe_runs_send_each_digest_once() {
             })
         })
         .collect();
+    // Each run's report, so a digest sent twice says which runs sent it (and whether one
+    // retried after a timeout, which HTTP cannot tell from a lost reply).
+    let mut reports = Vec::new();
     for r in runs {
         let run = r.join().unwrap();
         assert!(run.code == 0 || run.code == 1, "{}", run.all());
+        reports.push(run.stderr);
     }
-    assert_eq!(posts(&seen), 1, "one digest, sent once: {:?}", seen.lock().unwrap());
+    assert_eq!(
+        posts(&seen),
+        1,
+        "one digest, sent once: {:?}\nthe runs said: {reports:#?}",
+        seen.lock().unwrap()
+    );
     let l = ledger_json(&sb);
     let e = &l["entries"]["aws-s3-versioning/web"];
     assert!(e["notified"]["new:2026-10-01@webhook"].is_string(), "{e}");
