@@ -4,7 +4,7 @@ package railyard.k8s_no_host_network
 deny contains f if {
 	some p in data.lib.kubernetes.pods
 	r := p.resource
-	r.config.kind in data.lib.kubernetes.pod_level_check_kinds
+	not r.config.kind in data.lib.kubernetes.pod_level_excluded_kinds
 	is_object(p.spec)
 	data.lib.core.truthy(object.get(p.spec, "hostNetwork", false))
 	f := {

@@ -52,7 +52,7 @@ root_container(pod_non_root, pod_user, non_root, user) if {
 deny contains f if {
 	some p in data.lib.kubernetes.pods
 	r := p.resource
-	r.config.kind in data.lib.kubernetes.pod_level_check_kinds
+	not r.config.kind in data.lib.kubernetes.pod_level_excluded_kinds
 	spec := spec_of(p)
 	pod_non_root := non_root(spec)
 	pod_user := user(spec)
@@ -72,7 +72,7 @@ deny contains f if {
 deny contains f if {
 	some p in data.lib.kubernetes.pods
 	r := p.resource
-	r.config.kind in data.lib.kubernetes.pod_level_check_kinds
+	not r.config.kind in data.lib.kubernetes.pod_level_excluded_kinds
 	not spec_of(p)
 	f := {
 		"resource": r.address,

@@ -24,6 +24,20 @@ pod_spec_paths := object.union(
 	},
 )
 
+# Where a custom resource that runs pods keeps its pod spec, recognised by shape (a
+# `containers` list there) when its kind is none of `pod_controller_kinds`: Argo Rollouts,
+# Knative Services, OpenKruise CloneSets (`spec.template.spec`), KEDA ScaledJobs (CronJob's
+# path). The first shape that fits is the one.
+pod_spec_shapes := [["spec", "template", "spec"], ["spec", "jobTemplate", "spec", "template", "spec"]]
+
+shaped_path(doc) := p if {
+	p := pod_spec_shapes[0]
+	is_array(object.get(doc, array.concat(p, ["containers"]), null))
+} else := p if {
+	p := pod_spec_shapes[1]
+	is_array(object.get(doc, array.concat(p, ["containers"]), null))
+}
+
 # Marks a path that is not in the manifest (a `null` there is a value, kept as it was).
 absent := {"railyard": "absent"}
 
@@ -60,12 +74,23 @@ container_entries(doc) := [{"container": c, "path": sprintf("%s.%s[%d]", [path, 
 # the same list from the Rego below.
 pods := p if {
 	p := input.kubernetes.pods
-} else := [object.union({"resource": r, "path": concat(".", pod_spec_paths[r.config.kind])}, {"spec": s | s := pod_spec(r.config)}) |
-	some kind in pod_controller_kinds
-	some i in object.get(input, ["types", kind], [])
-	r := input.resources[i]
-	data.lib.core.kubernetes(r)
-]
+} else := array.concat(
+	[object.union({"resource": r, "path": concat(".", pod_spec_paths[r.config.kind])}, {"spec": s | s := pod_spec(r.config)}) |
+		some kind in pod_controller_kinds
+		some i in object.get(input, ["types", kind], [])
+		r := input.resources[i]
+		data.lib.core.kubernetes(r)
+	],
+	# Custom resources that run pods (`pod_spec_shapes`), listed under their own kind.
+	[{"resource": r, "path": concat(".", path), "spec": object.get(r.config, path, null)} |
+		some r in input.resources
+		data.lib.core.kubernetes(r)
+		is_string(r.config.kind)
+		r.type == r.config.kind
+		not pod_spec_paths[r.config.kind]
+		path := shaped_path(r.config)
+	],
+)
 
 # Kubernetes resources that run pods (kinds in `pod_controller_kinds`).
 pod_controllers := [p.resource | some p in pods]
@@ -96,6 +121,10 @@ container_name(c) := object.get(c, "name", "<unnamed>")
 
 # Kinds whose pod spec Checkov's pod-level checks (hostNetwork, hostPID, root) read.
 pod_level_check_kinds := {"Pod", "Deployment", "DaemonSet", "StatefulSet", "ReplicaSet", "ReplicationController", "Job", "CronJob"}
+
+# Pod carriers whose pod-level fields the pod-level guardrails leave to others (as Checkov
+# does): every other entry of `pods` is judged, custom resources that run pods included.
+pod_level_excluded_kinds := {"DeploymentConfig", "PodTemplate"}
 
 # Main containers of a pod spec (not a whole manifest).
 main_containers_of(spec) := [c | some c in data.lib.core.as_list(data.lib.core.get(spec, "containers", null)); is_object(c)]

@@ -25,6 +25,15 @@ const POD_SPEC_PATHS: &[(&str, &[&str])] = &[
     ("StatefulSet", &["spec", "template", "spec"]),
 ];
 
+/// Where a custom resource that runs pods keeps its pod spec, recognised by shape (a
+/// `containers` list there) when its kind is none of the above: Argo Rollouts, Knative
+/// Services, OpenKruise CloneSets (`spec.template.spec`), KEDA ScaledJobs (the CronJob's
+/// path). The same list as `pod_spec_shapes` in `guardrails/lib/kubernetes.rego`.
+const POD_SPEC_SHAPES: &[&[&str]] = &[
+    &["spec", "template", "spec"],
+    &["spec", "jobTemplate", "spec", "template", "spec"],
+];
+
 fn key(s: &str) -> Value {
     Value::from(s)
 }
@@ -40,7 +49,8 @@ fn object(members: Vec<(&str, Value)>) -> Value {
 }
 
 /// `input.kubernetes` for these converted resources:
-/// `pods`: one entry per pod controller manifest, `{resource, path, spec}` (`spec` only when
+/// `pods`: one entry per pod controller manifest (and custom resource that runs pods, see
+/// [`POD_SPEC_SHAPES`]), `{resource, path, spec}` (`spec` only when
 /// the manifest has one at its kind's `path`), in `input.resources` order;
 /// `containers`: one entry per container and init container of a pod spec that is an object,
 /// `{resource, container, path, name, init}`.
@@ -60,16 +70,28 @@ pub fn kubernetes(resources: &[Value]) -> Value {
                 .ok()
                 .and_then(|k| POD_SPEC_PATHS.iter().find(|(name, _)| **name == **k))
         };
-        if is_controller(&r[&type_]).is_none() {
-            continue;
-        }
-        let Some((_, path)) = is_controller(&manifest[&kind]) else {
-            continue;
+        let at = |path: &[&str]| {
+            path.iter().try_fold(manifest, |v, p| match &v[&key(p)] {
+                Value::Undefined => None,
+                next => Some(next),
+            })
         };
-        let spec = path.iter().try_fold(manifest, |v, p| match &v[&key(p)] {
-            Value::Undefined => None,
-            next => Some(next),
-        });
+        let path: &[&str] = match (is_controller(&r[&type_]), is_controller(&manifest[&kind])) {
+            (Some(_), Some((_, path))) => path,
+            (Some(_), None) => continue,
+            // Another kind, listed under its own kind: a pod spec where its shape has one.
+            (None, _) if r[&type_] == manifest[&kind] && manifest[&kind].as_string().is_ok() => {
+                let shaped = POD_SPEC_SHAPES
+                    .iter()
+                    .find(|path| matches!(at(path).map(|spec| &spec[&key("containers")]), Some(Value::Array(_))));
+                match shaped {
+                    Some(path) => path,
+                    None => continue,
+                }
+            }
+            (None, _) => continue,
+        };
+        let spec = at(path);
         let dotted = path.join(".");
         let mut pod = vec![("resource", r.clone()), ("path", key(&dotted))];
         if let Some(spec) = spec {
@@ -130,7 +152,9 @@ mod tests {
 
     /// Odd shapes included: a spec that is null or a string, containers as one object, a
     /// container that is not an object, no name, a null name, a kind that is not a pod
-    /// controller, a manifest whose type and kind differ, a Terraform resource.
+    /// controller, a manifest whose type and kind differ, a Terraform resource; custom
+    /// resources that run pods (recognised by shape), one whose `containers` is no list, one
+    /// whose type and kind differ.
     const MANIFESTS: &str = r#"[
       {"kind": "kubernetes", "type": "Deployment", "id": "d", "config": {"kind": "Deployment", "spec": {"template": {"spec": {
          "containers": [{"name": "app", "image": "a:1"}, "not-a-container", {"image": "b"}],
@@ -143,7 +167,11 @@ mod tests {
       {"kind": "kubernetes", "type": "StatefulSet", "id": "s", "config": {"kind": "StatefulSet", "spec": {"template": {}}}},
       {"kind": "kubernetes", "type": "Service", "id": "svc", "config": {"kind": "Service", "spec": {"containers": [{"name": "x"}]}}},
       {"kind": "kubernetes", "type": "Deployment", "id": "odd", "config": {"kind": "Job", "spec": {"template": {"spec": {"containers": [{"name": "j"}]}}}}},
-      {"kind": "terraform", "type": "Pod", "id": "tf", "config": {"kind": "Pod", "spec": {"containers": [{"name": "tf"}]}}}
+      {"kind": "terraform", "type": "Pod", "id": "tf", "config": {"kind": "Pod", "spec": {"containers": [{"name": "tf"}]}}},
+      {"kind": "kubernetes", "type": "Rollout", "id": "ro", "config": {"kind": "Rollout", "spec": {"template": {"spec": {"containers": [{"name": "r"}]}}}}},
+      {"kind": "kubernetes", "type": "ScaledJob", "id": "sj", "config": {"kind": "ScaledJob", "spec": {"jobTemplate": {"spec": {"template": {"spec": {"initContainers": [{"name": "si"}], "containers": [{"name": "s"}]}}}}}}},
+      {"kind": "kubernetes", "type": "Gadget", "id": "nolist", "config": {"kind": "Gadget", "spec": {"template": {"spec": {"containers": {"name": "one"}}}}}},
+      {"kind": "kubernetes", "type": "Rollout", "id": "renamed", "config": {"kind": "Other", "spec": {"template": {"spec": {"containers": [{"name": "o"}]}}}}}
     ]"#;
 
     fn input(with_index: bool) -> Value {
@@ -202,6 +230,9 @@ mod tests {
                 "d \"spec.template.spec.containers[2]\"",
                 "d \"spec.template.spec.initContainers[0]\"",
                 "odd \"spec.template.spec.containers[0]\"",
+                "ro \"spec.template.spec.containers[0]\"",
+                "sj \"spec.jobTemplate.spec.template.spec.containers[0]\"",
+                "sj \"spec.jobTemplate.spec.template.spec.initContainers[0]\"",
                 "t \"template.spec.initContainers[0]\"",
             ]
         );
@@ -229,6 +260,8 @@ mod tests {
                 "t {\"containers\":null,\"initContainers\":[{\"name\":\"i\"}]}",
                 "s (no spec)",
                 "odd {\"containers\":[{\"name\":\"j\"}]}",
+                "ro {\"containers\":[{\"name\":\"r\"}]}",
+                "sj {\"containers\":[{\"name\":\"s\"}],\"initContainers\":[{\"name\":\"si\"}]}",
             ]
         );
     }

@@ -501,3 +501,38 @@ fn a_manifest_giving_a_key_twice_is_an_error_and_a_template_keeps_the_last() {
     run.expect_code(1);
     assert_eq!(located(&run.json()).len(), 1, "the last value (Suspended) is judged");
 }
+
+/// Custom resources that run pods (an Argo Rollout here) were never judged by the pod and
+/// container guardrails: a privileged Rollout on the host network passed. They are recognised
+/// by shape (a `containers` list at a controller's pod spec path) and judged like a Deployment.
+#[test]
+fn a_custom_resource_that_runs_pods_is_judged_like_a_deployment() {
+    let ws = temp();
+    guardrails_with(
+        &ws.path().join("gr"),
+        &["k8s-no-privileged-containers", "k8s-no-host-network"],
+    );
+    write(
+        ws.path(),
+        "w/rollout.yaml",
+        "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata:\n  name: checkout\nspec:\n  strategy:\n    canary: {}\n  template:\n    spec:\n      hostNetwork: true\n      containers:\n        - name: checkout\n          image: acme/checkout:2.4.1\n          securityContext:\n            privileged: true\n",
+    );
+    // A custom resource without that shape is not a pod carrier: nothing to judge, no error.
+    write(
+        ws.path(),
+        "w/cert.yaml",
+        "apiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata:\n  name: web\nspec:\n  secretName: web-tls\n",
+    );
+    let run = check(ws.path(), "w", &["--format", "json"]);
+    run.expect_code(1);
+    let found = located(&run.json());
+    let got: Vec<(&str, &str, u64)> = found.iter().map(|f| (f.0.as_str(), f.1.as_str(), f.2)).collect();
+    assert_eq!(
+        got,
+        vec![
+            ("Rollout.default.checkout", "rollout.yaml", 10),
+            ("Rollout.default.checkout", "rollout.yaml", 15),
+        ],
+        "hostNetwork (line 10) and privileged (line 15)"
+    );
+}
