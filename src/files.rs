@@ -150,11 +150,15 @@ pub struct Skipped {
 impl Skipped {
     /// What would get this code evaluated, said before the command's own way to exclude the
     /// path. By kind: Terraform code is skipped only where a module call could not be
-    /// followed; Kubernetes code where a chart or kustomization was not rendered.
+    /// followed; CloudFormation where a macro writes the template at deployment; Kubernetes
+    /// code where a chart or kustomization was not rendered.
     pub fn remedy(&self) -> &'static str {
         match self.kind {
             Some(ResourceKind::Terraform) => {
                 "run `terraform init` in the root module so .terraform/modules/modules.json exists, or vendor the module into the workload"
+            }
+            Some(ResourceKind::Cloudformation) => {
+                "check the processed template instead (`aws cloudformation get-template --template-stage Processed`)"
             }
             _ => "install the renderer",
         }

@@ -263,3 +263,34 @@ Resources:
         run.all()
     );
 }
+
+/// A template run through a macro of its own (AWS's samples: `ExecutionRoleBuilder` writes IAM
+/// policies, `Boto3` calls APIs, `PyPlate` runs Python) deploys what the macro writes, not what
+/// the file says: Railyard judged the file as written and passed it. Now the macro is skipped
+/// code naming its line, so the CloudFormation guardrails cannot call the workload compliant.
+#[test]
+fn a_template_rewritten_by_a_macro_is_never_a_pass() {
+    let ws = temp();
+    write(
+        ws.path(),
+        "workload/template.yaml",
+        "AWSTemplateFormatVersion: '2010-09-09'\nTransform: ExecutionRoleBuilder\nResources:\n  Data:\n    Type: AWS::S3::Bucket\n    Properties:\n      VersioningConfiguration:\n        Status: Enabled\n",
+    );
+    guardrails_with(&ws.path().join("gr"), &["aws-s3-versioning"]);
+    let run = railyard(ws.path(), &["check", "workload", "--guardrails", "gr"]);
+    run.expect_code(2);
+    let all = run.all();
+    assert!(all.contains("template.yaml:2"), "{all}");
+    assert!(
+        all.contains("CloudFormation macro `ExecutionRoleBuilder` rewrites the template"),
+        "{all}"
+    );
+    assert!(all.contains("--template-stage Processed"), "{all}");
+    // AWS's own transforms are read as written: the same template under SAM passes.
+    write(
+        ws.path(),
+        "workload/template.yaml",
+        "AWSTemplateFormatVersion: '2010-09-09'\nTransform: AWS::Serverless-2016-10-31\nResources:\n  Data:\n    Type: AWS::S3::Bucket\n    Properties:\n      VersioningConfiguration:\n        Status: Enabled\n",
+    );
+    railyard(ws.path(), &["check", "workload", "--guardrails", "gr"]).expect_code(0);
+}
