@@ -119,61 +119,35 @@ const KNOWN_TRANSFORMS: &[&str] = &[
     "AWS::CodeStar",
 ];
 
-/// What a template leaves to be written when it is deployed, as skipped code: a macro of the
-/// template's `Transform` other than AWS's own (a Lambda function that may rewrite any part of
-/// the template: add resources, build IAM policies, call APIs), and `Fn::Transform` anywhere
-/// (a macro, or `AWS::Include` of a snippet from S3, which is not in the workload). The
-/// resources as written are still judged; the CloudFormation guardrails just cannot call the
-/// workload compliant.
+/// A template's `Transform` macros other than AWS's own, as skipped code: a macro is a Lambda
+/// function that may rewrite any part of the template when it is deployed (add resources,
+/// build IAM policies, call APIs). The resources as written are still judged; the
+/// CloudFormation guardrails just cannot call the workload compliant. (`Fn::Transform` in a
+/// property is an intrinsic like any other, an unknown value where it stands; in `Resources`
+/// it is an error, see [`foreach`].)
 fn macros(file: &SourceFile, document: &serde_json::Value) -> Vec<crate::files::Skipped> {
-    let text = file.text().unwrap_or_default();
-    let line_of = |needles: &[&str]| {
-        text.lines()
-            .position(|l| needles.iter().any(|n| l.contains(n)))
-            .map_or(1, |i| i + 1)
-    };
-    let skip = |line: usize, reason: String| crate::files::Skipped {
-        path: format!("{}:{line}", file.path),
-        reason,
-        kind: Some(ResourceKind::Cloudformation),
-    };
-    let mut out = Vec::new();
     let names: Vec<&str> = match document.get("Transform") {
         Some(serde_json::Value::String(name)) => vec![name.as_str()],
         Some(serde_json::Value::Array(names)) => names.iter().filter_map(serde_json::Value::as_str).collect(),
         _ => Vec::new(),
     };
-    for name in names.into_iter().filter(|n| !KNOWN_TRANSFORMS.contains(n)) {
-        out.push(skip(
-            line_of(&["Transform"]),
-            format!("CloudFormation macro `{name}` rewrites the template when it is deployed: what it deploys is not known here"),
-        ));
-    }
-    if let Some(name) = fn_transform(document, 0) {
-        out.push(skip(
-            line_of(&["Fn::Transform", "!Transform"]),
-            format!("`Fn::Transform` of `{name}` writes part of the template when it is deployed: what it deploys is not known here"),
-        ));
-    }
-    out
-}
-
-/// The name of the first `Fn::Transform` in a value (`?` when it has none).
-fn fn_transform(value: &serde_json::Value, depth: usize) -> Option<String> {
-    if depth > 256 {
-        return None;
-    }
-    match value {
-        serde_json::Value::Object(m) => {
-            if let Some(t) = m.get("Fn::Transform") {
-                let name = t.get("Name").and_then(serde_json::Value::as_str).unwrap_or("?");
-                return Some(name.to_string());
-            }
-            m.values().find_map(|v| fn_transform(v, depth + 1))
-        }
-        serde_json::Value::Array(items) => items.iter().find_map(|v| fn_transform(v, depth + 1)),
-        _ => None,
-    }
+    let line = file
+        .text()
+        .unwrap_or_default()
+        .lines()
+        .position(|l| l.contains("Transform"))
+        .map_or(1, |i| i + 1);
+    names
+        .into_iter()
+        .filter(|n| !KNOWN_TRANSFORMS.contains(n))
+        .map(|name| crate::files::Skipped {
+            path: format!("{}:{line}", file.path),
+            reason: format!(
+                "CloudFormation macro `{name}` rewrites the template when it is deployed: what it deploys is not known here"
+            ),
+            kind: Some(ResourceKind::Cloudformation),
+        })
+        .collect()
 }
 
 /// The template's resources. A `Resources` that is not a mapping, or an entry without a
@@ -579,26 +553,33 @@ Outputs:
         );
     }
 
-    /// A macro other than AWS's own, and `Fn::Transform` anywhere, are skipped code naming
-    /// the line; SAM and the language extensions are not.
+    /// A macro other than AWS's own is skipped code naming the line; SAM is not, and
+    /// `Fn::Transform` in a property is an unknown value there; in `Resources`, an error.
     #[test]
     fn macros_are_skipped_with_their_line() {
         let text = "AWSTemplateFormatVersion: '2010-09-09'\nTransform: [AWS::Serverless-2016-10-31, ExecutionRoleBuilder]\nResources:\n  B:\n    Type: AWS::S3::Bucket\n    Properties:\n      Tags:\n        Fn::Transform:\n          Name: AWS::Include\n          Parameters: {Location: s3://x/tags.yaml}\n";
         let p = parse("t.yaml", text);
         assert!(p.errors.is_empty(), "{:?}", p.errors);
         assert_eq!(p.resources.len(), 1, "the resources as written are still read");
+        assert_eq!(
+            p.resources[0].config["Tags"]["Fn::Transform"]["Name"],
+            json!("AWS::Include")
+        );
         let skipped: Vec<(&str, &str)> = p.skipped.iter().map(|s| (s.path.as_str(), s.reason.as_str())).collect();
-        assert_eq!(skipped.len(), 2, "{skipped:?}");
+        assert_eq!(skipped.len(), 1, "{skipped:?}");
         assert_eq!(skipped[0].0, "t.yaml:2");
         assert!(skipped[0].1.contains("macro `ExecutionRoleBuilder`"), "{skipped:?}");
-        assert_eq!(skipped[1].0, "t.yaml:8");
-        assert!(
-            skipped[1].1.contains("`Fn::Transform` of `AWS::Include`"),
-            "{skipped:?}"
-        );
-        assert!(p.skipped.iter().all(|s| s.kind == Some(ResourceKind::Cloudformation)));
+        assert_eq!(p.skipped[0].kind, Some(ResourceKind::Cloudformation));
         let sam = "AWSTemplateFormatVersion: '2010-09-09'\nTransform: AWS::Serverless-2016-10-31\nResources:\n  F:\n    Type: AWS::Serverless::Function\n";
         assert!(parse("t.yaml", sam).skipped.is_empty());
+        let included = "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  B:\n    Type: AWS::S3::Bucket\n  Fn::Transform:\n    Name: AWS::Include\n    Parameters: {Location: s3://x/more.yaml}\n";
+        let p = parse("t.yaml", included);
+        assert_eq!(p.errors[0].line, 5, "{:?}", p.errors);
+        assert!(
+            p.errors[0].message.contains("`Fn::Transform` in `Resources`"),
+            "{:?}",
+            p.errors
+        );
     }
 
     #[test]

@@ -58,6 +58,13 @@ fn walk<'n>(
             yaml::Value::Scalar { text, .. } => text.as_str(),
             _ => return Err(ParseError::new(path, key.line, "a logical id must be a plain name")),
         };
+        if logical_id == "Fn::Transform" {
+            return Err(ParseError::new(
+                path,
+                key.line,
+                "`Fn::Transform` in `Resources` writes resources when the template is deployed (`AWS::Include` of a snippet, or a macro): what they are is not known here; check the processed template (`aws cloudformation get-template --template-stage Processed`)",
+            ));
+        }
         let Some(name) = logical_id.strip_prefix(PREFIX) else {
             out.push(Entry {
                 logical_id: substitute_key(logical_id, bindings),
