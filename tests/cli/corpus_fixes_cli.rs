@@ -294,3 +294,57 @@ fn a_template_rewritten_by_a_macro_is_never_a_pass() {
     );
     railyard(ws.path(), &["check", "workload", "--guardrails", "gr"]).expect_code(0);
 }
+
+/// A nested stack deploys its child template's resources. When that template is not in the
+/// workload (KaiMonkey's `TemplateURL` points at another account's bucket), Railyard judged the
+/// parent alone and passed it; now the stack is skipped code naming its line. A child found
+/// by its path, or by the tail of its URL, is judged as its own template.
+#[test]
+fn a_nested_stack_whose_template_is_not_in_the_workload_is_never_a_pass() {
+    let ws = temp();
+    let parent = |url: &str| {
+        format!(
+            "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  Logs:\n    Type: AWS::S3::Bucket\n    Properties:\n      VersioningConfiguration:\n        Status: Enabled\n  Network:\n    Type: AWS::CloudFormation::Stack\n    Properties:\n      TemplateURL: {url}\n"
+        )
+    };
+    write(
+        ws.path(),
+        "workload/main.yaml",
+        parent("https://s3.amazonaws.com/cloudformation-templates-us-east-2/EC2ChooseAMI.template"),
+    );
+    guardrails_with(&ws.path().join("gr"), &["aws-s3-versioning"]);
+    let run = railyard(ws.path(), &["check", "workload", "--guardrails", "gr"]);
+    run.expect_code(2);
+    assert!(
+        run.all().contains("main.yaml:8")
+            && run
+                .all()
+                .contains("nested stack AWS::CloudFormation::Stack.Network: its template")
+            && run.all().contains("is not in the workload"),
+        "{}",
+        run.all()
+    );
+    // The child in the workload, named by the tail of the URL the parent deploys it from.
+    write(
+        ws.path(),
+        "workload/infrastructure/network.yaml",
+        "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  Flow:\n    Type: AWS::S3::Bucket\n",
+    );
+    for url in [
+        "https://s3.amazonaws.com/acme-templates/infrastructure/network.yaml",
+        "./infrastructure/network.yaml",
+    ] {
+        write(ws.path(), "workload/main.yaml", parent(url));
+        let run = railyard(
+            ws.path(),
+            &["check", "workload", "--guardrails", "gr", "--format", "json"],
+        );
+        run.expect_code(1);
+        let json = run.json();
+        assert_eq!(json["errors"].as_array().map(Vec::len), Some(0), "{url}: {json:#}");
+        assert_eq!(
+            json["findings"][0]["file"], "infrastructure/network.yaml",
+            "{url}: {json:#}"
+        );
+    }
+}

@@ -7,7 +7,10 @@
 //! far as they are known (see [`resolve`]); `input.files` keeps the document as written.
 
 mod foreach;
+mod nested;
 mod resolve;
+
+pub use nested::absent_templates;
 
 use super::yaml::{self, contains, Node, Tags};
 use super::{has_ext, ParseError, Parsed, Parser};
