@@ -536,3 +536,35 @@ fn a_custom_resource_that_runs_pods_is_judged_like_a_deployment() {
         "hostNetwork (line 10) and privileged (line 15)"
     );
 }
+
+/// kubectl reads manifests as YAML 1.1 (sigs.k8s.io/yaml): `privileged: yes` and
+/// `hostNetwork: on` are `true` when the Pod is created. Railyard read YAML 1.2's core schema,
+/// where both are strings, and passed the Pod; now plain scalars are read as kubectl reads them.
+#[test]
+fn yaml_1_1_booleans_are_read_as_kubectl_reads_them() {
+    let ws = temp();
+    guardrails_with(
+        &ws.path().join("gr"),
+        &["k8s-no-privileged-containers", "k8s-no-host-network"],
+    );
+    write(
+        ws.path(),
+        "w/pod.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  hostNetwork: on\n  containers:\n    - name: c\n      image: nginx:1.27.0\n      securityContext:\n        privileged: yes\n",
+    );
+    let run = check(ws.path(), "w", &["--format", "json"]);
+    run.expect_code(1);
+    let found: Vec<u64> = located(&run.json()).iter().map(|f| f.2).collect();
+    assert_eq!(
+        found,
+        vec![6, 11],
+        "hostNetwork: on (line 6), privileged: yes (line 11)"
+    );
+    // Quoted, they are strings for kubectl too (and the API server refuses them).
+    write(
+        ws.path(),
+        "w/pod.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: c\n      image: nginx:1.27.0\n      securityContext:\n        privileged: 'no'\n",
+    );
+    check(ws.path(), "w", &[]).expect_code(0);
+}

@@ -746,7 +746,7 @@ pub(crate) enum Tags {
 /// The node as plain JSON.
 pub(crate) fn to_json(node: &Node, tags: Tags) -> Json {
     let value = match &node.value {
-        Value::Scalar { text, plain } => scalar(text, *plain, &node.tag),
+        Value::Scalar { text, plain } => scalar(text, *plain, &node.tag, tags),
         Value::Seq(items) => Json::Array(items.iter().map(|n| to_json(n, tags)).collect()),
         Value::Map(entries) => mapping(entries, tags),
     };
@@ -808,7 +808,7 @@ fn intrinsic(name: &str, value: Json) -> Json {
     Json::Object(m)
 }
 
-fn scalar(text: &str, plain: bool, tag: &Tag) -> Json {
+fn scalar(text: &str, plain: bool, tag: &Tag, tags: Tags) -> Json {
     match tag {
         Tag::Core(t) => match t.as_str() {
             "null" => Json::Null,
@@ -822,9 +822,36 @@ fn scalar(text: &str, plain: bool, tag: &Tag) -> Json {
         },
         // `!GetAZs ''` and `!GetAZs` alike: a tagged empty scalar is the empty string.
         Tag::Local(_) if text.is_empty() => Json::String(String::new()),
-        _ if plain => resolve_plain(text).unwrap_or_else(|| Json::String(text.into())),
+        _ if plain => resolve_yaml11(text, tags)
+            .or_else(|| resolve_plain(text))
+            .unwrap_or_else(|| Json::String(text.into())),
         _ => Json::String(text.into()),
     }
+}
+
+/// Plain scalars the deploying tools read as YAML 1.1, where the 1.2 core schema reads a
+/// string or another number: kubectl (sigs.k8s.io/yaml, go-yaml v2) reads `yes`/`no`/`on`/`off`
+/// and `y`/`n` as booleans, CloudFormation (YAML 1.1, SnakeYAML) all but `y`/`n`, and both read
+/// `0644` as octal. A manifest writing `privileged: yes` runs privileged; `defaultMode: 0644` is
+/// 420. Keys are left as written.
+fn resolve_yaml11(text: &str, tags: Tags) -> Option<Json> {
+    let kubectl = tags == Tags::Ignore;
+    match text {
+        "yes" | "Yes" | "YES" | "on" | "On" | "ON" => return Some(Json::Bool(true)),
+        "no" | "No" | "NO" | "off" | "Off" | "OFF" => return Some(Json::Bool(false)),
+        "y" | "Y" if kubectl => return Some(Json::Bool(true)),
+        "n" | "N" if kubectl => return Some(Json::Bool(false)),
+        _ => {}
+    }
+    let (sign, digits) = match text.strip_prefix('-') {
+        Some(d) => (-1, d),
+        None => (1, text.strip_prefix('+').unwrap_or(text)),
+    };
+    let octal = digits
+        .strip_prefix('0')
+        .filter(|d| !d.is_empty() && d.bytes().all(|c| (b'0'..=b'7').contains(&c)))?;
+    let n = i64::from_str_radix(octal, 8).ok()?;
+    Some(Json::Number((sign * n).into()))
 }
 
 /// YAML 1.2 core schema resolution of a plain scalar; `None` means "a string".
@@ -904,6 +931,19 @@ mod tests {
     fn one(text: &str) -> Json {
         let docs = parse_yaml(text, DuplicateKeys::Refused).unwrap();
         to_json(&docs[0], Tags::CloudFormation)
+    }
+
+    #[test]
+    fn yaml_1_1_booleans_and_octals_as_the_deploying_tools_read_them() {
+        let text = "a: yes\nb: Off\nc: y\nd: 'yes'\ne: 0644\nf: 0\ng: 089\nh: -010\nyes: 1\n";
+        let doc = &parse_yaml(text, DuplicateKeys::Refused).unwrap()[0];
+        assert_eq!(
+            to_json(doc, Tags::Ignore),
+            json!({"a": true, "b": false, "c": true, "d": "yes", "e": 420, "f": 0, "g": 89, "h": -8, "yes": 1})
+        );
+        // CloudFormation's YAML 1.1 has no `y`/`n` booleans.
+        assert_eq!(to_json(doc, Tags::CloudFormation)["c"], json!("y"));
+        assert_eq!(to_json(doc, Tags::CloudFormation)["a"], json!(true));
     }
 
     #[test]
