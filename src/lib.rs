@@ -52,5 +52,11 @@ pub mod record {
 
 /// Budgeted jobs in forked children (the fork-safety test forks through it).
 pub mod sandbox {
-    pub use crate::isolate::{check_forks, run_batch, threads, Budget};
+    pub use crate::isolate::{check_forks, run_batch, threads, Allocator, Budget};
 }
+
+// The unit tests' allocator: the system's, with the sandbox's handling of a child's failed
+// allocation, as the binary's (`src/main.rs`).
+#[cfg(test)]
+#[global_allocator]
+static ALLOCATOR: isolate::Allocator<std::alloc::System> = isolate::Allocator(std::alloc::System);

@@ -6,9 +6,10 @@ use std::io::Write;
 use std::process::ExitCode;
 
 // The policy engine and the parsers allocate many small, short-lived values; mimalloc
-// spends about half the time glibc's allocator does on them (see README, Performance).
+// spends about half the time glibc's allocator does on them (see README, Performance). The
+// sandbox's wrapper ends a child whose allocation fails at once (see `isolate::Allocator`).
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: railyard::sandbox::Allocator<mimalloc::MiMalloc> = railyard::sandbox::Allocator(mimalloc::MiMalloc);
 
 fn main() -> ExitCode {
     // The Rego parser uses errors to backtrack: with RUST_BACKTRACE set, anyhow would capture

@@ -265,6 +265,86 @@ fn no_core_dumps() {
     }
 }
 
+/// The global allocator `A`, except in a child of the sandbox, where a failed allocation ends
+/// the child at once with `memory allocation of N bytes failed` (what the parent reads as the
+/// memory budget) instead of going through Rust's handler. That handler prints a backtrace
+/// when `RUST_BACKTRACE` is set (CI images set it): symbolising it needs memory the budget no
+/// longer has, takes seconds on a binary with debug info, and takes a process-wide lock that
+/// another thread of the parent may have held at the fork (the test harness's threads do), so
+/// the job was reported as a timeout, or never ended. The binary and the test binaries use it.
+pub struct Allocator<A>(pub A);
+
+// SAFETY: every call is passed to `A` unchanged; only a null result (a failed allocation) in a
+// child is acted on, by leaving the process.
+unsafe impl<A: std::alloc::GlobalAlloc> std::alloc::GlobalAlloc for Allocator<A> {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        // SAFETY: the caller's contract is `A`'s.
+        let p = unsafe { self.0.alloc(layout) };
+        if p.is_null() {
+            out_of_memory(layout.size());
+        }
+        p
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
+        // SAFETY: as above.
+        let p = unsafe { self.0.alloc_zeroed(layout) };
+        if p.is_null() {
+            out_of_memory(layout.size());
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        // SAFETY: as above.
+        unsafe { self.0.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: as above.
+        let p = unsafe { self.0.realloc(ptr, layout, new_size) };
+        if p.is_null() {
+            out_of_memory(new_size);
+        }
+        p
+    }
+}
+
+/// In a child: says which allocation failed, without allocating, and leaves.
+fn out_of_memory(size: usize) {
+    if !in_child() {
+        return; // Rust's handler reports it (the parent has no memory budget).
+    }
+    let mut buf = [0u8; 80];
+    let head = b"memory allocation of ";
+    let tail = b" bytes failed\n";
+    let mut digits = [0u8; 20];
+    let mut n = size;
+    let mut d = digits.len();
+    loop {
+        d -= 1;
+        digits[d] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let parts: [&[u8]; 3] = [head, &digits[d..], tail];
+    let mut len = 0;
+    for part in parts {
+        buf[len..len + part.len()].copy_from_slice(part);
+        len += part.len();
+    }
+    // SAFETY: writes a live buffer to stderr, then leaves without running anything else.
+    unsafe {
+        libc::write(2, buf.as_ptr().cast(), len);
+        libc::_exit(OUT_OF_MEMORY_EXIT);
+    }
+}
+
+/// The exit status of a child whose allocation failed (see [`Allocator`]).
+const OUT_OF_MEMORY_EXIT: i32 = 12;
+
 /// Whether this is a child process of the sandbox.
 pub fn in_child() -> bool {
     IN_CHILD.load(std::sync::atomic::Ordering::Relaxed)
@@ -670,6 +750,9 @@ mod unix {
             }
         }
         let fd = out.as_raw_fd();
+        // stderr is `err` now; the original is closed with everything else it did not ask for.
+        std::mem::forget(err);
+        close_inherited(&[jobs.as_raw_fd(), fd]);
         // A helper's child dies with it: nothing else would stop it at its deadline.
         super::helper::die_with_helper();
         IN_CHILD.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -690,6 +773,51 @@ mod unix {
         }
         // SAFETY: as above; `_exit` also skips flushing the parent's buffered stdout.
         unsafe { libc::_exit(0) }
+    }
+
+    /// In a child: closes every descriptor but stdin, stdout, stderr and `keep`. A child holds
+    /// only what it was given: a copy of another pool's pipe (forked by another thread of the
+    /// parent, as the test harness's threads do) would keep that pool's child from being seen
+    /// to end until this one does, and a job is judged by what it was handed, never by what
+    /// the parent had open (repositories, caches, sockets).
+    fn close_inherited(keep: &[i32]) {
+        let mut keep: Vec<i32> = keep.iter().copied().filter(|&k| k > 2).collect();
+        keep.sort_unstable();
+        let mut from = 3;
+        for k in keep.into_iter().chain([i32::MAX]) {
+            if k > from {
+                close_between(from, k - 1);
+            }
+            from = k.saturating_add(1);
+        }
+    }
+
+    /// Closes the descriptors `lo..=hi`: `close_range` (Linux 5.9), else each one open.
+    fn close_between(lo: i32, hi: i32) {
+        // SAFETY: closes descriptors of this process; none is used after (the caller keeps the
+        // ones it needs out of the range).
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_close_range,
+                lo as libc::c_uint,
+                hi as libc::c_uint,
+                0 as libc::c_uint,
+            )
+        };
+        if r == 0 {
+            return;
+        }
+        let open: Vec<i32> = std::fs::read_dir("/proc/self/fd")
+            .map(|d| {
+                d.flatten()
+                    .filter_map(|e| e.file_name().to_str()?.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        for fd in open.into_iter().filter(|fd| (lo..=hi).contains(fd)) {
+            // SAFETY: as above.
+            unsafe { libc::close(fd) };
+        }
     }
 
     /// The next job index from the parent; None when told to stop or the parent is gone.
@@ -890,6 +1018,32 @@ mod tests {
             (core.rlim_cur, core.rlim_max, dumpable)
         });
         assert_eq!(r, Ok((0, 0, 0)));
+    }
+
+    /// A child holds stdin, stdout, stderr and its two pipes, nothing the parent had open: a
+    /// copy of another pool's pipe (another thread forking at the same time, as the test
+    /// harness does) kept that pool's child from being seen to end, and its job timed out.
+    #[test]
+    fn a_child_holds_only_its_own_descriptors() {
+        use std::os::fd::AsRawFd;
+        let parents_file = std::fs::File::open("/proc/self/status").unwrap();
+        let theirs = parents_file.as_raw_fd();
+        let budget = Budget {
+            timeout: Duration::from_secs(10),
+            memory: 256 * 1024 * 1024,
+            ..Budget::evaluation(&RunSettings::default())
+        };
+        let r = run_whole(budget, || {
+            let listed: Vec<i32> = std::fs::read_dir("/proc/self/fd")
+                .unwrap()
+                .flatten()
+                .filter_map(|e| e.file_name().to_str()?.parse().ok())
+                .collect();
+            // Less the descriptor that lists them.
+            listed.len() - 1
+        });
+        assert_eq!(r, Ok(5), "0, 1, 2, the job pipe and the result pipe (not {theirs})");
+        drop(parents_file);
     }
 
     #[test]

@@ -290,12 +290,7 @@ fn an_unreadable_ledger_commit_is_an_error_and_is_named_on_the_page() {
 /// and skips loudly elsewhere.
 fn chromium() -> Option<PathBuf> {
     for name in ["chromium", "chromium-browser", "google-chrome"] {
-        if let Some(p) = std::env::var_os("PATH")
-            .into_iter()
-            .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-            .map(|d| d.join(name))
-            .find(|p| p.is_file())
-        {
+        if let Some(p) = crate::common::find_on_path(name) {
             return Some(p);
         }
     }

@@ -46,4 +46,4 @@ mod yaml_skipped_cli;
 // The binary's allocator (src/main.rs), so tests that fork in this process (fork_safety)
 // prove the allocator that runs.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: railyard::sandbox::Allocator<mimalloc::MiMalloc> = railyard::sandbox::Allocator(mimalloc::MiMalloc);

@@ -310,13 +310,7 @@ fn real_helm() -> Option<std::path::PathBuf> {
     let found = std::env::var_os("RAILYARD_TEST_HELM")
         .map(std::path::PathBuf::from)
         .filter(|p| p.is_file())
-        .or_else(|| {
-            std::env::var_os("PATH")
-                .into_iter()
-                .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-                .map(|d| d.join("helm"))
-                .find(|p| p.is_file())
-        });
+        .or_else(|| common::find_on_path("helm"));
     if found.is_none() {
         assert!(
             std::env::var_os("CI").is_none(),

@@ -21,6 +21,7 @@
 //! file and line are those of the manifest the object came from. Files used only as patches are
 //! not manifests and are not read as resources.
 
+use super::join_path as join;
 use super::yaml::{self, Node, Tags};
 use super::ParseError;
 use crate::files::SourceFile;
@@ -397,25 +398,6 @@ fn list(node: &Node, key: &str) -> Vec<Node> {
         .and_then(Node::items)
         .map(<[Node]>::to_vec)
         .unwrap_or_default()
-}
-
-/// `dir` joined with a relative path, with `.` and `..` resolved (`/`-separated, no leading `/`).
-fn join(dir: &str, rel: &str) -> String {
-    let mut parts: Vec<&str> = if rel.starts_with('/') {
-        Vec::new()
-    } else {
-        dir.split('/').filter(|p| !p.is_empty()).collect()
-    };
-    for p in rel.split('/') {
-        match p {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
-    parts.join("/")
 }
 
 fn str_at<'j>(doc: &'j Json, path: &[&str]) -> Option<&'j str> {

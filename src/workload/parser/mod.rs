@@ -262,6 +262,25 @@ pub fn parse_files_cached(files: &[SourceFile], settings: &RunSettings, store: O
     out
 }
 
+/// `dir` joined with a relative path, with `.` and `..` resolved (`/`-separated, no leading `/`).
+pub(crate) fn join_path(dir: &str, rel: &str) -> String {
+    let mut parts: Vec<&str> = if rel.starts_with('/') {
+        Vec::new()
+    } else {
+        dir.split('/').filter(|p| !p.is_empty()).collect()
+    };
+    for p in rel.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    parts.join("/")
+}
+
 /// One file's plain document and resources.
 pub type FileResult = (serde_json::Value, Vec<Resource>);
 

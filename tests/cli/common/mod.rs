@@ -94,6 +94,15 @@ pub fn railyard_with<S: AsRef<std::ffi::OsStr>>(
     run
 }
 
+/// The first file `name` in a folder of `PATH` (a tool a test drives for real).
+pub fn find_on_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
 /// A fresh temporary folder, removed when dropped.
 pub fn temp() -> tempfile::TempDir {
     tempfile::Builder::new()

@@ -10,7 +10,7 @@
 //! and skipping them silently would make the template look compliant.
 
 use super::super::yaml::{self, Node, Tags};
-use super::resolve::Template;
+use super::resolve::{text, Template};
 use crate::workload::parser::ParseError;
 use serde_json::Value as Json;
 
@@ -112,15 +112,7 @@ fn walk<'n>(
 fn collection_items(collection: &Node, template: &Template, bindings: &[(String, String)]) -> Option<Vec<String>> {
     let json = substitute(&yaml::to_json(collection, Tags::CloudFormation), bindings);
     match template.resolve(&json)? {
-        Json::Array(items) => items
-            .iter()
-            .map(|i| match i {
-                Json::String(s) => Some(s.clone()),
-                Json::Number(n) => Some(n.to_string()),
-                Json::Bool(b) => Some(b.to_string()),
-                _ => None,
-            })
-            .collect(),
+        Json::Array(items) => items.iter().map(text).collect(),
         _ => None,
     }
 }
@@ -205,11 +197,8 @@ fn expand_in(value: &Json, template: &Template, depth: usize) -> Result<Json, St
                     return Err(k.clone());
                 };
                 for item in items {
-                    let item = match item {
-                        Json::String(s) => s,
-                        Json::Number(n) => n.to_string(),
-                        Json::Bool(b) => b.to_string(),
-                        _ => return Err(k.clone()),
+                    let Some(item) = text(&item) else {
+                        return Err(k.clone());
                     };
                     let made = substitute(&Json::Object(output.clone()), &[(identifier.clone(), item)]);
                     if let Json::Object(made) = expand_in(&made, template, depth + 1)? {

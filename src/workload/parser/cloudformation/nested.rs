@@ -11,6 +11,7 @@
 //! Computed across files after parsing, as links are: a per-file parse cannot see the others.
 
 use crate::files::Skipped;
+use crate::workload::parser::join_path as join;
 use crate::workload::{Resource, ResourceKind};
 use serde_json::Value as Json;
 use std::collections::BTreeSet;
@@ -27,21 +28,6 @@ fn location(value: &Json) -> Option<&str> {
         },
         _ => None,
     }
-}
-
-/// `dir` joined with a relative path (`.` and `..` resolved, `/`-separated).
-fn join(dir: &str, rel: &str) -> String {
-    let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
-    for p in rel.split('/') {
-        match p {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
-    parts.join("/")
 }
 
 /// Whether the template at `location` (written in the template at `file`) is a file of the

@@ -414,7 +414,7 @@ fn ref_value(r#type: &str, default: &Json) -> Option<Json> {
 }
 
 /// A scalar as CloudFormation's text (`22`, `true`); `None` for collections and null.
-fn text(v: &Json) -> Option<String> {
+pub(super) fn text(v: &Json) -> Option<String> {
     match v {
         Json::String(s) => Some(s.clone()),
         Json::Number(n) => Some(n.to_string()),
