@@ -85,6 +85,23 @@ resource "aws_ebs_volume" "v" {
     assert_eq!(doc["findings"].as_array().map(Vec::len), Some(1), "{}", run.all());
 }
 
+/// Each finding as `<its field named by `who`> <file>:<line>`.
+fn located(json: &serde_json::Value, who: &str) -> Vec<String> {
+    json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {}:{}",
+                f[who].as_str().unwrap(),
+                f["file"].as_str().unwrap(),
+                f["line"]
+            )
+        })
+        .collect()
+}
+
 /// What CloudFormation, kubectl and PyYAML accept, found in AWS's serverless-patterns
 /// templates: a `!Sub` policy document continued at its key's column, and flow content whose
 /// items sit at or left of their key. Railyard used to stop at "invalid indentation" and leave
@@ -153,19 +170,7 @@ spec:
     run.expect_code(1);
     let json = run.json();
     assert_eq!(json["errors"].as_array().map(Vec::len), Some(0), "{json:#}");
-    let found: Vec<String> = json["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            format!(
-                "{} {}:{}",
-                f["guardrail"].as_str().unwrap(),
-                f["file"].as_str().unwrap(),
-                f["line"]
-            )
-        })
-        .collect();
+    let found = located(&json, "guardrail");
     assert!(
         found.contains(&"aws-iam-no-admin-policy template.yaml:3".to_string()),
         "{found:?}"
@@ -213,19 +218,7 @@ Resources:
     );
     run.expect_code(1);
     let json = run.json();
-    let found: Vec<String> = json["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            format!(
-                "{} {}:{}",
-                f["resource"].as_str().unwrap(),
-                f["file"].as_str().unwrap(),
-                f["line"]
-            )
-        })
-        .collect();
+    let found = located(&json, "resource");
     assert_eq!(
         found,
         vec![

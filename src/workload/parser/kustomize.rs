@@ -231,7 +231,7 @@ impl<'a> Renderer<'a> {
         stack.push(dir.to_string());
         for entry in list(&k, "resources").into_iter().chain(list(&k, "bases")) {
             let Some(rel) = entry.as_str() else { continue };
-            let path = self.local(dir, &file.path, rel)?;
+            let path = local(dir, &file.path, rel)?;
             if self.kustomization_in(&path).is_some() {
                 objects.extend(self.build(&path, stack)?);
             } else if self.files.contains_key(path.as_str()) {
@@ -245,7 +245,7 @@ impl<'a> Renderer<'a> {
         }
         for entry in list(&k, "components") {
             let Some(rel) = entry.as_str() else { continue };
-            let path = self.local(dir, &file.path, rel)?;
+            let path = local(dir, &file.path, rel)?;
             if self.kustomization_in(&path).is_none() {
                 return Err(Failure::Unsupported(format!(
                     "{}: component `{rel}` is not in the workload (or was not read)",
@@ -258,15 +258,6 @@ impl<'a> Renderer<'a> {
         self.patch(dir, &file.path, &k, objects)?;
         transform(&k, objects);
         Ok(())
-    }
-
-    /// The workload path of an entry of `resources`, `bases` or `components`; a remote one is
-    /// not rendered.
-    fn local(&self, dir: &str, kfile: &str, rel: &str) -> Result<String, Failure> {
-        if rel.contains("://") || rel.starts_with("github.com/") || rel.contains("?ref=") {
-            return Err(Failure::Unsupported(format!("{kfile}: remote resource `{rel}`")));
-        }
-        Ok(join(dir, rel))
     }
 
     fn manifests(&self, path: &str) -> Result<Vec<Object>, Failure> {
@@ -346,7 +337,7 @@ impl<'a> Renderer<'a> {
     /// The documents of a `patchesStrategicMerge` entry: a file, or an inline document.
     fn patch_documents(&mut self, dir: &str, entry: &Node) -> Result<Vec<Json>, Failure> {
         match entry.as_str() {
-            Some(s) if !s.contains('\n') && !s.trim_start().starts_with('{') => {
+            Some(s) if names_a_file(s) => {
                 let path = join(dir, s);
                 self.consumed.insert(path.clone());
                 Ok(self
@@ -373,12 +364,26 @@ fn inline_docs(kfile: &str, inline: &Node) -> Result<Vec<Node>, Failure> {
     }
 }
 
+/// The workload path of an entry of `resources`, `bases` or `components`; a remote one is
+/// not rendered.
+fn local(dir: &str, kfile: &str, rel: &str) -> Result<String, Failure> {
+    if rel.contains("://") || rel.starts_with("github.com/") || rel.contains("?ref=") {
+        return Err(Failure::Unsupported(format!("{kfile}: remote resource `{rel}`")));
+    }
+    Ok(join(dir, rel))
+}
+
+/// Whether a `patchesStrategicMerge` entry names a file (rather than holding the patch inline).
+fn names_a_file(entry: &str) -> bool {
+    !entry.contains('\n') && !entry.trim_start().starts_with('{')
+}
+
 /// The files a kustomization names as patches (`patchesStrategicMerge` entries that are paths,
 /// and the `path` of `patches` and `patchesJson6902` entries).
 fn patch_files(dir: &str, k: &Node) -> Vec<String> {
     let strategic = list(k, "patchesStrategicMerge").into_iter().filter_map(|e| {
         let s = e.as_str()?;
-        (!s.contains('\n') && !s.trim_start().starts_with('{')).then(|| s.to_string())
+        names_a_file(s).then(|| s.to_string())
     });
     let by_path = ["patches", "patchesJson6902"]
         .into_iter()

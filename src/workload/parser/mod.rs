@@ -249,9 +249,8 @@ pub fn parse_files_cached(files: &[SourceFile], settings: &RunSettings, store: O
         }
     }
     // Nested stacks whose template is not among the files (across files, as links are).
-    let paths: std::collections::BTreeSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
     out.skipped
-        .extend(cloudformation::absent_templates(&out.resources, &paths));
+        .extend(cloudformation::absent_templates(&out.resources, files));
     out.resources
         .sort_by(|a, b| (&a.file, a.line, &a.address).cmp(&(&b.file, b.line, &b.address)));
     // A module's file is read by each root module that calls it: its error is one error.

@@ -110,8 +110,16 @@ fn walk<'n>(
 /// The items of a loop's collection when they are known: a list of scalars, or what a
 /// parameter's default gives (a `CommaDelimitedList`), outer identifiers replaced.
 fn collection_items(collection: &Node, template: &Template, bindings: &[(String, String)]) -> Option<Vec<String>> {
-    let json = substitute(&yaml::to_json(collection, Tags::CloudFormation), bindings);
-    match template.resolve(&json)? {
+    items_of(
+        &substitute(&yaml::to_json(collection, Tags::CloudFormation), bindings),
+        template,
+    )
+}
+
+/// A collection's items as text when they are all known scalars (a list, or what a parameter's
+/// default gives).
+fn items_of(collection: &Json, template: &Template) -> Option<Vec<String>> {
+    match template.resolve(collection)? {
         Json::Array(items) => items.iter().map(text).collect(),
         _ => None,
     }
@@ -193,13 +201,10 @@ fn expand_in(value: &Json, template: &Template, depth: usize) -> Result<Json, St
                 if depth >= MAX_NESTING {
                     return Err(k.clone());
                 }
-                let Some(Json::Array(items)) = template.resolve(collection) else {
+                let Some(items) = items_of(collection, template) else {
                     return Err(k.clone());
                 };
                 for item in items {
-                    let Some(item) = text(&item) else {
-                        return Err(k.clone());
-                    };
                     let made = substitute(&Json::Object(output.clone()), &[(identifier.clone(), item)]);
                     if let Json::Object(made) = expand_in(&made, template, depth + 1)? {
                         out.extend(made);

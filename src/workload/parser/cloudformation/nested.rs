@@ -10,7 +10,7 @@
 //! folder: `https://bucket.s3.amazonaws.com/templates/vpc.yaml` is `…/templates/vpc.yaml`).
 //! Computed across files after parsing, as links are: a per-file parse cannot see the others.
 
-use crate::files::Skipped;
+use crate::files::{Skipped, SourceFile};
 use crate::workload::parser::join_path as join;
 use crate::workload::{Resource, ResourceKind};
 use serde_json::Value as Json;
@@ -63,9 +63,11 @@ fn in_workload(file: &str, location: &str, paths: &BTreeSet<&str>) -> bool {
     paths.contains(join(dir, location).as_str())
 }
 
-/// The nested stacks of `resources` whose template is not in the workload, as skipped code.
-pub fn absent_templates(resources: &[Resource], paths: &BTreeSet<&str>) -> Vec<Skipped> {
+/// The nested stacks of `resources` whose template is not among `files`, as skipped code.
+pub fn absent_templates(resources: &[Resource], files: &[SourceFile]) -> Vec<Skipped> {
     let mut out = Vec::new();
+    // Built at the first nested stack: most workloads have none.
+    let mut paths: Option<BTreeSet<&str>> = None;
     for r in resources.iter().filter(|r| r.kind == ResourceKind::Cloudformation) {
         let field = match r.r#type.as_str() {
             "AWS::CloudFormation::Stack" => "TemplateURL",
@@ -78,7 +80,15 @@ pub fn absent_templates(resources: &[Resource], paths: &BTreeSet<&str>) -> Vec<S
                 "an application of the Serverless Application Repository, whose template is not in the workload"
                     .to_string()
             }
-            Some(at) if in_workload(&r.file, at, paths) => continue,
+            Some(at)
+                if in_workload(
+                    &r.file,
+                    at,
+                    paths.get_or_insert_with(|| files.iter().map(|f| f.path.as_str()).collect()),
+                ) =>
+            {
+                continue
+            }
             Some(at) => format!("its template `{at}` is not in the workload"),
             None => "where its template is, is only known at deployment".to_string(),
         };
