@@ -34,14 +34,7 @@ impl Parser for CloudFormation {
     }
 
     fn parse(&self, files: &[&SourceFile]) -> Parsed {
-        let mut out = super::parse_each(files, parse_file);
-        for file in files {
-            if let Some(document) = out.documents.get(&file.path) {
-                let skipped = macros(file, document);
-                out.skipped.extend(skipped);
-            }
-        }
-        out
+        super::parse_each(files, parse_file)
     }
     fn per_file(&self) -> bool {
         true
@@ -88,7 +81,7 @@ pub(super) fn is_json(path: &str, text: &str) -> bool {
     has_ext(path, ".json") || (!has_ext(path, ".yaml") && !has_ext(path, ".yml") && text.trim_start().starts_with('{'))
 }
 
-fn parse_file(file: &SourceFile) -> Result<(serde_json::Value, Vec<Resource>), ParseError> {
+fn parse_file(file: &SourceFile) -> Result<super::FileResult, ParseError> {
     let text = yaml::strip_bom(file.text()?);
     let err = |e: yaml::Error| ParseError::new(&file.path, e.line, e.message);
     let root = yaml::guarded(|| {
@@ -101,13 +94,13 @@ fn parse_file(file: &SourceFile) -> Result<(serde_json::Value, Vec<Resource>), P
     })
     .map_err(err)?;
     let Some(root) = root else {
-        return Ok((serde_json::Value::Null, Vec::new()));
+        return Ok((serde_json::Value::Null, Vec::new(), Vec::new()));
     };
     // The raw document stays as written (for Conftest-style rules); resources' config is
     // resolved against its parameters, mappings and conditions.
     let document = yaml::to_json(&root, Tags::CloudFormation);
     let resources = resources(&file.path, &root, &Template::new(&document))?;
-    Ok((document, resources))
+    Ok((document, resources, macros(&file.path, &root)))
 }
 
 /// Transforms that CloudFormation applies as AWS documents them, whose result Railyard reads
@@ -128,23 +121,21 @@ const KNOWN_TRANSFORMS: &[&str] = &[
 /// CloudFormation guardrails just cannot call the workload compliant. (`Fn::Transform` in a
 /// property is an intrinsic like any other, an unknown value where it stands; in `Resources`
 /// it is an error, see [`foreach`].)
-fn macros(file: &SourceFile, document: &serde_json::Value) -> Vec<crate::files::Skipped> {
-    let names: Vec<&str> = match document.get("Transform") {
-        Some(serde_json::Value::String(name)) => vec![name.as_str()],
-        Some(serde_json::Value::Array(names)) => names.iter().filter_map(serde_json::Value::as_str).collect(),
-        _ => Vec::new(),
+fn macros(path: &str, root: &Node) -> Vec<crate::files::Skipped> {
+    let Some(transform) = root.get("Transform") else {
+        return Vec::new();
     };
-    let line = file
-        .text()
-        .unwrap_or_default()
-        .lines()
-        .position(|l| l.contains("Transform"))
-        .map_or(1, |i| i + 1);
+    // One name, or a list of them; each where it is written.
+    let names: Vec<&Node> = match transform.items() {
+        Some(items) => items.iter().collect(),
+        None => vec![transform],
+    };
     names
         .into_iter()
-        .filter(|n| !KNOWN_TRANSFORMS.contains(n))
-        .map(|name| crate::files::Skipped {
-            path: format!("{}:{line}", file.path),
+        .filter_map(|n| Some((n.as_str()?, n.line)))
+        .filter(|(name, _)| !KNOWN_TRANSFORMS.contains(name))
+        .map(|(name, line)| crate::files::Skipped {
+            path: format!("{path}:{line}"),
             reason: format!(
                 "CloudFormation macro `{name}` rewrites the template when it is deployed: what it deploys is not known here"
             ),
@@ -573,6 +564,12 @@ Outputs:
         assert_eq!(skipped[0].0, "t.yaml:2");
         assert!(skipped[0].1.contains("macro `ExecutionRoleBuilder`"), "{skipped:?}");
         assert_eq!(p.skipped[0].kind, Some(ResourceKind::Cloudformation));
+        // In a block list, each macro at its own line (a comment naming `Transform` before it
+        // is not the line).
+        let listed = "AWSTemplateFormatVersion: '2010-09-09'\n# Transform: none\nTransform:\n  - AWS::Serverless-2016-10-31\n  - PyPlate\nResources:\n  B:\n    Type: AWS::S3::Bucket\n";
+        let p = parse("t.yaml", listed);
+        assert_eq!(p.skipped.len(), 1, "{:?}", p.skipped);
+        assert_eq!(p.skipped[0].path, "t.yaml:5");
         let sam = "AWSTemplateFormatVersion: '2010-09-09'\nTransform: AWS::Serverless-2016-10-31\nResources:\n  F:\n    Type: AWS::Serverless::Function\n";
         assert!(parse("t.yaml", sam).skipped.is_empty());
         let included = "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  B:\n    Type: AWS::S3::Bucket\n  Fn::Transform:\n    Name: AWS::Include\n    Parameters: {Location: s3://x/more.yaml}\n";

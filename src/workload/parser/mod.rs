@@ -280,18 +280,19 @@ pub(crate) fn join_path(dir: &str, rel: &str) -> String {
     parts.join("/")
 }
 
-/// One file's plain document and resources.
-pub type FileResult = (serde_json::Value, Vec<Resource>);
+/// One file's plain document, resources, and what it holds that is not evaluated.
+pub type FileResult = (serde_json::Value, Vec<Resource>, Vec<Skipped>);
 
 /// For formats where each file stands alone: parses every file with `parse_file`, keeping
-/// its document and resources, or its error.
+/// its document, resources and skipped code, or its error.
 pub fn parse_each(files: &[&SourceFile], parse_file: fn(&SourceFile) -> Result<FileResult, ParseError>) -> Parsed {
     let mut out = Parsed::default();
     for file in files {
         match parse_file(file) {
-            Ok((document, resources)) => {
+            Ok((document, resources, skipped)) => {
                 out.documents.insert(file.path.clone(), document);
                 out.resources.extend(resources);
+                out.skipped.extend(skipped);
             }
             Err(e) => out.errors.push(e),
         }

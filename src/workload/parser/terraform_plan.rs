@@ -41,7 +41,7 @@ impl Parser for TerraformPlan {
     }
 }
 
-fn parse_file(file: &SourceFile) -> Result<(Json, Vec<Resource>), ParseError> {
+fn parse_file(file: &SourceFile) -> Result<super::FileResult, ParseError> {
     let text = yaml::strip_bom(file.text()?);
     // serde_json refuses nesting deeper than 128 levels, so neither parsing nor the walk
     // below can overflow the stack.
@@ -78,7 +78,7 @@ fn parse_file(file: &SourceFile) -> Result<(Json, Vec<Resource>), ParseError> {
             }
         }
     }
-    Ok((plan, resources))
+    Ok((plan, resources, Vec::new()))
 }
 
 /// How a value known only after apply appears in `config` when the configuration does not say
